@@ -1,0 +1,22 @@
+//! rollsim: a rollback simulation and chaos testbed.
+//!
+//! A discrete-event simulator of a service, its noisy health signals and injected faults.
+//! It runs rollback policies against a release many times and measures what each one
+//! costs: false-positive rollbacks, missed bad releases, rollback loops, downtime and failed
+//! requests. See `ARCHITECTURE.md` for the map of modules and their invariants.
+//!
+//! Data flows one way:
+//! `scenario` (parse + check) → `sim` (one replication per run and policy, using `model`,
+//! `signals`, `faults`, `rollout`, `policy`) → `outcome` → `experiment` (many runs in
+//! parallel, summarised) → `report` (CSV, JSON, manifest, table).
+
+pub mod experiment;
+pub mod faults;
+pub mod model;
+pub mod outcome;
+pub mod policy;
+pub mod report;
+pub mod rollout;
+pub mod scenario;
+pub mod signals;
+pub mod sim;

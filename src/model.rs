@@ -1,0 +1,235 @@
+//! The true behaviour of the service: request rate, error probability and latency of each
+//! version under the active faults. Pure functions of the state; no randomness, no I/O.
+//!
+//! Latency of a version is log-normal, fixed by the service's p50 and p99; a slow version
+//! or a slow network shifts its log-mean. Error probabilities of independent causes combine
+//! as `1 - Π(1 - p_i)`.
+
+use crate::scenario::{BadRelease, FaultEffect, Scenario};
+
+/// The standard normal quantile at 0.99.
+pub const Z99: f64 = 2.326_347_874_040_840_8;
+
+/// The combined effect of the faults active at one moment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Effects {
+    /// Latency multiplier for every version.
+    pub latency_factor: f64,
+    /// Share of requests lost in the network (fail for every version).
+    pub packet_loss: f64,
+    /// Share of replicas (and capacity) gone.
+    pub capacity_loss: f64,
+    /// Share of requests a failing dependency breaks.
+    pub dependency_error: f64,
+    /// Health-check failure probability forced by a flapping probe (0 when none).
+    pub flapping: f64,
+    /// Whether scrapes are lost in a metrics pipeline gap.
+    pub metrics_gap: bool,
+    /// Whether any infrastructure fault is active (for misattributed rollbacks).
+    pub any: bool,
+}
+
+impl Default for Effects {
+    fn default() -> Self {
+        Effects {
+            latency_factor: 1.0,
+            packet_loss: 0.0,
+            capacity_loss: 0.0,
+            dependency_error: 0.0,
+            flapping: 0.0,
+            metrics_gap: false,
+            any: false,
+        }
+    }
+}
+
+impl Effects {
+    /// Combines the effects of all active faults.
+    pub fn combine<'a>(active: impl Iterator<Item = &'a FaultEffect>) -> Effects {
+        let mut e = Effects::default();
+        for f in active {
+            e.any = true;
+            match *f {
+                FaultEffect::InfraLatency {
+                    latency_factor,
+                    packet_loss,
+                } => {
+                    e.latency_factor *= latency_factor;
+                    e.packet_loss = 1.0 - (1.0 - e.packet_loss) * (1.0 - packet_loss);
+                }
+                FaultEffect::NodeLoss { capacity_loss } => {
+                    e.capacity_loss = 1.0 - (1.0 - e.capacity_loss) * (1.0 - capacity_loss);
+                }
+                FaultEffect::DependencyOutage { error_rate } => {
+                    e.dependency_error = 1.0 - (1.0 - e.dependency_error) * (1.0 - error_rate);
+                }
+                FaultEffect::FlappingHealthCheck {
+                    failure_probability,
+                } => e.flapping = e.flapping.max(failure_probability),
+                FaultEffect::MetricsGap => e.metrics_gap = true,
+            }
+        }
+        e
+    }
+}
+
+/// The truth about one version at one moment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VersionTruth {
+    /// Probability that one request fails.
+    pub error_prob: f64,
+    /// Log-mean of the latency in milliseconds.
+    pub latency_mu: f64,
+}
+
+/// The service's fixed parameters, precomputed for the per-tick hot path.
+#[derive(Debug, Clone)]
+pub struct ServiceModel {
+    rate: f64,
+    amplitude: f64,
+    peak_ms: f64,
+    /// Log-mean of healthy latency (ms).
+    pub latency_mu: f64,
+    /// Log-sd of latency, common to all versions.
+    pub latency_sigma: f64,
+    capacity_total: Option<f64>,
+    bad: BadRelease,
+}
+
+const DAY_MS: f64 = 86_400_000.0;
+
+impl ServiceModel {
+    /// Precomputes the model of the scenario's service.
+    pub fn new(s: &Scenario) -> Self {
+        let latency_mu = s.service.latency_p50_ms.ln();
+        let latency_sigma = (s.service.latency_p99_ms.ln() - latency_mu) / Z99;
+        ServiceModel {
+            rate: s.service.request_rate,
+            amplitude: s.service.diurnal_amplitude,
+            peak_ms: s.service.peak_hour * 3_600_000.0,
+            latency_mu,
+            latency_sigma,
+            capacity_total: s
+                .service
+                .capacity_rps
+                .map(|c| c * f64::from(s.service.replicas)),
+            bad: s.release.bad.clone(),
+        }
+    }
+
+    /// Mean request rate (per second) at simulated time `t_ms`; the run starts at 00:00.
+    pub fn rate_at(&self, t_ms: u64) -> f64 {
+        if self.amplitude == 0.0 {
+            return self.rate;
+        }
+        let phase = (t_ms as f64 - self.peak_ms) / DAY_MS * std::f64::consts::TAU;
+        self.rate * (1.0 + self.amplitude * phase.cos())
+    }
+
+    /// Probability that a request fails for causes every version shares: the (drifting)
+    /// baseline, the network, a dependency, and overload when capacity is short.
+    pub fn shared_error(&self, baseline: f64, effects: &Effects, rate: f64) -> f64 {
+        let overload = match self.capacity_total {
+            Some(cap) if rate > 0.0 => (1.0 - cap * (1.0 - effects.capacity_loss) / rate).max(0.0),
+            _ => 0.0,
+        };
+        1.0 - (1.0 - baseline)
+            * (1.0 - effects.packet_loss)
+            * (1.0 - effects.dependency_error)
+            * (1.0 - overload)
+    }
+
+    /// The truth of a version given the shared error and, for a bad new version, how far
+    /// its defect has developed (`intensity` in [0, 1]; 0 for a good or old version).
+    pub fn version(&self, shared_error: f64, effects: &Effects, intensity: f64) -> VersionTruth {
+        let mut error_prob = shared_error;
+        let mut latency_mu = self.latency_mu + effects.latency_factor.ln();
+        if intensity > 0.0 {
+            let extra = self.bad.fraction * self.bad.error_rate * intensity;
+            error_prob = 1.0 - (1.0 - error_prob) * (1.0 - extra);
+            latency_mu +=
+                (1.0 + self.bad.fraction * (self.bad.latency_factor - 1.0) * intensity).ln();
+        }
+        VersionTruth {
+            error_prob,
+            latency_mu,
+        }
+    }
+
+    /// How far a bad version's defect has developed `since_serving_ms` after it began to
+    /// serve: 0 before the onset, then a linear ramp to 1.
+    pub fn intensity(&self, since_serving_ms: u64) -> f64 {
+        if since_serving_ms < self.bad.onset_ms {
+            return 0.0;
+        }
+        let s = since_serving_ms - self.bad.onset_ms;
+        if self.bad.ramp_ms == 0 {
+            1.0
+        } else {
+            (s as f64 / self.bad.ramp_ms as f64).min(1.0)
+        }
+    }
+
+    /// Probability that a request of latency log-mean `mu` takes longer than `x_ms`.
+    pub fn latency_tail(&self, mu: f64, x_ms: f64) -> f64 {
+        0.5 * libm::erfc((x_ms.ln() - mu) / (self.latency_sigma * std::f64::consts::SQRT_2))
+    }
+
+    /// The true p99 latency (ms) of a version with log-mean `mu`.
+    pub fn p99(&self, mu: f64) -> f64 {
+        (mu + self.latency_sigma * Z99).exp()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::parse;
+
+    fn model(extra: &str) -> ServiceModel {
+        let s = parse(
+            &format!("[service]\nlatency_p50 = \"50ms\"\nlatency_p99 = \"250ms\"\n{extra}"),
+            "t",
+        )
+        .unwrap();
+        ServiceModel::new(&s)
+    }
+
+    #[test]
+    fn latency_quantiles_match_the_configuration() {
+        let m = model("");
+        assert!((m.p99(m.latency_mu) - 250.0).abs() < 1e-9);
+        assert!((m.latency_tail(m.latency_mu, 250.0) - 0.01).abs() < 1e-9);
+        assert!((m.latency_tail(m.latency_mu, 50.0) - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn diurnal_rate_peaks_at_peak_hour_and_averages_to_rate() {
+        let m = model("request_rate = 100.0\ndiurnal_amplitude = 0.5\npeak_hour = 14.0\n");
+        assert!((m.rate_at(14 * 3_600_000) - 150.0).abs() < 1e-9);
+        assert!((m.rate_at(2 * 3_600_000) - 50.0).abs() < 1e-9);
+        let mean: f64 = (0..86_400).map(|s| m.rate_at(s * 1000)).sum::<f64>() / 86_400.0;
+        assert!((mean - 100.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn slow_leak_ramps_after_onset() {
+        let m = model("[release.bad]\nonset = \"1h\"\nramp = \"2h\"\nerror_rate = 0.1\n");
+        assert_eq!(m.intensity(0), 0.0);
+        assert_eq!(m.intensity(3_600_000), 0.0);
+        assert!((m.intensity(2 * 3_600_000) - 0.5).abs() < 1e-12);
+        assert_eq!(m.intensity(10 * 3_600_000), 1.0);
+    }
+
+    #[test]
+    fn independent_causes_combine() {
+        let m = model("");
+        let e = Effects {
+            packet_loss: 0.1,
+            dependency_error: 0.2,
+            ..Effects::default()
+        };
+        let shared = m.shared_error(0.0, &e, 10.0);
+        assert!((shared - (1.0 - 0.9 * 0.8)).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,131 @@
+//! What one run of one policy cost, scored from the ground truth.
+//!
+//! [`RunRecord`] is the single definition of a `runs.csv` row (serialised with serde, so
+//! the columns cannot drift from the struct), and [`RunRecord::metrics`] is the single list
+//! of the outcomes that the summary aggregates.
+
+use serde::{Deserialize, Serialize};
+
+/// One (run, policy) row of `runs.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Run index within the experiment.
+    pub run: u64,
+    /// Seed of this run (derived from the master seed and the run index).
+    pub seed: u64,
+    pub policy: String,
+    /// Ground truth: was the new version bad?
+    pub release_bad: bool,
+    /// Deploys of the release started (1 + automatic retries).
+    pub deploy_attempts: u32,
+    pub rollbacks: u32,
+    /// Rollbacks of a good release.
+    pub false_positive_rollbacks: u32,
+    /// Rollbacks of a bad release.
+    pub true_positive_rollbacks: u32,
+    /// False-positive rollbacks decided while an infrastructure fault was active.
+    pub misattributed_rollbacks: u32,
+    /// The release was bad and still served traffic at the end of the run.
+    pub missed_bad_release: bool,
+    /// Rollbacks of a release that had already been rolled back once and retried.
+    pub rollback_loops: u32,
+    /// Simulated seconds in which the true service level violated the SLO.
+    pub downtime_s: f64,
+    /// Requests that truly failed for users.
+    pub failed_requests: u64,
+    pub total_requests: u64,
+    /// Fault occurrences in this run.
+    pub faults: u32,
+    /// From the first true onset of a bad release to the first rollback decision after it;
+    /// empty for a good release or a bad one never rolled back after its onset.
+    pub time_to_detect_s: Option<f64>,
+    /// From that onset until the bad version served no traffic; empty where it never did.
+    pub time_to_recover_s: Option<f64>,
+}
+
+/// How a metric is summarised: proportions get a Wilson interval, other values a normal one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricKind {
+    Proportion,
+    Value,
+}
+
+impl RunRecord {
+    /// Names of the aggregated outcomes, in report order.
+    pub const METRICS: [(&'static str, MetricKind); 14] = [
+        ("release_bad", MetricKind::Proportion),
+        ("deploy_attempts", MetricKind::Value),
+        ("rollbacks", MetricKind::Value),
+        ("false_positive_rollbacks", MetricKind::Value),
+        ("true_positive_rollbacks", MetricKind::Value),
+        ("misattributed_rollbacks", MetricKind::Value),
+        ("missed_bad_release", MetricKind::Proportion),
+        ("rollback_loops", MetricKind::Value),
+        ("downtime_s", MetricKind::Value),
+        ("failed_requests", MetricKind::Value),
+        ("total_requests", MetricKind::Value),
+        ("faults", MetricKind::Value),
+        ("time_to_detect_s", MetricKind::Value),
+        ("time_to_recover_s", MetricKind::Value),
+    ];
+
+    /// The values of [`Self::METRICS`], in the same order; `None` where one does not apply.
+    pub fn metrics(&self) -> [Option<f64>; 14] {
+        let b = |x: bool| Some(if x { 1.0 } else { 0.0 });
+        [
+            b(self.release_bad),
+            Some(f64::from(self.deploy_attempts)),
+            Some(f64::from(self.rollbacks)),
+            Some(f64::from(self.false_positive_rollbacks)),
+            Some(f64::from(self.true_positive_rollbacks)),
+            Some(f64::from(self.misattributed_rollbacks)),
+            b(self.missed_bad_release),
+            Some(f64::from(self.rollback_loops)),
+            Some(self.downtime_s),
+            Some(self.failed_requests as f64),
+            Some(self.total_requests as f64),
+            Some(f64::from(self.faults)),
+            self.time_to_detect_s,
+            self.time_to_recover_s,
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_numeric_column_is_a_metric() {
+        let r = RunRecord {
+            run: 0,
+            seed: 0,
+            policy: "p".into(),
+            release_bad: false,
+            deploy_attempts: 1,
+            rollbacks: 0,
+            false_positive_rollbacks: 0,
+            true_positive_rollbacks: 0,
+            misattributed_rollbacks: 0,
+            missed_bad_release: false,
+            rollback_loops: 0,
+            downtime_s: 0.0,
+            failed_requests: 0,
+            total_requests: 0,
+            faults: 0,
+            time_to_detect_s: None,
+            time_to_recover_s: None,
+        };
+        let mut w = csv::Writer::from_writer(vec![]);
+        w.serialize(&r).unwrap();
+        let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+        let metrics: Vec<&str> = RunRecord::METRICS.iter().map(|m| m.0).collect();
+        let expected: Vec<&str> = header
+            .iter()
+            .copied()
+            .filter(|c| !["run", "seed", "policy"].contains(c))
+            .collect();
+        assert_eq!(metrics, expected);
+    }
+}

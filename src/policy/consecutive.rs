@@ -1,0 +1,58 @@
+//! `consecutive`: roll back after k consecutive failed health checks, as a liveness or
+//! readiness probe with `failureThreshold = k` drives a restart or a failed deploy.
+
+use super::{Decision, Needs, Policy};
+
+/// Counts consecutive failed health checks; a success resets the count.
+#[derive(Debug, Clone)]
+pub struct Consecutive {
+    failures: u32,
+    run: u32,
+}
+
+impl Consecutive {
+    /// A policy that rolls back at the `failures`-th failure in a row.
+    pub fn new(failures: u32) -> Self {
+        Consecutive { failures, run: 0 }
+    }
+}
+
+impl Policy for Consecutive {
+    fn needs(&self) -> Needs {
+        Needs {
+            health_checks: true,
+            ..Needs::default()
+        }
+    }
+    fn reset(&mut self) {
+        self.run = 0;
+    }
+    fn on_health_check(&mut self, _at_ms: u64, ok: bool) -> Decision {
+        if ok {
+            self.run = 0;
+            return Decision::Continue;
+        }
+        self.run += 1;
+        if self.run >= self.failures {
+            Decision::Rollback
+        } else {
+            Decision::Continue
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rolls_back_on_the_kth_failure_in_a_row_only() {
+        let mut p = Consecutive::new(3);
+        let seq = [false, false, true, false, false, true, false, false, false];
+        let got: Vec<_> = seq.iter().map(|&ok| p.on_health_check(0, ok)).collect();
+        assert_eq!(got.iter().filter(|d| **d == Decision::Rollback).count(), 1);
+        assert_eq!(got[8], Decision::Rollback);
+        p.reset();
+        assert_eq!(p.on_health_check(0, false), Decision::Continue);
+    }
+}

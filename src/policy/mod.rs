@@ -1,0 +1,97 @@
+//! Rollback policies: plain data plus a small trait. A policy sees only observations
+//! (scrapes, health-check results), never the truth, and answers with a [`Decision`].
+//!
+//! Architecture invariant: nothing here does I/O or reads the clock; time arrives with the
+//! observations. The `oracle` bound is the one exception to "observations only", and it is
+//! therefore not a [`Policy`]: the engine schedules its rollback from the ground truth.
+
+mod consecutive;
+mod threshold;
+
+pub use consecutive::Consecutive;
+pub use threshold::Threshold;
+
+use crate::scenario::{PolicyRule, PolicySpec};
+
+/// What one scrape of one version showed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VersionSample {
+    pub requests: u64,
+    pub errors: u64,
+    /// Scraped p99 latency; `None` when the version served no request in the interval.
+    pub latency_p99_ms: Option<f64>,
+}
+
+/// One scrape as a policy receives it (after the metric delay).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scrape {
+    /// End of the scraped interval.
+    pub at_ms: u64,
+    /// The new version's sample; `None` when the scrape was lost.
+    pub new: Option<VersionSample>,
+    /// The old (stable) version's sample; `None` when the scrape was lost.
+    pub old: Option<VersionSample>,
+}
+
+/// A policy's answer to an observation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Continue,
+    Rollback,
+}
+
+/// Which observations a policy consumes, so the engine generates only those.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Needs {
+    pub scrapes: bool,
+    pub latency: bool,
+    pub health_checks: bool,
+}
+
+/// A rollback policy driven by observations.
+pub trait Policy: Send {
+    /// The observations this policy reads.
+    fn needs(&self) -> Needs;
+    /// Forgets everything: a new deploy of the release starts.
+    fn reset(&mut self);
+    /// Called with every scrape while the policy watches.
+    fn on_scrape(&mut self, _scrape: &Scrape) -> Decision {
+        Decision::Continue
+    }
+    /// Called with every health check of the new version while the policy watches.
+    fn on_health_check(&mut self, _at_ms: u64, _ok: bool) -> Decision {
+        Decision::Continue
+    }
+}
+
+/// A policy that never decides anything (`none`, and `oracle`, which the engine drives).
+#[derive(Debug, Default)]
+pub struct Passive;
+
+impl Policy for Passive {
+    fn needs(&self) -> Needs {
+        Needs::default()
+    }
+    fn reset(&mut self) {}
+}
+
+/// Builds the runtime policy of a spec.
+pub fn build(spec: &PolicySpec) -> Box<dyn Policy> {
+    match spec.rule {
+        PolicyRule::None | PolicyRule::Oracle { .. } => Box::new(Passive),
+        PolicyRule::Threshold {
+            signal,
+            window_ms,
+            for_ms,
+            min_requests,
+            on_no_data,
+        } => Box::new(Threshold::new(
+            signal,
+            window_ms,
+            for_ms,
+            min_requests,
+            on_no_data,
+        )),
+        PolicyRule::Consecutive { failures } => Box::new(Consecutive::new(failures)),
+    }
+}

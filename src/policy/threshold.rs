@@ -1,0 +1,260 @@
+//! `threshold`: roll back when an observed signal of the new version, aggregated over a
+//! sliding window, stays above a limit for a hold time (like a Prometheus alert rule
+//! `rate(errors[5m]) / rate(requests[5m]) > x` with `for: 2m`).
+//!
+//! The error rate is the ratio of summed errors to summed requests in the window (not a
+//! mean of ratios); latency is the mean of the scraped p99 values in the window. A window
+//! with fewer than `min_requests` requests has no data: `on_no_data = "ignore"` skips it,
+//! `"breach"` counts it as over the limit (Flagger's "no values found" is a failed check).
+
+use super::{Decision, Needs, Policy, Scrape};
+use crate::scenario::{NoData, ThresholdSignal};
+use std::collections::VecDeque;
+
+#[derive(Debug, Clone, Copy)]
+struct Point {
+    at_ms: u64,
+    requests: u64,
+    errors: u64,
+    p99_ms: Option<f64>,
+}
+
+/// A windowed threshold with a hold time.
+#[derive(Debug, Clone)]
+pub struct Threshold {
+    signal: ThresholdSignal,
+    window_ms: u64,
+    for_ms: u64,
+    min_requests: u64,
+    on_no_data: NoData,
+    points: VecDeque<Point>,
+    requests: u64,
+    errors: u64,
+    p99_sum: f64,
+    p99_n: u64,
+    breach_since: Option<u64>,
+}
+
+impl Threshold {
+    /// A threshold on `signal` over `window_ms`, held for `for_ms`.
+    pub fn new(
+        signal: ThresholdSignal,
+        window_ms: u64,
+        for_ms: u64,
+        min_requests: u64,
+        on_no_data: NoData,
+    ) -> Self {
+        Threshold {
+            signal,
+            window_ms,
+            for_ms,
+            min_requests,
+            on_no_data,
+            points: VecDeque::new(),
+            requests: 0,
+            errors: 0,
+            p99_sum: 0.0,
+            p99_n: 0,
+            breach_since: None,
+        }
+    }
+
+    /// Whether the window breaches the limit; `None` when it holds no data.
+    fn breached(&self) -> Option<bool> {
+        if self.requests < self.min_requests.max(1) {
+            return None;
+        }
+        match self.signal {
+            ThresholdSignal::ErrorRate { above } => {
+                Some(self.errors as f64 / self.requests as f64 > above)
+            }
+            ThresholdSignal::LatencyP99 { above_ms } => {
+                if self.p99_n == 0 {
+                    None
+                } else {
+                    Some(self.p99_sum / self.p99_n as f64 > above_ms)
+                }
+            }
+        }
+    }
+}
+
+impl Policy for Threshold {
+    fn needs(&self) -> Needs {
+        Needs {
+            scrapes: true,
+            latency: matches!(self.signal, ThresholdSignal::LatencyP99 { .. }),
+            health_checks: false,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.points.clear();
+        self.requests = 0;
+        self.errors = 0;
+        self.p99_sum = 0.0;
+        self.p99_n = 0;
+        self.breach_since = None;
+    }
+
+    fn on_scrape(&mut self, scrape: &Scrape) -> Decision {
+        let now = scrape.at_ms;
+        if let Some(s) = scrape.new {
+            let p = Point {
+                at_ms: now,
+                requests: s.requests,
+                errors: s.errors,
+                p99_ms: s.latency_p99_ms,
+            };
+            self.requests += p.requests;
+            self.errors += p.errors;
+            if let Some(v) = p.p99_ms {
+                self.p99_sum += v;
+                self.p99_n += 1;
+            }
+            self.points.push_back(p);
+        }
+        // Keep the scrapes whose interval ends inside (now - window, now].
+        while let Some(old) = self.points.front() {
+            if old.at_ms + self.window_ms > now {
+                break;
+            }
+            self.requests -= old.requests;
+            self.errors -= old.errors;
+            if let Some(v) = old.p99_ms {
+                self.p99_sum -= v;
+                self.p99_n -= 1;
+            }
+            self.points.pop_front();
+        }
+        if self.p99_n == 0 {
+            self.p99_sum = 0.0; // no float residue once the window empties
+        }
+        let breach = match self.breached() {
+            Some(b) => b,
+            None => match self.on_no_data {
+                NoData::Ignore => return Decision::Continue,
+                NoData::Breach => true,
+            },
+        };
+        if !breach {
+            self.breach_since = None;
+            return Decision::Continue;
+        }
+        let since = *self.breach_since.get_or_insert(now);
+        if now - since >= self.for_ms {
+            Decision::Rollback
+        } else {
+            Decision::Continue
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::VersionSample;
+    use super::*;
+
+    fn scrape(at_ms: u64, requests: u64, errors: u64) -> Scrape {
+        let s = VersionSample {
+            requests,
+            errors,
+            latency_p99_ms: Some(100.0),
+        };
+        Scrape {
+            at_ms,
+            new: Some(s),
+            old: None,
+        }
+    }
+
+    fn missing(at_ms: u64) -> Scrape {
+        Scrape {
+            at_ms,
+            new: None,
+            old: None,
+        }
+    }
+
+    #[test]
+    fn ratio_of_sums_over_the_window() {
+        // 60 s window, 15 s scrapes: four scrapes in the window.
+        let mut t = Threshold::new(
+            ThresholdSignal::ErrorRate { above: 0.05 },
+            60_000,
+            0,
+            1,
+            NoData::Ignore,
+        );
+        assert_eq!(t.on_scrape(&scrape(15_000, 100, 0)), Decision::Continue);
+        assert_eq!(t.on_scrape(&scrape(30_000, 100, 0)), Decision::Continue);
+        assert_eq!(t.on_scrape(&scrape(45_000, 100, 0)), Decision::Continue);
+        // 20 / 400 = 0.05: not strictly above.
+        assert_eq!(t.on_scrape(&scrape(60_000, 100, 20)), Decision::Continue);
+        // window now 30..75 s: 21 / 400 > 0.05
+        assert_eq!(t.on_scrape(&scrape(75_000, 100, 1)), Decision::Rollback);
+    }
+
+    #[test]
+    fn hold_time_must_elapse_in_breach() {
+        let mut t = Threshold::new(
+            ThresholdSignal::ErrorRate { above: 0.01 },
+            15_000,
+            30_000,
+            1,
+            NoData::Ignore,
+        );
+        assert_eq!(t.on_scrape(&scrape(15_000, 100, 50)), Decision::Continue);
+        assert_eq!(t.on_scrape(&scrape(30_000, 100, 50)), Decision::Continue);
+        assert_eq!(t.on_scrape(&scrape(45_000, 100, 0)), Decision::Continue); // breaks the hold
+        assert_eq!(t.on_scrape(&scrape(60_000, 100, 50)), Decision::Continue);
+        assert_eq!(t.on_scrape(&scrape(75_000, 100, 50)), Decision::Continue);
+        assert_eq!(t.on_scrape(&scrape(90_000, 100, 50)), Decision::Rollback);
+    }
+
+    #[test]
+    fn no_data_is_ignored_or_a_breach_as_configured() {
+        let mut ignore = Threshold::new(
+            ThresholdSignal::ErrorRate { above: 0.01 },
+            15_000,
+            0,
+            1,
+            NoData::Ignore,
+        );
+        let mut breach = Threshold::new(
+            ThresholdSignal::ErrorRate { above: 0.01 },
+            15_000,
+            0,
+            1,
+            NoData::Breach,
+        );
+        assert_eq!(ignore.on_scrape(&missing(15_000)), Decision::Continue);
+        assert_eq!(breach.on_scrape(&missing(15_000)), Decision::Rollback);
+        // Too few requests is no data as well.
+        let mut low = Threshold::new(
+            ThresholdSignal::ErrorRate { above: 0.01 },
+            15_000,
+            0,
+            50,
+            NoData::Ignore,
+        );
+        assert_eq!(low.on_scrape(&scrape(15_000, 10, 10)), Decision::Continue);
+    }
+
+    #[test]
+    fn latency_uses_the_mean_scraped_p99() {
+        let mut t = Threshold::new(
+            ThresholdSignal::LatencyP99 { above_ms: 150.0 },
+            30_000,
+            0,
+            1,
+            NoData::Ignore,
+        );
+        let mut s = scrape(15_000, 10, 0);
+        s.new.as_mut().unwrap().latency_p99_ms = Some(100.0);
+        assert_eq!(t.on_scrape(&s), Decision::Continue);
+        s.at_ms = 30_000;
+        s.new.as_mut().unwrap().latency_p99_ms = Some(250.0);
+        assert_eq!(t.on_scrape(&s), Decision::Rollback); // mean 175 > 150
+    }
+}

@@ -1,0 +1,135 @@
+//! The output directory and the files written into it, each atomically.
+
+use super::ReportError;
+use crate::outcome::RunRecord;
+use serde::Serialize;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use tempfile::NamedTempFile;
+
+/// A checked output directory.
+#[derive(Debug, Clone)]
+pub struct OutputDir {
+    path: PathBuf,
+}
+
+impl OutputDir {
+    /// Creates `path` if needed; refuses a non-empty directory unless `force`.
+    pub fn prepare(path: &Path, force: bool) -> Result<Self, ReportError> {
+        let shown = path.display().to_string();
+        let dir_err = |source| ReportError::Dir {
+            path: shown.clone(),
+            source,
+        };
+        match std::fs::read_dir(path) {
+            Ok(mut entries) => {
+                if entries.next().is_some() && !force {
+                    return Err(ReportError::NotEmpty { path: shown });
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(path).map_err(dir_err)?
+            }
+            Err(e) => return Err(dir_err(e)),
+        }
+        // Fail now, before any simulation, if the directory cannot take a file.
+        NamedTempFile::new_in(path).map_err(dir_err)?;
+        Ok(OutputDir {
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The directory's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes `bytes` to `name` atomically (temporary file, then rename).
+    pub fn write(&self, name: &str, bytes: &[u8]) -> Result<PathBuf, ReportError> {
+        let target = self.path.join(name);
+        let err = |source| ReportError::Write {
+            path: target.display().to_string(),
+            source,
+        };
+        let mut tmp = NamedTempFile::new_in(&self.path).map_err(err)?;
+        tmp.write_all(bytes).map_err(err)?;
+        tmp.as_file().sync_all().map_err(err)?;
+        tmp.persist(&target).map_err(|e| err(e.error))?;
+        Ok(target)
+    }
+
+    /// Starts `runs.csv`; rows are streamed to a temporary file renamed on `finish`.
+    pub fn runs_writer(&self) -> Result<RunsWriter, ReportError> {
+        let target = self.path.join("runs.csv");
+        let tmp = NamedTempFile::new_in(&self.path).map_err(|source| ReportError::Write {
+            path: target.display().to_string(),
+            source,
+        })?;
+        let file = tmp.reopen().map_err(|source| ReportError::Write {
+            path: target.display().to_string(),
+            source,
+        })?;
+        Ok(RunsWriter {
+            csv: csv::Writer::from_writer(std::io::BufWriter::new(file)),
+            tmp,
+            target,
+        })
+    }
+}
+
+/// Streams [`RunRecord`] rows into `runs.csv`.
+pub struct RunsWriter {
+    csv: csv::Writer<std::io::BufWriter<std::fs::File>>,
+    tmp: NamedTempFile,
+    target: PathBuf,
+}
+
+impl RunsWriter {
+    /// Appends rows.
+    pub fn write(&mut self, rows: &[RunRecord]) -> Result<(), ReportError> {
+        for r in rows {
+            self.csv.serialize(r).map_err(|source| ReportError::Csv {
+                path: self.target.display().to_string(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Flushes and renames the file into place.
+    pub fn finish(mut self) -> Result<PathBuf, ReportError> {
+        let target = self.target.clone();
+        let err = |source| ReportError::Write {
+            path: target.display().to_string(),
+            source,
+        };
+        self.csv.flush().map_err(err)?;
+        drop(self.csv);
+        self.tmp.persist(&self.target).map_err(|e| err(e.error))?;
+        Ok(self.target)
+    }
+}
+
+/// What made an output, so that anyone can reproduce it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    pub rollsim_version: String,
+    pub scenario: String,
+    /// SHA-256 of the scenario file's bytes.
+    pub scenario_sha256: String,
+    pub seed: u64,
+    pub runs: u64,
+    pub first_run: u64,
+    pub policies: Vec<String>,
+    /// The command line that produced the output.
+    pub command: String,
+}
+
+impl Manifest {
+    /// The manifest as pretty JSON with a final newline.
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut v = serde_json::to_vec_pretty(self).unwrap_or_default();
+        v.push(b'\n');
+        v
+    }
+}

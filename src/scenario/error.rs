@@ -1,0 +1,46 @@
+//! Errors a scenario can produce, each naming where in the file it is.
+
+use std::fmt;
+
+/// One problem at a position in the file (1-based line and column).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+}
+
+/// Why a scenario could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The file could not be read at all.
+    #[error("cannot read scenario {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file was read but is not a valid scenario; every problem found is listed.
+    #[error("{}", render(.origin, .problems))]
+    Invalid {
+        origin: String,
+        problems: Vec<Located>,
+    },
+}
+
+fn render(origin: &str, problems: &[Located]) -> String {
+    let mut out = String::new();
+    for (i, p) in problems.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&format!("{origin}:{}:{}: {}", p.line, p.col, p.message));
+    }
+    out
+}
+
+impl fmt::Display for Located {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.line, self.col, self.message)
+    }
+}

@@ -1,0 +1,310 @@
+//! Scenario files: parse TOML, check every value, and hand the simulator a [`Scenario`]
+//! in which every duration is integer milliseconds and every probability is in range.
+//!
+//! Architecture invariant: nothing outside this module sees a raw (unchecked) value, and
+//! every rejection names `file:line:col` and what was expected.
+
+mod error;
+pub mod raw;
+mod span;
+mod validate;
+
+pub use error::{Located, ScenarioError};
+pub use raw::{FaultKind, NoData, StrategyName, Until};
+
+use rand::Rng;
+use rand_distr::{Distribution, Exp, LogNormal};
+use std::path::Path;
+
+/// The demo scenario built into the binary, run by `rollsim` with no arguments.
+pub const DEMO_SCENARIO: &str = include_str!("../../scenarios/quickstart.toml");
+
+/// A checked scenario: what the simulator runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// One line on what the scenario models.
+    pub description: String,
+    /// Simulated horizon of one run.
+    pub duration_ms: u64,
+    /// How often metrics are scraped (the simulator's signal tick).
+    pub scrape_interval_ms: u64,
+    /// Default number of runs when the command line gives none.
+    pub runs: u64,
+    /// Default master seed when the command line gives none.
+    pub seed: Option<u64>,
+    pub service: Service,
+    pub signals: Signals,
+    pub health_check: HealthCheck,
+    pub slo: Slo,
+    pub release: Release,
+    pub rollout: Rollout,
+    pub pipeline: Pipeline,
+    pub faults: Vec<Fault>,
+    pub policies: Vec<PolicySpec>,
+}
+
+/// The service under release: its traffic and its healthy behaviour.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Service {
+    pub name: String,
+    /// Mean requests per second over a day.
+    pub request_rate: f64,
+    /// Relative daily swing: the rate runs from `rate*(1-a)` to `rate*(1+a)`.
+    pub diurnal_amplitude: f64,
+    /// Hour of the simulated day (run starts at 00:00) when traffic peaks.
+    pub peak_hour: f64,
+    /// Error probability of a request on a healthy version with no fault.
+    pub baseline_error_rate: f64,
+    pub latency_p50_ms: f64,
+    pub latency_p99_ms: f64,
+    pub replicas: u32,
+    /// Requests per second one replica can serve; `None` means never saturated.
+    pub capacity_rps: Option<f64>,
+}
+
+/// How noisy and how late the metrics are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signals {
+    /// Stationary standard deviation of the log baseline error rate drift.
+    pub noise_sd: f64,
+    /// Autocorrelation time of that drift (AR(1) / Ornstein-Uhlenbeck).
+    pub noise_correlation_ms: u64,
+    /// Probability that one scrape is lost.
+    pub missing_scrape_probability: f64,
+    /// Delay between a scrape and the moment a policy can see it.
+    pub metric_delay_ms: u64,
+}
+
+/// Health checks against the new version's replicas.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthCheck {
+    pub interval_ms: u64,
+    pub timeout_ms: u64,
+    /// Probability that a check fails with nothing wrong (a flaky probe).
+    pub false_failure_probability: f64,
+}
+
+/// The service level whose violation counts as downtime.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slo {
+    pub error_rate: f64,
+    pub latency_p99_ms: f64,
+}
+
+/// The release from version A (stable) to version B (new).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Release {
+    pub at_ms: u64,
+    /// Probability, per run, that version B is bad (ground truth).
+    pub bad_probability: f64,
+    /// Watch time after the rollout reaches 100% before the release counts as promoted.
+    pub bake_ms: u64,
+    pub bad: BadRelease,
+}
+
+/// What a bad version B does to the requests it serves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BadRelease {
+    /// Added error probability on affected requests at full effect.
+    pub error_rate: f64,
+    /// Latency multiplier on affected requests at full effect.
+    pub latency_factor: f64,
+    /// Share of version B's requests that are affected (partial failures).
+    pub fraction: f64,
+    /// Delay after version B starts serving before the defect shows.
+    pub onset_ms: u64,
+    /// Time from onset to full effect (a slow leak ramps linearly); 0 is a step.
+    pub ramp_ms: u64,
+}
+
+/// How traffic moves to the new version.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Strategy {
+    /// Every replica replaced at once.
+    AllAtOnce,
+    /// `batch_size` replicas replaced every `batch_interval_ms`.
+    Rolling {
+        batch_size: u32,
+        batch_interval_ms: u64,
+    },
+    /// Version B runs beside A without traffic for `preview_ms`, then takes all traffic at
+    /// once; A is kept warm until promotion, so rollback before then is instant.
+    BlueGreen { preview_ms: u64 },
+    /// Traffic weights in steps, each held for its pause.
+    Canary { steps: Vec<CanaryStep> },
+}
+
+/// One canary step: set the new version's traffic share, then hold it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CanaryStep {
+    /// Share of traffic on the new version, in (0, 1].
+    pub weight: f64,
+    pub pause_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rollout {
+    pub strategy: Strategy,
+    /// Time to move all traffic back when the old version is not kept warm.
+    pub rollback_duration_ms: u64,
+}
+
+/// What the delivery pipeline does after a rollback.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pipeline {
+    /// Deploy attempts of the same release, the first included (1 = never retried).
+    pub max_attempts: u32,
+    /// Delay before an automatic retry (CI re-trigger, GitOps reconcile).
+    pub retry_delay: DurationDist,
+}
+
+/// A distribution of durations in milliseconds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DurationDist {
+    Fixed(u64),
+    Exponential { mean_ms: f64 },
+    Uniform { low_ms: u64, high_ms: u64 },
+    LogNormal { mu: f64, sigma: f64 },
+}
+
+impl DurationDist {
+    /// Draws one duration in whole milliseconds.
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
+        match *self {
+            DurationDist::Fixed(ms) => ms,
+            DurationDist::Exponential { mean_ms } => match Exp::new(1.0 / mean_ms) {
+                Ok(d) => d.sample(rng).round() as u64,
+                Err(_) => mean_ms as u64,
+            },
+            DurationDist::Uniform { low_ms, high_ms } => rng.random_range(low_ms..=high_ms),
+            DurationDist::LogNormal { mu, sigma } => match LogNormal::new(mu, sigma) {
+                Ok(d) => d.sample(rng).round() as u64,
+                Err(_) => mu.exp() as u64,
+            },
+        }
+    }
+
+    /// The mean, for documentation and closed-form tests.
+    pub fn mean_ms(&self) -> f64 {
+        match *self {
+            DurationDist::Fixed(ms) => ms as f64,
+            DurationDist::Exponential { mean_ms } => mean_ms,
+            DurationDist::Uniform { low_ms, high_ms } => (low_ms + high_ms) as f64 / 2.0,
+            DurationDist::LogNormal { mu, sigma } => (mu + sigma * sigma / 2.0).exp(),
+        }
+    }
+}
+
+/// An injected fault: when it happens, how long it lasts, what it does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fault {
+    pub name: String,
+    pub schedule: Schedule,
+    pub duration: DurationDist,
+    pub effect: FaultEffect,
+}
+
+/// When a fault starts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Schedule {
+    /// At this simulated time in every run.
+    At(u64),
+    /// With this probability per run, at a uniform time in the window.
+    Once {
+        probability: f64,
+        window: (u64, u64),
+    },
+    /// As a Poisson process with this rate (per millisecond) inside the window.
+    Poisson {
+        rate_per_ms: f64,
+        window: (u64, u64),
+    },
+}
+
+/// What a fault does while it is active.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FaultEffect {
+    /// Slower network for every version, with optional packet loss (failed requests).
+    InfraLatency {
+        latency_factor: f64,
+        packet_loss: f64,
+    },
+    /// A share of replicas (and their capacity) is gone; probes that hit them fail.
+    NodeLoss { capacity_loss: f64 },
+    /// A downstream dependency fails this share of requests, for every version.
+    DependencyOutage { error_rate: f64 },
+    /// Health checks fail with this probability whatever the service does.
+    FlappingHealthCheck { failure_probability: f64 },
+    /// No scrape reaches the policies.
+    MetricsGap,
+}
+
+/// A named rollback policy and its parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicySpec {
+    pub name: String,
+    pub until: Until,
+    pub rule: PolicyRule,
+}
+
+/// The decision rule of a policy.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PolicyRule {
+    /// Never rolls back.
+    None,
+    /// Rolls back at the true onset of a bad release plus a reaction time (the best case).
+    Oracle { reaction_ms: u64 },
+    /// Rolls back when an observed signal over a window stays above a limit for `for_ms`.
+    Threshold {
+        signal: ThresholdSignal,
+        window_ms: u64,
+        for_ms: u64,
+        min_requests: u64,
+        on_no_data: NoData,
+    },
+    /// Rolls back after this many consecutive failed health checks.
+    Consecutive { failures: u32 },
+}
+
+/// The observed signal a threshold compares and its limit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ThresholdSignal {
+    /// Errors / requests of the new version over the window.
+    ErrorRate { above: f64 },
+    /// Mean of the scraped p99 latency of the new version over the window, in ms.
+    LatencyP99 { above_ms: f64 },
+}
+
+/// Reads, parses and checks a scenario file.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    parse(&text, &path.display().to_string())
+}
+
+/// Parses and checks scenario text; `origin` names it in error messages.
+pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
+    let raw: raw::RawScenario = toml::from_str(text).map_err(|e| {
+        let at = e
+            .span()
+            .map(|r| span::line_col(text, r.start))
+            .unwrap_or((1, 1));
+        ScenarioError::Invalid {
+            origin: origin.to_string(),
+            problems: vec![Located {
+                line: at.0,
+                col: at.1,
+                message: e.message().trim().to_string(),
+            }],
+        }
+    })?;
+    validate::validate(raw).map_err(|problems| {
+        let located = span::locate_all(text, problems);
+        ScenarioError::Invalid {
+            origin: origin.to_string(),
+            problems: located,
+        }
+    })
+}

@@ -1,0 +1,301 @@
+//! The scenario file as written: serde types that mirror the TOML one to one.
+//!
+//! Everything here is "as the user typed it": durations are still [`Dur`] values, optional
+//! fields are `Option`, and nothing has been cross-checked. `validate` turns a [`RawScenario`]
+//! into a checked [`crate::scenario::Scenario`]; keeping the two apart means the simulator
+//! never sees an unchecked value and the parser never needs to know the model.
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use std::fmt;
+
+/// A duration written as a human string ("15s", "5m", "1h 30m", "250ms"), held in milliseconds.
+///
+/// Simulated time is integer milliseconds everywhere (no float clock), so durations are
+/// converted once, here, and a duration finer than a millisecond is rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Dur(pub u64);
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Dur;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a duration string such as \"30s\", \"5m\" or \"1h 30m\"")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Dur, E> {
+                parse_duration(s).map_err(E::custom)
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Parses a human duration into whole milliseconds; the error names what was expected.
+pub fn parse_duration(s: &str) -> Result<Dur, String> {
+    let d = humantime::parse_duration(s.trim()).map_err(|e| {
+        format!("invalid duration {s:?} ({e}); expected a duration such as \"30s\", \"5m\" or \"1h 30m\"")
+    })?;
+    if d.subsec_nanos() % 1_000_000 != 0 {
+        return Err(format!(
+            "duration {s:?} is finer than a millisecond; simulated time counts whole milliseconds"
+        ));
+    }
+    u64::try_from(d.as_millis())
+        .map(Dur)
+        .map_err(|_| format!("duration {s:?} is too long"))
+}
+
+/// A distribution of durations: a fixed string ("2h") or one shaped table.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DurDist {
+    /// Always this long.
+    Fixed(Dur),
+    /// A shaped distribution (`{ exponential = "2h" }`, ...).
+    Shaped(ShapedDist),
+}
+
+/// The shaped duration distributions a scenario may ask for.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ShapedDist {
+    /// Exponential with this mean (memoryless repair times).
+    Exponential(Dur),
+    /// Uniform between two durations.
+    Uniform([Dur; 2]),
+    /// Log-normal given by its median and 95th percentile (heavy-tailed outages).
+    Lognormal { median: Dur, p95: Dur },
+}
+
+impl<'de> Deserialize<'de> for DurDist {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = DurDist;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "a duration (\"2h\") or one of { exponential = \"2h\" }, \
+                     { uniform = [\"30m\", \"2h\"] }, { lognormal = { median = \"1h\", p95 = \"4h\" } }",
+                )
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<DurDist, E> {
+                parse_duration(s).map(DurDist::Fixed).map_err(E::custom)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<DurDist, A::Error> {
+                ShapedDist::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(DurDist::Shaped)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    /// One line saying what the scenario is about (shown in reports).
+    pub description: Option<String>,
+    #[serde(default)]
+    pub simulation: RawSimulation,
+    #[serde(default)]
+    pub service: RawService,
+    #[serde(default)]
+    pub signals: RawSignals,
+    #[serde(default)]
+    pub health_check: RawHealthCheck,
+    #[serde(default)]
+    pub slo: RawSlo,
+    #[serde(default)]
+    pub release: RawRelease,
+    #[serde(default)]
+    pub rollout: RawRollout,
+    #[serde(default)]
+    pub pipeline: RawPipeline,
+    #[serde(default)]
+    pub faults: Vec<RawFault>,
+    #[serde(default)]
+    pub policies: Vec<RawPolicy>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawSimulation {
+    pub duration: Option<Dur>,
+    pub scrape_interval: Option<Dur>,
+    pub runs: Option<i64>,
+    pub seed: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawService {
+    pub name: Option<String>,
+    pub request_rate: Option<f64>,
+    pub diurnal_amplitude: Option<f64>,
+    pub peak_hour: Option<f64>,
+    pub baseline_error_rate: Option<f64>,
+    pub latency_p50: Option<Dur>,
+    pub latency_p99: Option<Dur>,
+    pub replicas: Option<i64>,
+    pub capacity_rps: Option<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawSignals {
+    pub noise_sd: Option<f64>,
+    pub noise_correlation: Option<Dur>,
+    pub missing_scrape_probability: Option<f64>,
+    pub metric_delay: Option<Dur>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawHealthCheck {
+    pub interval: Option<Dur>,
+    pub timeout: Option<Dur>,
+    pub false_failure_probability: Option<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlo {
+    pub error_rate: Option<f64>,
+    pub latency_p99: Option<Dur>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawRelease {
+    pub at: Option<Dur>,
+    pub bad_probability: Option<f64>,
+    pub bake: Option<Dur>,
+    pub bad: Option<RawBadRelease>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawBadRelease {
+    pub error_rate: Option<f64>,
+    pub latency_factor: Option<f64>,
+    pub fraction: Option<f64>,
+    pub onset: Option<Dur>,
+    pub ramp: Option<Dur>,
+}
+
+/// How the new version takes traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StrategyName {
+    AllAtOnce,
+    Rolling,
+    BlueGreen,
+    Canary,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawRollout {
+    pub strategy: Option<StrategyName>,
+    pub steps: Option<Vec<RawCanaryStep>>,
+    pub batch_size: Option<i64>,
+    pub batch_interval: Option<Dur>,
+    pub preview: Option<Dur>,
+    pub rollback_duration: Option<Dur>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCanaryStep {
+    pub weight: f64,
+    pub pause: Option<Dur>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawPipeline {
+    pub max_attempts: Option<i64>,
+    pub retry_delay: Option<DurDist>,
+}
+
+/// Fault kinds; the parameters of each live as flat fields on [`RawFault`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    InfraLatency,
+    NodeLoss,
+    DependencyOutage,
+    FlappingHealthCheck,
+    MetricsGap,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFault {
+    pub kind: FaultKind,
+    pub name: Option<String>,
+    // schedule: exactly one of these
+    pub at: Option<Dur>,
+    pub probability: Option<f64>,
+    pub rate_per_hour: Option<f64>,
+    pub window: Option<[Dur; 2]>,
+    pub duration: Option<DurDist>,
+    // effects (which apply depends on kind)
+    pub latency_factor: Option<f64>,
+    pub packet_loss: Option<f64>,
+    pub capacity_loss: Option<f64>,
+    pub error_rate: Option<f64>,
+    pub failure_probability: Option<f64>,
+}
+
+/// Policy kinds; the parameters of each live as flat fields on [`RawPolicy`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyKind {
+    None,
+    Oracle,
+    Threshold,
+    Consecutive,
+}
+
+/// When a policy stops watching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Until {
+    /// Until the release is promoted (rollout complete plus bake): how rollout analysis works.
+    Promoted,
+    /// Until the end of the simulated horizon: how a standing production alert works.
+    End,
+}
+
+/// What a threshold policy does with a window that holds no data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoData {
+    /// Skip the evaluation (the condition neither starts nor breaks).
+    Ignore,
+    /// Count it as a breach (what Flagger does: no values found is a failed check).
+    Breach,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    pub name: String,
+    pub kind: PolicyKind,
+    pub until: Option<Until>,
+    // oracle
+    pub reaction: Option<Dur>,
+    // threshold
+    pub error_rate_above: Option<f64>,
+    pub latency_p99_above: Option<Dur>,
+    pub window: Option<Dur>,
+    #[serde(rename = "for")]
+    pub for_: Option<Dur>,
+    pub min_requests: Option<i64>,
+    pub on_no_data: Option<NoData>,
+    // consecutive
+    pub failures: Option<i64>,
+}

@@ -1,0 +1,834 @@
+//! Turns a [`RawScenario`] into a checked [`Scenario`], filling defaults and collecting
+//! every problem (not just the first) with the key path where it sits.
+
+use super::raw::*;
+use super::span::{Problem, Seg};
+use super::*;
+
+/// Collects problems while building the checked scenario.
+struct Checker {
+    problems: Vec<Problem>,
+}
+
+type Path = Vec<Seg>;
+
+fn at(base: &[Seg], key: &'static str) -> Path {
+    let mut p = base.to_vec();
+    p.push(Seg::Key(key));
+    p
+}
+
+fn idx(base: &[Seg], i: usize) -> Path {
+    let mut p = base.to_vec();
+    p.push(Seg::Index(i));
+    p
+}
+
+impl Checker {
+    fn fail(&mut self, path: Path, message: impl Into<String>) {
+        self.problems.push(Problem {
+            path,
+            message: message.into(),
+        });
+    }
+
+    /// A probability: finite and in [0, 1].
+    fn prob(&mut self, path: Path, name: &str, v: Option<f64>, default: f64) -> f64 {
+        let v = v.unwrap_or(default);
+        if !(0.0..=1.0).contains(&v) {
+            self.fail(
+                path,
+                format!("{name} = {v} is not a probability; expected a number in [0, 1]"),
+            );
+            return default;
+        }
+        v
+    }
+
+    /// A finite number >= `min` (or > `min` when `strict`).
+    fn number(
+        &mut self,
+        path: Path,
+        name: &str,
+        v: Option<f64>,
+        default: f64,
+        min: f64,
+        strict: bool,
+    ) -> f64 {
+        let v = v.unwrap_or(default);
+        let ok = v.is_finite() && if strict { v > min } else { v >= min };
+        if !ok {
+            let rel = if strict { ">" } else { ">=" };
+            self.fail(
+                path,
+                format!("{name} = {v} is out of range; expected a number {rel} {min}"),
+            );
+            return default;
+        }
+        v
+    }
+
+    /// An integer in [min, max].
+    fn int(
+        &mut self,
+        path: Path,
+        name: &str,
+        v: Option<i64>,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> u64 {
+        let Some(v) = v else { return default };
+        if v < min as i64 || v > max as i64 {
+            self.fail(
+                path,
+                format!("{name} = {v} is out of range; expected an integer from {min} to {max}"),
+            );
+            return default;
+        }
+        v as u64
+    }
+
+    /// A strictly positive duration.
+    fn positive(&mut self, path: Path, name: &str, v: Option<Dur>, default: u64) -> u64 {
+        let v = v.map(|d| d.0).unwrap_or(default);
+        if v == 0 {
+            self.fail(path, format!("{name} must be longer than zero"));
+            return default.max(1);
+        }
+        v
+    }
+
+    fn dist(&mut self, path: Path, name: &str, d: &DurDist) -> DurationDist {
+        match d {
+            DurDist::Fixed(Dur(ms)) => DurationDist::Fixed(*ms),
+            DurDist::Shaped(ShapedDist::Exponential(Dur(mean))) => {
+                if *mean == 0 {
+                    self.fail(
+                        path,
+                        format!("{name}: the exponential mean must be longer than zero"),
+                    );
+                }
+                DurationDist::Exponential {
+                    mean_ms: (*mean).max(1) as f64,
+                }
+            }
+            DurDist::Shaped(ShapedDist::Uniform([Dur(lo), Dur(hi)])) => {
+                if lo > hi {
+                    self.fail(
+                        path,
+                        format!("{name}: uniform bounds are reversed; expected [low, high]"),
+                    );
+                }
+                DurationDist::Uniform {
+                    low_ms: *lo.min(hi),
+                    high_ms: *hi.max(lo),
+                }
+            }
+            DurDist::Shaped(ShapedDist::Lognormal { median, p95 }) => {
+                if median.0 == 0 || p95.0 <= median.0 {
+                    self.fail(path, format!("{name}: a lognormal needs 0 < median < p95"));
+                    return DurationDist::Fixed(median.0);
+                }
+                let mu = (median.0 as f64).ln();
+                let sigma = ((p95.0 as f64).ln() - mu) / Z95;
+                DurationDist::LogNormal { mu, sigma }
+            }
+        }
+    }
+
+    /// Rejects fields set on a table where its `kind` gives them no meaning.
+    fn only(&mut self, base: &[Seg], kind: &str, set: &[(&'static str, bool)], allowed: &[&str]) {
+        for (name, is_set) in set {
+            if *is_set && !allowed.contains(name) {
+                let expected = if allowed.is_empty() {
+                    "it takes no parameters".to_string()
+                } else {
+                    format!("expected only {}", allowed.join(", "))
+                };
+                self.fail(
+                    at(base, name),
+                    format!("`{name}` does not apply to kind `{kind}`; {expected}"),
+                );
+            }
+        }
+    }
+}
+
+/// The standard normal quantile at 0.95.
+const Z95: f64 = 1.644_853_626_951_472_2;
+
+const MS_PER_HOUR: f64 = 3_600_000.0;
+
+pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
+    let mut c = Checker { problems: vec![] };
+    let root: Path = vec![];
+
+    // [simulation]
+    let sim = at(&root, "simulation");
+    let duration_ms = c.positive(
+        at(&sim, "duration"),
+        "simulation.duration",
+        raw.simulation.duration,
+        24 * 3_600_000,
+    );
+    let scrape_interval_ms = c.positive(
+        at(&sim, "scrape_interval"),
+        "simulation.scrape_interval",
+        raw.simulation.scrape_interval,
+        15_000,
+    );
+    if scrape_interval_ms > duration_ms {
+        c.fail(
+            at(&sim, "scrape_interval"),
+            "simulation.scrape_interval is longer than simulation.duration",
+        );
+    }
+    let runs = c.int(
+        at(&sim, "runs"),
+        "simulation.runs",
+        raw.simulation.runs,
+        1000,
+        1,
+        100_000_000,
+    );
+
+    // [service]
+    let s = at(&root, "service");
+    let rs = &raw.service;
+    let latency_p50_ms = c.positive(
+        at(&s, "latency_p50"),
+        "service.latency_p50",
+        rs.latency_p50,
+        50,
+    ) as f64;
+    let latency_p99_ms = c.positive(
+        at(&s, "latency_p99"),
+        "service.latency_p99",
+        rs.latency_p99,
+        250,
+    ) as f64;
+    if latency_p99_ms <= latency_p50_ms {
+        c.fail(
+            at(&s, "latency_p99"),
+            "service.latency_p99 must be greater than service.latency_p50",
+        );
+    }
+    let service = Service {
+        name: rs.name.clone().unwrap_or_else(|| "service".into()),
+        request_rate: c.number(
+            at(&s, "request_rate"),
+            "service.request_rate",
+            rs.request_rate,
+            50.0,
+            0.0,
+            true,
+        ),
+        diurnal_amplitude: c.prob(
+            at(&s, "diurnal_amplitude"),
+            "service.diurnal_amplitude",
+            rs.diurnal_amplitude,
+            0.0,
+        ),
+        peak_hour: {
+            let h = c.number(
+                at(&s, "peak_hour"),
+                "service.peak_hour",
+                rs.peak_hour,
+                14.0,
+                0.0,
+                false,
+            );
+            if h >= 24.0 {
+                c.fail(
+                    at(&s, "peak_hour"),
+                    format!("service.peak_hour = {h}; expected an hour in [0, 24)"),
+                );
+            }
+            h
+        },
+        baseline_error_rate: c.prob(
+            at(&s, "baseline_error_rate"),
+            "service.baseline_error_rate",
+            rs.baseline_error_rate,
+            0.001,
+        ),
+        latency_p50_ms,
+        latency_p99_ms,
+        replicas: c.int(
+            at(&s, "replicas"),
+            "service.replicas",
+            rs.replicas,
+            10,
+            1,
+            100_000,
+        ) as u32,
+        capacity_rps: rs.capacity_rps.map(|v| {
+            c.number(
+                at(&s, "capacity_rps"),
+                "service.capacity_rps",
+                Some(v),
+                1.0,
+                0.0,
+                true,
+            )
+        }),
+    };
+
+    // [signals]
+    let g = at(&root, "signals");
+    let rg = &raw.signals;
+    let signals = Signals {
+        noise_sd: c.number(
+            at(&g, "noise_sd"),
+            "signals.noise_sd",
+            rg.noise_sd,
+            0.2,
+            0.0,
+            false,
+        ),
+        noise_correlation_ms: c.positive(
+            at(&g, "noise_correlation"),
+            "signals.noise_correlation",
+            rg.noise_correlation,
+            30 * 60_000,
+        ),
+        missing_scrape_probability: c.prob(
+            at(&g, "missing_scrape_probability"),
+            "signals.missing_scrape_probability",
+            rg.missing_scrape_probability,
+            0.0,
+        ),
+        metric_delay_ms: rg.metric_delay.map(|d| d.0).unwrap_or(0),
+    };
+    if signals.metric_delay_ms >= duration_ms {
+        c.fail(
+            at(&g, "metric_delay"),
+            "signals.metric_delay must be shorter than simulation.duration",
+        );
+    }
+
+    // [health_check]
+    let h = at(&root, "health_check");
+    let rh = &raw.health_check;
+    let health_check = HealthCheck {
+        interval_ms: c.positive(
+            at(&h, "interval"),
+            "health_check.interval",
+            rh.interval,
+            10_000,
+        ),
+        timeout_ms: c.positive(at(&h, "timeout"), "health_check.timeout", rh.timeout, 1_000),
+        false_failure_probability: c.prob(
+            at(&h, "false_failure_probability"),
+            "health_check.false_failure_probability",
+            rh.false_failure_probability,
+            0.001,
+        ),
+    };
+
+    // [slo]
+    let o = at(&root, "slo");
+    let slo = Slo {
+        error_rate: c.prob(
+            at(&o, "error_rate"),
+            "slo.error_rate",
+            raw.slo.error_rate,
+            0.01,
+        ),
+        latency_p99_ms: c.positive(
+            at(&o, "latency_p99"),
+            "slo.latency_p99",
+            raw.slo.latency_p99,
+            1_000,
+        ) as f64,
+    };
+
+    // [release]
+    let r = at(&root, "release");
+    let rr = &raw.release;
+    let at_ms = rr.at.map(|d| d.0).unwrap_or(3_600_000);
+    if at_ms >= duration_ms {
+        c.fail(
+            at(&r, "at"),
+            "release.at must be before the end of simulation.duration",
+        );
+    }
+    let b = at(&r, "bad");
+    let rb = rr.bad.clone().unwrap_or_default();
+    let bad = BadRelease {
+        error_rate: c.prob(
+            at(&b, "error_rate"),
+            "release.bad.error_rate",
+            rb.error_rate,
+            0.05,
+        ),
+        latency_factor: c.number(
+            at(&b, "latency_factor"),
+            "release.bad.latency_factor",
+            rb.latency_factor,
+            1.0,
+            0.0,
+            true,
+        ),
+        fraction: c.prob(at(&b, "fraction"), "release.bad.fraction", rb.fraction, 1.0),
+        onset_ms: rb.onset.map(|d| d.0).unwrap_or(0),
+        ramp_ms: rb.ramp.map(|d| d.0).unwrap_or(0),
+    };
+    if rr.bad.is_some() && bad.error_rate == 0.0 && bad.latency_factor <= 1.0 {
+        c.fail(
+            b.clone(),
+            "release.bad changes nothing: set error_rate > 0 or latency_factor > 1",
+        );
+    }
+    let release = Release {
+        at_ms,
+        bad_probability: c.prob(
+            at(&r, "bad_probability"),
+            "release.bad_probability",
+            rr.bad_probability,
+            0.2,
+        ),
+        bake_ms: rr.bake.map(|d| d.0).unwrap_or(30 * 60_000),
+        bad,
+    };
+
+    // [rollout]
+    let ro = at(&root, "rollout");
+    let rro = &raw.rollout;
+    let strategy_name = rro.strategy.unwrap_or(StrategyName::AllAtOnce);
+    let set = [
+        ("steps", rro.steps.is_some()),
+        ("batch_size", rro.batch_size.is_some()),
+        ("batch_interval", rro.batch_interval.is_some()),
+        ("preview", rro.preview.is_some()),
+    ];
+    let strategy = match strategy_name {
+        StrategyName::AllAtOnce => {
+            c.only(&ro, "all_at_once", &set, &[]);
+            Strategy::AllAtOnce
+        }
+        StrategyName::Rolling => {
+            c.only(&ro, "rolling", &set, &["batch_size", "batch_interval"]);
+            let default_batch = u64::from(service.replicas).div_ceil(4);
+            Strategy::Rolling {
+                batch_size: c.int(
+                    at(&ro, "batch_size"),
+                    "rollout.batch_size",
+                    rro.batch_size,
+                    default_batch,
+                    1,
+                    u64::from(service.replicas),
+                ) as u32,
+                batch_interval_ms: c.positive(
+                    at(&ro, "batch_interval"),
+                    "rollout.batch_interval",
+                    rro.batch_interval,
+                    120_000,
+                ),
+            }
+        }
+        StrategyName::BlueGreen => {
+            c.only(&ro, "blue_green", &set, &["preview"]);
+            Strategy::BlueGreen {
+                preview_ms: rro.preview.map(|d| d.0).unwrap_or(10 * 60_000),
+            }
+        }
+        StrategyName::Canary => {
+            c.only(&ro, "canary", &set, &["steps"]);
+            let steps = match &rro.steps {
+                None => vec![
+                    CanaryStep {
+                        weight: 0.1,
+                        pause_ms: 10 * 60_000,
+                    },
+                    CanaryStep {
+                        weight: 0.5,
+                        pause_ms: 10 * 60_000,
+                    },
+                    CanaryStep {
+                        weight: 1.0,
+                        pause_ms: 0,
+                    },
+                ],
+                Some(steps) => canary_steps(&mut c, &at(&ro, "steps"), steps),
+            };
+            Strategy::Canary { steps }
+        }
+    };
+    let rollout = Rollout {
+        strategy,
+        rollback_duration_ms: rro.rollback_duration.map(|d| d.0).unwrap_or(120_000),
+    };
+
+    // [pipeline]
+    let p = at(&root, "pipeline");
+    let pipeline = Pipeline {
+        max_attempts: c.int(
+            at(&p, "max_attempts"),
+            "pipeline.max_attempts",
+            raw.pipeline.max_attempts,
+            1,
+            1,
+            1000,
+        ) as u32,
+        retry_delay: match &raw.pipeline.retry_delay {
+            Some(d) => c.dist(at(&p, "retry_delay"), "pipeline.retry_delay", d),
+            None => DurationDist::Fixed(10 * 60_000),
+        },
+    };
+
+    // [[faults]]
+    let faults = raw
+        .faults
+        .iter()
+        .enumerate()
+        .map(|(i, f)| fault(&mut c, &idx(&at(&root, "faults"), i), f, i, duration_ms))
+        .collect();
+
+    // [[policies]]
+    let policies = if raw.policies.is_empty() {
+        default_policies()
+    } else {
+        let base = at(&root, "policies");
+        let mut seen: Vec<&str> = vec![];
+        raw.policies
+            .iter()
+            .enumerate()
+            .map(|(i, rp)| {
+                let path = idx(&base, i);
+                if rp.name.trim().is_empty() {
+                    c.fail(
+                        at(&path, "name"),
+                        "policy name is empty; expected a short name such as \"threshold-2pct\"",
+                    );
+                } else if seen.contains(&rp.name.as_str()) {
+                    c.fail(
+                        at(&path, "name"),
+                        format!(
+                            "policy name {:?} is used twice; names must be unique",
+                            rp.name
+                        ),
+                    );
+                }
+                seen.push(&rp.name);
+                policy(&mut c, &path, rp)
+            })
+            .collect()
+    };
+
+    if !c.problems.is_empty() {
+        return Err(c.problems);
+    }
+    Ok(Scenario {
+        description: raw.description.unwrap_or_default(),
+        duration_ms,
+        scrape_interval_ms,
+        runs,
+        seed: raw.simulation.seed,
+        service,
+        signals,
+        health_check,
+        slo,
+        release,
+        rollout,
+        pipeline,
+        faults,
+        policies,
+    })
+}
+
+fn canary_steps(c: &mut Checker, path: &[Seg], steps: &[RawCanaryStep]) -> Vec<CanaryStep> {
+    let mut out = Vec::with_capacity(steps.len());
+    let mut last = 0.0;
+    for (i, s) in steps.iter().enumerate() {
+        let p = idx(path, i);
+        if !(s.weight > 0.0 && s.weight <= 100.0) {
+            c.fail(
+                at(&p, "weight"),
+                format!(
+                    "canary weight {} is out of range; expected a percentage in (0, 100]",
+                    s.weight
+                ),
+            );
+        } else if s.weight <= last {
+            c.fail(at(&p, "weight"), format!("canary weight {} does not increase (previous step is {last}); expected increasing weights", s.weight));
+        }
+        last = s.weight;
+        out.push(CanaryStep {
+            weight: s.weight / 100.0,
+            pause_ms: s.pause.map(|d| d.0).unwrap_or(0),
+        });
+    }
+    match steps.last() {
+        None => c.fail(
+            path.to_vec(),
+            "canary steps are empty; expected steps whose weights reach 100",
+        ),
+        Some(s) if s.weight != 100.0 => c.fail(
+            at(&idx(path, steps.len() - 1), "weight"),
+            format!(
+                "canary weights must reach 100; the last step sets {}",
+                s.weight
+            ),
+        ),
+        _ => {}
+    }
+    out
+}
+
+fn fault(c: &mut Checker, path: &[Seg], f: &RawFault, i: usize, horizon: u64) -> Fault {
+    let window = match f.window {
+        Some([Dur(lo), Dur(hi)]) => {
+            if lo >= hi || hi > horizon {
+                c.fail(
+                    at(path, "window"),
+                    "fault window must be [start, end] with start < end <= simulation.duration",
+                );
+            }
+            (lo, hi.min(horizon))
+        }
+        None => (0, horizon),
+    };
+    let schedule = match (f.at, f.probability, f.rate_per_hour) {
+        (Some(Dur(t)), None, None) => {
+            if f.window.is_some() {
+                c.fail(at(path, "window"), "`window` applies to random faults (`probability` or `rate_per_hour`), not to `at`");
+            }
+            if t >= horizon {
+                c.fail(
+                    at(path, "at"),
+                    "fault `at` is after the end of simulation.duration",
+                );
+            }
+            Schedule::At(t)
+        }
+        (None, Some(p), None) => Schedule::Once {
+            probability: c.prob(at(path, "probability"), "probability", Some(p), 0.0),
+            window,
+        },
+        (None, None, Some(r)) => Schedule::Poisson {
+            rate_per_ms: c.number(
+                at(path, "rate_per_hour"),
+                "rate_per_hour",
+                Some(r),
+                0.0,
+                0.0,
+                false,
+            ) / MS_PER_HOUR,
+            window,
+        },
+        _ => {
+            c.fail(
+                path.to_vec(),
+                "a fault needs exactly one schedule: `at`, `probability` or `rate_per_hour`",
+            );
+            Schedule::At(0)
+        }
+    };
+    let duration = match &f.duration {
+        Some(d) => c.dist(at(path, "duration"), "duration", d),
+        None => {
+            c.fail(
+                path.to_vec(),
+                "a fault needs a `duration` (e.g. \"30m\" or { exponential = \"30m\" })",
+            );
+            DurationDist::Fixed(0)
+        }
+    };
+    let set = [
+        ("latency_factor", f.latency_factor.is_some()),
+        ("packet_loss", f.packet_loss.is_some()),
+        ("capacity_loss", f.capacity_loss.is_some()),
+        ("error_rate", f.error_rate.is_some()),
+        ("failure_probability", f.failure_probability.is_some()),
+    ];
+    let (kind, effect) = match f.kind {
+        FaultKind::InfraLatency => {
+            c.only(
+                path,
+                "infra_latency",
+                &set,
+                &["latency_factor", "packet_loss"],
+            );
+            let e = FaultEffect::InfraLatency {
+                latency_factor: c.number(
+                    at(path, "latency_factor"),
+                    "latency_factor",
+                    f.latency_factor,
+                    3.0,
+                    1.0,
+                    false,
+                ),
+                packet_loss: c.prob(at(path, "packet_loss"), "packet_loss", f.packet_loss, 0.0),
+            };
+            ("infra_latency", e)
+        }
+        FaultKind::NodeLoss => {
+            c.only(path, "node_loss", &set, &["capacity_loss"]);
+            let e = FaultEffect::NodeLoss {
+                capacity_loss: c.prob(
+                    at(path, "capacity_loss"),
+                    "capacity_loss",
+                    f.capacity_loss,
+                    0.34,
+                ),
+            };
+            ("node_loss", e)
+        }
+        FaultKind::DependencyOutage => {
+            c.only(path, "dependency_outage", &set, &["error_rate"]);
+            let e = FaultEffect::DependencyOutage {
+                error_rate: c.prob(at(path, "error_rate"), "error_rate", f.error_rate, 0.5),
+            };
+            ("dependency_outage", e)
+        }
+        FaultKind::FlappingHealthCheck => {
+            c.only(
+                path,
+                "flapping_health_check",
+                &set,
+                &["failure_probability"],
+            );
+            let e = FaultEffect::FlappingHealthCheck {
+                failure_probability: c.prob(
+                    at(path, "failure_probability"),
+                    "failure_probability",
+                    f.failure_probability,
+                    0.3,
+                ),
+            };
+            ("flapping_health_check", e)
+        }
+        FaultKind::MetricsGap => {
+            c.only(path, "metrics_gap", &set, &[]);
+            ("metrics_gap", FaultEffect::MetricsGap)
+        }
+    };
+    Fault {
+        name: f.name.clone().unwrap_or_else(|| format!("{kind}-{i}")),
+        schedule,
+        duration,
+        effect,
+    }
+}
+
+fn policy(c: &mut Checker, path: &[Seg], p: &RawPolicy) -> PolicySpec {
+    let set = [
+        ("reaction", p.reaction.is_some()),
+        ("error_rate_above", p.error_rate_above.is_some()),
+        ("latency_p99_above", p.latency_p99_above.is_some()),
+        ("window", p.window.is_some()),
+        ("for", p.for_.is_some()),
+        ("min_requests", p.min_requests.is_some()),
+        ("on_no_data", p.on_no_data.is_some()),
+        ("failures", p.failures.is_some()),
+    ];
+    let (rule, default_until) = match p.kind {
+        PolicyKind::None => {
+            c.only(path, "none", &set, &[]);
+            (PolicyRule::None, Until::End)
+        }
+        PolicyKind::Oracle => {
+            c.only(path, "oracle", &set, &["reaction"]);
+            let reaction_ms = p.reaction.map(|d| d.0).unwrap_or(60_000);
+            (PolicyRule::Oracle { reaction_ms }, Until::End)
+        }
+        PolicyKind::Threshold => {
+            c.only(
+                path,
+                "threshold",
+                &set,
+                &[
+                    "error_rate_above",
+                    "latency_p99_above",
+                    "window",
+                    "for",
+                    "min_requests",
+                    "on_no_data",
+                ],
+            );
+            let signal = match (p.error_rate_above, p.latency_p99_above) {
+                (Some(v), None) => ThresholdSignal::ErrorRate {
+                    above: c.prob(
+                        at(path, "error_rate_above"),
+                        "error_rate_above",
+                        Some(v),
+                        0.0,
+                    ),
+                },
+                (None, Some(d)) => ThresholdSignal::LatencyP99 {
+                    above_ms: c.positive(
+                        at(path, "latency_p99_above"),
+                        "latency_p99_above",
+                        Some(d),
+                        1,
+                    ) as f64,
+                },
+                _ => {
+                    c.fail(path.to_vec(), "a threshold policy needs exactly one of `error_rate_above` (a ratio such as 0.02) or `latency_p99_above` (a duration such as \"500ms\")");
+                    ThresholdSignal::ErrorRate { above: 1.0 }
+                }
+            };
+            let rule = PolicyRule::Threshold {
+                signal,
+                window_ms: c.positive(at(path, "window"), "window", p.window, 5 * 60_000),
+                for_ms: p.for_.map(|d| d.0).unwrap_or(0),
+                min_requests: c.int(
+                    at(path, "min_requests"),
+                    "min_requests",
+                    p.min_requests,
+                    1,
+                    0,
+                    u64::MAX >> 1,
+                ),
+                on_no_data: p.on_no_data.unwrap_or(NoData::Ignore),
+            };
+            (rule, Until::Promoted)
+        }
+        PolicyKind::Consecutive => {
+            c.only(path, "consecutive", &set, &["failures"]);
+            let failures = c.int(at(path, "failures"), "failures", p.failures, 3, 1, 10_000) as u32;
+            (PolicyRule::Consecutive { failures }, Until::Promoted)
+        }
+    };
+    PolicySpec {
+        name: p.name.clone(),
+        until: p.until.unwrap_or(default_until),
+        rule,
+    }
+}
+
+/// The policies used when a scenario lists none: the two bounds and two blunt triggers.
+fn default_policies() -> Vec<PolicySpec> {
+    vec![
+        PolicySpec {
+            name: "none".into(),
+            until: Until::End,
+            rule: PolicyRule::None,
+        },
+        PolicySpec {
+            name: "oracle".into(),
+            until: Until::End,
+            rule: PolicyRule::Oracle {
+                reaction_ms: 60_000,
+            },
+        },
+        PolicySpec {
+            name: "threshold".into(),
+            until: Until::Promoted,
+            rule: PolicyRule::Threshold {
+                signal: ThresholdSignal::ErrorRate { above: 0.02 },
+                window_ms: 5 * 60_000,
+                for_ms: 0,
+                min_requests: 1,
+                on_no_data: NoData::Ignore,
+            },
+        },
+        PolicySpec {
+            name: "consecutive".into(),
+            until: Until::Promoted,
+            rule: PolicyRule::Consecutive { failures: 3 },
+        },
+    ]
+}

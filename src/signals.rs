@@ -1,0 +1,121 @@
+//! Random signals drawn each tick: request counts, errors, scraped latency quantiles, the
+//! drift of the baseline error rate, and health-check outcomes.
+//!
+//! Aggregate sampling, not per-request simulation: a tick's requests are Poisson, its errors
+//! Binomial, and a scraped quantile is the true quantile plus the sampling error of an
+//! empirical quantile of `n` requests, so a simulated day costs about a millisecond.
+
+use crate::model::Z99;
+use rand::Rng;
+use rand_distr::{Binomial, Distribution, Poisson, StandardNormal};
+
+/// Requests in a tick: Poisson with mean `mean` (0 when the mean is not positive).
+pub fn requests<R: Rng + ?Sized>(rng: &mut R, mean: f64) -> u64 {
+    if mean <= 0.0 || !mean.is_finite() {
+        return 0;
+    }
+    match Poisson::new(mean) {
+        Ok(d) => {
+            let x: f64 = d.sample(rng);
+            x as u64
+        }
+        Err(_) => 0,
+    }
+}
+
+/// Successes among `n` trials of probability `p`.
+pub fn binomial<R: Rng + ?Sized>(rng: &mut R, n: u64, p: f64) -> u64 {
+    if n == 0 || p <= 0.0 {
+        return 0;
+    }
+    if p >= 1.0 {
+        return n;
+    }
+    Binomial::new(n, p).map(|d| d.sample(rng)).unwrap_or(0)
+}
+
+/// The p99 of `n` requests as a scrape reports it: the true log-quantile plus the
+/// asymptotic sampling error of an empirical quantile,
+/// `sd = sigma * sqrt(q (1 - q) / n) / phi(z_q)` in log space.
+pub fn scraped_p99<R: Rng + ?Sized>(rng: &mut R, mu: f64, sigma: f64, n: u64) -> f64 {
+    const Q: f64 = 0.99;
+    // phi(z_0.99): the standard normal density at the 99th percentile.
+    let phi = (-0.5 * Z99 * Z99).exp() / (2.0 * std::f64::consts::PI).sqrt();
+    let se = sigma * (Q * (1.0 - Q) / n.max(1) as f64).sqrt() / phi;
+    let z: f64 = StandardNormal.sample(rng);
+    (mu + sigma * Z99 + se * z).exp()
+}
+
+/// The drift of the log baseline error rate: a stationary AR(1) (a sampled
+/// Ornstein-Uhlenbeck process) with standard deviation `sd` and correlation time `tau_ms`.
+#[derive(Debug, Clone)]
+pub struct Drift {
+    x: f64,
+    phi: f64,
+    innovation_sd: f64,
+    /// `sd^2 / 2`, subtracted so the multiplier `exp(x - sd^2/2)` has mean exactly 1.
+    correction: f64,
+}
+
+impl Drift {
+    /// Starts the drift in its stationary distribution.
+    pub fn new<R: Rng + ?Sized>(rng: &mut R, sd: f64, tau_ms: u64, step_ms: u64) -> Self {
+        let phi = (-(step_ms as f64) / tau_ms.max(1) as f64).exp();
+        let z: f64 = StandardNormal.sample(rng);
+        Drift {
+            x: sd * z,
+            phi,
+            innovation_sd: sd * (1.0 - phi * phi).sqrt(),
+            correction: sd * sd / 2.0,
+        }
+    }
+
+    /// Advances one step and returns the multiplier of the baseline error rate (mean 1).
+    pub fn step<R: Rng + ?Sized>(&mut self, rng: &mut R) -> f64 {
+        if self.innovation_sd == 0.0 && self.x == 0.0 {
+            return 1.0;
+        }
+        let z: f64 = StandardNormal.sample(rng);
+        self.x = self.phi * self.x + self.innovation_sd * z;
+        (self.x - self.correction).exp()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::rng::{stream, Stream};
+
+    #[test]
+    fn drift_multiplier_has_mean_one_and_the_stated_autocorrelation() {
+        let mut rng = stream(7, Stream::Noise);
+        let mut d = Drift::new(&mut rng, 0.5, 60_000, 15_000);
+        let n = 400_000;
+        let xs: Vec<f64> = (0..n).map(|_| d.step(&mut rng).ln() + 0.125).collect();
+        let mean_mult: f64 = xs.iter().map(|x| (x - 0.125).exp()).sum::<f64>() / n as f64;
+        assert!(
+            (mean_mult - 1.0).abs() < 0.02,
+            "mean multiplier {mean_mult}"
+        );
+        let var: f64 = xs.iter().map(|x| x * x).sum::<f64>() / n as f64;
+        assert!((var - 0.25).abs() < 0.01, "variance {var}");
+        let lag1: f64 = xs.windows(2).map(|w| w[0] * w[1]).sum::<f64>() / (n - 1) as f64 / var;
+        let expect = (-0.25f64).exp();
+        assert!(
+            (lag1 - expect).abs() < 0.01,
+            "lag-1 autocorrelation {lag1} vs {expect}"
+        );
+    }
+
+    #[test]
+    fn scraped_p99_is_centred_on_the_true_p99() {
+        let mut rng = stream(9, Stream::Latency);
+        let (mu, sigma) = (50f64.ln(), 0.7);
+        let n = 50_000;
+        let mean_log: f64 = (0..n)
+            .map(|_| scraped_p99(&mut rng, mu, sigma, 1000).ln())
+            .sum::<f64>()
+            / n as f64;
+        assert!((mean_log - (mu + sigma * Z99)).abs() < 0.005);
+    }
+}

@@ -1,0 +1,13 @@
+//! The engine: one replication of one policy against one run's world.
+//!
+//! Architecture invariant: no I/O, no wall clock, no unseeded randomness. The output of
+//! [`replicate`] is a pure function of (scenario, world, policy, seed).
+
+mod queue;
+mod replication;
+pub mod rng;
+mod world;
+
+pub use queue::EventQueue;
+pub use replication::{replicate, Prepared};
+pub use world::World;

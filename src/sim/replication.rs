@@ -1,0 +1,501 @@
+//! One replication: a deploy of the release under one policy, with the run's faults and
+//! noise, from time 0 to the horizon, scored into a [`RunRecord`].
+
+use super::queue::EventQueue;
+use super::rng::{stream, Stream, StreamRng};
+use super::world::World;
+use crate::model::{Effects, ServiceModel, VersionTruth};
+use crate::outcome::RunRecord;
+use crate::policy::{self, Decision, Needs, Policy, Scrape, VersionSample};
+use crate::rollout::{keeps_old_warm, plan, ShareStep};
+use crate::scenario::{PolicyRule, PolicySpec, Scenario, Until};
+use crate::signals::{binomial, requests, scraped_p99, Drift};
+use rand::Rng;
+use std::collections::VecDeque;
+
+/// What every replication of a scenario shares, computed once per experiment.
+#[derive(Debug, Clone)]
+pub struct Prepared<'a> {
+    pub scenario: &'a Scenario,
+    model: ServiceModel,
+    plan: Vec<ShareStep>,
+    warm: bool,
+}
+
+impl<'a> Prepared<'a> {
+    /// Precomputes the service model and rollout plan of `scenario`.
+    pub fn new(scenario: &'a Scenario) -> Self {
+        Prepared {
+            scenario,
+            model: ServiceModel::new(scenario),
+            plan: plan(&scenario.rollout, scenario.service.replicas),
+            warm: keeps_old_warm(&scenario.rollout),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Event {
+    Tick,
+    HealthCheck,
+    Deploy,
+    Share { attempt: u32, step: usize },
+    Promote { attempt: u32 },
+    RollbackDone { attempt: u32 },
+    Oracle { attempt: u32 },
+    FaultStart(usize),
+    FaultEnd(usize),
+}
+
+/// Where the new version stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Only the old version runs (before the deploy, or after a completed rollback).
+    Idle,
+    /// Traffic is moving to the new version.
+    Rolling,
+    /// At 100%, watched for the bake time.
+    Baking,
+    /// Done; the old version is gone.
+    Promoted,
+    /// Traffic is moving back to the old version.
+    RollingBack,
+}
+
+struct Pending {
+    deliver_ms: u64,
+    attempt: u32,
+    scrape: Scrape,
+}
+
+struct Streams {
+    traffic: StreamRng,
+    noise: StreamRng,
+    split: StreamRng,
+    errors_old: StreamRng,
+    errors_new: StreamRng,
+    latency: StreamRng,
+    scrape: StreamRng,
+    health: StreamRng,
+    pipeline: StreamRng,
+}
+
+impl Streams {
+    fn new(seed: u64) -> Self {
+        Streams {
+            traffic: stream(seed, Stream::Traffic),
+            noise: stream(seed, Stream::Noise),
+            split: stream(seed, Stream::Split),
+            errors_old: stream(seed, Stream::ErrorsOld),
+            errors_new: stream(seed, Stream::ErrorsNew),
+            latency: stream(seed, Stream::Latency),
+            scrape: stream(seed, Stream::Scrape),
+            health: stream(seed, Stream::Health),
+            pipeline: stream(seed, Stream::Pipeline),
+        }
+    }
+}
+
+struct Replication<'a, 'w> {
+    p: &'a Prepared<'a>,
+    world: &'w World,
+    spec: &'a PolicySpec,
+    policy: Box<dyn Policy>,
+    needs: Needs,
+    rng: Streams,
+    queue: EventQueue<Event>,
+    drift: Drift,
+
+    // state of the release
+    phase: Phase,
+    attempt: u32,
+    share: f64,
+    /// Linear move of the share back to 0: (start time, start share, end time).
+    ramp: Option<(u64, f64, u64)>,
+    serve_start_ms: Option<u64>,
+    active: Vec<bool>,
+    effects: Effects,
+    truth_new: VersionTruth,
+    pending: VecDeque<Pending>,
+
+    // outcome
+    out: RunRecord,
+    downtime_ms: u64,
+    first_onset_ms: Option<u64>,
+    first_detect_ms: Option<u64>,
+    first_recover_ms: Option<u64>,
+}
+
+/// Runs `spec` against `world` and scores the outcome.
+pub fn replicate(p: &Prepared<'_>, world: &World, spec: &PolicySpec) -> RunRecord {
+    let s = p.scenario;
+    let mut rng = Streams::new(world.seed);
+    let drift = Drift::new(
+        &mut rng.noise,
+        s.signals.noise_sd,
+        s.signals.noise_correlation_ms,
+        s.scrape_interval_ms,
+    );
+    let policy = policy::build(spec);
+    let needs = policy.needs();
+    let mut r = Replication {
+        p,
+        world,
+        spec,
+        policy,
+        needs,
+        rng,
+        queue: EventQueue::default(),
+        drift,
+        phase: Phase::Idle,
+        attempt: 0,
+        share: 0.0,
+        ramp: None,
+        serve_start_ms: None,
+        active: vec![false; world.faults.len()],
+        effects: Effects::default(),
+        truth_new: VersionTruth {
+            error_prob: 0.0,
+            latency_mu: p.model.latency_mu,
+        },
+        pending: VecDeque::new(),
+        out: RunRecord {
+            run: world.run,
+            seed: world.seed,
+            policy: spec.name.clone(),
+            release_bad: world.release_bad,
+            deploy_attempts: 0,
+            rollbacks: 0,
+            false_positive_rollbacks: 0,
+            true_positive_rollbacks: 0,
+            misattributed_rollbacks: 0,
+            missed_bad_release: false,
+            rollback_loops: 0,
+            downtime_s: 0.0,
+            failed_requests: 0,
+            total_requests: 0,
+            faults: world.faults.len() as u32,
+            time_to_detect_s: None,
+            time_to_recover_s: None,
+        },
+        downtime_ms: 0,
+        first_onset_ms: None,
+        first_detect_ms: None,
+        first_recover_ms: None,
+    };
+    r.run();
+    r.finish()
+}
+
+impl Replication<'_, '_> {
+    fn run(&mut self) {
+        let s = self.p.scenario;
+        for (i, f) in self.world.faults.iter().enumerate() {
+            self.queue.push(f.start_ms, Event::FaultStart(i));
+            self.queue.push(f.end_ms, Event::FaultEnd(i));
+        }
+        self.queue.push(s.release.at_ms, Event::Deploy);
+        self.queue.push(0, Event::Tick);
+        if self.needs.health_checks {
+            self.queue.push(0, Event::HealthCheck);
+        }
+        while let Some((t, ev)) = self.queue.pop() {
+            if t >= s.duration_ms {
+                break;
+            }
+            match ev {
+                Event::Tick => self.tick(t),
+                Event::HealthCheck => self.health_check(t),
+                Event::Deploy => self.deploy(t),
+                Event::Share { attempt, step } => self.share_step(t, attempt, step),
+                Event::Promote { attempt } => {
+                    if attempt == self.attempt && self.phase == Phase::Baking {
+                        self.phase = Phase::Promoted;
+                    }
+                }
+                Event::RollbackDone { attempt } => {
+                    if attempt == self.attempt && self.phase == Phase::RollingBack {
+                        self.rollback_done(t);
+                    }
+                }
+                Event::Oracle { attempt } => {
+                    if attempt == self.attempt && self.watching() {
+                        self.rollback(t);
+                    }
+                }
+                Event::FaultStart(i) => self.set_fault(i, true),
+                Event::FaultEnd(i) => self.set_fault(i, false),
+            }
+        }
+    }
+
+    fn finish(mut self) -> RunRecord {
+        let o = &mut self.out;
+        o.downtime_s = self.downtime_ms as f64 / 1000.0;
+        o.missed_bad_release = self.world.release_bad
+            && matches!(self.phase, Phase::Rolling | Phase::Baking | Phase::Promoted)
+            && self.serve_start_ms.is_some();
+        o.rollback_loops = o.rollbacks.saturating_sub(1);
+        if let Some(onset) = self.first_onset_ms {
+            o.time_to_detect_s = self
+                .first_detect_ms
+                .map(|d| d.saturating_sub(onset) as f64 / 1000.0);
+            o.time_to_recover_s = self
+                .first_recover_ms
+                .map(|d| d.saturating_sub(onset) as f64 / 1000.0);
+        }
+        self.out
+    }
+
+    /// Whether the policy is watching the new version now.
+    fn watching(&self) -> bool {
+        match self.phase {
+            Phase::Rolling | Phase::Baking => true,
+            Phase::Promoted => self.spec.until == Until::End,
+            Phase::Idle | Phase::RollingBack => false,
+        }
+    }
+
+    fn set_fault(&mut self, i: usize, on: bool) {
+        self.active[i] = on;
+        let faults = &self.p.scenario.faults;
+        let world = self.world;
+        self.effects = Effects::combine(
+            world
+                .faults
+                .iter()
+                .zip(&self.active)
+                .filter(|(_, a)| **a)
+                .map(|(w, _)| &faults[w.fault].effect),
+        );
+    }
+
+    fn deploy(&mut self, t: u64) {
+        self.attempt += 1;
+        self.out.deploy_attempts = self.attempt;
+        self.phase = Phase::Rolling;
+        self.share = 0.0;
+        self.ramp = None;
+        self.serve_start_ms = None;
+        self.policy.reset();
+        self.pending.clear();
+        for (step, s) in self.p.plan.iter().enumerate() {
+            self.queue.push(
+                t + s.offset_ms,
+                Event::Share {
+                    attempt: self.attempt,
+                    step,
+                },
+            );
+        }
+    }
+
+    fn share_step(&mut self, t: u64, attempt: u32, step: usize) {
+        if attempt != self.attempt || self.phase != Phase::Rolling {
+            return;
+        }
+        self.share = self.p.plan[step].share;
+        if self.share > 0.0 && self.serve_start_ms.is_none() {
+            self.serve_start_ms = Some(t);
+            if let PolicyRule::Oracle { reaction_ms } = self.spec.rule {
+                if self.world.release_bad {
+                    let onset = t + self.p.scenario.release.bad.onset_ms;
+                    self.queue
+                        .push(onset + reaction_ms, Event::Oracle { attempt });
+                }
+            }
+        }
+        if step + 1 == self.p.plan.len() {
+            self.phase = Phase::Baking;
+            self.queue.push(
+                t + self.p.scenario.release.bake_ms,
+                Event::Promote { attempt },
+            );
+        }
+    }
+
+    fn decide(&mut self, t: u64, d: Decision) {
+        if d == Decision::Rollback {
+            self.rollback(t);
+        }
+    }
+
+    fn rollback(&mut self, t: u64) {
+        if !matches!(self.phase, Phase::Rolling | Phase::Baking | Phase::Promoted) {
+            return;
+        }
+        let o = &mut self.out;
+        o.rollbacks += 1;
+        if self.world.release_bad {
+            o.true_positive_rollbacks += 1;
+        } else {
+            o.false_positive_rollbacks += 1;
+            if self.effects.any {
+                o.misattributed_rollbacks += 1;
+            }
+        }
+        if self.first_onset_ms.is_some() && self.first_detect_ms.is_none() {
+            self.first_detect_ms = Some(t);
+        }
+        let instant = self.p.warm && self.phase != Phase::Promoted;
+        self.phase = Phase::RollingBack;
+        self.pending.clear();
+        let duration = self.p.scenario.rollout.rollback_duration_ms;
+        if instant || duration == 0 || self.share == 0.0 {
+            self.rollback_done(t);
+        } else {
+            self.ramp = Some((t, self.share, t + duration));
+            self.queue.push(
+                t + duration,
+                Event::RollbackDone {
+                    attempt: self.attempt,
+                },
+            );
+        }
+    }
+
+    fn rollback_done(&mut self, t: u64) {
+        self.phase = Phase::Idle;
+        self.share = 0.0;
+        self.ramp = None;
+        if self.first_onset_ms.is_some() && self.first_recover_ms.is_none() {
+            self.first_recover_ms = Some(t);
+        }
+        self.serve_start_ms = None;
+        if self.attempt < self.p.scenario.pipeline.max_attempts {
+            let delay = self
+                .p
+                .scenario
+                .pipeline
+                .retry_delay
+                .sample(&mut self.rng.pipeline);
+            self.queue.push(t + delay, Event::Deploy);
+        }
+    }
+
+    /// Whether the new version's replicas exist (it can be probed and scraped).
+    fn new_exists(&self) -> bool {
+        self.phase != Phase::Idle
+    }
+
+    fn tick(&mut self, t: u64) {
+        let s = self.p.scenario;
+        let dt = s.scrape_interval_ms;
+        self.queue.push(t + dt, Event::Tick);
+
+        // 1. Observations whose delay has passed reach the policy.
+        while self.pending.front().is_some_and(|p| p.deliver_ms <= t) {
+            if let Some(p) = self.pending.pop_front() {
+                if p.attempt == self.attempt && self.watching() {
+                    let d = self.policy.on_scrape(&p.scrape);
+                    self.decide(t, d);
+                }
+            }
+        }
+
+        // 2. The true state over [t, t + dt).
+        if let Some((t0, s0, t1)) = self.ramp {
+            self.share = s0 * (1.0 - (t - t0) as f64 / (t1 - t0) as f64).max(0.0);
+        }
+        let share = self.share;
+        let model = &self.p.model;
+        let rate = model.rate_at(t);
+        let total = requests(&mut self.rng.traffic, rate * dt as f64 / 1000.0);
+        let baseline =
+            (s.service.baseline_error_rate * self.drift.step(&mut self.rng.noise)).min(1.0);
+        let shared = model.shared_error(baseline, &self.effects, rate);
+        let intensity = match self.serve_start_ms {
+            Some(start) if self.world.release_bad && share > 0.0 => {
+                if self.first_onset_ms.is_none() && t >= start + s.release.bad.onset_ms {
+                    self.first_onset_ms = Some(start + s.release.bad.onset_ms);
+                }
+                model.intensity(t - start)
+            }
+            _ => 0.0,
+        };
+        let old = model.version(shared, &self.effects, 0.0);
+        let new = model.version(shared, &self.effects, intensity);
+        self.truth_new = new;
+
+        let n_new = if share <= 0.0 {
+            0
+        } else if share >= 1.0 {
+            total
+        } else {
+            binomial(&mut self.rng.split, total, share)
+        };
+        let n_old = total - n_new;
+        let e_old = binomial(&mut self.rng.errors_old, n_old, old.error_prob);
+        let e_new = binomial(&mut self.rng.errors_new, n_new, new.error_prob);
+        self.out.total_requests += total;
+        self.out.failed_requests += e_old + e_new;
+
+        // 3. Downtime: the true service level against the SLO.
+        let error_ratio = (1.0 - share) * old.error_prob + share * new.error_prob;
+        let slow = if share >= 1.0 {
+            model.latency_tail(new.latency_mu, s.slo.latency_p99_ms)
+        } else if share <= 0.0 {
+            model.latency_tail(old.latency_mu, s.slo.latency_p99_ms)
+        } else {
+            (1.0 - share) * model.latency_tail(old.latency_mu, s.slo.latency_p99_ms)
+                + share * model.latency_tail(new.latency_mu, s.slo.latency_p99_ms)
+        };
+        if error_ratio > s.slo.error_rate || slow > 0.01 {
+            self.downtime_ms += dt;
+        }
+
+        // 4. The scrape of this interval, delivered after the metric delay.
+        if self.needs.scrapes && self.new_exists() {
+            let lost: bool = self.rng.scrape.random::<f64>() < s.signals.missing_scrape_probability;
+            if !(lost || self.effects.metrics_gap) {
+                let sigma = model.latency_sigma;
+                let latency = self.needs.latency;
+                let rng = &mut self.rng.latency;
+                let mut sample = |n: u64, errors: u64, mu: f64| VersionSample {
+                    requests: n,
+                    errors,
+                    latency_p99_ms: (latency && n > 0).then(|| scraped_p99(rng, mu, sigma, n)),
+                };
+                let scrape = Scrape {
+                    at_ms: t + dt,
+                    new: Some(sample(n_new, e_new, new.latency_mu)),
+                    old: Some(sample(n_old, e_old, old.latency_mu)),
+                };
+                self.push_scrape(t + dt, scrape);
+            } else {
+                let scrape = Scrape {
+                    at_ms: t + dt,
+                    new: None,
+                    old: None,
+                };
+                self.push_scrape(t + dt, scrape);
+            }
+        }
+    }
+
+    fn push_scrape(&mut self, at: u64, scrape: Scrape) {
+        self.pending.push_back(Pending {
+            deliver_ms: at + self.p.scenario.signals.metric_delay_ms,
+            attempt: self.attempt,
+            scrape,
+        });
+    }
+
+    fn health_check(&mut self, t: u64) {
+        let hc = &self.p.scenario.health_check;
+        self.queue.push(t + hc.interval_ms, Event::HealthCheck);
+        let u: f64 = self.rng.health.random();
+        if !(self.new_exists() && self.watching()) {
+            return;
+        }
+        let model = &self.p.model;
+        let flaky = hc.false_failure_probability.max(self.effects.flapping);
+        let slow = model.latency_tail(self.truth_new.latency_mu, hc.timeout_ms as f64);
+        let ok_prob = (1.0 - flaky)
+            * (1.0 - self.truth_new.error_prob)
+            * (1.0 - slow)
+            * (1.0 - self.effects.capacity_loss);
+        let d = self.policy.on_health_check(t, u < ok_prob);
+        self.decide(t, d);
+    }
+}

@@ -1,0 +1,36 @@
+//! The ground truth of one run, drawn before any policy acts and shared by all of them.
+
+use super::rng::{stream, Stream};
+use crate::faults::{realize, FaultWindow};
+use crate::scenario::Scenario;
+use rand::Rng;
+
+/// What is true in run `run`, whatever the policy does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct World {
+    pub run: u64,
+    pub seed: u64,
+    /// Whether the new version is bad.
+    pub release_bad: bool,
+    /// Every fault occurrence, in scenario order.
+    pub faults: Vec<FaultWindow>,
+}
+
+impl World {
+    /// Draws the truth of the run whose seed is `seed`.
+    pub fn draw(scenario: &Scenario, run: u64, seed: u64) -> World {
+        let release_bad =
+            stream(seed, Stream::Release).random::<f64>() < scenario.release.bad_probability;
+        let faults = realize(
+            &scenario.faults,
+            scenario.duration_ms,
+            &mut stream(seed, Stream::Faults),
+        );
+        World {
+            run,
+            seed,
+            release_bad,
+            faults,
+        }
+    }
+}
