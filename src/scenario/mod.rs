@@ -37,6 +37,7 @@ pub struct Scenario {
     pub health_check: HealthCheck,
     pub slo: Slo,
     pub release: Release,
+    /// The default rollout; each policy carries its own copy (see [`PolicySpec::rollout`]).
     pub rollout: Rollout,
     pub pipeline: Pipeline,
     pub faults: Vec<Fault>,
@@ -239,12 +240,15 @@ pub enum FaultEffect {
     MetricsGap,
 }
 
-/// A named rollback policy and its parameters.
+/// A named deployment policy: how the release rolls out and when it is rolled back.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PolicySpec {
     pub name: String,
     pub until: Until,
     pub rule: PolicyRule,
+    /// The rollout this policy uses (the scenario's `[rollout]` unless overridden), so one
+    /// scenario can compare canary, blue-green and all-at-once on the very same runs.
+    pub rollout: Rollout,
 }
 
 /// The decision rule of a policy.

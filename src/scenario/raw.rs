@@ -298,4 +298,6 @@ pub struct RawPolicy {
     pub on_no_data: Option<NoData>,
     // consecutive
     pub failures: Option<i64>,
+    /// The rollout this policy deploys with (default: the scenario's `[rollout]`).
+    pub rollout: Option<RawRollout>,
 }

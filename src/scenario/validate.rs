@@ -394,8 +394,97 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
     };
 
     // [rollout]
-    let ro = at(&root, "rollout");
-    let rro = &raw.rollout;
+    let rollout = check_rollout(
+        &mut c,
+        &at(&root, "rollout"),
+        &raw.rollout,
+        service.replicas,
+    );
+
+    // [pipeline]
+    let p = at(&root, "pipeline");
+    let pipeline = Pipeline {
+        max_attempts: c.int(
+            at(&p, "max_attempts"),
+            "pipeline.max_attempts",
+            raw.pipeline.max_attempts,
+            1,
+            1,
+            1000,
+        ) as u32,
+        retry_delay: match &raw.pipeline.retry_delay {
+            Some(d) => c.dist(at(&p, "retry_delay"), "pipeline.retry_delay", d),
+            None => DurationDist::Fixed(10 * 60_000),
+        },
+    };
+
+    // [[faults]]
+    let faults = raw
+        .faults
+        .iter()
+        .enumerate()
+        .map(|(i, f)| fault(&mut c, &idx(&at(&root, "faults"), i), f, i, duration_ms))
+        .collect();
+
+    // [[policies]]
+    let rollout_default = rollout.clone();
+    let policies = if raw.policies.is_empty() {
+        default_policies(&rollout)
+    } else {
+        let base = at(&root, "policies");
+        let mut seen: Vec<&str> = vec![];
+        raw.policies
+            .iter()
+            .enumerate()
+            .map(|(i, rp)| {
+                let path = idx(&base, i);
+                if rp.name.trim().is_empty() {
+                    c.fail(
+                        at(&path, "name"),
+                        "policy name is empty; expected a short name such as \"threshold-2pct\"",
+                    );
+                } else if seen.contains(&rp.name.as_str()) {
+                    c.fail(
+                        at(&path, "name"),
+                        format!(
+                            "policy name {:?} is used twice; names must be unique",
+                            rp.name
+                        ),
+                    );
+                }
+                seen.push(&rp.name);
+                let ro = match &rp.rollout {
+                    Some(r) => check_rollout(&mut c, &at(&path, "rollout"), r, service.replicas),
+                    None => rollout_default.clone(),
+                };
+                policy(&mut c, &path, rp, ro)
+            })
+            .collect()
+    };
+
+    if !c.problems.is_empty() {
+        return Err(c.problems);
+    }
+    Ok(Scenario {
+        description: raw.description.unwrap_or_default(),
+        duration_ms,
+        scrape_interval_ms,
+        runs,
+        seed: raw.simulation.seed,
+        service,
+        signals,
+        health_check,
+        slo,
+        release,
+        rollout,
+        pipeline,
+        faults,
+        policies,
+    })
+}
+
+fn check_rollout(c: &mut Checker, ro: &[Seg], rro: &RawRollout, replicas: u32) -> Rollout {
+    let ro = ro.to_vec();
     let strategy_name = rro.strategy.unwrap_or(StrategyName::AllAtOnce);
     let set = [
         ("steps", rro.steps.is_some()),
@@ -410,7 +499,7 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
         }
         StrategyName::Rolling => {
             c.only(&ro, "rolling", &set, &["batch_size", "batch_interval"]);
-            let default_batch = u64::from(service.replicas).div_ceil(4);
+            let default_batch = u64::from(replicas).div_ceil(4);
             Strategy::Rolling {
                 batch_size: c.int(
                     at(&ro, "batch_size"),
@@ -418,7 +507,7 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
                     rro.batch_size,
                     default_batch,
                     1,
-                    u64::from(service.replicas),
+                    u64::from(replicas),
                 ) as u32,
                 batch_interval_ms: c.positive(
                     at(&ro, "batch_interval"),
@@ -451,91 +540,15 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
                         pause_ms: 0,
                     },
                 ],
-                Some(steps) => canary_steps(&mut c, &at(&ro, "steps"), steps),
+                Some(steps) => canary_steps(c, &at(&ro, "steps"), steps),
             };
             Strategy::Canary { steps }
         }
     };
-    let rollout = Rollout {
+    Rollout {
         strategy,
         rollback_duration_ms: rro.rollback_duration.map(|d| d.0).unwrap_or(120_000),
-    };
-
-    // [pipeline]
-    let p = at(&root, "pipeline");
-    let pipeline = Pipeline {
-        max_attempts: c.int(
-            at(&p, "max_attempts"),
-            "pipeline.max_attempts",
-            raw.pipeline.max_attempts,
-            1,
-            1,
-            1000,
-        ) as u32,
-        retry_delay: match &raw.pipeline.retry_delay {
-            Some(d) => c.dist(at(&p, "retry_delay"), "pipeline.retry_delay", d),
-            None => DurationDist::Fixed(10 * 60_000),
-        },
-    };
-
-    // [[faults]]
-    let faults = raw
-        .faults
-        .iter()
-        .enumerate()
-        .map(|(i, f)| fault(&mut c, &idx(&at(&root, "faults"), i), f, i, duration_ms))
-        .collect();
-
-    // [[policies]]
-    let policies = if raw.policies.is_empty() {
-        default_policies()
-    } else {
-        let base = at(&root, "policies");
-        let mut seen: Vec<&str> = vec![];
-        raw.policies
-            .iter()
-            .enumerate()
-            .map(|(i, rp)| {
-                let path = idx(&base, i);
-                if rp.name.trim().is_empty() {
-                    c.fail(
-                        at(&path, "name"),
-                        "policy name is empty; expected a short name such as \"threshold-2pct\"",
-                    );
-                } else if seen.contains(&rp.name.as_str()) {
-                    c.fail(
-                        at(&path, "name"),
-                        format!(
-                            "policy name {:?} is used twice; names must be unique",
-                            rp.name
-                        ),
-                    );
-                }
-                seen.push(&rp.name);
-                policy(&mut c, &path, rp)
-            })
-            .collect()
-    };
-
-    if !c.problems.is_empty() {
-        return Err(c.problems);
     }
-    Ok(Scenario {
-        description: raw.description.unwrap_or_default(),
-        duration_ms,
-        scrape_interval_ms,
-        runs,
-        seed: raw.simulation.seed,
-        service,
-        signals,
-        health_check,
-        slo,
-        release,
-        rollout,
-        pipeline,
-        faults,
-        policies,
-    })
 }
 
 fn canary_steps(c: &mut Checker, path: &[Seg], steps: &[RawCanaryStep]) -> Vec<CanaryStep> {
@@ -713,7 +726,7 @@ fn fault(c: &mut Checker, path: &[Seg], f: &RawFault, i: usize, horizon: u64) ->
     }
 }
 
-fn policy(c: &mut Checker, path: &[Seg], p: &RawPolicy) -> PolicySpec {
+fn policy(c: &mut Checker, path: &[Seg], p: &RawPolicy, rollout: Rollout) -> PolicySpec {
     let set = [
         ("reaction", p.reaction.is_some()),
         ("error_rate_above", p.error_rate_above.is_some()),
@@ -796,16 +809,19 @@ fn policy(c: &mut Checker, path: &[Seg], p: &RawPolicy) -> PolicySpec {
         name: p.name.clone(),
         until: p.until.unwrap_or(default_until),
         rule,
+        rollout,
     }
 }
 
 /// The policies used when a scenario lists none: the two bounds and two blunt triggers.
-fn default_policies() -> Vec<PolicySpec> {
+fn default_policies(rollout: &Rollout) -> Vec<PolicySpec> {
+    let r = || rollout.clone();
     vec![
         PolicySpec {
             name: "none".into(),
             until: Until::End,
             rule: PolicyRule::None,
+            rollout: r(),
         },
         PolicySpec {
             name: "oracle".into(),
@@ -813,6 +829,7 @@ fn default_policies() -> Vec<PolicySpec> {
             rule: PolicyRule::Oracle {
                 reaction_ms: 60_000,
             },
+            rollout: r(),
         },
         PolicySpec {
             name: "threshold".into(),
@@ -824,11 +841,13 @@ fn default_policies() -> Vec<PolicySpec> {
                 min_requests: 1,
                 on_no_data: NoData::Ignore,
             },
+            rollout: r(),
         },
         PolicySpec {
             name: "consecutive".into(),
             until: Until::Promoted,
             rule: PolicyRule::Consecutive { failures: 3 },
+            rollout: r(),
         },
     ]
 }

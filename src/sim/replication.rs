@@ -18,18 +18,14 @@ use std::collections::VecDeque;
 pub struct Prepared<'a> {
     pub scenario: &'a Scenario,
     model: ServiceModel,
-    plan: Vec<ShareStep>,
-    warm: bool,
 }
 
 impl<'a> Prepared<'a> {
-    /// Precomputes the service model and rollout plan of `scenario`.
+    /// Precomputes the service model of `scenario`.
     pub fn new(scenario: &'a Scenario) -> Self {
         Prepared {
             scenario,
             model: ServiceModel::new(scenario),
-            plan: plan(&scenario.rollout, scenario.service.replicas),
-            warm: keeps_old_warm(&scenario.rollout),
         }
     }
 }
@@ -102,6 +98,9 @@ struct Replication<'a, 'w> {
     spec: &'a PolicySpec,
     policy: Box<dyn Policy>,
     needs: Needs,
+    /// The policy's rollout as share steps, and whether it keeps the old version warm.
+    plan: Vec<ShareStep>,
+    warm: bool,
     rng: Streams,
     queue: EventQueue<Event>,
     drift: Drift,
@@ -144,6 +143,8 @@ pub fn replicate(p: &Prepared<'_>, world: &World, spec: &PolicySpec) -> RunRecor
         spec,
         policy,
         needs,
+        plan: plan(&spec.rollout, s.service.replicas),
+        warm: keeps_old_warm(&spec.rollout),
         rng,
         queue: EventQueue::default(),
         drift,
@@ -279,7 +280,7 @@ impl Replication<'_, '_> {
         self.serve_start_ms = None;
         self.policy.reset();
         self.pending.clear();
-        for (step, s) in self.p.plan.iter().enumerate() {
+        for (step, s) in self.plan.iter().enumerate() {
             self.queue.push(
                 t + s.offset_ms,
                 Event::Share {
@@ -294,7 +295,7 @@ impl Replication<'_, '_> {
         if attempt != self.attempt || self.phase != Phase::Rolling {
             return;
         }
-        self.share = self.p.plan[step].share;
+        self.share = self.plan[step].share;
         if self.share > 0.0 && self.serve_start_ms.is_none() {
             self.serve_start_ms = Some(t);
             if let PolicyRule::Oracle { reaction_ms } = self.spec.rule {
@@ -305,7 +306,7 @@ impl Replication<'_, '_> {
                 }
             }
         }
-        if step + 1 == self.p.plan.len() {
+        if step + 1 == self.plan.len() {
             self.phase = Phase::Baking;
             self.queue.push(
                 t + self.p.scenario.release.bake_ms,
@@ -337,10 +338,10 @@ impl Replication<'_, '_> {
         if self.first_onset_ms.is_some() && self.first_detect_ms.is_none() {
             self.first_detect_ms = Some(t);
         }
-        let instant = self.p.warm && self.phase != Phase::Promoted;
+        let instant = self.warm && self.phase != Phase::Promoted;
         self.phase = Phase::RollingBack;
         self.pending.clear();
-        let duration = self.p.scenario.rollout.rollback_duration_ms;
+        let duration = self.spec.rollout.rollback_duration_ms;
         if instant || duration == 0 || self.share == 0.0 {
             self.rollback_done(t);
         } else {
