@@ -1,0 +1,350 @@
+//! The binary as a user drives it: outputs, exit codes and error messages.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::path::Path;
+
+fn rollsim() -> Command {
+    Command::cargo_bin("rollsim").expect("binary")
+}
+
+/// Writes `text` as a scenario file and returns its path.
+fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write scenario");
+    p
+}
+
+/// Runs `rollsim run` on a bad scenario: exit 2, the exact `file:line:col` message, and no
+/// output directory created.
+fn rejects(text: &str, line_col: &str, message: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = write(dir.path(), "bad.toml", text);
+    let out = dir.path().join("out");
+    let expected = format!("{}:{line_col}: ", f.display());
+    for cmd in ["run", "validate"] {
+        let mut c = rollsim();
+        c.arg(cmd).arg(&f);
+        if cmd == "run" {
+            c.arg("--out").arg(&out);
+        }
+        c.assert()
+            .code(2)
+            .stderr(predicate::str::contains(expected.clone()))
+            .stderr(predicate::str::contains(message))
+            .stderr(predicate::str::contains("panicked").not());
+    }
+    assert!(!out.exists(), "no output may be written for a bad scenario");
+}
+
+#[test]
+fn unknown_key_is_located() {
+    rejects(
+        "[service]\nrequest_rate = 10.0\nrequest_rat = 5\n",
+        "3:1",
+        "unknown field `request_rat`, expected one of",
+    );
+}
+
+#[test]
+fn wrong_type_is_located() {
+    rejects(
+        "[service]\nreplicas = \"ten\"\n",
+        "2:12",
+        "invalid type: string \"ten\", expected i64",
+    );
+}
+
+#[test]
+fn negative_rate_is_located() {
+    rejects(
+        "[service]\nrequest_rate = -3.0\n",
+        "2:16",
+        "service.request_rate = -3 is out of range; expected a number > 0",
+    );
+}
+
+#[test]
+fn probability_outside_unit_interval_is_located() {
+    rejects(
+        "[release]\nbad_probability = 1.5\n",
+        "2:19",
+        "release.bad_probability = 1.5 is not a probability; expected a number in [0, 1]",
+    );
+}
+
+#[test]
+fn canary_weights_must_reach_100() {
+    rejects(
+        "[rollout]\nstrategy = \"canary\"\nsteps = [\n  { weight = 10, pause = \"5m\" },\n  { weight = 50 },\n]\n",
+        "5:14",
+        "canary weights must reach 100; the last step sets 50",
+    );
+}
+
+#[test]
+fn unknown_policy_kind_is_located() {
+    rejects(
+        "[[policies]]\nname = \"x\"\nkind = \"treshold\"\n",
+        "3:8",
+        "unknown variant `treshold`, expected one of `none`, `oracle`, `threshold`, `consecutive`",
+    );
+}
+
+#[test]
+fn parameters_of_another_kind_are_rejected() {
+    rejects(
+        "[[policies]]\nname = \"x\"\nkind = \"consecutive\"\nfailures = 3\n\n[[policies]]\nname = \"y\"\nkind = \"none\"\nfailures = 2\n",
+        "9:12",
+        "`failures` does not apply to kind `none`",
+    );
+}
+
+#[test]
+fn bad_duration_is_located() {
+    rejects(
+        "[health_check]\ninterval = \"10 parsecs\"\n",
+        "2:12",
+        "invalid duration \"10 parsecs\"",
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = write(
+        dir.path(),
+        "two.toml",
+        "[service]\nbaseline_error_rate = 2.0\n[health_check]\nfalse_failure_probability = -0.1\n",
+    );
+    rollsim()
+        .arg("validate")
+        .arg(&f)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            ":2:23: service.baseline_error_rate = 2",
+        ))
+        .stderr(predicate::str::contains(
+            ":4:29: health_check.false_failure_probability = -0.1",
+        ));
+}
+
+#[test]
+fn missing_scenario_is_a_one_line_error() {
+    let out = rollsim()
+        .args([
+            "run",
+            "no/such/file.toml",
+            "--out",
+            "/tmp/never-written-rollsim",
+        ])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let err = String::from_utf8(out.stderr).expect("utf8");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("cannot read scenario no/such/file.toml"));
+    assert!(!Path::new("/tmp/never-written-rollsim").exists());
+}
+
+#[test]
+fn bad_flag_values_are_rejected_by_name() {
+    rollsim()
+        .args(["run", "scenarios/quickstart.toml", "--runs", "0"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--runs"));
+    rollsim()
+        .args(["run", "scenarios/quickstart.toml", "--seed", "abc"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--seed"));
+}
+
+#[test]
+fn non_empty_output_is_not_overwritten_without_force() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).expect("mkdir");
+    std::fs::write(out.join("keep.txt"), "mine").expect("write");
+    rollsim()
+        .args([
+            "run",
+            "scenarios/quickstart.toml",
+            "--runs",
+            "3",
+            "--seed",
+            "1",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is not empty").and(predicate::str::contains("--force")));
+    assert!(!out.join("runs.csv").exists());
+    rollsim()
+        .args([
+            "run",
+            "scenarios/quickstart.toml",
+            "--runs",
+            "3",
+            "--seed",
+            "1",
+            "--force",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    assert!(out.join("runs.csv").exists());
+    assert_eq!(
+        std::fs::read_to_string(out.join("keep.txt")).expect("kept"),
+        "mine"
+    );
+}
+
+#[test]
+fn unwritable_output_is_a_one_line_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").expect("write");
+    let out = rollsim()
+        .args(["run", "scenarios/quickstart.toml", "--runs", "2", "--out"])
+        .arg(file.join("sub"))
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    let err = String::from_utf8(out.stderr).expect("utf8");
+    assert!(err.contains("cannot use output directory"), "{err}");
+    assert_eq!(err.lines().filter(|l| l.starts_with("error")).count(), 1);
+    assert!(!err.contains("panicked"));
+}
+
+#[test]
+fn run_writes_runs_summary_and_manifest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("qs");
+    rollsim()
+        .args([
+            "run",
+            "scenarios/quickstart.toml",
+            "--runs",
+            "50",
+            "--seed",
+            "42",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("false_positive_rollbacks"))
+        .stdout(predicate::str::contains("reproduce with:"));
+
+    let runs = std::fs::read_to_string(out.join("runs.csv")).expect("runs.csv");
+    let header = runs.lines().next().expect("header");
+    for col in [
+        "run",
+        "seed",
+        "policy",
+        "release_bad",
+        "rollbacks",
+        "false_positive_rollbacks",
+        "true_positive_rollbacks",
+        "missed_bad_release",
+        "rollback_loops",
+        "downtime_s",
+        "failed_requests",
+        "total_requests",
+        "time_to_detect_s",
+        "time_to_recover_s",
+    ] {
+        assert!(header.split(',').any(|c| c == col), "runs.csv lacks {col}");
+    }
+    assert_eq!(runs.lines().count(), 1 + 50 * 4);
+    // A good release has no time to detect: the cell is empty.
+    let good = runs
+        .lines()
+        .find(|l| l.split(',').nth(3) == Some("false"))
+        .expect("a good release");
+    assert!(good.ends_with(",,"), "{good}");
+
+    let summary = std::fs::read_to_string(out.join("summary.csv")).expect("summary.csv");
+    assert!(summary.starts_with("policy,metric,mean,ci95_low,ci95_high,n\n"));
+    assert!(summary.contains("\noracle,false_positive_rollbacks,0.0,0.0,0.0,50\n"));
+
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("manifest.json")).expect("manifest"),
+    )
+    .expect("json");
+    assert_eq!(manifest["seed"], 42);
+    assert_eq!(manifest["runs"], 50);
+    assert_eq!(manifest["rollsim_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(manifest["scenario_sha256"].as_str().map(str::len), Some(64));
+    assert!(manifest["command"]
+        .as_str()
+        .expect("command")
+        .contains("--seed 42"));
+}
+
+#[test]
+fn json_summary_has_stable_keys() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = rollsim()
+        .args([
+            "run",
+            "scenarios/quickstart.toml",
+            "--runs",
+            "20",
+            "--seed",
+            "3",
+            "--json",
+            "--out",
+        ])
+        .arg(dir.path().join("j"))
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    let m = &v["policies"]["none"]["rollbacks"];
+    assert_eq!(m["mean"], 0.0);
+    assert!(m["ci95_low"].is_number() && m["ci95_high"].is_number());
+    assert!(
+        v["policies"]["oracle"]["time_to_detect_s"]["mean"].is_number()
+            || v["policies"]["oracle"]["time_to_detect_s"]["n"] == 0
+    );
+}
+
+#[test]
+fn no_arguments_runs_the_demo_and_says_where() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    rollsim()
+        .current_dir(dir.path())
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("rollsim-demo"));
+    assert!(dir.path().join("rollsim-demo/runs.csv").exists());
+    // Running it again replaces its own output.
+    rollsim().current_dir(dir.path()).assert().success();
+}
+
+#[test]
+fn validate_accepts_every_shipped_scenario() {
+    let mut n = 0;
+    for entry in std::fs::read_dir("scenarios").expect("scenarios/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            rollsim()
+                .arg("validate")
+                .arg(&path)
+                .assert()
+                .success()
+                .stdout(predicate::str::contains(": ok"));
+            n += 1;
+        }
+    }
+    assert!(n >= 1);
+}
