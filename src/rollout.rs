@@ -8,6 +8,8 @@ use crate::scenario::{Rollout, Strategy};
 pub struct ShareStep {
     pub offset_ms: u64,
     pub share: f64,
+    /// How long the step holds before the next one (for the last step: before the bake).
+    pub hold_ms: u64,
 }
 
 /// The share changes of one deploy, in time order; the last one sets the share to 1.
@@ -16,6 +18,7 @@ pub fn plan(rollout: &Rollout, replicas: u32) -> Vec<ShareStep> {
         Strategy::AllAtOnce => vec![ShareStep {
             offset_ms: 0,
             share: 1.0,
+            hold_ms: 0,
         }],
         Strategy::Rolling {
             batch_size,
@@ -26,12 +29,14 @@ pub fn plan(rollout: &Rollout, replicas: u32) -> Vec<ShareStep> {
                 .map(|k| ShareStep {
                     offset_ms: u64::from(k - 1) * batch_interval_ms,
                     share: (f64::from(k * batch_size) / f64::from(replicas)).min(1.0),
+                    hold_ms: if k == batches { 0 } else { *batch_interval_ms },
                 })
                 .collect()
         }
         Strategy::BlueGreen { preview_ms } => vec![ShareStep {
             offset_ms: *preview_ms,
             share: 1.0,
+            hold_ms: 0,
         }],
         Strategy::Canary { steps } => {
             let mut t = 0;
@@ -41,6 +46,7 @@ pub fn plan(rollout: &Rollout, replicas: u32) -> Vec<ShareStep> {
                     let step = ShareStep {
                         offset_ms: t,
                         share: s.weight,
+                        hold_ms: s.pause_ms,
                     };
                     t += s.pause_ms;
                     step
@@ -74,8 +80,14 @@ mod tests {
     fn rolling_batches_step_up_to_full() {
         let (r, n) = rollout("[service]\nreplicas = 10\n[rollout]\nstrategy = \"rolling\"\nbatch_size = 4\nbatch_interval = \"1m\"\n");
         let p = plan(&r, n);
-        let shares: Vec<_> = p.iter().map(|s| (s.offset_ms, s.share)).collect();
-        assert_eq!(shares, vec![(0, 0.4), (60_000, 0.8), (120_000, 1.0)]);
+        let shares: Vec<_> = p
+            .iter()
+            .map(|s| (s.offset_ms, s.share, s.hold_ms))
+            .collect();
+        assert_eq!(
+            shares,
+            vec![(0, 0.4, 60_000), (60_000, 0.8, 60_000), (120_000, 1.0, 0)]
+        );
         assert!(!keeps_old_warm(&r));
     }
 
@@ -87,21 +99,24 @@ mod tests {
             p[0],
             ShareStep {
                 offset_ms: 0,
-                share: 0.05
+                share: 0.05,
+                hold_ms: 600_000,
             }
         );
         assert_eq!(
             p[1],
             ShareStep {
                 offset_ms: 600_000,
-                share: 0.5
+                share: 0.5,
+                hold_ms: 300_000,
             }
         );
         assert_eq!(
             p[2],
             ShareStep {
                 offset_ms: 900_000,
-                share: 1.0
+                share: 1.0,
+                hold_ms: 0,
             }
         );
         assert!(keeps_old_warm(&r));
@@ -114,7 +129,8 @@ mod tests {
             plan(&r, n),
             vec![ShareStep {
                 offset_ms: 900_000,
-                share: 1.0
+                share: 1.0,
+                hold_ms: 0,
             }]
         );
     }

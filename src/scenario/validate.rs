@@ -347,7 +347,11 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
     // [release]
     let r = at(&root, "release");
     let rr = &raw.release;
-    let at_ms = rr.at.map(|d| d.0).unwrap_or(3_600_000);
+    // Default: deploy one hour in, or a quarter into a shorter run.
+    let at_ms = rr
+        .at
+        .map(|d| d.0)
+        .unwrap_or((duration_ms / 4).min(3_600_000));
     if at_ms >= duration_ms {
         c.fail(
             at(&r, "at"),
@@ -356,12 +360,15 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
     }
     let b = at(&r, "bad");
     let rb = rr.bad.clone().unwrap_or_default();
+    // Without a [release.bad] table a bad release fails 5% of requests; with one, only
+    // what the table says changes (a latency-only defect fails nothing extra).
+    let default_error = if rr.bad.is_some() { 0.0 } else { 0.05 };
     let bad = BadRelease {
         error_rate: c.prob(
             at(&b, "error_rate"),
             "release.bad.error_rate",
             rb.error_rate,
-            0.05,
+            default_error,
         ),
         latency_factor: c.number(
             at(&b, "latency_factor"),
@@ -454,7 +461,12 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
                 }
                 seen.push(&rp.name);
                 let ro = match &rp.rollout {
-                    Some(r) => check_rollout(&mut c, &at(&path, "rollout"), r, service.replicas),
+                    Some(r) => check_rollout(
+                        &mut c,
+                        &at(&path, "rollout"),
+                        &merged(&raw.rollout, r),
+                        service.replicas,
+                    ),
                     None => rollout_default.clone(),
                 };
                 policy(&mut c, &path, rp, ro)
@@ -481,6 +493,23 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
         faults,
         policies,
     })
+}
+
+/// A policy's rollout on top of the scenario's: keys the policy leaves out come from
+/// `[rollout]` (strategy-specific keys only when the strategy is the same).
+fn merged(base: &RawRollout, over: &RawRollout) -> RawRollout {
+    let same = over.strategy.is_none() || over.strategy == base.strategy;
+    fn inherit<T: Clone>(same: bool, o: &Option<T>, b: &Option<T>) -> Option<T> {
+        o.clone().or(if same { b.clone() } else { None })
+    }
+    RawRollout {
+        strategy: over.strategy.or(base.strategy),
+        steps: inherit(same, &over.steps, &base.steps),
+        batch_size: inherit(same, &over.batch_size, &base.batch_size),
+        batch_interval: inherit(same, &over.batch_interval, &base.batch_interval),
+        preview: inherit(same, &over.preview, &base.preview),
+        rollback_duration: over.rollback_duration.or(base.rollback_duration),
+    }
 }
 
 fn check_rollout(c: &mut Checker, ro: &[Seg], rro: &RawRollout, replicas: u32) -> Rollout {

@@ -8,6 +8,6 @@ mod replication;
 pub mod rng;
 mod world;
 
-pub use queue::EventQueue;
+pub use queue::{EventQueue, Phase as EventPhase};
 pub use replication::{replicate, Prepared};
 pub use world::World;

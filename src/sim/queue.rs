@@ -1,20 +1,38 @@
-//! The event queue: events ordered by (time, insertion sequence).
+//! The event queue: events ordered by (time, phase, insertion sequence).
 //!
-//! Two events at the same millisecond fire in the order they were scheduled, so a run
-//! never depends on how a heap breaks ties.
+//! At one millisecond, every [`Phase::Change`] event (deploys, traffic steps, faults)
+//! fires before any [`Phase::Sample`] event (scrape ticks, health checks), so a sample
+//! always sees the state of its own instant. Within a phase, events fire in the order they
+//! were scheduled, so a run never depends on how a heap breaks ties.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
+/// When, within one instant, an event fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    /// Changes the state (fires first).
+    Change = 0,
+    /// Observes the state (fires after every change of the same instant).
+    Sample = 1,
+}
+
 struct Entry<E> {
     time_ms: u64,
+    phase: Phase,
     seq: u64,
     event: E,
 }
 
+impl<E> Entry<E> {
+    fn key(&self) -> (u64, Phase, u64) {
+        (self.time_ms, self.phase, self.seq)
+    }
+}
+
 impl<E> PartialEq for Entry<E> {
     fn eq(&self, other: &Self) -> bool {
-        (self.time_ms, self.seq) == (other.time_ms, other.seq)
+        self.key() == other.key()
     }
 }
 impl<E> Eq for Entry<E> {}
@@ -25,8 +43,8 @@ impl<E> PartialOrd for Entry<E> {
 }
 impl<E> Ord for Entry<E> {
     fn cmp(&self, other: &Self) -> Ordering {
-        // BinaryHeap is a max-heap: reverse so the earliest (time, seq) comes out first.
-        (other.time_ms, other.seq).cmp(&(self.time_ms, self.seq))
+        // BinaryHeap is a max-heap: reverse so the earliest key comes out first.
+        other.key().cmp(&self.key())
     }
 }
 
@@ -46,12 +64,18 @@ impl<E> Default for EventQueue<E> {
 }
 
 impl<E> EventQueue<E> {
-    /// Schedules `event` at `time_ms`.
+    /// Schedules a state change at `time_ms`.
     pub fn push(&mut self, time_ms: u64, event: E) {
+        self.push_in(time_ms, Phase::Change, event);
+    }
+
+    /// Schedules `event` at `time_ms` in the given phase of that instant.
+    pub fn push_in(&mut self, time_ms: u64, phase: Phase, event: E) {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.heap.push(Entry {
             time_ms,
+            phase,
             seq,
             event,
         });
@@ -76,6 +100,17 @@ impl<E> EventQueue<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn changes_fire_before_samples_of_the_same_instant() {
+        let mut q = EventQueue::default();
+        q.push_in(10, Phase::Sample, "tick");
+        q.push(10, "deploy");
+        q.push_in(5, Phase::Sample, "early tick");
+        q.push(10, "step");
+        let order: Vec<_> = std::iter::from_fn(|| q.pop()).map(|e| e.1).collect();
+        assert_eq!(order, vec!["early tick", "deploy", "step", "tick"]);
+    }
 
     #[test]
     fn same_time_events_fire_in_insertion_order() {

@@ -1,7 +1,7 @@
 //! One replication: a deploy of the release under one policy, with the run's faults and
 //! noise, from time 0 to the horizon, scored into a [`RunRecord`].
 
-use super::queue::EventQueue;
+use super::queue::{EventQueue, Phase as At};
 use super::rng::{stream, Stream, StreamRng};
 use super::world::World;
 use crate::model::{Effects, ServiceModel, VersionTruth};
@@ -196,9 +196,9 @@ impl Replication<'_, '_> {
             self.queue.push(f.end_ms, Event::FaultEnd(i));
         }
         self.queue.push(s.release.at_ms, Event::Deploy);
-        self.queue.push(0, Event::Tick);
+        self.queue.push_in(0, At::Sample, Event::Tick);
         if self.needs.health_checks {
-            self.queue.push(0, Event::HealthCheck);
+            self.queue.push_in(0, At::Sample, Event::HealthCheck);
         }
         while let Some((t, ev)) = self.queue.pop() {
             if t >= s.duration_ms {
@@ -382,7 +382,7 @@ impl Replication<'_, '_> {
     fn tick(&mut self, t: u64) {
         let s = self.p.scenario;
         let dt = s.scrape_interval_ms;
-        self.queue.push(t + dt, Event::Tick);
+        self.queue.push_in(t + dt, At::Sample, Event::Tick);
 
         // 1. Observations whose delay has passed reach the policy.
         while self.pending.front().is_some_and(|p| p.deliver_ms <= t) {
@@ -484,7 +484,8 @@ impl Replication<'_, '_> {
 
     fn health_check(&mut self, t: u64) {
         let hc = &self.p.scenario.health_check;
-        self.queue.push(t + hc.interval_ms, Event::HealthCheck);
+        self.queue
+            .push_in(t + hc.interval_ms, At::Sample, Event::HealthCheck);
         let u: f64 = self.rng.health.random();
         if !(self.new_exists() && self.watching()) {
             return;
