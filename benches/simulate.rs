@@ -1,1 +1,72 @@
-fn main() {}
+//! Throughput of the engine: one simulated service-day (24 h at 15 s scrapes) per
+//! iteration, for each kind of policy. Criterion reports elements/s = service-days/s on
+//! one core. Run with `cargo bench --bench simulate`.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use rollsim::scenario::parse;
+use rollsim::sim::{replicate, rng::run_seed, Prepared, World};
+use std::hint::black_box;
+
+const DAY: &str = r#"
+[simulation]
+duration = "24h"
+scrape_interval = "15s"
+[service]
+request_rate = 50.0
+diurnal_amplitude = 0.5
+[signals]
+noise_sd = 0.3
+missing_scrape_probability = 0.01
+[release]
+at = "10h"
+bad_probability = 0.2
+[rollout]
+strategy = "canary"
+[[faults]]
+kind = "dependency_outage"
+probability = 0.3
+duration = { exponential = "10m" }
+[[policies]]
+name = "none"
+kind = "none"
+[[policies]]
+name = "threshold-until-end"
+kind = "threshold"
+error_rate_above = 0.02
+window = "5m"
+until = "end"
+[[policies]]
+name = "latency-until-end"
+kind = "threshold"
+latency_p99_above = "900ms"
+until = "end"
+[[policies]]
+name = "consecutive-until-end"
+kind = "consecutive"
+failures = 3
+until = "end"
+"#;
+
+fn service_day(c: &mut Criterion) {
+    let scenario = match parse(DAY, "bench") {
+        Ok(s) => s,
+        Err(e) => panic!("bench scenario: {e}"),
+    };
+    let prepared = Prepared::new(&scenario);
+    let mut group = c.benchmark_group("service_day");
+    group.throughput(Throughput::Elements(1));
+    for spec in &scenario.policies {
+        group.bench_function(spec.name.as_str(), |b| {
+            let mut run = 0u64;
+            b.iter(|| {
+                run += 1;
+                let world = World::draw(&scenario, run, run_seed(42, run));
+                black_box(replicate(&prepared, &world, spec))
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, service_day);
+criterion_main!(benches);

@@ -58,6 +58,33 @@ enum Phase {
     RollingBack,
 }
 
+/// The latency tail probability of the last log-mean asked for: latency changes only when
+/// a fault or a defect changes, while the tail is wanted every tick (and `erfc` is costly).
+#[derive(Debug, Clone, Copy)]
+struct TailCache {
+    mu: f64,
+    tail: f64,
+}
+
+impl Default for TailCache {
+    fn default() -> Self {
+        TailCache {
+            mu: f64::NAN,
+            tail: 0.0,
+        }
+    }
+}
+
+impl TailCache {
+    fn get(&mut self, model: &ServiceModel, mu: f64, x_ms: f64) -> f64 {
+        if mu != self.mu {
+            self.mu = mu;
+            self.tail = model.latency_tail(mu, x_ms);
+        }
+        self.tail
+    }
+}
+
 struct Pending {
     deliver_ms: u64,
     attempt: u32,
@@ -116,6 +143,9 @@ struct Replication<'a, 'w> {
     effects: Effects,
     truth_new: VersionTruth,
     pending: VecDeque<Pending>,
+    slo_tail_old: TailCache,
+    slo_tail_new: TailCache,
+    timeout_tail: TailCache,
 
     // outcome
     out: RunRecord,
@@ -160,6 +190,9 @@ pub fn replicate(p: &Prepared<'_>, world: &World, spec: &PolicySpec) -> RunRecor
             latency_mu: p.model.latency_mu,
         },
         pending: VecDeque::new(),
+        slo_tail_old: TailCache::default(),
+        slo_tail_new: TailCache::default(),
+        timeout_tail: TailCache::default(),
         out: RunRecord {
             run: world.run,
             seed: world.seed,
@@ -433,13 +466,14 @@ impl Replication<'_, '_> {
 
         // 3. Downtime: the true service level against the SLO.
         let error_ratio = (1.0 - share) * old.error_prob + share * new.error_prob;
+        let slo_ms = s.slo.latency_p99_ms;
         let slow = if share >= 1.0 {
-            model.latency_tail(new.latency_mu, s.slo.latency_p99_ms)
+            self.slo_tail_new.get(model, new.latency_mu, slo_ms)
         } else if share <= 0.0 {
-            model.latency_tail(old.latency_mu, s.slo.latency_p99_ms)
+            self.slo_tail_old.get(model, old.latency_mu, slo_ms)
         } else {
-            (1.0 - share) * model.latency_tail(old.latency_mu, s.slo.latency_p99_ms)
-                + share * model.latency_tail(new.latency_mu, s.slo.latency_p99_ms)
+            (1.0 - share) * self.slo_tail_old.get(model, old.latency_mu, slo_ms)
+                + share * self.slo_tail_new.get(model, new.latency_mu, slo_ms)
         };
         if error_ratio > s.slo.error_rate || slow > 0.01 {
             self.downtime_ms += dt;
@@ -492,7 +526,9 @@ impl Replication<'_, '_> {
         }
         let model = &self.p.model;
         let flaky = hc.false_failure_probability.max(self.effects.flapping);
-        let slow = model.latency_tail(self.truth_new.latency_mu, hc.timeout_ms as f64);
+        let slow = self
+            .timeout_tail
+            .get(model, self.truth_new.latency_mu, hc.timeout_ms as f64);
         let ok_prob = (1.0 - flaky)
             * (1.0 - self.truth_new.error_prob)
             * (1.0 - slow)

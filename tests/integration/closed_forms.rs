@@ -215,7 +215,7 @@ fn oracle_detects_at_onset_plus_reaction_and_never_rolls_back_a_good_release() {
     assert!(all.iter().any(|r| r.release_bad) && all.iter().any(|r| !r.release_bad));
     for r in &all {
         assert_eq!(r.false_positive_rollbacks, 0);
-        assert_eq!(r.missed_bad_release, false);
+        assert!(!r.missed_bad_release);
         if r.release_bad {
             assert_eq!(r.true_positive_rollbacks, 1);
             assert_eq!(r.time_to_detect_s, Some(90.0));
