@@ -43,6 +43,6 @@ pub struct RunArgs {
     #[arg(long)]
     pub json: bool,
     /// Replay only this run index (as listed in runs.csv), with the same seed.
-    #[arg(long, conflicts_with = "runs")]
+    #[arg(long, conflicts_with = "runs", value_parser = clap::value_parser!(u64).range(0..=u64::MAX / 2))]
     pub run: Option<u64>,
 }

@@ -42,9 +42,14 @@ pub fn parse_duration(s: &str) -> Result<Dur, String> {
             "duration {s:?} is finer than a millisecond; simulated time counts whole milliseconds"
         ));
     }
-    u64::try_from(d.as_millis())
-        .map(Dur)
-        .map_err(|_| format!("duration {s:?} is too long"))
+    // A cap far beyond any useful horizon keeps every sum of times far from overflow.
+    const MAX_MS: u128 = 10 * 365 * 86_400_000;
+    if d.as_millis() > MAX_MS {
+        return Err(format!(
+            "duration {s:?} is too long; expected at most 10 years"
+        ));
+    }
+    Ok(Dur(d.as_millis() as u64))
 }
 
 /// A distribution of durations: a fixed string ("2h") or one shaped table.

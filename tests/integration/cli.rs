@@ -110,6 +110,15 @@ fn bad_duration_is_located() {
 }
 
 #[test]
+fn absurd_duration_is_rejected_not_overflowed() {
+    rejects(
+        "[simulation]\nduration = \"500000 years\"\n",
+        "2:12",
+        "is too long; expected at most 10 years",
+    );
+}
+
+#[test]
 fn every_problem_is_reported_at_once() {
     let dir = tempfile::tempdir().expect("tempdir");
     let f = write(
