@@ -10,6 +10,7 @@
 //! `signals`, `faults`, `rollout`, `policy`) → `outcome` → `experiment` (many runs in
 //! parallel, summarised) → `report` (CSV, JSON, manifest, table).
 
+pub mod data;
 pub mod experiment;
 pub mod faults;
 pub mod model;

@@ -39,8 +39,26 @@ pub struct RunRecord {
     /// From the first true onset of a bad release to the first rollback decision after it;
     /// empty for a good release or a bad one never rolled back after its onset.
     pub time_to_detect_s: Option<f64>,
-    /// From that onset until the bad version served no traffic; empty where it never did.
+    /// From that onset until the defect stopped hurting users (bad version out of traffic,
+    /// fix deployed or flag turned off); empty where it never did.
     pub time_to_recover_s: Option<f64>,
+    /// Fixes deployed forward instead of a rollback (`action = "roll_forward"`).
+    pub roll_forwards: u32,
+    /// Feature-flag kill switches turned (`action = "flag_off"`).
+    pub flags_off: u32,
+    /// Rollbacks refused because they would cross a destructive migration.
+    pub rollback_refused_unsafe: u32,
+    /// Records at the end in a format the old version cannot read.
+    pub new_format_records: u64,
+    /// Reads of a record in a format the reading version does not know.
+    pub unreadable_reads: u64,
+    /// Records silently corrupted (misread, then rewritten).
+    pub corrupted_records: u64,
+    /// Writes whose data was lost (fields dropped on rewrite, columns dropped by a contract).
+    pub lost_writes: u64,
+    /// From the first data harm until it first showed in a signal (errors of unreadable
+    /// reads in a scrape); empty when there was no harm or it stayed silent.
+    pub data_harm_detected_s: Option<f64>,
 }
 
 /// How a metric is summarised: proportions get a Wilson interval, other values a normal one.
@@ -52,7 +70,7 @@ pub enum MetricKind {
 
 impl RunRecord {
     /// Names of the aggregated outcomes, in report order.
-    pub const METRICS: [(&'static str, MetricKind); 14] = [
+    pub const METRICS: [(&'static str, MetricKind); 22] = [
         ("release_bad", MetricKind::Proportion),
         ("deploy_attempts", MetricKind::Value),
         ("rollbacks", MetricKind::Value),
@@ -67,10 +85,18 @@ impl RunRecord {
         ("faults", MetricKind::Value),
         ("time_to_detect_s", MetricKind::Value),
         ("time_to_recover_s", MetricKind::Value),
+        ("roll_forwards", MetricKind::Value),
+        ("flags_off", MetricKind::Value),
+        ("rollback_refused_unsafe", MetricKind::Value),
+        ("new_format_records", MetricKind::Value),
+        ("unreadable_reads", MetricKind::Value),
+        ("corrupted_records", MetricKind::Value),
+        ("lost_writes", MetricKind::Value),
+        ("data_harm_detected_s", MetricKind::Value),
     ];
 
     /// The values of [`Self::METRICS`], in the same order; `None` where one does not apply.
-    pub fn metrics(&self) -> [Option<f64>; 14] {
+    pub fn metrics(&self) -> [Option<f64>; 22] {
         let b = |x: bool| Some(if x { 1.0 } else { 0.0 });
         [
             b(self.release_bad),
@@ -87,6 +113,14 @@ impl RunRecord {
             Some(f64::from(self.faults)),
             self.time_to_detect_s,
             self.time_to_recover_s,
+            Some(f64::from(self.roll_forwards)),
+            Some(f64::from(self.flags_off)),
+            Some(f64::from(self.rollback_refused_unsafe)),
+            Some(self.new_format_records as f64),
+            Some(self.unreadable_reads as f64),
+            Some(self.corrupted_records as f64),
+            Some(self.lost_writes as f64),
+            self.data_harm_detected_s,
         ]
     }
 }
@@ -115,6 +149,14 @@ mod tests {
             faults: 0,
             time_to_detect_s: None,
             time_to_recover_s: None,
+            roll_forwards: 0,
+            flags_off: 0,
+            rollback_refused_unsafe: 0,
+            new_format_records: 0,
+            unreadable_reads: 0,
+            corrupted_records: 0,
+            lost_writes: 0,
+            data_harm_detected_s: None,
         };
         let mut w = csv::Writer::from_writer(vec![]);
         w.serialize(&r).unwrap();

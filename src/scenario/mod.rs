@@ -4,13 +4,14 @@
 //! Architecture invariant: nothing outside this module sees a raw (unchecked) value, and
 //! every rejection names `file:line:col` and what was expected.
 
+mod data;
 mod error;
 pub mod raw;
 mod span;
 mod validate;
 
 pub use error::{Located, ScenarioError};
-pub use raw::{FaultKind, NoData, StrategyName, Until};
+pub use raw::{Action, FaultKind, NoData, OnUnknown, StrategyName, UnsafeRollback, Until};
 
 use rand::Rng;
 use rand_distr::{Distribution, Exp, LogNormal};
@@ -40,6 +41,9 @@ pub struct Scenario {
     /// The default rollout; each policy carries its own copy (see [`PolicySpec::rollout`]).
     pub rollout: Rollout,
     pub pipeline: Pipeline,
+    /// The data store and migrations; `None` when the scenario models no data.
+    pub data: Option<DataSpec>,
+    pub recovery: Recovery,
     pub faults: Vec<Fault>,
     pub policies: Vec<PolicySpec>,
 }
@@ -159,6 +163,98 @@ pub struct Pipeline {
     pub retry_delay: DurationDist,
 }
 
+/// Delays of recovery actions other than rollback.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recovery {
+    /// From the decision to roll forward until the fix serves.
+    pub roll_forward_delay: DurationDist,
+}
+
+/// The service's data: records in formats, what each code version reads and writes, and
+/// the schema migrations of the release.
+///
+/// Formats are named by the scenario ("v1", "v2", ...) and referred to here by index; a
+/// version's `reads` is a bit set over those indices.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataSpec {
+    pub formats: Vec<String>,
+    pub initial_records: u64,
+    /// Share of requests that write (insert) one record.
+    pub write_fraction: f64,
+    /// Share of requests that read one record.
+    pub read_fraction: f64,
+    /// Share of reads that touch a record written within `recent_window_ms`.
+    pub recent_read_fraction: f64,
+    pub recent_window_ms: u64,
+    /// Share of reads that also rewrite the record they read (read-modify-write).
+    pub rewrite_fraction: f64,
+    pub on_unsafe_rollback: UnsafeRollback,
+    /// The stable version (A).
+    pub old: CodeVersion,
+    /// The release (B).
+    pub new: CodeVersion,
+    pub migrations: Vec<Migration>,
+}
+
+/// The formats one code version understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeVersion {
+    /// Bit `i` set: reads format `i`.
+    pub reads: u64,
+    /// The format its writes produce.
+    pub writes: usize,
+    pub on_unknown: OnUnknown,
+}
+
+impl CodeVersion {
+    /// Whether this version reads format `f`.
+    pub fn reads(&self, f: usize) -> bool {
+        self.reads & (1 << f) != 0
+    }
+}
+
+/// One schema migration step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Migration {
+    pub name: String,
+    pub when: MigrationWhen,
+    pub step: MigrationStep,
+}
+
+/// When a migration runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MigrationWhen {
+    /// Just before the first deploy of the new version (coupled to the code).
+    WithRelease,
+    /// This long after the new version is promoted (its own step, after the bake).
+    AfterPromotion { delay_ms: u64 },
+    /// At this simulated time (its own step).
+    At(u64),
+}
+
+/// What a migration does.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MigrationStep {
+    /// Adds the columns of format `adds` (nothing else changes; both versions unaffected).
+    Expand { adds: usize },
+    /// Rewrites records from `from` to `to` at `rate_per_s` until none is left; stops for
+    /// good when the release is rolled back if `stop_on_rollback`.
+    Backfill {
+        from: usize,
+        to: usize,
+        rate_per_s: f64,
+        stop_on_rollback: bool,
+    },
+    /// Drops format `drops`: its records become `into`, losing their data if `data_loss`
+    /// (a dropped column) or not (a rename). Rolling back to code that reads `drops` is
+    /// then unsafe.
+    Contract {
+        drops: usize,
+        into: usize,
+        data_loss: bool,
+    },
+}
+
 /// A distribution of durations in milliseconds.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DurationDist {
@@ -249,6 +345,8 @@ pub struct PolicySpec {
     /// The rollout this policy uses (the scenario's `[rollout]` unless overridden), so one
     /// scenario can compare canary, blue-green and all-at-once on the very same runs.
     pub rollout: Rollout,
+    /// What the policy does when its rule fires.
+    pub action: Action,
 }
 
 /// The decision rule of a policy.

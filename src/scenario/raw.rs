@@ -118,6 +118,10 @@ pub struct RawScenario {
     pub rollout: RawRollout,
     #[serde(default)]
     pub pipeline: RawPipeline,
+    /// The service's data store, code versions' formats and schema migrations.
+    pub data: Option<RawData>,
+    #[serde(default)]
+    pub recovery: RawRecovery,
     #[serde(default)]
     pub faults: Vec<RawFault>,
     #[serde(default)]
@@ -305,4 +309,136 @@ pub struct RawPolicy {
     pub failures: Option<i64>,
     /// The rollout this policy deploys with (default: the scenario's `[rollout]`).
     pub rollout: Option<RawRollout>,
+    /// What the policy does when it decides to act (default: roll back).
+    pub action: Option<Action>,
+}
+
+/// The recovery a policy takes when it acts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Move traffic back to the old version (code only; data stays as written).
+    Rollback,
+    /// Deploy a fix after `recovery.roll_forward_delay`; the new version keeps serving.
+    RollForward,
+    /// Turn the new code path off at once with a feature flag; written data stays.
+    FlagOff,
+}
+
+/// Delays of the recovery actions other than rollback.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawRecovery {
+    pub roll_forward_delay: Option<DurDist>,
+}
+
+/// What a version does with a record in a format it does not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnUnknown {
+    /// The request fails (visible as an error).
+    Error,
+    /// Reads what it knows; rewriting the record drops the fields it does not know.
+    IgnoreUnknown,
+    /// Reads it wrongly without noticing; rewriting it corrupts the record.
+    Misread,
+}
+
+/// Whether a rollback across a destructive migration goes ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnsafeRollback {
+    /// Roll back anyway; the harm is counted.
+    Proceed,
+    /// Refuse; the new version keeps serving.
+    Refuse,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawData {
+    pub initial_records: Option<i64>,
+    pub write_fraction: Option<f64>,
+    pub read_fraction: Option<f64>,
+    pub recent_read_fraction: Option<f64>,
+    pub recent_window: Option<Dur>,
+    pub rewrite_fraction: Option<f64>,
+    pub on_unsafe_rollback: Option<UnsafeRollback>,
+    pub old: Option<RawCodeVersion>,
+    pub new: Option<RawCodeVersion>,
+    #[serde(default)]
+    pub migrations: Vec<RawMigration>,
+}
+
+/// The data formats one code version reads and writes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCodeVersion {
+    pub reads: Vec<String>,
+    pub writes: String,
+    pub on_unknown: Option<OnUnknown>,
+}
+
+/// Schema migration kinds; their parameters are flat fields on [`RawMigration`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MigrationKind {
+    Expand,
+    Backfill,
+    Contract,
+}
+
+/// When a migration runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MigrationAt {
+    /// Coupled to the code deploy: runs just before the first deploy of the new version.
+    WithRelease,
+    /// Its own step, `delay` after the new version is promoted.
+    AfterPromotion,
+    /// Its own step at this simulated time.
+    Time(Dur),
+}
+
+impl<'de> Deserialize<'de> for MigrationAt {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = MigrationAt;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("\"with_release\", \"after_promotion\" or a time such as \"30m\"")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<MigrationAt, E> {
+                match s {
+                    "with_release" => Ok(MigrationAt::WithRelease),
+                    "after_promotion" => Ok(MigrationAt::AfterPromotion),
+                    _ => parse_duration(s).map(MigrationAt::Time).map_err(|_| {
+                        E::custom(format!(
+                            "invalid migration time {s:?}; expected \"with_release\", \"after_promotion\" or a time such as \"30m\""
+                        ))
+                    }),
+                }
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMigration {
+    pub kind: MigrationKind,
+    pub name: Option<String>,
+    pub at: Option<MigrationAt>,
+    pub delay: Option<Dur>,
+    // expand
+    pub adds: Option<String>,
+    // backfill
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub rate: Option<f64>,
+    pub stop_on_rollback: Option<bool>,
+    // contract
+    pub drops: Option<String>,
+    pub into: Option<String>,
+    pub data_loss: Option<bool>,
 }

@@ -6,26 +6,26 @@ use super::span::{Problem, Seg};
 use super::*;
 
 /// Collects problems while building the checked scenario.
-struct Checker {
+pub(super) struct Checker {
     problems: Vec<Problem>,
 }
 
-type Path = Vec<Seg>;
+pub(super) type Path = Vec<Seg>;
 
-fn at(base: &[Seg], key: &'static str) -> Path {
+pub(super) fn at(base: &[Seg], key: &'static str) -> Path {
     let mut p = base.to_vec();
     p.push(Seg::Key(key));
     p
 }
 
-fn idx(base: &[Seg], i: usize) -> Path {
+pub(super) fn idx(base: &[Seg], i: usize) -> Path {
     let mut p = base.to_vec();
     p.push(Seg::Index(i));
     p
 }
 
 impl Checker {
-    fn fail(&mut self, path: Path, message: impl Into<String>) {
+    pub(super) fn fail(&mut self, path: Path, message: impl Into<String>) {
         self.problems.push(Problem {
             path,
             message: message.into(),
@@ -33,7 +33,7 @@ impl Checker {
     }
 
     /// A probability: finite and in [0, 1].
-    fn prob(&mut self, path: Path, name: &str, v: Option<f64>, default: f64) -> f64 {
+    pub(super) fn prob(&mut self, path: Path, name: &str, v: Option<f64>, default: f64) -> f64 {
         let v = v.unwrap_or(default);
         if !(0.0..=1.0).contains(&v) {
             self.fail(
@@ -46,7 +46,7 @@ impl Checker {
     }
 
     /// A finite number >= `min` (or > `min` when `strict`).
-    fn number(
+    pub(super) fn number(
         &mut self,
         path: Path,
         name: &str,
@@ -69,7 +69,7 @@ impl Checker {
     }
 
     /// An integer in [min, max].
-    fn int(
+    pub(super) fn int(
         &mut self,
         path: Path,
         name: &str,
@@ -90,7 +90,7 @@ impl Checker {
     }
 
     /// A strictly positive duration.
-    fn positive(&mut self, path: Path, name: &str, v: Option<Dur>, default: u64) -> u64 {
+    pub(super) fn positive(&mut self, path: Path, name: &str, v: Option<Dur>, default: u64) -> u64 {
         let v = v.map(|d| d.0).unwrap_or(default);
         if v == 0 {
             self.fail(path, format!("{name} must be longer than zero"));
@@ -99,7 +99,7 @@ impl Checker {
         v
     }
 
-    fn dist(&mut self, path: Path, name: &str, d: &DurDist) -> DurationDist {
+    pub(super) fn dist(&mut self, path: Path, name: &str, d: &DurDist) -> DurationDist {
         match d {
             DurDist::Fixed(Dur(ms)) => DurationDist::Fixed(*ms),
             DurDist::Shaped(ShapedDist::Exponential(Dur(mean))) => {
@@ -138,7 +138,13 @@ impl Checker {
     }
 
     /// Rejects fields set on a table where its `kind` gives them no meaning.
-    fn only(&mut self, base: &[Seg], kind: &str, set: &[(&'static str, bool)], allowed: &[&str]) {
+    pub(super) fn only(
+        &mut self,
+        base: &[Seg],
+        kind: &str,
+        set: &[(&'static str, bool)],
+        allowed: &[&str],
+    ) {
         for (name, is_set) in set {
             if *is_set && !allowed.contains(name) {
                 let expected = if allowed.is_empty() {
@@ -425,6 +431,27 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
         },
     };
 
+    // [recovery]
+    let recovery = Recovery {
+        roll_forward_delay: match &raw.recovery.roll_forward_delay {
+            Some(d) => c.dist(
+                at(&at(&root, "recovery"), "roll_forward_delay"),
+                "recovery.roll_forward_delay",
+                d,
+            ),
+            None => DurationDist::LogNormal {
+                mu: (3_600_000f64).ln(),
+                sigma: ((4.0 * 3_600_000f64).ln() - (3_600_000f64).ln()) / Z95,
+            },
+        },
+    };
+
+    // [data]
+    let data = raw
+        .data
+        .as_ref()
+        .map(|d| super::data::check(&mut c, &at(&root, "data"), d, release.at_ms));
+
     // [[faults]]
     let faults = raw
         .faults
@@ -490,6 +517,8 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
         release,
         rollout,
         pipeline,
+        data,
+        recovery,
         faults,
         policies,
     })
@@ -839,6 +868,7 @@ fn policy(c: &mut Checker, path: &[Seg], p: &RawPolicy, rollout: Rollout) -> Pol
         until: p.until.unwrap_or(default_until),
         rule,
         rollout,
+        action: p.action.unwrap_or(Action::Rollback),
     }
 }
 
@@ -851,6 +881,7 @@ fn default_policies(rollout: &Rollout) -> Vec<PolicySpec> {
             until: Until::End,
             rule: PolicyRule::None,
             rollout: r(),
+            action: Action::Rollback,
         },
         PolicySpec {
             name: "oracle".into(),
@@ -859,6 +890,7 @@ fn default_policies(rollout: &Rollout) -> Vec<PolicySpec> {
                 reaction_ms: 60_000,
             },
             rollout: r(),
+            action: Action::Rollback,
         },
         PolicySpec {
             name: "threshold".into(),
@@ -871,12 +903,14 @@ fn default_policies(rollout: &Rollout) -> Vec<PolicySpec> {
                 on_no_data: NoData::Ignore,
             },
             rollout: r(),
+            action: Action::Rollback,
         },
         PolicySpec {
             name: "consecutive".into(),
             until: Until::Promoted,
             rule: PolicyRule::Consecutive { failures: 3 },
             rollout: r(),
+            action: Action::Rollback,
         },
     ]
 }

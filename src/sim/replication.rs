@@ -4,11 +4,14 @@
 use super::queue::{EventQueue, Phase as At};
 use super::rng::{stream, Stream, StreamRng};
 use super::world::World;
+use crate::data::DataState;
 use crate::model::{Effects, ServiceModel, VersionTruth};
 use crate::outcome::RunRecord;
 use crate::policy::{self, Decision, Needs, Policy, Scrape, VersionSample};
 use crate::rollout::{keeps_old_warm, plan, ShareStep};
-use crate::scenario::{PolicyRule, PolicySpec, Scenario, Until};
+use crate::scenario::{
+    Action, MigrationWhen, PolicyRule, PolicySpec, Scenario, UnsafeRollback, Until,
+};
 use crate::signals::{binomial, requests, scraped_p99, Drift};
 use rand::Rng;
 use std::collections::VecDeque;
@@ -41,6 +44,8 @@ enum Event {
     Oracle { attempt: u32 },
     FaultStart(usize),
     FaultEnd(usize),
+    Migration(usize),
+    FixDeployed { attempt: u32 },
 }
 
 /// Where the new version stands.
@@ -101,6 +106,8 @@ struct Streams {
     scrape: StreamRng,
     health: StreamRng,
     pipeline: StreamRng,
+    data: StreamRng,
+    recovery: StreamRng,
 }
 
 impl Streams {
@@ -115,6 +122,8 @@ impl Streams {
             scrape: stream(seed, Stream::Scrape),
             health: stream(seed, Stream::Health),
             pipeline: stream(seed, Stream::Pipeline),
+            data: stream(seed, Stream::Data),
+            recovery: stream(seed, Stream::Recovery),
         }
     }
 }
@@ -139,6 +148,14 @@ struct Replication<'a, 'w> {
     /// Linear move of the share back to 0: (start time, start share, end time).
     ramp: Option<(u64, f64, u64)>,
     serve_start_ms: Option<u64>,
+    /// The policy has acted on the current deploy (it watches no more until the next).
+    acted: bool,
+    /// The defect is gone for good: a fix was rolled forward or the flag turned off.
+    defect_off: bool,
+    /// The new code path is off: the new version writes the old format.
+    flag_off: bool,
+    promoted_once: bool,
+    data: Option<DataState<'a>>,
     active: Vec<bool>,
     effects: Effects,
     truth_new: VersionTruth,
@@ -183,6 +200,11 @@ pub fn replicate(p: &Prepared<'_>, world: &World, spec: &PolicySpec) -> RunRecor
         share: 0.0,
         ramp: None,
         serve_start_ms: None,
+        acted: false,
+        defect_off: false,
+        flag_off: false,
+        promoted_once: false,
+        data: s.data.as_ref().map(DataState::new),
         active: vec![false; world.faults.len()],
         effects: Effects::default(),
         truth_new: VersionTruth {
@@ -211,6 +233,14 @@ pub fn replicate(p: &Prepared<'_>, world: &World, spec: &PolicySpec) -> RunRecor
             faults: world.faults.len() as u32,
             time_to_detect_s: None,
             time_to_recover_s: None,
+            roll_forwards: 0,
+            flags_off: 0,
+            rollback_refused_unsafe: 0,
+            new_format_records: 0,
+            unreadable_reads: 0,
+            corrupted_records: 0,
+            lost_writes: 0,
+            data_harm_detected_s: None,
         },
         downtime_ms: 0,
         first_onset_ms: None,
@@ -228,6 +258,13 @@ impl Replication<'_, '_> {
             self.queue.push(f.start_ms, Event::FaultStart(i));
             self.queue.push(f.end_ms, Event::FaultEnd(i));
         }
+        if let Some(d) = &s.data {
+            for (i, m) in d.migrations.iter().enumerate() {
+                if let MigrationWhen::At(t) = m.when {
+                    self.queue.push(t, Event::Migration(i));
+                }
+            }
+        }
         self.queue.push(s.release.at_ms, Event::Deploy);
         self.queue.push_in(0, At::Sample, Event::Tick);
         if self.needs.health_checks {
@@ -244,7 +281,7 @@ impl Replication<'_, '_> {
                 Event::Share { attempt, step } => self.share_step(t, attempt, step),
                 Event::Promote { attempt } => {
                     if attempt == self.attempt && self.phase == Phase::Baking {
-                        self.phase = Phase::Promoted;
+                        self.promote(t);
                     }
                 }
                 Event::RollbackDone { attempt } => {
@@ -253,12 +290,22 @@ impl Replication<'_, '_> {
                     }
                 }
                 Event::Oracle { attempt } => {
-                    if attempt == self.attempt && self.watching() {
-                        self.rollback(t);
+                    if attempt == self.attempt {
+                        self.decide(t, Decision::Rollback);
                     }
                 }
                 Event::FaultStart(i) => self.set_fault(i, true),
                 Event::FaultEnd(i) => self.set_fault(i, false),
+                Event::Migration(i) => {
+                    if let Some(d) = &mut self.data {
+                        d.start_migration(i);
+                    }
+                }
+                Event::FixDeployed { attempt } => {
+                    if attempt == self.attempt && self.new_exists() {
+                        self.remove_defect(t);
+                    }
+                }
             }
         }
     }
@@ -267,8 +314,18 @@ impl Replication<'_, '_> {
         let o = &mut self.out;
         o.downtime_s = self.downtime_ms as f64 / 1000.0;
         o.missed_bad_release = self.world.release_bad
+            && !self.defect_off
             && matches!(self.phase, Phase::Rolling | Phase::Baking | Phase::Promoted)
             && self.serve_start_ms.is_some();
+        if let Some(d) = &self.data {
+            o.new_format_records = d.new_format_records();
+            o.unreadable_reads = d.out.unreadable_reads;
+            o.corrupted_records = d.out.corrupted_records;
+            o.lost_writes = d.out.lost_writes;
+            if let (Some(harm), Some(seen)) = (d.out.first_harm_ms, d.out.first_visible_ms) {
+                o.data_harm_detected_s = Some(seen.saturating_sub(harm) as f64 / 1000.0);
+            }
+        }
         o.rollback_loops = o.rollbacks.saturating_sub(1);
         if let Some(onset) = self.first_onset_ms {
             o.time_to_detect_s = self
@@ -283,6 +340,9 @@ impl Replication<'_, '_> {
 
     /// Whether the policy is watching the new version now.
     fn watching(&self) -> bool {
+        if self.acted {
+            return false;
+        }
         match self.phase {
             Phase::Rolling | Phase::Baking => true,
             Phase::Promoted => self.spec.until == Until::End,
@@ -311,7 +371,25 @@ impl Replication<'_, '_> {
         self.share = 0.0;
         self.ramp = None;
         self.serve_start_ms = None;
+        self.acted = false;
         self.policy.reset();
+        if self.attempt == 1 {
+            // Coupled migrations run just before the new code, once.
+            if let Some(d) = &mut self.data {
+                for (i, m) in self
+                    .p
+                    .scenario
+                    .data
+                    .iter()
+                    .flat_map(|d| d.migrations.iter())
+                    .enumerate()
+                {
+                    if m.when == MigrationWhen::WithRelease {
+                        d.start_migration(i);
+                    }
+                }
+            }
+        }
         self.pending.clear();
         for (step, s) in self.plan.iter().enumerate() {
             self.queue.push(
@@ -348,9 +426,83 @@ impl Replication<'_, '_> {
         }
     }
 
+    fn promote(&mut self, t: u64) {
+        self.phase = Phase::Promoted;
+        if self.promoted_once {
+            return;
+        }
+        self.promoted_once = true;
+        if let Some(d) = &self.p.scenario.data {
+            for (i, m) in d.migrations.iter().enumerate() {
+                if let MigrationWhen::AfterPromotion { delay_ms } = m.when {
+                    self.queue.push(t + delay_ms, Event::Migration(i));
+                }
+            }
+        }
+    }
+
+    /// Carries out the policy's action when its rule fires.
     fn decide(&mut self, t: u64, d: Decision) {
-        if d == Decision::Rollback {
-            self.rollback(t);
+        if d != Decision::Rollback || !self.watching() {
+            return;
+        }
+        self.acted = true;
+        self.note_detection(t);
+        match self.spec.action {
+            Action::Rollback => {
+                let unsafe_now = self.data.as_ref().is_some_and(|d| d.rollback_unsafe());
+                let refuse = self
+                    .p
+                    .scenario
+                    .data
+                    .as_ref()
+                    .is_some_and(|d| d.on_unsafe_rollback == UnsafeRollback::Refuse);
+                if unsafe_now && refuse {
+                    self.out.rollback_refused_unsafe += 1;
+                } else {
+                    self.rollback(t);
+                }
+            }
+            Action::RollForward => {
+                self.out.roll_forwards += 1;
+                let delay = self
+                    .p
+                    .scenario
+                    .recovery
+                    .roll_forward_delay
+                    .sample(&mut self.rng.recovery);
+                self.queue.push(
+                    t + delay,
+                    Event::FixDeployed {
+                        attempt: self.attempt,
+                    },
+                );
+            }
+            Action::FlagOff => {
+                self.out.flags_off += 1;
+                self.flag_off = true;
+                self.remove_defect(t);
+            }
+        }
+    }
+
+    fn note_detection(&mut self, t: u64) {
+        if self.first_onset_ms.is_some() && self.first_detect_ms.is_none() {
+            self.first_detect_ms = Some(t);
+        }
+    }
+
+    /// The defect stops for good (a fix serves, or the flag turned the code path off).
+    fn remove_defect(&mut self, t: u64) {
+        if self.defect_off {
+            return;
+        }
+        self.defect_off = true;
+        if self.world.release_bad
+            && self.first_onset_ms.is_some()
+            && self.first_recover_ms.is_none()
+        {
+            self.first_recover_ms = Some(t);
         }
     }
 
@@ -368,8 +520,9 @@ impl Replication<'_, '_> {
                 o.misattributed_rollbacks += 1;
             }
         }
-        if self.first_onset_ms.is_some() && self.first_detect_ms.is_none() {
-            self.first_detect_ms = Some(t);
+        self.note_detection(t);
+        if let Some(d) = &mut self.data {
+            d.on_rollback();
         }
         let instant = self.warm && self.phase != Phase::Promoted;
         self.phase = Phase::RollingBack;
@@ -439,7 +592,7 @@ impl Replication<'_, '_> {
             (s.service.baseline_error_rate * self.drift.step(&mut self.rng.noise)).min(1.0);
         let shared = model.shared_error(baseline, &self.effects, rate);
         let intensity = match self.serve_start_ms {
-            Some(start) if self.world.release_bad && share > 0.0 => {
+            Some(start) if self.world.release_bad && share > 0.0 && !self.defect_off => {
                 if self.first_onset_ms.is_none() && t >= start + s.release.bad.onset_ms {
                     self.first_onset_ms = Some(start + s.release.bad.onset_ms);
                 }
@@ -459,13 +612,36 @@ impl Replication<'_, '_> {
             binomial(&mut self.rng.split, total, share)
         };
         let n_old = total - n_new;
-        let e_old = binomial(&mut self.rng.errors_old, n_old, old.error_prob);
-        let e_new = binomial(&mut self.rng.errors_new, n_new, new.error_prob);
+        let mut e_old = binomial(&mut self.rng.errors_old, n_old, old.error_prob);
+        let mut e_new = binomial(&mut self.rng.errors_new, n_new, new.error_prob);
+        // Reads of formats a version does not know: errors, lost writes or corruption.
+        let (mut data_old, mut data_new) = (0.0, 0.0);
+        if let Some(d) = &mut self.data {
+            let spec = d.spec();
+            let mut writer_new = spec.new;
+            if self.flag_off {
+                writer_new.writes = spec.old.writes;
+            }
+            data_old = d.error_probability(&spec.old);
+            data_new = d.error_probability(&writer_new);
+            let failed = d.tick(
+                &mut self.rng.data,
+                t,
+                dt,
+                [n_old, n_new],
+                [spec.old, writer_new],
+            );
+            // A request that fails for two reasons fails once.
+            e_old = (e_old + failed[0]).min(n_old);
+            e_new = (e_new + failed[1]).min(n_new);
+        }
         self.out.total_requests += total;
         self.out.failed_requests += e_old + e_new;
 
         // 3. Downtime: the true service level against the SLO.
-        let error_ratio = (1.0 - share) * old.error_prob + share * new.error_prob;
+        let with_data = |p: f64, d: f64| 1.0 - (1.0 - p) * (1.0 - d);
+        let error_ratio = (1.0 - share) * with_data(old.error_prob, data_old)
+            + share * with_data(new.error_prob, data_new);
         let slo_ms = s.slo.latency_p99_ms;
         let slow = if share >= 1.0 {
             self.slo_tail_new.get(model, new.latency_mu, slo_ms)

@@ -39,6 +39,10 @@ pub enum Stream {
     Health = 11,
     /// Delivery pipeline (retry delays).
     Pipeline = 12,
+    /// Reads and writes of the data store.
+    Data = 13,
+    /// Delays of recovery actions (roll-forward fixes).
+    Recovery = 14,
 }
 
 /// The generator behind every stream.
