@@ -11,7 +11,7 @@
 //! `Data` stream only, so a scenario with data sees the very same traffic, noise and
 //! faults as the same scenario without it.
 
-use crate::scenario::{CodeVersion, DataSpec, MigrationStep, OnUnknown};
+use crate::scenario::{CodeVersion, DataSpec, MigrationStep};
 use crate::signals::binomial;
 use rand::Rng;
 use std::collections::VecDeque;
@@ -42,8 +42,8 @@ pub struct DataState<'a> {
     /// Per migration: running (a backfill in progress) and stopped for good.
     running: Vec<bool>,
     stopped: Vec<bool>,
-    /// Formats dropped by an applied contract.
-    dropped: u64,
+    /// An applied contract turned records into a format the old version cannot read.
+    unsafe_rollback: bool,
     pub out: DataOutcome,
 }
 
@@ -61,7 +61,7 @@ impl<'a> DataState<'a> {
             recent_total: 0,
             running: vec![false; spec.migrations.len()],
             stopped: vec![false; spec.migrations.len()],
-            dropped: 0,
+            unsafe_rollback: false,
             out: DataOutcome::default(),
         }
     }
@@ -103,15 +103,16 @@ impl<'a> DataState<'a> {
 
     /// Probability that a request of `v` fails because it reads an unknown format.
     pub fn error_probability(&self, v: &CodeVersion) -> f64 {
-        match v.on_unknown {
-            OnUnknown::Error => self.spec.read_fraction * self.unknown_probability(v),
-            OnUnknown::IgnoreUnknown | OnUnknown::Misread => 0.0,
+        if v.on_unknown.error == 0.0 {
+            return 0.0;
         }
+        self.spec.read_fraction * self.unknown_probability(v) * v.on_unknown.error
     }
 
-    /// Whether rolling back to the old version crosses a destructive migration.
+    /// Whether rolling back to the old version crosses a destructive migration: a contract
+    /// has turned records into a format the old version cannot read.
     pub fn rollback_unsafe(&self) -> bool {
-        self.dropped & self.spec.old.reads != 0
+        self.unsafe_rollback
     }
 
     /// Applies migration `i` as it starts.
@@ -140,7 +141,9 @@ impl<'a> DataState<'a> {
                 for w in self.recent.iter_mut().filter(|w| w.1 == drops) {
                     w.1 = into;
                 }
-                self.dropped |= 1 << drops;
+                if !self.spec.old.reads(into) {
+                    self.unsafe_rollback = true;
+                }
             }
         }
     }
@@ -199,22 +202,31 @@ impl<'a> DataState<'a> {
             }
             self.out.unreadable_reads += unknown;
             self.out.first_harm_ms.get_or_insert(t);
-            match w.on_unknown {
-                OnUnknown::Error => {
-                    failed[v] = unknown.min(n[v]);
-                    self.out.first_visible_ms.get_or_insert(t + dt);
-                }
-                OnUnknown::IgnoreUnknown => {
-                    let rewrites = binomial(rng, unknown, spec.rewrite_fraction);
-                    let moved = self.take_unknown(&w, rewrites);
-                    self.out.lost_writes += moved;
-                    self.counts[w.writes] += moved;
-                }
-                OnUnknown::Misread => {
-                    let rewrites = binomial(rng, unknown, spec.rewrite_fraction);
-                    // Corrupted records leave the intact counts but stay in the store.
-                    self.out.corrupted_records += self.take_unknown(&w, rewrites);
-                }
+            // Split the unknown reads by behaviour (a multinomial as two binomials).
+            let sh = w.on_unknown;
+            let errors = binomial(rng, unknown, sh.error);
+            let rest = unknown - errors;
+            let quiet = sh.ignore_unknown + sh.misread;
+            let ignored = if quiet > 0.0 {
+                binomial(rng, rest, sh.ignore_unknown / quiet)
+            } else {
+                0
+            };
+            let misread = rest - ignored;
+            if errors > 0 {
+                failed[v] = errors.min(n[v]);
+                self.out.first_visible_ms.get_or_insert(t + dt);
+            }
+            if ignored > 0 {
+                let rewrites = binomial(rng, ignored, spec.rewrite_fraction);
+                let moved = self.take_unknown(&w, rewrites);
+                self.out.lost_writes += moved;
+                self.counts[w.writes] += moved;
+            }
+            if misread > 0 {
+                let rewrites = binomial(rng, misread, spec.rewrite_fraction);
+                // Corrupted records leave the intact counts but stay in the store.
+                self.out.corrupted_records += self.take_unknown(&w, rewrites);
             }
         }
         for v in 0..2 {

@@ -6,10 +6,12 @@
 //! backfill into a format nobody added" and "new code that writes a format the schema does
 //! not have yet" are caught here, with the key that is wrong.
 
-use super::raw::{MigrationAt, MigrationKind, OnUnknown, RawCodeVersion, RawData, UnsafeRollback};
+use super::raw::{
+    MigrationAt, MigrationKind, OnUnknown, RawCodeVersion, RawData, RawOnUnknown, UnsafeRollback,
+};
 use super::span::Seg;
 use super::validate::{at, idx, Checker};
-use super::{CodeVersion, DataSpec, Migration, MigrationStep, MigrationWhen};
+use super::{CodeVersion, DataSpec, Migration, MigrationStep, MigrationWhen, UnknownShares};
 
 /// Interns format names in order of first appearance.
 struct Formats(Vec<String>);
@@ -60,7 +62,25 @@ fn version(
     CodeVersion {
         reads,
         writes,
-        on_unknown: v.on_unknown.unwrap_or(OnUnknown::Error),
+        on_unknown: match &v.on_unknown {
+            None => UnknownShares::all(OnUnknown::Error),
+            Some(RawOnUnknown::One(b)) => UnknownShares::all(*b),
+            Some(RawOnUnknown::Shares(s)) => {
+                let p = at(path, "on_unknown");
+                let share =
+                    |c: &mut Checker, k: &'static str, v: Option<f64>| c.prob(at(&p, k), k, v, 0.0);
+                let sh = UnknownShares {
+                    error: share(c, "error", s.error),
+                    ignore_unknown: share(c, "ignore_unknown", s.ignore_unknown),
+                    misread: share(c, "misread", s.misread),
+                };
+                let sum = sh.error + sh.ignore_unknown + sh.misread;
+                if (sum - 1.0).abs() > 1e-9 {
+                    c.fail(p.clone(), format!("on_unknown shares sum to {sum}; expected error + ignore_unknown + misread = 1"));
+                }
+                sh
+            }
+        },
     }
 }
 
@@ -181,7 +201,9 @@ pub(super) fn check(c: &mut Checker, path: &[Seg], d: &RawData, release_ms: u64)
     // Replay the schema in time order; the new code deploys at (release, 2).
     order.push(((release_ms, 2), usize::MAX));
     order.sort();
-    let mut schema: u64 = old.reads | (1 << old.writes);
+    // At the start the store holds what the old version writes; a version may list
+    // formats it can read before they exist (a forward-compatible reader).
+    let mut schema: u64 = 1 << old.writes.min(63);
     let has = |schema: u64, i: usize| schema & (1 << i.min(63)) != 0;
     let name = |i: usize| f.0.get(i).cloned().unwrap_or_default();
     for (_, i) in order {

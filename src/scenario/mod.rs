@@ -197,13 +197,41 @@ pub struct DataSpec {
 }
 
 /// The formats one code version understands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CodeVersion {
     /// Bit `i` set: reads format `i`.
     pub reads: u64,
     /// The format its writes produce.
     pub writes: usize,
-    pub on_unknown: OnUnknown,
+    pub on_unknown: UnknownShares,
+}
+
+/// What reads of an unknown format do, as shares that sum to 1.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct UnknownShares {
+    /// The request fails (visible).
+    pub error: f64,
+    /// Works; a rewrite drops the unknown fields (lost write).
+    pub ignore_unknown: f64,
+    /// Works wrongly; a rewrite corrupts the record (silent).
+    pub misread: f64,
+}
+
+impl UnknownShares {
+    /// All reads of an unknown format behave as `b`.
+    pub fn all(b: OnUnknown) -> Self {
+        let mut s = UnknownShares {
+            error: 0.0,
+            ignore_unknown: 0.0,
+            misread: 0.0,
+        };
+        match b {
+            OnUnknown::Error => s.error = 1.0,
+            OnUnknown::IgnoreUnknown => s.ignore_unknown = 1.0,
+            OnUnknown::Misread => s.misread = 1.0,
+        }
+        s
+    }
 }
 
 impl CodeVersion {
@@ -347,6 +375,8 @@ pub struct PolicySpec {
     pub rollout: Rollout,
     /// What the policy does when its rule fires.
     pub action: Action,
+    /// Rollback across a destructive migration: `None` follows `[data] on_unsafe_rollback`.
+    pub unsafe_rollback: Option<UnsafeRollback>,
 }
 
 /// The decision rule of a policy.

@@ -311,6 +311,8 @@ pub struct RawPolicy {
     pub rollout: Option<RawRollout>,
     /// What the policy does when it decides to act (default: roll back).
     pub action: Option<Action>,
+    /// Whether this policy rolls back across a destructive migration (default: `[data]`).
+    pub unsafe_rollback: Option<UnsafeRollback>,
 }
 
 /// The recovery a policy takes when it acts.
@@ -376,7 +378,44 @@ pub struct RawData {
 pub struct RawCodeVersion {
     pub reads: Vec<String>,
     pub writes: String,
-    pub on_unknown: Option<OnUnknown>,
+    pub on_unknown: Option<RawOnUnknown>,
+}
+
+/// One behaviour (`"error"`) or shares of them (`{ error = 0.3, misread = 0.7 }`): code
+/// paths differ, and some throw where others read a missing column as empty.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawOnUnknown {
+    One(OnUnknown),
+    Shares(RawUnknownShares),
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawUnknownShares {
+    pub error: Option<f64>,
+    pub ignore_unknown: Option<f64>,
+    pub misread: Option<f64>,
+}
+
+impl<'de> Deserialize<'de> for RawOnUnknown {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawOnUnknown;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("\"error\", \"ignore_unknown\", \"misread\" or shares such as { error = 0.3, misread = 0.7 }")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<RawOnUnknown, E> {
+                OnUnknown::deserialize(de::value::StrDeserializer::<E>::new(s))
+                    .map(RawOnUnknown::One)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawOnUnknown, A::Error> {
+                RawUnknownShares::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawOnUnknown::Shares)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// Schema migration kinds; their parameters are flat fields on [`RawMigration`].

@@ -487,6 +487,12 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
                     );
                 }
                 seen.push(&rp.name);
+                if rp.unsafe_rollback.is_some() && data.is_none() {
+                    c.fail(
+                        at(&path, "unsafe_rollback"),
+                        "`unsafe_rollback` needs a [data] section with migrations; expected it only where data is modelled",
+                    );
+                }
                 let ro = match &rp.rollout {
                     Some(r) => check_rollout(
                         &mut c,
@@ -869,6 +875,7 @@ fn policy(c: &mut Checker, path: &[Seg], p: &RawPolicy, rollout: Rollout) -> Pol
         rule,
         rollout,
         action: p.action.unwrap_or(Action::Rollback),
+        unsafe_rollback: p.unsafe_rollback,
     }
 }
 
@@ -882,6 +889,7 @@ fn default_policies(rollout: &Rollout) -> Vec<PolicySpec> {
             rule: PolicyRule::None,
             rollout: r(),
             action: Action::Rollback,
+            unsafe_rollback: None,
         },
         PolicySpec {
             name: "oracle".into(),
@@ -891,6 +899,7 @@ fn default_policies(rollout: &Rollout) -> Vec<PolicySpec> {
             },
             rollout: r(),
             action: Action::Rollback,
+            unsafe_rollback: None,
         },
         PolicySpec {
             name: "threshold".into(),
@@ -904,6 +913,7 @@ fn default_policies(rollout: &Rollout) -> Vec<PolicySpec> {
             },
             rollout: r(),
             action: Action::Rollback,
+            unsafe_rollback: None,
         },
         PolicySpec {
             name: "consecutive".into(),
@@ -911,6 +921,7 @@ fn default_policies(rollout: &Rollout) -> Vec<PolicySpec> {
             rule: PolicyRule::Consecutive { failures: 3 },
             rollout: r(),
             action: Action::Rollback,
+            unsafe_rollback: None,
         },
     ]
 }

@@ -451,12 +451,10 @@ impl Replication<'_, '_> {
         match self.spec.action {
             Action::Rollback => {
                 let unsafe_now = self.data.as_ref().is_some_and(|d| d.rollback_unsafe());
-                let refuse = self
-                    .p
-                    .scenario
-                    .data
-                    .as_ref()
-                    .is_some_and(|d| d.on_unsafe_rollback == UnsafeRollback::Refuse);
+                let refuse = self.p.scenario.data.as_ref().is_some_and(|d| {
+                    self.spec.unsafe_rollback.unwrap_or(d.on_unsafe_rollback)
+                        == UnsafeRollback::Refuse
+                });
                 if unsafe_now && refuse {
                     self.out.rollback_refused_unsafe += 1;
                 } else {
