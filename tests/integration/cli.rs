@@ -119,6 +119,49 @@ fn absurd_duration_is_rejected_not_overflowed() {
 }
 
 #[test]
+fn new_version_must_read_what_the_old_one_writes() {
+    rejects(
+        "[data.old]\nreads = [\"v1\"]\nwrites = \"v1\"\n\n[data.new]\nreads = [\"v2\"]\nwrites = \"v2\"\n",
+        "6:9",
+        "the new version reads none of what the old version writes (\"v1\"); expected `reads` to include \"v1\"",
+    );
+}
+
+#[test]
+fn contract_before_its_expand_is_rejected() {
+    rejects(
+        "[data.new]\nreads = [\"v1\", \"v2\"]\nwrites = \"v1\"\n\n[[data.migrations]]\nkind = \"contract\"\ndrops = \"v1\"\ninto = \"v2\"\nat = \"30m\"\n\n[[data.migrations]]\nkind = \"expand\"\nadds = \"v2\"\nat = \"2h\"\n",
+        "8:8",
+        "contract into \"v2\" comes before the expand that adds it; expected expand, then contract",
+    );
+}
+
+#[test]
+fn migration_order_that_cannot_be_applied_is_rejected() {
+    // A backfill into v2 coupled to the release, while v2 is only added two hours later.
+    rejects(
+        "[data.new]\nreads = [\"v1\", \"v2\"]\nwrites = \"v1\"\n\n[[data.migrations]]\nkind = \"backfill\"\nfrom = \"v1\"\nto = \"v2\"\n\n[[data.migrations]]\nkind = \"expand\"\nadds = \"v2\"\nat = \"3h\"\n",
+        "8:6",
+        "backfill uses format \"v2\" before its expand",
+    );
+    // New code that writes a format no migration has added by the time it deploys.
+    rejects(
+        "[data.new]\nreads = [\"v1\", \"v2\"]\nwrites = \"v2\"\n",
+        "3:10",
+        "the new version writes \"v2\" before any migration adds it",
+    );
+}
+
+#[test]
+fn on_unknown_shares_must_sum_to_one() {
+    rejects(
+        "[data.old]\nreads = [\"v1\"]\nwrites = \"v1\"\non_unknown = { error = 0.5, misread = 0.4 }\n",
+        "4:14",
+        "on_unknown shares sum to 0.9",
+    );
+}
+
+#[test]
 fn every_problem_is_reported_at_once() {
     let dir = tempfile::tempdir().expect("tempdir");
     let f = write(
