@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Regenerates the example reports of every shipped scenario:
 #   bash reports/regenerate.sh
-# Each reports/<scenario>/ gets summary.txt (the printed table), summary.csv and
+# Each reports/examples/<scenario>/ gets summary.txt (the printed table), summary.csv and
 # manifest.json; runs.csv is written too but not committed (see reports/.gitignore).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
 for f in scenarios/*.toml; do
   name=$(basename "$f" .toml)
-  out="reports/$name"
+  out="reports/examples/$name"
   mkdir -p "$out"
   table=$(./target/release/rollsim run "$f" --runs 1000 --seed 42 --out "$out" --force 2>/dev/null)
   printf '%s\n' "$table" > "$out/summary.txt"
