@@ -282,3 +282,63 @@ impl<'a> DataState<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::parse;
+    use crate::sim::rng::{stream, Stream};
+
+    fn spec(extra: &str) -> DataSpec {
+        let text = format!(
+            "[data]\ninitial_records = 1000\nrecent_read_fraction = 0.5\n[data.old]\nreads = [\"v1\"]\nwrites = \"v1\"\n[data.new]\nreads = [\"v1\", \"v2\"]\nwrites = \"v2\"\n[[data.migrations]]\nkind = \"expand\"\nadds = \"v2\"\nat = \"1m\"\n{extra}"
+        );
+        match parse(&text, "t") {
+            Ok(s) => s.data.expect("data"),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn contract_with_data_loss_loses_every_converted_record_and_makes_rollback_unsafe() {
+        let d = spec("[[data.migrations]]\nkind = \"contract\"\ndrops = \"v1\"\ninto = \"v2\"\nat = \"2h\"\n");
+        let mut s = DataState::new(&d);
+        assert!(!s.rollback_unsafe());
+        s.start_migration(1);
+        assert_eq!(s.out.lost_writes, 1000);
+        assert_eq!(s.new_format_records(), 1000);
+        assert!(s.rollback_unsafe());
+        // Every record is now unknown to the old version.
+        assert_eq!(s.unknown_probability(&d.old), 1.0);
+    }
+
+    #[test]
+    fn backfill_moves_records_at_its_rate_and_stops_on_rollback() {
+        let d = spec("[[data.migrations]]\nkind = \"backfill\"\nfrom = \"v1\"\nto = \"v2\"\nrate = 2.0\nat = \"2h\"\n");
+        let mut s = DataState::new(&d);
+        let mut rng = stream(1, Stream::Data);
+        s.start_migration(1);
+        s.tick(&mut rng, 0, 15_000, [0, 0], [d.old, d.new]);
+        assert_eq!(s.new_format_records(), 30);
+        s.on_rollback();
+        s.start_migration(1); // a stopped backfill does not resume
+        s.tick(&mut rng, 15_000, 15_000, [0, 0], [d.old, d.new]);
+        assert_eq!(s.new_format_records(), 30);
+    }
+
+    #[test]
+    fn unknown_probability_mixes_recent_writes_and_the_store() {
+        let d = spec("");
+        let mut s = DataState::new(&d);
+        let mut rng = stream(2, Stream::Data);
+        // 1000 requests on the new version; about a tenth write a v2 record.
+        s.tick(&mut rng, 0, 15_000, [0, 1000], [d.old, d.new]);
+        let written = s.new_format_records() as f64;
+        assert!(written > 0.0);
+        let store = written / (1000.0 + written);
+        // Half the reads go to recent writes (all v2), half to the whole store.
+        let expected = 0.5 * 1.0 + 0.5 * store;
+        assert!((s.unknown_probability(&d.old) - expected).abs() < 1e-12);
+        assert_eq!(s.unknown_probability(&d.new), 0.0);
+    }
+}
