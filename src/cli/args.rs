@@ -1,7 +1,8 @@
-//! Raw command-line arguments (clap derive). Checked values are built from these in
-//! `cli::dispatch`; nothing else reads them.
+//! Raw command-line arguments (clap derive). Checked values are built from these in the
+//! command modules; nothing else reads them.
 
 use clap::{Args, Parser, Subcommand};
+use rollsim::experiment::shard::Shard;
 use std::path::PathBuf;
 
 /// rollsim: simulate rollback policies against injected faults before production does.
@@ -16,6 +17,14 @@ pub struct Cli {
 pub enum Command {
     /// Run every policy of a scenario on the same simulated runs and summarise the outcomes.
     Run(RunArgs),
+    /// Like `run`, plus paired differences against a baseline policy and a ranked table.
+    Compare(CompareArgs),
+    /// Vary one or two numeric fields of the scenario over a range or a list.
+    Sweep(SweepArgs),
+    /// Record one run of one policy as a timeline (trace.csv, events.csv).
+    Trace(TraceArgs),
+    /// Combine the output directories of `--shard i/n` runs into the single-machine output.
+    Merge(MergeArgs),
     /// Check a scenario file and report every problem with file:line:col.
     Validate {
         /// The scenario file (TOML).
@@ -23,8 +32,9 @@ pub enum Command {
     },
 }
 
+/// What `run`, `compare` and `sweep` share.
 #[derive(Debug, Args, Clone)]
-pub struct RunArgs {
+pub struct CommonArgs {
     /// The scenario file (TOML).
     pub scenario: PathBuf,
     /// Number of runs (default: the scenario's `simulation.runs`, else 1000).
@@ -39,10 +49,86 @@ pub struct RunArgs {
     /// Overwrite files in a non-empty output directory.
     #[arg(long)]
     pub force: bool,
-    /// Print the summary as JSON on stdout instead of a table.
+    /// Print the results as JSON on stdout instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Show no progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Run only slice i of n (0-based) of the runs; combine the slices with `rollsim merge`.
+    #[arg(long, value_parser = clap::value_parser!(Shard))]
+    pub shard: Option<Shard>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
     /// Replay only this run index (as listed in runs.csv), with the same seed.
-    #[arg(long, conflicts_with = "runs", value_parser = clap::value_parser!(u64).range(0..=u64::MAX / 2))]
+    #[arg(long, conflicts_with_all = ["runs", "shard"], value_parser = clap::value_parser!(u64).range(0..=u64::MAX / 2))]
     pub run: Option<u64>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// The policy every other is compared with (default: the first in the scenario).
+    #[arg(long)]
+    pub baseline: Option<String>,
+    /// The metric that ranks the policies, lowest first.
+    #[arg(long, default_value = "failed_requests")]
+    pub rank_by: String,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SweepArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// PATH=LOW..HIGH:POINTS or PATH=A,B,C: a numeric field by its path, e.g.
+    /// policies.gate.error_rate_above=0.005..0.05:10 (a policy by name) or
+    /// service.request_rate=10,20,40. Give it twice for a 2-D sweep.
+    #[arg(long = "param", required = true)]
+    pub params: Vec<String>,
+    /// Continue an interrupted sweep in --out without redoing finished points.
+    #[arg(long, conflicts_with = "force")]
+    pub resume: bool,
+    /// "min METRIC[@POLICY] [s.t. METRIC[@POLICY] <= VALUE [and ...]]" (or max, >=):
+    /// recommends the best value that meets the constraints.
+    #[arg(long)]
+    pub objective: Option<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct TraceArgs {
+    /// The scenario file (TOML).
+    pub scenario: PathBuf,
+    /// The run index to record (as in runs.csv).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=u64::MAX / 2))]
+    pub run: u64,
+    /// The policy to record (default: the first in the scenario).
+    #[arg(long)]
+    pub policy: Option<String>,
+    /// Master seed (default: the scenario's `simulation.seed`, else a fresh one that is printed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Output directory (default: reports/<scenario name>-run<N>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Overwrite files in a non-empty output directory.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct MergeArgs {
+    /// The shard output directories, in any order.
+    #[arg(required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// Output directory for the merged results.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Overwrite files in a non-empty output directory.
+    #[arg(long)]
+    pub force: bool,
 }

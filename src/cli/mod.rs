@@ -1,54 +1,75 @@
 //! Command-line interface: clap definitions and the glue from arguments to the library.
 //!
-//! `args` holds the raw clap types; this module turns them into library calls and decides
-//! what goes to stdout (results) and stderr (progress, where files went).
+//! `args` holds the raw clap types; each command has a module that turns them into
+//! library calls and decides what goes to stdout (results) and stderr (progress, where
+//! files went).
 
 mod args;
+mod experiment;
+mod merge;
+mod progress;
+mod sweep;
+mod trace;
 
-pub use args::{Cli, Command, RunArgs};
+pub use args::Cli;
+use args::Command;
 
-use anyhow::{Context, Result};
-use rollsim::experiment;
-use rollsim::report::{summary_csv, summary_json, summary_table, Manifest, OutputDir, ReportError};
-use rollsim::scenario::{self, Scenario, ScenarioError, DEMO_SCENARIO};
-use sha2::{Digest, Sha256};
-use std::io::Write;
+use anyhow::Result;
+use rollsim::report::ReportError;
+use rollsim::scenario::{Scenario, ScenarioError};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 /// Exit code for bad input (scenario, flags, output directory), as clap uses.
 pub const EXIT_BAD_INPUT: i32 = 2;
+/// Exit code after Ctrl-C (128 + SIGINT), with the finished results written.
+pub const EXIT_INTERRUPTED: i32 = 130;
 
-/// Maps an error to its exit code: 2 for bad input, 1 for anything else.
+/// Bad command-line values found after parsing (an unknown policy name, a bad `--param`).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// The command was stopped by Ctrl-C after writing what had finished.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted: {0}")]
+pub struct Interrupted(pub String);
+
+/// Maps an error to its exit code: 2 for bad input, 130 after Ctrl-C, 1 for the rest.
 pub fn exit_code(e: &anyhow::Error) -> i32 {
     for cause in e.chain() {
-        if cause.downcast_ref::<ScenarioError>().is_some() {
+        if cause.downcast_ref::<ScenarioError>().is_some()
+            || cause.downcast_ref::<UsageError>().is_some()
+        {
             return EXIT_BAD_INPUT;
         }
-        if let Some(ReportError::NotEmpty { .. }) = cause.downcast_ref::<ReportError>() {
+        if cause.downcast_ref::<Interrupted>().is_some() {
+            return EXIT_INTERRUPTED;
+        }
+        if let Some(ReportError::NotEmpty { .. } | ReportError::Input { .. }) =
+            cause.downcast_ref::<ReportError>()
+        {
             return EXIT_BAD_INPUT;
         }
     }
     1
 }
 
-/// Runs the parsed command line; `argv` is recorded in the manifest.
+/// Runs the parsed command line; `argv` is recorded in every manifest.
 pub fn dispatch(cli: Cli, argv: &[String]) -> Result<()> {
     match cli.command {
-        None => demo(argv),
+        None => experiment::demo(argv),
         Some(Command::Validate { scenario }) => validate(&scenario),
-        Some(Command::Run(args)) => {
-            let text = read(&args.scenario)?;
-            let origin = args.scenario.display().to_string();
-            let scn = scenario::parse(&text, &origin)?;
-            let out = args
-                .out
-                .clone()
-                .unwrap_or_else(|| default_out(&args.scenario));
-            run(&scn, &text, &origin, &args, &out, argv)
-        }
+        Some(Command::Run(a)) => experiment::run(&a, argv),
+        Some(Command::Compare(a)) => experiment::compare(&a, argv),
+        Some(Command::Sweep(a)) => sweep::sweep(&a, argv),
+        Some(Command::Trace(a)) => trace::trace(&a, argv),
+        Some(Command::Merge(a)) => merge::merge(&a, argv),
     }
 }
 
+/// Reads a scenario file's text; a missing file is a [`ScenarioError`].
 fn read(path: &Path) -> Result<String> {
     std::fs::read_to_string(path)
         .map_err(|source| ScenarioError::Read {
@@ -58,17 +79,24 @@ fn read(path: &Path) -> Result<String> {
         .map_err(Into::into)
 }
 
-fn default_out(scenario: &Path) -> PathBuf {
+/// Reads and checks a scenario: (text, origin, scenario).
+fn load(path: &Path) -> Result<(String, String, Scenario)> {
+    let text = read(path)?;
+    let origin = path.display().to_string();
+    let scn = rollsim::scenario::parse(&text, &origin)?;
+    Ok((text, origin, scn))
+}
+
+fn default_out(scenario: &Path, suffix: &str) -> PathBuf {
     let stem = scenario
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "run".into());
-    PathBuf::from("reports").join(stem)
+    PathBuf::from("reports").join(format!("{stem}{suffix}"))
 }
 
 fn validate(path: &Path) -> Result<()> {
-    let text = read(path)?;
-    let scn = scenario::parse(&text, &path.display().to_string())?;
+    let (_, _, scn) = load(path)?;
     let names: Vec<&str> = scn.policies.iter().map(|p| p.name.as_str()).collect();
     println!(
         "{}: ok ({} policies: {}; {} faults; {} simulated per run)",
@@ -81,37 +109,11 @@ fn validate(path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn demo(argv: &[String]) -> Result<()> {
-    let origin = "<built-in quickstart scenario>";
-    let scn = scenario::parse(DEMO_SCENARIO, origin)?;
-    let out = PathBuf::from("rollsim-demo");
-    // Re-running the demo replaces its own earlier output, never someone else's files.
-    let ours = out.join("manifest.json").exists();
-    let args = RunArgs {
-        scenario: PathBuf::from(origin),
-        runs: Some(500),
-        seed: Some(42),
-        out: Some(out.clone()),
-        force: ours,
-        json: false,
-        run: None,
-    };
-    eprintln!(
-        "rollsim: no command given; running the built-in quickstart demo (see `rollsim --help`)"
-    );
-    run(&scn, DEMO_SCENARIO, origin, &args, &out, argv)?;
-    eprintln!(
-        "demo output is in {}/ (runs.csv, summary.csv, manifest.json); next: `rollsim run scenarios/quickstart.toml --runs 2000 --seed 42 --out reports/quickstart`",
-        out.display()
-    );
-    Ok(())
-}
-
-fn pick_seed(args: &RunArgs, scn: &Scenario) -> u64 {
-    if let Some(s) = args.seed.or(scn.seed) {
+/// The master seed: the flag, else the scenario's, else a fresh one that is printed.
+fn pick_seed(flag: Option<u64>, scn: &Scenario) -> u64 {
+    if let Some(s) = flag.or(scn.seed) {
         return s;
     }
-    // No seed given: pick one from the wall clock and say so, so the run can be repeated.
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
@@ -121,27 +123,8 @@ fn pick_seed(args: &RunArgs, scn: &Scenario) -> u64 {
     seed
 }
 
-fn run(
-    scn: &Scenario,
-    text: &str,
-    origin: &str,
-    args: &RunArgs,
-    out: &Path,
-    argv: &[String],
-) -> Result<()> {
-    let seed = pick_seed(args, scn);
-    let (first, count) = match args.run {
-        Some(r) => (r, 1),
-        None => (0, args.runs.unwrap_or(scn.runs)),
-    };
-    let dir = OutputDir::prepare(out, args.force)?;
-    let mut runs = dir.runs_writer()?;
-    let summary = experiment::run(scn, seed, first..first + count, |rows| runs.write(rows))?;
-    runs.finish()?;
-    dir.write(
-        "summary.csv",
-        &summary_csv(&summary).context("cannot format summary.csv")?,
-    )?;
+/// The command line as recorded in manifests, with the seed made explicit.
+fn command_line(argv: &[String], seed: u64) -> String {
     let mut command = argv.to_vec();
     if !command
         .iter()
@@ -150,44 +133,30 @@ fn run(
         command.push("--seed".into());
         command.push(seed.to_string());
     }
-    let manifest = Manifest {
-        rollsim_version: env!("CARGO_PKG_VERSION").into(),
-        scenario: origin.into(),
-        scenario_sha256: format!("{:x}", Sha256::digest(text.as_bytes())),
-        seed,
-        runs: count,
-        first_run: first,
-        policies: scn.policies.iter().map(|p| p.name.clone()).collect(),
-        command: shlex::try_join(command.iter().map(String::as_str))
-            .unwrap_or_else(|_| command.join(" ")),
-    };
-    dir.write("manifest.json", &manifest.to_json())?;
+    shlex::try_join(command.iter().map(String::as_str)).unwrap_or_else(|_| command.join(" "))
+}
 
-    let mut stdout = std::io::stdout().lock();
-    if args.json {
-        writeln!(stdout, "{}", summary_json(&summary, seed, count))?;
-    } else {
-        let title = if scn.description.is_empty() {
-            origin
-        } else {
-            &scn.description
-        };
-        let only = args
-            .run
-            .map(|r| format!(", run {r} only"))
-            .unwrap_or_default();
-        writeln!(stdout, "{title}\n{count} runs, seed {seed}{only}\n")?;
-        write!(stdout, "{}", summary_table(&summary))?;
-        writeln!(
-            stdout,
-            "\nmean [95% CI] per run; reproduce with: {}",
-            manifest.command
-        )?;
-    }
-    stdout.flush()?;
-    eprintln!(
-        "wrote {}/{{runs.csv, summary.csv, manifest.json}}",
-        dir.path().display()
-    );
-    Ok(())
+/// A flag that Ctrl-C sets, so long work stops between chunks and keeps what finished.
+fn stop_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let f = flag.clone();
+    // Fails only if a handler is already set (never, in one command): then Ctrl-C
+    // keeps its default meaning and the run simply ends.
+    let _ = ctrlc::set_handler(move || f.store(true, std::sync::atomic::Ordering::SeqCst));
+    flag
+}
+
+/// Finds a policy by name, or says which names exist.
+fn policy_index(scn: &Scenario, name: &str, flag: &str) -> Result<usize> {
+    scn.policies
+        .iter()
+        .position(|p| p.name == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = scn.policies.iter().map(|p| p.name.as_str()).collect();
+            UsageError(format!(
+                "{flag} {name:?} is not a policy of this scenario; expected one of {}",
+                names.join(", ")
+            ))
+            .into()
+        })
 }

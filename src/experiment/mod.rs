@@ -2,8 +2,11 @@
 //!
 //! Runs are simulated in chunks with rayon; each chunk's records are collected in run
 //! order and handed to the caller's sink before the next chunk starts, so memory stays flat
-//! in the number of runs and the output does not depend on the thread count.
+//! in the number of runs and the output does not depend on the thread count. Between
+//! chunks the experiment reports progress and checks the caller's stop flag, so an
+//! interrupted experiment still returns everything that finished.
 
+pub mod shard;
 pub mod stats;
 
 use crate::outcome::RunRecord;
@@ -12,6 +15,7 @@ use crate::sim::{replicate, rng::run_seed, Prepared, World};
 use rayon::prelude::*;
 use stats::{Accumulator, Estimate};
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Runs per parallel chunk: large enough to keep two cores busy, small enough that
 /// finished results reach the sink often.
@@ -30,30 +34,85 @@ pub struct PolicySummary {
     pub metrics: Vec<(&'static str, Estimate)>,
 }
 
-/// Accumulates records into a [`Summary`], in the order they are given.
+/// Paired differences of every policy against a baseline policy, run by run.
+///
+/// Because every policy of a run sees the same world (common random numbers), the
+/// difference of two policies on the same run cancels most of the run-to-run noise, and
+/// its interval is much tighter than the difference of two independent means.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    pub baseline: String,
+    /// Every policy but the baseline, in scenario order; estimates are of
+    /// `metric(policy) - metric(baseline)` over the runs where both have a value.
+    pub policies: Vec<PolicySummary>,
+}
+
+/// What an experiment produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Results {
+    pub summary: Summary,
+    pub comparison: Comparison,
+    /// Runs that finished (fewer than asked when stopped).
+    pub completed: u64,
+    /// Whether the stop flag ended the experiment early.
+    pub interrupted: bool,
+}
+
+type Row = [Accumulator; RunRecord::METRICS.len()];
+
+/// Accumulates the records of whole runs into a [`Summary`] and a [`Comparison`], in the
+/// order they are given.
 #[derive(Debug, Clone)]
 pub struct Summarizer {
     names: Vec<String>,
-    acc: Vec<[Accumulator; RunRecord::METRICS.len()]>,
+    baseline: usize,
+    acc: Vec<Row>,
+    diff: Vec<Row>,
 }
 
 impl Summarizer {
-    /// A summarizer for the policies of `scenario`.
-    pub fn new(scenario: &Scenario) -> Self {
-        let names: Vec<String> = scenario.policies.iter().map(|p| p.name.clone()).collect();
-        let acc = vec![[Accumulator::default(); RunRecord::METRICS.len()]; names.len()];
-        Summarizer { names, acc }
+    /// A summarizer for `policies` (in scenario order), paired against `baseline`.
+    pub fn new(policies: Vec<String>, baseline: usize) -> Self {
+        let empty = [Accumulator::default(); RunRecord::METRICS.len()];
+        Summarizer {
+            acc: vec![empty; policies.len()],
+            diff: vec![empty; policies.len()],
+            names: policies,
+            baseline,
+        }
     }
 
-    /// Adds one record; records of unknown policies are ignored.
-    pub fn add(&mut self, r: &RunRecord) {
-        if let Some(i) = self.names.iter().position(|n| *n == r.policy) {
-            for (a, v) in self.acc[i].iter_mut().zip(r.metrics()) {
+    /// Adds the records of one run, one per policy in scenario order.
+    pub fn add_run(&mut self, rows: &[RunRecord]) {
+        let base = rows.get(self.baseline).map(RunRecord::metrics);
+        for (i, r) in rows.iter().enumerate().take(self.names.len()) {
+            let m = r.metrics();
+            for (k, v) in m.iter().enumerate() {
                 if let Some(v) = v {
-                    a.add(v);
+                    self.acc[i][k].add(*v);
+                    if let Some(Some(b)) = base.map(|b| b[k]) {
+                        if i != self.baseline {
+                            self.diff[i][k].add(v - b);
+                        }
+                    }
                 }
             }
         }
+    }
+
+    /// Adds records of whole runs, given in run order with policies in scenario order.
+    pub fn add_records(&mut self, records: &[RunRecord]) {
+        for run in records.chunk_by(|a, b| a.run == b.run) {
+            self.add_run(run);
+        }
+    }
+
+    fn estimates(acc: &Row) -> Vec<(&'static str, Estimate)> {
+        RunRecord::METRICS
+            .iter()
+            .zip(acc)
+            .map(|((m, kind), a)| (*m, a.estimate(*kind)))
+            .collect()
     }
 
     /// The summary of everything added so far.
@@ -65,10 +124,29 @@ impl Summarizer {
                 .zip(&self.acc)
                 .map(|(name, acc)| PolicySummary {
                     policy: name.clone(),
+                    metrics: Self::estimates(acc),
+                })
+                .collect(),
+        }
+    }
+
+    /// The paired comparison of everything added so far. Differences of proportions get
+    /// a normal interval too (a difference lies in [-1, 1], not [0, 1]).
+    pub fn comparison(&self) -> Comparison {
+        Comparison {
+            baseline: self.names.get(self.baseline).cloned().unwrap_or_default(),
+            policies: self
+                .names
+                .iter()
+                .zip(&self.diff)
+                .enumerate()
+                .filter(|(i, _)| *i != self.baseline)
+                .map(|(_, (name, acc))| PolicySummary {
+                    policy: name.clone(),
                     metrics: RunRecord::METRICS
                         .iter()
                         .zip(acc)
-                        .map(|((m, kind), a)| (*m, a.estimate(*kind)))
+                        .map(|((m, _), a)| (*m, a.estimate(crate::outcome::MetricKind::Value)))
                         .collect(),
                 })
                 .collect(),
@@ -87,29 +165,68 @@ pub fn simulate_run(prepared: &Prepared<'_>, master_seed: u64, run: u64) -> Vec<
         .collect()
 }
 
-/// Runs the experiment over `runs`, handing each finished chunk of records (in run
-/// order, policies in scenario order) to `sink`, and returns the summary.
+/// How to run an experiment.
+pub struct Options<'a> {
+    pub seed: u64,
+    /// Run indices to simulate (all of them, or one shard's slice).
+    pub runs: Range<u64>,
+    /// Index of the baseline policy for the paired comparison.
+    pub baseline: usize,
+    /// Checked between chunks: when set, the experiment stops with what has finished.
+    pub stop: Option<&'a AtomicBool>,
+    /// Called after each chunk with the number of runs finished so far.
+    pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
+}
+
+impl Options<'_> {
+    /// Runs `runs` with `seed`, the first policy as baseline, no stop flag, no progress.
+    pub fn new(seed: u64, runs: Range<u64>) -> Options<'static> {
+        Options {
+            seed,
+            runs,
+            baseline: 0,
+            stop: None,
+            progress: None,
+        }
+    }
+}
+
+/// Runs the experiment, handing each finished chunk of records (in run order, policies
+/// in scenario order) to `sink`, and returns the summary and the paired comparison.
 pub fn run<E>(
     scenario: &Scenario,
-    master_seed: u64,
-    runs: Range<u64>,
+    opts: &Options<'_>,
     mut sink: impl FnMut(&[RunRecord]) -> Result<(), E>,
-) -> Result<Summary, E> {
+) -> Result<Results, E> {
     let prepared = Prepared::new(scenario);
-    let mut summarizer = Summarizer::new(scenario);
-    let mut start = runs.start;
-    while start < runs.end {
-        let end = (start + CHUNK).min(runs.end);
+    let names = scenario.policies.iter().map(|p| p.name.clone()).collect();
+    let mut summarizer = Summarizer::new(names, opts.baseline);
+    let mut start = opts.runs.start;
+    let mut interrupted = false;
+    while start < opts.runs.end {
+        if opts.stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+            interrupted = true;
+            break;
+        }
+        let end = (start + CHUNK).min(opts.runs.end);
         let chunk: Vec<Vec<RunRecord>> = (start..end)
             .into_par_iter()
-            .map(|run| simulate_run(&prepared, master_seed, run))
+            .map(|run| simulate_run(&prepared, opts.seed, run))
             .collect();
-        let records: Vec<RunRecord> = chunk.into_iter().flatten().collect();
-        for r in &records {
-            summarizer.add(r);
+        for run in &chunk {
+            summarizer.add_run(run);
         }
+        let records: Vec<RunRecord> = chunk.into_iter().flatten().collect();
         sink(&records)?;
         start = end;
+        if let Some(p) = opts.progress {
+            p(start - opts.runs.start);
+        }
     }
-    Ok(summarizer.summary())
+    Ok(Results {
+        summary: summarizer.summary(),
+        comparison: summarizer.comparison(),
+        completed: start - opts.runs.start,
+        interrupted,
+    })
 }

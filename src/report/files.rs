@@ -2,7 +2,7 @@
 
 use super::ReportError;
 use crate::outcome::RunRecord;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use tempfile::NamedTempFile;
@@ -111,16 +111,32 @@ impl RunsWriter {
 }
 
 /// What made an output, so that anyone can reproduce it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     pub rollsim_version: String,
+    /// Which command wrote it: run, compare, sweep, trace or merge.
+    pub kind: String,
     pub scenario: String,
     /// SHA-256 of the scenario file's bytes.
     pub scenario_sha256: String,
     pub seed: u64,
+    /// Runs asked for (all shards together for a sharded run).
     pub runs: u64,
+    /// First run index in this output.
     pub first_run: u64,
+    /// Runs in this output (fewer than asked when interrupted, one shard's when sharded).
+    pub completed_runs: u64,
+    /// Whether the run was stopped early (Ctrl-C); the files hold what finished.
+    pub interrupted: bool,
     pub policies: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<String>,
+    /// `i/n` when this output is one shard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+    /// The swept parameters (for a sweep).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub params: Vec<String>,
     /// The command line that produced the output.
     pub command: String,
 }

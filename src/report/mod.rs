@@ -8,7 +8,9 @@ mod files;
 mod summary;
 
 pub use files::{Manifest, OutputDir, RunsWriter};
-pub use summary::{summary_csv, summary_json, summary_table};
+pub use summary::{
+    comparison_csv, comparison_json, ranked_table, summary_csv, summary_json, summary_table,
+};
 
 /// Why an output could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +31,9 @@ pub enum ReportError {
         #[source]
         source: std::io::Error,
     },
+    /// An input file (of `merge` or `report`) is missing or malformed.
+    #[error("{path}: {message}")]
+    Input { path: String, message: String },
     #[error("cannot write {path}: {source}")]
     Csv {
         path: String,

@@ -1,6 +1,7 @@
 //! The summary of an experiment as `summary.csv`, JSON and a terminal table.
 
-use crate::experiment::Summary;
+use crate::experiment::{Comparison, Summary};
+use crate::outcome::RunRecord;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
@@ -36,10 +37,143 @@ pub fn summary_csv(s: &Summary) -> Result<Vec<u8>, csv::Error> {
     w.into_inner().map_err(|e| e.into_error().into())
 }
 
+#[derive(Serialize)]
+struct DiffRow<'a> {
+    policy: &'a str,
+    baseline: &'a str,
+    metric: &'a str,
+    mean_difference: Option<f64>,
+    ci95_low: Option<f64>,
+    ci95_high: Option<f64>,
+    n: u64,
+}
+
+/// `comparison.csv`: one row per (policy, metric): the paired difference policy minus
+/// baseline with its 95% interval.
+pub fn comparison_csv(c: &Comparison) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(vec![]);
+    for p in &c.policies {
+        for (metric, e) in &p.metrics {
+            w.serialize(DiffRow {
+                policy: &p.policy,
+                baseline: &c.baseline,
+                metric,
+                mean_difference: finite(e.mean),
+                ci95_low: finite(e.ci95_low),
+                ci95_high: finite(e.ci95_high),
+                n: e.n,
+            })?;
+        }
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+fn estimates_json(
+    metrics: &[(&'static str, crate::experiment::stats::Estimate)],
+    mean_key: &str,
+) -> Value {
+    let mut m = Map::new();
+    for (metric, e) in metrics {
+        m.insert(
+            metric.to_string(),
+            json!({
+                mean_key: finite(e.mean),
+                "ci95_low": finite(e.ci95_low),
+                "ci95_high": finite(e.ci95_high),
+                "n": e.n,
+            }),
+        );
+    }
+    Value::Object(m)
+}
+
+/// The comparison as JSON: `{"baseline":..,"policies":{"<name>":{"<metric>":
+/// {"mean_difference":..,"ci95_low":..,"ci95_high":..,"n":..}}}}`.
+pub fn comparison_json(c: &Comparison) -> Value {
+    let mut policies = Map::new();
+    for p in &c.policies {
+        policies.insert(
+            p.policy.clone(),
+            estimates_json(&p.metrics, "mean_difference"),
+        );
+    }
+    json!({ "baseline": c.baseline, "policies": policies })
+}
+
+/// The metrics the ranked table shows, when present.
+const RANKED: [&str; 7] = [
+    "false_positive_rollbacks",
+    "missed_bad_release",
+    "rollback_loops",
+    "downtime_s",
+    "failed_requests",
+    "unreadable_reads",
+    "corrupted_records",
+];
+
+/// A ranked table for `compare`: policies ordered by the mean of `rank_by` (lowest
+/// first), each cell `mean (difference vs baseline [95% CI])`.
+pub fn ranked_table(s: &Summary, c: &Comparison, rank_by: &str) -> String {
+    let k = RunRecord::METRICS
+        .iter()
+        .position(|m| m.0 == rank_by)
+        .unwrap_or(0);
+    let mut order: Vec<usize> = (0..s.policies.len()).collect();
+    order.sort_by(|&a, &b| {
+        let ma = s.policies[a].metrics[k].1.mean;
+        let mb = s.policies[b].metrics[k].1.mean;
+        ma.total_cmp(&mb)
+    });
+    let has_data = s.policies.iter().any(|p| {
+        p.metrics
+            .iter()
+            .any(|(m, e)| (*m == "unreadable_reads" || *m == "corrupted_records") && e.mean > 0.0)
+    });
+    let shown: Vec<&str> = RANKED
+        .iter()
+        .copied()
+        .filter(|m| has_data || (*m != "unreadable_reads" && *m != "corrupted_records"))
+        .collect();
+    let mut header = vec!["policy".to_string()];
+    header.extend(shown.iter().map(|m| m.to_string()));
+    let mut rows = vec![header];
+    for (rank, &i) in order.iter().enumerate() {
+        let p = &s.policies[i];
+        let mut row = vec![format!("{}. {}", rank + 1, p.policy)];
+        for m in &shown {
+            let mean = p
+                .metrics
+                .iter()
+                .find(|x| x.0 == *m)
+                .map(|x| x.1.mean)
+                .unwrap_or(f64::NAN);
+            let diff = c
+                .policies
+                .iter()
+                .find(|d| d.policy == p.policy)
+                .and_then(|d| d.metrics.iter().find(|x| x.0 == *m))
+                .map(|x| x.1);
+            row.push(match diff {
+                Some(d) if d.n > 0 => format!(
+                    "{} ({}{} [{}, {}])",
+                    num(mean),
+                    if d.mean >= 0.0 { "+" } else { "" },
+                    num(d.mean),
+                    num(d.ci95_low),
+                    num(d.ci95_high)
+                ),
+                _ => format!("{} (baseline)", num(mean)),
+            });
+        }
+        rows.push(row);
+    }
+    render(&rows)
+}
+
 /// The summary as JSON: `{"seed":..,"runs":..,"policies":{"<name>":{"<metric>":{"mean":..,
 /// "ci95_low":..,"ci95_high":..,"n":..}}}}`, policies in scenario order; `null` where no run
 /// had a value.
-pub fn summary_json(s: &Summary, seed: u64, runs: u64) -> String {
+pub fn summary_json(s: &Summary, seed: u64, runs: u64) -> Value {
     let mut policies = Map::new();
     for p in &s.policies {
         let mut metrics = Map::new();
@@ -56,8 +190,7 @@ pub fn summary_json(s: &Summary, seed: u64, runs: u64) -> String {
         }
         policies.insert(p.policy.clone(), Value::Object(metrics));
     }
-    let v = json!({ "seed": seed, "runs": runs, "policies": policies });
-    serde_json::to_string_pretty(&v).unwrap_or_default()
+    json!({ "seed": seed, "runs": runs, "policies": policies })
 }
 
 fn num(x: f64) -> String {
@@ -97,6 +230,11 @@ pub fn summary_table(s: &Summary) -> String {
             rows.push(row);
         }
     }
+    render(&rows)
+}
+
+/// Aligns rows of cells into a text table: first column left, the rest right.
+fn render(rows: &[Vec<String>]) -> String {
     let cols = rows[0].len();
     let widths: Vec<usize> = (0..cols)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))

@@ -2,6 +2,7 @@
 
 mod cli;
 mod closed_forms;
+mod compare;
 mod data;
 mod determinism;
 mod invariants;
@@ -20,7 +21,8 @@ pub fn scenario(text: &str) -> Scenario {
 /// Runs an experiment and returns every record.
 pub fn records(s: &Scenario, seed: u64, runs: u64) -> Vec<RunRecord> {
     let mut all = Vec::new();
-    rollsim::experiment::run(s, seed, 0..runs, |rows| {
+    let opts = rollsim::experiment::Options::new(seed, 0..runs);
+    rollsim::experiment::run(s, &opts, |rows| {
         all.extend_from_slice(rows);
         Ok::<(), ()>(())
     })
