@@ -6,8 +6,9 @@
 mod queue;
 mod replication;
 pub mod rng;
+pub mod trace;
 mod world;
 
 pub use queue::{EventQueue, Phase as EventPhase};
-pub use replication::{replicate, Prepared};
+pub use replication::{replicate, replicate_traced, Prepared};
 pub use world::World;

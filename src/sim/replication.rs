@@ -3,6 +3,7 @@
 
 use super::queue::{EventQueue, Phase as At};
 use super::rng::{stream, Stream, StreamRng};
+use super::trace::{Trace, TraceEvent, TraceRow};
 use super::world::World;
 use crate::data::DataState;
 use crate::model::{Effects, ServiceModel, VersionTruth};
@@ -170,10 +171,28 @@ struct Replication<'a, 'w> {
     first_onset_ms: Option<u64>,
     first_detect_ms: Option<u64>,
     first_recover_ms: Option<u64>,
+    /// The timeline, when recording (`rollsim trace`).
+    trace: Option<Trace>,
 }
 
 /// Runs `spec` against `world` and scores the outcome.
 pub fn replicate(p: &Prepared<'_>, world: &World, spec: &PolicySpec) -> RunRecord {
+    replicate_with(p, world, spec, None).0
+}
+
+/// Like [`replicate`], and records the timeline. The outcome is the same: recording draws
+/// observations the policy may not need, from streams that only feed observations.
+pub fn replicate_traced(p: &Prepared<'_>, world: &World, spec: &PolicySpec) -> (RunRecord, Trace) {
+    let (r, t) = replicate_with(p, world, spec, Some(Trace::default()));
+    (r, t.unwrap_or_default())
+}
+
+fn replicate_with(
+    p: &Prepared<'_>,
+    world: &World,
+    spec: &PolicySpec,
+    trace: Option<Trace>,
+) -> (RunRecord, Option<Trace>) {
     let s = p.scenario;
     let mut rng = Streams::new(world.seed);
     let drift = Drift::new(
@@ -183,7 +202,11 @@ pub fn replicate(p: &Prepared<'_>, world: &World, spec: &PolicySpec) -> RunRecor
         s.scrape_interval_ms,
     );
     let policy = policy::build(spec);
-    let needs = policy.needs();
+    let mut needs = policy.needs();
+    if trace.is_some() {
+        needs.scrapes = true;
+        needs.latency = true;
+    }
     let mut r = Replication {
         p,
         world,
@@ -246,6 +269,7 @@ pub fn replicate(p: &Prepared<'_>, world: &World, spec: &PolicySpec) -> RunRecor
         first_onset_ms: None,
         first_detect_ms: None,
         first_recover_ms: None,
+        trace,
     };
     r.run();
     r.finish()
@@ -294,15 +318,12 @@ impl Replication<'_, '_> {
                         self.decide(t, Decision::Rollback);
                     }
                 }
-                Event::FaultStart(i) => self.set_fault(i, true),
-                Event::FaultEnd(i) => self.set_fault(i, false),
-                Event::Migration(i) => {
-                    if let Some(d) = &mut self.data {
-                        d.start_migration(i);
-                    }
-                }
+                Event::FaultStart(i) => self.set_fault(t, i, true),
+                Event::FaultEnd(i) => self.set_fault(t, i, false),
+                Event::Migration(i) => self.migrate(t, i),
                 Event::FixDeployed { attempt } => {
                     if attempt == self.attempt && self.new_exists() {
+                        self.note(t, "fix_deployed", String::new);
                         self.remove_defect(t);
                     }
                 }
@@ -310,7 +331,7 @@ impl Replication<'_, '_> {
         }
     }
 
-    fn finish(mut self) -> RunRecord {
+    fn finish(mut self) -> (RunRecord, Option<Trace>) {
         let o = &mut self.out;
         o.downtime_s = self.downtime_ms as f64 / 1000.0;
         o.missed_bad_release = self.world.release_bad
@@ -335,7 +356,18 @@ impl Replication<'_, '_> {
                 .first_recover_ms
                 .map(|d| d.saturating_sub(onset) as f64 / 1000.0);
         }
-        self.out
+        (self.out, self.trace)
+    }
+
+    /// Records an event when tracing; `detail` is only formatted then.
+    fn note(&mut self, t: u64, kind: &'static str, detail: impl FnOnce() -> String) {
+        if let Some(tr) = &mut self.trace {
+            tr.events.push(TraceEvent {
+                t_s: t as f64 / 1000.0,
+                kind,
+                detail: detail(),
+            });
+        }
     }
 
     /// Whether the policy is watching the new version now.
@@ -350,7 +382,25 @@ impl Replication<'_, '_> {
         }
     }
 
-    fn set_fault(&mut self, i: usize, on: bool) {
+    fn migrate(&mut self, t: u64, i: usize) {
+        if let Some(d) = &mut self.data {
+            d.start_migration(i);
+        }
+        let s = self.p.scenario;
+        self.note(t, "migration", || {
+            s.data
+                .as_ref()
+                .map(|d| d.migrations[i].name.clone())
+                .unwrap_or_default()
+        });
+    }
+
+    fn set_fault(&mut self, t: u64, i: usize, on: bool) {
+        let s = self.p.scenario;
+        let f = &s.faults[self.world.faults[i].fault];
+        self.note(t, if on { "fault_start" } else { "fault_end" }, || {
+            f.name.clone()
+        });
         self.active[i] = on;
         let faults = &self.p.scenario.faults;
         let world = self.world;
@@ -366,6 +416,8 @@ impl Replication<'_, '_> {
 
     fn deploy(&mut self, t: u64) {
         self.attempt += 1;
+        let attempt = self.attempt;
+        self.note(t, "deploy", || format!("attempt {attempt}"));
         self.out.deploy_attempts = self.attempt;
         self.phase = Phase::Rolling;
         self.share = 0.0;
@@ -375,19 +427,18 @@ impl Replication<'_, '_> {
         self.policy.reset();
         if self.attempt == 1 {
             // Coupled migrations run just before the new code, once.
-            if let Some(d) = &mut self.data {
-                for (i, m) in self
-                    .p
-                    .scenario
-                    .data
-                    .iter()
-                    .flat_map(|d| d.migrations.iter())
-                    .enumerate()
-                {
-                    if m.when == MigrationWhen::WithRelease {
-                        d.start_migration(i);
-                    }
-                }
+            let coupled: Vec<usize> = self
+                .p
+                .scenario
+                .data
+                .iter()
+                .flat_map(|d| d.migrations.iter())
+                .enumerate()
+                .filter(|(_, m)| m.when == MigrationWhen::WithRelease)
+                .map(|(i, _)| i)
+                .collect();
+            for i in coupled {
+                self.migrate(t, i);
             }
         }
         self.pending.clear();
@@ -407,6 +458,10 @@ impl Replication<'_, '_> {
             return;
         }
         self.share = self.plan[step].share;
+        let share = self.share;
+        self.note(t, "share", || {
+            format!("{:.0}% to the new version", share * 100.0)
+        });
         if self.share > 0.0 && self.serve_start_ms.is_none() {
             self.serve_start_ms = Some(t);
             if let PolicyRule::Oracle { reaction_ms } = self.spec.rule {
@@ -428,6 +483,7 @@ impl Replication<'_, '_> {
 
     fn promote(&mut self, t: u64) {
         self.phase = Phase::Promoted;
+        self.note(t, "promote", String::new);
         if self.promoted_once {
             return;
         }
@@ -456,12 +512,16 @@ impl Replication<'_, '_> {
                         == UnsafeRollback::Refuse
                 });
                 if unsafe_now && refuse {
+                    self.note(t, "refused", || {
+                        "rollback across a destructive migration".into()
+                    });
                     self.out.rollback_refused_unsafe += 1;
                 } else {
                     self.rollback(t);
                 }
             }
             Action::RollForward => {
+                self.note(t, "roll_forward", String::new);
                 self.out.roll_forwards += 1;
                 let delay = self
                     .p
@@ -477,6 +537,7 @@ impl Replication<'_, '_> {
                 );
             }
             Action::FlagOff => {
+                self.note(t, "flag_off", String::new);
                 self.out.flags_off += 1;
                 self.flag_off = true;
                 self.remove_defect(t);
@@ -508,6 +569,14 @@ impl Replication<'_, '_> {
         if !matches!(self.phase, Phase::Rolling | Phase::Baking | Phase::Promoted) {
             return;
         }
+        let infra = self.effects.any;
+        self.note(t, "rollback", || {
+            if infra {
+                "while a fault was active".into()
+            } else {
+                String::new()
+            }
+        });
         let o = &mut self.out;
         o.rollbacks += 1;
         if self.world.release_bad {
@@ -540,6 +609,7 @@ impl Replication<'_, '_> {
     }
 
     fn rollback_done(&mut self, t: u64) {
+        self.note(t, "rollback_done", String::new);
         self.phase = Phase::Idle;
         self.share = 0.0;
         self.ramp = None;
@@ -654,6 +724,7 @@ impl Replication<'_, '_> {
         }
 
         // 4. The scrape of this interval, delivered after the metric delay.
+        let mut observed = None;
         if self.needs.scrapes && self.new_exists() {
             let lost: bool = self.rng.scrape.random::<f64>() < s.signals.missing_scrape_probability;
             if !(lost || self.effects.metrics_gap) {
@@ -670,6 +741,7 @@ impl Replication<'_, '_> {
                     new: Some(sample(n_new, e_new, new.latency_mu)),
                     old: Some(sample(n_old, e_old, old.latency_mu)),
                 };
+                observed = scrape.new;
                 self.push_scrape(t + dt, scrape);
             } else {
                 let scrape = Scrape {
@@ -679,6 +751,47 @@ impl Replication<'_, '_> {
                 };
                 self.push_scrape(t + dt, scrape);
             }
+        }
+        if self.trace.is_some() {
+            let truth = [
+                VersionTruth {
+                    error_prob: with_data(old.error_prob, data_old),
+                    ..old
+                },
+                VersionTruth {
+                    error_prob: with_data(new.error_prob, data_new),
+                    ..new
+                },
+            ];
+            self.record(t, share, truth, observed, total, e_old + e_new);
+        }
+    }
+
+    /// Records the row of this tick when tracing.
+    fn record(
+        &mut self,
+        t: u64,
+        share: f64,
+        truth: [VersionTruth; 2],
+        observed: Option<VersionSample>,
+        requests: u64,
+        failed: u64,
+    ) {
+        let model = &self.p.model;
+        if let Some(tr) = &mut self.trace {
+            let seen = observed.filter(|o| o.requests > 0);
+            tr.rows.push(TraceRow {
+                t_s: t as f64 / 1000.0,
+                share_new: share,
+                true_error_rate_old: truth[0].error_prob,
+                true_error_rate_new: truth[1].error_prob,
+                observed_error_rate_new: seen.map(|o| o.errors as f64 / o.requests as f64),
+                true_p99_old_ms: model.p99(truth[0].latency_mu),
+                true_p99_new_ms: model.p99(truth[1].latency_mu),
+                observed_p99_new_ms: seen.and_then(|o| o.latency_p99_ms),
+                requests,
+                failed_requests: failed,
+            });
         }
     }
 

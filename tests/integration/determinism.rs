@@ -69,3 +69,43 @@ fn pinned_trace_of_the_quickstart_scenario() {
         "trace changed; if intended, rerun with ROLLSIM_BLESS=1"
     );
 }
+
+#[test]
+fn a_trace_scores_its_run_exactly_as_run_does() {
+    // Recording draws extra observations, from streams that only feed observations: the
+    // outcome of the traced run must be the row `rollsim run` writes for it.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let full = String::from_utf8(run_csv("2", dir.path(), &["--runs", "12"])).expect("utf8");
+    for (policy, index) in [("error-rate-2pct", 2), ("3-failed-probes", 3)] {
+        let out = dir.path().join(format!("trace-{policy}"));
+        Command::cargo_bin("rollsim")
+            .expect("binary")
+            .args([
+                "trace",
+                "scenarios/quickstart.toml",
+                "--seed",
+                "42",
+                "--run",
+                "9",
+                "--policy",
+                policy,
+                "--out",
+            ])
+            .arg(&out)
+            .assert()
+            .success();
+        let traced = std::fs::read_to_string(out.join("runs.csv")).expect("runs.csv");
+        let row = traced.lines().nth(1).expect("one row");
+        let expected = full
+            .lines()
+            .filter(|l| l.starts_with("9,"))
+            .nth(index)
+            .expect("row of run 9");
+        assert_eq!(row, expected);
+        let trace = std::fs::read_to_string(out.join("trace.csv")).expect("trace.csv");
+        // 24 h at 15 s: 5760 intervals, plus the header.
+        assert_eq!(trace.lines().count(), 5761);
+        let events = std::fs::read_to_string(out.join("events.csv")).expect("events.csv");
+        assert!(events.contains(",deploy,attempt 1"));
+    }
+}
