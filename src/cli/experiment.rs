@@ -196,6 +196,7 @@ fn manifest(job: &Job<'_>, r: &Results) -> Manifest {
         baseline: job.rank_by.as_ref().map(|_| r.comparison.baseline.clone()),
         shard: job.shard.clone(),
         params: vec![],
+        points: None,
         command: command_line(job.argv, job.seed),
     }
 }

@@ -40,6 +40,9 @@ pub fn merge(a: &MergeArgs, argv: &[String]) -> Result<()> {
     for d in &a.dirs {
         shards.push((d.clone(), read_manifest(d)?));
     }
+    if shards[0].1.kind == "sweep" {
+        return merge_sweep(a, argv, shards);
+    }
     shards.sort_by_key(|(_, m)| m.first_run);
     let (first_dir, first) = &shards[0];
     for (d, m) in &shards {
@@ -139,6 +142,91 @@ pub fn merge(a: &MergeArgs, argv: &[String]) -> Result<()> {
         "merged {} shards ({} runs) into {}/",
         shards.len(),
         first.runs,
+        out.path().display()
+    );
+    Ok(())
+}
+
+/// Sweep shards hold disjoint blocks of points: their `sweep.csv` rows, concatenated in
+/// point order, are the single-machine `sweep.csv`.
+fn merge_sweep(
+    a: &MergeArgs,
+    argv: &[String],
+    mut shards: Vec<(std::path::PathBuf, Manifest)>,
+) -> Result<()> {
+    shards.sort_by_key(|(_, m)| m.points.map(|p| p.first).unwrap_or(0));
+    let (first_dir, first) = &shards[0];
+    let mut next = 0;
+    let mut total = 0;
+    for (d, m) in &shards {
+        let p = m.points.ok_or_else(|| {
+            input(
+                &d.join("manifest.json"),
+                "a sweep manifest without `points`",
+            )
+        })?;
+        let same = m.kind == "sweep"
+            && m.scenario_sha256 == first.scenario_sha256
+            && m.seed == first.seed
+            && m.runs == first.runs
+            && m.params == first.params;
+        if !same {
+            return Err(input(
+                &d.join("manifest.json"),
+                format!("is not a shard of the same sweep as {} (scenario, seed, runs and --param must match)", first_dir.display()),
+            )
+            .into());
+        }
+        if p.first != next {
+            return Err(input(
+                &d.join("manifest.json"),
+                format!("starts at point {} but point {next} is missing or repeated; expected all shards of one sweep", p.first),
+            )
+            .into());
+        }
+        next = p.first + p.count;
+        total = p.total;
+    }
+    if next != total {
+        return Err(input(
+            &first_dir.join("manifest.json"),
+            format!("the shards cover points 0..{next} of {total}; a shard is missing"),
+        )
+        .into());
+    }
+    let out = OutputDir::prepare(&a.out, a.force)?;
+    let mut merged: Vec<u8> = Vec::new();
+    for (i, (d, _)) in shards.iter().enumerate() {
+        let path = d.join("sweep.csv");
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| input(&path, format!("cannot read ({e})")))?;
+        let mut lines = text.split_inclusive('\n');
+        let header = lines.next().unwrap_or_default();
+        if i == 0 {
+            merged.extend_from_slice(header.as_bytes());
+        }
+        for l in lines {
+            merged.extend_from_slice(l.as_bytes());
+        }
+    }
+    out.write("sweep.csv", &merged)?;
+    if let Ok(text) = std::fs::read(first_dir.join("scenario.toml")) {
+        out.write("scenario.toml", &text)?;
+    }
+    let manifest = Manifest {
+        shard: None,
+        points: Some(rollsim::report::PointRange {
+            first: 0,
+            count: total,
+            total,
+        }),
+        command: command_line(argv, first.seed),
+        ..first.clone()
+    };
+    out.write("manifest.json", &manifest.to_json())?;
+    eprintln!(
+        "merged {} sweep shards ({total} points) into {}/",
+        shards.len(),
         out.path().display()
     );
     Ok(())

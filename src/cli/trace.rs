@@ -59,6 +59,7 @@ pub fn trace(a: &TraceArgs, argv: &[String]) -> Result<()> {
         baseline: None,
         shard: None,
         params: vec![],
+        points: None,
         command: command_line(argv, seed),
     };
     dir.write("manifest.json", &manifest.to_json())?;

@@ -137,8 +137,19 @@ pub struct Manifest {
     /// The swept parameters (for a sweep).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub params: Vec<String>,
+    /// For a sweep: the first point in this output and how many there are, of all points.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<PointRange>,
     /// The command line that produced the output.
     pub command: String,
+}
+
+/// Which sweep points an output holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PointRange {
+    pub first: u64,
+    pub count: u64,
+    pub total: u64,
 }
 
 impl Manifest {

@@ -7,7 +7,7 @@
 mod files;
 mod summary;
 
-pub use files::{Manifest, OutputDir, RunsWriter};
+pub use files::{Manifest, OutputDir, PointRange, RunsWriter};
 pub use summary::{
     comparison_csv, comparison_json, ranked_table, summary_csv, summary_json, summary_table,
 };

@@ -5,6 +5,7 @@
 //! every rejection names `file:line:col` and what was expected.
 
 mod data;
+pub mod edit;
 mod error;
 pub mod raw;
 mod span;

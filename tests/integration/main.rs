@@ -6,6 +6,7 @@ mod compare;
 mod data;
 mod determinism;
 mod invariants;
+mod sweep;
 
 use rollsim::outcome::RunRecord;
 use rollsim::scenario::{parse, Scenario};

@@ -1,0 +1,276 @@
+//! Sweeps: the analytic trade-off curve, streaming and resume, sharding, bad parameters.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::path::Path;
+
+fn rollsim() -> Command {
+    Command::cargo_bin("rollsim").expect("binary")
+}
+
+/// Healthy releases watched for 60 health checks that fail independently with q = 0.1.
+const PROBES: &str = r#"
+[simulation]
+duration = "2h"
+[service]
+baseline_error_rate = 0.0
+[signals]
+noise_sd = 0.0
+[health_check]
+interval = "10s"
+timeout = "30s"
+false_failure_probability = 0.1
+[release]
+at = "1h"
+bad_probability = 0.0
+bake = "10m"
+[[policies]]
+name = "probes"
+kind = "consecutive"
+failures = 3
+"#;
+
+fn prob_run_of_k(n: usize, k: usize, q: f64) -> f64 {
+    let mut state = vec![0.0; k];
+    state[0] = 1.0;
+    for _ in 0..n {
+        let mut next = vec![0.0; k];
+        for (j, p) in state.iter().enumerate() {
+            next[0] += p * (1.0 - q);
+            if j + 1 < k {
+                next[j + 1] += p * q;
+            }
+        }
+        state = next;
+    }
+    1.0 - state.iter().sum::<f64>()
+}
+
+fn sweep_rows(dir: &Path) -> Vec<csv::StringRecord> {
+    let mut r = csv::Reader::from_path(dir.join("sweep.csv")).expect("sweep.csv");
+    r.records().map(|x| x.expect("row")).collect()
+}
+
+#[test]
+fn sweeping_k_reproduces_the_analytic_false_positive_curve() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scn = dir.path().join("probes.toml");
+    std::fs::write(&scn, PROBES).expect("write");
+    let out = dir.path().join("sweep");
+    rollsim()
+        .arg("sweep")
+        .arg(&scn)
+        .args([
+            "--param",
+            "policies.probes.failures=1..5:5",
+            "--runs",
+            "3000",
+            "--seed",
+            "4",
+            "--out",
+        ])
+        .arg(&out)
+        .args([
+            "--objective",
+            "min failures s.t. false_positive_rollbacks <= 0.1",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--objective: \"failures\" is not a metric",
+        ));
+    rollsim()
+        .arg("sweep")
+        .arg(&scn)
+        .args([
+            "--param",
+            "policies.probes.failures=1..5:5",
+            "--runs",
+            "3000",
+            "--seed",
+            "4",
+            "--out",
+        ])
+        .arg(&out)
+        // The most sensitive rule whose false-positive rate stays within 10%.
+        .args([
+            "--objective",
+            "max false_positive_rollbacks s.t. false_positive_rollbacks <= 0.1",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "recommended: policies.probes.failures = 3",
+        ));
+    let rows = sweep_rows(&out);
+    let mut seen = 0;
+    for r in rows.iter().filter(|r| &r[6] == "false_positive_rollbacks") {
+        let k: f64 = r[2].parse().expect("value");
+        let mean: f64 = r[7].parse().expect("mean");
+        let exact = prob_run_of_k(60, k as usize, 0.1);
+        let sd = (exact * (1.0 - exact) / 3000.0).sqrt().max(1e-9);
+        assert!(
+            (mean - exact).abs() < 4.0 * sd,
+            "k = {k}: simulated {mean}, exact {exact}"
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, 5);
+    let rec: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("recommendation.json")).expect("json"),
+    )
+    .expect("json");
+    assert_eq!(rec["met"], true);
+}
+
+#[test]
+fn resume_finishes_an_interrupted_sweep_without_redoing_points() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let args = |out: &Path| {
+        let mut c = rollsim();
+        c.args([
+            "sweep",
+            "scenarios/quickstart.toml",
+            "--param",
+            "service.request_rate=20,30,40",
+            "--param",
+            "policies.error-rate-2pct.window=120,300",
+            "--runs",
+            "40",
+            "--seed",
+            "8",
+            "--out",
+        ])
+        .arg(out);
+        c
+    };
+    let whole = dir.path().join("whole");
+    args(&whole).assert().success();
+    let full = std::fs::read_to_string(whole.join("sweep.csv")).expect("sweep.csv");
+    let per_point = full.lines().skip(1).filter(|l| l.starts_with("0,")).count();
+    assert!(per_point > 0);
+    assert_eq!(full.lines().count(), 1 + 6 * per_point, "3 x 2 points");
+
+    // Simulate a crash after two points and a half: keep the header, two whole points and
+    // part of the third.
+    let cut = dir.path().join("cut");
+    std::fs::create_dir(&cut).expect("mkdir");
+    for f in ["manifest.json", "scenario.toml"] {
+        std::fs::copy(whole.join(f), cut.join(f)).expect("copy");
+    }
+    let partial: String = full
+        .lines()
+        .take(1 + 2 * per_point + per_point / 2)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(cut.join("sweep.csv"), partial).expect("write");
+    args(&cut)
+        .arg("--resume")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "resuming: 2 of 6 points already done",
+        ));
+    assert_eq!(
+        std::fs::read_to_string(cut.join("sweep.csv")).expect("resumed"),
+        full
+    );
+
+    // Resuming with different settings is refused.
+    let mut other = rollsim();
+    other
+        .args([
+            "sweep",
+            "scenarios/quickstart.toml",
+            "--param",
+            "service.request_rate=20,30",
+            "--runs",
+            "40",
+            "--seed",
+            "8",
+            "--resume",
+            "--out",
+        ])
+        .arg(&cut)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("holds a different sweep"));
+}
+
+#[test]
+fn sweep_shards_merge_into_the_single_machine_sweep() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |out: &Path, shard: Option<&str>| {
+        let mut c = rollsim();
+        c.args([
+            "sweep",
+            "scenarios/quickstart.toml",
+            "--param",
+            "policies.error-rate-2pct.error_rate_above=0.01..0.04:4",
+            "--runs",
+            "30",
+            "--seed",
+            "2",
+            "--out",
+        ])
+        .arg(out);
+        if let Some(s) = shard {
+            c.args(["--shard", s]);
+        }
+        c.assert().success();
+    };
+    let whole = dir.path().join("whole");
+    run(&whole, None);
+    let a = dir.path().join("a");
+    let b = dir.path().join("b");
+    run(&a, Some("0/2"));
+    run(&b, Some("1/2"));
+    let merged = dir.path().join("m");
+    rollsim()
+        .arg("merge")
+        .args([&b, &a])
+        .arg("--out")
+        .arg(&merged)
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read(whole.join("sweep.csv")).expect("whole"),
+        std::fs::read(merged.join("sweep.csv")).expect("merged")
+    );
+}
+
+#[test]
+fn bad_parameters_are_named_before_anything_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("o");
+    let check = |param: &str, msg: &str| {
+        rollsim()
+            .args([
+                "sweep",
+                "scenarios/quickstart.toml",
+                "--runs",
+                "5",
+                "--param",
+                param,
+                "--out",
+            ])
+            .arg(&out)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(msg));
+        assert!(!out.exists(), "nothing is written for a bad --param");
+    };
+    check(
+        "policies.nope.failures=1..3:3",
+        "no element of `policies` is named \"nope\"",
+    );
+    check(
+        "release.bad_probability=0.5..1.5:3",
+        "release.bad_probability = 1.5 is not a probability",
+    );
+    check("service.replicas=1.5", "is an integer; 1.5 is not");
+    check(
+        "service.request_rate=1..2",
+        "expected PATH=LOW..HIGH:POINTS",
+    );
+}
