@@ -2,6 +2,7 @@
 
 mod cli;
 mod closed_forms;
+mod controllers;
 mod determinism;
 mod invariants;
 
