@@ -50,11 +50,20 @@
 //! - `kayenta-standalone-canary-analysis/.../MonitorCanaryTask.java`: a judgement with
 //!   `score <= marginal` ends the canary analysis as failed at once: the policy rolls back.
 //!
-//! Model limits: the final judgement's check against `pass` (at the end of a standalone
-//! analysis' lifetime) is not modelled, since the release is promoted by the rollout plan;
-//! judgements are taken when a scrape reaches the policy, every `interval` after the first
-//! scrape of the deploy. A baseline that serves no traffic (all-at-once, blue-green) gives
-//! the control series only NaN values.
+//! # Model choices
+//!
+//! - Kayenta compares a canary with a baseline while both serve traffic; in Spinnaker the
+//!   canary stage ends before the full rollout. Here the judge stops for the deploy (no
+//!   further judgement, no rollback) at the first scrape in which the old version serves no
+//!   request while the new one does: the rollout has reached 100% and there is no baseline
+//!   left. Before that, a scrape in which a version served nothing, or a lost scrape, is a
+//!   NaN point of its series. With an all-at-once rollout the judge never judges.
+//! - The baseline is the whole old version, not a baseline cluster of the canary's size,
+//!   so the two series come from different request counts.
+//! - The final judgement's check against `pass` (at the end of a standalone analysis'
+//!   lifetime) is not modelled, since the release is promoted by the rollout plan;
+//!   judgements are taken when a scrape reaches the policy, every `interval` after the
+//!   first scrape of the deploy.
 
 use super::{Decision, Needs, Policy, Scrape};
 use crate::scenario::{Direction, KayentaMetric, KayentaSpec, NanStrategy};
@@ -432,6 +441,8 @@ pub struct Kayenta {
     next_ms: Option<u64>,
     last_score: Option<f64>,
     failed: bool,
+    /// The canary stage has ended: no baseline left to compare with.
+    over: bool,
 }
 
 impl Kayenta {
@@ -442,6 +453,7 @@ impl Kayenta {
             next_ms: None,
             last_score: None,
             failed: false,
+            over: false,
         }
     }
 
@@ -505,11 +517,19 @@ impl Policy for Kayenta {
         self.next_ms = None;
         self.last_score = None;
         self.failed = false;
+        self.over = false;
     }
 
     fn on_scrape(&mut self, scrape: &Scrape) -> Decision {
-        if self.failed {
+        if self.failed || self.over {
             return Decision::Continue;
+        }
+        // The canary stage is over once the baseline serves nothing while the canary serves.
+        if let (Some(new), Some(old)) = (&scrape.new, &scrape.old) {
+            if old.requests == 0 && new.requests > 0 {
+                self.over = true;
+                return Decision::Continue;
+            }
         }
         let now = scrape.at_ms;
         self.rows.push(Row {
