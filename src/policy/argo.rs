@@ -118,6 +118,17 @@ pub fn evaluate(value: Option<f64>, c: &Conditions) -> Measurement {
     }
 }
 
+/// What the rollout does when the run ends in `phase` (`rollout/analysis.go`): Failed and
+/// Error abort (rollback); Inconclusive pauses for a person, who does `on_inconclusive`;
+/// Successful (or still running) lets the rollout go on.
+pub fn decision(phase: Phase, on_inconclusive: OnInconclusive) -> Decision {
+    match phase {
+        Phase::Failed | Phase::Error => Decision::Rollback,
+        Phase::Inconclusive if on_inconclusive == OnInconclusive::Rollback => Decision::Rollback,
+        _ => Decision::Continue,
+    }
+}
+
 /// The limits of a metric (fields of Argo's `Metric`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -371,13 +382,7 @@ impl Policy for ArgoAnalysis {
                 .max()
                 .unwrap_or(Phase::Successful);
             self.run_phase = Some(worst);
-            return match worst {
-                Phase::Failed | Phase::Error => Decision::Rollback,
-                Phase::Inconclusive if self.spec.on_inconclusive == OnInconclusive::Rollback => {
-                    Decision::Rollback
-                }
-                _ => Decision::Continue,
-            };
+            return decision(worst, self.spec.on_inconclusive);
         }
         Decision::Continue
     }
@@ -448,39 +453,60 @@ mod tests {
         assert_eq!(evaluate(Some(f64::NAN), &failure_only), E);
     }
 
+    type Case<'a> = (i64, &'a [Measurement], Phase, usize, Decision);
+
     #[test]
     fn failure_limit_0_1_3_conformance_table() {
-        // (failureLimit, measurements, resulting phase, measurements taken when it completed)
-        let table: &[(i64, &[Measurement], Phase, usize)] = &[
+        // (failureLimit, measurements, resulting metric phase, measurements taken when it
+        // completed, the rollout's decision with on_inconclusive = "hold")
+        const R: Decision = Decision::Rollback;
+        const C: Decision = Decision::Continue;
+        let table: &[Case] = &[
             // failureLimit 0 (the default): the first failure fails the metric
-            (0, &[F], Phase::Failed, 1),
-            (0, &[S, S, F], Phase::Failed, 3),
-            (0, &[S, S, S, S], Phase::Running, 4),
+            (0, &[F], Phase::Failed, 1, R),
+            (0, &[S, S, F], Phase::Failed, 3, R),
+            (0, &[S, S, S, S], Phase::Running, 4, C),
             // failureLimit 1: failures need not be consecutive, the 2nd fails
-            (1, &[F], Phase::Running, 1),
-            (1, &[F, S, S, F], Phase::Failed, 4),
-            (1, &[F, F], Phase::Failed, 2),
+            (1, &[F], Phase::Running, 1, C),
+            (1, &[F, S, S, F], Phase::Failed, 4, R),
+            (1, &[F, F], Phase::Failed, 2, R),
             // failureLimit 3: the docs say "fails after three"; `failed > 3` needs a 4th
-            (3, &[F, F, F], Phase::Running, 3),
-            (3, &[F, F, F, F], Phase::Failed, 4),
-            (3, &[F, S, F, S, F, S, F], Phase::Failed, 7),
+            (3, &[F, F, F], Phase::Running, 3, C),
+            (3, &[F, F, F, F], Phase::Failed, 4, R),
+            (3, &[F, S, F, S, F, S, F], Phase::Failed, 7, R),
+            (3, &[F, I], Phase::Inconclusive, 2, C),
+            (3, &[F, F, F, E, E, E, E, E], Phase::Error, 8, R),
             // errors: 5 in a row (> consecutiveErrorLimit 4) are an Error phase, whatever
             // failureLimit; a success in between resets the streak
-            (0, &[E, E, E, E], Phase::Running, 4),
-            (0, &[E, E, E, E, E], Phase::Error, 5),
-            (3, &[E, E, E, E, S, E, E, E, E], Phase::Running, 9),
-            (3, &[E, E, E, E, F, E, E, E, E, E], Phase::Error, 10),
+            (0, &[E, E, E, E], Phase::Running, 4, C),
+            (0, &[E, E, E, E, E], Phase::Error, 5, R),
+            (3, &[E, E, E, E, S, E, E, E, E], Phase::Running, 9, C),
+            (3, &[E, E, E, E, F, E, E, E, E, E], Phase::Error, 10, R),
             // an Error does not count as a failure
-            (1, &[E, F, E, S], Phase::Running, 4),
+            (1, &[E, F, E, S], Phase::Running, 4, C),
             // inconclusive: inconclusiveLimit 0, the first is enough, before failures
-            (3, &[I], Phase::Inconclusive, 1),
-            (1, &[F, I], Phase::Inconclusive, 2),
-            (0, &[S, I], Phase::Inconclusive, 2),
+            (3, &[I], Phase::Inconclusive, 1, C),
+            (1, &[F, I], Phase::Inconclusive, 2, C),
+            (0, &[S, I], Phase::Inconclusive, 2, C),
         ];
-        for (fl, seq, phase, n) in table {
+        for (fl, seq, phase, n, d) in table {
             let got = run(&limits(*fl), seq);
             assert_eq!(got, (*phase, *n), "failureLimit {fl}, sequence {seq:?}");
+            assert_eq!(
+                decision(got.0, OnInconclusive::Hold),
+                *d,
+                "failureLimit {fl}, sequence {seq:?}"
+            );
         }
+        // The rollout's decision for each resulting phase.
+        let hold = OnInconclusive::Hold;
+        let abort = OnInconclusive::Rollback;
+        assert_eq!(decision(Phase::Failed, hold), Decision::Rollback);
+        assert_eq!(decision(Phase::Error, hold), Decision::Rollback);
+        assert_eq!(decision(Phase::Inconclusive, hold), Decision::Continue);
+        assert_eq!(decision(Phase::Inconclusive, abort), Decision::Rollback);
+        assert_eq!(decision(Phase::Running, abort), Decision::Continue);
+        assert_eq!(decision(Phase::Successful, abort), Decision::Continue);
     }
 
     #[test]

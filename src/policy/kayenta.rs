@@ -783,4 +783,29 @@ mod tests {
         assert_eq!(feed(&mut p, |k| k % 2, 60), None);
         assert_eq!(p.last_score(), Some(100.0));
     }
+
+    #[test]
+    fn judging_stops_when_the_baseline_serves_nothing() {
+        let mut p = Kayenta::new(spec(50.0));
+        let sample = |requests, errors| {
+            Some(VersionSample {
+                requests,
+                errors,
+                latency_p99_ms: Some(200.0),
+            })
+        };
+        // the rollout is at 100%: the canary fails 50% of requests, the baseline serves none
+        for k in 1..=60u64 {
+            let d = p.on_scrape(&Scrape {
+                at_ms: k * 15_000,
+                new: sample(1000, 500),
+                old: sample(0, 0),
+            });
+            assert_eq!(d, Decision::Continue);
+        }
+        assert_eq!(p.last_score(), None);
+        // a new deploy judges again
+        p.reset();
+        assert_eq!(feed(&mut p, |k| 5 + k % 4, 60), Some(15_000 + 300_000));
+    }
 }
