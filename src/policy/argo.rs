@@ -28,6 +28,10 @@
 //!   failure condition → Failed when it is true; both → Failed if the failure condition holds,
 //!   Inconclusive if neither holds, else Successful. A result that cannot be evaluated (no
 //!   data: the version served no request in the interval, or every scrape was lost) is Error.
+//!   (Model choice: with `metricproviders/prometheus/prometheus.go` an empty result vector
+//!   makes `result[0]` fail to evaluate, which is this Error; a ratio over series that exist
+//!   but counted nothing is NaN instead, for which both `<` and `>` are false. rollsim
+//!   treats every interval without requests as the empty result.)
 //! - Counters, `analysis/analysis.go: runMeasurements`: Successful/Failed/Inconclusive add to
 //!   `count`; Error does not, it adds to `consecutiveError`, which any other outcome resets.
 //!   After an Error the next measurement comes `DefaultErrorRetryInterval` (10 s) later

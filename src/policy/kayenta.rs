@@ -6,7 +6,7 @@
 //!
 //! | Kayenta | rollsim key | default |
 //! |---|---|---|
-//! | `analysisIntervalMins` | `interval` | `"30m"` (Kayenta: the whole lifetime) |
+//! | `analysisIntervalMins` | `interval` | `"10m"` (Kayenta: the whole lifetime, one judgement; 10m fits the default canary's 10-minute steps) |
 //! | `lookbackMins` | `lookback` | unset: each judgement covers everything since the start |
 //! | `scoreThresholds.pass` | `pass` | 75 |
 //! | `scoreThresholds.marginal` | `marginal` | 50 |

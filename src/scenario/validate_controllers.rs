@@ -361,7 +361,7 @@ pub(super) fn ecs(p: &RawPolicy, ctx: &PolicyContext) -> PolicyRule {
 }
 
 pub(super) fn kayenta(c: &mut Checker, path: &[Seg], p: &RawPolicy) -> PolicyRule {
-    let interval_ms = c.positive(at(path, "interval"), "interval", p.interval, 30 * 60_000);
+    let interval_ms = c.positive(at(path, "interval"), "interval", p.interval, 10 * 60_000);
     let lookback_ms = p
         .lookback
         .map(|d| c.positive(at(path, "lookback"), "lookback", Some(d), 1));
