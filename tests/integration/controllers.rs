@@ -204,6 +204,38 @@ fn argo_inconclusive_holds_or_rolls_back_as_configured() {
     }
 }
 
+#[test]
+fn ecs_threshold_follows_the_desired_count() {
+    // A release whose every request fails: every probe fails, one every 10 s from the
+    // deploy on, so the breaker trips (threshold - 1) x 10 s after the deploy.
+    for (replicas, threshold) in [(1, 3), (4, 3), (10, 5), (500, 200)] {
+        let text = format!(
+            r#"
+            [simulation]
+            duration = "4h"
+            [service]
+            replicas = {replicas}
+            [health_check]
+            interval = "10s"
+            [release]
+            at = "1h"
+            bad_probability = 1.0
+            bake = "1h"
+            [release.bad]
+            error_rate = 1.0
+            [[policies]]
+            name = "ecs"
+            kind = "ecs_circuit_breaker"
+            "#
+        );
+        let s = scenario(&text);
+        let all = records(&s, 1, 2);
+        for t in detection_times(&all, "ecs") {
+            assert_eq!(t, (threshold - 1) as f64 * 10.0, "replicas {replicas}");
+        }
+    }
+}
+
 /// Parses `text` and returns its error message, which must exist.
 fn error_of(text: &str) -> String {
     match parse(text, "c.toml") {
