@@ -5,10 +5,21 @@
 //! observations. The `oracle` bound is the one exception to "observations only", and it is
 //! therefore not a [`Policy`]: the engine schedules its rollback from the ground truth.
 
+pub mod argo;
+pub mod burn_rate;
 mod consecutive;
+pub mod ecs;
+pub mod flagger;
+pub mod kayenta;
 mod threshold;
+mod window;
 
+pub use argo::ArgoAnalysis;
+pub use burn_rate::BurnRate;
 pub use consecutive::Consecutive;
+pub use ecs::EcsCircuitBreaker;
+pub use flagger::Flagger;
+pub use kayenta::Kayenta;
 pub use threshold::Threshold;
 
 use crate::scenario::{PolicyRule, PolicySpec};
@@ -93,5 +104,10 @@ pub fn build(spec: &PolicySpec) -> Box<dyn Policy> {
             on_no_data,
         )),
         PolicyRule::Consecutive { failures } => Box::new(Consecutive::new(failures)),
+        PolicyRule::ArgoAnalysis(ref s) => Box::new(ArgoAnalysis::new(s.clone())),
+        PolicyRule::Flagger(ref s) => Box::new(Flagger::new(s.clone())),
+        PolicyRule::BurnRate(ref s) => Box::new(BurnRate::new(s.clone())),
+        PolicyRule::EcsCircuitBreaker(s) => Box::new(EcsCircuitBreaker::new(s)),
+        PolicyRule::Kayenta(ref s) => Box::new(Kayenta::new(s.clone())),
     }
 }

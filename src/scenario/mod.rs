@@ -4,6 +4,7 @@
 //! Architecture invariant: nothing outside this module sees a raw (unchecked) value, and
 //! every rejection names `file:line:col` and what was expected.
 
+pub mod controllers;
 mod data;
 pub mod edit;
 mod error;
@@ -11,6 +12,10 @@ pub mod raw;
 mod span;
 mod validate;
 
+pub use controllers::{
+    ArgoSpec, BurnRateSpec, BurnWindow, Conditions, Direction, EcsSpec, FlaggerSpec, KayentaMetric,
+    KayentaSpec, NanStrategy, OnInconclusive, Traffic,
+};
 pub use error::{Located, ScenarioError};
 pub use raw::{Action, FaultKind, NoData, OnUnknown, StrategyName, UnsafeRollback, Until};
 
@@ -397,6 +402,16 @@ pub enum PolicyRule {
     },
     /// Rolls back after this many consecutive failed health checks.
     Consecutive { failures: u32 },
+    /// Argo Rollouts AnalysisRun semantics (`crate::policy::ArgoAnalysis`).
+    ArgoAnalysis(ArgoSpec),
+    /// Flagger canary analysis (`crate::policy::Flagger`).
+    Flagger(FlaggerSpec),
+    /// Multi-window, multi-burn-rate SLO alert (`crate::policy::BurnRate`).
+    BurnRate(BurnRateSpec),
+    /// The ECS deployment circuit breaker (`crate::policy::EcsCircuitBreaker`).
+    EcsCircuitBreaker(EcsSpec),
+    /// A Kayenta canary judge (`crate::policy::Kayenta`).
+    Kayenta(KayentaSpec),
 }
 
 /// The observed signal a threshold compares and its limit.

@@ -267,6 +267,11 @@ pub enum PolicyKind {
     Oracle,
     Threshold,
     Consecutive,
+    ArgoAnalysis,
+    Flagger,
+    BurnRate,
+    EcsCircuitBreaker,
+    Kayenta,
 }
 
 /// When a policy stops watching.
@@ -307,6 +312,43 @@ pub struct RawPolicy {
     pub on_no_data: Option<NoData>,
     // consecutive
     pub failures: Option<i64>,
+    // argo_analysis, flagger, kayenta
+    pub interval: Option<Dur>,
+    // argo_analysis
+    pub initial_delay: Option<Dur>,
+    pub count: Option<i64>,
+    pub failure_limit: Option<i64>,
+    pub inconclusive_limit: Option<i64>,
+    pub consecutive_error_limit: Option<i64>,
+    pub consecutive_success_limit: Option<i64>,
+    pub success_error_rate_below: Option<f64>,
+    pub failure_error_rate_above: Option<f64>,
+    pub success_latency_p99_below: Option<Dur>,
+    pub failure_latency_p99_above: Option<Dur>,
+    pub on_inconclusive: Option<crate::scenario::controllers::OnInconclusive>,
+    // flagger
+    pub threshold: Option<i64>,
+    pub metric_interval: Option<Dur>,
+    pub request_success_rate_min: Option<f64>,
+    pub request_duration_p99_max: Option<Dur>,
+    // burn_rate
+    pub slo: Option<f64>,
+    pub windows: Option<Vec<RawBurnWindow>>,
+    pub traffic: Option<crate::scenario::controllers::Traffic>,
+    // ecs_circuit_breaker
+    pub reset_on_healthy_task: Option<bool>,
+    // kayenta
+    pub lookback: Option<Dur>,
+    pub pass: Option<f64>,
+    pub marginal: Option<f64>,
+    pub metrics: Option<Vec<crate::scenario::controllers::KayentaMetric>>,
+    pub critical: Option<Vec<crate::scenario::controllers::KayentaMetric>>,
+    pub direction: Option<crate::scenario::controllers::Direction>,
+    pub nan_strategy: Option<crate::scenario::controllers::NanStrategy>,
+    pub allowed_increase: Option<f64>,
+    pub allowed_decrease: Option<f64>,
+    pub critical_increase: Option<f64>,
+    pub critical_decrease: Option<f64>,
     /// The rollout this policy deploys with (default: the scenario's `[rollout]`).
     pub rollout: Option<RawRollout>,
     /// What the policy does when it decides to act (default: roll back).
@@ -480,4 +522,13 @@ pub struct RawMigration {
     pub drops: Option<String>,
     pub into: Option<String>,
     pub data_loss: Option<bool>,
+}
+
+/// One window pair of a `burn_rate` policy as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBurnWindow {
+    pub long: Dur,
+    pub short: Dur,
+    pub burn_rate: f64,
 }

@@ -5,6 +5,16 @@ use super::raw::*;
 use super::span::{Problem, Seg};
 use super::*;
 
+#[path = "validate_controllers.rs"]
+mod controllers;
+
+/// Scenario values some policies are built from (filled in before the policies are checked).
+pub(super) struct PolicyContext {
+    pub scrape_interval_ms: u64,
+    pub replicas: u32,
+    pub slo_error_rate: f64,
+}
+
 /// Collects problems while building the checked scenario.
 pub(super) struct Checker {
     problems: Vec<Problem>,
@@ -502,7 +512,12 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
                     ),
                     None => rollout_default.clone(),
                 };
-                policy(&mut c, &path, rp, ro)
+                let ctx = PolicyContext {
+                    scrape_interval_ms,
+                    replicas: service.replicas,
+                    slo_error_rate: slo.error_rate,
+                };
+                policy(&mut c, &path, rp, ro, &ctx)
             })
             .collect()
     };
@@ -790,7 +805,13 @@ fn fault(c: &mut Checker, path: &[Seg], f: &RawFault, i: usize, horizon: u64) ->
     }
 }
 
-fn policy(c: &mut Checker, path: &[Seg], p: &RawPolicy, rollout: Rollout) -> PolicySpec {
+fn policy(
+    c: &mut Checker,
+    path: &[Seg],
+    p: &RawPolicy,
+    rollout: Rollout,
+    ctx: &PolicyContext,
+) -> PolicySpec {
     let set = [
         ("reaction", p.reaction.is_some()),
         ("error_rate_above", p.error_rate_above.is_some()),
@@ -800,6 +821,61 @@ fn policy(c: &mut Checker, path: &[Seg], p: &RawPolicy, rollout: Rollout) -> Pol
         ("min_requests", p.min_requests.is_some()),
         ("on_no_data", p.on_no_data.is_some()),
         ("failures", p.failures.is_some()),
+        ("interval", p.interval.is_some()),
+        ("initial_delay", p.initial_delay.is_some()),
+        ("count", p.count.is_some()),
+        ("failure_limit", p.failure_limit.is_some()),
+        ("inconclusive_limit", p.inconclusive_limit.is_some()),
+        (
+            "consecutive_error_limit",
+            p.consecutive_error_limit.is_some(),
+        ),
+        (
+            "consecutive_success_limit",
+            p.consecutive_success_limit.is_some(),
+        ),
+        (
+            "success_error_rate_below",
+            p.success_error_rate_below.is_some(),
+        ),
+        (
+            "failure_error_rate_above",
+            p.failure_error_rate_above.is_some(),
+        ),
+        (
+            "success_latency_p99_below",
+            p.success_latency_p99_below.is_some(),
+        ),
+        (
+            "failure_latency_p99_above",
+            p.failure_latency_p99_above.is_some(),
+        ),
+        ("on_inconclusive", p.on_inconclusive.is_some()),
+        ("threshold", p.threshold.is_some()),
+        ("metric_interval", p.metric_interval.is_some()),
+        (
+            "request_success_rate_min",
+            p.request_success_rate_min.is_some(),
+        ),
+        (
+            "request_duration_p99_max",
+            p.request_duration_p99_max.is_some(),
+        ),
+        ("slo", p.slo.is_some()),
+        ("windows", p.windows.is_some()),
+        ("traffic", p.traffic.is_some()),
+        ("reset_on_healthy_task", p.reset_on_healthy_task.is_some()),
+        ("lookback", p.lookback.is_some()),
+        ("pass", p.pass.is_some()),
+        ("marginal", p.marginal.is_some()),
+        ("metrics", p.metrics.is_some()),
+        ("critical", p.critical.is_some()),
+        ("direction", p.direction.is_some()),
+        ("nan_strategy", p.nan_strategy.is_some()),
+        ("allowed_increase", p.allowed_increase.is_some()),
+        ("allowed_decrease", p.allowed_decrease.is_some()),
+        ("critical_increase", p.critical_increase.is_some()),
+        ("critical_decrease", p.critical_decrease.is_some()),
     ];
     let (rule, default_until) = match p.kind {
         PolicyKind::None => {
@@ -867,6 +943,26 @@ fn policy(c: &mut Checker, path: &[Seg], p: &RawPolicy, rollout: Rollout) -> Pol
             c.only(path, "consecutive", &set, &["failures"]);
             let failures = c.int(at(path, "failures"), "failures", p.failures, 3, 1, 10_000) as u32;
             (PolicyRule::Consecutive { failures }, Until::Promoted)
+        }
+        PolicyKind::ArgoAnalysis => {
+            c.only(path, "argo_analysis", &set, controllers::ARGO_KEYS);
+            (controllers::argo(c, path, p), Until::Promoted)
+        }
+        PolicyKind::Flagger => {
+            c.only(path, "flagger", &set, controllers::FLAGGER_KEYS);
+            (controllers::flagger(c, path, p), Until::Promoted)
+        }
+        PolicyKind::BurnRate => {
+            c.only(path, "burn_rate", &set, controllers::BURN_RATE_KEYS);
+            (controllers::burn_rate(c, path, p, ctx), Until::End)
+        }
+        PolicyKind::EcsCircuitBreaker => {
+            c.only(path, "ecs_circuit_breaker", &set, controllers::ECS_KEYS);
+            (controllers::ecs(p, ctx), Until::Promoted)
+        }
+        PolicyKind::Kayenta => {
+            c.only(path, "kayenta", &set, controllers::KAYENTA_KEYS);
+            (controllers::kayenta(c, path, p), Until::Promoted)
         }
     };
     PolicySpec {

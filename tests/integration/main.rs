@@ -3,6 +3,7 @@
 mod cli;
 mod closed_forms;
 mod compare;
+mod controllers;
 mod data;
 mod determinism;
 mod invariants;

@@ -1,0 +1,321 @@
+//! The controller policies (argo_analysis, flagger, burn_rate, ecs_circuit_breaker, kayenta)
+//! through the whole simulator: detection times that follow from each controller's rules.
+
+use super::{of, records, scenario};
+use rollsim::scenario::parse;
+
+/// A release that is always bad from the first request (50% errors), deployed at 1h to a
+/// steady, noiseless service; every policy sees the same runs.
+const BAD_RELEASE: &str = r#"
+    [simulation]
+    duration = "3h"
+    scrape_interval = "15s"
+    [service]
+    request_rate = 2000.0
+    baseline_error_rate = 0.0
+    replicas = 10
+    [signals]
+    noise_sd = 0.0
+    [health_check]
+    interval = "10s"
+    [slo]
+    error_rate = 0.001
+    [release]
+    at = "1h"
+    bad_probability = 1.0
+    bake = "1h"
+    [release.bad]
+    error_rate = 0.5
+    [rollout]
+    strategy = "all_at_once"
+
+    [[policies]]
+    name = "argo-fl0"
+    kind = "argo_analysis"
+    interval = "1m"
+    failure_error_rate_above = 0.05
+
+    [[policies]]
+    name = "argo-fl3"
+    kind = "argo_analysis"
+    interval = "1m"
+    failure_limit = 3
+    failure_error_rate_above = 0.05
+
+    [[policies]]
+    name = "flagger"
+    kind = "flagger"
+    interval = "1m"
+    threshold = 3
+    request_success_rate_min = 99.0
+
+    [[policies]]
+    name = "burn"
+    kind = "burn_rate"
+
+    [[policies]]
+    name = "ecs"
+    kind = "ecs_circuit_breaker"
+
+    [[policies]]
+    name = "kayenta"
+    kind = "kayenta"
+    interval = "5m"
+    direction = "increase"
+    metrics = ["error_rate"]
+    rollout = { strategy = "canary", steps = [{ weight = 20, pause = "30m" }, { weight = 100 }] }
+"#;
+
+/// Every run's detection time of one policy (seconds after the bad version began serving).
+fn detection_times(all: &[rollsim::outcome::RunRecord], policy: &str) -> Vec<f64> {
+    of(all, policy)
+        .iter()
+        .map(|r| match r.time_to_detect_s {
+            Some(t) => t,
+            None => panic!("{policy}: run {} did not detect the bad release", r.run),
+        })
+        .collect()
+}
+
+#[test]
+fn controllers_detect_a_bad_release_when_their_rules_say() {
+    let s = scenario(BAD_RELEASE);
+    let all = records(&s, 11, 20);
+    let every = |policy: &str, expected: f64| {
+        for t in detection_times(&all, policy) {
+            assert_eq!(t, expected, "{policy}");
+        }
+    };
+    // Argo: the first measurement is taken at the first scrape (15 s after the deploy);
+    // failureLimit 0 fails on it, failureLimit 3 on the 4th, one interval apart.
+    every("argo-fl0", 15.0);
+    every("argo-fl3", 15.0 + 3.0 * 60.0);
+    // Flagger: checks one interval after the analysis starts (15 s), three failed checks
+    // (75 s, 135 s, 195 s), rollback at the next tick.
+    every("flagger", 15.0 + 4.0 * 60.0);
+    // Burn rate, SLO 0.999 from [slo]: (1 - SLO) / 0.5 x 1h x 14.4 = 103.68 s, seen at the
+    // next scrape (105 s; 2000 requests a second keep the noise far below the 1.3% margin).
+    for t in detection_times(&all, "burn") {
+        let closed = 0.001 / 0.5 * 3600.0 * 14.4;
+        assert!(
+            t >= closed && t <= closed + 15.0,
+            "burn: {t} s vs {closed} s"
+        );
+    }
+    // ECS: 10 replicas give a threshold of 5 failed tasks; probes every 10 s fail half the
+    // time, so 5 in a row take at least 40 s.
+    for t in detection_times(&all, "ecs") {
+        assert!(t >= 40.0, "ecs: {t}");
+    }
+    // Kayenta at 20% canary weight: the first judgement (5 min after the first scrape)
+    // finds the error rate High: score 0, at or below marginal.
+    every("kayenta", 15.0 + 300.0);
+    // Every policy rolled every bad release back exactly once.
+    for r in &all {
+        assert_eq!(r.true_positive_rollbacks, 1, "{} run {}", r.policy, r.run);
+        assert!(!r.missed_bad_release);
+    }
+}
+
+#[test]
+fn burn_rate_detection_time_matches_the_closed_form() {
+    // Error ratios low enough that only the 6h / 30m or 3d / 6h pairs can fire.
+    for (error_rate, slo) in [(0.02, 0.999), (0.1, 0.999), (0.04, 0.995)] {
+        let text = format!(
+            r#"
+            [simulation]
+            duration = "40h"
+            scrape_interval = "15s"
+            [service]
+            request_rate = 1000000.0
+            baseline_error_rate = 0.0
+            [signals]
+            noise_sd = 0.0
+            [release]
+            at = "1h"
+            bad_probability = 1.0
+            bake = "1h"
+            [release.bad]
+            error_rate = {error_rate}
+            [[policies]]
+            name = "burn"
+            kind = "burn_rate"
+            slo = {slo}
+            "#
+        );
+        let s = scenario(&text);
+        let all = records(&s, 3, 4);
+        let closed = [(1.0, 14.4), (6.0, 6.0), (72.0, 1.0)]
+            .iter()
+            .filter(|(_, b)| error_rate > b * (1.0 - slo))
+            .map(|(h, b)| (1.0 - slo) / error_rate * h * 3600.0 * b)
+            .fold(f64::INFINITY, f64::min);
+        for t in detection_times(&all, "burn") {
+            // Binomial noise on 15 million requests a scrape moves the crossing by far less
+            // than a scrape.
+            assert!(
+                t >= closed - 15.0 && t <= closed + 15.0,
+                "error ratio {error_rate}, slo {slo}: detected after {t} s, closed form {closed} s"
+            );
+        }
+    }
+}
+
+#[test]
+fn argo_inconclusive_holds_or_rolls_back_as_configured() {
+    // 3% errors: neither below the 1% success bound nor above the 5% failure bound.
+    let base = r#"
+        [simulation]
+        duration = "3h"
+        [service]
+        request_rate = 200.0
+        baseline_error_rate = 0.0
+        [signals]
+        noise_sd = 0.0
+        [release]
+        at = "1h"
+        bad_probability = 1.0
+        bake = "30m"
+        [release.bad]
+        error_rate = 0.03
+        [[policies]]
+        name = "hold"
+        kind = "argo_analysis"
+        interval = "1m"
+        success_error_rate_below = 0.01
+        failure_error_rate_above = 0.05
+        [[policies]]
+        name = "abort"
+        kind = "argo_analysis"
+        interval = "1m"
+        success_error_rate_below = 0.01
+        failure_error_rate_above = 0.05
+        on_inconclusive = "rollback"
+    "#;
+    let s = scenario(base);
+    let all = records(&s, 5, 10);
+    for r in of(&all, "hold") {
+        assert_eq!(r.rollbacks, 0);
+        assert!(r.missed_bad_release);
+    }
+    for r in of(&all, "abort") {
+        assert_eq!(r.rollbacks, 1);
+        assert_eq!(r.time_to_detect_s, Some(15.0));
+    }
+}
+
+#[test]
+fn ecs_threshold_follows_the_desired_count() {
+    // A release whose every request fails: every probe fails, one every 10 s from the
+    // deploy on, so the breaker trips (threshold - 1) x 10 s after the deploy.
+    for (replicas, threshold) in [(1, 3), (4, 3), (10, 5), (500, 200)] {
+        let text = format!(
+            r#"
+            [simulation]
+            duration = "4h"
+            [service]
+            replicas = {replicas}
+            [health_check]
+            interval = "10s"
+            [release]
+            at = "1h"
+            bad_probability = 1.0
+            bake = "1h"
+            [release.bad]
+            error_rate = 1.0
+            [[policies]]
+            name = "ecs"
+            kind = "ecs_circuit_breaker"
+            "#
+        );
+        let s = scenario(&text);
+        let all = records(&s, 1, 2);
+        for t in detection_times(&all, "ecs") {
+            assert_eq!(t, (threshold - 1) as f64 * 10.0, "replicas {replicas}");
+        }
+    }
+}
+
+/// Parses `text` and returns its error message, which must exist.
+fn error_of(text: &str) -> String {
+    match parse(text, "c.toml") {
+        Ok(_) => panic!("accepted: {text}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn controller_keys_are_range_checked_and_located() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "[[policies]]\nname = \"a\"\nkind = \"argo_analysis\"\nfailure_error_rate_above = 0.05\nfailure_limit = -2\n",
+            "c.toml:5:17: failure_limit = -2 is out of range; expected an integer from -1 to 1000000",
+        ),
+        (
+            "[[policies]]\nname = \"a\"\nkind = \"argo_analysis\"\nfailure_error_rate_above = 0.05\nfailure_limit = -1\n",
+            "c.toml:5:17: failure_limit = -1 disables failures",
+        ),
+        (
+            "[[policies]]\nname = \"a\"\nkind = \"argo_analysis\"\nfailure_error_rate_above = 0.05\ncount = 2\nfailure_limit = 3\n",
+            "c.toml:5:9: count = 2 is out of range; expected count >= failure_limit + consecutive_success_limit (3)",
+        ),
+        (
+            "[[policies]]\nname = \"a\"\nkind = \"argo_analysis\"\n",
+            "an argo_analysis policy needs a condition",
+        ),
+        (
+            "[[policies]]\nname = \"a\"\nkind = \"argo_analysis\"\nfailure_error_rate_above = 1.5\n",
+            "c.toml:4:28: failure_error_rate_above = 1.5 is not a probability; expected a number in [0, 1]",
+        ),
+        (
+            "[[policies]]\nname = \"f\"\nkind = \"flagger\"\nrequest_success_rate_min = 101\n",
+            "c.toml:4:28: request_success_rate_min (percent) = 101 is out of range; expected a number from 0 to 100",
+        ),
+        (
+            "[[policies]]\nname = \"f\"\nkind = \"flagger\"\nthreshold = 2\n",
+            "a flagger policy needs a metric",
+        ),
+        (
+            "[[policies]]\nname = \"b\"\nkind = \"burn_rate\"\nslo = 1.0\n",
+            "c.toml:4:7: slo = 1 is out of range; expected a target strictly between 0 and 1",
+        ),
+        (
+            "[[policies]]\nname = \"b\"\nkind = \"burn_rate\"\nwindows = [{ long = \"5m\", short = \"1h\", burn_rate = 2.0 }]\n",
+            "expected short <= long",
+        ),
+        (
+            "[[policies]]\nname = \"k\"\nkind = \"kayenta\"\npass = 40\nmarginal = 60\n",
+            "c.toml:5:12: marginal = 60 is above pass = 40; expected marginal <= pass",
+        ),
+        (
+            "[[policies]]\nname = \"k\"\nkind = \"kayenta\"\nmetrics = [\"error_rate\"]\ncritical = [\"latency_p99\"]\n",
+            "a critical metric must be one of `metrics`",
+        ),
+        (
+            "[[policies]]\nname = \"e\"\nkind = \"ecs_circuit_breaker\"\nthreshold = 4\n",
+            "c.toml:4:13: `threshold` does not apply to kind `ecs_circuit_breaker`; expected only reset_on_healthy_task",
+        ),
+        (
+            "[[policies]]\nname = \"t\"\nkind = \"threshold\"\nerror_rate_above = 0.1\ninterval = \"1m\"\n",
+            "`interval` does not apply to kind `threshold`",
+        ),
+    ];
+    for (text, expected) in cases {
+        let e = error_of(text);
+        assert!(e.contains(expected), "expected {expected:?} in:\n{e}");
+    }
+}
+
+#[test]
+fn flagger_clamps_interval_and_threshold_like_flagger() {
+    let s = scenario(
+        "[[policies]]\nname = \"f\"\nkind = \"flagger\"\ninterval = \"2s\"\nthreshold = -4\nrequest_success_rate_min = 99\n",
+    );
+    match &s.policies[0].rule {
+        rollsim::scenario::PolicyRule::Flagger(f) => {
+            assert_eq!(f.interval_ms, 10_000);
+            assert_eq!(f.threshold, 1);
+        }
+        other => panic!("not a flagger rule: {other:?}"),
+    }
+}
