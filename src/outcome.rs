@@ -59,6 +59,12 @@ pub struct RunRecord {
     /// From the first data harm until it first showed in a signal (errors of unreadable
     /// reads in a scrape); empty when there was no harm or it stayed silent.
     pub data_harm_detected_s: Option<f64>,
+    /// Pages this policy sent to a human (checkpoints, sign-offs).
+    pub pages: u32,
+    /// Human working minutes those pages cost.
+    pub human_minutes: f64,
+    /// Rollback decisions a loop guard suppressed (`max_auto_rollbacks`).
+    pub rollbacks_suppressed: u32,
 }
 
 /// How a metric is summarised: proportions get a Wilson interval, other values a normal one.
@@ -70,7 +76,7 @@ pub enum MetricKind {
 
 impl RunRecord {
     /// Names of the aggregated outcomes, in report order.
-    pub const METRICS: [(&'static str, MetricKind); 22] = [
+    pub const METRICS: [(&'static str, MetricKind); 25] = [
         ("release_bad", MetricKind::Proportion),
         ("deploy_attempts", MetricKind::Value),
         ("rollbacks", MetricKind::Value),
@@ -93,10 +99,13 @@ impl RunRecord {
         ("corrupted_records", MetricKind::Value),
         ("lost_writes", MetricKind::Value),
         ("data_harm_detected_s", MetricKind::Value),
+        ("pages", MetricKind::Value),
+        ("human_minutes", MetricKind::Value),
+        ("rollbacks_suppressed", MetricKind::Value),
     ];
 
     /// The values of [`Self::METRICS`], in the same order; `None` where one does not apply.
-    pub fn metrics(&self) -> [Option<f64>; 22] {
+    pub fn metrics(&self) -> [Option<f64>; 25] {
         let b = |x: bool| Some(if x { 1.0 } else { 0.0 });
         [
             b(self.release_bad),
@@ -121,6 +130,9 @@ impl RunRecord {
             Some(self.corrupted_records as f64),
             Some(self.lost_writes as f64),
             self.data_harm_detected_s,
+            Some(f64::from(self.pages)),
+            Some(self.human_minutes),
+            Some(f64::from(self.rollbacks_suppressed)),
         ]
     }
 }
@@ -157,6 +169,9 @@ mod tests {
             corrupted_records: 0,
             lost_writes: 0,
             data_harm_detected_s: None,
+            pages: 0,
+            human_minutes: 0.0,
+            rollbacks_suppressed: 0,
         };
         let mut w = csv::Writer::from_writer(vec![]);
         w.serialize(&r).unwrap();

@@ -10,6 +10,7 @@ pub mod burn_rate;
 mod consecutive;
 pub mod ecs;
 pub mod flagger;
+pub mod human;
 pub mod kayenta;
 mod threshold;
 mod window;

@@ -17,7 +17,9 @@ pub use controllers::{
     KayentaSpec, NanStrategy, OnInconclusive, Traffic,
 };
 pub use error::{Located, ScenarioError};
-pub use raw::{Action, FaultKind, NoData, OnUnknown, StrategyName, UnsafeRollback, Until};
+pub use raw::{
+    Action, Checkpoint, Day, FaultKind, NoData, OnUnknown, StrategyName, UnsafeRollback, Until,
+};
 
 use rand::Rng;
 use rand_distr::{Distribution, Exp, LogNormal};
@@ -50,6 +52,7 @@ pub struct Scenario {
     /// The data store and migrations; `None` when the scenario models no data.
     pub data: Option<DataSpec>,
     pub recovery: Recovery,
+    pub human: Human,
     pub faults: Vec<Fault>,
     pub policies: Vec<PolicySpec>,
 }
@@ -383,6 +386,46 @@ pub struct PolicySpec {
     pub action: Action,
     /// Rollback across a destructive migration: `None` follows `[data] on_unsafe_rollback`.
     pub unsafe_rollback: Option<UnsafeRollback>,
+    /// Where a human signs off.
+    pub checkpoint: Checkpoint,
+    /// Limits that keep automation out of rollback loops.
+    pub guards: Guards,
+}
+
+/// Loop guards any policy can wear.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Guards {
+    /// Automatic rollbacks allowed per release; later decisions are suppressed.
+    pub max_auto_rollbacks: Option<u32>,
+    /// After this many rollbacks the pipeline stops retrying the release (a freeze).
+    pub freeze_after: Option<u32>,
+    /// Each automatic retry waits this many times longer than the previous one.
+    pub retry_backoff: f64,
+    /// After the first automatic rollback, a human decides the next one.
+    pub human_after_first_rollback: bool,
+}
+
+/// The on-call human who answers pages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Human {
+    /// Time to acknowledge a page in daytime on a weekday with no other recent pages.
+    pub ack: DurationDist,
+    /// Ack time multiplier between 22:00 and 07:00.
+    pub night_factor: f64,
+    /// Ack time multiplier on a weekend day.
+    pub weekend_factor: f64,
+    pub day: Day,
+    /// Probability of the right call (roll back a bad release, keep a good one), rested.
+    pub right_call: f64,
+    /// Each page in the last 24 h multiplies ack time and the wrong-call probability
+    /// by `1 + fatigue` more (linearly: `1 + fatigue * pages`).
+    pub fatigue: f64,
+    /// Pages from elsewhere the same on-call person gets, per day (they tire too).
+    pub background_pages_per_day: f64,
+    /// Working time a page costs besides waiting (looking, deciding, writing up).
+    pub handling_ms: u64,
+    /// After deciding to keep a release, the human silences the alert this long.
+    pub silence_ms: u64,
 }
 
 /// The decision rule of a policy.

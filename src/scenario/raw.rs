@@ -123,6 +123,8 @@ pub struct RawScenario {
     #[serde(default)]
     pub recovery: RawRecovery,
     #[serde(default)]
+    pub human: RawHuman,
+    #[serde(default)]
     pub faults: Vec<RawFault>,
     #[serde(default)]
     pub policies: Vec<RawPolicy>,
@@ -355,6 +357,50 @@ pub struct RawPolicy {
     pub action: Option<Action>,
     /// Whether this policy rolls back across a destructive migration (default: `[data]`).
     pub unsafe_rollback: Option<UnsafeRollback>,
+    /// Where a human signs off (default: nowhere).
+    pub checkpoint: Option<Checkpoint>,
+    // loop guards
+    pub max_auto_rollbacks: Option<i64>,
+    pub freeze_after: Option<i64>,
+    pub retry_backoff: Option<f64>,
+    pub human_after_first_rollback: Option<bool>,
+}
+
+/// Where automation waits for a human.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Checkpoint {
+    /// Never: automation acts alone.
+    None,
+    /// Before acting on a fired rule: page a human, who decides.
+    Rollback,
+    /// Before acting and before promotion: a human also signs the promotion off.
+    RollbackAndPromotion,
+}
+
+/// Which day of the week a run simulates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Day {
+    Weekday,
+    Weekend,
+    /// A weekend day with probability 2/7, drawn per run.
+    Random,
+}
+
+/// The on-call human.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawHuman {
+    pub ack: Option<DurDist>,
+    pub night_factor: Option<f64>,
+    pub weekend_factor: Option<f64>,
+    pub day: Option<Day>,
+    pub right_call: Option<f64>,
+    pub fatigue: Option<f64>,
+    pub background_pages_per_day: Option<f64>,
+    pub handling: Option<Dur>,
+    pub silence: Option<Dur>,
 }
 
 /// The recovery a policy takes when it acts.

@@ -442,6 +442,54 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
     };
 
     // [recovery]
+    let h = at(&root, "human");
+    let rh = &raw.human;
+    let human = Human {
+        ack: match &rh.ack {
+            Some(d) => c.dist(at(&h, "ack"), "human.ack", d),
+            None => DurationDist::LogNormal {
+                mu: (300_000f64).ln(),
+                sigma: ((1_800_000f64).ln() - (300_000f64).ln()) / Z95,
+            },
+        },
+        night_factor: c.number(
+            at(&h, "night_factor"),
+            "human.night_factor",
+            rh.night_factor,
+            3.0,
+            1.0,
+            false,
+        ),
+        weekend_factor: c.number(
+            at(&h, "weekend_factor"),
+            "human.weekend_factor",
+            rh.weekend_factor,
+            2.0,
+            1.0,
+            false,
+        ),
+        day: rh.day.unwrap_or(Day::Weekday),
+        right_call: c.prob(at(&h, "right_call"), "human.right_call", rh.right_call, 0.9),
+        fatigue: c.number(
+            at(&h, "fatigue"),
+            "human.fatigue",
+            rh.fatigue,
+            0.1,
+            0.0,
+            false,
+        ),
+        background_pages_per_day: c.number(
+            at(&h, "background_pages_per_day"),
+            "human.background_pages_per_day",
+            rh.background_pages_per_day,
+            0.0,
+            0.0,
+            false,
+        ),
+        handling_ms: rh.handling.map(|d| d.0).unwrap_or(15 * 60_000),
+        silence_ms: rh.silence.map(|d| d.0).unwrap_or(3_600_000),
+    };
+
     let recovery = Recovery {
         roll_forward_delay: match &raw.recovery.roll_forward_delay {
             Some(d) => c.dist(
@@ -540,6 +588,7 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
         pipeline,
         data,
         recovery,
+        human,
         faults,
         policies,
     })
@@ -972,6 +1021,38 @@ fn policy(
         rollout,
         action: p.action.unwrap_or(Action::Rollback),
         unsafe_rollback: p.unsafe_rollback,
+        checkpoint: p.checkpoint.unwrap_or(Checkpoint::None),
+        guards: Guards {
+            max_auto_rollbacks: p.max_auto_rollbacks.map(|v| {
+                c.int(
+                    at(path, "max_auto_rollbacks"),
+                    "max_auto_rollbacks",
+                    Some(v),
+                    1,
+                    0,
+                    1000,
+                ) as u32
+            }),
+            freeze_after: p.freeze_after.map(|v| {
+                c.int(
+                    at(path, "freeze_after"),
+                    "freeze_after",
+                    Some(v),
+                    1,
+                    1,
+                    1000,
+                ) as u32
+            }),
+            retry_backoff: c.number(
+                at(path, "retry_backoff"),
+                "retry_backoff",
+                p.retry_backoff,
+                1.0,
+                1.0,
+                false,
+            ),
+            human_after_first_rollback: p.human_after_first_rollback.unwrap_or(false),
+        },
     }
 }
 
@@ -986,6 +1067,11 @@ fn default_policies(rollout: &Rollout) -> Vec<PolicySpec> {
             rollout: r(),
             action: Action::Rollback,
             unsafe_rollback: None,
+            checkpoint: Checkpoint::None,
+            guards: Guards {
+                retry_backoff: 1.0,
+                ..Guards::default()
+            },
         },
         PolicySpec {
             name: "oracle".into(),
@@ -996,6 +1082,11 @@ fn default_policies(rollout: &Rollout) -> Vec<PolicySpec> {
             rollout: r(),
             action: Action::Rollback,
             unsafe_rollback: None,
+            checkpoint: Checkpoint::None,
+            guards: Guards {
+                retry_backoff: 1.0,
+                ..Guards::default()
+            },
         },
         PolicySpec {
             name: "threshold".into(),
@@ -1010,6 +1101,11 @@ fn default_policies(rollout: &Rollout) -> Vec<PolicySpec> {
             rollout: r(),
             action: Action::Rollback,
             unsafe_rollback: None,
+            checkpoint: Checkpoint::None,
+            guards: Guards {
+                retry_backoff: 1.0,
+                ..Guards::default()
+            },
         },
         PolicySpec {
             name: "consecutive".into(),
@@ -1018,6 +1114,11 @@ fn default_policies(rollout: &Rollout) -> Vec<PolicySpec> {
             rollout: r(),
             action: Action::Rollback,
             unsafe_rollback: None,
+            checkpoint: Checkpoint::None,
+            guards: Guards {
+                retry_backoff: 1.0,
+                ..Guards::default()
+            },
         },
     ]
 }

@@ -8,10 +8,11 @@ use super::world::World;
 use crate::data::DataState;
 use crate::model::{Effects, ServiceModel, VersionTruth};
 use crate::outcome::RunRecord;
+use crate::policy::human::HumanModel;
 use crate::policy::{self, Decision, Needs, Policy, Scrape, VersionSample};
 use crate::rollout::{keeps_old_warm, plan, ShareStep};
 use crate::scenario::{
-    Action, MigrationWhen, PolicyRule, PolicySpec, Scenario, UnsafeRollback, Until,
+    Action, Checkpoint, Day, MigrationWhen, PolicyRule, PolicySpec, Scenario, UnsafeRollback, Until,
 };
 use crate::signals::{binomial, requests, scraped_p99, Drift};
 use rand::Rng;
@@ -39,14 +40,30 @@ enum Event {
     Tick,
     HealthCheck,
     Deploy,
-    Share { attempt: u32, step: usize },
-    Promote { attempt: u32 },
-    RollbackDone { attempt: u32 },
-    Oracle { attempt: u32 },
+    Share {
+        attempt: u32,
+        step: usize,
+    },
+    Promote {
+        attempt: u32,
+    },
+    RollbackDone {
+        attempt: u32,
+    },
+    Oracle {
+        attempt: u32,
+    },
     FaultStart(usize),
     FaultEnd(usize),
     Migration(usize),
-    FixDeployed { attempt: u32 },
+    FixDeployed {
+        attempt: u32,
+    },
+    /// The paged human answers: about a fired rule, or a promotion sign-off.
+    HumanAnswer {
+        attempt: u32,
+        promotion: bool,
+    },
 }
 
 /// Where the new version stands.
@@ -109,6 +126,7 @@ struct Streams {
     pipeline: StreamRng,
     data: StreamRng,
     recovery: StreamRng,
+    human: StreamRng,
 }
 
 impl Streams {
@@ -125,6 +143,7 @@ impl Streams {
             pipeline: stream(seed, Stream::Pipeline),
             data: stream(seed, Stream::Data),
             recovery: stream(seed, Stream::Recovery),
+            human: stream(seed, Stream::Human),
         }
     }
 }
@@ -156,6 +175,12 @@ struct Replication<'a, 'w> {
     /// The new code path is off: the new version writes the old format.
     flag_off: bool,
     promoted_once: bool,
+    /// The on-call human (drawn per run: weekday or weekend, background pages).
+    human: HumanModel<'a>,
+    /// After keeping a release, the human silences the alert until then.
+    silenced_until: u64,
+    /// A promotion waits for the human's sign-off.
+    awaiting_signoff: bool,
     data: Option<DataState<'a>>,
     active: Vec<bool>,
     effects: Effects,
@@ -187,6 +212,31 @@ pub fn replicate_traced(p: &Prepared<'_>, world: &World, spec: &PolicySpec) -> (
     (r, t.unwrap_or_default())
 }
 
+/// The human of a run: the day, and the background pages of the day before and of the
+/// run itself, all from the human stream (the same for every policy of the run).
+fn draw_human<'a>(s: &'a Scenario, rng: &mut StreamRng) -> HumanModel<'a> {
+    let h = &s.human;
+    let weekend = match h.day {
+        Day::Weekday => false,
+        Day::Weekend => true,
+        Day::Random => rng.random::<f64>() < 2.0 / 7.0,
+    };
+    let mut background = Vec::new();
+    if h.background_pages_per_day > 0.0 {
+        if let Ok(gap) = rand_distr::Exp::new(h.background_pages_per_day / 86_400_000.0) {
+            let mut t = -86_400_000.0;
+            loop {
+                t += rand_distr::Distribution::<f64>::sample(&gap, rng);
+                if t >= s.duration_ms as f64 {
+                    break;
+                }
+                background.push(t as i64);
+            }
+        }
+    }
+    HumanModel::new(h, weekend, background)
+}
+
 fn replicate_with(
     p: &Prepared<'_>,
     world: &World,
@@ -202,6 +252,7 @@ fn replicate_with(
         s.scrape_interval_ms,
     );
     let policy = policy::build(spec);
+    let human = draw_human(s, &mut rng.human);
     let mut needs = policy.needs();
     if trace.is_some() {
         needs.scrapes = true;
@@ -227,6 +278,9 @@ fn replicate_with(
         defect_off: false,
         flag_off: false,
         promoted_once: false,
+        human,
+        silenced_until: 0,
+        awaiting_signoff: false,
         data: s.data.as_ref().map(DataState::new),
         active: vec![false; world.faults.len()],
         effects: Effects::default(),
@@ -264,6 +318,9 @@ fn replicate_with(
             corrupted_records: 0,
             lost_writes: 0,
             data_harm_detected_s: None,
+            pages: 0,
+            human_minutes: 0.0,
+            rollbacks_suppressed: 0,
         },
         downtime_ms: 0,
         first_onset_ms: None,
@@ -305,8 +362,16 @@ impl Replication<'_, '_> {
                 Event::Share { attempt, step } => self.share_step(t, attempt, step),
                 Event::Promote { attempt } => {
                     if attempt == self.attempt && self.phase == Phase::Baking {
-                        self.promote(t);
+                        if self.spec.checkpoint == Checkpoint::RollbackAndPromotion {
+                            self.awaiting_signoff = true;
+                            self.page(t, true);
+                        } else {
+                            self.promote(t);
+                        }
                     }
+                }
+                Event::HumanAnswer { attempt, promotion } => {
+                    self.human_answer(t, attempt, promotion)
                 }
                 Event::RollbackDone { attempt } => {
                     if attempt == self.attempt && self.phase == Phase::RollingBack {
@@ -424,6 +489,8 @@ impl Replication<'_, '_> {
         self.ramp = None;
         self.serve_start_ms = None;
         self.acted = false;
+        self.awaiting_signoff = false;
+        self.silenced_until = 0;
         self.policy.reset();
         if self.attempt == 1 {
             // Coupled migrations run just before the new code, once.
@@ -497,13 +564,85 @@ impl Replication<'_, '_> {
         }
     }
 
-    /// Carries out the policy's action when its rule fires.
+    /// A policy's rule fired: act, suppress (a loop guard), or page a human.
     fn decide(&mut self, t: u64, d: Decision) {
-        if d != Decision::Rollback || !self.watching() {
+        if d != Decision::Rollback || !self.watching() || t < self.silenced_until {
             return;
         }
         self.acted = true;
         self.note_detection(t);
+        let guards = self.spec.guards;
+        let human = self.spec.checkpoint != Checkpoint::None
+            || (guards.human_after_first_rollback && self.out.rollbacks >= 1);
+        if human {
+            self.page(t, false);
+            return;
+        }
+        if guards
+            .max_auto_rollbacks
+            .is_some_and(|max| self.out.rollbacks >= max)
+        {
+            self.note(t, "suppressed", || "max_auto_rollbacks reached".into());
+            self.out.rollbacks_suppressed += 1;
+            return;
+        }
+        self.act(t);
+    }
+
+    /// Pages the human; the answer comes after the ack time.
+    fn page(&mut self, t: u64, promotion: bool) {
+        let ack = self.human.page(&mut self.rng.human, t);
+        self.out.pages += 1;
+        self.out.human_minutes += self.p.scenario.human.handling_ms as f64 / 60_000.0;
+        self.note(t, "page", || {
+            format!(
+                "{}; answered after {}",
+                if promotion {
+                    "promotion sign-off"
+                } else {
+                    "rule fired"
+                },
+                humantime::format_duration(std::time::Duration::from_millis(ack))
+            )
+        });
+        self.queue.push(
+            t + ack,
+            Event::HumanAnswer {
+                attempt: self.attempt,
+                promotion,
+            },
+        );
+    }
+
+    /// The human answers: signs a promotion off, or makes the call on a fired rule (the
+    /// right call with the model's probability: act on a bad release, keep a good one).
+    fn human_answer(&mut self, t: u64, attempt: u32, promotion: bool) {
+        if attempt != self.attempt
+            || !matches!(self.phase, Phase::Rolling | Phase::Baking | Phase::Promoted)
+        {
+            return;
+        }
+        if promotion {
+            if self.awaiting_signoff && self.phase == Phase::Baking {
+                self.awaiting_signoff = false;
+                self.promote(t);
+            }
+            return;
+        }
+        let right = self.rng.human.random::<f64>() < self.human.right_probability(t);
+        if self.world.release_bad == right {
+            self.note(t, "human_acts", String::new);
+            self.act(t);
+        } else {
+            self.note(t, "human_keeps", String::new);
+            self.acted = false;
+            self.policy.reset();
+            self.silenced_until = t + self.p.scenario.human.silence_ms;
+        }
+    }
+
+    /// Carries out the policy's action.
+    fn act(&mut self, t: u64) {
         match self.spec.action {
             Action::Rollback => {
                 let unsafe_now = self.data.as_ref().is_some_and(|d| d.rollback_unsafe());
@@ -617,14 +756,25 @@ impl Replication<'_, '_> {
             self.first_recover_ms = Some(t);
         }
         self.serve_start_ms = None;
-        if self.attempt < self.p.scenario.pipeline.max_attempts {
-            let delay = self
+        let guards = self.spec.guards;
+        let frozen = guards.freeze_after.is_some_and(|n| self.out.rollbacks >= n);
+        if frozen {
+            self.note(t, "frozen", || {
+                "freeze_after reached: no more retries".into()
+            });
+        }
+        if self.attempt < self.p.scenario.pipeline.max_attempts && !frozen {
+            let base = self
                 .p
                 .scenario
                 .pipeline
                 .retry_delay
                 .sample(&mut self.rng.pipeline);
-            self.queue.push(t + delay, Event::Deploy);
+            let backoff = guards
+                .retry_backoff
+                .powi(self.attempt.saturating_sub(1) as i32);
+            self.queue
+                .push(t + (base as f64 * backoff).round() as u64, Event::Deploy);
         }
     }
 

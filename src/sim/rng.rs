@@ -43,6 +43,8 @@ pub enum Stream {
     Data = 13,
     /// Delays of recovery actions (roll-forward fixes).
     Recovery = 14,
+    /// The on-call human: background pages, ack times, calls.
+    Human = 15,
 }
 
 /// The generator behind every stream.
