@@ -248,3 +248,68 @@ fn in_place_rollback_takes_the_rollback_duration() {
         assert_eq!(r.time_to_recover_s, Some(240.0));
     }
 }
+
+/// P(X > k) for X ~ Binomial(n, p), exactly.
+fn binomial_tail_above(n: u64, p: f64, k: f64) -> f64 {
+    let mut pmf = (1.0 - p).powi(n as i32); // P(X = 0)
+    let mut tail = 0.0;
+    for x in 0..=n {
+        if x as f64 > k {
+            tail += pmf;
+        }
+        // P(X = x + 1) from P(X = x)
+        pmf *= (n - x) as f64 / (x + 1) as f64 * p / (1.0 - p);
+    }
+    tail
+}
+
+#[test]
+fn windowed_threshold_false_positive_rate_matches_the_exact_probability() {
+    // A healthy release at 1h, watched for a 10-minute bake. A one-scrape window: each
+    // check compares errors / requests of one 15 s scrape with 10%. Requests per scrape are
+    // Poisson(30), errors Binomial(n, 0.02); the 39 checks delivered before promotion are
+    // independent, so P(false rollback) = 1 - (1 - q)^39 with
+    // q = sum_n Poisson(n; 30) P(Binomial(n, 0.02) > 0.1 n).
+    let s = scenario(
+        r#"
+        [simulation]
+        duration = "2h"
+        [service]
+        request_rate = 2.0
+        baseline_error_rate = 0.02
+        [signals]
+        noise_sd = 0.0
+        [release]
+        at = "1h"
+        bad_probability = 0.0
+        bake = "10m"
+        [[policies]]
+        name = "gate"
+        kind = "threshold"
+        error_rate_above = 0.1
+        window = "15s"
+        "#,
+    );
+    let lambda: f64 = 30.0;
+    let mut q = 0.0;
+    let mut poisson = (-lambda).exp();
+    for n in 0..200u64 {
+        if n > 0 {
+            poisson *= lambda / n as f64;
+            q += poisson * binomial_tail_above(n, 0.02, 0.1 * n as f64);
+        }
+    }
+    let exact = 1.0 - (1.0 - q).powi(39);
+    let runs = 6000;
+    let all = records(&s, 17, runs);
+    let fp = all
+        .iter()
+        .filter(|r| r.false_positive_rollbacks > 0)
+        .count() as f64
+        / runs as f64;
+    let sd = (exact * (1.0 - exact) / runs as f64).sqrt();
+    assert!(
+        (fp - exact).abs() < 4.0 * sd,
+        "simulated {fp:.4}, exact {exact:.4} (per check {q:.5}, sd {sd:.4})"
+    );
+}
