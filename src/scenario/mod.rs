@@ -390,6 +390,11 @@ pub struct PolicySpec {
     pub checkpoint: Checkpoint,
     /// Limits that keep automation out of rollback loops.
     pub guards: Guards,
+    /// Whether `[pipeline]` retries re-deploy the release after this policy's rollback.
+    /// Controllers that abort a rollout (Argo Rollouts, Flagger, a Kayenta pipeline stage,
+    /// the ECS circuit breaker) do not retry the same revision, so for them the default is
+    /// false; for the generic rules it is true.
+    pub pipeline_retries: bool,
 }
 
 /// Loop guards any policy can wear.

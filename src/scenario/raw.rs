@@ -364,6 +364,8 @@ pub struct RawPolicy {
     pub freeze_after: Option<i64>,
     pub retry_backoff: Option<f64>,
     pub human_after_first_rollback: Option<bool>,
+    /// Whether the pipeline re-deploys after this policy's rollback (default by kind).
+    pub pipeline_retries: Option<bool>,
 }
 
 /// Where automation waits for a human.

@@ -1014,6 +1014,14 @@ fn policy(
             (controllers::kayenta(c, path, p), Until::Promoted)
         }
     };
+    let pipeline_retries = p.pipeline_retries.unwrap_or(matches!(
+        rule,
+        PolicyRule::None
+            | PolicyRule::Oracle { .. }
+            | PolicyRule::Threshold { .. }
+            | PolicyRule::Consecutive { .. }
+            | PolicyRule::BurnRate(_)
+    ));
     PolicySpec {
         name: p.name.clone(),
         until: p.until.unwrap_or(default_until),
@@ -1022,6 +1030,7 @@ fn policy(
         action: p.action.unwrap_or(Action::Rollback),
         unsafe_rollback: p.unsafe_rollback,
         checkpoint: p.checkpoint.unwrap_or(Checkpoint::None),
+        pipeline_retries,
         guards: Guards {
             max_auto_rollbacks: p.max_auto_rollbacks.map(|v| {
                 c.int(
@@ -1068,6 +1077,7 @@ fn default_policies(rollout: &Rollout) -> Vec<PolicySpec> {
             action: Action::Rollback,
             unsafe_rollback: None,
             checkpoint: Checkpoint::None,
+            pipeline_retries: true,
             guards: Guards {
                 retry_backoff: 1.0,
                 ..Guards::default()
@@ -1083,6 +1093,7 @@ fn default_policies(rollout: &Rollout) -> Vec<PolicySpec> {
             action: Action::Rollback,
             unsafe_rollback: None,
             checkpoint: Checkpoint::None,
+            pipeline_retries: true,
             guards: Guards {
                 retry_backoff: 1.0,
                 ..Guards::default()
@@ -1102,6 +1113,7 @@ fn default_policies(rollout: &Rollout) -> Vec<PolicySpec> {
             action: Action::Rollback,
             unsafe_rollback: None,
             checkpoint: Checkpoint::None,
+            pipeline_retries: true,
             guards: Guards {
                 retry_backoff: 1.0,
                 ..Guards::default()
@@ -1115,6 +1127,7 @@ fn default_policies(rollout: &Rollout) -> Vec<PolicySpec> {
             action: Action::Rollback,
             unsafe_rollback: None,
             checkpoint: Checkpoint::None,
+            pipeline_retries: true,
             guards: Guards {
                 retry_backoff: 1.0,
                 ..Guards::default()

@@ -763,7 +763,10 @@ impl Replication<'_, '_> {
                 "freeze_after reached: no more retries".into()
             });
         }
-        if self.attempt < self.p.scenario.pipeline.max_attempts && !frozen {
+        if self.attempt < self.p.scenario.pipeline.max_attempts
+            && !frozen
+            && self.spec.pipeline_retries
+        {
             let base = self
                 .p
                 .scenario

@@ -137,3 +137,55 @@ fn loop_guards_stop_the_rollback_loop() {
         );
     }
 }
+
+#[test]
+fn aborting_controllers_do_not_retry_the_same_release() {
+    // Argo Rollouts and Flagger abort a rollout and wait for a new revision; a generic
+    // rule in a retrying pipeline re-deploys, and the override switches either way.
+    let s = scenario(
+        r#"
+        [release]
+        bad_probability = 1.0
+        [release.bad]
+        error_rate = 0.2
+        [rollout]
+        strategy = "canary"
+        [pipeline]
+        max_attempts = 3
+        retry_delay = "10m"
+        [[policies]]
+        name = "rule"
+        kind = "threshold"
+        error_rate_above = 0.05
+        [[policies]]
+        name = "rule-no-retry"
+        kind = "threshold"
+        error_rate_above = 0.05
+        pipeline_retries = false
+        [[policies]]
+        name = "argo"
+        kind = "argo_analysis"
+        interval = "1m"
+        failure_error_rate_above = 0.05
+        [[policies]]
+        name = "argo-retried"
+        kind = "argo_analysis"
+        interval = "1m"
+        failure_error_rate_above = 0.05
+        pipeline_retries = true
+        "#,
+    );
+    let all = records(&s, 2, 30);
+    for r in of(&all, "rule")
+        .iter()
+        .chain(of(&all, "argo-retried").iter())
+    {
+        assert_eq!((r.deploy_attempts, r.rollbacks), (3, 3), "{}", r.policy);
+    }
+    for r in of(&all, "argo")
+        .iter()
+        .chain(of(&all, "rule-no-retry").iter())
+    {
+        assert_eq!((r.deploy_attempts, r.rollbacks), (1, 1), "{}", r.policy);
+    }
+}
