@@ -14,7 +14,7 @@
 //! | `consecutiveSuccessLimit` | `consecutive_success_limit` | 0 = disabled |
 //! | `successCondition: result < x` | `success_error_rate_below` / `success_latency_p99_below` | unset |
 //! | `failureCondition: result > x` | `failure_error_rate_above` / `failure_latency_p99_above` | unset |
-//! | (a person resumes or aborts) | `on_inconclusive` | `"hold"` |
+//! | (a person resumes or aborts) | `on_inconclusive` | `"pause"` |
 //!
 //! The measured value is the new version's error ratio (errors / requests summed over the
 //! scrapes of the last `interval`, the ratio of `rate()` sums a Prometheus query returns) or
@@ -51,10 +51,11 @@
 //!   takes the worst metric phase (Successful < Running < Pending < Inconclusive < Error <
 //!   Failed).
 //! - Effect on the rollout, `rollout/analysis.go`: Failed or Error → abort (rollback);
-//!   Inconclusive → the rollout pauses for a person. rollsim has no model of that person yet:
-//!   `on_inconclusive = "hold"` means the person neither aborts nor resumes while the policy
-//!   watches (no rollback, no further measurement for this deploy; the scenario's rollout plan
-//!   still runs its course), `"rollback"` means the person aborts at once.
+//!   Inconclusive → the rollout pauses for a person. `on_inconclusive = "pause"` (the
+//!   default) does that: the policy answers [`Decision::Pause`], the engine stops the rollout
+//!   at its step and pages the `[human]` model, who aborts or resumes. `"hold"` means nobody
+//!   acts (no rollback, no further measurement; the rollout plan runs its course),
+//!   `"rollback"` means the person aborts at once.
 //!
 //! Model limits: measurements are taken when a scrape reaches the policy, so a measurement
 //! due between two scrapes happens at the next one (the 10 s error retry becomes "the next
@@ -129,6 +130,7 @@ pub fn decision(phase: Phase, on_inconclusive: OnInconclusive) -> Decision {
     match phase {
         Phase::Failed | Phase::Error => Decision::Rollback,
         Phase::Inconclusive if on_inconclusive == OnInconclusive::Rollback => Decision::Rollback,
+        Phase::Inconclusive if on_inconclusive == OnInconclusive::Pause => Decision::Pause,
         _ => Decision::Continue,
     }
 }

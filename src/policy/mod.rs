@@ -50,6 +50,9 @@ pub struct Scrape {
 pub enum Decision {
     Continue,
     Rollback,
+    /// Stop the rollout where it is and ask a human to abort or resume (Argo Rollouts'
+    /// answer to an Inconclusive analysis).
+    Pause,
 }
 
 /// Which observations a policy consumes, so the engine generates only those.

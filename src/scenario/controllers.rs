@@ -6,11 +6,14 @@
 /// What an Argo Rollouts policy does when its AnalysisRun ends Inconclusive.
 ///
 /// In Argo Rollouts an Inconclusive run pauses the rollout until a person resumes or aborts
-/// it (`rollout/analysis.go`: `PauseReasonInconclusiveAnalysis`); rollsim has no model of
-/// that person yet, so the scenario says what the person would do.
+/// it (`rollout/analysis.go`: `PauseReasonInconclusiveAnalysis`); `Pause` models exactly
+/// that with the `[human]` model, and the other two say what the person would do at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OnInconclusive {
+    /// The rollout pauses at its current step and pages the on-call (`[human]`), who
+    /// aborts (rollback) or resumes it: what Argo Rollouts does.
+    Pause,
     /// No rollback and no further measurement for this deploy: the rollout stays paused,
     /// and the release goes on as the scenario's rollout plan says.
     Hold,

@@ -218,7 +218,7 @@ pub(super) fn argo(c: &mut Checker, path: &[Seg], p: &RawPolicy) -> PolicyRule {
         consecutive_success_limit: consecutive_success_limit as u64,
         error_rate,
         latency_p99_ms,
-        on_inconclusive: p.on_inconclusive.unwrap_or(OnInconclusive::Hold),
+        on_inconclusive: p.on_inconclusive.unwrap_or(OnInconclusive::Pause),
     })
 }
 

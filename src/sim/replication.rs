@@ -40,12 +40,16 @@ enum Event {
     Tick,
     HealthCheck,
     Deploy,
+    /// A traffic step of the rollout plan; `epoch` changes when the rollout pauses, which
+    /// cancels the steps scheduled before the pause.
     Share {
         attempt: u32,
+        epoch: u32,
         step: usize,
     },
     Promote {
         attempt: u32,
+        epoch: u32,
     },
     RollbackDone {
         attempt: u32,
@@ -59,11 +63,22 @@ enum Event {
     FixDeployed {
         attempt: u32,
     },
-    /// The paged human answers: about a fired rule, or a promotion sign-off.
+    /// The paged human answers.
     HumanAnswer {
         attempt: u32,
-        promotion: bool,
+        about: Ask,
     },
+}
+
+/// What a human is paged about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ask {
+    /// A policy's rule fired: act or keep the release.
+    Rule,
+    /// Promotion waits for a sign-off.
+    Promotion,
+    /// The rollout paused (an inconclusive analysis): abort or resume.
+    Pause,
 }
 
 /// Where the new version stands.
@@ -179,6 +194,13 @@ struct Replication<'a, 'w> {
     human: HumanModel<'a>,
     /// After keeping a release, the human silences the alert until then.
     silenced_until: u64,
+    /// The rollout's current plan step and when it started (for pause and resume).
+    step: usize,
+    step_at: u64,
+    /// Bumped by a pause: plan events of an older epoch are void.
+    epoch: u32,
+    /// When the rollout paused, while it is paused.
+    paused_at: Option<u64>,
     /// A promotion waits for the human's sign-off.
     awaiting_signoff: bool,
     data: Option<DataState<'a>>,
@@ -280,6 +302,10 @@ fn replicate_with(
         promoted_once: false,
         human,
         silenced_until: 0,
+        step: 0,
+        step_at: 0,
+        epoch: 0,
+        paused_at: None,
         awaiting_signoff: false,
         data: s.data.as_ref().map(DataState::new),
         active: vec![false; world.faults.len()],
@@ -359,20 +385,27 @@ impl Replication<'_, '_> {
                 Event::Tick => self.tick(t),
                 Event::HealthCheck => self.health_check(t),
                 Event::Deploy => self.deploy(t),
-                Event::Share { attempt, step } => self.share_step(t, attempt, step),
-                Event::Promote { attempt } => {
-                    if attempt == self.attempt && self.phase == Phase::Baking {
+                Event::Share {
+                    attempt,
+                    epoch,
+                    step,
+                } => {
+                    if epoch == self.epoch {
+                        self.share_step(t, attempt, step)
+                    }
+                }
+                Event::Promote { attempt, epoch } => {
+                    if attempt == self.attempt && epoch == self.epoch && self.phase == Phase::Baking
+                    {
                         if self.spec.checkpoint == Checkpoint::RollbackAndPromotion {
                             self.awaiting_signoff = true;
-                            self.page(t, true);
+                            self.page(t, Ask::Promotion);
                         } else {
                             self.promote(t);
                         }
                     }
                 }
-                Event::HumanAnswer { attempt, promotion } => {
-                    self.human_answer(t, attempt, promotion)
-                }
+                Event::HumanAnswer { attempt, about } => self.human_answer(t, attempt, about),
                 Event::RollbackDone { attempt } => {
                     if attempt == self.attempt && self.phase == Phase::RollingBack {
                         self.rollback_done(t);
@@ -509,14 +542,72 @@ impl Replication<'_, '_> {
             }
         }
         self.pending.clear();
+        self.paused_at = None;
+        self.schedule_plan(t);
+    }
+
+    /// Schedules every traffic step of the plan from the deploy at `t`.
+    fn schedule_plan(&mut self, t: u64) {
+        let (attempt, epoch) = (self.attempt, self.epoch);
         for (step, s) in self.plan.iter().enumerate() {
             self.queue.push(
                 t + s.offset_ms,
                 Event::Share {
-                    attempt: self.attempt,
+                    attempt,
+                    epoch,
                     step,
                 },
             );
+        }
+    }
+
+    /// The rollout stops where it is and a human is asked to abort or resume.
+    fn pause(&mut self, t: u64) {
+        if self.paused_at.is_some() || !matches!(self.phase, Phase::Rolling | Phase::Baking) {
+            return;
+        }
+        self.note(t, "pause", || "inconclusive analysis".into());
+        self.note_detection(t);
+        self.paused_at = Some(t);
+        self.epoch += 1;
+        self.acted = true;
+        self.page(t, Ask::Pause);
+    }
+
+    /// The rollout goes on from where it paused, with the time its step had already held.
+    fn resume(&mut self, t: u64) {
+        let Some(paused) = self.paused_at.take() else {
+            return;
+        };
+        self.note(t, "resume", String::new);
+        let elapsed = paused.saturating_sub(self.step_at);
+        self.step_at = t - elapsed.min(t);
+        let attempt = self.attempt;
+        match self.phase {
+            Phase::Rolling => {
+                let current = self.plan[self.step].offset_ms;
+                let epoch = self.epoch;
+                for (step, s) in self.plan.iter().enumerate().skip(self.step + 1) {
+                    let wait = (s.offset_ms - current).saturating_sub(elapsed);
+                    self.queue.push(
+                        t + wait,
+                        Event::Share {
+                            attempt,
+                            epoch,
+                            step,
+                        },
+                    );
+                }
+            }
+            Phase::Baking => {
+                let hold = self.plan[self.step].hold_ms + self.p.scenario.release.bake_ms;
+                let epoch = self.epoch;
+                self.queue.push(
+                    t + hold.saturating_sub(elapsed),
+                    Event::Promote { attempt, epoch },
+                );
+            }
+            _ => {}
         }
     }
 
@@ -525,6 +616,8 @@ impl Replication<'_, '_> {
             return;
         }
         self.share = self.plan[step].share;
+        self.step = step;
+        self.step_at = t;
         let share = self.share;
         self.note(t, "share", || {
             format!("{:.0}% to the new version", share * 100.0)
@@ -541,10 +634,10 @@ impl Replication<'_, '_> {
         }
         if step + 1 == self.plan.len() {
             self.phase = Phase::Baking;
-            self.queue.push(
-                t + self.p.scenario.release.bake_ms,
-                Event::Promote { attempt },
-            );
+            // The last step's pause holds at 100% before the bake.
+            let hold = self.plan[step].hold_ms + self.p.scenario.release.bake_ms;
+            let epoch = self.epoch;
+            self.queue.push(t + hold, Event::Promote { attempt, epoch });
         }
     }
 
@@ -566,6 +659,10 @@ impl Replication<'_, '_> {
 
     /// A policy's rule fired: act, suppress (a loop guard), or page a human.
     fn decide(&mut self, t: u64, d: Decision) {
+        if d == Decision::Pause && self.watching() {
+            self.pause(t);
+            return;
+        }
         if d != Decision::Rollback || !self.watching() || t < self.silenced_until {
             return;
         }
@@ -575,7 +672,7 @@ impl Replication<'_, '_> {
         let human = self.spec.checkpoint != Checkpoint::None
             || (guards.human_after_first_rollback && self.out.rollbacks >= 1);
         if human {
-            self.page(t, false);
+            self.page(t, Ask::Rule);
             return;
         }
         if guards
@@ -590,17 +687,17 @@ impl Replication<'_, '_> {
     }
 
     /// Pages the human; the answer comes after the ack time.
-    fn page(&mut self, t: u64, promotion: bool) {
+    fn page(&mut self, t: u64, about: Ask) {
         let ack = self.human.page(&mut self.rng.human, t);
         self.out.pages += 1;
         self.out.human_minutes += self.p.scenario.human.handling_ms as f64 / 60_000.0;
         self.note(t, "page", || {
             format!(
                 "{}; answered after {}",
-                if promotion {
-                    "promotion sign-off"
-                } else {
-                    "rule fired"
+                match about {
+                    Ask::Rule => "rule fired",
+                    Ask::Promotion => "promotion sign-off",
+                    Ask::Pause => "rollout paused",
                 },
                 humantime::format_duration(std::time::Duration::from_millis(ack))
             )
@@ -609,20 +706,20 @@ impl Replication<'_, '_> {
             t + ack,
             Event::HumanAnswer {
                 attempt: self.attempt,
-                promotion,
+                about,
             },
         );
     }
 
     /// The human answers: signs a promotion off, or makes the call on a fired rule (the
     /// right call with the model's probability: act on a bad release, keep a good one).
-    fn human_answer(&mut self, t: u64, attempt: u32, promotion: bool) {
+    fn human_answer(&mut self, t: u64, attempt: u32, about: Ask) {
         if attempt != self.attempt
             || !matches!(self.phase, Phase::Rolling | Phase::Baking | Phase::Promoted)
         {
             return;
         }
-        if promotion {
+        if about == Ask::Promotion {
             if self.awaiting_signoff && self.phase == Phase::Baking {
                 self.awaiting_signoff = false;
                 self.promote(t);
@@ -632,7 +729,11 @@ impl Replication<'_, '_> {
         let right = self.rng.human.random::<f64>() < self.human.right_probability(t);
         if self.world.release_bad == right {
             self.note(t, "human_acts", String::new);
+            self.paused_at = None;
             self.act(t);
+        } else if about == Ask::Pause {
+            self.note(t, "human_resumes", String::new);
+            self.resume(t);
         } else {
             self.note(t, "human_keeps", String::new);
             self.acted = false;

@@ -178,8 +178,19 @@ fn argo_inconclusive_holds_or_rolls_back_as_configured() {
         bake = "30m"
         [release.bad]
         error_rate = 0.03
+        [human]
+        ack = "10m"
+        right_call = 1.0
+        night_factor = 1.0
         [[policies]]
         name = "hold"
+        kind = "argo_analysis"
+        interval = "1m"
+        success_error_rate_below = 0.01
+        failure_error_rate_above = 0.05
+        on_inconclusive = "hold"
+        [[policies]]
+        name = "pause"
         kind = "argo_analysis"
         interval = "1m"
         success_error_rate_below = 0.01
@@ -202,6 +213,68 @@ fn argo_inconclusive_holds_or_rolls_back_as_configured() {
         assert_eq!(r.rollbacks, 1);
         assert_eq!(r.time_to_detect_s, Some(15.0));
     }
+    // The default, as Argo Rollouts does: the rollout pauses and pages a person, who
+    // aborts 10 minutes later (an in-place rollback then takes its 2 minutes).
+    for r in of(&all, "pause") {
+        assert_eq!((r.rollbacks, r.pages), (1, 1));
+        assert_eq!(r.time_to_detect_s, Some(15.0));
+        assert_eq!(r.time_to_recover_s, Some(15.0 + 600.0 + 120.0));
+    }
+}
+
+#[test]
+fn a_paused_good_release_resumes_where_it_stopped() {
+    // A good release with 3% errors sits in the inconclusive band: the canary pauses at its
+    // 10% step at the first measurement (the first scrape, 15 s in), the person resumes it
+    // 10 minutes later (at 01:00 the night factor is set to 1),
+    // and every later step (and the promotion) comes 10 minutes late.
+    let s = scenario(
+        r#"
+        [simulation]
+        duration = "4h"
+        [service]
+        request_rate = 200.0
+        baseline_error_rate = 0.03
+        [signals]
+        noise_sd = 0.0
+        [release]
+        at = "1h"
+        bad_probability = 0.0
+        bake = "30m"
+        [rollout]
+        strategy = "canary"
+        steps = [{ weight = 10, pause = "5m" }, { weight = 50, pause = "5m" }, { weight = 100 }]
+        [human]
+        ack = "10m"
+        right_call = 1.0
+        night_factor = 1.0
+        [[policies]]
+        name = "pause"
+        kind = "argo_analysis"
+        interval = "1m"
+        success_error_rate_below = 0.01
+        failure_error_rate_above = 0.05
+        "#,
+    );
+    let prepared = rollsim::sim::Prepared::new(&s);
+    let world = rollsim::sim::World::draw(&s, 0, 1);
+    let (r, trace) = rollsim::sim::replicate_traced(&prepared, &world, &s.policies[0]);
+    assert_eq!((r.rollbacks, r.pages), (0, 1));
+    let at = |kind: &str| -> Vec<f64> {
+        trace
+            .events
+            .iter()
+            .filter(|e| e.kind == kind)
+            .map(|e| e.t_s)
+            .collect()
+    };
+    let h = 3600.0;
+    assert_eq!(at("pause"), vec![h + 15.0]);
+    assert_eq!(at("resume"), vec![h + 615.0]);
+    // Steps: 10% at 1h, 50% and 100% 5 and 10 minutes later, shifted by the 10-minute
+    // pause; promotion after the 30-minute bake.
+    assert_eq!(at("share"), vec![h, h + 300.0 + 600.0, h + 600.0 + 600.0]);
+    assert_eq!(at("promote"), vec![h + 600.0 + 600.0 + 1800.0]);
 }
 
 #[test]
