@@ -67,6 +67,43 @@ pub struct RunRecord {
     pub rollbacks_suppressed: u32,
 }
 
+impl RunRecord {
+    /// A record with nothing happened yet: the identity of the run and its truth, every
+    /// count zero and every time empty. The engine fills it in as the run goes.
+    pub fn new(run: u64, seed: u64, policy: &str, release_bad: bool, faults: u32) -> Self {
+        RunRecord {
+            run,
+            seed,
+            policy: policy.to_string(),
+            release_bad,
+            deploy_attempts: 0,
+            rollbacks: 0,
+            false_positive_rollbacks: 0,
+            true_positive_rollbacks: 0,
+            misattributed_rollbacks: 0,
+            missed_bad_release: false,
+            rollback_loops: 0,
+            downtime_s: 0.0,
+            failed_requests: 0,
+            total_requests: 0,
+            faults,
+            time_to_detect_s: None,
+            time_to_recover_s: None,
+            roll_forwards: 0,
+            flags_off: 0,
+            rollback_refused_unsafe: 0,
+            new_format_records: 0,
+            unreadable_reads: 0,
+            corrupted_records: 0,
+            lost_writes: 0,
+            data_harm_detected_s: None,
+            pages: 0,
+            human_minutes: 0.0,
+            rollbacks_suppressed: 0,
+        }
+    }
+}
+
 /// How a metric is summarised: proportions get a Wilson interval, other values a normal one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetricKind {
@@ -143,36 +180,7 @@ mod tests {
 
     #[test]
     fn every_numeric_column_is_a_metric() {
-        let r = RunRecord {
-            run: 0,
-            seed: 0,
-            policy: "p".into(),
-            release_bad: false,
-            deploy_attempts: 1,
-            rollbacks: 0,
-            false_positive_rollbacks: 0,
-            true_positive_rollbacks: 0,
-            misattributed_rollbacks: 0,
-            missed_bad_release: false,
-            rollback_loops: 0,
-            downtime_s: 0.0,
-            failed_requests: 0,
-            total_requests: 0,
-            faults: 0,
-            time_to_detect_s: None,
-            time_to_recover_s: None,
-            roll_forwards: 0,
-            flags_off: 0,
-            rollback_refused_unsafe: 0,
-            new_format_records: 0,
-            unreadable_reads: 0,
-            corrupted_records: 0,
-            lost_writes: 0,
-            data_harm_detected_s: None,
-            pages: 0,
-            human_minutes: 0.0,
-            rollbacks_suppressed: 0,
-        };
+        let r = RunRecord::new(0, 0, "p", false, 0);
         let mut w = csv::Writer::from_writer(vec![]);
         w.serialize(&r).unwrap();
         let text = String::from_utf8(w.into_inner().unwrap()).unwrap();

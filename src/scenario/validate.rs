@@ -1067,71 +1067,44 @@ fn policy(
 
 /// The policies used when a scenario lists none: the two bounds and two blunt triggers.
 fn default_policies(rollout: &Rollout) -> Vec<PolicySpec> {
-    let r = || rollout.clone();
-    vec![
-        PolicySpec {
-            name: "none".into(),
-            until: Until::End,
-            rule: PolicyRule::None,
-            rollout: r(),
-            action: Action::Rollback,
-            unsafe_rollback: None,
-            checkpoint: Checkpoint::None,
-            pipeline_retries: true,
-            guards: Guards {
-                retry_backoff: 1.0,
-                ..Guards::default()
-            },
+    let spec = |name: &str, until, rule| PolicySpec {
+        name: name.into(),
+        until,
+        rule,
+        rollout: rollout.clone(),
+        action: Action::Rollback,
+        unsafe_rollback: None,
+        checkpoint: Checkpoint::None,
+        pipeline_retries: true,
+        guards: Guards {
+            retry_backoff: 1.0,
+            ..Guards::default()
         },
-        PolicySpec {
-            name: "oracle".into(),
-            until: Until::End,
-            rule: PolicyRule::Oracle {
+    };
+    vec![
+        spec("none", Until::End, PolicyRule::None),
+        spec(
+            "oracle",
+            Until::End,
+            PolicyRule::Oracle {
                 reaction_ms: 60_000,
             },
-            rollout: r(),
-            action: Action::Rollback,
-            unsafe_rollback: None,
-            checkpoint: Checkpoint::None,
-            pipeline_retries: true,
-            guards: Guards {
-                retry_backoff: 1.0,
-                ..Guards::default()
-            },
-        },
-        PolicySpec {
-            name: "threshold".into(),
-            until: Until::Promoted,
-            rule: PolicyRule::Threshold {
+        ),
+        spec(
+            "threshold",
+            Until::Promoted,
+            PolicyRule::Threshold {
                 signal: ThresholdSignal::ErrorRate { above: 0.02 },
                 window_ms: 5 * 60_000,
                 for_ms: 0,
                 min_requests: 1,
                 on_no_data: NoData::Ignore,
             },
-            rollout: r(),
-            action: Action::Rollback,
-            unsafe_rollback: None,
-            checkpoint: Checkpoint::None,
-            pipeline_retries: true,
-            guards: Guards {
-                retry_backoff: 1.0,
-                ..Guards::default()
-            },
-        },
-        PolicySpec {
-            name: "consecutive".into(),
-            until: Until::Promoted,
-            rule: PolicyRule::Consecutive { failures: 3 },
-            rollout: r(),
-            action: Action::Rollback,
-            unsafe_rollback: None,
-            checkpoint: Checkpoint::None,
-            pipeline_retries: true,
-            guards: Guards {
-                retry_backoff: 1.0,
-                ..Guards::default()
-            },
-        },
+        ),
+        spec(
+            "consecutive",
+            Until::Promoted,
+            PolicyRule::Consecutive { failures: 3 },
+        ),
     ]
 }

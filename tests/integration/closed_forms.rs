@@ -1,25 +1,6 @@
 //! The simulator against closed forms.
 
-use super::{of, records, scenario};
-
-/// P(at least one run of `k` successes in `n` Bernoulli(`q`) trials), by dynamic
-/// programming over the length of the current run.
-fn prob_run_of_k(n: usize, k: usize, q: f64) -> f64 {
-    // state[j] = P(no run of k yet, current run length j)
-    let mut state = vec![0.0; k];
-    state[0] = 1.0;
-    for _ in 0..n {
-        let mut next = vec![0.0; k];
-        for (j, p) in state.iter().enumerate() {
-            next[0] += p * (1.0 - q);
-            if j + 1 < k {
-                next[j + 1] += p * q;
-            }
-        }
-        state = next;
-    }
-    1.0 - state.iter().sum::<f64>()
-}
+use super::{of, prob_run_of_k, records, scenario};
 
 #[test]
 fn run_probability_helper_matches_small_cases() {

@@ -1,5 +1,6 @@
 //! Sweeps: the analytic trade-off curve, streaming and resume, sharding, bad parameters.
 
+use super::prob_run_of_k;
 use assert_cmd::Command;
 use predicates::prelude::*;
 use std::path::Path;
@@ -29,22 +30,6 @@ name = "probes"
 kind = "consecutive"
 failures = 3
 "#;
-
-fn prob_run_of_k(n: usize, k: usize, q: f64) -> f64 {
-    let mut state = vec![0.0; k];
-    state[0] = 1.0;
-    for _ in 0..n {
-        let mut next = vec![0.0; k];
-        for (j, p) in state.iter().enumerate() {
-            next[0] += p * (1.0 - q);
-            if j + 1 < k {
-                next[j + 1] += p * q;
-            }
-        }
-        state = next;
-    }
-    1.0 - state.iter().sum::<f64>()
-}
 
 fn sweep_rows(dir: &Path) -> Vec<csv::StringRecord> {
     let mut r = csv::Reader::from_path(dir.join("sweep.csv")).expect("sweep.csv");
