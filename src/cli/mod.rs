@@ -5,11 +5,13 @@
 
 mod args;
 
-pub use args::{Cli, Command, RunArgs};
+pub use args::{Cli, Command, ReportArgs, RunArgs};
 
 use anyhow::{Context, Result};
 use rollsim::experiment;
-use rollsim::report::{summary_csv, summary_json, summary_table, Manifest, OutputDir, ReportError};
+use rollsim::report::{
+    build_report, summary_csv, summary_json, summary_table, Manifest, OutputDir, ReportError,
+};
 use rollsim::scenario::{self, Scenario, ScenarioError, DEMO_SCENARIO};
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -24,7 +26,9 @@ pub fn exit_code(e: &anyhow::Error) -> i32 {
         if cause.downcast_ref::<ScenarioError>().is_some() {
             return EXIT_BAD_INPUT;
         }
-        if let Some(ReportError::NotEmpty { .. }) = cause.downcast_ref::<ReportError>() {
+        if let Some(ReportError::NotEmpty { .. } | ReportError::Input { .. }) =
+            cause.downcast_ref::<ReportError>()
+        {
             return EXIT_BAD_INPUT;
         }
     }
@@ -36,6 +40,7 @@ pub fn dispatch(cli: Cli, argv: &[String]) -> Result<()> {
     match cli.command {
         None => demo(argv),
         Some(Command::Validate { scenario }) => validate(&scenario),
+        Some(Command::Report(args)) => report(&args),
         Some(Command::Run(args)) => {
             let text = read(&args.scenario)?;
             let origin = args.scenario.display().to_string();
@@ -101,7 +106,7 @@ fn demo(argv: &[String]) -> Result<()> {
     );
     run(&scn, DEMO_SCENARIO, origin, &args, &out, argv)?;
     eprintln!(
-        "demo output is in {}/ (runs.csv, summary.csv, manifest.json); next: `rollsim run scenarios/quickstart.toml --runs 2000 --seed 42 --out reports/quickstart`",
+        "demo output is in {}/ (report.html, runs.csv, summary.csv, manifest.json); next: `rollsim run scenarios/quickstart.toml --runs 2000 --seed 42 --out reports/quickstart`",
         out.display()
     );
     Ok(())
@@ -162,6 +167,8 @@ fn run(
             .unwrap_or_else(|_| command.join(" ")),
     };
     dir.write("manifest.json", &manifest.to_json())?;
+    dir.write("scenario.toml", text.as_bytes())?;
+    let report = build_report(dir.path())?;
 
     let mut stdout = std::io::stdout().lock();
     if args.json {
@@ -186,8 +193,58 @@ fn run(
     }
     stdout.flush()?;
     eprintln!(
-        "wrote {}/{{runs.csv, summary.csv, manifest.json}}",
+        "wrote {}/{{runs.csv, summary.csv, manifest.json, scenario.toml, report.md, report.html, charts/}}",
         dir.path().display()
     );
+    eprintln!("report: {}", report.html.display());
     Ok(())
+}
+
+fn report(args: &ReportArgs) -> Result<()> {
+    let files = build_report(&args.dir)?;
+    eprintln!(
+        "wrote {} and {} ({} chart files in {}/charts)",
+        files.html.display(),
+        files.markdown.display(),
+        files.charts.len(),
+        args.dir.display()
+    );
+    println!("{}", files.html.display());
+    if args.open {
+        open(&files.html);
+    }
+    Ok(())
+}
+
+/// Opens `path` with the desktop's opener; says so plainly when there is none (a server,
+/// a container) instead of failing: the report is written either way.
+fn open(path: &Path) {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(opener).is_file()))
+        .unwrap_or(false);
+    if !found {
+        eprintln!(
+            "rollsim: cannot open the report: no `{opener}` on PATH; open {} in a browser",
+            path.display()
+        );
+        return;
+    }
+    match std::process::Command::new(opener)
+        .arg(path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+    {
+        Ok(_) => eprintln!("opened {} with {opener}", path.display()),
+        Err(e) => eprintln!(
+            "rollsim: cannot open the report with {opener}: {e}; open {} in a browser",
+            path.display()
+        ),
+    }
 }

@@ -1,0 +1,240 @@
+//! One run as a timeline: the error rate and p99 of both versions (true lines, observed
+//! scrape points), the new version's share of traffic, fault windows shaded, and vertical
+//! markers at deploys, promotions, rollbacks and other actions. Three panels share the
+//! time axis, so a rollback can be read against what the policy saw and what was true.
+
+use super::{
+    bold, draw_legend, font, legend_height, render, Area, Chart, DrawResult, LegendItem, Mark, INK,
+};
+use crate::report::findings::{fault_windows, timeline_findings};
+use crate::report::inputs::{EventRow, TraceRow};
+use crate::report::metrics::tick;
+use crate::report::ReportError;
+use plotters::prelude::*;
+
+const OLD: RGBColor = RGBColor(0x8a, 0x8a, 0x8a);
+const NEW: RGBColor = RGBColor(0x4e, 0x79, 0xa7);
+const FAULT: RGBColor = RGBColor(0xf2, 0x8e, 0x2b);
+
+/// The colour and legend label of an event kind; kinds not listed get grey.
+fn event_style(kind: &str) -> (RGBColor, &'static str) {
+    match kind {
+        "deploy" => (RGBColor(0x1f, 0x3b, 0x73), "deploy"),
+        "promote" => (RGBColor(0x59, 0xa1, 0x4f), "promote"),
+        "rollback" => (RGBColor(0xd6, 0x27, 0x28), "rollback decided"),
+        "rollback_done" => (RGBColor(0xff, 0x9d, 0xa7), "rollback done"),
+        "roll_forward" => (RGBColor(0xb0, 0x7a, 0xa1), "roll forward"),
+        "flag_off" => (RGBColor(0x76, 0xb7, 0xb2), "flag off"),
+        "refused" => (RGBColor(0x00, 0x00, 0x00), "rollback refused"),
+        "migration" => (RGBColor(0x9c, 0x75, 0x5f), "migration"),
+        _ => (RGBColor(0xba, 0xb0, 0xac), "other event"),
+    }
+}
+
+/// Kinds drawn as markers; `share` steps show in the traffic panel and faults as shading.
+fn marked(kind: &str) -> bool {
+    !matches!(kind, "share" | "fault_start" | "fault_end")
+}
+
+/// The timeline chart of `trace.csv` and `events.csv`.
+pub fn timeline_chart(trace: &[TraceRow], events: &[EventRow]) -> Result<Chart, ReportError> {
+    let end = trace
+        .iter()
+        .map(|r| r.t_s)
+        .chain(events.iter().map(|e| e.t_s))
+        .fold(0.0, f64::max);
+    let start = trace
+        .iter()
+        .map(|r| r.t_s)
+        .chain(events.iter().map(|e| e.t_s))
+        .fold(end, f64::min);
+    // Minutes read best up to three hours, hours after that.
+    let (div, unit) = if end - start <= 3.0 * 3600.0 {
+        (60.0, "min")
+    } else {
+        (3600.0, "h")
+    };
+    let faults = fault_windows(events, trace);
+    let mut items = vec![
+        LegendItem::new("old version (true)", OLD, Mark::Line),
+        LegendItem::new("new version (true)", NEW, Mark::Line),
+        LegendItem::new("new version (scraped, what the policy saw)", NEW, Mark::Dot),
+    ];
+    if !faults.is_empty() {
+        items.push(LegendItem::new("fault active", FAULT, Mark::Shade));
+    }
+    let mut kinds: Vec<&str> = Vec::new();
+    for e in events.iter().filter(|e| marked(&e.kind)) {
+        let label = event_style(&e.kind).1;
+        if !kinds.contains(&label) {
+            kinds.push(label);
+            items.push(LegendItem::new(label, event_style(&e.kind).0, Mark::Tick));
+        }
+    }
+    let w = 1100;
+    let legend_h = legend_height(&items, w - 24);
+    let ph = 250;
+    let x_range = (start / div, (end / div).max(start / div + 1e-9));
+    let mut chart = render(
+        "timeline",
+        "One run: what was true, what the policy saw, and what it did",
+        (w, 50 + legend_h + 3 * ph + 40),
+        |area| {
+            let (top, body) = area.split_vertically(legend_h);
+            draw_legend(&top, &items)?;
+            let (p1, rest) = body.split_vertically(ph);
+            let (p2, p3) = rest.split_vertically(ph);
+            let ctx = Ctx {
+                x: x_range,
+                div,
+                unit,
+                faults: &faults,
+                events,
+            };
+            let pct = |v: Option<f64>| v.map(|x| x * 100.0);
+            ctx.panel(
+                &p1,
+                "Error rate",
+                "%",
+                trace,
+                [
+                    &|r: &TraceRow| pct(r.true_error_rate_old),
+                    &|r: &TraceRow| pct(r.true_error_rate_new),
+                    &|r: &TraceRow| pct(r.observed_error_rate_new),
+                ],
+                false,
+            )?;
+            ctx.panel(
+                &p2,
+                "p99 latency",
+                "ms",
+                trace,
+                [
+                    &|r: &TraceRow| r.true_p99_old_ms,
+                    &|r: &TraceRow| r.true_p99_new_ms,
+                    &|r: &TraceRow| r.observed_p99_new_ms,
+                ],
+                false,
+            )?;
+            ctx.panel(
+                &p3,
+                "Traffic on the new version",
+                "%",
+                trace,
+                [
+                    &|_: &TraceRow| None,
+                    &|r: &TraceRow| pct(r.share_new),
+                    &|_: &TraceRow| None,
+                ],
+                true,
+            )?;
+            Ok(())
+        },
+    )?;
+    chart.findings = timeline_findings(trace, events);
+    Ok(chart)
+}
+
+struct Ctx<'a> {
+    x: (f64, f64),
+    div: f64,
+    unit: &'static str,
+    faults: &'a [(f64, f64, String)],
+    events: &'a [EventRow],
+}
+
+type Series<'f> = &'f dyn Fn(&TraceRow) -> Option<f64>;
+
+impl Ctx<'_> {
+    /// One panel: old and new true values as lines (broken where absent), observed values
+    /// as points, faults shaded, events as vertical lines. `last` gets the time axis title.
+    fn panel(
+        &self,
+        area: &Area<'_>,
+        title: &str,
+        unit: &str,
+        trace: &[TraceRow],
+        [old, new, seen]: [Series<'_>; 3],
+        last: bool,
+    ) -> DrawResult<()> {
+        let vals = trace
+            .iter()
+            .flat_map(|r| [old(r), new(r), seen(r)])
+            .flatten()
+            .filter(|v| v.is_finite());
+        let hi = vals.fold(0.0, f64::max);
+        let y1 = if unit == "%" && title.starts_with("Traffic") {
+            105.0
+        } else if hi > 0.0 {
+            hi * 1.1
+        } else {
+            1.0
+        };
+        let mut chart = ChartBuilder::on(area)
+            .caption(format!("{title} ({unit})"), bold(16.0).color(&INK))
+            .margin_left(12)
+            .margin_right(16)
+            .margin_top(4)
+            .x_label_area_size(if last { 52 } else { 26 })
+            .y_label_area_size(66)
+            .build_cartesian_2d(self.x.0..self.x.1, 0.0..y1)?;
+        let mut mesh = chart.configure_mesh();
+        mesh.x_labels(12)
+            .y_labels(5)
+            .x_label_formatter(&|v| tick(*v))
+            .y_label_formatter(&|v| tick(*v))
+            .y_desc(unit)
+            .label_style(font(13.0).color(&INK))
+            .axis_desc_style(font(14.0).color(&INK))
+            .bold_line_style(INK.mix(0.12))
+            .light_line_style(TRANSPARENT)
+            .axis_style(INK.mix(0.5));
+        if last {
+            mesh.x_desc(format!(
+                "simulated time since the start of the run ({})",
+                self.unit
+            ));
+        }
+        mesh.draw()?;
+        for (s, e, _) in self.faults {
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(s / self.div, 0.0), (e / self.div, y1)],
+                FAULT.mix(0.18).filled(),
+            )))?;
+        }
+        for e in self.events.iter().filter(|e| marked(&e.kind)) {
+            let x = e.t_s / self.div;
+            chart.draw_series(std::iter::once(PathElement::new(
+                vec![(x, 0.0), (x, y1)],
+                event_style(&e.kind).0.stroke_width(2),
+            )))?;
+        }
+        for (f, col, width) in [(old, OLD, 2), (new, NEW, 2)] {
+            // Break the line where a value is absent rather than join across the gap.
+            let mut run: Vec<(f64, f64)> = Vec::new();
+            for r in trace {
+                match f(r) {
+                    Some(v) if v.is_finite() => run.push((r.t_s / self.div, v)),
+                    _ => {
+                        if run.len() > 1 {
+                            chart.draw_series(LineSeries::new(
+                                std::mem::take(&mut run),
+                                col.stroke_width(width),
+                            ))?;
+                        }
+                        run.clear();
+                    }
+                }
+            }
+            if run.len() > 1 {
+                chart.draw_series(LineSeries::new(run, col.stroke_width(width)))?;
+            }
+        }
+        chart.draw_series(trace.iter().filter_map(|r| {
+            seen(r)
+                .filter(|v| v.is_finite())
+                .map(|v| Circle::new((r.t_s / self.div, v), 3, NEW.filled()))
+        }))?;
+        Ok(())
+    }
+}
