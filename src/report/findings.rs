@@ -259,7 +259,7 @@ fn signed(m: &MetricInfo, e: &Est) -> String {
         }
     };
     let unit = if m.percent {
-        " points of runs".to_string()
+        " percentage points of runs".to_string()
     } else if m.unit.is_empty() {
         String::new()
     } else {
@@ -393,6 +393,18 @@ pub fn heatmap_findings(s: &Sweep, policy: &str, metrics: &[String]) -> Vec<Stri
         }
     }
     out
+}
+
+/// A duration for prose: "4 h", "3 h 20 min", "45 min", "30 s".
+pub fn duration(s: f64) -> String {
+    let s = s.max(0.0).round() as u64;
+    match (s / 3600, s / 60 % 60, s % 60) {
+        (0, 0, sec) => format!("{sec} s"),
+        (0, m, 0) => format!("{m} min"),
+        (0, m, sec) => format!("{m} min {sec} s"),
+        (h, 0, _) => format!("{h} h"),
+        (h, m, _) => format!("{h} h {m} min"),
+    }
 }
 
 /// Simulated time as `h:mm:ss`.

@@ -176,9 +176,18 @@ impl Inputs {
     /// Reads every known file present in `dir`. Fails if `dir` is not a directory, if it
     /// holds none of [`DATA_FILES`], or if any present file is malformed.
     pub fn read(dir: &Path) -> Result<Inputs, ReportError> {
-        let meta = std::fs::metadata(dir).map_err(|source| ReportError::Dir {
-            path: dir.display().to_string(),
-            source,
+        let meta = std::fs::metadata(dir).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                ReportError::Input {
+                    path: dir.display().to_string(),
+                    message: "no such directory".into(),
+                }
+            } else {
+                ReportError::Dir {
+                    path: dir.display().to_string(),
+                    source,
+                }
+            }
         })?;
         if !meta.is_dir() {
             return Err(ReportError::Input {

@@ -5,6 +5,7 @@ mod closed_forms;
 mod data;
 mod determinism;
 mod invariants;
+mod report;
 
 use rollsim::outcome::RunRecord;
 use rollsim::scenario::{parse, Scenario};

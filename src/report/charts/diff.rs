@@ -75,7 +75,7 @@ fn panel_diff(area: &Area<'_>, t: &EstimateTable, metric: &str, colors: &Colors)
         .iter()
         .filter_map(|r| r.2.map(|e| e.2))
         .fold(0.0, f64::max);
-    let (x0, x1) = padded(lo, hi, true);
+    let (x0, x1) = padded(lo.min(0.0), hi.max(0.0), false);
     let longest = t
         .policies
         .iter()
@@ -83,7 +83,7 @@ fn panel_diff(area: &Area<'_>, t: &EstimateTable, metric: &str, colors: &Colors)
         .max()
         .unwrap_or(40);
     let unit = if m.percent {
-        "points of % of runs".to_string()
+        "percentage points of runs".to_string()
     } else {
         m.unit.clone()
     };

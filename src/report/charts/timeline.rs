@@ -6,7 +6,7 @@
 use super::{
     bold, draw_legend, font, legend_height, render, Area, Chart, DrawResult, LegendItem, Mark, INK,
 };
-use crate::report::findings::{fault_windows, timeline_findings};
+use crate::report::findings::{duration, fault_windows, timeline_findings};
 use crate::report::inputs::{EventRow, TraceRow};
 use crate::report::metrics::tick;
 use crate::report::ReportError;
@@ -22,7 +22,7 @@ fn event_style(kind: &str) -> (RGBColor, &'static str) {
         "deploy" => (RGBColor(0x1f, 0x3b, 0x73), "deploy"),
         "promote" => (RGBColor(0x59, 0xa1, 0x4f), "promote"),
         "rollback" => (RGBColor(0xd6, 0x27, 0x28), "rollback decided"),
-        "rollback_done" => (RGBColor(0xff, 0x9d, 0xa7), "rollback done"),
+        "rollback_done" => (RGBColor(0x7b, 0x32, 0x94), "rollback done"),
         "roll_forward" => (RGBColor(0xb0, 0x7a, 0xa1), "roll forward"),
         "flag_off" => (RGBColor(0x76, 0xb7, 0xb2), "flag off"),
         "refused" => (RGBColor(0x00, 0x00, 0x00), "rollback refused"),
@@ -48,12 +48,6 @@ pub fn timeline_chart(trace: &[TraceRow], events: &[EventRow]) -> Result<Chart, 
         .map(|r| r.t_s)
         .chain(events.iter().map(|e| e.t_s))
         .fold(end, f64::min);
-    // Minutes read best up to three hours, hours after that.
-    let (div, unit) = if end - start <= 3.0 * 3600.0 {
-        (60.0, "min")
-    } else {
-        (3600.0, "h")
-    };
     let faults = fault_windows(events, trace);
     let mut items = vec![
         LegendItem::new("old version (true)", OLD, Mark::Line),
@@ -71,10 +65,27 @@ pub fn timeline_chart(trace: &[TraceRow], events: &[EventRow]) -> Result<Chart, 
             items.push(LegendItem::new(label, event_style(&e.kind).0, Mark::Tick));
         }
     }
+    let (lo, hi) = window(start, end, events, &faults);
+    let zoomed = lo > start || hi < end;
+    // Keep one row either side of the window so lines run to its edges.
+    let first = trace.iter().rposition(|r| r.t_s <= lo).unwrap_or(0);
+    let last = trace
+        .iter()
+        .position(|r| r.t_s >= hi)
+        .map(|i| i + 1)
+        .unwrap_or(trace.len());
+    let trace = &trace[first.min(last)..last];
+    let x_desc = if zoomed {
+        format!(
+            "simulated time (h:mm), zoomed to the events; the run lasts {}",
+            duration(end - start)
+        )
+    } else {
+        "simulated time since the start of the run (h:mm)".to_string()
+    };
     let w = 1100;
-    let legend_h = legend_height(&items, w - 24);
+    let legend_h = legend_height(&items, w - 24) + 10;
     let ph = 250;
-    let x_range = (start / div, (end / div).max(start / div + 1e-9));
     let mut chart = render(
         "timeline",
         "One run: what was true, what the policy saw, and what it did",
@@ -85,9 +96,8 @@ pub fn timeline_chart(trace: &[TraceRow], events: &[EventRow]) -> Result<Chart, 
             let (p1, rest) = body.split_vertically(ph);
             let (p2, p3) = rest.split_vertically(ph);
             let ctx = Ctx {
-                x: x_range,
-                div,
-                unit,
+                x: (lo / 60.0, (hi / 60.0).max(lo / 60.0 + 1e-6)),
+                x_desc: &x_desc,
                 faults: &faults,
                 events,
             };
@@ -135,10 +145,39 @@ pub fn timeline_chart(trace: &[TraceRow], events: &[EventRow]) -> Result<Chart, 
     Ok(chart)
 }
 
+/// The time window worth showing: the events and faults with room around them, or the
+/// whole run when they fill most of it anyway.
+fn window(start: f64, end: f64, events: &[EventRow], faults: &[(f64, f64, String)]) -> (f64, f64) {
+    let times = events
+        .iter()
+        .filter(|e| e.kind != "share")
+        .map(|e| e.t_s)
+        .chain(faults.iter().flat_map(|f| [f.0, f.1]));
+    let (a, b) = times.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), t| {
+        (a.min(t), b.max(t))
+    });
+    if !a.is_finite() {
+        return (start, end);
+    }
+    let pad = ((b - a) * 0.25).max(15.0 * 60.0);
+    let (lo, hi) = ((a - pad).max(start), (b + pad).min(end));
+    if hi - lo > 0.7 * (end - start) {
+        (start, end)
+    } else {
+        (lo, hi)
+    }
+}
+
+/// Minutes as `h:mm` for the time axis.
+fn hmm(minutes: f64) -> String {
+    let m = minutes.round().max(0.0) as u64;
+    format!("{}:{:02}", m / 60, m % 60)
+}
+
 struct Ctx<'a> {
+    /// The time range in minutes.
     x: (f64, f64),
-    div: f64,
-    unit: &'static str,
+    x_desc: &'a str,
     faults: &'a [(f64, f64, String)],
     events: &'a [EventRow],
 }
@@ -181,7 +220,7 @@ impl Ctx<'_> {
         let mut mesh = chart.configure_mesh();
         mesh.x_labels(12)
             .y_labels(5)
-            .x_label_formatter(&|v| tick(*v))
+            .x_label_formatter(&|v| hmm(*v))
             .y_label_formatter(&|v| tick(*v))
             .y_desc(unit)
             .label_style(font(13.0).color(&INK))
@@ -190,20 +229,25 @@ impl Ctx<'_> {
             .light_line_style(TRANSPARENT)
             .axis_style(INK.mix(0.5));
         if last {
-            mesh.x_desc(format!(
-                "simulated time since the start of the run ({})",
-                self.unit
-            ));
+            mesh.x_desc(self.x_desc);
         }
         mesh.draw()?;
+        let (x0, x1) = self.x;
         for (s, e, _) in self.faults {
+            let (s, e) = ((s / 60.0).max(x0), (e / 60.0).min(x1));
+            if s >= e {
+                continue;
+            }
             chart.draw_series(std::iter::once(Rectangle::new(
-                [(s / self.div, 0.0), (e / self.div, y1)],
+                [(s, 0.0), (e, y1)],
                 FAULT.mix(0.18).filled(),
             )))?;
         }
         for e in self.events.iter().filter(|e| marked(&e.kind)) {
-            let x = e.t_s / self.div;
+            let x = e.t_s / 60.0;
+            if x < x0 || x > x1 {
+                continue;
+            }
             chart.draw_series(std::iter::once(PathElement::new(
                 vec![(x, 0.0), (x, y1)],
                 event_style(&e.kind).0.stroke_width(2),
@@ -214,7 +258,7 @@ impl Ctx<'_> {
             let mut run: Vec<(f64, f64)> = Vec::new();
             for r in trace {
                 match f(r) {
-                    Some(v) if v.is_finite() => run.push((r.t_s / self.div, v)),
+                    Some(v) if v.is_finite() => run.push((r.t_s / 60.0, v)),
                     _ => {
                         if run.len() > 1 {
                             chart.draw_series(LineSeries::new(
@@ -233,7 +277,7 @@ impl Ctx<'_> {
         chart.draw_series(trace.iter().filter_map(|r| {
             seen(r)
                 .filter(|v| v.is_finite())
-                .map(|v| Circle::new((r.t_s / self.div, v), 3, NEW.filled()))
+                .map(|v| Circle::new((r.t_s / 60.0, v), 3, NEW.filled()))
         }))?;
         Ok(())
     }
