@@ -221,13 +221,12 @@ pub(crate) fn compose(inputs: &Inputs) -> Result<Doc, ReportError> {
 
     if let Some(rows) = &inputs.summary {
         let t = EstimateTable::from_summary(rows, &order);
-        for (i, chart) in charts::bars::outcome_charts(&t, &colors, &refs)?
+        for (i, (heading, chart)) in charts::bars::outcome_charts(&t, &colors, &refs)?
             .into_iter()
             .enumerate()
         {
-            let heading = chart.title.clone();
             doc.sections.push(Section {
-                heading,
+                heading: heading.to_string(),
                 text: if i == 0 {
                     vec![
                         "Each bar is a policy's mean per run over the same simulated runs; \
@@ -243,7 +242,7 @@ pub(crate) fn compose(inputs: &Inputs) -> Result<Doc, ReportError> {
         }
         if let Some(chart) = charts::tradeoff::tradeoff_chart(&t, &colors, &refs)? {
             doc.sections.push(Section {
-                heading: chart.title.clone(),
+                heading: "Trade-off: false positives against misses and downtime".into(),
                 text: vec![
                     "A policy is on the Pareto front when no other policy has both \
                             fewer false-positive rollbacks and less of the other cost; \

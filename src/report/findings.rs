@@ -112,7 +112,7 @@ pub fn outcome_findings(t: &EstimateTable, metrics: &[String], refs: &[String]) 
             let (second, se) = vals[1];
             if be.overlaps(&se) {
                 s.push_str(&format!(
-                    " ({second}, at {}, is within the 95% interval)",
+                    " (not clearly ahead of {second} at {}: their 95% intervals overlap)",
                     m.value(se.mean)
                 ));
             }
@@ -439,10 +439,10 @@ pub fn timeline_findings(trace: &[TraceRow], events: &[EventRow]) -> Vec<String>
                 .map(|(_, _, name)| name.clone())
                 .collect();
             out.push(format!(
-                "Deployed at {}, {what} at {} ({} min later){}.",
+                "Deployed at {}, {what} at {} ({} later){}.",
                 clock(d.t_s),
                 clock(a.t_s),
-                num((a.t_s - d.t_s) / 60.0),
+                duration(a.t_s - d.t_s),
                 if during.is_empty() {
                     String::new()
                 } else {
@@ -604,14 +604,32 @@ mod tests {
         assert_eq!(
             f[0],
             "canary has the fewest failed requests: 836.2 [748.0, 924.4] per run \
-             (threshold-x, at 900.0, is within the 95% interval); none has the most failed \
-             requests: 32572 [30444, 34697] per run."
+             (not clearly ahead of threshold-x at 900.0: their 95% intervals overlap); none \
+             has the most failed requests: 32572 [30444, 34697] per run."
         );
         assert_eq!(
             f[1],
             "none has the fewest false-positive rollbacks: 0.000 [0.000, 0.000] per run; \
              threshold-x has the most false-positive rollbacks: 0.078 [0.066, 0.089] per run."
         );
+    }
+
+    #[test]
+    fn references_are_not_ranked() {
+        let mut rows = vec![row("oracle", "failed_requests", 10.0, 9.0, 11.0)];
+        rows.extend([
+            row("a", "failed_requests", 100.0, 90.0, 110.0),
+            row("b", "failed_requests", 200.0, 190.0, 210.0),
+        ]);
+        let t = EstimateTable::from_summary(&rows, &[]);
+        let f = outcome_findings(&t, &["failed_requests".into()], &["oracle".into()]);
+        assert!(
+            f[0].starts_with("a has the fewest failed requests"),
+            "{}",
+            f[0]
+        );
+        let pts = tradeoff_points(&t, "failed_requests", "failed_requests", &["oracle".into()]);
+        assert_eq!(pareto_front(&pts), [false, true, false]);
     }
 
     #[test]
@@ -718,7 +736,7 @@ mod tests {
         let f = timeline_findings(&trace, &events);
         assert_eq!(
             f[0],
-            "Deployed at 1:00:00, rolled back at 1:05:00 (5.000 min later), while a fault was \
+            "Deployed at 1:00:00, rolled back at 1:05:00 (5 min later), while a fault was \
              active (dependency_outage)."
         );
         assert_eq!(f[1], "Faults: dependency_outage 1:02:00–1:10:00.");

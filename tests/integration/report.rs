@@ -71,7 +71,7 @@ fn a_run_writes_a_self_contained_report() {
     let html = read(&out.join("report.html"));
     assert_self_contained(&html);
     for part in [
-        "What each policy costs per run",
+        "What each policy costs",
         "False positives against misses and downtime",
         "Summary table",
         "rollsim run",

@@ -17,6 +17,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 pub struct Group {
     /// The chart's file stem.
     pub id: &'static str,
+    /// The report's heading for the chart.
+    pub heading: &'static str,
     pub title: &'static str,
     pub metrics: &'static [&'static str],
 }
@@ -27,6 +29,7 @@ pub struct Group {
 pub const GROUPS: [Group; 5] = [
     Group {
         id: "outcomes",
+        heading: "What each policy costs",
         title: "What each policy costs per run (mean, 95% CI)",
         metrics: &[
             "false_positive_rollbacks",
@@ -39,6 +42,7 @@ pub const GROUPS: [Group; 5] = [
     },
     Group {
         id: "rollbacks",
+        heading: "Rollbacks and deploys",
         title: "Rollbacks and deploys per run (mean, 95% CI)",
         metrics: &[
             "rollbacks",
@@ -49,11 +53,13 @@ pub const GROUPS: [Group; 5] = [
     },
     Group {
         id: "detection",
+        heading: "Detection and recovery",
         title: "How fast a bad release is caught (mean over bad releases acted on, 95% CI)",
         metrics: &["time_to_detect_s", "time_to_recover_s"],
     },
     Group {
         id: "data",
+        heading: "Data",
         title: "What happens to data (mean per run, 95% CI)",
         metrics: &[
             "unreadable_reads",
@@ -65,18 +71,20 @@ pub const GROUPS: [Group; 5] = [
     },
     Group {
         id: "actions",
+        heading: "Other recovery actions",
         title: "Recovery actions other than rollback (mean per run, 95% CI)",
         metrics: &["roll_forwards", "flags_off", "rollback_refused_unsafe"],
     },
 ];
 
-/// The bar charts of a summary: one per [`GROUPS`] entry that has a metric to show.
+/// The bar charts of a summary, with their headings: one per [`GROUPS`] entry that has a
+/// metric to show.
 /// Policies in `refs` (oracles) are drawn but not ranked in the findings.
 pub fn outcome_charts(
     t: &EstimateTable,
     colors: &Colors,
     refs: &[String],
-) -> Result<Vec<Chart>, ReportError> {
+) -> Result<Vec<(&'static str, Chart)>, ReportError> {
     let mut out = Vec::new();
     for g in GROUPS {
         let metrics: Vec<String> = g
@@ -90,7 +98,7 @@ pub fn outcome_charts(
         }
         let mut chart = bar_chart(&format!("summary-{}", g.id), g.title, t, &metrics, colors)?;
         chart.findings = findings::outcome_findings(t, &metrics, refs);
-        out.push(chart);
+        out.push((g.heading, chart));
     }
     Ok(out)
 }
