@@ -242,9 +242,24 @@ fn panel_tradeoff(
         );
         taken.push((a.0 - 2, a.1.min(b.1), a.0 + 2, a.1.max(b.1)));
     }
+    // Points that land on the same pixel share one label ("a = b"), or one would hide the
+    // other without a word.
+    let mut groups: Vec<(usize, String)> = Vec::new();
     for (i, p) in pts.iter().enumerate() {
         let (cx, cy) = centres[i];
-        let w = text_width(p.policy, &f);
+        match groups.iter_mut().find(|(j, _)| {
+            let (x, y) = centres[*j];
+            (x - cx).abs() <= 3 && (y - cy).abs() <= 3
+        }) {
+            Some((_, name)) => *name = format!("{name} = {}", p.policy),
+            None => groups.push((i, p.policy.to_string())),
+        }
+    }
+    let mut labels: Vec<(i32, i32, i32, i32)> = Vec::new();
+    for (i, name) in groups {
+        let p = &pts[i];
+        let (cx, cy) = centres[i];
+        let w = text_width(&name, &f);
         let h = 16;
         let options = [
             (cx + 11, cy - h / 2, HPos::Left, VPos::Center, (11, 0)),
@@ -259,25 +274,30 @@ fn panel_tradeoff(
             (cx - w / 2, cy + 11, HPos::Center, VPos::Top, (0, 11)),
             (cx + 9, cy - 9 - h, HPos::Left, VPos::Bottom, (9, -9)),
             (cx + 9, cy + 9, HPos::Left, VPos::Top, (9, 9)),
+            (cx - 9 - w, cy - 9 - h, HPos::Right, VPos::Bottom, (-9, -9)),
+            (cx - 9 - w, cy + 9, HPos::Right, VPos::Top, (-9, 9)),
         ];
-        for (bx, by, hp, vp, off) in options {
-            let b = (bx, by, bx + w, by + h);
-            let inside = b.0 >= xr.start && b.2 <= xr.end && b.1 >= yr.start && b.3 <= yr.end;
-            let free = taken
-                .iter()
-                .all(|t| b.2 < t.0 || t.2 < b.0 || b.3 < t.1 || t.3 < b.1);
-            if inside && free {
-                taken.push(b);
-                chart.draw_series(std::iter::once(
-                    EmptyElement::at((p.x.0, p.y.0))
-                        + Text::new(
-                            p.policy.to_string(),
-                            off,
-                            f.color(&INK).pos(Pos::new(hp, vp)),
-                        ),
-                ))?;
-                break;
-            }
+        let clear = |b: &(i32, i32, i32, i32), set: &[(i32, i32, i32, i32)]| {
+            set.iter()
+                .all(|t| b.2 < t.0 || t.2 < b.0 || b.3 < t.1 || t.3 < b.1)
+        };
+        let inside = |b: &(i32, i32, i32, i32)| {
+            b.0 >= xr.start && b.2 <= xr.end && b.1 >= yr.start && b.3 <= yr.end
+        };
+        let boxes = options.map(|(bx, by, hp, vp, off)| ((bx, by, bx + w, by + h), hp, vp, off));
+        // Best: clear of lines and labels; else clear of other labels (a label may cross a
+        // line, but never another label and never the chart's edge).
+        let pick = boxes
+            .iter()
+            .find(|(b, ..)| inside(b) && clear(b, &taken) && clear(b, &labels))
+            .or_else(|| boxes.iter().find(|(b, ..)| inside(b) && clear(b, &labels)));
+        if let Some((b, hp, vp, off)) = pick {
+            taken.push(*b);
+            labels.push(*b);
+            chart.draw_series(std::iter::once(
+                EmptyElement::at((p.x.0, p.y.0))
+                    + Text::new(name.clone(), *off, f.color(&INK).pos(Pos::new(*hp, *vp))),
+            ))?;
         }
     }
     Ok(())
