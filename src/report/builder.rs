@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 /// The files a report build wrote.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportFiles {
+    /// `DIR/report.html`, to print or open.
     pub html: PathBuf,
+    /// `DIR/report.md`.
     pub markdown: PathBuf,
     /// Every chart, SVG then PNG.
     pub charts: Vec<PathBuf>,

@@ -476,7 +476,6 @@ pub fn timeline_findings(trace: &[TraceRow], events: &[EventRow]) -> Vec<String>
     let peak = trace
         .iter()
         .filter_map(|r| r.true_error_rate_new.map(|v| (r.t_s, v)))
-        .filter(|_| true)
         .max_by(|a, b| a.1.total_cmp(&b.1));
     if let Some((t, v)) = peak {
         if v > 0.0 {

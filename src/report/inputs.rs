@@ -467,9 +467,7 @@ fn read_csv<T: DeserializeOwned>(
             .map_err(|e| csv_error(&shown, &e, &header))?;
         rows.push((line, row));
     }
-    if rows.is_empty() {
-        return Err(at(2, "has a header but no rows".into()));
-    }
+    // A header alone is valid: a comparison with only the baseline, a run with no event.
     Ok(Some(rows))
 }
 
@@ -562,6 +560,17 @@ mod tests {
     fn a_directory_without_data_is_refused() {
         let e = err(&[("manifest.json", "{}")]);
         assert!(e.contains("holds none of summary.csv"), "{e}");
+    }
+
+    #[test]
+    fn a_header_alone_is_an_empty_table() {
+        let d = dir_with(&[(
+            "comparison.csv",
+            "policy,baseline,metric,mean_difference,ci95_low,ci95_high,n\n",
+        )]);
+        let i = Inputs::read(d.path()).expect("reads");
+        assert_eq!(i.comparison.map(|r| r.len()), Some(0));
+        assert!(i.summary.is_none());
     }
 
     #[test]

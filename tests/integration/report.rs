@@ -128,6 +128,21 @@ fn report_rebuilds_every_kind_of_output() {
 }
 
 #[test]
+fn a_rebuild_replaces_stale_charts() {
+    let (_tmp, dir) = fixture("sweep-1d");
+    std::fs::create_dir_all(dir.join("charts")).expect("mkdir");
+    std::fs::write(dir.join("charts/heatmap.svg"), "<svg/>").expect("write");
+    std::fs::write(dir.join("charts/notes.txt"), "mine").expect("write");
+    rollsim::report::build_report(&dir).expect("builds");
+    assert!(!dir.join("charts/heatmap.svg").exists(), "stale chart kept");
+    assert!(
+        dir.join("charts/notes.txt").exists(),
+        "a non-chart file was removed"
+    );
+    assert!(dir.join("charts/sweep.svg").exists());
+}
+
+#[test]
 fn the_library_call_returns_what_it_wrote() {
     let (_tmp, dir) = fixture("trace");
     let files = rollsim::report::build_report(&dir).expect("builds");

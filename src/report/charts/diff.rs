@@ -97,8 +97,9 @@ fn panel_diff(area: &Area<'_>, t: &EstimateTable, metric: &str, colors: &Colors)
         let i = v.round();
         if (v - i).abs() < 1e-9 && i >= 0.0 {
             // Row 0 at the top.
-            t.policies
-                .get(n - 1 - i as usize)
+            (n - 1)
+                .checked_sub(i as usize)
+                .and_then(|row| t.policies.get(row))
                 .cloned()
                 .unwrap_or_default()
         } else {

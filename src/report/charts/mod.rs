@@ -75,6 +75,7 @@ pub fn color(i: usize) -> RGBColor {
 /// fixed by its place in the report's policy order.
 #[derive(Debug, Clone, Default)]
 pub struct Colors {
+    /// Every policy of the report, in the order colours are handed out.
     pub order: Vec<String>,
 }
 
