@@ -412,7 +412,7 @@ pub(crate) fn compose(inputs: &Inputs) -> Result<Doc, ReportError> {
 
     if let Some(trace) = &inputs.trace {
         let events = inputs.events.clone().unwrap_or_default();
-        let chart = charts::timeline::timeline_chart(trace, &events)?;
+        let chart = charts::timeline::timeline_chart(trace, &events, &inputs.trace_thresholds())?;
         let mut text = vec![
             "Lines are the truth the simulator knows; dots are the scrapes the policy saw \
              (missing where a scrape was lost or the new version had no traffic)."

@@ -88,6 +88,8 @@ pub struct ManifestInfo {
     pub policies: Vec<String>,
     pub command: Option<String>,
     pub baseline: Option<String>,
+    /// The traced policy, if `trace` names it (otherwise the only one in `policies`).
+    pub policy: Option<String>,
 }
 
 /// `recommendation.json`, written by `sweep --objective`: the value of the swept parameter
@@ -307,6 +309,54 @@ impl Inputs {
                 .into_iter()
                 .filter(|p| p == "oracle")
                 .collect(),
+        }
+    }
+
+    /// The thresholds of the policy a trace followed, from the copied scenario: the policy
+    /// named by the manifest (or its only policy) and its `error_rate_above` and
+    /// `latency_p99_above`. Empty when any of that is unknown.
+    pub fn trace_thresholds(&self) -> crate::report::charts::timeline::Thresholds {
+        use crate::report::charts::timeline::Thresholds;
+        #[derive(Deserialize)]
+        struct P {
+            name: Option<String>,
+            error_rate_above: Option<f64>,
+            latency_p99_above: Option<String>,
+        }
+        #[derive(Deserialize)]
+        struct S {
+            #[serde(default)]
+            policies: Vec<P>,
+        }
+        let Some(m) = &self.manifest else {
+            return Thresholds::default();
+        };
+        let name = match (&m.policy, m.policies.as_slice()) {
+            (Some(p), _) => p.clone(),
+            (None, [only]) => only.clone(),
+            _ => return Thresholds::default(),
+        };
+        let Some(s) = self
+            .scenario_text
+            .as_deref()
+            .and_then(|t| toml::from_str::<S>(t).ok())
+        else {
+            return Thresholds::default();
+        };
+        let Some(p) = s
+            .policies
+            .into_iter()
+            .find(|p| p.name.as_ref() == Some(&name))
+        else {
+            return Thresholds::default();
+        };
+        Thresholds {
+            policy: name,
+            error_rate: p.error_rate_above,
+            p99_ms: p
+                .latency_p99_above
+                .and_then(|d| humantime::parse_duration(&d).ok())
+                .map(|d| d.as_secs_f64() * 1000.0),
         }
     }
 

@@ -128,6 +128,14 @@ fn report_rebuilds_every_kind_of_output() {
 }
 
 #[test]
+fn a_trace_shows_its_policy_threshold() {
+    let (_tmp, dir) = fixture("trace");
+    rollsim::report::build_report(&dir).expect("builds");
+    let svg = read(&dir.join("charts/timeline.svg"));
+    assert!(svg.contains("threshold of error-rate-2pct"));
+}
+
+#[test]
 fn a_rebuild_replaces_stale_charts() {
     let (_tmp, dir) = fixture("sweep-1d");
     std::fs::create_dir_all(dir.join("charts")).expect("mkdir");

@@ -15,6 +15,7 @@ use plotters::prelude::*;
 const OLD: RGBColor = RGBColor(0x8a, 0x8a, 0x8a);
 const NEW: RGBColor = RGBColor(0x4e, 0x79, 0xa7);
 const FAULT: RGBColor = RGBColor(0xf2, 0x8e, 0x2b);
+const THRESHOLD: RGBColor = RGBColor(0x6b, 0x2c, 0x00);
 
 /// The colour and legend label of an event kind; kinds not listed get grey.
 fn event_style(kind: &str) -> (RGBColor, &'static str) {
@@ -37,7 +38,24 @@ fn marked(kind: &str) -> bool {
 }
 
 /// The timeline chart of `trace.csv` and `events.csv`.
-pub fn timeline_chart(trace: &[TraceRow], events: &[EventRow]) -> Result<Chart, ReportError> {
+/// The thresholds of the traced policy, drawn as dashed lines so a rollback can be read
+/// against the rule that made it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Thresholds {
+    /// The traced policy's name, for the legend.
+    pub policy: String,
+    /// `error_rate_above`, as a fraction.
+    pub error_rate: Option<f64>,
+    /// `latency_p99_above`, in milliseconds.
+    pub p99_ms: Option<f64>,
+}
+
+/// The timeline chart of `trace.csv` and `events.csv`, with the traced policy's thresholds.
+pub fn timeline_chart(
+    trace: &[TraceRow],
+    events: &[EventRow],
+    thresholds: &Thresholds,
+) -> Result<Chart, ReportError> {
     let end = trace
         .iter()
         .map(|r| r.t_s)
@@ -56,6 +74,13 @@ pub fn timeline_chart(trace: &[TraceRow], events: &[EventRow]) -> Result<Chart, 
     ];
     if !faults.is_empty() {
         items.push(LegendItem::new("fault active", FAULT, Mark::Shade));
+    }
+    if thresholds.error_rate.is_some() || thresholds.p99_ms.is_some() {
+        items.push(LegendItem::new(
+            format!("threshold of {} (over its window)", thresholds.policy),
+            THRESHOLD,
+            Mark::Dashed,
+        ));
     }
     let mut kinds: Vec<&str> = Vec::new();
     for e in events.iter().filter(|e| marked(&e.kind)) {
@@ -84,7 +109,7 @@ pub fn timeline_chart(trace: &[TraceRow], events: &[EventRow]) -> Result<Chart, 
         "simulated time since the start of the run (h:mm)".to_string()
     };
     let w = 1100;
-    let legend_h = legend_height(&items, w - 24) + 10;
+    let legend_h = legend_height(&items, w - 24) + 16;
     let ph = 250;
     let mut chart = render(
         "timeline",
@@ -104,39 +129,48 @@ pub fn timeline_chart(trace: &[TraceRow], events: &[EventRow]) -> Result<Chart, 
             let pct = |v: Option<f64>| v.map(|x| x * 100.0);
             ctx.panel(
                 &p1,
-                "Error rate",
-                "%",
+                Spec {
+                    title: "Error rate",
+                    unit: "%",
+                    threshold: thresholds.error_rate.map(|x| x * 100.0),
+                    last: false,
+                },
                 trace,
                 [
                     &|r: &TraceRow| pct(r.true_error_rate_old),
                     &|r: &TraceRow| pct(r.true_error_rate_new),
                     &|r: &TraceRow| pct(r.observed_error_rate_new),
                 ],
-                false,
             )?;
             ctx.panel(
                 &p2,
-                "p99 latency",
-                "ms",
+                Spec {
+                    title: "p99 latency",
+                    unit: "ms",
+                    threshold: thresholds.p99_ms,
+                    last: false,
+                },
                 trace,
                 [
                     &|r: &TraceRow| r.true_p99_old_ms,
                     &|r: &TraceRow| r.true_p99_new_ms,
                     &|r: &TraceRow| r.observed_p99_new_ms,
                 ],
-                false,
             )?;
             ctx.panel(
                 &p3,
-                "Traffic on the new version",
-                "%",
+                Spec {
+                    title: "Traffic on the new version",
+                    unit: "%",
+                    threshold: None,
+                    last: true,
+                },
                 trace,
                 [
                     &|_: &TraceRow| None,
                     &|r: &TraceRow| pct(r.share_new),
                     &|_: &TraceRow| None,
                 ],
-                true,
             )?;
             Ok(())
         },
@@ -184,21 +218,35 @@ struct Ctx<'a> {
 
 type Series<'f> = &'f dyn Fn(&TraceRow) -> Option<f64>;
 
+/// What one panel shows besides its series.
+struct Spec {
+    title: &'static str,
+    unit: &'static str,
+    /// A horizontal dashed line, in the panel's unit.
+    threshold: Option<f64>,
+    /// The bottom panel carries the time axis title.
+    last: bool,
+}
+
 impl Ctx<'_> {
     /// One panel: old and new true values as lines (broken where absent), observed values
     /// as points, faults shaded, events as vertical lines. `last` gets the time axis title.
     fn panel(
         &self,
         area: &Area<'_>,
-        title: &str,
-        unit: &str,
+        Spec {
+            title,
+            unit,
+            threshold,
+            last,
+        }: Spec,
         trace: &[TraceRow],
         [old, new, seen]: [Series<'_>; 3],
-        last: bool,
     ) -> DrawResult<()> {
         let vals = trace
             .iter()
             .flat_map(|r| [old(r), new(r), seen(r)])
+            .chain(std::iter::once(threshold))
             .flatten()
             .filter(|v| v.is_finite());
         let hi = vals.fold(0.0, f64::max);
@@ -273,6 +321,14 @@ impl Ctx<'_> {
             if run.len() > 1 {
                 chart.draw_series(LineSeries::new(run, col.stroke_width(width)))?;
             }
+        }
+        if let Some(y) = threshold.filter(|y| y.is_finite()) {
+            chart.draw_series(DashedLineSeries::new(
+                [(x0, y), (x1, y)],
+                10,
+                6,
+                THRESHOLD.stroke_width(2),
+            ))?;
         }
         chart.draw_series(trace.iter().filter_map(|r| {
             seen(r)
