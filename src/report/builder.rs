@@ -289,7 +289,7 @@ pub(crate) fn compose(inputs: &Inputs) -> Result<Doc, ReportError> {
             .or_else(|| rows.first().map(|r| r.baseline.clone()))
             .unwrap_or_default();
         let t = EstimateTable::from_comparison(rows, &order);
-        let chart = charts::diff::diff_chart(&t, &baseline, &colors)?;
+        let chart = charts::diff::diff_chart(&t, &baseline, &colors, &refs)?;
         let table_rows = rows
             .iter()
             .filter(|r| charts::diff::METRICS.contains(&r.metric.as_str()) || chart.is_none())

@@ -203,14 +203,20 @@ pub fn tradeoff_points(
 }
 
 /// Paired differences against the baseline: per metric, the largest reduction and whether
-/// its interval excludes zero.
-pub fn comparison_findings(t: &EstimateTable, baseline: &str, metrics: &[String]) -> Vec<String> {
+/// its interval excludes zero. Policies in `refs` (oracles) are left out.
+pub fn comparison_findings(
+    t: &EstimateTable,
+    baseline: &str,
+    metrics: &[String],
+    refs: &[String],
+) -> Vec<String> {
     let mut out = Vec::new();
     for name in metrics {
         let m = MetricInfo::of(name);
         let mut vals: Vec<(&str, Est)> = t
             .policies
             .iter()
+            .filter(|p| !refs.contains(p))
             .filter_map(|p| t.get(p, name).map(|e| (p.as_str(), e)))
             .collect();
         if vals.is_empty() {
@@ -251,7 +257,11 @@ pub fn comparison_findings(t: &EstimateTable, baseline: &str, metrics: &[String]
 
 fn signed(m: &MetricInfo, e: &Est) -> String {
     let plus = |x: f64| {
-        let s = m.value(x);
+        let s = if m.percent {
+            format!("{:.1}", x * 100.0)
+        } else {
+            m.value(x)
+        };
         if x > 0.0 {
             format!("+{s}")
         } else {
@@ -680,6 +690,7 @@ mod tests {
             &t,
             "none",
             &["downtime_s".into(), "false_positive_rollbacks".into()],
+            &[],
         );
         assert_eq!(
             f[0],

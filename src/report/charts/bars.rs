@@ -114,7 +114,7 @@ pub fn bar_chart(
     metrics: &[String],
     colors: &Colors,
 ) -> Result<Chart, ReportError> {
-    let cols = metrics.len().min(3);
+    let cols = metrics.len().clamp(2, 3);
     let items: Vec<LegendItem> = t
         .policies
         .iter()

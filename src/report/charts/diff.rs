@@ -20,10 +20,12 @@ pub const METRICS: [&str; 5] = [
 ];
 
 /// The difference chart of `comparison.csv`, if it has any of [`METRICS`].
+/// Policies in `refs` (oracles) are drawn but left out of the findings.
 pub fn diff_chart(
     t: &EstimateTable,
     baseline: &str,
     colors: &Colors,
+    refs: &[String],
 ) -> Result<Option<Chart>, ReportError> {
     let metrics: Vec<String> = METRICS
         .iter()
@@ -33,7 +35,7 @@ pub fn diff_chart(
     if metrics.is_empty() || t.policies.is_empty() {
         return Ok(None);
     }
-    let cols = metrics.len().min(2);
+    let cols = 2;
     let ph = 90 + 38 * t.policies.len() as u32;
     let title =
         format!("Difference from {baseline} on the same runs (policy minus {baseline}, 95% CI)");
@@ -48,7 +50,7 @@ pub fn diff_chart(
             Ok(())
         },
     )?;
-    chart.findings = comparison_findings(t, baseline, &metrics);
+    chart.findings = comparison_findings(t, baseline, &metrics, refs);
     Ok(Some(chart))
 }
 

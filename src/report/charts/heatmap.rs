@@ -66,7 +66,7 @@ pub fn heatmap_chart(
     if panels.is_empty() {
         return Ok(None);
     }
-    let cols = panels.len().min(2);
+    let cols = 2;
     let (w, ph) = (1000, 420);
     let title = format!(
         "Outcomes over {} and {} (mean per run)",

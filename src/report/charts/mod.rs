@@ -230,9 +230,10 @@ pub fn padded(lo: f64, hi: f64, include_zero: bool) -> (f64, f64) {
     (lo2, hi2)
 }
 
-/// Splits `area` into a grid for `n` panels of at most `cols` columns, row by row.
+/// Splits `area` into a grid for `n` panels of `cols` columns, row by row (a single panel
+/// keeps its column's width rather than stretching across the chart).
 pub fn grid<'a>(area: &Area<'a>, n: usize, cols: usize) -> Vec<Area<'a>> {
-    let cols = cols.clamp(1, n.max(1));
+    let cols = cols.max(1);
     let rows = n.div_ceil(cols).max(1);
     area.split_evenly((rows, cols))
         .into_iter()

@@ -71,7 +71,7 @@ pub fn sweep_chart(
         ));
     }
     let w = 1000;
-    let cols = metrics.len().min(2);
+    let cols = 2;
     let legend_h = legend_height(&items, w - 24);
     let h = 50 + legend_h + rows_for(metrics.len(), cols) * 330;
     let title = format!(
