@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates the example reports of every shipped scenario:
 #   bash reports/regenerate.sh
-# Each reports/examples/<scenario>/ gets summary.txt (the printed table), summary.csv and
-# manifest.json; runs.csv is written too but not committed (see reports/.gitignore).
+# Each reports/examples/<scenario>/ gets summary.txt (the printed table), summary.csv,
+# manifest.json, scenario.toml and the report (report.html, report.md, charts/); runs.csv
+# is written too but not committed (see reports/.gitignore).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet

@@ -30,6 +30,18 @@ pub enum Command {
         /// The scenario file (TOML).
         scenario: PathBuf,
     },
+    /// (Re)build DIR/report.html, DIR/report.md and DIR/charts/ from the files in an
+    /// output directory.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ReportArgs {
+    /// An output directory of `rollsim run` (or compare, sweep, trace).
+    pub dir: PathBuf,
+    /// Open report.html with the system opener (xdg-open, or open on macOS).
+    #[arg(long)]
+    pub open: bool,
 }
 
 /// What `run`, `compare` and `sweep` share.

@@ -148,6 +148,7 @@ fn execute(job: &Job<'_>) -> Result<()> {
     write_outputs(job, &dir, &results)?;
     print_results(job, &results)?;
     eprintln!("wrote {}/", dir.path().display());
+    super::report::after_command(dir.path())?;
     if results.interrupted || stop.load(Ordering::SeqCst) {
         return Err(Interrupted(format!(
             "stopped after {} of {} runs; {}/ holds the finished runs",

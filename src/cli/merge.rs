@@ -144,7 +144,7 @@ pub fn merge(a: &MergeArgs, argv: &[String]) -> Result<()> {
         first.runs,
         out.path().display()
     );
-    Ok(())
+    super::report::after_command(out.path())
 }
 
 /// Sweep shards hold disjoint blocks of points: their `sweep.csv` rows, concatenated in
@@ -229,5 +229,5 @@ fn merge_sweep(
         shards.len(),
         out.path().display()
     );
-    Ok(())
+    super::report::after_command(out.path())
 }

@@ -8,6 +8,7 @@ mod args;
 mod experiment;
 mod merge;
 mod progress;
+mod report;
 mod sweep;
 mod trace;
 
@@ -66,6 +67,7 @@ pub fn dispatch(cli: Cli, argv: &[String]) -> Result<()> {
         Some(Command::Sweep(a)) => sweep::sweep(&a, argv),
         Some(Command::Trace(a)) => trace::trace(&a, argv),
         Some(Command::Merge(a)) => merge::merge(&a, argv),
+        Some(Command::Report(a)) => report::report(&a),
     }
 }
 

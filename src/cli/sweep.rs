@@ -436,7 +436,7 @@ pub fn sweep(a: &SweepArgs, argv: &[String]) -> Result<()> {
             ""
         }
     );
-    Ok(())
+    super::report::after_command(dir.path())
 }
 
 fn print(

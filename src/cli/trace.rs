@@ -84,5 +84,5 @@ pub fn trace(a: &TraceArgs, argv: &[String]) -> Result<()> {
         "wrote {}/ (trace.csv, events.csv, runs.csv)",
         dir.path().display()
     );
-    Ok(())
+    super::report::after_command(dir.path())
 }

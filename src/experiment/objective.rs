@@ -188,17 +188,55 @@ pub struct Judged {
     pub met: bool,
 }
 
-/// The recommended sweep point, or why there is none.
+/// The recommended sweep point, or why there is none (`recommendation.json`; the report
+/// reads it).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Recommendation {
     pub objective: String,
+    /// The policy whose metric the objective optimises.
+    pub policy: String,
+    /// The swept parameter(s) and the recommended value(s); for no recommendation, the
+    /// closest point's values.
+    pub param: String,
+    pub value: Option<f64>,
+    pub param2: Option<String>,
+    pub value2: Option<f64>,
+    /// The objective's metric and its estimate at the recommended point.
+    pub metric: String,
+    pub mean: Option<f64>,
+    pub ci95_low: Option<f64>,
+    pub ci95_high: Option<f64>,
     /// Whether some point meets every constraint.
     pub met: bool,
     pub point: Option<usize>,
-    pub params: Vec<(String, f64)>,
-    pub objective_value: Option<Judged>,
     pub constraints: Vec<Judged>,
     pub message: String,
+}
+
+impl Recommendation {
+    fn with_message(mut self, message: String) -> Self {
+        self.message = message;
+        self
+    }
+
+    fn at(obj: &Objective, values: &[(String, f64)], est: Option<Estimate>) -> Self {
+        Recommendation {
+            objective: obj.text.clone(),
+            policy: obj.target.policy.clone(),
+            param: values.first().map(|v| v.0.clone()).unwrap_or_default(),
+            value: values.first().map(|v| v.1),
+            param2: values.get(1).map(|v| v.0.clone()),
+            value2: values.get(1).map(|v| v.1),
+            metric: obj.target.metric.clone(),
+            mean: est.and_then(|e| finite(e.mean)),
+            ci95_low: est.and_then(|e| finite(e.ci95_low)),
+            ci95_high: est.and_then(|e| finite(e.ci95_high)),
+            met: false,
+            point: None,
+            constraints: vec![],
+            message: String::new(),
+        }
+    }
 }
 
 fn finite(x: f64) -> Option<f64> {
@@ -269,35 +307,33 @@ pub fn recommend(obj: &Objective, points: &[PointResult]) -> Recommendation {
         Some((p, _)) => {
             let e = p.get(&obj.target);
             Recommendation {
-                objective: obj.text.clone(),
                 met: true,
                 point: Some(p.point),
-                params: p.values.clone(),
-                objective_value: Some(judged(label(&obj.target), e, true)),
                 constraints: describe(p),
-                message: format!(
-                    "recommended: {} ({} = {}){}",
-                    show(&p.values),
-                    label(&obj.target),
-                    ci(e),
-                    if obj.constraints.is_empty() {
-                        String::new()
-                    } else {
-                        format!(
-                            "; meets {}",
-                            describe(p)
-                                .iter()
-                                .map(|j| format!(
-                                    "{} (mean {})",
-                                    j.what,
-                                    j.mean.map(|m| format!("{m:.4}")).unwrap_or_default()
-                                ))
-                                .collect::<Vec<_>>()
-                                .join(" and ")
-                        )
-                    }
-                ),
+                ..Recommendation::at(obj, &p.values, e)
             }
+            .with_message(format!(
+                "recommended: {} ({} = {}){}",
+                show(&p.values),
+                label(&obj.target),
+                ci(e),
+                if obj.constraints.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; meets {}",
+                        describe(p)
+                            .iter()
+                            .map(|j| format!(
+                                "{} (mean {})",
+                                j.what,
+                                j.mean.map(|m| format!("{m:.4}")).unwrap_or_default()
+                            ))
+                            .collect::<Vec<_>>()
+                            .join(" and ")
+                    )
+                }
+            ))
         }
         None => {
             // The closest point: the fewest constraints broken, then the smallest excess.
@@ -349,14 +385,16 @@ pub fn recommend(obj: &Objective, points: &[PointResult]) -> Recommendation {
                 None => "the sweep has no points".into(),
             };
             Recommendation {
-                objective: obj.text.clone(),
-                met: false,
-                point: None,
-                params: closest.map(|p| p.values.clone()).unwrap_or_default(),
-                objective_value: None,
+                value: None,
+                value2: None,
                 constraints: closest.map(describe).unwrap_or_default(),
-                message,
+                ..Recommendation::at(
+                    obj,
+                    closest.map(|p| p.values.as_slice()).unwrap_or(&[]),
+                    None,
+                )
             }
+            .with_message(message)
         }
     }
 }

@@ -1,12 +1,22 @@
-//! Outputs: the output directory, `runs.csv`, `summary.csv`, `manifest.json`, and the
-//! summary as a text table or JSON.
+//! Outputs: the output directory, `runs.csv`, `summary.csv`, `manifest.json`, the
+//! summary as a text table or JSON, and the report (`report.html`, `report.md`, charts)
+//! rebuilt from whatever of those files a directory holds.
 //!
 //! Every file is written to a temporary file in the output directory and renamed into
 //! place when complete, so a crash or a bad input never leaves a partial or clobbered file.
 
+mod builder;
+pub mod charts;
 mod files;
+pub mod findings;
+mod html;
+pub mod inputs;
+mod markdown;
+pub mod metrics;
 mod summary;
+pub mod tables;
 
+pub use builder::{build_report, ReportFiles};
 pub use files::{Manifest, OutputDir, PointRange, RunsWriter};
 pub use summary::{
     comparison_csv, comparison_json, ranked_table, summary_csv, summary_json, summary_table,
@@ -31,9 +41,19 @@ pub enum ReportError {
         #[source]
         source: std::io::Error,
     },
-    /// An input file (of `merge` or `report`) is missing or malformed.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A missing or malformed input (of `merge` or `report`); `path` is `file:line` (or
+    /// `file:line:col`) where the problem is, so it can be fixed without guessing.
     #[error("{path}: {message}")]
     Input { path: String, message: String },
+    /// A chart could not be drawn (a bug or an impossible value, never bad input).
+    #[error("cannot draw chart {name}: {message}")]
+    Chart { name: String, message: String },
     #[error("cannot write {path}: {source}")]
     Csv {
         path: String,

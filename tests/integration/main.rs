@@ -8,6 +8,7 @@ mod data;
 mod determinism;
 mod human;
 mod invariants;
+mod report;
 mod sweep;
 
 use rollsim::outcome::RunRecord;

@@ -1,0 +1,61 @@
+//! `rollsim report DIR [--open]`: (re)builds the report of an output directory.
+
+use super::args::ReportArgs;
+use anyhow::Result;
+use rollsim::report::build_report;
+use std::path::Path;
+
+/// Builds the report of a directory an experiment command just wrote, and says where.
+pub fn after_command(dir: &Path) -> Result<()> {
+    let files = build_report(dir)?;
+    eprintln!("report: {}", files.html.display());
+    Ok(())
+}
+
+pub fn report(args: &ReportArgs) -> Result<()> {
+    let files = build_report(&args.dir)?;
+    eprintln!(
+        "wrote {} and {} ({} chart files in {}/charts)",
+        files.html.display(),
+        files.markdown.display(),
+        files.charts.len(),
+        args.dir.display()
+    );
+    println!("{}", files.html.display());
+    if args.open {
+        open(&files.html);
+    }
+    Ok(())
+}
+/// Opens `path` with the desktop's opener; says so plainly when there is none (a server,
+/// a container) instead of failing: the report is written either way.
+fn open(path: &Path) {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(opener).is_file()))
+        .unwrap_or(false);
+    if !found {
+        eprintln!(
+            "rollsim: cannot open the report: no `{opener}` on PATH; open {} in a browser",
+            path.display()
+        );
+        return;
+    }
+    match std::process::Command::new(opener)
+        .arg(path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+    {
+        Ok(_) => eprintln!("opened {} with {opener}", path.display()),
+        Err(e) => eprintln!(
+            "rollsim: cannot open the report with {opener}: {e}; open {} in a browser",
+            path.display()
+        ),
+    }
+}

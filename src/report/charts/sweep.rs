@@ -1,0 +1,185 @@
+//! A 1-D sweep: each outcome as a curve over the swept parameter, with its 95% confidence
+//! band, one panel per outcome. Policies the parameter does not touch are drawn as thin
+//! dashed reference lines; the recommended value, if any, as a vertical line.
+
+use super::{
+    bold, draw_legend, font, grid, legend_height, padded, render, rows_for, Area, Chart, Colors,
+    DrawResult, LegendItem, Mark, INK,
+};
+use crate::report::findings::sweep_findings;
+use crate::report::inputs::Recommendation;
+use crate::report::metrics::{tick, MetricInfo};
+use crate::report::tables::Sweep;
+use crate::report::ReportError;
+use plotters::prelude::*;
+
+/// The outcomes a sweep chart shows, if the sweep has them; a recommendation's metric is
+/// added when it is not among them.
+pub const KEY_METRICS: [&str; 4] = [
+    "false_positive_rollbacks",
+    "missed_bad_release",
+    "downtime_s",
+    "failed_requests",
+];
+
+/// The metrics to chart for a sweep: the key ones present, plus the recommendation's.
+pub fn chosen_metrics(s: &Sweep, rec: Option<&Recommendation>) -> Vec<String> {
+    let mut out: Vec<String> = KEY_METRICS
+        .iter()
+        .filter(|m| s.metrics.iter().any(|x| x == *m))
+        .map(|m| m.to_string())
+        .collect();
+    if let Some(m) = rec.and_then(|r| r.metric.clone()) {
+        if s.metrics.contains(&m) && !out.contains(&m) {
+            out.push(m);
+        }
+    }
+    if out.is_empty() {
+        out = s.metrics.iter().take(4).cloned().collect();
+    }
+    out
+}
+
+/// Green for the recommended value: apart from the policy colours.
+const RECOMMENDED: RGBColor = RGBColor(0x1b, 0x7f, 0x3b);
+
+/// The sweep-curves chart of a 1-D sweep.
+pub fn sweep_chart(
+    s: &Sweep,
+    rec: Option<&Recommendation>,
+    colors: &Colors,
+) -> Result<Chart, ReportError> {
+    let metrics = chosen_metrics(s, rec);
+    let mut items: Vec<LegendItem> = s
+        .policies
+        .iter()
+        .map(|p| {
+            let moved = metrics.iter().any(|m| s.varies(p, m));
+            if moved {
+                LegendItem::new(format!("{p} (mean, 95% band)"), colors.of(p), Mark::Band)
+            } else {
+                LegendItem::new(format!("{p} (not swept)"), colors.of(p), Mark::Dashed)
+            }
+        })
+        .collect();
+    let rec_value = rec.filter(|r| r.met).and_then(|r| r.value);
+    if let Some(v) = rec_value {
+        items.push(LegendItem::new(
+            format!("recommended: {} = {}", Sweep::short(&s.param), tick(v)),
+            RECOMMENDED,
+            Mark::Tick,
+        ));
+    }
+    let w = 1000;
+    let cols = 2;
+    let legend_h = legend_height(&items, w - 24);
+    let h = 50 + legend_h + rows_for(metrics.len(), cols) * 330;
+    let title = format!(
+        "Outcomes as {} varies (mean, 95% band)",
+        Sweep::short(&s.param)
+    );
+    let mut chart = render("sweep", &title, (w, h), |area| {
+        let (top, body) = area.split_vertically(legend_h);
+        draw_legend(&top, &items)?;
+        for (panel, m) in grid(&body, metrics.len(), cols).iter().zip(&metrics) {
+            panel_curves(panel, s, m, rec_value, colors)?;
+        }
+        Ok(())
+    })?;
+    chart.findings = sweep_findings(s, &metrics, rec);
+    Ok(chart)
+}
+
+/// A policy's curve: (value, mean, low, high) per point.
+type Curve<'a> = (&'a str, Vec<(f64, f64, f64, f64)>);
+
+fn panel_curves(
+    area: &Area<'_>,
+    s: &Sweep,
+    metric: &str,
+    rec: Option<f64>,
+    colors: &Colors,
+) -> DrawResult<()> {
+    let m = MetricInfo::of(metric);
+    let (xs, _) = s.axes();
+    let (x0, x1) = match (xs.first(), xs.last()) {
+        (Some(a), Some(b)) if b > a => (*a, *b),
+        (Some(a), _) => (a - 0.5, a + 0.5),
+        _ => (0.0, 1.0),
+    };
+    let curves: Vec<Curve<'_>> = s
+        .policies
+        .iter()
+        .map(|p| {
+            let c = s
+                .curve(p, metric)
+                .into_iter()
+                .map(|(v, e)| {
+                    let (lo, hi) = e.bounds();
+                    (v, m.scale(e.mean), m.scale(lo), m.scale(hi))
+                })
+                .collect();
+            (p.as_str(), c)
+        })
+        .collect();
+    let lo = curves
+        .iter()
+        .flat_map(|c| c.1.iter().map(|p| p.2))
+        .fold(f64::INFINITY, f64::min);
+    let hi = curves
+        .iter()
+        .flat_map(|c| c.1.iter().map(|p| p.3))
+        .fold(f64::NEG_INFINITY, f64::max);
+    let (y0, y1) = padded(lo, hi, true);
+    let mut chart = ChartBuilder::on(area)
+        .caption(&m.label, bold(17.0).color(&INK))
+        .margin(12)
+        .x_label_area_size(50)
+        .y_label_area_size(66)
+        .build_cartesian_2d(x0..x1, y0..y1)?;
+    chart
+        .configure_mesh()
+        .x_labels(7)
+        .y_labels(6)
+        .x_label_formatter(&|v| tick(*v))
+        .y_label_formatter(&|v| tick(*v))
+        .x_desc(s.param.clone())
+        .y_desc(if m.percent {
+            "% of runs".to_string()
+        } else {
+            m.unit.clone()
+        })
+        .label_style(font(13.0).color(&INK))
+        .axis_desc_style(font(14.0).color(&INK))
+        .bold_line_style(INK.mix(0.12))
+        .light_line_style(TRANSPARENT)
+        .axis_style(INK.mix(0.5))
+        .draw()?;
+    for (p, c) in &curves {
+        let col = colors.of(p);
+        if !s.varies(p, metric) {
+            chart.draw_series(DashedLineSeries::new(
+                c.iter().map(|q| (q.0, q.1)),
+                8,
+                5,
+                col.stroke_width(2),
+            ))?;
+            continue;
+        }
+        let mut band: Vec<(f64, f64)> = c.iter().map(|q| (q.0, q.3)).collect();
+        band.extend(c.iter().rev().map(|q| (q.0, q.2)));
+        chart.draw_series(std::iter::once(Polygon::new(band, col.mix(0.2).filled())))?;
+        chart.draw_series(LineSeries::new(
+            c.iter().map(|q| (q.0, q.1)),
+            col.stroke_width(3),
+        ))?;
+        chart.draw_series(c.iter().map(|q| Circle::new((q.0, q.1), 3, col.filled())))?;
+    }
+    if let Some(v) = rec {
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(v, y0), (v, y1)],
+            RECOMMENDED.stroke_width(2),
+        )))?;
+    }
+    Ok(())
+}
