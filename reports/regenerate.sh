@@ -1,17 +1,29 @@
 #!/usr/bin/env bash
-# Regenerates the example reports of every shipped scenario:
+# Regenerates every example report:
 #   bash reports/regenerate.sh
 # Each reports/examples/<scenario>/ gets summary.txt (the printed table), summary.csv,
 # manifest.json, scenario.toml and the report (report.html, report.md, charts/); runs.csv
-# is written too but not committed (see reports/.gitignore).
+# is written too but not committed (see reports/.gitignore). Three more show the other
+# commands: a paired comparison, a threshold sweep with an objective, and one run's trace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
+rollsim=./target/release/rollsim
+ex=reports/examples
 for f in scenarios/*.toml; do
   name=$(basename "$f" .toml)
-  out="reports/examples/$name"
-  mkdir -p "$out"
-  table=$(./target/release/rollsim run "$f" --runs 1000 --seed 42 --out "$out" --force 2>/dev/null)
-  printf '%s\n' "$table" > "$out/summary.txt"
-  echo "$out"
+  mkdir -p "$ex/$name"
+  "$rollsim" run "$f" --runs 1000 --seed 42 --quiet --out "$ex/$name" --force > "$ex/$name/summary.txt" 2>/dev/null
+  echo "$ex/$name"
 done
+mkdir -p "$ex/compare-strategies" "$ex/sweep-quickstart-threshold" "$ex/trace-infra-latency-loop"
+"$rollsim" compare scenarios/strategies.toml --runs 1000 --seed 42 --baseline all-at-once --quiet \
+  --out "$ex/compare-strategies" --force > "$ex/compare-strategies/summary.txt" 2>/dev/null
+echo "$ex/compare-strategies"
+"$rollsim" sweep scenarios/quickstart.toml --param 'policies.error-rate-2pct.error_rate_above=0.005..0.05:10' \
+  --objective 'min failed_requests s.t. false_positive_rollbacks <= 0.08' --runs 500 --seed 42 --quiet \
+  --out "$ex/sweep-quickstart-threshold" --force > "$ex/sweep-quickstart-threshold/summary.txt" 2>/dev/null
+echo "$ex/sweep-quickstart-threshold"
+"$rollsim" trace scenarios/infra-latency-loop.toml --run 3 --policy p99-over-500ms --seed 42 \
+  --out "$ex/trace-infra-latency-loop" --force > "$ex/trace-infra-latency-loop/summary.txt" 2>/dev/null
+echo "$ex/trace-infra-latency-loop"
