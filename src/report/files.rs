@@ -7,6 +7,19 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use tempfile::NamedTempFile;
 
+/// Gives a finished output the usual file mode (a temporary file is created owner-only),
+/// so a report can be shared or served like any other file.
+fn readable(f: &std::fs::File) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
+    #[cfg(not(unix))]
+    let _ = f;
+    Ok(())
+}
+
 /// A checked output directory.
 #[derive(Debug, Clone)]
 pub struct OutputDir {
@@ -54,6 +67,7 @@ impl OutputDir {
         let mut tmp = NamedTempFile::new_in(&self.path).map_err(err)?;
         tmp.write_all(bytes).map_err(err)?;
         tmp.as_file().sync_all().map_err(err)?;
+        readable(tmp.as_file()).map_err(err)?;
         tmp.persist(&target).map_err(|e| err(e.error))?;
         Ok(target)
     }
@@ -105,6 +119,7 @@ impl RunsWriter {
         };
         self.csv.flush().map_err(err)?;
         drop(self.csv);
+        readable(self.tmp.as_file()).map_err(err)?;
         self.tmp.persist(&self.target).map_err(|e| err(e.error))?;
         Ok(self.target)
     }

@@ -406,3 +406,33 @@ fn validate_accepts_every_shipped_scenario() {
     }
     assert!(n >= 1);
 }
+
+#[cfg(unix)]
+#[test]
+fn outputs_are_readable_by_others() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("o");
+    rollsim()
+        .args([
+            "run",
+            "scenarios/quickstart.toml",
+            "--runs",
+            "3",
+            "--seed",
+            "1",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    for f in ["runs.csv", "summary.csv", "manifest.json", "report.html"] {
+        let mode = std::fs::metadata(out.join(f))
+            .expect(f)
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o644, "{f}");
+    }
+}
