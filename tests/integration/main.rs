@@ -8,6 +8,7 @@ mod data;
 mod determinism;
 mod human;
 mod invariants;
+mod properties;
 mod report;
 mod sweep;
 
