@@ -30,6 +30,12 @@ pub enum Command {
         /// The scenario file (TOML).
         scenario: PathBuf,
     },
+    /// Print the rollsim policy (TOML) equivalent to an Argo Rollouts AnalysisTemplate or
+    /// Rollout, or a Flagger Canary (YAML); what cannot be modelled is listed on stderr.
+    Import {
+        /// The YAML file (one or more documents).
+        file: PathBuf,
+    },
 }
 
 /// What `run`, `compare` and `sweep` share.

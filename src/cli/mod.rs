@@ -6,6 +6,7 @@
 
 mod args;
 mod experiment;
+mod import;
 mod merge;
 mod progress;
 mod sweep;
@@ -66,6 +67,7 @@ pub fn dispatch(cli: Cli, argv: &[String]) -> Result<()> {
         Some(Command::Sweep(a)) => sweep::sweep(&a, argv),
         Some(Command::Trace(a)) => trace::trace(&a, argv),
         Some(Command::Merge(a)) => merge::merge(&a, argv),
+        Some(Command::Import { file }) => import::import(&file),
     }
 }
 
@@ -84,6 +86,9 @@ fn load(path: &Path) -> Result<(String, String, Scenario)> {
     let text = read(path)?;
     let origin = path.display().to_string();
     let scn = rollsim::scenario::parse(&text, &origin)?;
+    for w in &scn.warnings {
+        eprintln!("warning: {w}");
+    }
     Ok((text, origin, scn))
 }
 

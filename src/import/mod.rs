@@ -33,14 +33,22 @@ pub struct Note {
     pub pos: Pos,
     /// Dotted path inside its document (`spec.metrics[1].provider.web`).
     pub path: String,
+    /// The document, in a file of several (`AnalysisTemplate "success-rate"`).
+    pub doc: Option<String>,
     pub message: String,
 }
 
 impl Note {
-    /// `file:line:col: field PATH: MESSAGE`.
+    /// `file:line:col: field PATH: MESSAGE`, with `of KIND "NAME"` after the path in a
+    /// file of several documents.
     pub fn render(&self, origin: &str) -> String {
+        let doc = self
+            .doc
+            .as_ref()
+            .map(|d| format!(" of {d}"))
+            .unwrap_or_default();
         format!(
-            "{origin}:{}:{}: field {}: {}",
+            "{origin}:{}:{}: field {}{doc}: {}",
             self.pos.line, self.pos.col, self.path, self.message
         )
     }
@@ -159,6 +167,7 @@ impl Notes {
         self.0.push(Note {
             pos: n.pos,
             path: n.path.clone(),
+            doc: None,
             message: message.into(),
         });
     }
@@ -249,10 +258,17 @@ pub fn import_str(text: &str, origin: &str) -> Result<Imported, ImportError> {
                 message: explain(&u.path),
                 pos: u.pos,
                 path: u.path,
+                doc: None,
             });
         }
     }
     let mut notes = notes.0;
+    if all.len() > 1 {
+        for n in &mut notes {
+            let d = all.iter().rev().find(|d| d.node.pos <= n.pos);
+            n.doc = d.map(|d| format!("{} {:?}", d.kind, d.name));
+        }
+    }
     notes.sort_by(|a, b| a.pos.cmp(&b.pos).then(a.path.cmp(&b.path)));
     notes.dedup();
     match result {
