@@ -1204,9 +1204,9 @@ spec:
         assert_eq!(get(&i, "failure_limit"), Some(&Value::Int(3)));
         let notes = i.rendered_notes().join("\n");
         for want in [
-            "field spec.progressDeadlineSeconds: the progress deadline is not modelled",
-            "field spec.strategy.canary.steps[4].pause: a pause without a duration",
-            "field spec.strategy.canary.steps[5].setHeaderRoute: header-based routing",
+            "field spec.progressDeadlineSeconds of Rollout \"checkout\": the progress deadline is not modelled",
+            "field spec.strategy.canary.steps[4].pause of Rollout \"checkout\": a pause without a duration",
+            "field spec.strategy.canary.steps[5].setHeaderRoute of Rollout \"checkout\": header-based routing",
         ] {
             assert!(notes.contains(want), "missing {want:?} in\n{notes}");
         }

@@ -224,11 +224,12 @@ fn clause(t: &[Tok]) -> Option<Clause> {
                 if r != "result" {
                     return None;
                 }
-                return match (*op, *n) {
-                    ("==", z) if z == 0.0 => Some(Clause::Empty(true)),
-                    ("<", o) if o == 1.0 => Some(Clause::Empty(true)),
-                    ("!=" | ">", z) if z == 0.0 => Some(Clause::Empty(false)),
-                    (">=", o) if o == 1.0 => Some(Clause::Empty(false)),
+                let n = *n;
+                return match *op {
+                    "==" if n == 0.0 => Some(Clause::Empty(true)),
+                    "<" if n == 1.0 => Some(Clause::Empty(true)),
+                    "!=" | ">" if n == 0.0 => Some(Clause::Empty(false)),
+                    ">=" if n == 1.0 => Some(Clause::Empty(false)),
                     _ => None,
                 };
             }

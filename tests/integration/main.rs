@@ -6,6 +6,7 @@ mod compare;
 mod controllers;
 mod data;
 mod determinism;
+mod import;
 mod invariants;
 mod sweep;
 
