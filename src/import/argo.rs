@@ -162,6 +162,11 @@ pub fn threshold(measure: Measure, success: bool, c: &Condition) -> Result<Mappe
                 ));
             }
             let whole = ms.round();
+            if whole > super::MAX_MS as f64 {
+                return Err(format!(
+                    "a latency limit of {ms} ms is out of range (over 10 years)"
+                ));
+            }
             if whole < 1.0 {
                 return Err(format!(
                     "a latency limit of {ms} ms is below rollsim's 1 ms resolution"
@@ -238,12 +243,17 @@ pub fn pause_ms(p: &Node<'_, '_>) -> Result<Option<u64>, String> {
     };
     if let Some(i) = d.int() {
         return u64::try_from(i)
-            .map(|s| Some(s * 1000))
-            .map_err(|_| format!("pause duration {i} is negative"));
+            .ok()
+            .and_then(|s| s.checked_mul(1000))
+            .map(Some)
+            .ok_or_else(|| format!("pause duration {i} is out of range"));
     }
     let s = d.text().unwrap_or_default();
     if let Ok(secs) = s.trim().parse::<u64>() {
-        return Ok(Some(secs * 1000));
+        return secs
+            .checked_mul(1000)
+            .map(Some)
+            .ok_or_else(|| format!("pause duration {secs} is out of range"));
     }
     let ms = go_duration_ms(&s).or_else(|e| {
         // A Go duration finer than a millisecond still truncates to whole seconds.
@@ -671,10 +681,10 @@ fn canary<'a, 't>(
                 },
                 "pause" => match pause_ms(&f) {
                     Ok(Some(ms)) => {
-                        elapsed += ms;
+                        elapsed = elapsed.saturating_add(ms);
                         match steps.last_mut() {
                             Some(last) => {
-                                last.pause_ms += ms;
+                                last.pause_ms = last.pause_ms.saturating_add(ms);
                                 last.source.push_str(&format!(", {} {}", lines(&f), format_ms(ms)));
                             }
                             None => notes.add(
@@ -911,7 +921,7 @@ pub(crate) fn import(docs: &[Doc], notes: &mut Notes) -> Result<Imported, Unusab
             Value::Dur(d) => Some(d),
             _ => None,
         });
-        let total = ms + base.unwrap_or(0);
+        let total = ms.saturating_add(base.unwrap_or(0));
         if total > 0 {
             let source = match base {
                 Some(_) => format!("{src}, plus the metric's initialDelay"),
@@ -1214,7 +1224,7 @@ spec:
 
     #[test]
     fn pause_durations_read_as_argo_reads_them() {
-        let docs = crate::import::yaml::parse("a: {duration: 90}\nb: {duration: \"90\"}\nc: {duration: 1m30s}\nd: {duration: 1500ms}\ne: {}\nf: {duration: 5x}\n").unwrap_or_default();
+        let docs = crate::import::yaml::parse("a: {duration: 90}\nb: {duration: \"90\"}\nc: {duration: 1m30s}\nd: {duration: 1500ms}\ne: {}\nf: {duration: 5x}\ng: {duration: 9223372036854775807}\n").unwrap_or_default();
         let reads = crate::import::yaml::Reads::default();
         let r = Node::root(&docs[0], &reads);
         let p = |k: &str| r.get(k).map(|n| pause_ms(&n));
@@ -1224,5 +1234,6 @@ spec:
         assert_eq!(p("d"), Some(Ok(Some(1_000))), "truncated to whole seconds");
         assert_eq!(p("e"), Some(Ok(None)));
         assert!(matches!(p("f"), Some(Err(_))));
+        assert!(matches!(p("g"), Some(Err(_))), "no overflow");
     }
 }

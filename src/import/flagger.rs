@@ -97,7 +97,7 @@ pub fn weights(step_weight: i64, step_weights: &[i64], max_weight: i64) -> Optio
         }
         for i in 0..step_weights.len() - 1 {
             if step_weights[i] == w {
-                return max_step.min(step_weights[i + 1] - w);
+                return max_step.min(step_weights[i + 1].saturating_sub(w));
             }
         }
         max_step
@@ -109,7 +109,7 @@ pub fn weights(step_weight: i64, step_weights: &[i64], max_weight: i64) -> Optio
         if n <= 0 {
             return None;
         }
-        w = (w + n).min(total);
+        w = w.saturating_add(n).min(total);
         out.push(w);
     }
     (!out.is_empty()).then_some(out)
@@ -165,6 +165,12 @@ pub(crate) fn import(docs: &[Doc], notes: &mut Notes) -> Result<Imported, Unusab
 
     // interval
     let iv = analysis.get("interval");
+    if let Some(n) = iv.as_ref().filter(|n| n.str().is_none()) {
+        notes.skip(
+            n,
+            "interval is not a string; Flagger's CRD rejects it (read here as unset: 60s)",
+        );
+    }
     let (interval, why) = interval_ms(iv.as_ref().and_then(|n| n.text()).as_deref());
     let src = match (&iv, why) {
         (Some(n), Some(w)) => format!("{}: {w}", lines(n)),
@@ -179,6 +185,12 @@ pub(crate) fn import(docs: &[Doc], notes: &mut Notes) -> Result<Imported, Unusab
 
     // threshold
     let th = analysis.get("threshold");
+    if let Some(n) = th.as_ref().filter(|n| n.int().is_none()) {
+        notes.add(
+            n,
+            "threshold is not an integer; Flagger's CRD rejects it (read here as unset: 1)",
+        );
+    }
     let raw = th.as_ref().and_then(|n| n.int()).unwrap_or(0);
     let t = effective_threshold(raw);
     let src = match &th {
@@ -301,6 +313,10 @@ pub(crate) fn import(docs: &[Doc], notes: &mut Notes) -> Result<Imported, Unusab
         } else {
             // time.Duration(max) * time.Millisecond truncates a fraction of a millisecond.
             let ms = value.trunc();
+            if ms > super::MAX_MS as f64 {
+                notes.skip(&m, format!("metric {name:?}: a p99 limit of {value} ms is out of range (over 10 years); this metric is skipped"));
+                continue;
+            }
             if ms < 1.0 {
                 notes.skip(&m, format!("metric {name:?}: a p99 limit of {value} ms fails every check with traffic; rollsim's limits start at 1 ms; this metric is skipped"));
                 continue;
@@ -476,6 +492,8 @@ mod tests {
         assert_eq!(weights(0, &[1, 5, 10, 50], 0), Some(vec![1, 5, 10, 50]));
         assert_eq!(weights(0, &[10, 100], 80), Some(vec![10, 100]));
         assert_eq!(weights(0, &[], 50), None);
+        assert_eq!(weights(i64::MAX, &[], 0), Some(vec![100]), "no overflow");
+        assert_eq!(weights(0, &[i64::MIN, 50], 0), None);
     }
 
     fn ok(y: &str) -> Imported {

@@ -47,9 +47,14 @@ impl Note {
             .as_ref()
             .map(|d| format!(" of {d}"))
             .unwrap_or_default();
+        let field = if self.path.is_empty() {
+            String::new()
+        } else {
+            format!("field {}{doc}: ", self.path)
+        };
         format!(
-            "{origin}:{}:{}: field {}{doc}: {}",
-            self.pos.line, self.pos.col, self.path, self.message
+            "{origin}:{}:{}: {field}{}",
+            self.pos.line, self.pos.col, self.message
         )
     }
 }
@@ -247,10 +252,14 @@ pub fn import_str(text: &str, origin: &str) -> Result<Imported, ImportError> {
             };
             d.node.read_whole();
             let at = d.node.get("kind").unwrap_or_else(|| d.node.clone());
-            notes.add(
-                &at,
-                format!("a {:?} document{named} is not imported", d.kind),
-            );
+            if d.kind.is_empty() {
+                notes.add(&at, "a document without `kind` is not imported");
+            } else {
+                notes.add(
+                    &at,
+                    format!("a {:?} document{named} is not imported", d.kind),
+                );
+            }
             continue;
         }
         for u in yaml::unread(d.y, &reads) {
@@ -386,11 +395,14 @@ pub fn go_duration_ms(s: &str) -> Result<u64, String> {
             "{s:?} is finer than a millisecond; rollsim counts whole milliseconds"
         ));
     }
-    if ms > 10.0 * 365.0 * 86_400_000.0 {
+    if ms > MAX_MS as f64 {
         return Err(format!("{s:?} is longer than 10 years"));
     }
     Ok(ms.round() as u64)
 }
+
+/// The longest duration a scenario accepts (`scenario::raw::parse_duration`).
+pub const MAX_MS: u64 = 10 * 365 * 86_400_000;
 
 /// Formats milliseconds as a rollsim duration string ("1m 30s", "500ms").
 pub fn format_ms(ms: u64) -> String {
