@@ -15,6 +15,9 @@
 //! range, `< threshold`); `request-duration` (the p99) when it is `>
 //! time.Duration(thresholdRange.max) * time.Millisecond` (or `threshold`): a fractional
 //! millisecond limit is truncated by that conversion, and so it is here.
+//! The built-in duration query is `histogram_quantile(0.99, ...)` in every observer
+//! (`pkg/metrics/observers/*.go`), hence rollsim's p99; a query with no value returns
+//! `ErrNoValuesFound` (`pkg/metrics/providers/prometheus.go`), a failed check.
 //!
 //! `pkg/controller/scheduler.go`: `DeploymentStrategy` is A/B testing with `match` and
 //! `iterations`, Blue/Green with `iterations` alone, canary otherwise; the canary weight
