@@ -13,6 +13,7 @@
 pub mod data;
 pub mod experiment;
 pub mod faults;
+pub mod import;
 pub mod model;
 pub mod outcome;
 pub mod policy;

@@ -33,6 +33,12 @@ pub enum Command {
     /// (Re)build DIR/report.html, DIR/report.md and DIR/charts/ from the files in an
     /// output directory.
     Report(ReportArgs),
+    /// Print the rollsim policy (TOML) equivalent to an Argo Rollouts AnalysisTemplate or
+    /// Rollout, or a Flagger Canary (YAML); what cannot be modelled is listed on stderr.
+    Import {
+        /// The YAML file (one or more documents).
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Args, Clone)]

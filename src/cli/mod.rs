@@ -6,6 +6,7 @@
 
 mod args;
 mod experiment;
+mod import;
 mod merge;
 mod progress;
 mod report;
@@ -68,6 +69,7 @@ pub fn dispatch(cli: Cli, argv: &[String]) -> Result<()> {
         Some(Command::Trace(a)) => trace::trace(&a, argv),
         Some(Command::Merge(a)) => merge::merge(&a, argv),
         Some(Command::Report(a)) => report::report(&a),
+        Some(Command::Import { file }) => import::import(&file),
     }
 }
 
@@ -86,6 +88,9 @@ fn load(path: &Path) -> Result<(String, String, Scenario)> {
     let text = read(path)?;
     let origin = path.display().to_string();
     let scn = rollsim::scenario::parse(&text, &origin)?;
+    for w in &scn.warnings {
+        eprintln!("warning: {w}");
+    }
     Ok((text, origin, scn))
 }
 

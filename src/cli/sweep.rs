@@ -241,7 +241,8 @@ pub fn sweep(a: &SweepArgs, argv: &[String]) -> Result<()> {
             .map(|(p, v)| format!("{}={v}", p.path))
             .collect::<Vec<_>>()
             .join(", ");
-        let scenario = scenario::parse(&t, &format!("{origin} with {label}"))
+        let dir = c.scenario.parent().unwrap_or(std::path::Path::new(""));
+        let scenario = scenario::parse_at(&t, &format!("{origin} with {label}"), dir)
             .map_err(|e| UsageError(format!("--param {label} makes the scenario invalid:\n{e}")))?;
         if scenario
             .policies

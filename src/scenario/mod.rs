@@ -8,6 +8,7 @@ pub mod controllers;
 mod data;
 pub mod edit;
 mod error;
+mod imports;
 pub mod raw;
 mod span;
 mod validate;
@@ -55,6 +56,9 @@ pub struct Scenario {
     pub human: Human,
     pub faults: Vec<Fault>,
     pub policies: Vec<PolicySpec>,
+    /// What imported policies could not carry over (`import = "file.yaml"`), one line each
+    /// with its YAML position: printed once by the commands that load the scenario.
+    pub warnings: Vec<String>,
 }
 
 /// The service under release: its traffic and its healthy behaviour.
@@ -480,27 +484,38 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     parse(&text, &path.display().to_string())
 }
 
-/// Parses and checks scenario text; `origin` names it in error messages.
+/// Parses and checks scenario text; `origin` names it in error messages and, being the
+/// file's path, is where a policy's `import = "file.yaml"` is read relative to.
 pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
-    let raw: raw::RawScenario = toml::from_str(text).map_err(|e| {
+    let dir = Path::new(origin).parent().unwrap_or(Path::new(""));
+    parse_at(text, origin, dir)
+}
+
+/// [`parse`] with imports read relative to `dir` (for text that is not a file as is, such
+/// as a sweep point).
+pub fn parse_at(text: &str, origin: &str, dir: &Path) -> Result<Scenario, ScenarioError> {
+    let invalid = |problems| ScenarioError::Invalid {
+        origin: origin.to_string(),
+        problems,
+    };
+    let mut raw: raw::RawScenario = toml::from_str(text).map_err(|e| {
         let at = e
             .span()
             .map(|r| span::line_col(text, r.start))
             .unwrap_or((1, 1));
-        ScenarioError::Invalid {
-            origin: origin.to_string(),
-            problems: vec![Located {
-                line: at.0,
-                col: at.1,
-                message: e.message().trim().to_string(),
-            }],
-        }
+        invalid(vec![Located {
+            line: at.0,
+            col: at.1,
+            message: e.message().trim().to_string(),
+        }])
     })?;
-    validate::validate(raw).map_err(|problems| {
-        let located = span::locate_all(text, problems);
-        ScenarioError::Invalid {
-            origin: origin.to_string(),
-            problems: located,
-        }
-    })
+    let imports = imports::resolve(&mut raw, text, dir)
+        .map_err(|problems| invalid(span::locate_all(text, problems)))?;
+    let warnings = imports.warnings(&raw, text, origin);
+    let mut scn = validate::validate(raw).map_err(|mut problems| {
+        imports.annotate(&mut problems);
+        invalid(span::locate_all(text, problems))
+    })?;
+    scn.warnings = warnings;
+    Ok(scn)
 }

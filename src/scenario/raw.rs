@@ -300,7 +300,11 @@ pub enum NoData {
 #[serde(deny_unknown_fields)]
 pub struct RawPolicy {
     pub name: String,
-    pub kind: PolicyKind,
+    /// Required unless `import` gives it (checked in `validate`).
+    pub kind: Option<PolicyKind>,
+    /// A YAML file (Argo Rollouts or Flagger) to import the policy from, relative to the
+    /// scenario file; replaced by the imported keys before `validate` (`scenario::imports`).
+    pub import: Option<String>,
     pub until: Option<Until>,
     // oracle
     pub reaction: Option<Dur>,

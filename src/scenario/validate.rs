@@ -591,6 +591,7 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
         human,
         faults,
         policies,
+        warnings: Vec::new(),
     })
 }
 
@@ -926,7 +927,14 @@ fn policy(
         ("critical_increase", p.critical_increase.is_some()),
         ("critical_decrease", p.critical_decrease.is_some()),
     ];
-    let (rule, default_until) = match p.kind {
+    let kind = p.kind.unwrap_or_else(|| {
+        c.fail(
+            path.to_vec(),
+            "missing field `kind`; expected a policy kind (such as \"threshold\") or `import = \"file.yaml\"`",
+        );
+        PolicyKind::None
+    });
+    let (rule, default_until) = match kind {
         PolicyKind::None => {
             c.only(path, "none", &set, &[]);
             (PolicyRule::None, Until::End)

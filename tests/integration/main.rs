@@ -7,6 +7,7 @@ mod controllers;
 mod data;
 mod determinism;
 mod human;
+mod import;
 mod invariants;
 mod properties;
 mod report;
