@@ -5,9 +5,11 @@
 //! files went).
 
 mod args;
+mod calibrate;
 mod experiment;
 mod merge;
 mod progress;
+mod replay;
 mod sweep;
 mod trace;
 
@@ -66,6 +68,8 @@ pub fn dispatch(cli: Cli, argv: &[String]) -> Result<()> {
         Some(Command::Sweep(a)) => sweep::sweep(&a, argv),
         Some(Command::Trace(a)) => trace::trace(&a, argv),
         Some(Command::Merge(a)) => merge::merge(&a, argv),
+        Some(Command::Replay(a)) => replay::replay(&a, argv),
+        Some(Command::Calibrate(a)) => calibrate::calibrate(&a, argv),
     }
 }
 

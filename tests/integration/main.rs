@@ -1,5 +1,6 @@
 //! Integration tests: one binary, a module per topic.
 
+mod calibrate;
 mod cli;
 mod closed_forms;
 mod compare;
@@ -8,6 +9,7 @@ mod data;
 mod determinism;
 mod human;
 mod invariants;
+mod replay;
 mod sweep;
 
 use rollsim::outcome::RunRecord;
