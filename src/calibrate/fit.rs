@@ -280,7 +280,7 @@ fn upper_tail(e: u64, n: u64, p: f64) -> f64 {
 }
 
 /// Spike scrapes: `Some(local error rate)` for a spike, `None` otherwise.
-fn find_spikes(s: &[Sample]) -> Vec<Option<f64>> {
+pub(super) fn find_spikes(s: &[Sample]) -> Vec<Option<f64>> {
     let total_r: u64 = s.iter().map(|x| x.requests).sum();
     let total_e: u64 = s.iter().map(|x| x.errors).sum();
     let global = total_e as f64 / total_r.max(1) as f64;

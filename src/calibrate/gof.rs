@@ -1,7 +1,7 @@
 //! Goodness of fit: recorded against simulated signals, by distribution (two-sample
 //! Kolmogorov-Smirnov, quantiles) and by autocorrelation.
 
-use super::fit::{autocov, grid_mean, ratio_grid};
+use super::fit::{autocov, find_spikes, grid_mean, ratio_grid};
 use super::{Input, Sample};
 
 /// A two-sample Kolmogorov-Smirnov test.
@@ -89,10 +89,18 @@ pub fn request_rates(input: &Input) -> Vec<f64> {
         .collect()
 }
 
-/// Autocorrelation of the per-scrape error ratio at each lag (in scrapes), over the pairs
-/// of present scrapes; `NaN` where undefined.
+/// Autocorrelation of the per-scrape error ratio outside spikes (which would swamp the
+/// drift) at each lag (in scrapes), over the pairs of present scrapes; `NaN` where
+/// undefined.
 pub fn acf(input: &Input, lags: &[usize]) -> Vec<f64> {
-    let all: Vec<&Sample> = input.samples.iter().collect();
+    let spikes = find_spikes(&input.samples);
+    let all: Vec<&Sample> = input
+        .samples
+        .iter()
+        .zip(&spikes)
+        .filter(|(_, f)| f.is_none())
+        .map(|(x, _)| x)
+        .collect();
     let first = all.first().map_or(0, |x| x.at_ms);
     let (grid, _) = ratio_grid(&all, first, input.interval_ms);
     let mean = grid_mean(&grid);

@@ -480,7 +480,7 @@ pub fn report_lines(c: &Calibration, seed: u64, runs: u64) -> Vec<String> {
         })
         .collect();
     l.push(format!(
-        "  autocorrelation of the error ratio, recorded vs simulated, at lag {}",
+        "  autocorrelation of the error ratio outside spikes, recorded vs simulated, at lag {}",
         acf.join("; ")
     ));
     l
