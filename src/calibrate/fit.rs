@@ -58,12 +58,14 @@ pub struct Spikes {
 /// The fitted noise model of a recording.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fit {
+    /// The scrape interval of the data.
     pub interval_ms: u64,
     /// First and last present scrape.
     pub first_ms: u64,
     pub last_ms: u64,
     /// Present and lost scrapes.
     pub scrapes: usize,
+    /// Lost scrapes: the slots of the gaps between present ones.
     pub lost: u64,
     /// Mean requests per second over a day.
     pub request_rate: f64,
@@ -73,11 +75,15 @@ pub struct Fit {
     pub rate_r2: f64,
     /// Variance over mean of requests per scrape around the curve (Poisson: 1).
     pub dispersion: f64,
+    /// Errors / requests outside spikes.
     pub baseline_error_rate: f64,
+    /// Sd of the log drift of the error rate, from autocovariances at lags >= 1.
     pub noise_sd: f64,
     /// The lag-0 estimate of the drift's sd (a cross-check; see the module doc).
     pub noise_sd_lag0: f64,
+    /// Correlation time of the drift.
     pub noise_correlation_ms: u64,
+    /// Lost scrapes over all scrape slots.
     pub missing_scrape_probability: f64,
     pub spikes: Spikes,
     /// Limits met while fitting, for the user.
@@ -112,6 +118,9 @@ pub fn fit(input: &Input) -> Result<Fit, String> {
         return Err("the data has no request at all; nothing to calibrate".into());
     }
     let mut notes = Vec::new();
+    if s.windows(2).any(|w| w[1].at_ms <= w[0].at_ms) {
+        return Err("scrapes are not in strictly increasing time order".into());
+    }
     let first_ms = s[0].at_ms;
     let last_ms = s[s.len() - 1].at_ms;
     let lost: u64 = s
@@ -121,7 +130,7 @@ pub fn fit(input: &Input) -> Result<Fit, String> {
     let missing_scrape_probability = lost as f64 / (lost as f64 + s.len() as f64);
     let long_gaps = s
         .windows(2)
-        .filter(|w| w[1].at_ms - w[0].at_ms > 3_600_000)
+        .filter(|w| w[1].at_ms.saturating_sub(w[0].at_ms) > 3_600_000)
         .count();
     if long_gaps > 0 {
         notes.push(format!(

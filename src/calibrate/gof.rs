@@ -12,6 +12,7 @@ pub struct Ks {
     /// Asymptotic p-value for independent samples. Scrapes are autocorrelated, so this is
     /// optimistic (too small); read `d` first.
     pub p_value: f64,
+    /// Sample sizes (scrapes) of the recording and of all simulated runs.
     pub n_recorded: usize,
     pub n_simulated: usize,
 }

@@ -33,6 +33,7 @@ const DAY_MS: u64 = 86_400_000;
 pub struct Sample {
     /// End of the scraped interval (Unix ms; the time of day is UTC).
     pub at_ms: u64,
+    /// Requests and failed requests in the interval.
     pub requests: u64,
     pub errors: u64,
 }
@@ -40,6 +41,7 @@ pub struct Sample {
 /// A recorded (or simulated) series of scrapes; lost scrapes are the gaps.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Input {
+    /// The scrape interval; spacings longer than it are lost scrapes.
     pub interval_ms: u64,
     /// Present scrapes in time order.
     pub samples: Vec<Sample>,
@@ -63,15 +65,20 @@ impl Input {
     }
 }
 
-/// Simulates run `run` of `scn` (whose release must not disturb the service: see
-/// [`simulation_toml`]) and returns what its scrapes observed of the new version, which
-/// serves all traffic, from `from_ms` on.
+/// Simulates run `run` of `scn` under its first policy (the release must not disturb the
+/// service: see [`simulation_toml`]) and returns what its scrapes observed of the new
+/// version, which serves all traffic, from `from_ms` on; empty without a policy.
 pub fn simulated_input(scn: &Scenario, seed: u64, run: u64, from_ms: u64) -> Input {
+    let dt = scn.scrape_interval_ms;
+    let Some(spec) = scn.policies.first() else {
+        return Input {
+            interval_ms: dt,
+            samples: vec![],
+        };
+    };
     let prepared = Prepared::new(scn);
     let world = World::draw(scn, run, run_seed(seed, run));
-    let spec = &scn.policies[0];
     let (_, trace) = replicate_traced(&prepared, &world, spec);
-    let dt = scn.scrape_interval_ms;
     let samples = trace
         .rows
         .iter()
@@ -178,8 +185,10 @@ fn toml_string(s: &str) -> String {
 /// One lag of the autocorrelation comparison.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AcfRow {
+    /// The lag in scrapes, and in time.
     pub lag: usize,
     pub lag_ms: u64,
+    /// Autocorrelation of the recorded error ratio outside spikes.
     pub recorded: f64,
     /// Mean over the simulated runs.
     pub simulated: f64,
@@ -188,6 +197,7 @@ pub struct AcfRow {
 /// One quantile of the distribution comparison.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct QuantileRow {
+    /// `error_ratio` or `requests_per_s`, and the quantile's probability.
     pub series: &'static str,
     pub q: f64,
     pub recorded: f64,
@@ -197,9 +207,11 @@ pub struct QuantileRow {
 /// A fit and its check against simulation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Calibration {
+    /// The fit of the recording.
     pub fit: Fit,
     /// The same estimators on each simulated run.
     pub simulated_fits: Vec<Fit>,
+    /// Recorded against all simulated runs pooled: per-scrape error ratio, requests per second.
     pub ks_error_ratio: Ks,
     pub ks_requests: Ks,
     /// The same statistic for each simulated run against the other runs: how far the
@@ -207,7 +219,9 @@ pub struct Calibration {
     /// asymptotic p-value useless; this reference is not).
     pub ks_error_ratio_reference: Vec<f64>,
     pub ks_requests_reference: Vec<f64>,
+    /// Autocorrelation of the error ratio outside spikes at a few lags.
     pub acf: Vec<AcfRow>,
+    /// Quantiles of both series, for distribution plots.
     pub quantiles: Vec<QuantileRow>,
     /// The scenario file: comments with the fit and its check, then the keys.
     pub scenario: String,

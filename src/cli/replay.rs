@@ -45,7 +45,8 @@ struct ReplayManifest {
     labels: Option<FileDigest>,
     reset: &'static str,
     hold_s: f64,
-    /// What one value of the per-unit means of summary.csv covers: "deploy" or "day".
+    /// What one value of the per-unit means of summary.csv covers: "deploy", "day" or
+    /// "recording".
     per: &'static str,
     first: String,
     last: String,

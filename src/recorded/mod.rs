@@ -153,9 +153,11 @@ impl fmt::Display for SeriesName {
 /// Where something is in an input file: 1-based line, and column when it helps (JSON).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
+    /// The file (as given on the command line).
     pub origin: String,
     /// 0 when the problem concerns the whole file.
     pub line: usize,
+    /// 1-based column in characters; `None` in CSV, where the line says enough.
     pub col: Option<usize>,
 }
 
@@ -179,6 +181,7 @@ pub struct Problem {
 /// Why recorded input could not be used: every problem found, each located.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct InputError {
+    /// Every problem found, in the order found.
     pub problems: Vec<Problem>,
 }
 
@@ -217,6 +220,7 @@ impl InputError {
 pub struct Point {
     /// Unix time in milliseconds.
     pub at_ms: u64,
+    /// Checked: finite, in the series' range, counts rounded.
     pub value: f64,
     /// Where the point was read.
     pub at: Location,
@@ -225,6 +229,7 @@ pub struct Point {
 /// The points of one series, in time order.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Series {
+    /// In strictly increasing time (checked when parsed).
     pub points: Vec<Point>,
 }
 
@@ -241,6 +246,7 @@ impl Series {
 /// Every series read from one or more files.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Recording {
+    /// Each series present, by name; a series has at least one point.
     pub series: BTreeMap<SeriesName, Series>,
 }
 

@@ -5,7 +5,9 @@
 //! "", "")`). Values are `[unix_seconds, "value"]` pairs; every problem is located at the
 //! line and column of the pair, because responses are often a single line.
 
-use super::{line_col, unix_seconds, InputError, Location, Point, Problem, Recording, SeriesName};
+use super::{
+    line_col, unix_seconds, InputError, Location, Point, Problem, Recording, Series, SeriesName,
+};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
@@ -137,7 +139,7 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Recording, InputError> {
             continue;
         }
         seen.insert(name, here);
-        let series = rec.series.entry(name).or_default();
+        let mut series = Series::default();
         for v in entry.values {
             let here = at(offset(v));
             let pair: Result<(f64, String), _> = serde_json::from_str(v.get());
@@ -159,6 +161,10 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Recording, InputError> {
                 }),
                 Err(message) => problems.push(Problem { at: here, message }),
             }
+        }
+        // A result with no values is no series (as a CSV without its rows).
+        if !series.points.is_empty() {
+            rec.series.insert(name, series);
         }
     }
     if problems.is_empty() {

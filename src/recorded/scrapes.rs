@@ -171,7 +171,9 @@ impl Scrapes {
         ) {
             Some(i) => i,
             None => {
-                let at = requests.points[0].at.clone();
+                let Some(at) = requests.points.first().map(|p| p.at.clone()) else {
+                    return Ok(None);
+                };
                 return Err(InputError::one(
                     at,
                     "requests has a single point; at least two scrapes are needed to tell the scrape interval",

@@ -10,8 +10,10 @@ use crate::recorded::{format_timestamp, parse_timestamp, InputError, Location, P
 /// An incident window.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Incident {
+    /// Start and end (inclusive) in Unix ms.
     pub start_ms: u64,
     pub end_ms: u64,
+    /// The label's kind, as written (`bad_release`, `outage`, ...).
     pub kind: String,
     /// Where it is in the labels file (its line names it in outputs).
     pub at: Location,
@@ -20,6 +22,7 @@ pub struct Incident {
 /// An instant label (deploy or promotion) and where it was read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Instant {
+    /// Unix ms.
     pub at_ms: u64,
     pub at: Location,
 }
@@ -27,7 +30,9 @@ pub struct Instant {
 /// Everything a labels file says, deploys and promotions in time order.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Labels {
+    /// Deploys: each starts a watch with fresh policy state.
     pub deploys: Vec<Instant>,
+    /// Promotions: each ends the watch of policies with `until = "promoted"`.
     pub promotions: Vec<Instant>,
     /// In file order.
     pub incidents: Vec<Incident>,

@@ -57,6 +57,7 @@ pub struct Observations {
 /// Deploys and promotions in time order (from the labels).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Timeline {
+    /// Deploy times (Unix ms), sorted.
     pub deploys: Vec<u64>,
     pub promotions: Vec<u64>,
 }
@@ -213,6 +214,7 @@ pub fn action_name(a: Action) -> &'static str {
 /// The decisions of one policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PolicyDecisions {
+    /// The policy's name in the scenario.
     pub policy: String,
     /// What each decision does (the policy's `action`).
     pub action: &'static str,
@@ -241,6 +243,8 @@ enum Units {
         whole: u64,
         partial_ms: u64,
     },
+    /// Less than 12 hours of data and no deploy: one value, the whole recording.
+    Whole,
 }
 
 impl Units {
@@ -249,12 +253,11 @@ impl Units {
             return Units::Deploys(timeline.deploys.clone());
         }
         let len = span.1.saturating_sub(span.0);
+        if len < DAY_MS / 2 {
+            return Units::Whole;
+        }
         let (whole, rest) = (len / DAY_MS, len % DAY_MS);
-        let partial_ms = if rest >= DAY_MS / 2 || whole == 0 {
-            rest
-        } else {
-            0
-        };
+        let partial_ms = if rest >= DAY_MS / 2 { rest } else { 0 };
         Units::Days {
             first: span.0,
             whole,
@@ -294,14 +297,16 @@ impl Units {
                 }
                 v
             }
+            Units::Whole => vec![times.count() as f64],
         }
     }
 
-    /// "deploy" or "day": what one value of a per-unit mean covers.
+    /// "deploy", "day" or "recording": what one value of a per-unit mean covers.
     pub fn name(&self) -> &'static str {
         match self {
             Units::Deploys(_) => "deploy",
             Units::Days { .. } => "day",
+            Units::Whole => "recording",
         }
     }
 }
@@ -315,7 +320,8 @@ pub const METRICS: [(&str, MetricKind); 4] = [
 ];
 
 /// Replay results scored: the summary (per policy, [`METRICS`]; the last three only with
-/// labels), and what the per-unit means are over ("deploy" or "day").
+/// labels), and what the per-unit means are over ("deploy", "day", or "recording" for
+/// less than 12 hours without deploys).
 pub fn summarize(
     results: &[PolicyDecisions],
     labels: Option<&Labels>,

@@ -310,3 +310,55 @@ fn replay_takes_gaps_as_lost_scrapes() {
             "(4 scrapes, 2 lost; 0 health checks)",
         ));
 }
+
+#[test]
+fn replay_reads_a_prometheus_range_query_and_locates_its_problems() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let values = |v: &str| {
+        (1..=8)
+            .map(|i| format!("[{},\"{v}\"]", 1_717_408_800 + i * 15))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let good = format!(
+        "{{\"status\":\"success\",\"data\":{{\"resultType\":\"matrix\",\"result\":[\n{{\"metric\":{{\"series\":\"requests\"}},\"values\":[{}]}},\n{{\"metric\":{{\"__name__\":\"errors\"}},\"values\":[{}]}}]}}}}",
+        values("100"),
+        values("50")
+    );
+    let m = dir.path().join("q.json");
+    std::fs::write(&m, &good).expect("write");
+    rollsim()
+        .arg("replay")
+        .arg(&m)
+        .args(["--policies", "scenarios/quickstart.toml", "--out"])
+        .arg(dir.path().join("out"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "replayed 2024-06-03T10:00:15Z to 2024-06-03T10:02:00Z (8 scrapes, 0 lost",
+        ));
+    // The quickstart's 30 s metric delay: the first scrape is seen at 10:00:45, and its
+    // rule holds for 1 minute.
+    let decisions =
+        std::fs::read_to_string(dir.path().join("out/decisions.csv")).expect("decisions");
+    assert!(decisions.contains("2024-06-03T10:01:45Z,1717408905.0,error-rate-2pct,rollback"));
+    let bad = good.replacen("\"50\"", "\"NaN\"", 1);
+    std::fs::write(&m, &bad).expect("write");
+    let col = bad
+        .lines()
+        .nth(2)
+        .and_then(|l| l.find("[1717408815,\"NaN\"]"))
+        .expect("pair")
+        + 1;
+    rollsim()
+        .arg("replay")
+        .arg(&m)
+        .args(["--policies", "scenarios/quickstart.toml", "--out"])
+        .arg(dir.path().join("out2"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "{}:3:{col}: errors is NaN",
+            m.display()
+        )));
+}
