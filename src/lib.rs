@@ -10,6 +10,7 @@
 //! `signals`, `faults`, `rollout`, `policy`) → `outcome` → `experiment` (many runs in
 //! parallel, summarised) → `report` (CSV, JSON, manifest, table).
 
+pub mod calibrate;
 pub mod data;
 pub mod experiment;
 pub mod faults;
@@ -17,6 +18,8 @@ pub mod import;
 pub mod model;
 pub mod outcome;
 pub mod policy;
+pub mod recorded;
+pub mod replay;
 pub mod report;
 pub mod rollout;
 pub mod scenario;

@@ -1,7 +1,7 @@
 //! Raw command-line arguments (clap derive). Checked values are built from these in the
 //! command modules; nothing else reads them.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use rollsim::experiment::shard::Shard;
 use std::path::PathBuf;
 
@@ -25,6 +25,12 @@ pub enum Command {
     Trace(TraceArgs),
     /// Combine the output directories of `--shard i/n` runs into the single-machine output.
     Merge(MergeArgs),
+    /// Feed recorded metrics to a scenario's policies as if live; score their decisions
+    /// against labelled incidents.
+    Replay(ReplayArgs),
+    /// Fit the noise model to recorded metrics of a healthy period; write a scenario and
+    /// compare simulated with recorded signals.
+    Calibrate(CalibrateArgs),
     /// Check a scenario file and report every problem with file:line:col.
     Validate {
         /// The scenario file (TOML).
@@ -149,4 +155,75 @@ pub struct MergeArgs {
     /// Overwrite files in a non-empty output directory.
     #[arg(long)]
     pub force: bool,
+}
+
+/// What a replayed policy does after it decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ResetArg {
+    /// Watch no more until the next deploy of the labels (as the simulator does).
+    Deploy,
+    /// Forget everything and keep watching (an alert that re-arms).
+    Decision,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ReplayArgs {
+    /// Recorded metrics: tidy CSV (timestamp,series,value) or a Prometheus range-query
+    /// response (JSON); several files are merged (each series in one file).
+    #[arg(required = true)]
+    pub metrics: Vec<PathBuf>,
+    /// The scenario whose [[policies]] are replayed; its simulation.scrape_interval must be
+    /// the data's.
+    #[arg(long)]
+    pub policies: PathBuf,
+    /// Labels CSV (start,end,kind): deploys, promotions and incident windows.
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// After a decision: wait for the next deploy, or start afresh at once.
+    #[arg(long, value_enum, default_value_t = ResetArg::Deploy)]
+    pub reset: ResetArg,
+    /// With --reset decision: how long a policy that decided sees nothing before it starts
+    /// afresh (the time a rollback and a new deploy take), e.g. "30m".
+    #[arg(long, value_parser = duration_ms)]
+    pub hold: Option<u64>,
+    /// Output directory (default: reports/replay-<first metrics file name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Overwrite files in a non-empty output directory.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CalibrateArgs {
+    /// Recorded metrics of a healthy period (requests and errors or error_ratio), as for
+    /// `replay`.
+    #[arg(required = true)]
+    pub metrics: Vec<PathBuf>,
+    /// The scenario file to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Fit only scrapes from this time on (RFC 3339 or Unix seconds): pick a healthy period.
+    #[arg(long, value_parser = rollsim::recorded::parse_timestamp)]
+    pub from: Option<u64>,
+    /// Fit only scrapes up to this time (RFC 3339 or Unix seconds).
+    #[arg(long, value_parser = rollsim::recorded::parse_timestamp)]
+    pub to: Option<u64>,
+    /// Directory for the fit report (default: reports/calibrate-<scenario file name>).
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Seed of the simulation that checks the fit.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Simulated runs, each as long as the recording, compared with it.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub runs: u64,
+    /// Overwrite an existing scenario file and a non-empty report directory.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// A duration flag ("30m", "1h 30m") in milliseconds.
+fn duration_ms(s: &str) -> Result<u64, String> {
+    rollsim::scenario::raw::parse_duration(s).map(|d| d.0)
 }

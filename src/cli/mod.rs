@@ -5,10 +5,12 @@
 //! files went).
 
 mod args;
+mod calibrate;
 mod experiment;
 mod import;
 mod merge;
 mod progress;
+mod replay;
 mod report;
 mod sweep;
 mod trace;
@@ -70,6 +72,8 @@ pub fn dispatch(cli: Cli, argv: &[String]) -> Result<()> {
         Some(Command::Merge(a)) => merge::merge(&a, argv),
         Some(Command::Report(a)) => report::report(&a),
         Some(Command::Import { file }) => import::import(&file),
+        Some(Command::Replay(a)) => replay::replay(&a, argv),
+        Some(Command::Calibrate(a)) => calibrate::calibrate(&a, argv),
     }
 }
 

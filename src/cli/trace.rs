@@ -1,6 +1,7 @@
 //! `rollsim trace`: one run of one policy as a timeline: `trace.csv` (truth and
 //! observation per scrape interval), `events.csv` (deploys, faults, rollbacks, ...) and
-//! `runs.csv` with the run's outcome, exactly as `rollsim run` scores it.
+//! `runs.csv` with the run's outcome, exactly as `rollsim run` scores it; and the run as a
+//! recording (`metrics.csv`, `labels.csv`) that `rollsim replay` and `calibrate` read.
 
 use super::args::TraceArgs;
 use super::{command_line, default_out, load, pick_seed, policy_index};
@@ -44,6 +45,16 @@ pub fn trace(a: &TraceArgs, argv: &[String]) -> Result<()> {
         "runs.csv",
         &csv_bytes(std::slice::from_ref(&record)).context("runs.csv")?,
     )?;
+    // The run as a recording, for `rollsim replay` and `rollsim calibrate`.
+    let dt = scn.scrape_interval_ms;
+    dir.write(
+        "metrics.csv",
+        &rollsim::recorded::export::metrics_csv(&trace, dt).context("metrics.csv")?,
+    )?;
+    dir.write(
+        "labels.csv",
+        &rollsim::recorded::export::labels_csv(&trace, dt).context("labels.csv")?,
+    )?;
     dir.write("scenario.toml", text.as_bytes())?;
     let manifest = Manifest {
         rollsim_version: env!("CARGO_PKG_VERSION").into(),
@@ -81,7 +92,7 @@ pub fn trace(a: &TraceArgs, argv: &[String]) -> Result<()> {
         println!("  {clock}  {:<14} {}", e.kind, e.detail);
     }
     eprintln!(
-        "wrote {}/ (trace.csv, events.csv, runs.csv)",
+        "wrote {}/ (trace.csv, events.csv, runs.csv; metrics.csv and labels.csv for replay)",
         dir.path().display()
     );
     super::report::after_command(dir.path())

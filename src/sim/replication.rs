@@ -972,7 +972,7 @@ impl Replication<'_, '_> {
                     new: Some(sample(n_new, e_new, new.latency_mu)),
                     old: Some(sample(n_old, e_old, old.latency_mu)),
                 };
-                observed = scrape.new;
+                observed = Some(scrape);
                 self.push_scrape(t + dt, scrape);
             } else {
                 let scrape = Scrape {
@@ -1004,13 +1004,15 @@ impl Replication<'_, '_> {
         t: u64,
         share: f64,
         truth: [VersionTruth; 2],
-        observed: Option<VersionSample>,
+        observed: Option<Scrape>,
         requests: u64,
         failed: u64,
     ) {
         let model = &self.p.model;
         if let Some(tr) = &mut self.trace {
-            let seen = observed.filter(|o| o.requests > 0);
+            let new = observed.and_then(|s| s.new);
+            let old = observed.and_then(|s| s.old);
+            let seen = new.filter(|o| o.requests > 0);
             tr.rows.push(TraceRow {
                 t_s: t as f64 / 1000.0,
                 share_new: share,
@@ -1022,6 +1024,11 @@ impl Replication<'_, '_> {
                 observed_p99_new_ms: seen.and_then(|o| o.latency_p99_ms),
                 requests,
                 failed_requests: failed,
+                observed_requests_new: new.map(|o| o.requests),
+                observed_errors_new: new.map(|o| o.errors),
+                observed_requests_old: old.map(|o| o.requests),
+                observed_errors_old: old.map(|o| o.errors),
+                observed_p99_old_ms: old.and_then(|o| o.latency_p99_ms),
             });
         }
     }
@@ -1051,6 +1058,9 @@ impl Replication<'_, '_> {
             * (1.0 - self.truth_new.error_prob)
             * (1.0 - slow)
             * (1.0 - self.effects.capacity_loss);
+        if let Some(tr) = &mut self.trace {
+            tr.health_checks.push((t, u < ok_prob));
+        }
         let d = self.policy.on_health_check(t, u < ok_prob);
         self.decide(t, d);
     }

@@ -19,6 +19,15 @@ pub struct TraceRow {
     pub observed_p99_new_ms: Option<f64>,
     pub requests: u64,
     pub failed_requests: u64,
+    /// What the scrape of this interval showed, as a policy receives it (`rollsim replay`
+    /// replays these): the new version's requests and errors, and the old version's
+    /// requests, errors and p99. Empty when the scrape was lost or there was none (no new
+    /// version yet); 0 requests when a version served nothing.
+    pub observed_requests_new: Option<u64>,
+    pub observed_errors_new: Option<u64>,
+    pub observed_requests_old: Option<u64>,
+    pub observed_errors_old: Option<u64>,
+    pub observed_p99_old_ms: Option<f64>,
 }
 
 /// Something that happened at one instant (deploy, rollback, fault start, ...).
@@ -34,4 +43,7 @@ pub struct TraceEvent {
 pub struct Trace {
     pub rows: Vec<TraceRow>,
     pub events: Vec<TraceEvent>,
+    /// Every health check the policy received: (time in ms, passed). Empty when the
+    /// policy reads no health checks (none are probed then).
+    pub health_checks: Vec<(u64, bool)>,
 }

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, a module per topic.
 
+mod calibrate;
 mod cli;
 mod closed_forms;
 mod compare;
@@ -10,6 +11,7 @@ mod human;
 mod import;
 mod invariants;
 mod properties;
+mod replay;
 mod report;
 mod sweep;
 

@@ -1,0 +1,212 @@
+//! `rollsim calibrate`: the noise model fitted to recorded metrics, written as a scenario,
+//! and the check against simulation printed and written as CSV files in the report
+//! directory (`fit.csv`, `ks.csv`, `acf.csv`, `quantiles.csv`, `manifest.json`).
+
+use super::args::CalibrateArgs;
+use super::replay::{digest, typed, FileDigest};
+use super::UsageError;
+use anyhow::{Context, Result};
+use rollsim::calibrate::{self, Calibration, Input};
+use rollsim::recorded::{self, Scrapes};
+use rollsim::report::{OutputDir, ReportError};
+use serde::Serialize;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Serialize)]
+struct ParamRow<'a> {
+    parameter: &'a str,
+    recorded: Option<f64>,
+    simulated: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct KsRow<'a> {
+    series: &'a str,
+    ks_d: Option<f64>,
+    /// Asymptotic, for independent samples: optimistic for autocorrelated scrapes.
+    p_value: Option<f64>,
+    n_recorded: usize,
+    n_simulated: usize,
+    /// Simulated runs, each against the others: smallest and largest D, and how many are
+    /// at least as far apart as the recording is from the simulation.
+    reference_d_min: Option<f64>,
+    reference_d_max: Option<f64>,
+    reference_at_least_as_far: usize,
+    reference_runs: usize,
+}
+
+#[derive(Serialize)]
+struct AcfRow {
+    lag_scrapes: usize,
+    lag_s: f64,
+    recorded: Option<f64>,
+    simulated: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct QuantileRow<'a> {
+    series: &'a str,
+    quantile: f64,
+    recorded: Option<f64>,
+    simulated: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct CalibrateManifest {
+    rollsim_version: String,
+    kind: &'static str,
+    scenario: String,
+    inputs: Vec<FileDigest>,
+    seed: u64,
+    runs: u64,
+    command: String,
+}
+
+fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
+fn csv_bytes<T: Serialize>(rows: impl IntoIterator<Item = T>) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(vec![]);
+    for r in rows {
+        w.serialize(r)?;
+    }
+    Ok(w.into_inner().map_err(|e| e.into_error())?)
+}
+
+/// Writes `text` to `path` atomically; refuses an existing file unless `force`.
+fn write_scenario(path: &Path, text: &str, force: bool) -> Result<()> {
+    if path.exists() && !force {
+        return Err(UsageError(format!(
+            "{} exists; choose another --out or pass --force to overwrite",
+            path.display()
+        ))
+        .into());
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let err = |source| ReportError::Write {
+        path: path.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(&dir).map_err(err)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(err)?;
+    tmp.write_all(text.as_bytes()).map_err(err)?;
+    tmp.persist(path).map_err(|e| err(e.error))?;
+    Ok(())
+}
+
+pub fn calibrate(a: &CalibrateArgs, argv: &[String]) -> Result<()> {
+    let rec = recorded::read(&a.metrics).map_err(|e| UsageError(e.to_string()))?;
+    let scrapes = Scrapes::from_recording(&rec)
+        .map_err(|e| UsageError(e.to_string()))?
+        .ok_or_else(|| {
+            UsageError(format!(
+                "{}: no requests series; calibration needs requests and errors (or error_ratio)",
+                a.metrics[0].display()
+            ))
+        })?;
+    if rec.get(recorded::SeriesName::Errors).is_none()
+        && rec.get(recorded::SeriesName::ErrorRatio).is_none()
+    {
+        return Err(UsageError(format!(
+            "{}: no errors or error_ratio series; calibration needs them to fit the error rate",
+            a.metrics[0].display()
+        ))
+        .into());
+    }
+    if a.out.exists() && !a.force {
+        return Err(UsageError(format!(
+            "{} exists; choose another --out or pass --force to overwrite",
+            a.out.display()
+        ))
+        .into());
+    }
+    let report = a.report.clone().unwrap_or_else(|| {
+        let stem = a
+            .out
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "scenario".into());
+        PathBuf::from("reports").join(format!("calibrate-{stem}"))
+    });
+    let dir = OutputDir::prepare(&report, a.force)?;
+    let mut input = Input::from_scrapes(&scrapes);
+    let (from, to) = (a.from.unwrap_or(0), a.to.unwrap_or(u64::MAX));
+    if from > to {
+        return Err(UsageError("--from is after --to".into()).into());
+    }
+    input.samples.retain(|x| x.at_ms >= from && x.at_ms <= to);
+    let names: Vec<String> = a.metrics.iter().map(|p| p.display().to_string()).collect();
+    let provenance = format!("Data: {}; command: {}", names.join(", "), typed(argv));
+    let c: Calibration = calibrate::calibrate(&input, &provenance, a.seed, a.runs)
+        .map_err(|m| UsageError(format!("{}: {m}", names.join(", "))))?;
+
+    write_scenario(&a.out, &c.scenario, a.force)?;
+    let sim = calibrate::mean_parameters(&c.simulated_fits);
+    let rows = calibrate::parameters(&c.fit)
+        .into_iter()
+        .zip(sim.iter().map(|p| p.1).chain(std::iter::repeat(f64::NAN)))
+        .map(|((parameter, rec), s)| ParamRow {
+            parameter,
+            recorded: finite(rec),
+            simulated: finite(s),
+        });
+    dir.write("fit.csv", &csv_bytes(rows).context("fit.csv")?)?;
+    let ks = [
+        ("error_ratio", c.ks_error_ratio, &c.ks_error_ratio_reference),
+        ("requests_per_s", c.ks_requests, &c.ks_requests_reference),
+    ]
+    .map(|(series, k, r)| KsRow {
+        series,
+        ks_d: finite(k.d),
+        p_value: finite(k.p_value),
+        n_recorded: k.n_recorded,
+        n_simulated: k.n_simulated,
+        reference_d_min: finite(r.iter().copied().fold(f64::INFINITY, f64::min)),
+        reference_d_max: finite(r.iter().copied().fold(f64::NEG_INFINITY, f64::max)),
+        reference_at_least_as_far: r.iter().filter(|&&x| x >= k.d).count(),
+        reference_runs: r.len(),
+    });
+    dir.write("ks.csv", &csv_bytes(ks).context("ks.csv")?)?;
+    let acf = c.acf.iter().map(|r| AcfRow {
+        lag_scrapes: r.lag,
+        lag_s: r.lag_ms as f64 / 1000.0,
+        recorded: finite(r.recorded),
+        simulated: finite(r.simulated),
+    });
+    dir.write("acf.csv", &csv_bytes(acf).context("acf.csv")?)?;
+    let q = c.quantiles.iter().map(|r| QuantileRow {
+        series: r.series,
+        quantile: r.q,
+        recorded: finite(r.recorded),
+        simulated: finite(r.simulated),
+    });
+    dir.write("quantiles.csv", &csv_bytes(q).context("quantiles.csv")?)?;
+    dir.write("scenario.toml", c.scenario.as_bytes())?;
+    let manifest = CalibrateManifest {
+        rollsim_version: env!("CARGO_PKG_VERSION").into(),
+        kind: "calibrate",
+        scenario: a.out.display().to_string(),
+        inputs: a.metrics.iter().map(|p| digest(p)).collect::<Result<_>>()?,
+        seed: a.seed,
+        runs: a.runs,
+        command: typed(argv),
+    };
+    let mut json = serde_json::to_vec_pretty(&manifest)?;
+    json.push(b'\n');
+    dir.write("manifest.json", &json)?;
+
+    for line in calibrate::report_lines(&c, a.seed, a.runs) {
+        println!("{line}");
+    }
+    eprintln!(
+        "wrote {} and {}/ (fit.csv, ks.csv, acf.csv, quantiles.csv)",
+        a.out.display(),
+        dir.path().display()
+    );
+    Ok(())
+}

@@ -1,0 +1,251 @@
+//! `rollsim replay`: a scenario's policies fed with recorded metrics; `decisions.csv`,
+//! with labels `incidents.csv`, `summary.csv` (as `rollsim run` writes it),
+//! `manifest.json` and the policies' scenario.
+
+use super::args::{ReplayArgs, ResetArg};
+use super::{load, UsageError};
+use anyhow::{Context, Result};
+use rollsim::recorded::{self, format_timestamp, Scrapes};
+use rollsim::replay::{self, Labels, Observations, PolicyDecisions, Reset, Timeline};
+use rollsim::report::{summary_csv, summary_table, OutputDir};
+use rollsim::scenario::PolicyRule;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// A file an output was made from.
+#[derive(Debug, Serialize)]
+pub(super) struct FileDigest {
+    pub path: String,
+    pub sha256: String,
+}
+
+/// SHA-256 of a file's bytes (read again: the digest is of what is on disk now).
+pub(super) fn digest(path: &Path) -> Result<FileDigest> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(FileDigest {
+        path: path.display().to_string(),
+        sha256: format!("{:x}", Sha256::digest(&bytes)),
+    })
+}
+
+/// The command line as typed, quoted for a shell.
+pub(super) fn typed(argv: &[String]) -> String {
+    shlex::try_join(argv.iter().map(String::as_str)).unwrap_or_else(|_| argv.join(" "))
+}
+
+#[derive(Serialize)]
+struct ReplayManifest {
+    rollsim_version: String,
+    kind: &'static str,
+    scenario: String,
+    scenario_sha256: String,
+    inputs: Vec<FileDigest>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    labels: Option<FileDigest>,
+    reset: &'static str,
+    hold_s: f64,
+    /// What one value of the per-unit means of summary.csv covers: "deploy", "day" or
+    /// "recording".
+    per: &'static str,
+    first: String,
+    last: String,
+    scrape_interval_s: Option<f64>,
+    scrapes: usize,
+    lost_scrapes: u64,
+    health_checks: usize,
+    policies: Vec<String>,
+    command: String,
+}
+
+/// Bad input files are bad input (exit 2), with every located problem.
+fn bad(e: recorded::InputError) -> anyhow::Error {
+    UsageError(e.to_string()).into()
+}
+
+pub fn replay(a: &ReplayArgs, argv: &[String]) -> Result<()> {
+    let (text, origin, scn) = load(&a.policies)?;
+    let rec = recorded::read(&a.metrics).map_err(bad)?;
+    let Some((first, last)) = rec.span_ms() else {
+        return Err(UsageError(format!(
+            "{}: no data point; expected rows timestamp,series,value",
+            a.metrics[0].display()
+        ))
+        .into());
+    };
+    let scrapes = Scrapes::from_recording(&rec).map_err(bad)?;
+    if let Some(s) = &scrapes {
+        if s.interval_ms != scn.scrape_interval_ms {
+            return Err(UsageError(format!(
+                "the data is scraped every {} but {origin} has simulation.scrape_interval = {}; \
+                 set scrape_interval = {:?} in it (policies time their windows by it)",
+                human(s.interval_ms),
+                human(scn.scrape_interval_ms),
+                human(s.interval_ms),
+            ))
+            .into());
+        }
+    }
+    let labels = match &a.labels {
+        Some(p) => {
+            let t = std::fs::read_to_string(p)
+                .map_err(|e| UsageError(format!("{}: cannot read: {e}", p.display())))?;
+            let l = Labels::parse(&t, &p.display().to_string()).map_err(bad)?;
+            let interval = scrapes
+                .as_ref()
+                .map_or(scn.scrape_interval_ms, |s| s.interval_ms);
+            l.check_range(first, last, interval).map_err(bad)?;
+            Some(l)
+        }
+        None => None,
+    };
+    let out = a.out.clone().unwrap_or_else(|| {
+        let stem = a.metrics[0]
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "metrics".into());
+        PathBuf::from("reports").join(format!("replay-{stem}"))
+    });
+    let dir = OutputDir::prepare(&out, a.force)?;
+
+    let obs = Observations {
+        scrapes: scrapes.as_ref().map(Scrapes::feed).unwrap_or_default(),
+        interval_ms: scrapes
+            .as_ref()
+            .map_or(scn.scrape_interval_ms, |s| s.interval_ms),
+        health_checks: rec.health_checks(),
+    };
+    let has_latency = rec.get(recorded::SeriesName::LatencyP99Ms).is_some();
+    let timeline = labels.as_ref().map(Timeline::of).unwrap_or_default();
+    let reset = match a.reset {
+        ResetArg::Deploy => Reset::Deploy,
+        ResetArg::Decision => Reset::Decision,
+    };
+    if a.hold.is_some() && reset == Reset::Deploy {
+        return Err(UsageError(
+            "--hold applies with --reset decision (with --reset deploy a policy waits for the next deploy)".into(),
+        )
+        .into());
+    }
+    let mut results = Vec::new();
+    for spec in &scn.policies {
+        if matches!(spec.rule, PolicyRule::Oracle { .. }) {
+            eprintln!(
+                "note: policy {} (oracle) reads the truth, which a recording lacks; skipped",
+                spec.name
+            );
+            continue;
+        }
+        let needs = rollsim::policy::build(spec).needs();
+        if needs.scrapes && obs.scrapes.is_empty() {
+            eprintln!(
+                "note: policy {} reads scrapes but the data has no requests series; it decides nothing",
+                spec.name
+            );
+        } else if needs.latency && !has_latency {
+            eprintln!(
+                "note: policy {} reads the p99 latency but the data has no latency_p99_ms series",
+                spec.name
+            );
+        }
+        if needs.health_checks && obs.health_checks.is_empty() {
+            eprintln!(
+                "note: policy {} reads health checks but the data has no health_check series; it decides nothing",
+                spec.name
+            );
+        }
+        results.push(PolicyDecisions {
+            policy: spec.name.clone(),
+            action: replay::action_name(spec.action),
+            times: replay::decisions(
+                spec,
+                &obs,
+                &timeline,
+                reset,
+                scn.signals.metric_delay_ms,
+                a.hold.unwrap_or(0),
+            ),
+        });
+    }
+    if let Some(s) = scrapes.as_ref().filter(|s| s.errors_filled > 0) {
+        eprintln!(
+            "note: {} scrapes have requests but no errors point; counted as 0 errors",
+            s.errors_filled
+        );
+    }
+
+    let (summary, per) = replay::summarize(&results, labels.as_ref(), &timeline, (first, last));
+    dir.write(
+        "decisions.csv",
+        &replay::decisions_csv(&results, labels.as_ref()).context("decisions.csv")?,
+    )?;
+    if let Some(l) = &labels {
+        dir.write(
+            "incidents.csv",
+            &replay::incidents_csv(&results, l).context("incidents.csv")?,
+        )?;
+    }
+    dir.write(
+        "summary.csv",
+        &summary_csv(&summary).context("summary.csv")?,
+    )?;
+    dir.write("scenario.toml", text.as_bytes())?;
+    let manifest = ReplayManifest {
+        rollsim_version: env!("CARGO_PKG_VERSION").into(),
+        kind: "replay",
+        scenario: origin,
+        scenario_sha256: format!("{:x}", Sha256::digest(text.as_bytes())),
+        inputs: a.metrics.iter().map(|p| digest(p)).collect::<Result<_>>()?,
+        labels: a.labels.as_deref().map(digest).transpose()?,
+        reset: match reset {
+            Reset::Deploy => "deploy",
+            Reset::Decision => "decision",
+        },
+        hold_s: a.hold.unwrap_or(0) as f64 / 1000.0,
+        per,
+        first: format_timestamp(first),
+        last: format_timestamp(last),
+        scrape_interval_s: scrapes.as_ref().map(|s| s.interval_ms as f64 / 1000.0),
+        scrapes: scrapes.as_ref().map_or(0, |s| s.present.len()),
+        lost_scrapes: scrapes.as_ref().map_or(0, Scrapes::lost),
+        health_checks: obs.health_checks.len(),
+        policies: results.iter().map(|r| r.policy.clone()).collect(),
+        command: typed(argv),
+    };
+    let mut json = serde_json::to_vec_pretty(&manifest)?;
+    json.push(b'\n');
+    dir.write("manifest.json", &json)?;
+
+    println!(
+        "replayed {} to {} ({} scrapes, {} lost; {} health checks){}",
+        format_timestamp(first),
+        format_timestamp(last),
+        manifest.scrapes,
+        manifest.lost_scrapes,
+        manifest.health_checks,
+        match &labels {
+            Some(l) => format!(
+                "; {} deploys, {} incidents",
+                l.deploys.len(),
+                l.incidents.len()
+            ),
+            None => String::new(),
+        }
+    );
+    print!("{}", summary_table(&summary));
+    println!(
+        "mean [95% CI] per {per}{}",
+        if labels.is_some() {
+            "; missed_incidents over incidents, detection_delay_s over detected ones"
+        } else {
+            ""
+        }
+    );
+    eprintln!("wrote {}/", dir.path().display());
+    Ok(())
+}
+
+/// A duration in the scenario's syntax ("15s", "1m 30s").
+pub(super) fn human(ms: u64) -> String {
+    humantime::format_duration(std::time::Duration::from_millis(ms)).to_string()
+}

@@ -1,0 +1,220 @@
+//! A Prometheus range-query response (`/api/v1/query_range`) as a [`Recording`].
+//!
+//! Each result of the matrix is one series, named by its `series` label or else by
+//! `__name__` (a query names its result with `label_replace(..., "series", "requests",
+//! "", "")`). Values are `[unix_seconds, "value"]` pairs; every problem is located at the
+//! line and column of the pair, because responses are often a single line.
+
+use super::{
+    line_col, unix_seconds, InputError, Location, Point, Problem, Recording, Series, SeriesName,
+};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::collections::BTreeMap;
+
+#[derive(Deserialize)]
+struct Response<'a> {
+    status: String,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default, borrow)]
+    data: Option<Data<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Data<'a> {
+    #[serde(rename = "resultType")]
+    result_type: String,
+    #[serde(borrow)]
+    result: Vec<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Entry<'a> {
+    #[serde(default)]
+    metric: BTreeMap<String, String>,
+    #[serde(default, borrow)]
+    values: Vec<&'a RawValue>,
+}
+
+/// Parses a range-query response.
+pub(super) fn parse(text: &str, origin: &str) -> Result<Recording, InputError> {
+    let at = |offset: usize| {
+        let (line, col) = line_col(text, offset);
+        Location {
+            origin: origin.to_string(),
+            line,
+            col: Some(col),
+        }
+    };
+    // Where a borrowed piece of `text` starts in it.
+    let offset =
+        |raw: &RawValue| (raw.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+    let json_err = |e: serde_json::Error, what: &str| {
+        InputError::one(
+            Location {
+                origin: origin.to_string(),
+                line: e.line(),
+                col: Some(e.column()),
+            },
+            format!("{what}: {e}"),
+        )
+    };
+    let resp: Response = serde_json::from_str(text).map_err(|e| {
+        json_err(
+            e,
+            "not a Prometheus range-query response ({\"status\":..,\"data\":{\"resultType\":\"matrix\",\"result\":[..]}})",
+        )
+    })?;
+    if resp.status != "success" {
+        return Err(InputError::one(
+            at(0),
+            format!(
+                "the query failed (status {:?}): {}",
+                resp.status,
+                resp.error.unwrap_or_default()
+            ),
+        ));
+    }
+    let Some(data) = resp.data else {
+        return Err(InputError::one(at(0), "the response has no \"data\""));
+    };
+    if data.result_type != "matrix" {
+        return Err(InputError::one(
+            at(0),
+            format!(
+                "resultType is {:?}; expected \"matrix\", the answer of a range query (/api/v1/query_range)",
+                data.result_type
+            ),
+        ));
+    }
+    let mut rec = Recording::default();
+    let mut problems = Vec::new();
+    let mut seen: BTreeMap<SeriesName, Location> = BTreeMap::new();
+    for raw in data.result {
+        let here = at(offset(raw));
+        let entry: Entry = match serde_json::from_str(raw.get()) {
+            Ok(e) => e,
+            Err(e) => {
+                problems.push(Problem {
+                    at: here,
+                    message: format!(
+                        "not a matrix result ({{\"metric\":{{..}},\"values\":[..]}}): {e}"
+                    ),
+                });
+                continue;
+            }
+        };
+        let label = entry
+            .metric
+            .get("series")
+            .or_else(|| entry.metric.get("__name__"));
+        let name = match label.map(|l| SeriesName::parse(l)) {
+            Some(Ok(n)) => n,
+            Some(Err(m)) => {
+                problems.push(Problem {
+                    at: here,
+                    message: m,
+                });
+                continue;
+            }
+            None => {
+                problems.push(Problem {
+                    at: here,
+                    message: format!(
+                        "a result without a `series` or `__name__` label ({:?}); name it, e.g. label_replace(<query>, \"series\", \"requests\", \"\", \"\")",
+                        entry.metric
+                    ),
+                });
+                continue;
+            }
+        };
+        if let Some(first) = seen.get(&name) {
+            problems.push(Problem {
+                at: here,
+                message: format!(
+                    "a second result named {name} (the first is at {first}); aggregate them in the query, e.g. sum(...)"
+                ),
+            });
+            continue;
+        }
+        seen.insert(name, here);
+        let mut series = Series::default();
+        for v in entry.values {
+            let here = at(offset(v));
+            let pair: Result<(f64, String), _> = serde_json::from_str(v.get());
+            let point = match pair {
+                Err(e) => Err(format!("expected [unix_seconds, \"value\"]: {e}")),
+                Ok((t, s)) => unix_seconds(t).and_then(|at_ms| {
+                    let x: f64 = s
+                        .trim()
+                        .parse()
+                        .map_err(|_| format!("value {s:?} of {name} is not a number"))?;
+                    Ok((at_ms, name.check(x)?))
+                }),
+            };
+            match point {
+                Ok((at_ms, value)) => series.points.push(Point {
+                    at_ms,
+                    value,
+                    at: here,
+                }),
+                Err(message) => problems.push(Problem { at: here, message }),
+            }
+        }
+        // A result with no values is no series (as a CSV without its rows).
+        if !series.points.is_empty() {
+            rec.series.insert(name, series);
+        }
+    }
+    if problems.is_empty() {
+        Ok(rec)
+    } else {
+        Err(InputError { problems })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{parse as parse_any, SeriesName};
+
+    #[test]
+    fn recorded_prometheus_matrix_is_read_with_positions() {
+        let text = r#"{"status":"success","data":{"resultType":"matrix","result":[
+{"metric":{"series":"requests","job":"api"},"values":[[1717408800,"10"],[1717408815.5,"12"]]},
+{"metric":{"__name__":"errors"},"values":[[1717408800,"1"]]}]}}"#;
+        let r = parse_any(text, "q.json").unwrap();
+        let req = &r.get(SeriesName::Requests).unwrap().points;
+        assert_eq!(req[1].at_ms, 1_717_408_815_500);
+        assert_eq!(req[1].at.line, 2);
+        assert_eq!(r.get(SeriesName::Errors).unwrap().points[0].value, 1.0);
+    }
+
+    #[test]
+    fn recorded_prometheus_problems_are_located_by_line_and_column() {
+        let text = r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"series":"requests"},"values":[[30,"1"],[15,"2"],[45,"NaN"]]}]}}"#;
+        let e = parse_any(text, "q.json").unwrap_err().to_string();
+        assert!(e.contains("q.json:1:121: requests is NaN"), "{e}");
+        let text = r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"series":"requests"},"values":[[30,"1"],[15,"2"]]}]}}"#;
+        let e = parse_any(text, "q.json").unwrap_err().to_string();
+        assert!(e.contains("q.json:1:112: timestamp 1970-01-01T00:00:15Z of series requests is before the previous one"), "{e}");
+        let e = parse_any(
+            r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#,
+            "q.json",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("expected \"matrix\""), "{e}");
+        let e = parse_any(
+            r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"series":"latency"},"values":[]}]}}"#,
+            "q.json",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("q.json:1:61: unknown series \"latency\""), "{e}");
+        let e = parse_any("{\"status\":\"success\",\n \"data\": [", "q.json")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("q.json:2:"), "{e}");
+    }
+}

@@ -1,0 +1,294 @@
+//! The recorded series joined into scrapes, as a policy receives them.
+//!
+//! A scrape exists at every timestamp of `requests`; the other scrape series are read at
+//! the same timestamps. The scrape interval is the most common spacing of `requests`, and
+//! a longer spacing is a run of lost scrapes (the simulator's `missing_scrape_probability`
+//! and metrics gaps), fed to policies as empty scrapes, as the simulator does.
+
+use super::{format_timestamp, InputError, Problem, Recording, Series, SeriesName};
+use crate::policy::{Scrape, VersionSample};
+use std::collections::BTreeMap;
+
+/// One scrape that reached the recording.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RecordedScrape {
+    /// End of the scraped interval (Unix ms).
+    pub at_ms: u64,
+    /// The watched (new) version.
+    pub new: VersionSample,
+    /// The old version, when the recording has `old_requests` at this timestamp.
+    pub old: Option<VersionSample>,
+}
+
+/// The scrapes of a recording.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scrapes {
+    /// The most common spacing of `requests`.
+    pub interval_ms: u64,
+    /// Present scrapes in time order.
+    pub present: Vec<RecordedScrape>,
+    /// Scrapes with requests but no `errors`/`error_ratio` point, counted as 0 errors
+    /// (Prometheus returns nothing for the rate of a counter that never moved).
+    pub errors_filled: usize,
+}
+
+/// Errors of one version at `at`: from the count series, or the ratio times requests.
+fn errors_at(
+    counts: Option<&Series>,
+    ratio: Option<&Series>,
+    at: u64,
+    requests: u64,
+) -> Option<u64> {
+    if let Some(p) = counts.and_then(|s| s.at(at)) {
+        return Some(p.value as u64);
+    }
+    ratio
+        .and_then(|s| s.at(at))
+        .map(|p| (p.value * requests as f64).round() as u64)
+}
+
+impl Scrapes {
+    /// Joins the scrape series; `Ok(None)` when the recording has no `requests` (only
+    /// health checks, say). Every point of a scrape series needs a `requests` point at the
+    /// same timestamp.
+    pub fn from_recording(rec: &Recording) -> Result<Option<Scrapes>, InputError> {
+        use SeriesName as N;
+        let mut problems = Vec::new();
+        for (counts, ratio) in [(N::Errors, N::ErrorRatio), (N::OldErrors, N::OldErrorRatio)] {
+            if let (Some(_), Some(r)) = (rec.get(counts), rec.get(ratio)) {
+                if let Some(p) = r.points.first() {
+                    problems.push(Problem {
+                        at: p.at.clone(),
+                        message: format!("both {counts} and {ratio} are given; give one of them"),
+                    });
+                }
+            }
+        }
+        let requests = rec.get(N::Requests);
+        let old_requests = rec.get(N::OldRequests);
+        // Every scrape series point needs its version's requests at the same time.
+        let needs = [
+            (N::Errors, N::Requests),
+            (N::ErrorRatio, N::Requests),
+            (N::LatencyP99Ms, N::Requests),
+            (N::OldRequests, N::Requests),
+            (N::OldErrors, N::OldRequests),
+            (N::OldErrorRatio, N::OldRequests),
+            (N::OldLatencyP99Ms, N::OldRequests),
+        ];
+        for (name, base) in needs {
+            let (Some(s), b) = (rec.get(name), rec.get(base)) else {
+                continue;
+            };
+            for p in &s.points {
+                if b.and_then(|b| b.at(p.at_ms)).is_none() {
+                    problems.push(Problem {
+                        at: p.at.clone(),
+                        message: format!(
+                            "{name} at {} has no {base} point at the same timestamp; every scrape needs {base}",
+                            format_timestamp(p.at_ms)
+                        ),
+                    });
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(InputError { problems });
+        }
+        let Some(requests) = requests else {
+            return Ok(None);
+        };
+        let version = |n: u64,
+                       at: u64,
+                       counts: SeriesName,
+                       ratio: SeriesName,
+                       latency: SeriesName,
+                       filled: &mut usize,
+                       problems: &mut Vec<Problem>| {
+            let errors = match errors_at(rec.get(counts), rec.get(ratio), at, n) {
+                Some(e) => e,
+                None => {
+                    *filled += 1;
+                    0
+                }
+            };
+            if errors > n {
+                let p = rec
+                    .get(counts)
+                    .and_then(|s| s.at(at))
+                    .or_else(|| rec.get(ratio).and_then(|s| s.at(at)));
+                if let Some(p) = p {
+                    problems.push(Problem {
+                        at: p.at.clone(),
+                        message: format!(
+                            "{counts} = {errors} at {} is more than its {n} requests",
+                            format_timestamp(at)
+                        ),
+                    });
+                }
+            }
+            VersionSample {
+                requests: n,
+                errors: errors.min(n),
+                latency_p99_ms: rec.get(latency).and_then(|s| s.at(at)).map(|p| p.value),
+            }
+        };
+        let mut filled = 0;
+        let mut ignored = 0;
+        let mut present = Vec::with_capacity(requests.points.len());
+        for p in &requests.points {
+            let new = version(
+                p.value as u64,
+                p.at_ms,
+                N::Errors,
+                N::ErrorRatio,
+                N::LatencyP99Ms,
+                &mut filled,
+                &mut problems,
+            );
+            let old = old_requests.and_then(|s| s.at(p.at_ms)).map(|o| {
+                version(
+                    o.value as u64,
+                    p.at_ms,
+                    N::OldErrors,
+                    N::OldErrorRatio,
+                    N::OldLatencyP99Ms,
+                    &mut ignored,
+                    &mut problems,
+                )
+            });
+            present.push(RecordedScrape {
+                at_ms: p.at_ms,
+                new,
+                old,
+            });
+        }
+        if !problems.is_empty() {
+            return Err(InputError { problems });
+        }
+        let interval_ms = match most_common_spacing(
+            &requests.points.iter().map(|p| p.at_ms).collect::<Vec<_>>(),
+        ) {
+            Some(i) => i,
+            None => {
+                let Some(at) = requests.points.first().map(|p| p.at.clone()) else {
+                    return Ok(None);
+                };
+                return Err(InputError::one(
+                    at,
+                    "requests has a single point; at least two scrapes are needed to tell the scrape interval",
+                ));
+            }
+        };
+        Ok(Some(Scrapes {
+            interval_ms,
+            present,
+            errors_filled: filled,
+        }))
+    }
+
+    /// How many lost scrapes the gaps after `present[i]` hold.
+    fn lost_after(&self, i: usize) -> u64 {
+        match (self.present.get(i), self.present.get(i + 1)) {
+            (Some(a), Some(b)) => lost_between(a.at_ms, b.at_ms, self.interval_ms),
+            _ => 0,
+        }
+    }
+
+    /// Lost scrapes between the first and the last present one.
+    pub fn lost(&self) -> u64 {
+        (0..self.present.len()).map(|i| self.lost_after(i)).sum()
+    }
+
+    /// Every scrape slot from the first present scrape to the last, lost ones empty: the
+    /// sequence a policy receives.
+    pub fn feed(&self) -> Vec<Scrape> {
+        let mut out = Vec::with_capacity(self.present.len());
+        for (i, s) in self.present.iter().enumerate() {
+            out.push(Scrape {
+                at_ms: s.at_ms,
+                new: Some(s.new),
+                old: s.old,
+            });
+            for j in 1..=self.lost_after(i) {
+                out.push(Scrape {
+                    at_ms: s.at_ms + j * self.interval_ms,
+                    new: None,
+                    old: None,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// Lost scrapes between present scrapes at `a` and `b`: the spacing in intervals, less one.
+pub fn lost_between(a: u64, b: u64, interval_ms: u64) -> u64 {
+    let d = b.saturating_sub(a);
+    if interval_ms == 0 || 2 * d < 3 * interval_ms {
+        return 0;
+    }
+    ((d as f64 / interval_ms as f64).round() as u64).saturating_sub(1)
+}
+
+/// The most common difference between consecutive times (the smaller one on a tie).
+pub fn most_common_spacing(times: &[u64]) -> Option<u64> {
+    let mut counts: BTreeMap<u64, usize> = BTreeMap::new();
+    for w in times.windows(2) {
+        *counts.entry(w[1].saturating_sub(w[0])).or_default() += 1;
+    }
+    let best = counts.values().copied().max()?;
+    counts.into_iter().find(|(_, c)| *c == best).map(|(d, _)| d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse;
+    use super::*;
+
+    #[test]
+    fn recorded_gaps_are_lost_scrapes_not_errors() {
+        let r = parse(
+            "timestamp,series,value\n15,requests,10\n15,errors,1\n30,requests,10\n75,requests,8\n75,errors,2\n75,latency_p99_ms,120\n",
+            "m.csv",
+        )
+        .unwrap();
+        let s = Scrapes::from_recording(&r).unwrap().unwrap();
+        assert_eq!(s.interval_ms, 15_000);
+        assert_eq!(s.lost(), 2);
+        assert_eq!(s.errors_filled, 1, "30 s has requests but no errors");
+        let feed = s.feed();
+        let times: Vec<u64> = feed.iter().map(|f| f.at_ms / 1000).collect();
+        assert_eq!(times, vec![15, 30, 45, 60, 75]);
+        assert!(feed[2].new.is_none() && feed[3].new.is_none());
+        let last = feed[4].new.unwrap();
+        assert_eq!(
+            (last.requests, last.errors, last.latency_p99_ms),
+            (8, 2, Some(120.0))
+        );
+    }
+
+    #[test]
+    fn recorded_scrape_series_need_requests_at_the_same_time() {
+        let r = parse(
+            "timestamp,series,value\n15,requests,10\n30,requests,10\n20,errors,1\n30,errors,11\n",
+            "m.csv",
+        )
+        .unwrap();
+        let e = Scrapes::from_recording(&r).unwrap_err().to_string();
+        assert!(
+            e.contains("m.csv:4: errors at 1970-01-01T00:00:20Z has no requests point"),
+            "{e}"
+        );
+        let r = parse(
+            "timestamp,series,value\n15,requests,10\n30,requests,10\n30,errors,11\n",
+            "m.csv",
+        )
+        .unwrap();
+        let e = Scrapes::from_recording(&r).unwrap_err().to_string();
+        assert!(
+            e.contains("m.csv:4: errors = 11 at 1970-01-01T00:00:30Z is more than its 10 requests"),
+            "{e}"
+        );
+    }
+}

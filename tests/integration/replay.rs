@@ -1,0 +1,364 @@
+//! `replay`: a policy fed a recording of a simulated run makes exactly the decisions it
+//! made in that run; bad recordings and labels are rejected with file:line messages.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use rollsim::recorded::{self, export, Scrapes};
+use rollsim::replay::{self, Labels, Observations, Reset, Timeline};
+use rollsim::sim::{replicate_traced, rng::run_seed, Prepared, World};
+
+/// A canary with retries, a metric delay, lost scrapes, outages and bad releases: every
+/// path by which observations reach a policy.
+const SCENARIO: &str = r#"
+[simulation]
+duration = "8h"
+scrape_interval = "15s"
+
+[service]
+request_rate = 30.0
+diurnal_amplitude = 0.3
+baseline_error_rate = 0.004
+
+[signals]
+noise_sd = 0.4
+noise_correlation = "20m"
+missing_scrape_probability = 0.05
+metric_delay = "30s"
+
+[health_check]
+interval = "10s"
+false_failure_probability = 0.05
+
+[release]
+at = "1h"
+bad_probability = 0.5
+bake = "30m"
+
+[release.bad]
+error_rate = 0.03
+
+[rollout]
+strategy = "canary"
+steps = [{ weight = 10, pause = "10m" }, { weight = 50, pause = "10m" }, { weight = 100 }]
+
+[pipeline]
+max_attempts = 3
+retry_delay = { uniform = ["5m", "15m"] }
+
+[[faults]]
+name = "blip"
+kind = "dependency_outage"
+rate_per_hour = 0.3
+duration = { exponential = "5m" }
+error_rate = 0.1
+
+[[policies]]
+name = "threshold"
+kind = "threshold"
+error_rate_above = 0.02
+window = "5m"
+
+[[policies]]
+name = "standing"
+kind = "threshold"
+error_rate_above = 0.03
+window = "2m"
+for = "1m"
+until = "end"
+
+[[policies]]
+name = "p99-no-data-breach"
+kind = "threshold"
+latency_p99_above = "280ms"
+min_requests = 50
+on_no_data = "breach"
+
+[[policies]]
+name = "argo"
+kind = "argo_analysis"
+interval = "2m"
+failure_limit = 1
+failure_error_rate_above = 0.02
+
+[[policies]]
+name = "flagger"
+kind = "flagger"
+interval = "1m"
+threshold = 3
+request_success_rate_min = 98.0
+
+[[policies]]
+name = "kayenta"
+kind = "kayenta"
+interval = "5m"
+
+[[policies]]
+name = "burn"
+kind = "burn_rate"
+slo = 0.999
+traffic = "new"
+
+[[policies]]
+name = "probes"
+kind = "consecutive"
+failures = 3
+
+[[policies]]
+name = "ecs"
+kind = "ecs_circuit_breaker"
+reset_on_healthy_task = false
+"#;
+
+#[test]
+fn replay_of_a_recorded_run_makes_the_simulators_decisions() {
+    let scn = crate::scenario(SCENARIO);
+    let prepared = Prepared::new(&scn);
+    let dt = scn.scrape_interval_ms;
+    let mut compared = 0;
+    let mut decisions = 0;
+    let mut per_policy = std::collections::BTreeMap::new();
+    for run in 0..25 {
+        let world = World::draw(&scn, run, run_seed(11, run));
+        for spec in &scn.policies {
+            let (_, trace) = replicate_traced(&prepared, &world, spec);
+            let simulated: Vec<u64> = trace
+                .events
+                .iter()
+                .filter(|e| e.kind == "rollback")
+                .map(|e| (e.t_s * 1000.0).round() as u64)
+                .collect();
+            // Through the files a user would have: metrics.csv and labels.csv.
+            let metrics =
+                String::from_utf8(export::metrics_csv(&trace, dt).expect("csv")).expect("utf8");
+            let labels =
+                String::from_utf8(export::labels_csv(&trace, dt).expect("csv")).expect("utf8");
+            let rec = recorded::parse(&metrics, "metrics.csv").expect("recording parses");
+            let labels = Labels::parse(&labels, "labels.csv").expect("labels parse");
+            let scrapes = Scrapes::from_recording(&rec).expect("scrapes");
+            let obs = Observations {
+                scrapes: scrapes.as_ref().map(Scrapes::feed).unwrap_or_default(),
+                interval_ms: scrapes.as_ref().map_or(dt, |s| s.interval_ms),
+                health_checks: rec.health_checks(),
+            };
+            let replayed = replay::decisions(
+                spec,
+                &obs,
+                &Timeline::of(&labels),
+                Reset::Deploy,
+                scn.signals.metric_delay_ms,
+                0,
+            );
+            assert_eq!(
+                replayed, simulated,
+                "run {run}, policy {}: replayed decisions differ from the simulated ones",
+                spec.name
+            );
+            compared += 1;
+            decisions += simulated.len();
+            *per_policy.entry(spec.name.clone()).or_insert(0) += simulated.len();
+        }
+    }
+    assert_eq!(compared, 25 * 9);
+    // Every policy decided, often (483 decisions when written): deploys, retries, lost
+    // scrapes and delayed scrapes around decisions all happen.
+    assert!(decisions > 300, "only {decisions} decisions compared");
+    for (name, n) in &per_policy {
+        assert!(
+            *n > 0,
+            "policy {name} never decided: the comparison says nothing of it"
+        );
+    }
+}
+
+fn rollsim() -> Command {
+    Command::cargo_bin("rollsim").expect("binary")
+}
+
+#[test]
+fn replay_cli_writes_decisions_incidents_and_a_run_style_summary() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out");
+    rollsim()
+        .args([
+            "replay",
+            "scenarios/replay/metrics.csv",
+            "--labels",
+            "scenarios/replay/labels.csv",
+            "--policies",
+            "scenarios/replay/policies.toml",
+            "--reset",
+            "decision",
+            "--hold",
+            "30m",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("false_positive_decisions"));
+    let summary = std::fs::read_to_string(out.join("summary.csv")).expect("summary.csv");
+    assert!(summary.starts_with("policy,metric,mean,ci95_low,ci95_high,n\n"));
+    assert!(summary.contains("error-rate-2pct-5m,missed_incidents,"));
+    let decisions = std::fs::read_to_string(out.join("decisions.csv")).expect("decisions");
+    assert!(
+        decisions.starts_with("time,unix_s,policy,decision,verdict,incident_kind,incident_line\n")
+    );
+    assert!(decisions.contains(",true_positive,bad_release,"));
+    let incidents = std::fs::read_to_string(out.join("incidents.csv")).expect("incidents");
+    assert!(incidents.contains("error-rate-2pct-5m,") && incidents.contains(",bad_release,"));
+    let manifest = std::fs::read_to_string(out.join("manifest.json")).expect("manifest");
+    assert!(manifest.contains("\"kind\": \"replay\"") && manifest.contains("\"hold_s\": 1800.0"));
+}
+
+/// Runs `rollsim replay` on `metrics` (and `labels`): exit 2 with every expected message.
+fn rejects(metrics: &str, labels: Option<&str>, expected: &[&str]) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let m = dir.path().join("m.csv");
+    std::fs::write(&m, metrics).expect("write");
+    let out = dir.path().join("out");
+    let mut c = rollsim();
+    c.arg("replay")
+        .arg(&m)
+        .args(["--policies", "scenarios/quickstart.toml", "--out"])
+        .arg(&out);
+    if let Some(l) = labels {
+        let p = dir.path().join("l.csv");
+        std::fs::write(&p, l).expect("write");
+        c.arg("--labels").arg(&p);
+    }
+    let mut a = c
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("panicked").not());
+    for e in expected {
+        let e = e
+            .replace("M:", &format!("{}:", m.display()))
+            .replace("L:", &format!("{}:", dir.path().join("l.csv").display()));
+        a = a.stderr(predicate::str::contains(e));
+    }
+    assert!(!out.exists(), "no output for bad input");
+}
+
+const HEADER: &str = "timestamp,series,value\n";
+
+#[test]
+fn replay_rejects_unsorted_and_duplicate_timestamps_with_lines() {
+    rejects(
+        &format!("{HEADER}15,requests,10\n30,requests,10\n30,requests,9\n20,requests,3\n"),
+        None,
+        &[
+            "M:4: duplicate timestamp 1970-01-01T00:00:30Z for series requests",
+            "M:5: timestamp 1970-01-01T00:00:20Z of series requests is before the previous one",
+        ],
+    );
+}
+
+#[test]
+fn replay_rejects_nan_and_unknown_series_with_lines() {
+    rejects(
+        &format!("{HEADER}15,requests,10\n15,errors,NaN\n30,requets,10\n"),
+        None,
+        &[
+            "M:3: errors is NaN",
+            "M:4: unknown series \"requets\"; expected one of requests, errors",
+        ],
+    );
+}
+
+#[test]
+fn replay_rejects_labels_outside_the_data() {
+    let metrics: String = (1..=8).fold(HEADER.to_string(), |s, i| {
+        s + &format!("{},requests,100\n", i * 15)
+    });
+    rejects(
+        &metrics,
+        Some("start,end,kind\n15,,deploy\n3600,4000,outage\n"),
+        &["L:3: incident outage from 1970-01-01T01:00:00Z to 1970-01-01T01:06:40Z is outside the data; the data runs from 1970-01-01T00:00:15Z to 1970-01-01T00:02:00Z"],
+    );
+}
+
+#[test]
+fn replay_rejects_a_scrape_interval_other_than_the_policies() {
+    let metrics: String = (1..=8).fold(HEADER.to_string(), |s, i| {
+        s + &format!("{},requests,100\n", i * 60)
+    });
+    rejects(
+        &metrics,
+        None,
+        &["the data is scraped every 1m but scenarios/quickstart.toml has simulation.scrape_interval = 15s"],
+    );
+}
+
+#[test]
+fn replay_takes_gaps_as_lost_scrapes() {
+    // A gap is data: 45 s and 60 s are lost scrapes, and the run succeeds.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let m = dir.path().join("m.csv");
+    std::fs::write(
+        &m,
+        format!("{HEADER}15,requests,10\n30,requests,10\n75,requests,10\n90,requests,10\n"),
+    )
+    .expect("write");
+    rollsim()
+        .arg("replay")
+        .arg(&m)
+        .args(["--policies", "scenarios/quickstart.toml", "--out"])
+        .arg(dir.path().join("out"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "(4 scrapes, 2 lost; 0 health checks)",
+        ));
+}
+
+#[test]
+fn replay_reads_a_prometheus_range_query_and_locates_its_problems() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let values = |v: &str| {
+        (1..=8)
+            .map(|i| format!("[{},\"{v}\"]", 1_717_408_800 + i * 15))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let good = format!(
+        "{{\"status\":\"success\",\"data\":{{\"resultType\":\"matrix\",\"result\":[\n{{\"metric\":{{\"series\":\"requests\"}},\"values\":[{}]}},\n{{\"metric\":{{\"__name__\":\"errors\"}},\"values\":[{}]}}]}}}}",
+        values("100"),
+        values("50")
+    );
+    let m = dir.path().join("q.json");
+    std::fs::write(&m, &good).expect("write");
+    rollsim()
+        .arg("replay")
+        .arg(&m)
+        .args(["--policies", "scenarios/quickstart.toml", "--out"])
+        .arg(dir.path().join("out"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "replayed 2024-06-03T10:00:15Z to 2024-06-03T10:02:00Z (8 scrapes, 0 lost",
+        ));
+    // The quickstart's 30 s metric delay: the first scrape is seen at 10:00:45, and its
+    // rule holds for 1 minute.
+    let decisions =
+        std::fs::read_to_string(dir.path().join("out/decisions.csv")).expect("decisions");
+    assert!(decisions.contains("2024-06-03T10:01:45Z,1717408905.0,error-rate-2pct,rollback"));
+    let bad = good.replacen("\"50\"", "\"NaN\"", 1);
+    std::fs::write(&m, &bad).expect("write");
+    let col = bad
+        .lines()
+        .nth(2)
+        .and_then(|l| l.find("[1717408815,\"NaN\"]"))
+        .expect("pair")
+        + 1;
+    rollsim()
+        .arg("replay")
+        .arg(&m)
+        .args(["--policies", "scenarios/quickstart.toml", "--out"])
+        .arg(dir.path().join("out2"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "{}:3:{col}: errors is NaN",
+            m.display()
+        )));
+}
