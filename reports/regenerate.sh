@@ -27,3 +27,8 @@ echo "$ex/sweep-quickstart-threshold"
 "$rollsim" trace scenarios/infra-latency-loop.toml --run 3 --policy p99-over-500ms --seed 42 \
   --out "$ex/trace-infra-latency-loop" --force > "$ex/trace-infra-latency-loop/summary.txt" 2>/dev/null
 echo "$ex/trace-infra-latency-loop"
+mkdir -p "$ex/replay-recorded-service"
+"$rollsim" replay scenarios/replay/metrics.csv --labels scenarios/replay/labels.csv \
+  --policies scenarios/replay/policies.toml --out "$ex/replay-recorded-service" --force \
+  > "$ex/replay-recorded-service/summary.txt" 2>/dev/null
+echo "$ex/replay-recorded-service"

@@ -242,7 +242,7 @@ pub fn replay(a: &ReplayArgs, argv: &[String]) -> Result<()> {
         }
     );
     eprintln!("wrote {}/", dir.path().display());
-    Ok(())
+    super::report::after_command(dir.path())
 }
 
 /// A duration in the scenario's syntax ("15s", "1m 30s").
