@@ -427,7 +427,22 @@ pub fn read(paths: &[impl AsRef<Path>]) -> Result<Recording, InputError> {
     }
 }
 
-fn parse_csv(text: &str, origin: &str) -> Result<Recording, InputError> {
+/// A tidy CSV read with its required columns located: every readable row with its line,
+/// and a problem for every row that could not be read.
+pub struct TidyCsv<const N: usize> {
+    /// Index of each required column, in the order asked for.
+    pub columns: [usize; N],
+    pub rows: Vec<(usize, csv::StringRecord)>,
+    pub problems: Vec<Problem>,
+}
+
+/// Reads `text` as CSV with `#` comments and finds the `required` columns; a header that
+/// lacks one is an error at the header's line.
+pub fn read_tidy<const N: usize>(
+    text: &str,
+    origin: &str,
+    required: [&str; N],
+) -> Result<TidyCsv<N>, InputError> {
     let at = |line: usize| Location {
         origin: origin.to_string(),
         line,
@@ -446,31 +461,50 @@ fn parse_csv(text: &str, origin: &str) -> Result<Recording, InputError> {
         .lines()
         .position(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map_or(1, |i| i + 1);
-    let col = |name: &str| headers.iter().position(|h| h == name);
-    let (Some(ti), Some(si), Some(vi)) = (col("timestamp"), col("series"), col("value")) else {
-        return Err(InputError::one(
-            at(header_line),
-            format!(
-                "the header is {:?}; expected the columns timestamp,series,value",
-                headers.iter().collect::<Vec<_>>().join(",")
-            ),
-        ));
-    };
-    let mut rec = Recording::default();
+    let mut columns = [0; N];
+    for (slot, name) in columns.iter_mut().zip(required) {
+        *slot = headers.iter().position(|h| h == name).ok_or_else(|| {
+            InputError::one(
+                at(header_line),
+                format!(
+                    "the header is {:?}; expected the columns {}",
+                    headers.iter().collect::<Vec<_>>().join(","),
+                    required.join(",")
+                ),
+            )
+        })?;
+    }
+    let mut rows = Vec::new();
     let mut problems = Vec::new();
     for row in rdr.records() {
-        let row = match row {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line() as usize);
-                problems.push(Problem {
-                    at: at(line),
-                    message: format!("cannot read the row: {e}"),
-                });
-                continue;
-            }
-        };
-        let line = row.position().map_or(0, |p| p.line() as usize);
+        match row {
+            Ok(r) => rows.push((r.position().map_or(0, |p| p.line() as usize), r)),
+            Err(e) => problems.push(Problem {
+                at: at(e.position().map_or(0, |p| p.line() as usize)),
+                message: format!("cannot read the row: {e}"),
+            }),
+        }
+    }
+    Ok(TidyCsv {
+        columns,
+        rows,
+        problems,
+    })
+}
+
+fn parse_csv(text: &str, origin: &str) -> Result<Recording, InputError> {
+    let at = |line: usize| Location {
+        origin: origin.to_string(),
+        line,
+        col: None,
+    };
+    let TidyCsv {
+        columns: [ti, si, vi],
+        rows,
+        mut problems,
+    } = read_tidy(text, origin, ["timestamp", "series", "value"])?;
+    let mut rec = Recording::default();
+    for (line, row) in rows {
         let field = |i: usize| row.get(i).unwrap_or("");
         let result = (|| -> Result<(SeriesName, u64, f64), String> {
             let name = SeriesName::parse(field(si))?;

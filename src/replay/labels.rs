@@ -5,7 +5,9 @@
 //! an incident window `[start, end]` named by its kind (`bad_release`, `outage`, ...).
 //! Timestamps are written as in the metrics (RFC 3339 or Unix seconds).
 
-use crate::recorded::{format_timestamp, parse_timestamp, InputError, Location, Problem};
+use crate::recorded::{
+    format_timestamp, parse_timestamp, read_tidy, InputError, Location, Problem, TidyCsv,
+};
 
 /// An incident window.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,44 +48,14 @@ impl Labels {
             line,
             col: None,
         };
-        let mut rdr = csv::ReaderBuilder::new()
-            .comment(Some(b'#'))
-            .flexible(true)
-            .trim(csv::Trim::All)
-            .from_reader(text.as_bytes());
-        let headers = rdr
-            .headers()
-            .map_err(|e| InputError::one(at(1), format!("cannot read the CSV header: {e}")))?
-            .clone();
-        let header_line = text
-            .lines()
-            .position(|l| !l.trim().is_empty() && !l.starts_with('#'))
-            .map_or(1, |i| i + 1);
-        let col = |name: &str| headers.iter().position(|h| h == name);
-        let (Some(si), Some(ei), Some(ki)) = (col("start"), col("end"), col("kind")) else {
-            return Err(InputError::one(
-                at(header_line),
-                format!(
-                    "the header is {:?}; expected the columns start,end,kind",
-                    headers.iter().collect::<Vec<_>>().join(",")
-                ),
-            ));
-        };
+        let TidyCsv {
+            columns: [si, ei, ki],
+            rows,
+            mut problems,
+        } = read_tidy(text, origin, ["start", "end", "kind"])?;
         let mut labels = Labels::default();
-        let mut problems = Vec::new();
-        for row in rdr.records() {
-            let row = match row {
-                Ok(r) => r,
-                Err(e) => {
-                    let line = e.position().map_or(0, |p| p.line() as usize);
-                    problems.push(Problem {
-                        at: at(line),
-                        message: format!("cannot read the row: {e}"),
-                    });
-                    continue;
-                }
-            };
-            let here = at(row.position().map_or(0, |p| p.line() as usize));
+        for (line, row) in rows {
+            let here = at(line);
             let field = |i: usize| row.get(i).unwrap_or("");
             let kind = field(ki).to_string();
             let start = parse_timestamp(field(si)).map_err(|m| format!("start: {m}"));
