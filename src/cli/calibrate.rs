@@ -187,6 +187,20 @@ pub fn calibrate(a: &CalibrateArgs, argv: &[String]) -> Result<()> {
     });
     dir.write("quantiles.csv", &csv_bytes(q).context("quantiles.csv")?)?;
     dir.write("scenario.toml", c.scenario.as_bytes())?;
+    // The fit check as a chart: quantiles recorded vs simulated, and the autocorrelation.
+    let q: Vec<_> = c
+        .quantiles
+        .iter()
+        .map(|r| (r.series, r.q, r.recorded, r.simulated))
+        .collect();
+    let acf: Vec<_> = c
+        .acf
+        .iter()
+        .map(|r| (r.lag_ms as f64 / 1000.0, r.recorded, r.simulated))
+        .collect();
+    let chart = rollsim::report::charts::calibration::calibration_chart(&q, &acf)?;
+    dir.write("calibration.svg", chart.svg.as_bytes())?;
+    dir.write("calibration.png", &chart.png)?;
     let manifest = CalibrateManifest {
         rollsim_version: env!("CARGO_PKG_VERSION").into(),
         kind: "calibrate",
@@ -204,7 +218,7 @@ pub fn calibrate(a: &CalibrateArgs, argv: &[String]) -> Result<()> {
         println!("{line}");
     }
     eprintln!(
-        "wrote {} and {}/ (fit.csv, ks.csv, acf.csv, quantiles.csv)",
+        "wrote {} and {}/ (fit.csv, ks.csv, acf.csv, quantiles.csv, calibration.svg and .png)",
         a.out.display(),
         dir.path().display()
     );

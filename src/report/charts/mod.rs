@@ -12,6 +12,7 @@
 //! differences against a baseline).
 
 pub mod bars;
+pub mod calibration;
 pub mod diff;
 pub mod heatmap;
 mod legend;
