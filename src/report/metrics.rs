@@ -54,6 +54,14 @@ impl MetricInfo {
             "corrupted_records" => ("Corrupted records", "per run", Lower),
             "lost_writes" => ("Lost writes", "per run", Lower),
             "data_harm_detected_s" => ("Time until data harm shows", "s", Lower),
+            "pages" => ("Pages to a human", "per run", Lower),
+            "human_minutes" => ("Human minutes", "per run", Lower),
+            "rollbacks_suppressed" => ("Rollbacks suppressed by a guard", "per run", Neither),
+            // `rollsim replay`: per deploy (or per day), over recorded incidents.
+            "decisions" => ("Decisions", "per deploy", Neither),
+            "false_positive_decisions" => ("False-positive decisions", "per deploy", Lower),
+            "missed_incidents" => ("Missed incidents", "share of incidents", Lower),
+            "detection_delay_s" => ("Detection delay", "s", Lower),
             other => (other, "", Neither),
         };
         let percent = RunRecord::METRICS

@@ -26,7 +26,7 @@ pub struct Group {
 /// The outcome charts of a run, in report order: what a rollback policy costs first, then
 /// the detail. Metrics that are zero for every policy are left out, and so is a chart left
 /// with nothing to show.
-pub const GROUPS: [Group; 5] = [
+pub const GROUPS: [Group; 7] = [
     Group {
         id: "outcomes",
         heading: "What each policy costs",
@@ -74,6 +74,23 @@ pub const GROUPS: [Group; 5] = [
         heading: "Other recovery actions",
         title: "Recovery actions other than rollback (mean per run, 95% CI)",
         metrics: &["roll_forwards", "flags_off", "rollback_refused_unsafe"],
+    },
+    Group {
+        id: "human",
+        heading: "Humans and guards",
+        title: "Pages, human time and guarded rollbacks (mean per run, 95% CI)",
+        metrics: &["pages", "human_minutes", "rollbacks_suppressed"],
+    },
+    Group {
+        id: "replay",
+        heading: "Replayed decisions",
+        title: "Decisions on the recording (mean, 95% CI)",
+        metrics: &[
+            "decisions",
+            "false_positive_decisions",
+            "missed_incidents",
+            "detection_delay_s",
+        ],
     },
 ];
 
