@@ -9,11 +9,23 @@ use crate::model::Z99;
 use rand::Rng;
 use rand_distr::{Binomial, Distribution, Poisson, StandardNormal};
 
-/// Requests in a tick: Poisson with mean `mean` (0 when the mean is not positive).
-pub fn requests<R: Rng + ?Sized>(rng: &mut R, mean: f64) -> u64 {
+/// Requests in a tick: Poisson with mean `mean` (0 when the mean is not positive); with
+/// `dispersion` > 1, the mean is first scaled by a Gamma(k, 1/k) factor with
+/// `k = mean / (dispersion - 1)`, so the count's variance is `dispersion × mean` (a
+/// negative binomial) while its mean stays `mean`.
+pub fn requests<R: Rng + ?Sized>(rng: &mut R, mean: f64, dispersion: f64) -> u64 {
     if mean <= 0.0 || !mean.is_finite() {
         return 0;
     }
+    let mean = if dispersion > 1.0 {
+        let k = mean / (dispersion - 1.0);
+        match rand_distr::Gamma::new(k, 1.0 / k) {
+            Ok(g) => mean * Distribution::<f64>::sample(&g, rng),
+            Err(_) => mean,
+        }
+    } else {
+        mean
+    };
     match Poisson::new(mean) {
         Ok(d) => {
             let x: f64 = d.sample(rng);
@@ -105,6 +117,25 @@ mod tests {
             (lag1 - expect).abs() < 0.01,
             "lag-1 autocorrelation {lag1} vs {expect}"
         );
+    }
+
+    #[test]
+    fn dispersion_scales_the_variance_and_keeps_the_mean() {
+        let mut rng = stream(3, Stream::Traffic);
+        for d in [1.0, 3.0] {
+            let n = 100_000;
+            let xs: Vec<f64> = (0..n)
+                .map(|_| requests(&mut rng, 200.0, d) as f64)
+                .collect();
+            let mean = xs.iter().sum::<f64>() / n as f64;
+            let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+            assert!((mean - 200.0).abs() < 0.5, "mean {mean}");
+            assert!(
+                (var / mean - d).abs() < 0.05 * d,
+                "dispersion {d}: variance / mean {}",
+                var / mean
+            );
+        }
     }
 
     #[test]

@@ -5,10 +5,9 @@
 //! What is fitted and how: [`fit`]. What the scenario holds: `[simulation]
 //! scrape_interval`, `[service]` (`request_rate`, `diurnal_amplitude`, `peak_hour`,
 //! `baseline_error_rate`), `[signals]` (`noise_sd`, `noise_correlation`,
-//! `missing_scrape_probability`), and error spikes as a `[[faults]]` entry of kind
-//! `dependency_outage` (Poisson arrivals, fixed length, added error rate): the scenario
-//! format has no key of its own for them. The over-dispersion of request counts has no key
-//! at all (the simulator's requests are Poisson): it is reported in the comments only.
+//! `missing_scrape_probability`, `request_dispersion`), and error spikes as a `[[faults]]`
+//! entry of kind `dependency_outage` (Poisson arrivals, fixed length, added error rate):
+//! the scenario format has no key of its own for them.
 //!
 //! The check simulates the written scenario itself (parsed as any scenario file) with the
 //! engine, `runs` times over the same hours of the day as the recording, and fits the
@@ -160,6 +159,10 @@ pub fn simulation_toml(fit: &Fit, description: &str, duration_ms: Option<u64>) -
     t.push_str(&format!(
         "missing_scrape_probability = {}\n",
         num(fit.missing_scrape_probability)
+    ));
+    t.push_str(&format!(
+        "request_dispersion = {}\n",
+        num(fit.dispersion.max(1.0))
     ));
     let sp = &fit.spikes;
     if sp.events > 0 {
@@ -422,7 +425,7 @@ pub fn report_lines(c: &Calibration, seed: u64, runs: u64) -> Vec<String> {
     ));
     l.push(format!(
         "count over-dispersion (variance / mean of requests per scrape around the curve): {:.3}; \
-         the simulator's Poisson counts have 1 and there is no key for more",
+         written as `request_dispersion` (1 is Poisson)",
         f.dispersion
     ));
     l.push(format!(

@@ -89,6 +89,9 @@ pub struct Signals {
     pub noise_correlation_ms: u64,
     /// Probability that one scrape is lost.
     pub missing_scrape_probability: f64,
+    /// Variance / mean of the requests per scrape: 1 is Poisson; more is a Gamma-Poisson
+    /// (negative binomial) mixture, as bursty real traffic shows.
+    pub request_dispersion: f64,
     /// Delay between a scrape and the moment a policy can see it.
     pub metric_delay_ms: u64,
 }

@@ -159,6 +159,7 @@ pub struct RawSignals {
     pub noise_sd: Option<f64>,
     pub noise_correlation: Option<Dur>,
     pub missing_scrape_probability: Option<f64>,
+    pub request_dispersion: Option<f64>,
     pub metric_delay: Option<Dur>,
 }
 

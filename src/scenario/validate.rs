@@ -316,6 +316,14 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
             0.0,
         ),
         metric_delay_ms: rg.metric_delay.map(|d| d.0).unwrap_or(0),
+        request_dispersion: c.number(
+            at(&g, "request_dispersion"),
+            "signals.request_dispersion",
+            rg.request_dispersion,
+            1.0,
+            1.0,
+            false,
+        ),
     };
     if signals.metric_delay_ms >= duration_ms {
         c.fail(

@@ -886,7 +886,11 @@ impl Replication<'_, '_> {
         let share = self.share;
         let model = &self.p.model;
         let rate = model.rate_at(t);
-        let total = requests(&mut self.rng.traffic, rate * dt as f64 / 1000.0);
+        let total = requests(
+            &mut self.rng.traffic,
+            rate * dt as f64 / 1000.0,
+            s.signals.request_dispersion,
+        );
         let baseline =
             (s.service.baseline_error_rate * self.drift.step(&mut self.rng.noise)).min(1.0);
         let shared = model.shared_error(baseline, &self.effects, rate);
