@@ -211,8 +211,19 @@ pub fn summary_table(s: &Summary) -> String {
     let mut header = vec!["metric".to_string()];
     header.extend(s.policies.iter().map(|p| p.policy.clone()));
     let mut rows = vec![header];
+    let mut hidden = 0;
     if let Some(first) = s.policies.first() {
         for (i, (metric, _)) in first.metrics.iter().enumerate() {
+            // A metric that is exactly zero (or absent) for every policy says nothing here;
+            // summary.csv keeps it.
+            let silent = s.policies.iter().all(|p| {
+                let e = p.metrics[i].1;
+                e.n == 0 || (e.mean == 0.0 && e.ci95_low == 0.0 && e.ci95_high == 0.0)
+            });
+            if silent && !ALWAYS_SHOWN.contains(metric) {
+                hidden += 1;
+                continue;
+            }
             let mut row = vec![metric.to_string()];
             for p in &s.policies {
                 let e = p.metrics[i].1;
@@ -230,8 +241,24 @@ pub fn summary_table(s: &Summary) -> String {
             rows.push(row);
         }
     }
-    render(&rows)
+    let mut out = render(&rows);
+    if hidden > 0 {
+        out.push_str(&format!(
+            "({hidden} metrics that are zero for every policy are not shown; summary.csv has them all)\n"
+        ));
+    }
+    out
 }
+
+/// Rows the table shows even when they are zero for every policy: the outcomes a reader
+/// looks for first.
+const ALWAYS_SHOWN: [&str; 5] = [
+    "rollbacks",
+    "false_positive_rollbacks",
+    "missed_bad_release",
+    "downtime_s",
+    "failed_requests",
+];
 
 /// Aligns rows of cells into a text table: first column left, the rest right.
 fn render(rows: &[Vec<String>]) -> String {
