@@ -3,17 +3,34 @@
 
 use super::{Decision, Needs, Policy};
 
-/// Counts consecutive failed health checks; a success resets the count.
+/// Counts failed health checks up to a limit; a success resets the count unless the count
+/// is cumulative (the ECS breaker's `resetOnHealthyTask = false` counts that way).
 #[derive(Debug, Clone)]
 pub struct Consecutive {
     failures: u32,
+    reset_on_success: bool,
     run: u32,
 }
 
 impl Consecutive {
     /// A policy that rolls back at the `failures`-th failure in a row.
     pub fn new(failures: u32) -> Self {
-        Consecutive { failures, run: 0 }
+        Self::counting(failures, true)
+    }
+
+    /// Rolls back at the `failures`-th failure, in a row or (without `reset_on_success`)
+    /// since the deploy.
+    pub fn counting(failures: u32, reset_on_success: bool) -> Self {
+        Consecutive {
+            failures,
+            reset_on_success,
+            run: 0,
+        }
+    }
+
+    /// The number of failures that rolls back.
+    pub fn limit(&self) -> u32 {
+        self.failures
     }
 }
 
@@ -29,7 +46,9 @@ impl Policy for Consecutive {
     }
     fn on_health_check(&mut self, _at_ms: u64, ok: bool) -> Decision {
         if ok {
-            self.run = 0;
+            if self.reset_on_success {
+                self.run = 0;
+            }
             return Decision::Continue;
         }
         self.run += 1;

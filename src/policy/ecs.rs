@@ -26,7 +26,7 @@
 //! with the default consecutive model it equals a `consecutive` policy with `failures` set
 //! to the threshold. Task start failures (stage 1) are not modelled: new tasks always start.
 
-use super::{Decision, Needs, Policy};
+use super::{Consecutive, Decision, Needs, Policy};
 use crate::scenario::EcsSpec;
 
 /// The breaker's failure threshold for a desired count.
@@ -34,54 +34,40 @@ pub fn threshold(desired_count: u32) -> u32 {
     desired_count.div_ceil(2).clamp(3, 200)
 }
 
-/// Counts failed tasks (failed health checks) against the ECS threshold.
+/// Counts failed tasks (failed health checks) against the ECS threshold: a
+/// [`Consecutive`] counter whose limit is set by the service's size.
 #[derive(Debug, Clone)]
 pub struct EcsCircuitBreaker {
-    threshold: u32,
-    reset_on_healthy_task: bool,
-    failed: u32,
+    counter: Consecutive,
 }
 
 impl EcsCircuitBreaker {
     pub fn new(spec: EcsSpec) -> Self {
         EcsCircuitBreaker {
-            threshold: threshold(spec.desired_count),
-            reset_on_healthy_task: spec.reset_on_healthy_task,
-            failed: 0,
+            counter: Consecutive::counting(
+                threshold(spec.desired_count),
+                spec.reset_on_healthy_task,
+            ),
         }
     }
 
     /// The failure threshold in use.
     pub fn threshold(&self) -> u32 {
-        self.threshold
+        self.counter.limit()
     }
 }
 
 impl Policy for EcsCircuitBreaker {
     fn needs(&self) -> Needs {
-        Needs {
-            health_checks: true,
-            ..Needs::default()
-        }
+        self.counter.needs()
     }
 
     fn reset(&mut self) {
-        self.failed = 0;
+        self.counter.reset();
     }
 
-    fn on_health_check(&mut self, _at_ms: u64, ok: bool) -> Decision {
-        if ok {
-            if self.reset_on_healthy_task {
-                self.failed = 0;
-            }
-            return Decision::Continue;
-        }
-        self.failed += 1;
-        if self.failed >= self.threshold {
-            Decision::Rollback
-        } else {
-            Decision::Continue
-        }
+    fn on_health_check(&mut self, at_ms: u64, ok: bool) -> Decision {
+        self.counter.on_health_check(at_ms, ok)
     }
 }
 
