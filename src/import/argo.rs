@@ -971,7 +971,8 @@ pub(crate) fn import(docs: &[Doc], notes: &mut Notes) -> Result<Imported, Unusab
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::import::{import_str, ImportError, Imported};
+    use crate::import::test_support::{get, ok};
+    use crate::import::{import_str, ImportError};
 
     fn cond(s: &str) -> Condition {
         match condition::parse(s) {
@@ -1068,17 +1069,6 @@ mod tests {
         };
         assert!(map(p95, true, "result[0] < 300").is_err());
         assert!(map(P99_S, true, "result[0] < 0.0001").is_err());
-    }
-
-    fn ok(yaml: &str) -> Imported {
-        match import_str(yaml, "t.yaml") {
-            Ok(i) => i,
-            Err(e) => panic!("{e}"),
-        }
-    }
-
-    fn get<'a>(i: &'a Imported, key: &str) -> Option<&'a Value> {
-        i.entries.iter().find(|e| e.key == key).map(|e| &e.value)
     }
 
     const TEMPLATE: &str = r#"

@@ -470,7 +470,8 @@ pub(crate) fn import(docs: &[Doc], notes: &mut Notes) -> Result<Imported, Unusab
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::import::{import_str, ImportError, Imported};
+    use crate::import::test_support::{get, ok};
+    use crate::import::{import_str, ImportError};
 
     #[test]
     fn interval_and_threshold_defaults_follow_canary_go() {
@@ -497,17 +498,6 @@ mod tests {
         assert_eq!(weights(0, &[], 50), None);
         assert_eq!(weights(i64::MAX, &[], 0), Some(vec![100]), "no overflow");
         assert_eq!(weights(0, &[i64::MIN, 50], 0), None);
-    }
-
-    fn ok(y: &str) -> Imported {
-        match import_str(y, "c.yaml") {
-            Ok(i) => i,
-            Err(e) => panic!("{e}"),
-        }
-    }
-
-    fn get<'a>(i: &'a Imported, key: &str) -> Option<&'a Value> {
-        i.entries.iter().find(|e| e.key == key).map(|e| &e.value)
     }
 
     const CANARY: &str = r#"

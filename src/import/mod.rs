@@ -412,6 +412,25 @@ pub fn format_ms(ms: u64) -> String {
     humantime::format_duration(std::time::Duration::from_millis(ms)).to_string()
 }
 
+/// What the importers' unit tests share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::{import_str, Imported, Value};
+
+    /// Imports `yaml`, failing the test with the error.
+    pub fn ok(yaml: &str) -> Imported {
+        match import_str(yaml, "t.yaml") {
+            Ok(i) => i,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// The value written for `key`.
+    pub fn get<'a>(i: &'a Imported, key: &str) -> Option<&'a Value> {
+        i.entries.iter().find(|e| e.key == key).map(|e| &e.value)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
