@@ -11,10 +11,14 @@ use std::collections::BinaryHeap;
 /// When, within one instant, an event fires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Phase {
-    /// Changes the state (fires first).
-    Change = 0,
+    /// A command from outside the simulation (a game-day team's action, replayed from its
+    /// recording): fires before anything else of its instant, which is exactly when a live
+    /// command applies (after every event before its instant, before any at it).
+    Command = 0,
+    /// Changes the state.
+    Change = 1,
     /// Observes the state (fires after every change of the same instant).
-    Sample = 1,
+    Sample = 2,
 }
 
 struct Entry<E> {
@@ -79,6 +83,11 @@ impl<E> EventQueue<E> {
             seq,
             event,
         });
+    }
+
+    /// The time of the earliest event, if any.
+    pub fn peek_time(&self) -> Option<u64> {
+        self.heap.peek().map(|e| e.time_ms)
     }
 
     /// Removes and returns the earliest event.

@@ -1,11 +1,13 @@
 //! One replication: a deploy of the release under one policy, with the run's faults and
 //! noise, from time 0 to the horizon, scored into a [`RunRecord`].
 
+use super::command::{Command, Timed};
 use super::queue::{EventQueue, Phase as At};
 use super::rng::{stream, Stream, StreamRng};
 use super::trace::{Trace, TraceEvent, TraceRow};
 use super::world::World;
 use crate::data::DataState;
+use crate::faults::FaultWindow;
 use crate::model::{Effects, ServiceModel, VersionTruth};
 use crate::outcome::RunRecord;
 use crate::policy::human::HumanModel;
@@ -16,7 +18,12 @@ use crate::scenario::{
 };
 use crate::signals::{binomial, requests, scraped_p99, Drift};
 use rand::Rng;
+use std::borrow::Cow;
 use std::collections::VecDeque;
+
+mod live;
+use live::LiveState;
+pub use live::{Counters, Live, LiveEnd, LivePage, LiveTick, LiveView, LATENCY_BUCKETS_S};
 
 /// What every replication of a scenario shares, computed once per experiment.
 #[derive(Debug, Clone)]
@@ -68,6 +75,8 @@ enum Event {
         attempt: u32,
         about: Ask,
     },
+    /// A command from outside (a replayed game-day action).
+    Command(Command),
 }
 
 /// What a human is paged about.
@@ -79,6 +88,16 @@ enum Ask {
     Promotion,
     /// The rollout paused (an inconclusive analysis): abort or resume.
     Pause,
+}
+
+impl Ask {
+    fn describe(self) -> &'static str {
+        match self {
+            Ask::Rule => "rule fired",
+            Ask::Promotion => "promotion sign-off",
+            Ask::Pause => "rollout paused",
+        }
+    }
 }
 
 /// Where the new version stands.
@@ -204,7 +223,15 @@ struct Replication<'a, 'w> {
     /// A promotion waits for the human's sign-off.
     awaiting_signoff: bool,
     data: Option<DataState<'a>>,
+    /// Every fault occurrence: the world's, then those injected live.
+    faults: Cow<'w, [FaultWindow]>,
     active: Vec<bool>,
+    /// A fix was rolled forward (the flag no longer matters to the defect).
+    fixed: bool,
+    /// Events before this instant have been processed.
+    now_ms: u64,
+    /// Game-day state: pages go to the team, metrics are exposed; `None` otherwise.
+    live: Option<Box<LiveState>>,
     effects: Effects,
     truth_new: VersionTruth,
     pending: VecDeque<Pending>,
@@ -259,84 +286,126 @@ fn draw_human<'a>(s: &'a Scenario, rng: &mut StreamRng) -> HumanModel<'a> {
     HumanModel::new(h, weekend, background)
 }
 
+/// Replays a recorded game: `spec` with the team's commands at their instants, pages
+/// left to the team (as in the game), traced. Equal to the game, event for event.
+pub fn replicate_scripted(
+    p: &Prepared<'_>,
+    world: &World,
+    spec: &PolicySpec,
+    script: &[Timed],
+) -> (RunRecord, Trace) {
+    let mut r = Replication::new(p, world, spec, Some(Trace::default()), true);
+    for c in script {
+        r.queue
+            .push_in(c.at_ms, At::Command, Event::Command(c.command));
+    }
+    r.start();
+    r.advance(p.scenario.duration_ms);
+    let (record, trace) = r.finish();
+    (record, trace.unwrap_or_default())
+}
+
 fn replicate_with(
     p: &Prepared<'_>,
     world: &World,
     spec: &PolicySpec,
     trace: Option<Trace>,
 ) -> (RunRecord, Option<Trace>) {
-    let s = p.scenario;
-    let mut rng = Streams::new(world.seed);
-    let drift = Drift::new(
-        &mut rng.noise,
-        s.signals.noise_sd,
-        s.signals.noise_correlation_ms,
-        s.scrape_interval_ms,
-    );
-    let policy = policy::build(spec);
-    let human = draw_human(s, &mut rng.human);
-    let mut needs = policy.needs();
-    if trace.is_some() {
-        needs.scrapes = true;
-        needs.latency = true;
-    }
-    let mut r = Replication {
-        p,
-        world,
-        spec,
-        policy,
-        needs,
-        plan: plan(&spec.rollout, s.service.replicas),
-        warm: keeps_old_warm(&spec.rollout),
-        rng,
-        queue: EventQueue::default(),
-        drift,
-        phase: Phase::Idle,
-        attempt: 0,
-        share: 0.0,
-        ramp: None,
-        serve_start_ms: None,
-        acted: false,
-        defect_off: false,
-        flag_off: false,
-        promoted_once: false,
-        human,
-        silenced_until: 0,
-        step: 0,
-        step_at: 0,
-        epoch: 0,
-        paused_at: None,
-        awaiting_signoff: false,
-        data: s.data.as_ref().map(DataState::new),
-        active: vec![false; world.faults.len()],
-        effects: Effects::default(),
-        truth_new: VersionTruth {
-            error_prob: 0.0,
-            latency_mu: p.model.latency_mu,
-        },
-        pending: VecDeque::new(),
-        slo_tail_old: TailCache::default(),
-        slo_tail_new: TailCache::default(),
-        timeout_tail: TailCache::default(),
-        out: RunRecord::new(
-            world.run,
-            world.seed,
-            &spec.name,
-            world.release_bad,
-            world.faults.len() as u32,
-        ),
-        downtime_ms: 0,
-        first_onset_ms: None,
-        first_detect_ms: None,
-        first_recover_ms: None,
-        trace,
-    };
-    r.run();
+    let mut r = Replication::new(p, world, spec, trace, false);
+    r.start();
+    r.advance(p.scenario.duration_ms);
     r.finish()
 }
 
+impl<'a, 'w> Replication<'a, 'w> {
+    /// A replication at time 0 (nothing scheduled yet: see [`Self::start`]); `live` sends
+    /// pages to a team and keeps the exposed metrics of a game day.
+    fn new(
+        p: &'a Prepared<'a>,
+        world: &'w World,
+        spec: &'a PolicySpec,
+        trace: Option<Trace>,
+        live: bool,
+    ) -> Self {
+        let s = p.scenario;
+        let mut rng = Streams::new(world.seed);
+        let drift = Drift::new(
+            &mut rng.noise,
+            s.signals.noise_sd,
+            s.signals.noise_correlation_ms,
+            s.scrape_interval_ms,
+        );
+        let policy = policy::build(spec);
+        let human = draw_human(s, &mut rng.human);
+        let mut needs = policy.needs();
+        if trace.is_some() || live {
+            needs.scrapes = true;
+            needs.latency = true;
+        }
+        if live {
+            needs.health_checks = true;
+        }
+        Replication {
+            p,
+            world,
+            spec,
+            policy,
+            needs,
+            plan: plan(&spec.rollout, s.service.replicas),
+            warm: keeps_old_warm(&spec.rollout),
+            rng,
+            queue: EventQueue::default(),
+            drift,
+            phase: Phase::Idle,
+            attempt: 0,
+            share: 0.0,
+            ramp: None,
+            serve_start_ms: None,
+            acted: false,
+            defect_off: false,
+            flag_off: false,
+            promoted_once: false,
+            human,
+            silenced_until: 0,
+            step: 0,
+            step_at: 0,
+            epoch: 0,
+            paused_at: None,
+            awaiting_signoff: false,
+            data: s.data.as_ref().map(DataState::new),
+            faults: Cow::Borrowed(&world.faults),
+            active: vec![false; world.faults.len()],
+            fixed: false,
+            now_ms: 0,
+            live: live.then(|| Box::new(LiveState::new(world.seed))),
+            effects: Effects::default(),
+            truth_new: VersionTruth {
+                error_prob: 0.0,
+                latency_mu: p.model.latency_mu,
+            },
+            pending: VecDeque::new(),
+            slo_tail_old: TailCache::default(),
+            slo_tail_new: TailCache::default(),
+            timeout_tail: TailCache::default(),
+            out: RunRecord::new(
+                world.run,
+                world.seed,
+                &spec.name,
+                world.release_bad,
+                world.faults.len() as u32,
+            ),
+            downtime_ms: 0,
+            first_onset_ms: None,
+            first_detect_ms: None,
+            first_recover_ms: None,
+            trace,
+        }
+    }
+}
+
 impl Replication<'_, '_> {
-    fn run(&mut self) {
+    /// Schedules what is known at time 0: faults, migrations, the deploy, the samplers.
+    fn start(&mut self) {
         let s = self.p.scenario;
         for (i, f) in self.world.faults.iter().enumerate() {
             self.queue.push(f.start_ms, Event::FaultStart(i));
@@ -354,14 +423,25 @@ impl Replication<'_, '_> {
         if self.needs.health_checks {
             self.queue.push_in(0, At::Sample, Event::HealthCheck);
         }
-        while let Some((t, ev)) = self.queue.pop() {
-            if t >= s.duration_ms {
+    }
+
+    /// Processes every event before `until` (and before the horizon).
+    fn advance(&mut self, until: u64) {
+        let until = until.min(self.p.scenario.duration_ms);
+        while self.queue.peek_time().is_some_and(|t| t < until) {
+            let Some((t, ev)) = self.queue.pop() else {
                 break;
-            }
+            };
+            self.now_ms = t;
             match ev {
                 Event::Tick => self.tick(t),
                 Event::HealthCheck => self.health_check(t),
-                Event::Deploy => self.deploy(t),
+                Event::Deploy => {
+                    // A team may have re-deployed by hand before the pipeline's retry.
+                    if self.phase == Phase::Idle {
+                        self.deploy(t)
+                    }
+                }
                 Event::Share {
                     attempt,
                     epoch,
@@ -399,11 +479,16 @@ impl Replication<'_, '_> {
                 Event::FixDeployed { attempt } => {
                     if attempt == self.attempt && self.new_exists() {
                         self.note(t, "fix_deployed", String::new);
+                        self.fixed = true;
                         self.remove_defect(t);
                     }
                 }
+                Event::Command(c) => {
+                    self.command(t, c);
+                }
             }
         }
+        self.now_ms = self.now_ms.max(until);
     }
 
     fn finish(mut self) -> (RunRecord, Option<Trace>) {
@@ -472,16 +557,14 @@ impl Replication<'_, '_> {
 
     fn set_fault(&mut self, t: u64, i: usize, on: bool) {
         let s = self.p.scenario;
-        let f = &s.faults[self.world.faults[i].fault];
+        let f = &s.faults[self.faults[i].fault];
         self.note(t, if on { "fault_start" } else { "fault_end" }, || {
             f.name.clone()
         });
         self.active[i] = on;
         let faults = &self.p.scenario.faults;
-        let world = self.world;
         self.effects = Effects::combine(
-            world
-                .faults
+            self.faults
                 .iter()
                 .zip(&self.active)
                 .filter(|(_, a)| **a)
@@ -665,17 +748,20 @@ impl Replication<'_, '_> {
 
     /// Pages the human; the answer comes after the ack time.
     fn page(&mut self, t: u64, about: Ask) {
+        if let Some(live) = &mut self.live {
+            // The team is paged: it answers with commands, not through the human model.
+            self.out.pages += 1;
+            live.page(t, about.describe());
+            self.note(t, "page", || about.describe().into());
+            return;
+        }
         let ack = self.human.page(&mut self.rng.human, t);
         self.out.pages += 1;
         self.out.human_minutes += self.p.scenario.human.handling_ms as f64 / 60_000.0;
         self.note(t, "page", || {
             format!(
                 "{}; answered after {}",
-                match about {
-                    Ask::Rule => "rule fired",
-                    Ask::Promotion => "promotion sign-off",
-                    Ask::Pause => "rollout paused",
-                },
+                about.describe(),
                 humantime::format_duration(std::time::Duration::from_millis(ack))
             )
         });
@@ -987,6 +1073,20 @@ impl Replication<'_, '_> {
                 self.push_scrape(t + dt, scrape);
             }
         }
+        if let Some(live) = &mut self.live {
+            let p99 = |v: Option<VersionSample>| v.and_then(|v| v.latency_p99_ms);
+            live.tick(
+                model,
+                t,
+                [n_old, n_new],
+                [e_old, e_new],
+                [old.latency_mu, new.latency_mu],
+                [
+                    observed.and_then(|o| p99(o.old)),
+                    observed.and_then(|o| p99(o.new)),
+                ],
+            );
+        }
         if self.trace.is_some() {
             let truth = [
                 VersionTruth {
@@ -1050,7 +1150,10 @@ impl Replication<'_, '_> {
         self.queue
             .push_in(t + hc.interval_ms, At::Sample, Event::HealthCheck);
         let u: f64 = self.rng.health.random();
-        if !(self.new_exists() && self.watching()) {
+        let watching = self.new_exists() && self.watching();
+        // A game day shows every probe of the new version, watched by the policy or not.
+        let shown = self.live.is_some() && self.new_exists();
+        if !(watching || shown) {
             return;
         }
         let model = &self.p.model;
@@ -1062,10 +1165,17 @@ impl Replication<'_, '_> {
             * (1.0 - self.truth_new.error_prob)
             * (1.0 - slow)
             * (1.0 - self.effects.capacity_loss);
-        if let Some(tr) = &mut self.trace {
-            tr.health_checks.push((t, u < ok_prob));
+        let ok = u < ok_prob;
+        if let Some(live) = &mut self.live {
+            live.health_check(ok);
         }
-        let d = self.policy.on_health_check(t, u < ok_prob);
+        if !watching {
+            return;
+        }
+        if let Some(tr) = &mut self.trace {
+            tr.health_checks.push((t, ok));
+        }
+        let d = self.policy.on_health_check(t, ok);
         self.decide(t, d);
     }
 }

@@ -45,6 +45,9 @@ pub enum Stream {
     Recovery = 14,
     /// The on-call human: background pages, ack times, calls.
     Human = 15,
+    /// Game day only: latency histogram buckets of the exposed metrics (never read by a
+    /// policy, so a game's decisions do not depend on it).
+    Exposition = 16,
 }
 
 /// The generator behind every stream.
