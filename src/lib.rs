@@ -14,6 +14,7 @@ pub mod calibrate;
 pub mod data;
 pub mod experiment;
 pub mod faults;
+pub mod gameday;
 pub mod import;
 pub mod model;
 pub mod outcome;

@@ -23,6 +23,9 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Record one run of one policy as a timeline (trace.csv, events.csv).
     Trace(TraceArgs),
+    /// Play a scenario live: paced in real time (or faster), faults hidden, a dashboard,
+    /// an HTTP API and Prometheus metrics; a scorecard against every automatic policy.
+    Gameday(GamedayArgs),
     /// Combine the output directories of `--shard i/n` runs into the single-machine output.
     Merge(MergeArgs),
     /// Feed recorded metrics to a scenario's policies as if live; score their decisions
@@ -137,6 +140,52 @@ pub struct TraceArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     /// Output directory (default: reports/<scenario name>-run<N>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Overwrite files in a non-empty output directory.
+    #[arg(long)]
+    pub force: bool,
+    /// Replay a game day's recorded commands (its actions.csv) instead of a policy: the
+    /// trace is then the game's, event for event (pass the game's --seed and --run).
+    #[arg(long, conflicts_with = "policy")]
+    pub actions: Option<PathBuf>,
+    /// With --actions: the policy whose rule paged the team in the game (its --pager).
+    #[arg(long, requires = "actions")]
+    pub pager: Option<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct GamedayArgs {
+    /// The scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Game seconds per wall-clock second (1 = real time).
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Virtual time: the game moves only when told (`advance 10m`, POST /api/advance);
+    /// for rehearsing a script and for tests.
+    #[arg(long = "virtual", conflicts_with = "speed")]
+    pub virtual_time: bool,
+    /// Serve GET /metrics, GET /api/state and the POST /api/... controls here.
+    /// Loopback only, unless --token is given.
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
+    /// A secret every control request must carry (Authorization: Bearer TOKEN); required
+    /// to --listen on an address other than loopback.
+    #[arg(long)]
+    pub token: Option<String>,
+    /// The scenario policy whose rule pages the team (instead of acting).
+    #[arg(long)]
+    pub pager: Option<String>,
+    /// Master seed (default: the scenario's `simulation.seed`, else a fresh one that is printed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Which run's world to play (as in runs.csv of `rollsim run` with the same seed).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=u64::MAX / 2))]
+    pub run: u64,
+    /// Plain log lines (and typed commands on stdin) even on a terminal.
+    #[arg(long)]
+    pub no_dashboard: bool,
+    /// Output directory (default: reports/<scenario name>-gameday).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Overwrite files in a non-empty output directory.

@@ -7,6 +7,7 @@
 mod args;
 mod calibrate;
 mod experiment;
+mod gameday;
 mod import;
 mod merge;
 mod progress;
@@ -69,6 +70,7 @@ pub fn dispatch(cli: Cli, argv: &[String]) -> Result<()> {
         Some(Command::Compare(a)) => experiment::compare(&a, argv),
         Some(Command::Sweep(a)) => sweep::sweep(&a, argv),
         Some(Command::Trace(a)) => trace::trace(&a, argv),
+        Some(Command::Gameday(a)) => gameday::gameday(&a, argv),
         Some(Command::Merge(a)) => merge::merge(&a, argv),
         Some(Command::Report(a)) => report::report(&a),
         Some(Command::Import { file }) => import::import(&file),

@@ -4,10 +4,11 @@
 //! recording (`metrics.csv`, `labels.csv`) that `rollsim replay` and `calibrate` read.
 
 use super::args::TraceArgs;
-use super::{command_line, default_out, load, pick_seed, policy_index};
+use super::{command_line, default_out, load, pick_seed, policy_index, UsageError};
 use anyhow::{Context, Result};
+use rollsim::gameday::{recording, team_spec};
 use rollsim::report::{Manifest, OutputDir};
-use rollsim::sim::{replicate_traced, rng::run_seed, Prepared, World};
+use rollsim::sim::{replicate_scripted, replicate_traced, rng::run_seed, Prepared, World};
 use sha2::{Digest, Sha256};
 
 fn csv_bytes<T: serde::Serialize>(rows: &[T]) -> Result<Vec<u8>> {
@@ -24,6 +25,20 @@ pub fn trace(a: &TraceArgs, argv: &[String]) -> Result<()> {
         Some(name) => policy_index(&scn, name, "--policy")?,
         None => 0,
     };
+    let script = match &a.actions {
+        Some(path) => {
+            let recorded = super::read(path)?;
+            let script = recording::read(&recorded, &path.display().to_string(), &scn)
+                .map_err(|e| UsageError(e.to_string()))?;
+            let pager = a
+                .pager
+                .as_deref()
+                .map(|name| policy_index(&scn, name, "--pager"))
+                .transpose()?;
+            Some((script, team_spec(&scn, pager)))
+        }
+        None => None,
+    };
     let seed = pick_seed(a.seed, &scn);
     let out = a
         .out
@@ -33,8 +48,13 @@ pub fn trace(a: &TraceArgs, argv: &[String]) -> Result<()> {
 
     let prepared = Prepared::new(&scn);
     let world = World::draw(&scn, a.run, run_seed(seed, a.run));
-    let spec = &scn.policies[index];
-    let (record, trace) = replicate_traced(&prepared, &world, spec);
+    let (spec, (record, trace)) = match &script {
+        Some((script, team)) => (team, replicate_scripted(&prepared, &world, team, script)),
+        None => {
+            let spec = &scn.policies[index];
+            (spec, replicate_traced(&prepared, &world, spec))
+        }
+    };
 
     dir.write("trace.csv", &csv_bytes(&trace.rows).context("trace.csv")?)?;
     dir.write(

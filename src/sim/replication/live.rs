@@ -293,6 +293,8 @@ impl<'a> Live<'a> {
 impl Replication<'_, '_> {
     /// Carries out a command at `t` (every event before `t` has happened).
     pub(super) fn command(&mut self, t: u64, c: Command) -> Applied {
+        // The command's own event goes before the events it causes.
+        let at = self.trace.as_ref().map_or(0, |tr| tr.events.len());
         let serving = matches!(self.phase, Phase::Rolling | Phase::Baking | Phase::Promoted);
         let rolling = matches!(self.phase, Phase::Rolling | Phase::Baking);
         let applied = match c {
@@ -365,14 +367,19 @@ impl Replication<'_, '_> {
             )),
             Command::Inject { fault, duration_ms } => self.inject(t, fault, duration_ms),
         };
-        self.note(t, "command", || {
-            format!(
-                "{}: {}{}",
-                c.name(),
-                if applied.done { "" } else { "ignored, " },
-                applied.detail
-            )
-        });
+        if let Some(tr) = &mut self.trace {
+            let event = crate::sim::trace::TraceEvent {
+                t_s: t as f64 / 1000.0,
+                kind: "command",
+                detail: format!(
+                    "{}: {}{}",
+                    c.name(),
+                    if applied.done { "" } else { "ignored, " },
+                    applied.detail
+                ),
+            };
+            tr.events.insert(at.min(tr.events.len()), event);
+        }
         applied
     }
 

@@ -1,0 +1,211 @@
+//! `rollsim gameday`: plays one run's world live, then writes the scorecard, the recorded
+//! actions (replayable with `rollsim trace --actions`) and the game's timeline.
+
+use super::args::GamedayArgs;
+use super::{command_line, default_out, load, pick_seed, policy_index, UsageError};
+use anyhow::{Context, Result};
+use rollsim::gameday::runtime::{play, Options};
+use rollsim::gameday::scorecard::{self, ScoreRow};
+use rollsim::gameday::ui::{LogUi, Ui};
+use rollsim::gameday::{recording, team_spec, Game};
+use rollsim::report::{Manifest, OutputDir};
+use rollsim::sim::{rng::run_seed, Prepared, World};
+use sha2::{Digest, Sha256};
+use std::io::IsTerminal;
+
+/// Checks the flags that clap cannot: the speed, and a token for a non-loopback address.
+fn check(a: &GamedayArgs) -> Result<()> {
+    if !(a.speed.is_finite() && a.speed > 0.0 && a.speed <= 1e6) {
+        return Err(UsageError(format!(
+            "--speed {}: expected game seconds per wall second, above 0 and at most 1000000 (or --virtual)",
+            a.speed
+        ))
+        .into());
+    }
+    if a.token.as_deref().is_some_and(|t| t.trim().is_empty()) {
+        return Err(UsageError("--token: expected a non-empty secret".into()).into());
+    }
+    if let Some(addr) = a.listen {
+        if !addr.ip().is_loopback() && a.token.is_none() {
+            return Err(UsageError(format!(
+                "--listen {addr}: not a loopback address, so anyone who can reach it could steer the game; pass --token SECRET (then every control request needs Authorization: Bearer SECRET)"
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
+fn csv_bytes<T: serde::Serialize>(rows: &[T]) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(vec![]);
+    for r in rows {
+        w.serialize(r)?;
+    }
+    Ok(w.into_inner().map_err(|e| e.into_error())?)
+}
+
+pub fn gameday(a: &GamedayArgs, argv: &[String]) -> Result<()> {
+    check(a)?;
+    let (text, origin, scn) = load(&a.scenario)?;
+    let pager = a
+        .pager
+        .as_deref()
+        .map(|name| policy_index(&scn, name, "--pager"))
+        .transpose()?;
+    let seed = pick_seed(a.seed, &scn);
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out(&a.scenario, "-gameday"));
+    let dir = OutputDir::prepare(&out, a.force)?;
+
+    let prepared = Prepared::new(&scn);
+    let world = World::draw(&scn, a.run, run_seed(seed, a.run));
+    let team = team_spec(&scn, pager);
+    let mut game = Game::new(&prepared, &world, &team);
+    // Plain log lines for now; the terminal dashboard is the next step.
+    let _terminal = std::io::stdout().is_terminal() && !a.no_dashboard;
+    let mut ui: Box<dyn Ui> = Box::new(LogUi::new(&scn, true));
+    ui.say(&format!(
+        "game day: {} ({}), seed {seed}, run {}; {}",
+        scn.service.name,
+        a.scenario.display(),
+        a.run,
+        if a.virtual_time {
+            "virtual time: `advance 10m` or POST /api/advance moves it".to_string()
+        } else {
+            format!("{}x real time", a.speed)
+        }
+    ));
+    let options = Options {
+        speed: if a.virtual_time { 0.0 } else { a.speed },
+        listen: a.listen,
+        token: a.token.clone(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let ended_early = runtime.block_on(play(&mut game, &scn, options, ui.as_mut()))?;
+    drop(ui);
+    let game_end_ms = game.now_ms();
+    let (end, actions) = game.finish();
+
+    // The scorecard: every automatic policy on the game's world, live injects included.
+    let scored_world = scorecard::world_with_injects(&world, &end.injected);
+    let mut team_record = end.record;
+    team_record.faults = scored_world.faults.len() as u32;
+    let records = scorecard::score(&prepared, &scored_world, team_record);
+    let rows: Vec<ScoreRow> = records.iter().map(ScoreRow::from).collect();
+
+    let command = command_line(argv, seed);
+    let actions_path = dir.path().join("actions.csv");
+    let mut replay = vec![
+        "rollsim".to_string(),
+        "trace".into(),
+        a.scenario.display().to_string(),
+        "--seed".into(),
+        seed.to_string(),
+        "--run".into(),
+        a.run.to_string(),
+        "--actions".into(),
+        actions_path.display().to_string(),
+    ];
+    if let Some(p) = &a.pager {
+        replay.extend(["--pager".to_string(), p.clone()]);
+    }
+    let replay =
+        shlex::try_join(replay.iter().map(String::as_str)).unwrap_or_else(|_| replay.join(" "));
+    let fault_name = |i: usize| scn.faults.get(i).map_or(String::new(), |f| f.name.clone());
+    let n_world = world.faults.len();
+    let context = scorecard::Context {
+        service: &scn.service.name,
+        seed,
+        release_bad: world.release_bad,
+        faults: scored_world
+            .faults
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                (
+                    fault_name(f.fault),
+                    f.start_ms as f64 / 1000.0,
+                    f.end_ms as f64 / 1000.0,
+                    i >= n_world,
+                )
+            })
+            .collect(),
+        actions: actions
+            .iter()
+            .map(|x| {
+                let what = match &x.fault {
+                    Some(f) => format!("{} {f}", x.action),
+                    None => x.action.to_string(),
+                };
+                (x.at_ms as f64 / 1000.0, what, x.detail.clone())
+            })
+            .collect(),
+        command: &command,
+        replay: &replay,
+    };
+
+    dir.write(
+        "scorecard.csv",
+        &scorecard::csv(&rows).context("scorecard.csv")?,
+    )?;
+    dir.write(
+        "scorecard.html",
+        scorecard::html(&rows, &context).as_bytes(),
+    )?;
+    dir.write(
+        "actions.csv",
+        &recording::write(&actions).context("actions.csv")?,
+    )?;
+    dir.write("runs.csv", &csv_bytes(&records).context("runs.csv")?)?;
+    dir.write(
+        "trace.csv",
+        &csv_bytes(&end.trace.rows).context("trace.csv")?,
+    )?;
+    dir.write(
+        "events.csv",
+        &csv_bytes(&end.trace.events).context("events.csv")?,
+    )?;
+    dir.write("scenario.toml", text.as_bytes())?;
+    let manifest = Manifest {
+        rollsim_version: env!("CARGO_PKG_VERSION").into(),
+        kind: "gameday".into(),
+        scenario: origin,
+        scenario_sha256: format!("{:x}", Sha256::digest(text.as_bytes())),
+        seed,
+        runs: 1,
+        first_run: a.run,
+        completed_runs: 1,
+        interrupted: ended_early,
+        policies: records.iter().map(|r| r.policy.clone()).collect(),
+        baseline: None,
+        shard: None,
+        params: vec![],
+        points: None,
+        command,
+    };
+    dir.write("manifest.json", &manifest.to_json())?;
+
+    println!(
+        "game over at {} of game time{}: the release was {}.",
+        rollsim::report::findings::clock(game_end_ms as f64 / 1000.0),
+        if ended_early {
+            " (ended early; the rest of the horizon played out untouched)"
+        } else {
+            ""
+        },
+        if world.release_bad { "bad" } else { "good" }
+    );
+    print!("{}", scorecard::text(&rows));
+    println!("replay: {replay}");
+    eprintln!(
+        "wrote {}/ (scorecard.html, scorecard.csv, actions.csv, trace.csv, events.csv, runs.csv)",
+        dir.path().display()
+    );
+    super::report::after_command(dir.path())
+}

@@ -1,0 +1,238 @@
+//! The scorecard: the team's game against every automatic policy of the scenario on the
+//! very same world (same seed, same noise, same faults, the live injects included).
+
+use crate::faults::FaultWindow;
+use crate::outcome::RunRecord;
+use crate::report::findings::clock;
+use crate::report::{render_html, Doc, Section, Table};
+use crate::sim::{replicate, Prepared, World};
+use serde::Serialize;
+
+/// The decision maker's name of the team's row.
+pub const TEAM: &str = "team";
+
+/// One row: what one decision maker's choices cost on the game's world.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScoreRow {
+    pub decided_by: String,
+    pub downtime_s: f64,
+    pub failed_requests: u64,
+    pub rollbacks: u32,
+    pub false_positive_rollbacks: u32,
+    pub missed_bad_release: bool,
+    /// Unreadable reads + corrupted records + lost writes.
+    pub data_harm: u64,
+    /// From the bad release's onset to the first decision that acted on it.
+    pub time_to_decide_s: Option<f64>,
+    pub time_to_recover_s: Option<f64>,
+    pub pages: u32,
+}
+
+impl From<&RunRecord> for ScoreRow {
+    fn from(r: &RunRecord) -> Self {
+        ScoreRow {
+            decided_by: r.policy.clone(),
+            downtime_s: r.downtime_s,
+            failed_requests: r.failed_requests,
+            rollbacks: r.rollbacks,
+            false_positive_rollbacks: r.false_positive_rollbacks,
+            missed_bad_release: r.missed_bad_release,
+            data_harm: r.unreadable_reads + r.corrupted_records + r.lost_writes,
+            time_to_decide_s: r.time_to_detect_s,
+            time_to_recover_s: r.time_to_recover_s,
+            pages: r.pages,
+        }
+    }
+}
+
+/// The world every automatic policy is scored on: the game's, plus its live injects.
+pub fn world_with_injects(world: &World, injected: &[FaultWindow]) -> World {
+    let mut w = world.clone();
+    w.faults.extend_from_slice(injected);
+    w
+}
+
+/// The team's record first, then each scenario policy replicated on the game's world.
+pub fn score(p: &Prepared<'_>, world: &World, team: RunRecord) -> Vec<RunRecord> {
+    let mut out = vec![team];
+    out.extend(
+        p.scenario
+            .policies
+            .iter()
+            .map(|spec| replicate(p, world, spec)),
+    );
+    out
+}
+
+/// `scorecard.csv`.
+pub fn csv(rows: &[ScoreRow]) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(vec![]);
+    for r in rows {
+        w.serialize(r)?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+fn opt_s(v: Option<f64>) -> String {
+    v.map_or("-".into(), clock)
+}
+
+/// The scorecard as a terminal table.
+pub fn text(rows: &[ScoreRow]) -> String {
+    let mut t = format!(
+        "{:<22} {:>9} {:>9} {:>9} {:>6} {:>7} {:>9} {:>9} {:>9} {:>6}\n",
+        "decided by",
+        "downtime",
+        "failed",
+        "rollbacks",
+        "false+",
+        "missed",
+        "data harm",
+        "decide",
+        "recover",
+        "pages"
+    );
+    for r in rows {
+        t.push_str(&format!(
+            "{:<22} {:>9} {:>9} {:>9} {:>6} {:>7} {:>9} {:>9} {:>9} {:>6}\n",
+            r.decided_by,
+            clock(r.downtime_s),
+            r.failed_requests,
+            r.rollbacks,
+            r.false_positive_rollbacks,
+            if r.missed_bad_release { "yes" } else { "no" },
+            r.data_harm,
+            opt_s(r.time_to_decide_s),
+            opt_s(r.time_to_recover_s),
+            r.pages
+        ));
+    }
+    t
+}
+
+/// What the page says about the game besides the table.
+pub struct Context<'a> {
+    pub service: &'a str,
+    pub seed: u64,
+    pub release_bad: bool,
+    /// Every fault of the game, revealed: (name, start s, end s, injected live).
+    pub faults: Vec<(String, f64, f64, bool)>,
+    /// The team's commands: (game time s, action, detail).
+    pub actions: Vec<(f64, String, String)>,
+    pub command: &'a str,
+    pub replay: &'a str,
+}
+
+/// `scorecard.html`: a self-contained page.
+pub fn html(rows: &[ScoreRow], c: &Context<'_>) -> String {
+    let mut table = Table {
+        header: [
+            "decided by",
+            "downtime",
+            "failed requests",
+            "rollbacks",
+            "false-positive rollbacks",
+            "missed bad release",
+            "data harm",
+            "time to decide",
+            "time to recover",
+            "pages",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        rows: vec![],
+    };
+    for r in rows {
+        table.rows.push(vec![
+            r.decided_by.clone(),
+            clock(r.downtime_s),
+            r.failed_requests.to_string(),
+            r.rollbacks.to_string(),
+            r.false_positive_rollbacks.to_string(),
+            if r.missed_bad_release { "yes" } else { "no" }.into(),
+            r.data_harm.to_string(),
+            opt_s(r.time_to_decide_s),
+            opt_s(r.time_to_recover_s),
+            r.pages.to_string(),
+        ]);
+    }
+    let team = rows.first();
+    let mut verdict = vec![format!(
+        "The release was {}. Every row played the same world: the same traffic, noise and faults (seed {}).",
+        if c.release_bad { "bad" } else { "good" },
+        c.seed
+    )];
+    if let Some(team) = team {
+        let better = rows[1..]
+            .iter()
+            .filter(|r| r.downtime_s < team.downtime_s)
+            .count();
+        verdict.push(format!(
+            "{} of {} automatic policies had less downtime than the team.",
+            better,
+            rows.len() - 1
+        ));
+    }
+    let faults = Table {
+        header: vec!["fault".into(), "start".into(), "end".into(), "how".into()],
+        rows: c
+            .faults
+            .iter()
+            .map(|(n, a, b, live)| {
+                vec![
+                    n.clone(),
+                    clock(*a),
+                    clock(*b),
+                    if *live { "injected live" } else { "scheduled" }.into(),
+                ]
+            })
+            .collect(),
+    };
+    let actions = Table {
+        header: vec!["game time".into(), "action".into(), "what it did".into()],
+        rows: c
+            .actions
+            .iter()
+            .map(|(t, a, d)| vec![clock(*t), a.clone(), d.clone()])
+            .collect(),
+    };
+    let doc = Doc {
+        title: format!("Game day scorecard: {}", c.service),
+        facts: vec![
+            ("seed".into(), c.seed.to_string()),
+            ("command".into(), c.command.into()),
+            ("replay".into(), c.replay.into()),
+        ],
+        sections: vec![
+            Section {
+                heading: "Scorecard".into(),
+                text: verdict,
+                table: Some(table),
+                ..Section::default()
+            },
+            Section {
+                heading: "The faults (hidden during the game)".into(),
+                text: if c.faults.is_empty() {
+                    vec!["No fault occurred.".into()]
+                } else {
+                    vec![]
+                },
+                table: (!c.faults.is_empty()).then_some(faults),
+                ..Section::default()
+            },
+            Section {
+                heading: "What the team did".into(),
+                text: if c.actions.is_empty() {
+                    vec!["The team sent no command.".into()]
+                } else {
+                    vec![]
+                },
+                table: (!c.actions.is_empty()).then_some(actions),
+                ..Section::default()
+            },
+        ],
+        scenario_text: None,
+    };
+    render_html(&doc)
+}

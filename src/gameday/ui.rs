@@ -1,0 +1,106 @@
+//! What the players look at in the terminal. [`LogUi`] prints plain lines (for a
+//! stdout that is not a terminal, or `--no-dashboard`) and reads typed commands from stdin.
+
+use super::game::{log_line, Game};
+use super::runtime::ToGame;
+use crate::scenario::Scenario;
+use std::io::{BufRead, Write};
+use tokio::sync::mpsc;
+
+/// A terminal front end of the game, driven by the runtime loop.
+pub trait Ui {
+    /// The game starts; commands typed or keyed go to `to_game`.
+    fn start(&mut self, _to_game: mpsc::Sender<ToGame>) {}
+    /// Called after every change and every frame.
+    fn frame(&mut self, game: &Game<'_>);
+    /// A message for the players.
+    fn say(&mut self, line: &str);
+    /// The game is over: give the terminal back.
+    fn stop(&mut self) {}
+}
+
+/// Plain log lines: every visible event once, and a status line every few game minutes.
+pub struct LogUi {
+    scenario: Scenario,
+    read_stdin: bool,
+    printed: usize,
+    next_status_ms: u64,
+    status_every_ms: u64,
+}
+
+impl LogUi {
+    /// `read_stdin`: read typed commands from stdin (one per line).
+    pub fn new(scenario: &Scenario, read_stdin: bool) -> Self {
+        LogUi {
+            scenario: scenario.clone(),
+            read_stdin,
+            printed: 0,
+            next_status_ms: 0,
+            status_every_ms: 300_000,
+        }
+    }
+}
+
+impl Ui for LogUi {
+    fn start(&mut self, to_game: mpsc::Sender<ToGame>) {
+        if !self.read_stdin {
+            return;
+        }
+        let scenario = self.scenario.clone();
+        std::thread::spawn(move || {
+            for line in std::io::stdin().lock().lines() {
+                let Ok(line) = line else { break };
+                if line.trim().is_empty() {
+                    continue;
+                }
+                match ToGame::typed(&scenario, &line) {
+                    Ok(msg) => {
+                        if to_game.blocking_send(msg).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => eprintln!("{e}"),
+                }
+            }
+        });
+    }
+
+    fn frame(&mut self, game: &Game<'_>) {
+        let mut out = std::io::stdout().lock();
+        let mut n = 0;
+        for e in game.feed().skip(self.printed) {
+            let _ = writeln!(out, "{}", log_line(&e));
+            n += 1;
+        }
+        self.printed += n;
+        if game.now_ms() >= self.next_status_ms {
+            self.next_status_ms = game.now_ms() + self.status_every_ms;
+            let s = game.state();
+            let pct = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{:.2}%", r * 100.0));
+            let ms = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.0}ms"));
+            let open = s.pages.iter().filter(|p| p.acked_ms.is_none()).count();
+            let secs = game.now_ms() / 1000;
+            let _ = writeln!(
+                out,
+                "{:02}:{:02}:{:02}  status         {} {:.0}% new | errors old {} new {} | p99 old {} new {} | health {} ok {} failed | {} open page(s)",
+                secs / 3600,
+                secs / 60 % 60,
+                secs % 60,
+                s.view.phase,
+                s.view.share_new * 100.0,
+                pct(s.old.error_rate_1m),
+                pct(s.new.error_rate_1m),
+                ms(s.old.p99_ms),
+                ms(s.new.p99_ms),
+                s.health_checks_passed,
+                s.health_checks_failed,
+                open,
+            );
+        }
+        let _ = out.flush();
+    }
+
+    fn say(&mut self, line: &str) {
+        eprintln!("{line}");
+    }
+}
