@@ -25,6 +25,7 @@ pub fn realize<R: Rng + ?Sized>(
     for (i, f) in faults.iter().enumerate() {
         let mut starts = Vec::new();
         match f.schedule {
+            Schedule::Injected => {}
             Schedule::At(t) => starts.push(t),
             Schedule::Once {
                 probability,

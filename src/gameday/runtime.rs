@@ -178,6 +178,9 @@ pub async fn play(
                             Reply::Now(game.now_ms())
                         }
                     };
+                    // Readers see the change before its requester hears back.
+                    ui.frame(game);
+                    publish.send_replace(Arc::new(Published::of(game)));
                     if let Some(r) = msg.reply {
                         let _ = r.send(reply);
                     }

@@ -161,7 +161,7 @@ fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "send the body as JSON with Content-Type: application/json".into(),
         ),
-        other => ApiError(StatusCode::BAD_REQUEST, other.body_text()),
+        other => ApiError(other.status(), other.body_text()),
     })
 }
 

@@ -360,6 +360,8 @@ pub enum Schedule {
         rate_per_ms: f64,
         window: (u64, u64),
     },
+    /// Never by itself: a game day's facilitator injects it (`inject_only = true`).
+    Injected,
 }
 
 /// What a fault does while it is active.

@@ -253,6 +253,8 @@ pub struct RawFault {
     pub probability: Option<f64>,
     pub rate_per_hour: Option<f64>,
     pub window: Option<[Dur; 2]>,
+    /// Never by itself: only when a game-day facilitator injects it.
+    pub inject_only: Option<bool>,
     pub duration: Option<DurDist>,
     // effects (which apply depends on kind)
     pub latency_factor: Option<f64>,

@@ -740,7 +740,21 @@ fn fault(c: &mut Checker, path: &[Seg], f: &RawFault, i: usize, horizon: u64) ->
         }
         None => (0, horizon),
     };
+    let inject_only = f.inject_only == Some(true);
     let schedule = match (f.at, f.probability, f.rate_per_hour) {
+        (None, None, None) if inject_only => {
+            if f.window.is_some() {
+                c.fail(at(path, "window"), "`window` applies to random faults (`probability` or `rate_per_hour`), not to `inject_only`");
+            }
+            Schedule::Injected
+        }
+        _ if inject_only => {
+            c.fail(
+                at(path, "inject_only"),
+                "an `inject_only` fault has no schedule: remove `at`, `probability` and `rate_per_hour`",
+            );
+            Schedule::Injected
+        }
         (Some(Dur(t)), None, None) => {
             if f.window.is_some() {
                 c.fail(at(path, "window"), "`window` applies to random faults (`probability` or `rate_per_hour`), not to `at`");
@@ -771,7 +785,7 @@ fn fault(c: &mut Checker, path: &[Seg], f: &RawFault, i: usize, horizon: u64) ->
         _ => {
             c.fail(
                 path.to_vec(),
-                "a fault needs exactly one schedule: `at`, `probability` or `rate_per_hour`",
+                "a fault needs exactly one schedule: `at`, `probability` or `rate_per_hour` (or `inject_only = true` for a fault only a game-day facilitator starts)",
             );
             Schedule::At(0)
         }

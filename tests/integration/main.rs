@@ -7,6 +7,7 @@ mod compare;
 mod controllers;
 mod data;
 mod determinism;
+mod gameday;
 mod human;
 mod import;
 mod invariants;

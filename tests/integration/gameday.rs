@@ -1,0 +1,516 @@
+//! Game day over real HTTP: a `rollsim gameday` process in virtual time on a loopback
+//! port, driven by a real HTTP client (ureq), its scorecard checked against the engine.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub const SCENARIO: &str = "scenarios/gameday-checkout.toml";
+
+/// A running game: the process, its base URL, where it writes.
+pub struct GameProc {
+    child: Child,
+    pub base: String,
+    pub out: PathBuf,
+    dir: Option<tempfile::TempDir>,
+    stderr: mpsc::Receiver<String>,
+}
+
+fn bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("rollsim")
+}
+
+/// Starts `rollsim gameday` on a free loopback port with `args` (virtual time unless
+/// `args` says otherwise) and waits until it listens.
+pub fn start(args: &[&str]) -> GameProc {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let out = dir.path().join("game");
+    let mut cmd = Command::new(bin());
+    cmd.arg("gameday")
+        .arg(SCENARIO)
+        .args(["--listen", "127.0.0.1:0", "--no-dashboard", "--out"])
+        .arg(&out)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("rollsim starts");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // Drain stdout so the game never blocks on a full pipe.
+    let stdout = child.stdout.take().expect("piped stdout");
+    std::thread::spawn(move || for _ in BufReader::new(stdout).lines() {});
+    let mut seen = Vec::new();
+    let base = loop {
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) => {
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    break rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string();
+                }
+                seen.push(line);
+            }
+            Err(_) => {
+                let _ = child.kill();
+                panic!("the game did not start listening; stderr: {seen:?}");
+            }
+        }
+    };
+    GameProc {
+        child,
+        base,
+        out,
+        dir: Some(dir),
+        stderr: rx,
+    }
+}
+
+impl GameProc {
+    /// Waits for the process to exit (after `end`); its exit code.
+    pub fn wait(mut self) -> (i32, Vec<String>, PathBuf, tempfile::TempDir) {
+        let status = self.child.wait().expect("the game exits");
+        let lines: Vec<String> = self.stderr.try_iter().collect();
+        let dir = self.dir.take().expect("the game's directory");
+        (status.code().unwrap_or(-1), lines, self.out.clone(), dir)
+    }
+}
+
+impl Drop for GameProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+/// POSTs `body` (JSON, or nothing) and returns (status, body).
+pub fn post(a: &ureq::Agent, url: &str, body: Option<&str>) -> (u16, String) {
+    let req = a.post(url);
+    let mut resp = match body {
+        Some(b) => req.content_type("application/json").send(b),
+        None => req.send_empty(),
+    }
+    .expect("the request gets an answer");
+    let status = resp.status().as_u16();
+    (status, resp.body_mut().read_to_string().unwrap_or_default())
+}
+
+pub fn get(a: &ureq::Agent, url: &str) -> (u16, String) {
+    let mut resp = a.get(url).call().expect("the request gets an answer");
+    let status = resp.status().as_u16();
+    (status, resp.body_mut().read_to_string().unwrap_or_default())
+}
+
+pub fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// The CSV rows of `file` as maps from column to value.
+pub fn csv_rows(file: &Path) -> Vec<std::collections::HashMap<String, String>> {
+    let mut r = csv::Reader::from_path(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let headers = r.headers().expect("a header").clone();
+    r.records()
+        .map(|row| {
+            let row = row.expect("a CSV row");
+            headers
+                .iter()
+                .zip(row.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn a_team_plays_over_http_and_is_scored_against_every_policy_on_the_same_world() {
+    let g = start(&["--virtual", "--seed", "6", "--pager", "error-rate-2pct"]);
+    let a = agent();
+    let (s, body) = post(&a, &format!("{}/api/rollback", g.base), None);
+    assert_eq!(s, 409, "nothing is deployed at 0:00: {body}");
+    assert!(json(&body)["detail"]
+        .as_str()
+        .unwrap_or("")
+        .contains("nothing to roll back"));
+
+    // 0:27 of game time: the canary has served 7 minutes, the defect 2.
+    let (s, body) = post(
+        &a,
+        &format!("{}/api/advance", g.base),
+        Some(r#"{"by": "27m"}"#),
+    );
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(json(&body)["game_time_s"], 1620.0);
+    let (s, state) = get(&a, &format!("{}/api/state", g.base));
+    assert_eq!(s, 200);
+    let state = json(&state);
+    assert_eq!(state["phase"], "rolling");
+    assert_eq!(state["share_new"], 0.1);
+    assert_eq!(state["seed"].as_u64().map(|_| ()), Some(()));
+    assert!(state["new"]["requests_total"].as_u64().unwrap_or(0) > 0);
+    assert!(
+        state["events"]
+            .as_array()
+            .is_some_and(|e| e.iter().all(|e| e["kind"] != "fault_start")),
+        "faults stay hidden: {state}"
+    );
+
+    let (s, body) = post(&a, &format!("{}/api/rollback", g.base), None);
+    assert_eq!(s, 200, "{body}");
+    let (_, state) = get(&a, &format!("{}/api/state", g.base));
+    assert_eq!(json(&state)["phase"], "rolled_back");
+    let (s, _) = post(&a, &format!("{}/api/end", g.base), None);
+    assert_eq!(s, 200);
+    let (code, stderr, out, _dir) = g.wait();
+    assert_eq!(code, 0, "{stderr:?}");
+
+    // The scorecard: the team first, then every policy of the scenario.
+    let rows = csv_rows(&out.join("scorecard.csv"));
+    let who: Vec<&str> = rows.iter().map(|r| r["decided_by"].as_str()).collect();
+    assert_eq!(
+        who,
+        [
+            "team",
+            "none",
+            "oracle",
+            "error-rate-2pct",
+            "3-failed-probes",
+            "p99-over-500ms"
+        ]
+    );
+    let team = &rows[0];
+    assert_eq!(team["rollbacks"], "1");
+    assert_eq!(
+        team["false_positive_rollbacks"], "0",
+        "seed 6 plays a bad release"
+    );
+    // Onset at 0:20 deploy + 5 min; the team rolled back at 0:27.
+    assert_eq!(team["time_to_decide_s"], "120.0");
+
+    // With no live inject, every policy's row is exactly its row in `rollsim run`.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let run_out = dir.path().join("run");
+    let status = Command::new(bin())
+        .args([
+            "run", SCENARIO, "--runs", "1", "--seed", "6", "--quiet", "--out",
+        ])
+        .arg(&run_out)
+        .output()
+        .expect("rollsim run");
+    assert!(status.status.success());
+    let game_runs = csv_rows(&out.join("runs.csv"));
+    let run_runs = csv_rows(&run_out.join("runs.csv"));
+    assert_eq!(&game_runs[1..], &run_runs[..]);
+
+    // The recording replays into the very same timeline and outcome.
+    let replay = dir.path().join("replay");
+    let status = Command::new(bin())
+        .args([
+            "trace",
+            SCENARIO,
+            "--seed",
+            "6",
+            "--pager",
+            "error-rate-2pct",
+            "--actions",
+        ])
+        .arg(out.join("actions.csv"))
+        .arg("--out")
+        .arg(&replay)
+        .output()
+        .expect("rollsim trace");
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    for f in ["trace.csv", "events.csv"] {
+        let a = std::fs::read(out.join(f)).expect("the game's file");
+        let b = std::fs::read(replay.join(f)).expect("the replay's file");
+        assert!(a == b, "{f} of the replay differs from the game's");
+    }
+    assert_eq!(csv_rows(&replay.join("runs.csv"))[0], game_runs[0]);
+    let html = std::fs::read_to_string(out.join("scorecard.html")).expect("scorecard.html");
+    assert!(html.contains("The release was bad"), "{html}");
+    assert!(
+        html.contains("payments-provider-blip"),
+        "faults revealed afterwards"
+    );
+}
+
+#[test]
+fn live_injects_reach_the_world_of_every_policy() {
+    let g = start(&["--virtual", "--seed", "3"]);
+    let a = agent();
+    post(
+        &a,
+        &format!("{}/api/advance", g.base),
+        Some(r#"{"by": "30m"}"#),
+    );
+    let (s, body) = post(
+        &a,
+        &format!("{}/api/inject", g.base),
+        Some(r#"{"fault": "db-failover", "duration": "20m"}"#),
+    );
+    assert_eq!(s, 200, "{body}");
+    assert!(json(&body)["detail"]
+        .as_str()
+        .unwrap_or("")
+        .contains("db-failover injected for 20m"));
+    post(&a, &format!("{}/api/end", g.base), None);
+    let (code, stderr, out, _dir) = g.wait();
+    assert_eq!(code, 0, "{stderr:?}");
+    let runs = csv_rows(&out.join("runs.csv"));
+    // Seed 3 draws no fault of its own: the one fault is the inject, in every row.
+    assert!(runs.iter().all(|r| r["faults"] == "1"), "{runs:?}");
+    // 3x latency with 2% packet loss for 20 minutes breaks the p99 SLO for everyone.
+    let none = runs
+        .iter()
+        .find(|r| r["policy"] == "none")
+        .expect("none's row");
+    let downtime: f64 = none["downtime_s"].parse().expect("a number");
+    assert!((1100.0..=1215.0).contains(&downtime), "downtime {downtime}");
+    let html = std::fs::read_to_string(out.join("scorecard.html")).expect("scorecard.html");
+    assert!(html.contains("injected live"));
+}
+
+#[test]
+fn malformed_requests_get_4xx_with_a_reason() {
+    let g = start(&["--virtual", "--seed", "1"]);
+    let a = agent();
+    let url = |p: &str| format!("{}{p}", g.base);
+    let cases: Vec<(&str, Option<&str>, u16, &str)> = vec![
+        ("/api/flag", Some("{\"on\": "), 400, "EOF"),
+        ("/api/flag", Some("{\"on\": \"yes\"}"), 422, "invalid type"),
+        (
+            "/api/flag",
+            Some("{\"off\": true}"),
+            422,
+            "unknown field `off`",
+        ),
+        (
+            "/api/inject",
+            Some("{\"fault\": \"disk\", \"duration\": \"5m\"}"),
+            422,
+            "no fault named \"disk\"; expected one of: payments-provider-blip, db-failover",
+        ),
+        (
+            "/api/inject",
+            Some("{\"fault\": \"db-failover\", \"duration\": \"soon\"}"),
+            422,
+            "is not a duration",
+        ),
+        (
+            "/api/inject",
+            Some("{\"fault\": \"db-failover\", \"duration\": \"0s\"}"),
+            422,
+            "above zero",
+        ),
+        ("/api/advance", Some("{\"by\": 5}"), 422, "invalid type"),
+        ("/api/promote", None, 409, "nothing to promote"),
+        ("/api/resume", None, 409, "not paused"),
+        ("/api/ack", None, 409, "no page is open"),
+        ("/api/nope", None, 404, "no such endpoint"),
+    ];
+    for (path, body, status, reason) in cases {
+        let (s, text) = post(&a, &url(path), body);
+        assert_eq!(s, status, "{path} {body:?}: {text}");
+        let v = json(&text);
+        let why = v["error"]
+            .as_str()
+            .or(v["detail"].as_str())
+            .unwrap_or_default();
+        assert!(why.contains(reason), "{path} {body:?}: {text}");
+    }
+    // A body without the JSON content type, an oversized body, a GET on a control.
+    let mut r = a
+        .post(&url("/api/flag"))
+        .send("{\"on\": true}")
+        .expect("an answer");
+    assert_eq!(r.status().as_u16(), 415);
+    assert!(r
+        .body_mut()
+        .read_to_string()
+        .unwrap_or_default()
+        .contains("Content-Type: application/json"));
+    let big = format!("{{\"on\": true, \"pad\": \"{}\"}}", "x".repeat(8192));
+    let (s, _) = post(&a, &url("/api/flag"), Some(&big));
+    assert_eq!(s, 413);
+    let (s, _) = get(&a, &url("/api/rollback"));
+    assert_eq!(s, 405);
+    // None of these changed the game.
+    let (_, state) = get(&a, &url("/api/state"));
+    let state = json(&state);
+    assert_eq!(state["game_time_s"], 0.0);
+    assert_eq!(state["flag_on"], true);
+    let done = state["actions"]
+        .as_array()
+        .map_or(0, |x| x.iter().filter(|a| a["done"] == true).count());
+    assert_eq!(done, 0);
+}
+
+#[test]
+fn a_token_guards_every_control_endpoint_but_not_the_reads() {
+    let g = start(&["--virtual", "--seed", "1", "--token", "s3cret"]);
+    let a = agent();
+    let url = |p: &str| format!("{}{p}", g.base);
+    for p in [
+        "/api/rollback",
+        "/api/promote",
+        "/api/pause",
+        "/api/resume",
+        "/api/ack",
+        "/api/deploy",
+        "/api/flag",
+        "/api/inject",
+        "/api/advance",
+        "/api/end",
+    ] {
+        let (s, text) = post(&a, &url(p), Some("{}"));
+        assert_eq!(s, 401, "{p}: {text}");
+        assert!(text.contains("Authorization: Bearer"), "{text}");
+    }
+    let mut r = a
+        .post(&url("/api/advance"))
+        .header("Authorization", "Bearer wrong")
+        .content_type("application/json")
+        .send("{\"by\": \"1m\"}")
+        .expect("an answer");
+    assert_eq!(
+        r.status().as_u16(),
+        401,
+        "{:?}",
+        r.body_mut().read_to_string()
+    );
+    let r = a
+        .post(&url("/api/advance"))
+        .header("Authorization", "Bearer s3cret")
+        .content_type("application/json")
+        .send("{\"by\": \"1m\"}")
+        .expect("an answer");
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(get(&a, &url("/metrics")).0, 200);
+    assert_eq!(get(&a, &url("/api/state")).0, 200);
+}
+
+#[test]
+fn listening_beyond_loopback_needs_a_token() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let out = dir.path().join("game");
+    let o = Command::new(bin())
+        .args([
+            "gameday",
+            SCENARIO,
+            "--virtual",
+            "--listen",
+            "0.0.0.0:0",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .expect("rollsim runs");
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--listen 0.0.0.0:0: not a loopback address"),
+        "{err}"
+    );
+    assert!(err.contains("--token"), "{err}");
+    assert!(!out.exists(), "nothing is written");
+    let o = Command::new(bin())
+        .args(["gameday", SCENARIO, "--speed", "0", "--out"])
+        .arg(&out)
+        .output()
+        .expect("rollsim runs");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--speed 0: expected"));
+}
+
+#[test]
+fn metrics_are_a_valid_exposition_of_the_game_counters() {
+    let g = start(&["--virtual", "--seed", "6"]);
+    let a = agent();
+    post(
+        &a,
+        &format!("{}/api/advance", g.base),
+        Some(r#"{"by": "40m"}"#),
+    );
+    let mut r = a
+        .get(format!("{}/metrics", g.base))
+        .call()
+        .expect("metrics");
+    let ctype = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    assert!(ctype.starts_with("application/openmetrics-text"), "{ctype}");
+    let text = r.body_mut().read_to_string().expect("a body");
+    let (_, state) = get(&a, &format!("{}/api/state", g.base));
+    let state = json(&state);
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from\n{text}"))
+    };
+    for v in ["old", "new"] {
+        let ok = value(&format!(
+            "rollsim_requests_total{{version=\"{v}\",status=\"ok\"}}"
+        ));
+        let err = value(&format!(
+            "rollsim_requests_total{{version=\"{v}\",status=\"error\"}}"
+        ));
+        assert_eq!(
+            ok + err,
+            state[v]["requests_total"].as_f64().unwrap_or(-1.0)
+        );
+        assert_eq!(err, state[v]["errors_total"].as_f64().unwrap_or(-1.0));
+        // Buckets never decrease and the last one holds every request.
+        let buckets: Vec<f64> = text
+            .lines()
+            .filter(|l| {
+                l.starts_with("rollsim_request_duration_seconds_bucket{")
+                    && l.contains(&format!("version=\"{v}\""))
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+            .collect();
+        assert_eq!(buckets.len(), 12, "{text}");
+        assert!(buckets.windows(2).all(|w| w[0] <= w[1]), "{buckets:?}");
+        assert_eq!(buckets[11], ok + err);
+        assert_eq!(
+            value(&format!(
+                "rollsim_request_duration_seconds_count{{version=\"{v}\"}}"
+            )),
+            ok + err
+        );
+    }
+    assert_eq!(
+        value("rollsim_rollout_weight"),
+        0.25,
+        "0:40 is the 25% step"
+    );
+    assert_eq!(value("rollsim_game_time_seconds"), 2400.0);
+    assert!(text.contains("rollsim_deploy_info{service=\"checkout\",phase=\"rolling\",attempt=\"1\",paused=\"false\"} 1"), "{text}");
+    assert!(text.trim_end().ends_with("# EOF"));
+}
