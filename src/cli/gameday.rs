@@ -143,7 +143,12 @@ pub fn gameday(a: &GamedayArgs, argv: &[String]) -> Result<()> {
                     Some(f) => format!("{} {f}", x.action),
                     None => x.action.to_string(),
                 };
-                (x.at_ms as f64 / 1000.0, what, x.detail.clone())
+                let did = if x.done {
+                    x.detail.clone()
+                } else {
+                    format!("nothing ({})", x.detail)
+                };
+                (x.at_ms as f64 / 1000.0, what, did)
             })
             .collect(),
         command: &command,
