@@ -3,8 +3,9 @@
 #   bash reports/regenerate.sh
 # Each reports/examples/<scenario>/ gets summary.txt (the printed table), summary.csv,
 # manifest.json, scenario.toml and the report (report.html, report.md, charts/); runs.csv
-# is written too but not committed (see reports/.gitignore). Three more show the other
-# commands: a paired comparison, a threshold sweep with an objective, and one run's trace.
+# is written too but not committed (see reports/.gitignore). Five more show the other
+# commands: a paired comparison, a threshold sweep with an objective, one run's trace, a
+# replay of recorded metrics, and a scripted game day.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
@@ -32,3 +33,9 @@ mkdir -p "$ex/replay-recorded-service"
   --policies scenarios/replay/policies.toml --out "$ex/replay-recorded-service" --force \
   > "$ex/replay-recorded-service/summary.txt" 2>/dev/null
 echo "$ex/replay-recorded-service"
+mkdir -p "$ex/gameday-checkout-seed6"
+# A scripted game day in virtual time: the team rolls back by hand at 0:27.
+printf 'advance 27m\nrollback\nend\n' | "$rollsim" gameday scenarios/gameday-checkout.toml --virtual \
+  --seed 6 --pager error-rate-2pct --no-dashboard --out "$ex/gameday-checkout-seed6" --force \
+  > "$ex/gameday-checkout-seed6/summary.txt" 2>/dev/null
+echo "$ex/gameday-checkout-seed6"

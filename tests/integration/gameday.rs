@@ -661,3 +661,27 @@ fn live_commands_replay_exactly_from_their_recording() {
         assert_eq!(end.trace, trace, "run {run}");
     }
 }
+
+/// Paced by the wall clock at 10,000x, the three-hour game ends by itself in about a
+/// second; a team that did nothing scores exactly as the `none` policy.
+#[test]
+fn a_paced_game_ends_at_its_horizon_and_a_passive_team_scores_as_none() {
+    let g = start(&["--speed", "10000", "--seed", "6"]);
+    let (code, stderr, out, _dir) = g.wait();
+    assert_eq!(code, 0, "{stderr:?}");
+    let runs = csv_rows(&out.join("runs.csv"));
+    let mut team = runs[0].clone();
+    let none = runs
+        .iter()
+        .find(|r| r["policy"] == "none")
+        .expect("none's row");
+    assert_eq!(
+        team.insert("policy".into(), "none".into()),
+        Some("team".into())
+    );
+    assert_eq!(&team, none);
+    let manifest = std::fs::read_to_string(out.join("manifest.json")).expect("manifest");
+    let m = json(&manifest);
+    assert_eq!(m["interrupted"], false, "{manifest}");
+    assert_eq!(m["seed"], 6);
+}
