@@ -8,9 +8,8 @@ use rollsim::gameday::runtime::{play, Options};
 use rollsim::gameday::scorecard::{self, ScoreRow};
 use rollsim::gameday::ui::{LogUi, Ui};
 use rollsim::gameday::{recording, team_spec, Game};
-use rollsim::report::{Manifest, OutputDir};
+use rollsim::report::{csv_bytes, Manifest, OutputDir};
 use rollsim::sim::{rng::run_seed, Prepared, World};
-use sha2::{Digest, Sha256};
 use std::io::IsTerminal;
 
 /// Checks the flags that clap cannot: the speed, and a token for a non-loopback address.
@@ -34,14 +33,6 @@ fn check(a: &GamedayArgs) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn csv_bytes<T: serde::Serialize>(rows: &[T]) -> Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(vec![]);
-    for r in rows {
-        w.serialize(r)?;
-    }
-    Ok(w.into_inner().map_err(|e| e.into_error())?)
 }
 
 pub fn gameday(a: &GamedayArgs, argv: &[String]) -> Result<()> {
@@ -155,10 +146,7 @@ pub fn gameday(a: &GamedayArgs, argv: &[String]) -> Result<()> {
         replay: &replay,
     };
 
-    dir.write(
-        "scorecard.csv",
-        &scorecard::csv(&rows).context("scorecard.csv")?,
-    )?;
+    dir.write("scorecard.csv", &csv_bytes(&rows).context("scorecard.csv")?)?;
     dir.write(
         "scorecard.html",
         scorecard::html(&rows, &context).as_bytes(),
@@ -178,21 +166,16 @@ pub fn gameday(a: &GamedayArgs, argv: &[String]) -> Result<()> {
     )?;
     dir.write("scenario.toml", text.as_bytes())?;
     let manifest = Manifest {
-        rollsim_version: env!("CARGO_PKG_VERSION").into(),
-        kind: "gameday".into(),
-        scenario: origin,
-        scenario_sha256: format!("{:x}", Sha256::digest(text.as_bytes())),
-        seed,
-        runs: 1,
-        first_run: a.run,
-        completed_runs: 1,
         interrupted: ended_early,
-        policies: records.iter().map(|r| r.policy.clone()).collect(),
-        baseline: None,
-        shard: None,
-        params: vec![],
-        points: None,
-        command,
+        ..Manifest::single_run(
+            "gameday",
+            &origin,
+            &text,
+            seed,
+            a.run,
+            records.iter().map(|r| r.policy.clone()).collect(),
+            command,
+        )
     };
     dir.write("manifest.json", &manifest.to_json())?;
 

@@ -7,17 +7,8 @@ use super::args::TraceArgs;
 use super::{command_line, default_out, load, pick_seed, policy_index, UsageError};
 use anyhow::{Context, Result};
 use rollsim::gameday::{recording, team_spec};
-use rollsim::report::{Manifest, OutputDir};
+use rollsim::report::{csv_bytes, Manifest, OutputDir};
 use rollsim::sim::{replicate_scripted, replicate_traced, rng::run_seed, Prepared, World};
-use sha2::{Digest, Sha256};
-
-fn csv_bytes<T: serde::Serialize>(rows: &[T]) -> Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(vec![]);
-    for r in rows {
-        w.serialize(r)?;
-    }
-    Ok(w.into_inner().map_err(|e| e.into_error())?)
-}
 
 pub fn trace(a: &TraceArgs, argv: &[String]) -> Result<()> {
     let (text, origin, scn) = load(&a.scenario)?;
@@ -76,23 +67,15 @@ pub fn trace(a: &TraceArgs, argv: &[String]) -> Result<()> {
         &rollsim::recorded::export::labels_csv(&trace, dt).context("labels.csv")?,
     )?;
     dir.write("scenario.toml", text.as_bytes())?;
-    let manifest = Manifest {
-        rollsim_version: env!("CARGO_PKG_VERSION").into(),
-        kind: "trace".into(),
-        scenario: origin,
-        scenario_sha256: format!("{:x}", Sha256::digest(text.as_bytes())),
+    let manifest = Manifest::single_run(
+        "trace",
+        &origin,
+        &text,
         seed,
-        runs: 1,
-        first_run: a.run,
-        completed_runs: 1,
-        interrupted: false,
-        policies: vec![spec.name.clone()],
-        baseline: None,
-        shard: None,
-        params: vec![],
-        points: None,
-        command: command_line(argv, seed),
-    };
+        a.run,
+        vec![spec.name.clone()],
+        command_line(argv, seed),
+    );
     dir.write("manifest.json", &manifest.to_json())?;
 
     println!(

@@ -64,15 +64,6 @@ pub fn score(p: &Prepared<'_>, world: &World, team: RunRecord) -> Vec<RunRecord>
     out
 }
 
-/// `scorecard.csv`.
-pub fn csv(rows: &[ScoreRow]) -> Result<Vec<u8>, csv::Error> {
-    let mut w = csv::Writer::from_writer(vec![]);
-    for r in rows {
-        w.serialize(r)?;
-    }
-    w.into_inner().map_err(|e| e.into_error().into())
-}
-
 fn opt_s(v: Option<f64>) -> String {
     v.map_or("-".into(), clock)
 }

@@ -159,6 +159,15 @@ pub struct Manifest {
     pub command: String,
 }
 
+/// Rows as a whole CSV file (header from the row type's fields).
+pub fn csv_bytes<T: Serialize>(rows: &[T]) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(vec![]);
+    for r in rows {
+        w.serialize(r)?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
 /// Which sweep points an output holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PointRange {
@@ -168,6 +177,37 @@ pub struct PointRange {
 }
 
 impl Manifest {
+    /// The manifest of an output of one run (`trace`, `gameday`): `kind`, the scenario's
+    /// origin and text, the seed and run, the policies in it and the command.
+    pub fn single_run(
+        kind: &str,
+        origin: &str,
+        text: &str,
+        seed: u64,
+        run: u64,
+        policies: Vec<String>,
+        command: String,
+    ) -> Self {
+        use sha2::Digest;
+        Manifest {
+            rollsim_version: env!("CARGO_PKG_VERSION").into(),
+            kind: kind.into(),
+            scenario: origin.into(),
+            scenario_sha256: format!("{:x}", sha2::Sha256::digest(text.as_bytes())),
+            seed,
+            runs: 1,
+            first_run: run,
+            completed_runs: 1,
+            interrupted: false,
+            policies,
+            baseline: None,
+            shard: None,
+            params: vec![],
+            points: None,
+            command,
+        }
+    }
+
     /// The manifest as pretty JSON with a final newline.
     pub fn to_json(&self) -> Vec<u8> {
         let mut v = serde_json::to_vec_pretty(self).unwrap_or_default();
