@@ -273,6 +273,9 @@ pub struct ArgoAnalysis {
     metrics: Vec<Metric>,
     /// The run's completed phase.
     run_phase: Option<Phase>,
+    /// Step analysis: when the current step's AnalysisRun started (`None`: no run, the
+    /// rollout is at a step without analysis).
+    gate_at_ms: Option<u64>,
 }
 
 impl ArgoAnalysis {
@@ -298,6 +301,7 @@ impl ArgoAnalysis {
             recent: Recent::new(spec.interval_ms),
             metrics,
             run_phase: None,
+            gate_at_ms: None,
             spec,
         }
     }
@@ -331,6 +335,47 @@ impl Policy for ArgoAnalysis {
 
     fn reset(&mut self) {
         self.recent.clear();
+        self.new_run();
+        self.gate_at_ms = None;
+    }
+
+    fn on_step(&mut self, gate_at_ms: Option<u64>) {
+        if self.spec.step_analysis {
+            self.new_run();
+            self.gate_at_ms = gate_at_ms;
+        }
+    }
+
+    fn on_scrape(&mut self, scrape: &Scrape) -> Decision {
+        if self.spec.step_analysis {
+            // rollout/analysis.go: reconcileStepBasedAnalysisRun. The run of a step starts
+            // when the step's analysis is reached; rollout/canary.go:
+            // completedCurrentCanaryStep lets the rollout past it only once it is Successful.
+            self.recent.push(scrape);
+            let started = self.gate_at_ms.is_some_and(|g| scrape.at_ms > g);
+            if !started || self.run_phase.is_some() {
+                return Decision::Continue;
+            }
+            return match self.measure_due(scrape.at_ms) {
+                Some(Phase::Successful) => Decision::Advance,
+                Some(p) => decision(p, self.spec.on_inconclusive),
+                None => Decision::Continue,
+            };
+        }
+        if self.run_phase.is_some() {
+            return Decision::Continue;
+        }
+        self.recent.push(scrape);
+        match self.measure_due(scrape.at_ms) {
+            Some(p) => decision(p, self.spec.on_inconclusive),
+            None => Decision::Continue,
+        }
+    }
+}
+
+impl ArgoAnalysis {
+    /// Forgets the current AnalysisRun (a new one starts).
+    fn new_run(&mut self) {
         self.run_phase = None;
         for m in &mut self.metrics {
             m.result = MetricResult::default();
@@ -339,12 +384,8 @@ impl Policy for ArgoAnalysis {
         }
     }
 
-    fn on_scrape(&mut self, scrape: &Scrape) -> Decision {
-        if self.run_phase.is_some() {
-            return Decision::Continue;
-        }
-        let now = scrape.at_ms;
-        self.recent.push(scrape);
+    /// Takes the measurements due at `now`; the run's phase once it completes.
+    fn measure_due(&mut self, now: u64) -> Option<Phase> {
         for i in 0..self.metrics.len() {
             let m = &self.metrics[i];
             if m.phase.is_some() {
@@ -388,9 +429,9 @@ impl Policy for ArgoAnalysis {
                 .max()
                 .unwrap_or(Phase::Successful);
             self.run_phase = Some(worst);
-            return decision(worst, self.spec.on_inconclusive);
+            return Some(worst);
         }
-        Decision::Continue
+        None
     }
 }
 
@@ -579,6 +620,7 @@ mod tests {
             },
             latency_p99_ms: Conditions::default(),
             on_inconclusive,
+            step_analysis: false,
         }
     }
 

@@ -123,8 +123,15 @@ impl Policy for Flagger {
         }
         if !self.check(now) {
             self.failed_checks += 1;
+            return Decision::Continue;
         }
-        Decision::Continue
+        // advanceCanary: a passing check moves the weight (runCanary), the iteration count
+        // (runAB), or promotes at the maximum weight.
+        Decision::Advance
+    }
+
+    fn gates_every_step(&self) -> bool {
+        true
     }
 }
 
