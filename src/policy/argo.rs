@@ -717,6 +717,36 @@ mod tests {
     }
 
     #[test]
+    fn a_step_analysis_runs_only_from_its_gate_and_advances_when_successful() {
+        let mut s = spec(0, OnInconclusive::Pause);
+        s.count = Some(2);
+        s.step_analysis = true;
+        let mut p = ArgoAnalysis::new(s);
+        // no step with an analysis yet: nothing is measured, even a failing interval
+        assert_eq!(p.on_scrape(&scrape(60_000, 100, 90)), Decision::Continue);
+        // the gate opens at 120 s: measurements at the scrapes after it, 180 s and 240 s
+        p.on_step(Some(120_000));
+        assert_eq!(p.on_scrape(&scrape(120_000, 100, 90)), Decision::Continue);
+        assert_eq!(p.on_scrape(&scrape(180_000, 100, 0)), Decision::Continue);
+        assert_eq!(p.on_scrape(&scrape(240_000, 100, 0)), Decision::Advance);
+        assert_eq!(p.phase(), Phase::Successful);
+        // a step without analysis: idle; the next gated step starts a new run
+        p.on_step(None);
+        assert_eq!(p.on_scrape(&scrape(300_000, 100, 90)), Decision::Continue);
+        p.on_step(Some(300_000));
+        assert_eq!(p.on_scrape(&scrape(360_000, 100, 3)), Decision::Pause);
+        p.on_step(Some(360_000));
+        assert_eq!(p.on_scrape(&scrape(420_000, 100, 90)), Decision::Rollback);
+    }
+
+    #[test]
+    fn a_background_analysis_ignores_steps() {
+        let mut p = ArgoAnalysis::new(spec(0, OnInconclusive::Hold));
+        p.on_step(Some(600_000));
+        assert_eq!(p.on_scrape(&scrape(60_000, 100, 90)), Decision::Rollback);
+    }
+
+    #[test]
     fn two_metrics_run_phase_is_the_worst() {
         let mut s = spec(0, OnInconclusive::Hold);
         s.latency_p99_ms = Conditions {

@@ -232,6 +232,31 @@ mod tests {
     }
 
     #[test]
+    fn a_passing_check_advances_and_a_failed_one_holds() {
+        // scheduler.go: a failed check returns before runCanary; a passing one advances.
+        let mut p = Flagger::new(spec(5));
+        assert!(p.gates_every_step());
+        let mut answers = vec![];
+        for (k, ok) in [true, true, false, true, false, false].iter().enumerate() {
+            let new = Some(VersionSample {
+                requests: 1000,
+                errors: if *ok { 0 } else { 50 },
+                latency_p99_ms: None,
+            });
+            let at_ms = (k as u64 + 1) * 60_000;
+            answers.push(p.on_scrape(&Scrape {
+                at_ms,
+                new,
+                old: None,
+            }));
+        }
+        use Decision::{Advance as A, Continue as C};
+        // the first scrape starts the analysis (no check)
+        assert_eq!(answers, vec![C, A, C, A, C, C]);
+        assert_eq!(p.failed_checks(), 3);
+    }
+
+    #[test]
     fn ticks_keep_their_period_between_scrapes() {
         // 15 s scrapes, 1 m interval: checks at 75 s, 135 s, ... over the last minute.
         let mut p = Flagger::new(spec(2));

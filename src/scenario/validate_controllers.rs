@@ -558,3 +558,33 @@ pub(super) fn kayenta(c: &mut Checker, path: &[Seg], p: &RawPolicy) -> PolicyRul
         critical_increase,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::{parse, Strategy};
+
+    fn weights(keys: &str) -> Vec<f64> {
+        let text = format!("[[policies]]\nname = \"f\"\nkind = \"flagger\"\nrequest_success_rate_min = 99.0\n{keys}\n");
+        let s = parse(&text, "t").unwrap_or_else(|e| panic!("{e}"));
+        match &s.policies[0].rollout.strategy {
+            Strategy::Canary { steps } => steps.iter().map(|s| s.weight * 100.0).collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn flagger_traffic_keys_build_the_weights_and_the_promotion_step() {
+        // runCanary adds step_weight while below max_weight: 40 < 50 goes on to 60
+        assert_eq!(
+            weights("step_weight = 20\nmax_weight = 50"),
+            vec![20.0, 40.0, 60.0, 100.0]
+        );
+        // at max_weight 100 the canary holds 100% for a check, then the promotion
+        assert_eq!(weights("step_weight = 50"), vec![50.0, 100.0, 100.0]);
+        assert_eq!(
+            weights("step_weights = [1, 10, 80]"),
+            vec![1.0, 10.0, 80.0, 100.0]
+        );
+        assert_eq!(weights("iterations = 2"), vec![100.0, 100.0, 100.0]);
+    }
+}

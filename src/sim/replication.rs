@@ -693,6 +693,8 @@ impl Replication<'_, '_> {
         let (attempt, epoch) = (self.attempt, self.epoch);
         self.note(t, "step_passed", String::new);
         match self.phase {
+            // At once when the hold is over, so this tick's traffic has the new share.
+            Phase::Rolling if at == t => self.share_step(t, attempt, self.step + 1),
             Phase::Rolling => {
                 let step = self.step + 1;
                 self.queue.push(
