@@ -57,6 +57,14 @@
 //!   acts (no rollback, no further measurement; the rollout plan runs its course),
 //!   `"rollback"` means the person aborts at once.
 //!
+//! - Step analyses, `rollout/analysis.go: reconcileStepBasedAnalysisRun` and
+//!   `rollout/canary.go: completedCurrentCanaryStep`: with `step_analysis` (the rollout has
+//!   `analysis = true` steps) the run is created when such a step is reached (here: when
+//!   its pause ends, [`Policy::on_step`]) and the rollout leaves the step only once the run
+//!   is Successful ([`Decision::Advance`]); Failed or Error aborts, Inconclusive pauses, and
+//!   a resume creates a new run for the step (`needsNewAnalysisRun`). No run is active at
+//!   other steps, and no background run exists.
+//!
 //! Model limits: measurements are taken when a scrape reaches the policy, so a measurement
 //! due between two scrapes happens at the next one (the 10 s error retry becomes "the next
 //! scrape" when scrapes are further apart); the first measurement is at the first scrape

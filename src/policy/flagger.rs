@@ -35,8 +35,15 @@
 //!   check comes one `interval` after the analysis starts; here the analysis starts at the
 //!   first scrape after the deploy.
 //!
-//! Model limits: traffic steps (`stepWeight`, `maxWeight`, `iterations`) come from the
-//! policy's `rollout`, not from this policy; ticks happen at scrape arrivals (a tick due
+//! - Traffic, `advanceCanary` (scheduler.go:449-503): a failed check returns before any
+//!   traffic change; a passing one runs `runCanary` (the weight grows by `nextStepWeight`
+//!   while below `maxWeight`; at it, promotion), `runAB` (one iteration more; at
+//!   `iterations`, promotion) or `runBlueGreen`. So the policy answers
+//!   [`Decision::Advance`] on each passing check and gates every step of its rollout but
+//!   the last (the promotion); `step_weight`, `step_weights`, `max_weight` and `iterations`
+//!   build those steps (`scenario::flagger_weights`).
+//!
+//! Model limits: ticks happen at scrape arrivals (a tick due
 //! between scrapes runs at the next one); the progress deadline and webhooks are not
 //! modelled. A failed canary is retried only by the scenario's `[pipeline]`.
 
