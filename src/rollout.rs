@@ -1,15 +1,18 @@
 //! Rollout strategies as plans: the new version's traffic share over time from the start
 //! of a deploy, and whether the old version stays warm for an instant rollback.
 
-use crate::scenario::{Rollout, Strategy};
+use crate::scenario::{Rollout, StepGate, Strategy};
 
 /// One change of the new version's traffic share, `offset_ms` after the deploy starts.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ShareStep {
     pub offset_ms: u64,
     pub share: f64,
-    /// How long the step holds before the next one (for the last step: before the bake).
+    /// How long the step holds before the next one (for the last step: before the bake);
+    /// with a gate, how long before the gate opens.
     pub hold_ms: u64,
+    /// What the step waits for after its hold (a step analysis, a person).
+    pub gate: StepGate,
 }
 
 /// The share changes of one deploy, in time order; the last one sets the share to 1.
@@ -19,6 +22,7 @@ pub fn plan(rollout: &Rollout, replicas: u32) -> Vec<ShareStep> {
             offset_ms: 0,
             share: 1.0,
             hold_ms: 0,
+            gate: StepGate::None,
         }],
         Strategy::Rolling {
             batch_size,
@@ -30,6 +34,7 @@ pub fn plan(rollout: &Rollout, replicas: u32) -> Vec<ShareStep> {
                     offset_ms: u64::from(k - 1) * batch_interval_ms,
                     share: (f64::from(k * batch_size) / f64::from(replicas)).min(1.0),
                     hold_ms: if k == batches { 0 } else { *batch_interval_ms },
+                    gate: StepGate::None,
                 })
                 .collect()
         }
@@ -37,6 +42,7 @@ pub fn plan(rollout: &Rollout, replicas: u32) -> Vec<ShareStep> {
             offset_ms: *preview_ms,
             share: 1.0,
             hold_ms: 0,
+            gate: StepGate::None,
         }],
         Strategy::Canary { steps } => {
             let mut t = 0;
@@ -47,6 +53,7 @@ pub fn plan(rollout: &Rollout, replicas: u32) -> Vec<ShareStep> {
                         offset_ms: t,
                         share: s.weight,
                         hold_ms: s.pause_ms,
+                        gate: s.gate,
                     };
                     t += s.pause_ms;
                     step
@@ -101,6 +108,7 @@ mod tests {
                 offset_ms: 0,
                 share: 0.05,
                 hold_ms: 600_000,
+                gate: StepGate::None,
             }
         );
         assert_eq!(
@@ -109,6 +117,7 @@ mod tests {
                 offset_ms: 600_000,
                 share: 0.5,
                 hold_ms: 300_000,
+                gate: StepGate::None,
             }
         );
         assert_eq!(
@@ -117,6 +126,7 @@ mod tests {
                 offset_ms: 900_000,
                 share: 1.0,
                 hold_ms: 0,
+                gate: StepGate::None,
             }
         );
         assert!(keeps_old_warm(&r));
@@ -131,6 +141,7 @@ mod tests {
                 offset_ms: 900_000,
                 share: 1.0,
                 hold_ms: 0,
+                gate: StepGate::None,
             }]
         );
     }

@@ -80,6 +80,7 @@ mod tests {
 
     fn scenario() -> Scenario {
         let text = r#"
+[simulation]
 duration = "1h"
 [service]
 name = "s"

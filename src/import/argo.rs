@@ -22,7 +22,9 @@
 //! has `startingStep`, before which `utils/replicaset/canary.go: BeforeStartingStep` keeps
 //! it from running: imported as `initial_delay`). After the last step the rollout is
 //! promoted to 100% (`GetCurrentSetWeight` returns the maximum weight once the steps are
-//! done). `blueGreen.prePromotionAnalysis` / `postPromotionAnalysis` templates are read too.
+//! done). A step analysis becomes `analysis = true` on the step of its weight (the rollout
+//! waits for its AnalysisRun: `rollout/canary.go: completedCurrentCanaryStep`) and a pause
+//! without a duration `approval = true` (`reconcileCanaryPause` waits for a person). `blueGreen.prePromotionAnalysis` / `postPromotionAnalysis` templates are read too.
 //!
 //! # Mapping
 //!
@@ -39,15 +41,16 @@
 //! Providers other than Prometheus (web, job, datadog, newRelic, wavefront, kayenta,
 //! cloudWatch, graphite, influxdb, skywalking, plugins), conditions other than one
 //! comparison (plus a no-data guard, whose different no-data rule is reported), latency
-//! quantiles other than p99, step analyses (the rollout waits for them; rollsim runs their
-//! metrics in the background from the deploy), pauses without a duration (imported as no
-//! pause), `setCanaryScale`, `setHeaderRoute`, `setMirrorRoute`, experiments, step plugins,
+//! quantiles other than p99, background and step analyses together (rollsim's policy runs
+//! one metric set, so with step analyses the background analysis's metrics join them),
+//! two gates at one weight, `setCanaryScale`, `setHeaderRoute`, `setMirrorRoute`, experiments, step plugins,
 //! traffic routing, the progress deadline, and everything about pods and services.
 
 use super::condition::{self, Cmp, Condition, Guard};
 use super::promql::{self, Measure};
 use super::yaml::Node;
 use super::{format_ms, go_duration_ms, Doc, Entry, Imported, Notes, Pos, Step, Unusable, Value};
+use crate::scenario::StepGate;
 use std::collections::BTreeMap;
 
 /// Which rollsim signal a metric measures.
@@ -653,6 +656,7 @@ fn canary<'a, 't>(
     refs: &mut Vec<Ref<'a, 't>>,
     notes: &mut Notes,
     initial_delay: &mut Option<(u64, String)>,
+    step_analyses: &mut usize,
 ) -> Option<Vec<Step>> {
     let mut steps: Vec<Step> = Vec::new();
     let mut weight = 0i64;
@@ -670,6 +674,7 @@ fn canary<'a, 't>(
                         steps.push(Step {
                             weight: w,
                             pause_ms: 0,
+                            gate: StepGate::None,
                             source: format!("{} {w}", lines(&f)),
                         });
                     }
@@ -684,6 +689,9 @@ fn canary<'a, 't>(
                         elapsed = elapsed.saturating_add(ms);
                         match steps.last_mut() {
                             Some(last) => {
+                                if last.gate != StepGate::None {
+                                    notes.add(&f, "this pause follows a step analysis or an indefinite pause at the same weight; rollsim holds a step's pause before its gate, so it is imported before it");
+                                }
                                 last.pause_ms = last.pause_ms.saturating_add(ms);
                                 last.source.push_str(&format!(", {} {}", lines(&f), format_ms(ms)));
                             }
@@ -693,17 +701,40 @@ fn canary<'a, 't>(
                             ),
                         }
                     }
-                    Ok(None) => notes.add(
-                        &f,
-                        "a pause without a duration waits for a person to promote; rollsim has no such person, so it is imported as no pause",
-                    ),
+                    Ok(None) => match steps.last_mut() {
+                        Some(last) if last.gate == StepGate::None => {
+                            last.gate = StepGate::Approval;
+                            last.source.push_str(&format!(", {}: a person promotes (approval)", lines(&f)));
+                        }
+                        Some(_) => notes.add(
+                            &f,
+                            "a rollsim step waits for one gate and this weight already has one; this pause without a duration is not imported",
+                        ),
+                        None => notes.add(
+                            &f,
+                            "a pause without a duration before the first setWeight holds the canary at 0% traffic; not imported",
+                        ),
+                    },
                     Err(e) => notes.add(&f, format!("{e}; this pause is not imported")),
                 },
-                "analysis" => analysis_refs(
-                    &f,
-                    Some(format!("{}: a step analysis blocks the rollout until its AnalysisRun ends; rollsim runs its metrics in the background from the deploy instead", f.path)),
-                    refs,
-                ),
+                "analysis" => match steps.last_mut() {
+                    Some(last) if last.gate == StepGate::None => {
+                        last.gate = StepGate::Analysis;
+                        last.source.push_str(&format!(", {}: a step analysis gates the step", lines(&f)));
+                        *step_analyses += 1;
+                        analysis_refs(&f, None, refs);
+                    }
+                    Some(_) => analysis_refs(
+                        &f,
+                        Some(format!("{}: a rollsim step waits for one gate and this weight already has one; this analysis's metrics are measured in the step's other analysis", f.path)),
+                        refs,
+                    ),
+                    None => analysis_refs(
+                        &f,
+                        Some(format!("{}: a step analysis before the first setWeight measures a canary without traffic; rollsim does not gate on it and measures its metrics in the other analyses", f.path)),
+                        refs,
+                    ),
+                },
                 "setCanaryScale" => notes.skip(&f, "scaling the canary apart from its traffic weight is not modelled; ignored"),
                 "setHeaderRoute" => notes.skip(&f, "header-based routing is not modelled: rollsim routes by weight only; ignored"),
                 "setMirrorRoute" => notes.skip(&f, "traffic mirroring is not modelled; ignored"),
@@ -714,8 +745,9 @@ fn canary<'a, 't>(
         }
     }
     if let Some(bg) = c.get("analysis") {
-        analysis_refs(&bg, None, refs);
-        if let Some(ss) = bg.get("startingStep") {
+        let approx = (*step_analyses > 0).then(|| format!("{}: rollsim's argo_analysis runs either step analyses or a background analysis; with step analyses in the steps, the background analysis's metrics are measured in the step analyses instead", bg.path));
+        analysis_refs(&bg, approx, refs);
+        if let Some(ss) = bg.get("startingStep").filter(|_| *step_analyses == 0) {
             match ss.int() {
                 Some(i) if i > 0 => {
                     let idx = usize::try_from(i).unwrap_or(usize::MAX);
@@ -739,6 +771,7 @@ fn canary<'a, 't>(
         steps.push(Step {
             weight: 100,
             pause_ms: 0,
+            gate: StepGate::None,
             source: "after the last step Argo Rollouts promotes the new version to 100%".into(),
         });
     }
@@ -751,6 +784,7 @@ pub(crate) fn import(docs: &[Doc], notes: &mut Notes) -> Result<Imported, Unusab
     let mut refs: Vec<Ref> = Vec::new();
     let mut steps = None;
     let mut initial_delay = None;
+    let mut step_analyses = 0;
     let mut header = Vec::new();
     let name;
     let anchor: Pos;
@@ -760,7 +794,7 @@ pub(crate) fn import(docs: &[Doc], notes: &mut Notes) -> Result<Imported, Unusab
         anchor = r.node.pos;
         let strategy = r.node.get("spec").and_then(|s| s.get("strategy"));
         if let Some(c) = strategy.as_ref().and_then(|s| s.get("canary")) {
-            steps = canary(&c, &mut refs, notes, &mut initial_delay);
+            steps = canary(&c, &mut refs, notes, &mut initial_delay, &mut step_analyses);
         } else if let Some(bg) = strategy.as_ref().and_then(|s| s.get("blueGreen")) {
             for key in ["prePromotionAnalysis", "postPromotionAnalysis"] {
                 if let Some(a) = bg.get(key) {
@@ -810,6 +844,9 @@ pub(crate) fn import(docs: &[Doc], notes: &mut Notes) -> Result<Imported, Unusab
         } else {
             "AnalysisTemplate"
         };
+        if let Some(why) = &r.approx {
+            notes.add(&r.at, why.clone());
+        }
         if seen.contains(&(r.name.clone(), r.cluster)) {
             continue;
         }
@@ -825,9 +862,6 @@ pub(crate) fn import(docs: &[Doc], notes: &mut Notes) -> Result<Imported, Unusab
             continue;
         };
         t.used.set(true);
-        if let Some(why) = &r.approx {
-            notes.add(&r.at, why.clone());
-        }
         let Some(spec) = t.node.get("spec") else {
             continue;
         };
@@ -950,8 +984,8 @@ pub(crate) fn import(docs: &[Doc], notes: &mut Notes) -> Result<Imported, Unusab
     let metrics: Vec<&str> = chosen.iter().map(|u| u.label.as_str()).collect();
     header.push(format!("measured: {}", metrics.join(", ")));
     header.push("each measurement is Successful, Failed, Inconclusive or Error as Argo classifies it; Failed or Error aborts (rollback); Inconclusive pauses for a person, and `on_inconclusive` (default \"hold\") says what that person does".into());
-    if steps.is_some() {
-        header.push("rollsim's steps advance on time; Argo also waits for step analyses and for pauses without a duration".into());
+    if step_analyses > 0 {
+        header.push("step analyses: an AnalysisRun starts when its step's pause ends and the rollout waits for it (Successful: next step; Failed or Error: abort; Inconclusive: pause); no background analysis runs".into());
     }
     Ok(Imported {
         origin: String::new(),
@@ -1200,16 +1234,51 @@ spec:
             .map(|s| (s.weight, s.pause_ms))
             .collect();
         assert_eq!(steps, vec![(20, 300_000), (50, 300_000), (100, 0)]);
+        // the pause without a duration (steps[4]) waits for a person at 50%
+        let gates: Vec<StepGate> = i.steps.iter().flatten().map(|s| s.gate).collect();
+        assert_eq!(gates, [StepGate::None, StepGate::Approval, StepGate::None]);
+        assert!(i
+            .to_toml()
+            .contains("{ weight = 50, pause = \"5m\", approval = true },"));
         assert_eq!(get(&i, "initial_delay"), Some(&Value::Dur(300_000)));
         assert_eq!(get(&i, "failure_limit"), Some(&Value::Int(3)));
         let notes = i.rendered_notes().join("\n");
         for want in [
             "field spec.progressDeadlineSeconds of Rollout \"checkout\": the progress deadline is not modelled",
-            "field spec.strategy.canary.steps[4].pause of Rollout \"checkout\": a pause without a duration",
             "field spec.strategy.canary.steps[5].setHeaderRoute of Rollout \"checkout\": header-based routing",
         ] {
             assert!(notes.contains(want), "missing {want:?} in\n{notes}");
         }
+    }
+
+    #[test]
+    fn step_analyses_gate_their_step_and_replace_the_background_analysis() {
+        let y = ROLLOUT.replace(
+            "      - setWeight: 50\n",
+            "      - analysis:\n          templates:\n          - templateName: error-rate\n      - setWeight: 50\n",
+        );
+        let i = ok(&y);
+        let gates: Vec<StepGate> = i.steps.iter().flatten().map(|s| s.gate).collect();
+        assert_eq!(
+            gates,
+            [StepGate::Analysis, StepGate::Approval, StepGate::None]
+        );
+        // startingStep no longer delays anything: the step runs start at their steps
+        assert_eq!(get(&i, "initial_delay"), None);
+        let notes = i.rendered_notes().join("\n");
+        assert!(
+            notes.contains("runs either step analyses or a background analysis"),
+            "{notes}"
+        );
+        let text = i.to_toml();
+        assert!(
+            text.contains("{ weight = 20, pause = \"5m\", analysis = true },"),
+            "{text}"
+        );
+        let s = crate::scenario::parse(&text, "t").unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert!(
+            matches!(&s.policies[0].rule, crate::scenario::PolicyRule::ArgoAnalysis(a) if a.step_analysis)
+        );
     }
 
     #[test]

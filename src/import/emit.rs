@@ -2,6 +2,7 @@
 //! the field it came from, ready to paste into a scenario.
 
 use super::{format_ms, Imported, Value};
+use crate::scenario::StepGate;
 use std::fmt::Write;
 
 /// Column at which value comments start.
@@ -31,6 +32,13 @@ fn value(v: &Value) -> String {
     match v {
         Value::Str(s) => quote(s),
         Value::Int(i) => i.to_string(),
+        Value::Ints(v) => format!(
+            "[{}]",
+            v.iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         Value::Float(f) => format!("{f:?}"),
         Value::Dur(ms) => quote(&format_ms(*ms)),
     }
@@ -86,15 +94,16 @@ pub fn render(imp: &Imported) -> String {
     if let Some(steps) = &imp.steps {
         let _ = writeln!(out, "rollout = {{ strategy = \"canary\", steps = [");
         for s in steps {
-            let code = if s.pause_ms > 0 {
-                format!(
-                    "  {{ weight = {}, pause = {} }},",
-                    s.weight,
-                    quote(&format_ms(s.pause_ms))
-                )
-            } else {
-                format!("  {{ weight = {} }},", s.weight)
-            };
+            let mut keys = format!("weight = {}", s.weight);
+            if s.pause_ms > 0 {
+                keys.push_str(&format!(", pause = {}", quote(&format_ms(s.pause_ms))));
+            }
+            match s.gate {
+                StepGate::None => {}
+                StepGate::Analysis => keys.push_str(", analysis = true"),
+                StepGate::Approval => keys.push_str(", approval = true"),
+            }
+            let code = format!("  {{ {keys} }},");
             line(&mut out, &code, &s.source);
         }
         let _ = writeln!(out, "] }}");
@@ -135,11 +144,13 @@ mod tests {
                 Step {
                     weight: 20,
                     pause_ms: 300_000,
+                    gate: StepGate::None,
                     source: "steps[0]".into(),
                 },
                 Step {
                     weight: 100,
                     pause_ms: 0,
+                    gate: StepGate::None,
                     source: String::new(),
                 },
             ]),

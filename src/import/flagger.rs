@@ -24,7 +24,8 @@
 //! moves by `nextStepWeight` (`stepWeight`, else the next of `stepWeights`) once per
 //! successful `interval` while it is below `maxWeight` (`stepWeights`' last, else
 //! `maxWeight`, else 100; `runCanary` caps it at 100, not at `maxWeight`), and at
-//! `maxWeight` the next tick promotes (100%). Each weight is therefore held one `interval`.
+//! `maxWeight` the next passing check promotes (100%). A failed check returns before any
+//! of that: the weight holds (`advanceCanary`).
 //! The `kubernetes` provider has no traffic shifting and runs Blue/Green with
 //! `iterations: 10` when unset (`advanceCanary`).
 //!
@@ -32,14 +33,16 @@
 //!
 //! Custom metrics (`templateRef`, `query`), the unused side of a threshold range, webhooks
 //! (load tests, gates, manual rollback), alerts, mirroring, session affinity, header `match`
-//! routing, Blue/Green and A/B iterations (their analysis reads load-test or header-routed
-//! traffic rollsim does not simulate: no rollout is imported, so the scenario's `[rollout]`
-//! applies), gradual promotion (`stepWeightPromotion`: after promotion both copies run the
-//! new version), the progress deadline, and the halting of traffic steps while checks fail
-//! (rollsim's steps advance on time).
+//! routing (A/B `iterations` route all traffic to the canary, as if every request matched;
+//! Blue/Green's `iterations` checks run against load-test or mirrored traffic rollsim does
+//! not simulate, so they are imported as `iterations + 1` checks with all traffic on the
+//! canary), gradual promotion (`stepWeightPromotion`: after promotion both copies run the
+//! new version) and the progress deadline. `stepWeight`, `stepWeights`, `maxWeight` and
+//! `iterations` become the policy's keys of the same meaning: the weight advances only on
+//! a passing check.
 
 use super::yaml::Node;
-use super::{format_ms, go_duration_ms, Doc, Entry, Imported, Notes, Pos, Step, Unusable, Value};
+use super::{format_ms, go_duration_ms, Doc, Entry, Imported, Notes, Pos, Unusable, Value};
 
 /// `canary.go: AnalysisInterval`.
 pub const DEFAULT_INTERVAL_MS: u64 = 60_000;
@@ -78,45 +81,8 @@ pub fn effective_threshold(t: i64) -> i64 {
     }
 }
 
-/// The canary weights Flagger steps through (`maxWeight`, `nextStepWeight`, `runCanary`),
-/// or `None` when it would never shift traffic.
-pub fn weights(step_weight: i64, step_weights: &[i64], max_weight: i64) -> Option<Vec<i64>> {
-    let total = 100;
-    let max = match step_weights.last() {
-        Some(last) => total.min(*last),
-        None if max_weight > 0 => max_weight,
-        None => total,
-    };
-    let next = |w: i64| -> i64 {
-        if step_weight > 0 || step_weights.is_empty() {
-            return step_weight;
-        }
-        let max_step = total - w;
-        if max_step == 0 {
-            return 1;
-        }
-        if w == 0 {
-            return max_step.min(step_weights[0]);
-        }
-        for i in 0..step_weights.len() - 1 {
-            if step_weights[i] == w {
-                return max_step.min(step_weights[i + 1].saturating_sub(w));
-            }
-        }
-        max_step
-    };
-    let mut w = 0;
-    let mut out = Vec::new();
-    while w < max && out.len() < 1000 {
-        let n = next(w);
-        if n <= 0 {
-            return None;
-        }
-        w = w.saturating_add(n).min(total);
-        out.push(w);
-    }
-    (!out.is_empty()).then_some(out)
-}
+/// The canary weights Flagger steps through (shared with the scenario's flagger keys).
+pub use crate::scenario::flagger_weights as weights;
 
 fn lines(n: &Node<'_, '_>) -> String {
     format!("{} (line {})", n.path, n.pos.line)
@@ -374,7 +340,6 @@ pub(crate) fn import(docs: &[Doc], notes: &mut Notes) -> Result<Imported, Unusab
             "header-based routing (match) is not modelled: rollsim routes by weight only",
         );
     }
-    let mut steps = None;
     if provider == "kubernetes" && iters < 1 {
         iters = 10;
         if let Some(p) = spec.and_then(|s| s.get("provider")) {
@@ -382,43 +347,57 @@ pub(crate) fn import(docs: &[Doc], notes: &mut Notes) -> Result<Imported, Unusab
         }
     }
     let at = iterations.clone().unwrap_or_else(|| analysis.clone());
-    for k in ["maxWeight", "stepWeight", "stepWeights"] {
-        analysis.get(k);
-    }
+    let src_of = |k: &str| analysis.get(k).map(|n| lines(&n)).unwrap_or_default();
     if iters > 0 && has_match {
-        notes.add(&at, "A/B testing routes header-matched requests to the canary for `iterations` checks; rollsim cannot route by header, so no rollout is imported (the scenario's [rollout] applies)");
+        entries.push(Entry {
+            key: "iterations",
+            value: Value::Int(iters),
+            source: format!(
+                "{}: A/B testing, all traffic to the canary for `iterations` passing checks",
+                lines(&at)
+            ),
+        });
+        notes.add(&at, "A/B testing routes only header-matched requests to the canary; rollsim cannot route by header and routes all traffic to it during the iterations (as if every request matched)");
+        header.push("iterations: the canary takes all traffic; each passing check counts one iteration, a failed check does not (runAB); after the last, promotion".into());
     } else if iters > 0 {
-        notes.add(&at, format!("Blue/Green runs {iters} checks against traffic rollsim does not simulate (load tests or mirroring) before switching all traffic; no rollout is imported (the scenario's [rollout] applies)"));
+        entries.push(Entry {
+            key: "iterations",
+            value: Value::Int(iters + 1),
+            source: format!("{}: Blue/Green, {iters} iterations + the check that switches all traffic (runBlueGreen)", lines(&at)),
+        });
+        notes.add(&at, format!("Blue/Green checks {iters} iterations against traffic rollsim does not simulate (load tests or mirroring) while the canary serves no live traffic, then switches all traffic and promotes at the next passing check; rollsim runs the same {} passing checks with all live traffic on the canary", iters + 1));
+        header.push("iterations: the canary takes all traffic; each passing check counts one iteration, a failed check does not; after the last, promotion".into());
     } else {
-        let sw = analysis
+        let sw: Vec<i64> = analysis
             .get("stepWeights")
-            .map(|s| s.items().iter().filter_map(|n| n.int()).collect::<Vec<_>>())
+            .map(|s| s.items().iter().filter_map(|n| n.int()).collect())
             .unwrap_or_default();
-        match weights(int("stepWeight"), &sw, int("maxWeight")) {
-            Some(ws) => {
-                let mut v: Vec<Step> = ws
-                    .iter()
-                    .map(|w| Step {
-                        weight: *w,
-                        pause_ms: interval,
-                        source: String::new(),
-                    })
-                    .collect();
-                let how = if sw.is_empty() || int("stepWeight") > 0 {
-                    format!("stepWeight {} up to maxWeight {}", int("stepWeight"), if int("maxWeight") > 0 { int("maxWeight") } else { 100 })
-                } else {
-                    format!("stepWeights {sw:?}")
+        let (step_weight, max_weight) = (int("stepWeight"), int("maxWeight"));
+        match weights(step_weight, &sw, max_weight) {
+            Some(_) if step_weight > 0 => {
+                entries.push(Entry { key: "step_weight", value: Value::Int(step_weight), source: src_of("stepWeight") });
+                let max = match sw.last() {
+                    Some(last) => {
+                        notes.add(&analysis.get("stepWeights").unwrap_or_else(|| analysis.clone()), "with stepWeight set, Flagger steps by stepWeight and takes only the maximum from stepWeights' last value");
+                        Some(((*last).min(100), src_of("stepWeights")))
+                    }
+                    None if max_weight > 0 => Some((max_weight, src_of("maxWeight"))),
+                    None => None,
                 };
-                if let Some(first) = v.first_mut() {
-                    first.source = format!("{}.{how}, each held one interval ({})", analysis.path, format_ms(interval));
+                if let Some((m, src)) = max {
+                    entries.push(Entry { key: "max_weight", value: Value::Int(m), source: src });
                 }
-                if ws.last().is_some_and(|w| *w < 100) {
-                    v.push(Step { weight: 100, pause_ms: 0, source: "maxWeight reached: the next check promotes to 100%".into() });
+            }
+            Some(_) => {
+                entries.push(Entry { key: "step_weights", value: Value::Ints(sw.clone()), source: src_of("stepWeights") });
+                if let Some(n) = analysis.get("maxWeight") {
+                    notes.add(&n, "maxWeight is not used with stepWeights (Flagger's maximum is the last step weight); ignored");
                 }
-                steps = Some(v);
-                header.push("rollsim's steps advance on time; Flagger holds a weight while checks fail".into());
             }
             None => notes.add(&analysis, "neither stepWeight nor stepWeights moves traffic, so no rollout is imported (the scenario's [rollout] applies)"),
+        }
+        if entries.iter().any(|e| e.key.starts_with("step_weight")) {
+            header.push("the canary weight advances one step per passing check (runCanary); a failed check holds it; at the maximum weight the next passing check promotes".into());
         }
     }
     for k in ["mirror", "mirrorWeight"] {
@@ -462,7 +441,7 @@ pub(crate) fn import(docs: &[Doc], notes: &mut Notes) -> Result<Imported, Unusab
         kind: "flagger",
         header,
         entries,
-        steps,
+        steps: None,
         notes: Vec::new(),
     })
 }
@@ -541,23 +520,12 @@ spec:
         );
         assert_eq!(get(&i, "request_duration_p99_max"), Some(&Value::Dur(500)));
         assert_eq!(get(&i, "metric_interval"), Some(&Value::Dur(60_000)));
-        let steps: Vec<(i64, u64)> = i
-            .steps
-            .iter()
-            .flatten()
-            .map(|s| (s.weight, s.pause_ms))
-            .collect();
-        assert_eq!(
-            steps,
-            vec![
-                (10, 10_000),
-                (20, 10_000),
-                (30, 10_000),
-                (40, 10_000),
-                (50, 10_000),
-                (100, 0)
-            ]
-        );
+        // the traffic keys as Flagger's, no time-based steps
+        assert!(i.steps.is_none());
+        assert_eq!(get(&i, "step_weight"), Some(&Value::Int(10)));
+        assert_eq!(get(&i, "max_weight"), Some(&Value::Int(50)));
+        let text = i.to_toml();
+        assert!(text.contains("step_weight = 10 "), "{text}");
         let notes = i.rendered_notes().join("\n");
         for want in [
             "field spec.progressDeadlineSeconds:",
@@ -573,13 +541,14 @@ spec:
         let y = "kind: Canary\nmetadata: {name: bg}\nspec:\n  analysis:\n    interval: 1m\n    iterations: 5\n    metrics:\n    - name: error-rate\n      templateRef: {name: error-rate}\n      thresholdRange: {max: 1}\n    - name: request-success-rate\n      threshold: 99\n";
         let i = ok(y);
         assert!(i.steps.is_none());
+        assert_eq!(get(&i, "iterations"), Some(&Value::Int(6)));
         assert_eq!(
             get(&i, "request_success_rate_min"),
             Some(&Value::Float(99.0))
         );
         let notes = i.rendered_notes().join("\n");
         assert!(
-            notes.contains("field spec.analysis.iterations: Blue/Green runs 5 checks"),
+            notes.contains("field spec.analysis.iterations: Blue/Green checks 5 iterations"),
             "{notes}"
         );
         assert!(

@@ -64,6 +64,8 @@ impl Note {
 pub enum Value {
     Str(String),
     Int(i64),
+    /// A list of integers (Flagger's `stepWeights`).
+    Ints(Vec<i64>),
     Float(f64),
     /// A duration in milliseconds, written as a duration string.
     Dur(u64),
@@ -84,6 +86,8 @@ pub struct Step {
     /// Percent of traffic on the new version.
     pub weight: i64,
     pub pause_ms: u64,
+    /// After the pause: a step analysis (`analysis = true`) or a person (`approval = true`).
+    pub gate: crate::scenario::StepGate,
     pub source: String,
 }
 

@@ -57,6 +57,14 @@
 //!   acts (no rollback, no further measurement; the rollout plan runs its course),
 //!   `"rollback"` means the person aborts at once.
 //!
+//! - Step analyses, `rollout/analysis.go: reconcileStepBasedAnalysisRun` and
+//!   `rollout/canary.go: completedCurrentCanaryStep`: with `step_analysis` (the rollout has
+//!   `analysis = true` steps) the run is created when such a step is reached (here: when
+//!   its pause ends, [`Policy::on_step`]) and the rollout leaves the step only once the run
+//!   is Successful ([`Decision::Advance`]); Failed or Error aborts, Inconclusive pauses, and
+//!   a resume creates a new run for the step (`needsNewAnalysisRun`). No run is active at
+//!   other steps, and no background run exists.
+//!
 //! Model limits: measurements are taken when a scrape reaches the policy, so a measurement
 //! due between two scrapes happens at the next one (the 10 s error retry becomes "the next
 //! scrape" when scrapes are further apart); the first measurement is at the first scrape
@@ -273,6 +281,9 @@ pub struct ArgoAnalysis {
     metrics: Vec<Metric>,
     /// The run's completed phase.
     run_phase: Option<Phase>,
+    /// Step analysis: when the current step's AnalysisRun started (`None`: no run, the
+    /// rollout is at a step without analysis).
+    gate_at_ms: Option<u64>,
 }
 
 impl ArgoAnalysis {
@@ -298,6 +309,7 @@ impl ArgoAnalysis {
             recent: Recent::new(spec.interval_ms),
             metrics,
             run_phase: None,
+            gate_at_ms: None,
             spec,
         }
     }
@@ -331,6 +343,47 @@ impl Policy for ArgoAnalysis {
 
     fn reset(&mut self) {
         self.recent.clear();
+        self.new_run();
+        self.gate_at_ms = None;
+    }
+
+    fn on_step(&mut self, gate_at_ms: Option<u64>) {
+        if self.spec.step_analysis {
+            self.new_run();
+            self.gate_at_ms = gate_at_ms;
+        }
+    }
+
+    fn on_scrape(&mut self, scrape: &Scrape) -> Decision {
+        if self.spec.step_analysis {
+            // rollout/analysis.go: reconcileStepBasedAnalysisRun. The run of a step starts
+            // when the step's analysis is reached; rollout/canary.go:
+            // completedCurrentCanaryStep lets the rollout past it only once it is Successful.
+            self.recent.push(scrape);
+            let started = self.gate_at_ms.is_some_and(|g| scrape.at_ms > g);
+            if !started || self.run_phase.is_some() {
+                return Decision::Continue;
+            }
+            return match self.measure_due(scrape.at_ms) {
+                Some(Phase::Successful) => Decision::Advance,
+                Some(p) => decision(p, self.spec.on_inconclusive),
+                None => Decision::Continue,
+            };
+        }
+        if self.run_phase.is_some() {
+            return Decision::Continue;
+        }
+        self.recent.push(scrape);
+        match self.measure_due(scrape.at_ms) {
+            Some(p) => decision(p, self.spec.on_inconclusive),
+            None => Decision::Continue,
+        }
+    }
+}
+
+impl ArgoAnalysis {
+    /// Forgets the current AnalysisRun (a new one starts).
+    fn new_run(&mut self) {
         self.run_phase = None;
         for m in &mut self.metrics {
             m.result = MetricResult::default();
@@ -339,12 +392,8 @@ impl Policy for ArgoAnalysis {
         }
     }
 
-    fn on_scrape(&mut self, scrape: &Scrape) -> Decision {
-        if self.run_phase.is_some() {
-            return Decision::Continue;
-        }
-        let now = scrape.at_ms;
-        self.recent.push(scrape);
+    /// Takes the measurements due at `now`; the run's phase once it completes.
+    fn measure_due(&mut self, now: u64) -> Option<Phase> {
         for i in 0..self.metrics.len() {
             let m = &self.metrics[i];
             if m.phase.is_some() {
@@ -388,9 +437,9 @@ impl Policy for ArgoAnalysis {
                 .max()
                 .unwrap_or(Phase::Successful);
             self.run_phase = Some(worst);
-            return decision(worst, self.spec.on_inconclusive);
+            return Some(worst);
         }
-        Decision::Continue
+        None
     }
 }
 
@@ -579,6 +628,7 @@ mod tests {
             },
             latency_p99_ms: Conditions::default(),
             on_inconclusive,
+            step_analysis: false,
         }
     }
 
@@ -672,6 +722,36 @@ mod tests {
         // two clean measurements (15 s, 75 s), then errors nobody measures
         assert!(drive(&mut p, &[Some(0), Some(0), Some(90), Some(90)]).is_empty());
         assert_eq!(p.phase(), Phase::Successful);
+    }
+
+    #[test]
+    fn a_step_analysis_runs_only_from_its_gate_and_advances_when_successful() {
+        let mut s = spec(0, OnInconclusive::Pause);
+        s.count = Some(2);
+        s.step_analysis = true;
+        let mut p = ArgoAnalysis::new(s);
+        // no step with an analysis yet: nothing is measured, even a failing interval
+        assert_eq!(p.on_scrape(&scrape(60_000, 100, 90)), Decision::Continue);
+        // the gate opens at 120 s: measurements at the scrapes after it, 180 s and 240 s
+        p.on_step(Some(120_000));
+        assert_eq!(p.on_scrape(&scrape(120_000, 100, 90)), Decision::Continue);
+        assert_eq!(p.on_scrape(&scrape(180_000, 100, 0)), Decision::Continue);
+        assert_eq!(p.on_scrape(&scrape(240_000, 100, 0)), Decision::Advance);
+        assert_eq!(p.phase(), Phase::Successful);
+        // a step without analysis: idle; the next gated step starts a new run
+        p.on_step(None);
+        assert_eq!(p.on_scrape(&scrape(300_000, 100, 90)), Decision::Continue);
+        p.on_step(Some(300_000));
+        assert_eq!(p.on_scrape(&scrape(360_000, 100, 3)), Decision::Pause);
+        p.on_step(Some(360_000));
+        assert_eq!(p.on_scrape(&scrape(420_000, 100, 90)), Decision::Rollback);
+    }
+
+    #[test]
+    fn a_background_analysis_ignores_steps() {
+        let mut p = ArgoAnalysis::new(spec(0, OnInconclusive::Hold));
+        p.on_step(Some(600_000));
+        assert_eq!(p.on_scrape(&scrape(60_000, 100, 90)), Decision::Rollback);
     }
 
     #[test]

@@ -35,8 +35,15 @@
 //!   check comes one `interval` after the analysis starts; here the analysis starts at the
 //!   first scrape after the deploy.
 //!
-//! Model limits: traffic steps (`stepWeight`, `maxWeight`, `iterations`) come from the
-//! policy's `rollout`, not from this policy; ticks happen at scrape arrivals (a tick due
+//! - Traffic, `advanceCanary` (scheduler.go:449-503): a failed check returns before any
+//!   traffic change; a passing one runs `runCanary` (the weight grows by `nextStepWeight`
+//!   while below `maxWeight`; at it, promotion), `runAB` (one iteration more; at
+//!   `iterations`, promotion) or `runBlueGreen`. So the policy answers
+//!   [`Decision::Advance`] on each passing check and gates every step of its rollout but
+//!   the last (the promotion); `step_weight`, `step_weights`, `max_weight` and `iterations`
+//!   build those steps (`scenario::flagger_weights`).
+//!
+//! Model limits: ticks happen at scrape arrivals (a tick due
 //! between scrapes runs at the next one); the progress deadline and webhooks are not
 //! modelled. A failed canary is retried only by the scenario's `[pipeline]`.
 
@@ -123,8 +130,15 @@ impl Policy for Flagger {
         }
         if !self.check(now) {
             self.failed_checks += 1;
+            return Decision::Continue;
         }
-        Decision::Continue
+        // advanceCanary: a passing check moves the weight (runCanary), the iteration count
+        // (runAB), or promotes at the maximum weight.
+        Decision::Advance
+    }
+
+    fn gates_every_step(&self) -> bool {
+        true
     }
 }
 
@@ -222,6 +236,31 @@ mod tests {
         assert_eq!(at(&mut p, 240_000, sample(0, 100.0)), Decision::Rollback);
         p.reset();
         assert_eq!(p.failed_checks(), 0);
+    }
+
+    #[test]
+    fn a_passing_check_advances_and_a_failed_one_holds() {
+        // scheduler.go: a failed check returns before runCanary; a passing one advances.
+        let mut p = Flagger::new(spec(5));
+        assert!(p.gates_every_step());
+        let mut answers = vec![];
+        for (k, ok) in [true, true, false, true, false, false].iter().enumerate() {
+            let new = Some(VersionSample {
+                requests: 1000,
+                errors: if *ok { 0 } else { 50 },
+                latency_p99_ms: None,
+            });
+            let at_ms = (k as u64 + 1) * 60_000;
+            answers.push(p.on_scrape(&Scrape {
+                at_ms,
+                new,
+                old: None,
+            }));
+        }
+        use Decision::{Advance as A, Continue as C};
+        // the first scrape starts the analysis (no check)
+        assert_eq!(answers, vec![C, A, C, A, C, C]);
+        assert_eq!(p.failed_checks(), 3);
     }
 
     #[test]

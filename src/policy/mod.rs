@@ -53,6 +53,9 @@ pub enum Decision {
     /// Stop the rollout where it is and ask a human to abort or resume (Argo Rollouts'
     /// answer to an Inconclusive analysis).
     Pause,
+    /// The rollout's current step passed its check: a gated step may go on to the next
+    /// (a successful step AnalysisRun, a passing Flagger check interval).
+    Advance,
 }
 
 /// Which observations a policy consumes, so the engine generates only those.
@@ -77,6 +80,15 @@ pub trait Policy: Send {
     fn on_health_check(&mut self, _at_ms: u64, _ok: bool) -> Decision {
         Decision::Continue
     }
+    /// Whether every rollout step but the last waits for this policy's
+    /// [`Decision::Advance`] (Flagger moves the weight only after a passing check); the
+    /// engine then leaves a step on the first `Advance` after its hold.
+    fn gates_every_step(&self) -> bool {
+        false
+    }
+    /// The rollout reached a step; `gate_at_ms` is when the step's analysis gate opens
+    /// (its hold ended), `None` when the step has no analysis gate.
+    fn on_step(&mut self, _gate_at_ms: Option<u64>) {}
 }
 
 /// A policy that never decides anything (`none`, and `oracle`, which the engine drives).

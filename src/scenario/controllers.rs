@@ -44,6 +44,9 @@ pub struct ArgoSpec {
     /// Conditions on the new version's p99 latency (ms) over the interval.
     pub latency_p99_ms: Conditions,
     pub on_inconclusive: OnInconclusive,
+    /// The policy's rollout has step analyses (`analysis = true` steps): an AnalysisRun
+    /// runs at each of those steps and gates it, and none runs in the background.
+    pub step_analysis: bool,
 }
 
 /// A success condition (`result < below`) and a failure condition (`result > above`);
@@ -74,6 +77,51 @@ pub struct FlaggerSpec {
     pub request_success_rate_min: Option<f64>,
     /// `request-duration` `thresholdRange.max`, in ms.
     pub request_duration_p99_max_ms: Option<f64>,
+}
+
+/// The canary weights Flagger steps through (`pkg/controller/scheduler.go`: `maxWeight`,
+/// `nextStepWeight`, `runCanary`), or `None` when it would never shift traffic. The last
+/// weight is Flagger's maximum: the next passing check there promotes.
+pub fn flagger_weights(
+    step_weight: i64,
+    step_weights: &[i64],
+    max_weight: i64,
+) -> Option<Vec<i64>> {
+    let total = 100;
+    let max = match step_weights.last() {
+        Some(last) => total.min(*last),
+        None if max_weight > 0 => max_weight,
+        None => total,
+    };
+    let next = |w: i64| -> i64 {
+        if step_weight > 0 || step_weights.is_empty() {
+            return step_weight;
+        }
+        let max_step = total - w;
+        if max_step == 0 {
+            return 1;
+        }
+        if w == 0 {
+            return max_step.min(step_weights[0]);
+        }
+        for i in 0..step_weights.len() - 1 {
+            if step_weights[i] == w {
+                return max_step.min(step_weights[i + 1].saturating_sub(w));
+            }
+        }
+        max_step
+    };
+    let mut w = 0;
+    let mut out = Vec::new();
+    while w < max && out.len() < 1000 {
+        let n = next(w);
+        if n <= 0 {
+            return None;
+        }
+        w = w.saturating_add(n).min(total);
+        out.push(w);
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 /// Which traffic a burn-rate alert counts.

@@ -14,8 +14,8 @@ mod span;
 mod validate;
 
 pub use controllers::{
-    ArgoSpec, BurnRateSpec, BurnWindow, Conditions, Direction, EcsSpec, FlaggerSpec, KayentaMetric,
-    KayentaSpec, NanStrategy, OnInconclusive, Traffic,
+    flagger_weights, ArgoSpec, BurnRateSpec, BurnWindow, Conditions, Direction, EcsSpec,
+    FlaggerSpec, KayentaMetric, KayentaSpec, NanStrategy, OnInconclusive, Traffic,
 };
 pub use error::{Located, ScenarioError};
 pub use raw::{
@@ -160,7 +160,25 @@ pub enum Strategy {
 pub struct CanaryStep {
     /// Share of traffic on the new version, in (0, 1].
     pub weight: f64,
+    /// How long the step holds at least (with a gate: before the gate opens).
     pub pause_ms: u64,
+    /// What the step waits for after its pause, besides time.
+    pub gate: StepGate,
+}
+
+/// What a rollout step waits for, after its pause, before the next step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StepGate {
+    /// Nothing: the next step follows the pause.
+    #[default]
+    None,
+    /// A step analysis (Argo Rollouts `steps[].analysis`): an `argo_analysis` policy starts
+    /// an AnalysisRun when the pause ends, and the step completes when it is Successful.
+    /// Other policies run no step analysis and ignore it.
+    Analysis,
+    /// A pause without a duration (Argo Rollouts `pause: {}`): the `[human]` is paged and
+    /// promotes (or aborts) the rollout.
+    Approval,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -223,6 +223,10 @@ pub struct RawRollout {
 pub struct RawCanaryStep {
     pub weight: f64,
     pub pause: Option<Dur>,
+    /// After the pause, wait for a step analysis (`argo_analysis` policies).
+    pub analysis: Option<bool>,
+    /// After the pause, wait for a person to promote (the `[human]` model).
+    pub approval: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -340,6 +344,10 @@ pub struct RawPolicy {
     pub metric_interval: Option<Dur>,
     pub request_success_rate_min: Option<f64>,
     pub request_duration_p99_max: Option<Dur>,
+    pub step_weight: Option<i64>,
+    pub step_weights: Option<Vec<i64>>,
+    pub max_weight: Option<i64>,
+    pub iterations: Option<i64>,
     // burn_rate
     pub slo: Option<f64>,
     pub windows: Option<Vec<RawBurnWindow>>,

@@ -667,14 +667,17 @@ fn check_rollout(c: &mut Checker, ro: &[Seg], rro: &RawRollout, replicas: u32) -
                     CanaryStep {
                         weight: 0.1,
                         pause_ms: 10 * 60_000,
+                        gate: StepGate::None,
                     },
                     CanaryStep {
                         weight: 0.5,
                         pause_ms: 10 * 60_000,
+                        gate: StepGate::None,
                     },
                     CanaryStep {
                         weight: 1.0,
                         pause_ms: 0,
+                        gate: StepGate::None,
                     },
                 ],
                 Some(steps) => canary_steps(c, &at(&ro, "steps"), steps),
@@ -705,9 +708,22 @@ fn canary_steps(c: &mut Checker, path: &[Seg], steps: &[RawCanaryStep]) -> Vec<C
             c.fail(at(&p, "weight"), format!("canary weight {} does not increase (previous step is {last}); expected increasing weights", s.weight));
         }
         last = s.weight;
+        let gate = match (s.analysis == Some(true), s.approval == Some(true)) {
+            (false, false) => StepGate::None,
+            (true, false) => StepGate::Analysis,
+            (false, true) => StepGate::Approval,
+            (true, true) => {
+                c.fail(
+                    at(&p, "approval"),
+                    "a step waits for one gate; expected `analysis = true` or `approval = true`, not both (use two steps)",
+                );
+                StepGate::None
+            }
+        };
         out.push(CanaryStep {
             weight: s.weight / 100.0,
             pause_ms: s.pause.map(|d| d.0).unwrap_or(0),
+            gate,
         });
     }
     match steps.last() {
@@ -881,7 +897,7 @@ fn policy(
     c: &mut Checker,
     path: &[Seg],
     p: &RawPolicy,
-    rollout: Rollout,
+    mut rollout: Rollout,
     ctx: &PolicyContext,
 ) -> PolicySpec {
     let set = [
@@ -933,6 +949,10 @@ fn policy(
             "request_duration_p99_max",
             p.request_duration_p99_max.is_some(),
         ),
+        ("step_weight", p.step_weight.is_some()),
+        ("step_weights", p.step_weights.is_some()),
+        ("max_weight", p.max_weight.is_some()),
+        ("iterations", p.iterations.is_some()),
         ("slo", p.slo.is_some()),
         ("windows", p.windows.is_some()),
         ("traffic", p.traffic.is_some()),
@@ -1025,10 +1045,18 @@ fn policy(
         }
         PolicyKind::ArgoAnalysis => {
             c.only(path, "argo_analysis", &set, controllers::ARGO_KEYS);
-            (controllers::argo(c, path, p), Until::Promoted)
+            let mut rule = controllers::argo(c, path, p);
+            if let PolicyRule::ArgoAnalysis(a) = &mut rule {
+                a.step_analysis = matches!(&rollout.strategy, Strategy::Canary { steps }
+                    if steps.iter().any(|s| s.gate == StepGate::Analysis));
+            }
+            (rule, Until::Promoted)
         }
         PolicyKind::Flagger => {
             c.only(path, "flagger", &set, controllers::FLAGGER_KEYS);
+            if let Some(steps) = controllers::flagger_steps(c, path, p) {
+                rollout.strategy = Strategy::Canary { steps };
+            }
             (controllers::flagger(c, path, p), Until::Promoted)
         }
         PolicyKind::BurnRate => {

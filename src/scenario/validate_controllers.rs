@@ -8,7 +8,7 @@ use super::super::controllers::*;
 use super::{at, idx, Checker, PolicyContext};
 use crate::scenario::raw::{Dur, RawPolicy};
 use crate::scenario::span::Seg;
-use crate::scenario::PolicyRule;
+use crate::scenario::{CanaryStep, PolicyRule, StepGate};
 
 /// Largest count or limit accepted (far beyond any simulated horizon).
 const MAX_COUNT: i64 = 1_000_000;
@@ -34,6 +34,10 @@ pub(super) const FLAGGER_KEYS: &[&str] = &[
     "metric_interval",
     "request_success_rate_min",
     "request_duration_p99_max",
+    "step_weight",
+    "step_weights",
+    "max_weight",
+    "iterations",
 ];
 
 pub(super) const BURN_RATE_KEYS: &[&str] = &["slo", "windows", "traffic"];
@@ -219,6 +223,7 @@ pub(super) fn argo(c: &mut Checker, path: &[Seg], p: &RawPolicy) -> PolicyRule {
         error_rate,
         latency_p99_ms,
         on_inconclusive: p.on_inconclusive.unwrap_or(OnInconclusive::Pause),
+        step_analysis: false,
     })
 }
 
@@ -279,6 +284,125 @@ pub(super) fn flagger(c: &mut Checker, path: &[Seg], p: &RawPolicy) -> PolicyRul
         request_success_rate_min,
         request_duration_p99_max_ms,
     })
+}
+
+/// A weight in percent, 1 to 100.
+fn percent(c: &mut Checker, path: Vec<Seg>, name: &str, v: i64) -> i64 {
+    if !(1..=100).contains(&v) {
+        c.fail(
+            path,
+            format!("{name} = {v} is out of range; expected a percentage from 1 to 100"),
+        );
+        return 100;
+    }
+    v
+}
+
+/// The canary steps of Flagger's traffic keys (`step_weight`, `step_weights`,
+/// `max_weight`, `iterations`), or `None` when none is set (the policy's `rollout` applies).
+///
+/// Each weight is a step; the final 100% step is the promotion. With `iterations = N` the
+/// canary takes all traffic for N steps (A/B testing with every request matched), then the
+/// promotion. A flagger policy advances a step on each passing check
+/// (`crate::policy::Flagger`), so no step has a pause.
+pub(super) fn flagger_steps(
+    c: &mut Checker,
+    path: &[Seg],
+    p: &RawPolicy,
+) -> Option<Vec<CanaryStep>> {
+    if p.step_weight.is_none()
+        && p.step_weights.is_none()
+        && p.max_weight.is_none()
+        && p.iterations.is_none()
+    {
+        return None;
+    }
+    if p.rollout.is_some() {
+        c.fail(
+            at(path, "rollout"),
+            "a flagger policy with step_weight, step_weights, max_weight or iterations builds its own rollout; expected those keys or `rollout`, not both",
+        );
+    }
+    let step = |weight: i64| CanaryStep {
+        weight: weight as f64 / 100.0,
+        pause_ms: 0,
+        gate: StepGate::None,
+    };
+    let iterations = signed(
+        c,
+        at(path, "iterations"),
+        "iterations",
+        p.iterations,
+        0,
+        0,
+        10_000,
+    );
+    if iterations > 0 {
+        for key in ["step_weight", "step_weights", "max_weight"] {
+            let given = match key {
+                "step_weight" => p.step_weight.is_some(),
+                "step_weights" => p.step_weights.is_some(),
+                _ => p.max_weight.is_some(),
+            };
+            if given {
+                c.fail(
+                    at(path, key),
+                    format!("{key} has no effect with iterations (Flagger then routes all traffic to the canary for the iterations); expected one or the other"),
+                );
+            }
+        }
+        let mut steps: Vec<CanaryStep> = (0..iterations).map(|_| step(100)).collect();
+        steps.push(step(100));
+        return Some(steps);
+    }
+    let step_weight = p
+        .step_weight
+        .map(|w| percent(c, at(path, "step_weight"), "step_weight", w));
+    let max_weight = p
+        .max_weight
+        .map(|w| percent(c, at(path, "max_weight"), "max_weight", w));
+    let mut step_weights = Vec::new();
+    if let Some(ws) = &p.step_weights {
+        let sp = at(path, "step_weights");
+        if ws.is_empty() {
+            c.fail(
+                sp.clone(),
+                "step_weights is empty; expected increasing percentages such as [5, 10, 25, 50]",
+            );
+        }
+        let mut last = 0;
+        for (i, w) in ws.iter().enumerate() {
+            let w = percent(c, idx(&sp, i), "step_weights", *w);
+            if w <= last {
+                c.fail(
+                    idx(&sp, i),
+                    format!("step weight {w} does not increase (previous is {last}); expected increasing weights"),
+                );
+            }
+            last = w;
+            step_weights.push(w);
+        }
+        if step_weight.is_some() {
+            c.fail(at(path, "step_weight"), "step_weight and step_weights are both set; expected one of them (Flagger would use step_weight for the steps and step_weights for the maximum)");
+        }
+        if max_weight.is_some() {
+            c.fail(at(path, "max_weight"), "max_weight has no effect with step_weights (Flagger's maximum is then the last of step_weights); expected one or the other");
+        }
+    } else if step_weight.is_none() {
+        c.fail(
+            path.to_vec(),
+            "a flagger policy with max_weight needs step_weight or step_weights: without a step Flagger never shifts traffic",
+        );
+        return None;
+    }
+    let ws = flagger_weights(
+        step_weight.unwrap_or(0),
+        &step_weights,
+        max_weight.unwrap_or(0),
+    )?;
+    let mut steps: Vec<CanaryStep> = ws.into_iter().map(step).collect();
+    steps.push(step(100));
+    Some(steps)
 }
 
 pub(super) fn burn_rate(
@@ -433,4 +557,34 @@ pub(super) fn kayenta(c: &mut Checker, path: &[Seg], p: &RawPolicy) -> PolicyRul
         critical_decrease,
         critical_increase,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::{parse, Strategy};
+
+    fn weights(keys: &str) -> Vec<f64> {
+        let text = format!("[[policies]]\nname = \"f\"\nkind = \"flagger\"\nrequest_success_rate_min = 99.0\n{keys}\n");
+        let s = parse(&text, "t").unwrap_or_else(|e| panic!("{e}"));
+        match &s.policies[0].rollout.strategy {
+            Strategy::Canary { steps } => steps.iter().map(|s| s.weight * 100.0).collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn flagger_traffic_keys_build_the_weights_and_the_promotion_step() {
+        // runCanary adds step_weight while below max_weight: 40 < 50 goes on to 60
+        assert_eq!(
+            weights("step_weight = 20\nmax_weight = 50"),
+            vec![20.0, 40.0, 60.0, 100.0]
+        );
+        // at max_weight 100 the canary holds 100% for a check, then the promotion
+        assert_eq!(weights("step_weight = 50"), vec![50.0, 100.0, 100.0]);
+        assert_eq!(
+            weights("step_weights = [1, 10, 80]"),
+            vec![1.0, 10.0, 80.0, 100.0]
+        );
+        assert_eq!(weights("iterations = 2"), vec![100.0, 100.0, 100.0]);
+    }
 }

@@ -14,7 +14,8 @@ use crate::policy::human::HumanModel;
 use crate::policy::{self, Decision, Needs, Policy, Scrape, VersionSample};
 use crate::rollout::{keeps_old_warm, plan, ShareStep};
 use crate::scenario::{
-    Action, Checkpoint, Day, MigrationWhen, PolicyRule, PolicySpec, Scenario, UnsafeRollback, Until,
+    Action, Checkpoint, Day, MigrationWhen, PolicyRule, PolicySpec, Scenario, StepGate,
+    UnsafeRollback, Until,
 };
 use crate::signals::{binomial, requests, scraped_p99, Drift};
 use rand::Rng;
@@ -88,6 +89,8 @@ enum Ask {
     Promotion,
     /// The rollout paused (an inconclusive analysis): abort or resume.
     Pause,
+    /// A step waits for a person (a pause without a duration): abort or promote.
+    Approval,
 }
 
 impl Ask {
@@ -96,6 +99,7 @@ impl Ask {
             Ask::Rule => "rule fired",
             Ask::Promotion => "promotion sign-off",
             Ask::Pause => "rollout paused",
+            Ask::Approval => "step waits for approval",
         }
     }
 }
@@ -222,6 +226,8 @@ struct Replication<'a, 'w> {
     paused_at: Option<u64>,
     /// A promotion waits for the human's sign-off.
     awaiting_signoff: bool,
+    /// The current step is gated and waits for the policy's `Advance` (or the human).
+    awaiting_advance: bool,
     data: Option<DataState<'a>>,
     /// Every fault occurrence: the world's, then those injected live.
     faults: Cow<'w, [FaultWindow]>,
@@ -372,6 +378,7 @@ impl<'a, 'w> Replication<'a, 'w> {
             epoch: 0,
             paused_at: None,
             awaiting_signoff: false,
+            awaiting_advance: false,
             data: s.data.as_ref().map(DataState::new),
             faults: Cow::Borrowed(&world.faults),
             active: vec![false; world.faults.len()],
@@ -606,10 +613,25 @@ impl Replication<'_, '_> {
         self.schedule_plan(t);
     }
 
-    /// Schedules every traffic step of the plan from the deploy at `t`.
+    /// Whether leaving `step` waits for more than its hold: its own gate, or a policy that
+    /// gates every step but the last (the promotion).
+    fn gated(&self, step: usize) -> bool {
+        self.plan[step].gate != StepGate::None
+            || (step + 1 < self.plan.len() && self.policy.gates_every_step())
+    }
+
+    /// Schedules every traffic step of the plan from the deploy at `t`; with a gated step,
+    /// only the first (each step then schedules the next, see [`Self::share_step`]).
     fn schedule_plan(&mut self, t: u64) {
         let (attempt, epoch) = (self.attempt, self.epoch);
-        for (step, s) in self.plan.iter().enumerate() {
+        self.awaiting_advance = false;
+        let chained = (0..self.plan.len()).any(|k| self.gated(k));
+        for (step, s) in self
+            .plan
+            .iter()
+            .enumerate()
+            .take(if chained { 1 } else { usize::MAX })
+        {
             self.queue.push(
                 t + s.offset_ms,
                 Event::Share {
@@ -643,7 +665,28 @@ impl Replication<'_, '_> {
         let elapsed = paused.saturating_sub(self.step_at);
         self.step_at = t - elapsed.min(t);
         let attempt = self.attempt;
+        if self.awaiting_advance {
+            if self.plan[self.step].gate == StepGate::Analysis {
+                // A new AnalysisRun for the step (rollout/analysis.go: needsNewAnalysisRun).
+                self.acted = false;
+                self.policy.on_step(Some(t));
+            }
+            return;
+        }
+        let chained = (0..self.plan.len()).any(|k| self.gated(k));
         match self.phase {
+            Phase::Rolling if chained => {
+                let hold = self.plan[self.step].hold_ms.saturating_sub(elapsed);
+                let (epoch, step) = (self.epoch, self.step + 1);
+                self.queue.push(
+                    t + hold,
+                    Event::Share {
+                        attempt,
+                        epoch,
+                        step,
+                    },
+                );
+            }
             Phase::Rolling => {
                 let current = self.plan[self.step].offset_ms;
                 let epoch = self.epoch;
@@ -692,12 +735,67 @@ impl Replication<'_, '_> {
                 }
             }
         }
-        if step + 1 == self.plan.len() {
+        let hold = self.plan[step].hold_ms;
+        let last = step + 1 == self.plan.len();
+        if last {
             self.phase = Phase::Baking;
+        }
+        let gate = self.plan[step].gate;
+        self.policy
+            .on_step((gate == StepGate::Analysis).then_some(t + hold));
+        self.awaiting_advance = self.gated(step);
+        let epoch = self.epoch;
+        if self.awaiting_advance {
+            if gate == StepGate::Approval {
+                self.page(t + hold, Ask::Approval);
+            }
+        } else if last {
             // The last step's pause holds at 100% before the bake.
-            let hold = self.plan[step].hold_ms + self.p.scenario.release.bake_ms;
-            let epoch = self.epoch;
+            let hold = hold + self.p.scenario.release.bake_ms;
             self.queue.push(t + hold, Event::Promote { attempt, epoch });
+        } else if (0..self.plan.len()).any(|k| self.gated(k)) {
+            let step = step + 1;
+            self.queue.push(
+                t + hold,
+                Event::Share {
+                    attempt,
+                    epoch,
+                    step,
+                },
+            );
+        }
+    }
+
+    /// The gated current step passed (the policy's `Advance`, or a person): the next step
+    /// follows once the step has held its pause; after the last step, the bake.
+    fn step_passed(&mut self, t: u64) {
+        if !self.awaiting_advance || self.paused_at.is_some() {
+            return;
+        }
+        self.awaiting_advance = false;
+        let at = t.max(self.step_at + self.plan[self.step].hold_ms);
+        let (attempt, epoch) = (self.attempt, self.epoch);
+        self.note(t, "step_passed", String::new);
+        match self.phase {
+            // At once when the hold is over, so this tick's traffic has the new share.
+            Phase::Rolling if at == t => self.share_step(t, attempt, self.step + 1),
+            Phase::Rolling => {
+                let step = self.step + 1;
+                self.queue.push(
+                    at,
+                    Event::Share {
+                        attempt,
+                        epoch,
+                        step,
+                    },
+                );
+            }
+            Phase::Baking => {
+                let bake = self.p.scenario.release.bake_ms;
+                self.queue
+                    .push(at + bake, Event::Promote { attempt, epoch });
+            }
+            _ => {}
         }
     }
 
@@ -719,6 +817,10 @@ impl Replication<'_, '_> {
 
     /// A policy's rule fired: act, suppress (a loop guard), or page a human.
     fn decide(&mut self, t: u64, d: Decision) {
+        if d == Decision::Advance && self.watching() {
+            self.step_passed(t);
+            return;
+        }
         if d == Decision::Pause && self.watching() {
             self.pause(t);
             return;
@@ -790,10 +892,16 @@ impl Replication<'_, '_> {
             return;
         }
         let right = self.rng.human.random::<f64>() < self.human.right_probability(t);
+        if about == Ask::Approval && !self.awaiting_advance {
+            return;
+        }
         if self.world.release_bad == right {
             self.note(t, "human_acts", String::new);
             self.paused_at = None;
             self.act(t);
+        } else if about == Ask::Approval {
+            self.note(t, "human_promotes", String::new);
+            self.step_passed(t);
         } else if about == Ask::Pause {
             self.note(t, "human_resumes", String::new);
             self.resume(t);

@@ -392,3 +392,294 @@ fn flagger_clamps_interval_and_threshold_like_flagger() {
         other => panic!("not a flagger rule: {other:?}"),
     }
 }
+
+/// The times (seconds) of a traced run's events of one kind, and the share each `share`
+/// event set (percent, from its detail).
+fn traced(text: &str, policy: usize) -> (rollsim::outcome::RunRecord, rollsim::sim::trace::Trace) {
+    let s = scenario(text);
+    let prepared = rollsim::sim::Prepared::new(&s);
+    let world = rollsim::sim::World::draw(&s, 0, 1);
+    rollsim::sim::replicate_traced(&prepared, &world, &s.policies[policy])
+}
+
+fn times(trace: &rollsim::sim::trace::Trace, kind: &str) -> Vec<f64> {
+    trace
+        .events
+        .iter()
+        .filter(|e| e.kind == kind)
+        .map(|e| e.t_s - 3600.0)
+        .collect()
+}
+
+fn shares(trace: &rollsim::sim::trace::Trace) -> Vec<(f64, String)> {
+    trace
+        .events
+        .iter()
+        .filter(|e| e.kind == "share")
+        .map(|e| {
+            let pct = e.detail.split('%').next().unwrap_or_default().to_string();
+            (e.t_s - 3600.0, pct)
+        })
+        .collect()
+}
+
+/// A noiseless service with one scrape a minute, deployed at 1h; a payment outage fails
+/// half the requests from `outage_at` for `outage_for` (the traffic of whole scrapes).
+fn gated(outage: &str, bad: f64, policies: &str) -> String {
+    format!(
+        r#"
+        [simulation]
+        duration = "3h"
+        scrape_interval = "1m"
+        [service]
+        request_rate = 200.0
+        baseline_error_rate = 0.0
+        [signals]
+        noise_sd = 0.0
+        [release]
+        at = "1h"
+        bad_probability = {bad}
+        bake = "10m"
+        [release.bad]
+        error_rate = 0.5
+        [human]
+        ack = "10m"
+        right_call = 1.0
+        night_factor = 1.0
+        {outage}
+        {policies}
+        "#
+    )
+}
+
+/// One outage of every version over the traffic of the scrape interval [from, from + 1m)
+/// after the deploy, so exactly the check that reads that interval fails.
+fn outage_over(from_s: &[u64]) -> String {
+    from_s
+        .iter()
+        .map(|s| {
+            format!(
+                "[[faults]]\nname = \"outage-{s}\"\nkind = \"dependency_outage\"\nat = \"{}s\"\nduration = \"1m\"\nerror_rate = 0.5\n",
+                3600 + s
+            )
+        })
+        .collect()
+}
+
+const FLAGGER: &str = r#"
+        [[policies]]
+        name = "flagger"
+        kind = "flagger"
+        interval = "1m"
+        threshold = 5
+        request_success_rate_min = 99.0
+"#;
+
+#[test]
+fn flagger_advances_the_weight_only_on_passing_checks() {
+    // Flagger's first tick routes step_weight to the canary without a check
+    // (scheduler.go: canaryWeight == 0), the analysis starts at the first scrape (60 s) and
+    // checks every minute from 120 s. The check at 180 s reads the outage at [120 s, 180 s):
+    // it fails and the weight stays. pass, fail, pass: 10% + 2 x 10% after three checks.
+    let text = gated(
+        &outage_over(&[120]),
+        0.0,
+        &format!("{FLAGGER}step_weight = 10\nmax_weight = 30\n"),
+    );
+    let (r, trace) = traced(&text, 0);
+    assert_eq!(r.rollbacks, 0);
+    assert_eq!(
+        shares(&trace),
+        vec![
+            (0.0, "10".into()),
+            (120.0, "20".into()),
+            (240.0, "30".into()),
+            // at max_weight the next passing check promotes: (3 weights + 1 failed check)
+            // intervals after the analysis started at 60 s
+            (60.0 + (3.0 + 1.0) * 60.0, "100".into()),
+        ]
+    );
+    assert_eq!(times(&trace, "promote"), vec![300.0 + 600.0]);
+
+    // Without the outage: one interval per weight.
+    let text = gated(
+        "",
+        0.0,
+        &format!("{FLAGGER}step_weight = 10\nmax_weight = 30\n"),
+    );
+    let (_, trace) = traced(&text, 0);
+    let at: Vec<f64> = shares(&trace).iter().map(|s| s.0).collect();
+    assert_eq!(at, vec![0.0, 120.0, 180.0, 240.0]);
+}
+
+#[test]
+fn flagger_failed_checks_hold_the_weight_until_the_threshold_rolls_back() {
+    // Checks at 120 s .. 360 s all read the outage: 5 failed checks, no step, and the
+    // rollback at the next tick (threshold 5); the weight never left 20%.
+    let text = gated(
+        &outage_over(&[60, 120, 180, 240, 300]),
+        0.0,
+        &format!("{FLAGGER}step_weights = [20, 40, 80]\n"),
+    );
+    let (r, trace) = traced(&text, 0);
+    assert_eq!(r.rollbacks, 1);
+    assert_eq!(shares(&trace), vec![(0.0, "20".into())]);
+    assert_eq!(times(&trace, "rollback"), vec![420.0]);
+}
+
+#[test]
+fn flagger_step_weights_and_max_weight_100_promote_one_check_after_the_top() {
+    // step_weights: 5, 25, 60, then the promotion.
+    let text = gated("", 0.0, &format!("{FLAGGER}step_weights = [5, 25, 60]\n"));
+    let (_, trace) = traced(&text, 0);
+    assert_eq!(
+        shares(&trace),
+        vec![
+            (0.0, "5".into()),
+            (120.0, "25".into()),
+            (180.0, "60".into()),
+            (240.0, "100".into()),
+        ]
+    );
+    // max_weight 100 (the default): the canary holds 100% for a check before promotion.
+    let text = gated("", 0.0, &format!("{FLAGGER}step_weight = 50\n"));
+    let (_, trace) = traced(&text, 0);
+    assert_eq!(
+        shares(&trace),
+        vec![
+            (0.0, "50".into()),
+            (120.0, "100".into()),
+            (180.0, "100".into())
+        ]
+    );
+    assert_eq!(times(&trace, "promote"), vec![180.0 + 600.0]);
+}
+
+#[test]
+fn flagger_iterations_promote_after_that_many_passing_checks() {
+    // iterations = 3: all traffic to the canary from the first tick, 3 passing checks, then
+    // the promotion; the failed check at 240 s adds an interval (runAB counts only passes).
+    let text = gated("", 0.0, &format!("{FLAGGER}iterations = 3\n"));
+    let (_, trace) = traced(&text, 0);
+    let at: Vec<f64> = shares(&trace).iter().map(|s| s.0).collect();
+    assert_eq!(at, vec![0.0, 120.0, 180.0, 240.0]);
+    assert_eq!(times(&trace, "promote"), vec![240.0 + 600.0]);
+    let text = gated(
+        &outage_over(&[180]),
+        0.0,
+        &format!("{FLAGGER}iterations = 3\n"),
+    );
+    let (r, trace) = traced(&text, 0);
+    assert_eq!(r.rollbacks, 0);
+    let at: Vec<f64> = shares(&trace).iter().map(|s| s.0).collect();
+    assert_eq!(at, vec![0.0, 120.0, 180.0, 300.0]);
+}
+
+const ARGO_STEP: &str = r#"
+        [[policies]]
+        name = "argo"
+        kind = "argo_analysis"
+        interval = "1m"
+        count = 3
+        success_error_rate_below = 0.01
+        failure_error_rate_above = 0.05
+        rollout = { strategy = "canary", steps = [{ weight = 20, pause = "5m", analysis = true }, { weight = 100 }] }
+"#;
+
+#[test]
+fn argo_step_analysis_gates_its_step() {
+    // Good release: the step's AnalysisRun starts when the 5-minute pause ends; its
+    // measurements come at the first scrape after that (360 s) and every interval; the third
+    // (count 3) makes it Successful and the step completes then: 300 + 60 + 2 x 60 s.
+    let (r, trace) = traced(&gated("", 0.0, ARGO_STEP), 0);
+    assert_eq!((r.rollbacks, r.pages), (0, 0));
+    assert_eq!(
+        shares(&trace),
+        vec![(0.0, "20".into()), (480.0, "100".into())]
+    );
+    assert_eq!(times(&trace, "promote"), vec![480.0 + 600.0]);
+
+    // Bad release: the first measurement fails (failureLimit 0) and the rollout aborts; no
+    // background analysis ran during the pause.
+    let (r, trace) = traced(&gated("", 1.0, ARGO_STEP), 0);
+    assert_eq!(r.rollbacks, 1);
+    assert_eq!(times(&trace, "rollback"), vec![360.0]);
+    assert_eq!(shares(&trace).len(), 1);
+
+    // Without count the step analysis runs until it fails: the step never completes.
+    let no_count = ARGO_STEP.replace("count = 3\n", "");
+    let (r, trace) = traced(&gated("", 0.0, &no_count), 0);
+    assert_eq!(r.rollbacks, 0);
+    assert_eq!(shares(&trace).len(), 1);
+    assert!(times(&trace, "promote").is_empty());
+}
+
+#[test]
+fn argo_inconclusive_step_analysis_pauses_and_a_resume_starts_a_new_run() {
+    // 3% errors on a good release: Inconclusive at the first measurement (360 s); the
+    // person resumes 10 minutes later and a new AnalysisRun starts at once
+    // (needsNewAnalysisRun), which is Inconclusive again at its first scrape.
+    let text = gated("", 0.0, ARGO_STEP)
+        .replace("baseline_error_rate = 0.0", "baseline_error_rate = 0.03");
+    let (r, trace) = traced(&text, 0);
+    assert_eq!(r.rollbacks, 0);
+    assert_eq!(times(&trace, "pause")[..2], [360.0, 960.0 + 60.0]);
+    assert_eq!(times(&trace, "resume")[0], 960.0);
+    assert_eq!(shares(&trace).len(), 1);
+}
+
+#[test]
+fn an_approval_step_waits_for_the_person() {
+    // `approval = true` (Argo's `pause: {}`): the person is paged when the step's pause
+    // ends and promotes a good release (or aborts a bad one) after the 10-minute ack.
+    let policy = r#"
+        [[policies]]
+        name = "none"
+        kind = "none"
+        rollout = { strategy = "canary", steps = [{ weight = 20, pause = "1m", approval = true }, { weight = 100 }] }
+    "#;
+    let (r, trace) = traced(&gated("", 0.0, policy), 0);
+    assert_eq!((r.rollbacks, r.pages), (0, 1));
+    assert_eq!(
+        shares(&trace),
+        vec![(0.0, "20".into()), (660.0, "100".into())]
+    );
+    let (r, trace) = traced(&gated("", 1.0, policy), 0);
+    assert_eq!((r.rollbacks, r.pages), (1, 1));
+    assert_eq!(times(&trace, "rollback"), vec![660.0]);
+}
+
+#[test]
+fn flagger_traffic_keys_are_checked_and_located() {
+    let bad = |extra: &str| {
+        let text = format!(
+            "[[policies]]\nname = \"f\"\nkind = \"flagger\"\nrequest_success_rate_min = 99.0\n{extra}\n"
+        );
+        error_of(&text)
+    };
+    let e = bad("step_weight = 0");
+    assert!(
+        e.contains("c.toml:5:15: step_weight = 0 is out of range"),
+        "{e}"
+    );
+    let e = bad("step_weights = [10, 5]");
+    assert!(
+        e.contains("c.toml:5:21: step weight 5 does not increase"),
+        "{e}"
+    );
+    let e = bad("iterations = 3\nstep_weight = 10");
+    assert!(
+        e.contains("c.toml:6:15: step_weight has no effect with iterations"),
+        "{e}"
+    );
+    let e = bad("max_weight = 50");
+    assert!(e.contains("needs step_weight or step_weights"), "{e}");
+    let e = bad("step_weight = 10\nrollout = { strategy = \"canary\" }");
+    assert!(
+        e.contains("c.toml:6:11: a flagger policy with step_weight"),
+        "{e}"
+    );
+    let e = error_of("[rollout]\nstrategy = \"canary\"\nsteps = [{ weight = 100, analysis = true, approval = true }]\n");
+    assert!(e.contains("c.toml:3:"), "{e}");
+    assert!(e.contains("one gate"), "{e}");
+}

@@ -11,7 +11,7 @@ use super::{Ask, Event, Phase, Replication};
 use crate::faults::FaultWindow;
 use crate::model::ServiceModel;
 use crate::outcome::RunRecord;
-use crate::scenario::PolicySpec;
+use crate::scenario::{PolicySpec, StepGate};
 use crate::signals::binomial;
 use crate::sim::command::{Applied, Command};
 use crate::sim::rng::{stream, Stream, StreamRng};
@@ -312,6 +312,7 @@ impl Replication<'_, '_> {
             Command::Promote if rolling => {
                 self.epoch += 1; // voids the remaining steps
                 self.paused_at = None;
+                self.awaiting_advance = false;
                 self.awaiting_signoff = false;
                 if self.share < 1.0 {
                     self.share = 1.0;
@@ -334,6 +335,15 @@ impl Replication<'_, '_> {
             Command::Resume if self.paused_at.is_some() => {
                 self.resume(t);
                 Applied::done("rollout resumed")
+            }
+            // A step that waits for a person (`approval = true`): resuming approves it.
+            Command::Resume
+                if rolling
+                    && self.awaiting_advance
+                    && self.plan[self.step].gate == StepGate::Approval =>
+            {
+                self.step_passed(t);
+                Applied::done("step approved")
             }
             Command::Resume => Applied::ignored("the rollout is not paused"),
             Command::Ack => self.ack(t),
