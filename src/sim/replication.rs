@@ -76,6 +76,11 @@ enum Event {
         attempt: u32,
         about: Ask,
     },
+    /// A step that waits for approval has held its pause: page for the approval.
+    ApprovalDue {
+        attempt: u32,
+        epoch: u32,
+    },
     /// A command from outside (a replayed game-day action).
     Command(Command),
 }
@@ -470,6 +475,11 @@ impl Replication<'_, '_> {
                     }
                 }
                 Event::HumanAnswer { attempt, about } => self.human_answer(t, attempt, about),
+                Event::ApprovalDue { attempt, epoch } => {
+                    if attempt == self.attempt && epoch == self.epoch && self.awaiting_advance {
+                        self.page(t, Ask::Approval);
+                    }
+                }
                 Event::RollbackDone { attempt } => {
                     if attempt == self.attempt && self.phase == Phase::RollingBack {
                         self.rollback_done(t);
@@ -671,6 +681,13 @@ impl Replication<'_, '_> {
                 self.acted = false;
                 self.policy.on_step(Some(t));
             }
+            if self.plan[self.step].gate == StepGate::Approval {
+                // The pause voided the approval's page if it was still to come.
+                let wait = self.plan[self.step].hold_ms.saturating_sub(elapsed);
+                let epoch = self.epoch;
+                self.queue
+                    .push(t + wait, Event::ApprovalDue { attempt, epoch });
+            }
             return;
         }
         let chained = (0..self.plan.len()).any(|k| self.gated(k));
@@ -747,7 +764,8 @@ impl Replication<'_, '_> {
         let epoch = self.epoch;
         if self.awaiting_advance {
             if gate == StepGate::Approval {
-                self.page(t + hold, Ask::Approval);
+                self.queue
+                    .push(t + hold, Event::ApprovalDue { attempt, epoch });
             }
         } else if last {
             // The last step's pause holds at 100% before the bake.
