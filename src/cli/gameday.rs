@@ -4,7 +4,7 @@
 use super::args::GamedayArgs;
 use super::{command_line, default_out, load, pick_seed, policy_index, UsageError};
 use anyhow::{Context, Result};
-use rollsim::gameday::runtime::{play, Options};
+use rollsim::gameday::runtime::{bind, play, Options};
 use rollsim::gameday::scorecard::{self, ScoreRow};
 use rollsim::gameday::ui::{LogUi, Ui};
 use rollsim::gameday::{recording, team_spec, Game};
@@ -43,6 +43,13 @@ pub fn gameday(a: &GamedayArgs, argv: &[String]) -> Result<()> {
         .as_deref()
         .map(|name| policy_index(&scn, name, "--pager"))
         .transpose()?;
+    let listener = match a.listen {
+        Some(addr) => Some(
+            bind(addr)
+                .map_err(|e| UsageError(format!("--listen {addr}: cannot listen there: {e}")))?,
+        ),
+        None => None,
+    };
     let seed = pick_seed(a.seed, &scn);
     let out = a
         .out
@@ -70,7 +77,7 @@ pub fn gameday(a: &GamedayArgs, argv: &[String]) -> Result<()> {
     ));
     let options = Options {
         speed: if a.virtual_time { 0.0 } else { a.speed },
-        listen: a.listen,
+        listen: listener,
         token: a.token.clone(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

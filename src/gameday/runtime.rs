@@ -103,12 +103,21 @@ impl Published {
 }
 
 /// How the game is played.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Options {
     /// Game seconds per wall second; 0 for virtual time.
     pub speed: f64,
-    pub listen: Option<SocketAddr>,
+    /// Where to serve the HTTP API: bound by the caller, so that a taken port is reported
+    /// before anything else happens.
+    pub listen: Option<std::net::TcpListener>,
     pub token: Option<String>,
+}
+
+/// Binds `addr` for [`Options::listen`].
+pub fn bind(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let l = std::net::TcpListener::bind(addr)?;
+    l.set_nonblocking(true)?;
+    Ok(l)
 }
 
 /// Wall time between frames (dashboard redraws, snapshot publications, pacing steps).
@@ -125,10 +134,9 @@ pub async fn play(
     let (publish, published) = watch::channel(Arc::new(Published::of(game)));
     let (stop, stopped) = oneshot::channel::<()>();
     let server = match options.listen {
-        Some(addr) => {
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("--listen {addr}: cannot listen there"))?;
+        Some(listener) => {
+            let listener =
+                tokio::net::TcpListener::from_std(listener).context("--listen: the socket")?;
             let local = listener.local_addr().context("--listen")?;
             ui.say(&format!(
                 "listening on http://{local} (GET /metrics, GET /api/state, POST /api/rollback ...)"

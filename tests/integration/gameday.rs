@@ -435,6 +435,21 @@ fn listening_beyond_loopback_needs_a_token() {
     );
     assert!(err.contains("--token"), "{err}");
     assert!(!out.exists(), "nothing is written");
+    // A port in use is reported before anything is written.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let addr = taken.local_addr().expect("its address").to_string();
+    let o = Command::new(bin())
+        .args(["gameday", SCENARIO, "--virtual", "--listen", &addr, "--out"])
+        .arg(&out)
+        .output()
+        .expect("rollsim runs");
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!("--listen {addr}: cannot listen there")),
+        "{err}"
+    );
+    assert!(!out.exists(), "nothing is written");
     let o = Command::new(bin())
         .args(["gameday", SCENARIO, "--speed", "0", "--out"])
         .arg(&out)
