@@ -6,7 +6,7 @@ use super::{command_line, default_out, load, pick_seed, policy_index, UsageError
 use anyhow::{Context, Result};
 use rollsim::gameday::runtime::{bind, play, Options};
 use rollsim::gameday::scorecard::{self, ScoreRow};
-use rollsim::gameday::ui::{LogUi, Ui};
+use rollsim::gameday::ui::{Dashboard, LogUi, Ui};
 use rollsim::gameday::{recording, team_spec, Game};
 use rollsim::report::{csv_bytes, Manifest, OutputDir};
 use rollsim::sim::{rng::run_seed, Prepared, World};
@@ -61,9 +61,16 @@ pub fn gameday(a: &GamedayArgs, argv: &[String]) -> Result<()> {
     let world = World::draw(&scn, a.run, run_seed(seed, a.run));
     let team = team_spec(&scn, pager);
     let mut game = Game::new(&prepared, &world, &team);
-    // Plain log lines for now; the terminal dashboard is the next step.
-    let _terminal = std::io::stdout().is_terminal() && !a.no_dashboard;
-    let mut ui: Box<dyn Ui> = Box::new(LogUi::new(&scn, true));
+    let mut ui: Box<dyn Ui> = if std::io::stdout().is_terminal() && !a.no_dashboard {
+        let speed = if a.virtual_time {
+            "virtual".to_string()
+        } else {
+            format!("{}x", a.speed)
+        };
+        Box::new(Dashboard::new(&scn, speed))
+    } else {
+        Box::new(LogUi::new(&scn, true))
+    };
     ui.say(&format!(
         "game day: {} ({}), seed {seed}, run {}; {}",
         scn.service.name,

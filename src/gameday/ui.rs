@@ -1,5 +1,9 @@
-//! What the players look at in the terminal. [`LogUi`] prints plain lines (for a
-//! stdout that is not a terminal, or `--no-dashboard`) and reads typed commands from stdin.
+//! What the players look at in the terminal: the [`Dashboard`] when stdout is a terminal,
+//! else [`LogUi`], which prints plain lines (also with `--no-dashboard`) and reads typed
+//! commands from stdin.
+
+mod dashboard;
+pub use dashboard::Dashboard;
 
 use super::game::{log_line, Game};
 use super::runtime::ToGame;
