@@ -1199,19 +1199,21 @@ impl Replication<'_, '_> {
                 self.push_scrape(t + dt, scrape);
             }
         }
+        // Scrapes run only while the new version exists; before, the game draws its own.
+        let unscraped = !(self.needs.scrapes && self.new_exists());
         if let Some(live) = &mut self.live {
             let p99 = |v: Option<VersionSample>| v.and_then(|v| v.latency_p99_ms);
-            live.tick(
-                model,
-                t,
-                [n_old, n_new],
-                [e_old, e_new],
-                [old.latency_mu, new.latency_mu],
-                [
+            let served = live::Served {
+                requests: [n_old, n_new],
+                errors: [e_old, e_new],
+                mu: [old.latency_mu, new.latency_mu],
+                p99_ms: [
                     observed.and_then(|o| p99(o.old)),
                     observed.and_then(|o| p99(o.new)),
                 ],
-            );
+                unscraped,
+            };
+            live.tick(model, t, served);
         }
         if self.trace.is_some() {
             let truth = [

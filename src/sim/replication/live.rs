@@ -12,7 +12,7 @@ use crate::faults::FaultWindow;
 use crate::model::ServiceModel;
 use crate::outcome::RunRecord;
 use crate::scenario::{PolicySpec, StepGate};
-use crate::signals::binomial;
+use crate::signals::{binomial, scraped_p99};
 use crate::sim::command::{Applied, Command};
 use crate::sim::rng::{stream, Stream, StreamRng};
 use crate::sim::trace::Trace;
@@ -77,6 +77,18 @@ pub struct LiveView {
     pub finished: bool,
 }
 
+/// One tick's requests per version (old, new), as the engine drew them.
+pub(super) struct Served {
+    pub requests: [u64; 2],
+    pub errors: [u64; 2],
+    /// Log-mean latency.
+    pub mu: [f64; 2],
+    /// The policy scrape's p99, when one was drawn and arrived.
+    pub p99_ms: [Option<f64>; 2],
+    /// No policy scrape was drawn this tick (before the deploy).
+    pub unscraped: bool,
+}
+
 pub(super) struct LiveState {
     rng: StreamRng,
     counters: Counters,
@@ -111,15 +123,14 @@ impl LiveState {
     }
 
     /// Counts one tick's requests: totals, errors and latency buckets per version.
-    pub(super) fn tick(
-        &mut self,
-        model: &ServiceModel,
-        t: u64,
-        requests: [u64; 2],
-        errors: [u64; 2],
-        mu: [f64; 2],
-        p99_ms: [Option<f64>; 2],
-    ) {
+    pub(super) fn tick(&mut self, model: &ServiceModel, t: u64, served: Served) {
+        let Served {
+            requests,
+            errors,
+            mu,
+            p99_ms,
+            unscraped,
+        } = served;
         let c = &mut self.counters;
         for v in 0..2 {
             let n = requests[v];
@@ -147,6 +158,19 @@ impl LiveState {
                 at_or_under += k;
                 above = tail;
                 c.latency_buckets[v][i] += at_or_under;
+            }
+        }
+        // Before the deploy no policy scrape is drawn: the dashboards still show a p99,
+        // drawn from this state's own stream (a lost scrape stays a gap).
+        let mut p99_ms = p99_ms;
+        for v in 0..2 {
+            if unscraped && requests[v] > 0 {
+                p99_ms[v] = Some(scraped_p99(
+                    &mut self.rng,
+                    mu[v],
+                    model.latency_sigma,
+                    requests[v],
+                ));
             }
         }
         if self.history.len() == HISTORY {
