@@ -11,6 +11,7 @@ mod gameday;
 mod human;
 mod import;
 mod invariants;
+mod prometheus;
 mod properties;
 mod replay;
 mod report;
