@@ -659,7 +659,9 @@ impl Replication<'_, '_> {
             return;
         }
         self.note(t, "pause", || "inconclusive analysis".into());
-        self.note_detection(t);
+        if self.live.is_none() {
+            self.note_detection(t);
+        }
         self.paused_at = Some(t);
         self.epoch += 1;
         self.acted = true;
@@ -847,7 +849,10 @@ impl Replication<'_, '_> {
             return;
         }
         self.acted = true;
-        self.note_detection(t);
+        // In a game the page is not the decision: the team's action is.
+        if self.live.is_none() {
+            self.note_detection(t);
+        }
         let guards = self.spec.guards;
         let human = self.spec.checkpoint != Checkpoint::None
             || (guards.human_after_first_rollback && self.out.rollbacks >= 1);

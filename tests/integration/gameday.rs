@@ -700,3 +700,34 @@ fn a_paced_game_ends_at_its_horizon_and_a_passive_team_scores_as_none() {
     assert_eq!(m["interrupted"], false, "{manifest}");
     assert_eq!(m["seed"], 6);
 }
+
+/// The pager's rule pages the team (it does not act); the team acknowledges and decides
+/// later; its time to decide runs to its own rollback, not to the page.
+#[test]
+fn a_paged_team_decides_when_it_acts_not_when_it_is_paged() {
+    let g = start(&["--virtual", "--seed", "6", "--pager", "error-rate-2pct"]);
+    let a = agent();
+    let url = |p: &str| format!("{}{p}", g.base);
+    post(&a, &url("/api/advance"), Some(r#"{"by": "40m"}"#));
+    let (_, state) = get(&a, &url("/api/state"));
+    let state = json(&state);
+    let pages = state["pages"].as_array().cloned().unwrap_or_default();
+    assert_eq!(pages.len(), 1, "{state}");
+    assert_eq!(pages[0]["about"], "rule fired");
+    assert_eq!(pages[0]["acked_ms"], serde_json::Value::Null);
+    assert_eq!(state["phase"], "rolling", "a page does not roll back");
+    let (s, body) = post(&a, &url("/api/ack"), None);
+    assert_eq!(
+        (s, json(&body)["detail"].clone()),
+        (200, "1 page(s) acknowledged".into())
+    );
+    let (s, _) = post(&a, &url("/api/rollback"), None);
+    assert_eq!(s, 200);
+    post(&a, &url("/api/end"), None);
+    let (code, stderr, out, _dir) = g.wait();
+    assert_eq!(code, 0, "{stderr:?}");
+    let team = &csv_rows(&out.join("scorecard.csv"))[0];
+    assert_eq!(team["pages"], "1");
+    // Onset at 0:25 (deploy at 0:20 + 5 min); the team rolled back at 0:40.
+    assert_eq!(team["time_to_decide_s"], "900.0");
+}
