@@ -630,12 +630,17 @@ impl Replication<'_, '_> {
             || (step + 1 < self.plan.len() && self.policy.gates_every_step())
     }
 
+    /// Whether any step is gated: then each step schedules the next when it is reached.
+    fn chained(&self) -> bool {
+        (0..self.plan.len()).any(|k| self.gated(k))
+    }
+
     /// Schedules every traffic step of the plan from the deploy at `t`; with a gated step,
     /// only the first (each step then schedules the next, see [`Self::share_step`]).
     fn schedule_plan(&mut self, t: u64) {
         let (attempt, epoch) = (self.attempt, self.epoch);
         self.awaiting_advance = false;
-        let chained = (0..self.plan.len()).any(|k| self.gated(k));
+        let chained = self.chained();
         for (step, s) in self
             .plan
             .iter()
@@ -692,7 +697,7 @@ impl Replication<'_, '_> {
             }
             return;
         }
-        let chained = (0..self.plan.len()).any(|k| self.gated(k));
+        let chained = self.chained();
         match self.phase {
             Phase::Rolling if chained => {
                 let hold = self.plan[self.step].hold_ms.saturating_sub(elapsed);
@@ -773,7 +778,7 @@ impl Replication<'_, '_> {
             // The last step's pause holds at 100% before the bake.
             let hold = hold + self.p.scenario.release.bake_ms;
             self.queue.push(t + hold, Event::Promote { attempt, epoch });
-        } else if (0..self.plan.len()).any(|k| self.gated(k)) {
+        } else if self.chained() {
             let step = step + 1;
             self.queue.push(
                 t + hold,
