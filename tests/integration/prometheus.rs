@@ -350,3 +350,30 @@ fn prometheus_scrapes_the_game_and_promql_returns_the_simulated_error_rate() {
     drop(g);
     drop(prom);
 }
+
+/// The shipped Prometheus set-up for game days is valid, and its alert rules fire as their
+/// unit tests say (`promtool`, from the same package as `prometheus`).
+#[test]
+fn the_shipped_prometheus_config_and_alert_rules_pass_promtool() {
+    let promtool = prometheus_binary().with_file_name("promtool");
+    assert!(
+        promtool.is_file(),
+        "promtool is missing beside {}: it comes with the prometheus package",
+        prometheus_binary().display()
+    );
+    for args in [
+        ["check", "config", "scenarios/gameday/prometheus.yml"],
+        ["test", "rules", "scenarios/gameday/alerts.test.yml"],
+    ] {
+        let out = std::process::Command::new(&promtool)
+            .args(args)
+            .output()
+            .expect("promtool runs");
+        assert!(
+            out.status.success(),
+            "promtool {args:?}:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
