@@ -136,6 +136,13 @@ pub fn replay(a: &ReplayArgs, argv: &[String]) -> Result<()> {
             );
             continue;
         }
+        if matches!(&spec.rule, PolicyRule::ArgoAnalysis(a) if a.step_analysis) {
+            eprintln!(
+                "note: policy {} runs its analyses at canary steps (`analysis = true`), whose times a recording lacks; skipped",
+                spec.name
+            );
+            continue;
+        }
         let needs = rollsim::policy::build(spec).needs();
         if needs.scrapes && obs.scrapes.is_empty() {
             eprintln!(

@@ -362,3 +362,49 @@ fn replay_reads_a_prometheus_range_query_and_locates_its_problems() {
             m.display()
         )));
 }
+
+/// An Argo policy whose analyses run at canary steps cannot be replayed (a recording has
+/// no step times): it is skipped with a note, and the others are replayed.
+#[test]
+fn replay_skips_step_analyses_with_a_note() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policies = dir.path().join("policies.toml");
+    std::fs::write(
+        &policies,
+        r#"
+[simulation]
+scrape_interval = "30s"
+
+[[policies]]
+name = "argo-steps"
+kind = "argo_analysis"
+interval = "1m"
+count = 3
+success_error_rate_below = 0.01
+failure_error_rate_above = 0.05
+rollout = { strategy = "canary", steps = [{ weight = 20, pause = "5m", analysis = true }, { weight = 100 }] }
+
+[[policies]]
+name = "error-rate-2pct-5m"
+kind = "threshold"
+error_rate_above = 0.02
+window = "5m"
+until = "end"
+"#,
+    )
+    .expect("write policies");
+    let out = dir.path().join("out");
+    rollsim()
+        .args(["replay", "scenarios/replay/metrics.csv", "--labels", "scenarios/replay/labels.csv", "--policies"])
+        .arg(&policies)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "note: policy argo-steps runs its analyses at canary steps (`analysis = true`), whose times a recording lacks; skipped",
+        ));
+    let decisions = std::fs::read_to_string(out.join("decisions.csv")).expect("decisions");
+    assert!(!decisions.contains("argo-steps"));
+    assert!(decisions.contains("error-rate-2pct-5m"));
+}
