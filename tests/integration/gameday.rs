@@ -731,3 +731,48 @@ fn a_paged_team_decides_when_it_acts_not_when_it_is_paged() {
     // Onset at 0:25 (deploy at 0:20 + 5 min); the team rolled back at 0:40.
     assert_eq!(team["time_to_decide_s"], "900.0");
 }
+
+/// A step that waits for a person (`approval = true`) pages the team when its pause has
+/// held, and the team's `resume` approves it.
+#[test]
+fn the_team_approves_a_step_that_waits_for_a_person() {
+    use rollsim::gameday::{team_spec, Game, Source};
+    use rollsim::sim::command::Command;
+    use rollsim::sim::{rng::run_seed, Prepared, World};
+    let s = super::scenario(
+        r#"
+[simulation]
+duration = "2h"
+scrape_interval = "15s"
+[service]
+name = "s"
+request_rate = 20
+[release]
+at = "1m"
+bake = "10m"
+[rollout]
+strategy = "canary"
+steps = [{ weight = 20, pause = "5m", approval = true }, { weight = 100 }]
+"#,
+    );
+    let p = Prepared::new(&s);
+    let world = World::draw(&s, 0, run_seed(1, 0));
+    let team = team_spec(&s, None);
+    let mut game = Game::new(&p, &world, &team);
+    game.advance_to(360_000); // 0:06, the pause ends now
+    assert!(game.pages().is_empty(), "no page before the pause has held");
+    game.advance_to(360_001);
+    let pages = game.pages();
+    assert_eq!(
+        (pages.len(), pages[0].at_ms, pages[0].about),
+        (1, 360_000, "step waits for approval")
+    );
+    game.advance_to(600_000); // nobody answers: the step holds
+    assert_eq!(game.view().share_new, 0.2);
+    let a = game.apply(Command::Resume, Source::Console);
+    assert_eq!((a.done, a.detail.as_str()), (true, "step approved"));
+    game.advance_to(600_001);
+    assert_eq!((game.view().share_new, game.view().phase), (1.0, "baking"));
+    game.advance_to(600_000 + 600_000 + 1);
+    assert_eq!(game.view().phase, "promoted", "promoted after the bake");
+}
