@@ -35,6 +35,27 @@ fn check(a: &GamedayArgs) -> Result<()> {
     Ok(())
 }
 
+/// The command line with the token's value hidden: it is recorded in the manifest and the
+/// scorecard, which are shared after the game.
+fn redact_token(argv: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(argv.len());
+    let mut hide_next = false;
+    for arg in argv {
+        if hide_next {
+            out.push("REDACTED".to_string());
+            hide_next = false;
+        } else if arg == "--token" {
+            out.push(arg.clone());
+            hide_next = true;
+        } else if arg.starts_with("--token=") {
+            out.push("--token=REDACTED".to_string());
+        } else {
+            out.push(arg.clone());
+        }
+    }
+    out
+}
+
 pub fn gameday(a: &GamedayArgs, argv: &[String]) -> Result<()> {
     check(a)?;
     let (text, origin, scn) = load(&a.scenario)?;
@@ -104,7 +125,7 @@ pub fn gameday(a: &GamedayArgs, argv: &[String]) -> Result<()> {
     let records = scorecard::score(&prepared, &scored_world, team_record);
     let rows: Vec<ScoreRow> = records.iter().map(ScoreRow::from).collect();
 
-    let command = command_line(argv, seed);
+    let command = command_line(&redact_token(argv), seed);
     let actions_path = dir.path().join("actions.csv");
     let mut replay = vec![
         "rollsim".to_string(),

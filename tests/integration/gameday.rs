@@ -409,6 +409,20 @@ fn a_token_guards_every_control_endpoint_but_not_the_reads() {
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(get(&a, &url("/metrics")).0, 200);
     assert_eq!(get(&a, &url("/api/state")).0, 200);
+    let r = a
+        .post(&url("/api/end"))
+        .header("Authorization", "Bearer s3cret")
+        .send_empty()
+        .expect("an answer");
+    assert_eq!(r.status().as_u16(), 200);
+    let (code, stderr, out, _dir) = g.wait();
+    assert_eq!(code, 0, "{stderr:?}");
+    // The secret is not written into the outputs that are shared after the game.
+    for f in ["manifest.json", "scorecard.html", "report.html"] {
+        let text = std::fs::read_to_string(out.join(f)).expect("an output");
+        assert!(!text.contains("s3cret"), "{f} holds the token");
+        assert!(text.contains("--token REDACTED"), "{f}");
+    }
 }
 
 #[test]
