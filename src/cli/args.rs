@@ -170,8 +170,9 @@ pub struct GamedayArgs {
     #[arg(long)]
     pub listen: Option<std::net::SocketAddr>,
     /// A secret every control request must carry (Authorization: Bearer TOKEN); required
-    /// to --listen on an address other than loopback.
-    #[arg(long)]
+    /// to --listen on an address other than loopback. Prefer the environment variable: a
+    /// command line is visible to every local user.
+    #[arg(long, env = "ROLLSIM_GAMEDAY_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
     /// The scenario policy whose rule pages the team (instead of acting).
     #[arg(long)]

@@ -27,7 +27,7 @@ fn check(a: &GamedayArgs) -> Result<()> {
     if let Some(addr) = a.listen {
         if !addr.ip().is_loopback() && a.token.is_none() {
             return Err(UsageError(format!(
-                "--listen {addr}: not a loopback address, so anyone who can reach it could steer the game; pass --token SECRET (then every control request needs Authorization: Bearer SECRET)"
+                "--listen {addr}: not a loopback address, so anyone who can reach it could steer the game; set ROLLSIM_GAMEDAY_TOKEN=SECRET or pass --token SECRET (then every control request needs Authorization: Bearer SECRET)"
             ))
             .into());
         }

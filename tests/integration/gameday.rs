@@ -25,6 +25,11 @@ fn bin() -> PathBuf {
 /// Starts `rollsim gameday` on a free loopback port with `args` (virtual time unless
 /// `args` says otherwise) and waits until it listens.
 pub fn start(args: &[&str]) -> GameProc {
+    start_with_env(args, &[])
+}
+
+/// [`start`] with environment variables set.
+pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> GameProc {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let out = dir.path().join("game");
     let mut cmd = Command::new(bin());
@@ -33,6 +38,7 @@ pub fn start(args: &[&str]) -> GameProc {
         .args(["--listen", "127.0.0.1:0", "--no-dashboard", "--out"])
         .arg(&out)
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -789,4 +795,26 @@ steps = [{ weight = 20, pause = "5m", approval = true }, { weight = 100 }]
     assert_eq!((game.view().share_new, game.view().phase), (1.0, "baking"));
     game.advance_to(600_000 + 600_000 + 1);
     assert_eq!(game.view().phase, "promoted", "promoted after the bake");
+}
+
+/// The token may come from the environment (a command line is visible to local users).
+#[test]
+fn the_token_can_come_from_the_environment() {
+    let g = start_with_env(
+        &["--virtual", "--seed", "1"],
+        &[("ROLLSIM_GAMEDAY_TOKEN", "from-env")],
+    );
+    let a = agent();
+    let (s, _) = post(&a, &format!("{}/api/pause", g.base), None);
+    assert_eq!(s, 401);
+    let r = a
+        .post(format!("{}/api/end", g.base))
+        .header("Authorization", "Bearer from-env")
+        .send_empty()
+        .expect("an answer");
+    assert_eq!(r.status().as_u16(), 200);
+    let (code, stderr, out, _dir) = g.wait();
+    assert_eq!(code, 0, "{stderr:?}");
+    let manifest = std::fs::read_to_string(out.join("manifest.json")).expect("manifest");
+    assert!(!manifest.contains("from-env"));
 }
