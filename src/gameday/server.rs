@@ -23,8 +23,9 @@ use serde_json::json;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 
-/// The largest request body accepted (every command's body is a few dozen bytes).
-pub const BODY_LIMIT: usize = 4096;
+/// The largest request body accepted: a command's body is a few dozen bytes, and an
+/// Alertmanager webhook's (which a control endpoint accepts and ignores) a few KiB.
+pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// What the handlers share.
 #[derive(Clone)]

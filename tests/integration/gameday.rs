@@ -357,7 +357,7 @@ fn malformed_requests_get_4xx_with_a_reason() {
         .read_to_string()
         .unwrap_or_default()
         .contains("Content-Type: application/json"));
-    let big = format!("{{\"on\": true, \"pad\": \"{}\"}}", "x".repeat(8192));
+    let big = format!("{{\"on\": true, \"pad\": \"{}\"}}", "x".repeat(70_000));
     let (s, _) = post(&a, &url("/api/flag"), Some(&big));
     assert_eq!(s, 413);
     let (s, _) = get(&a, &url("/api/rollback"));
@@ -817,4 +817,43 @@ fn the_token_can_come_from_the_environment() {
     assert_eq!(code, 0, "{stderr:?}");
     let manifest = std::fs::read_to_string(out.join("manifest.json")).expect("manifest");
     assert!(!manifest.contains("from-env"));
+}
+
+/// An Alertmanager webhook (its real payload shape, JSON of a few KiB) can call a control
+/// endpoint directly: the body is accepted and ignored.
+#[test]
+fn an_alertmanager_webhook_can_roll_back() {
+    let g = start(&["--virtual", "--seed", "6"]);
+    let a = agent();
+    post(
+        &a,
+        &format!("{}/api/advance", g.base),
+        Some(r#"{"by": "30m"}"#),
+    );
+    let alert = serde_json::json!({
+        "status": "firing",
+        "labels": {"alertname": "NewVersionErrorRateHigh", "severity": "page", "version": "new"},
+        "annotations": {"summary": "The new version fails 5% of requests", "runbook": "x".repeat(2000)},
+        "startsAt": "2026-11-25T16:00:00Z",
+        "endsAt": "0001-01-01T00:00:00Z",
+        "generatorURL": "http://127.0.0.1:9090/graph?g0.expr=...",
+        "fingerprint": "c6f3a1b2d4e5f607"
+    });
+    let payload = serde_json::json!({
+        "version": "4",
+        "groupKey": "{}:{alertname=\"NewVersionErrorRateHigh\"}",
+        "truncatedAlerts": 0,
+        "status": "firing",
+        "receiver": "rollsim",
+        "groupLabels": {"alertname": "NewVersionErrorRateHigh"},
+        "commonLabels": {"alertname": "NewVersionErrorRateHigh", "severity": "page"},
+        "commonAnnotations": {},
+        "externalURL": "http://127.0.0.1:9093",
+        "alerts": [alert.clone(), alert],
+    })
+    .to_string();
+    assert!(payload.len() > 4096);
+    let (s, body) = post(&a, &format!("{}/api/rollback", g.base), Some(&payload));
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(json(&body)["detail"], "rolling back to the old version");
 }
