@@ -126,6 +126,12 @@ pub fn gameday(a: &GamedayArgs, argv: &[String]) -> Result<()> {
     let rows: Vec<ScoreRow> = records.iter().map(ScoreRow::from).collect();
 
     let command = command_line(&redact_token(argv), seed);
+    let oracles: Vec<String> = scn
+        .policies
+        .iter()
+        .filter(|p| matches!(p.rule, rollsim::scenario::PolicyRule::Oracle { .. }))
+        .map(|p| p.name.clone())
+        .collect();
     let actions_path = dir.path().join("actions.csv");
     let mut replay = vec![
         "rollsim".to_string(),
@@ -149,6 +155,7 @@ pub fn gameday(a: &GamedayArgs, argv: &[String]) -> Result<()> {
         service: &scn.service.name,
         seed,
         release_bad: world.release_bad,
+        oracles: oracles.clone(),
         faults: scored_world
             .faults
             .iter()
@@ -225,6 +232,9 @@ pub fn gameday(a: &GamedayArgs, argv: &[String]) -> Result<()> {
         if world.release_bad { "bad" } else { "good" }
     );
     print!("{}", scorecard::text(&rows));
+    if let Some((team, policies)) = rows.split_first() {
+        println!("{}", scorecard::standing(team, policies, &oracles));
+    }
     println!("replay: {replay}");
     eprintln!(
         "wrote {}/ (scorecard.html, scorecard.csv, actions.csv, trace.csv, events.csv, runs.csv)",

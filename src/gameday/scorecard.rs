@@ -101,11 +101,41 @@ pub fn text(rows: &[ScoreRow]) -> String {
     t
 }
 
+/// Where the team stands among the automatic policies, the oracles (which know the truth)
+/// aside: how many did better on downtime and on failed requests.
+pub fn standing(team: &ScoreRow, policies: &[ScoreRow], oracles: &[String]) -> String {
+    let real: Vec<&ScoreRow> = policies
+        .iter()
+        .filter(|r| !oracles.contains(&r.decided_by))
+        .collect();
+    let less_downtime = real
+        .iter()
+        .filter(|r| r.downtime_s < team.downtime_s)
+        .count();
+    let fewer_failed = real
+        .iter()
+        .filter(|r| r.failed_requests < team.failed_requests)
+        .count();
+    format!(
+        "Of {} automatic policies{}, {} had less downtime than the team and {} failed fewer requests.",
+        real.len(),
+        if oracles.is_empty() {
+            String::new()
+        } else {
+            " (the oracle, which knows the truth, aside)".to_string()
+        },
+        less_downtime,
+        fewer_failed
+    )
+}
+
 /// What the page says about the game besides the table.
 pub struct Context<'a> {
     pub service: &'a str,
     pub seed: u64,
     pub release_bad: bool,
+    /// Policies that know the truth (`oracle`): shown, not ranked.
+    pub oracles: Vec<String>,
     /// Every fault of the game, revealed: (name, start s, end s, injected live).
     pub faults: Vec<(String, f64, f64, bool)>,
     /// The team's commands: (game time s, action, detail).
@@ -155,15 +185,7 @@ pub fn html(rows: &[ScoreRow], c: &Context<'_>) -> String {
         c.seed
     )];
     if let Some(team) = team {
-        let better = rows[1..]
-            .iter()
-            .filter(|r| r.downtime_s < team.downtime_s)
-            .count();
-        verdict.push(format!(
-            "{} of {} automatic policies had less downtime than the team.",
-            better,
-            rows.len() - 1
-        ));
+        verdict.push(standing(team, &rows[1..], &c.oracles));
     }
     let faults = Table {
         header: vec!["fault".into(), "start".into(), "end".into(), "how".into()],
@@ -226,4 +248,43 @@ pub fn html(rows: &[ScoreRow], c: &Context<'_>) -> String {
         scenario_text: None,
     };
     render_html(&doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(who: &str, downtime_s: f64, failed_requests: u64) -> ScoreRow {
+        ScoreRow {
+            decided_by: who.into(),
+            downtime_s,
+            failed_requests,
+            rollbacks: 0,
+            false_positive_rollbacks: 0,
+            missed_bad_release: false,
+            data_harm: 0,
+            time_to_decide_s: None,
+            time_to_recover_s: None,
+            pages: 0,
+        }
+    }
+
+    #[test]
+    fn the_team_is_ranked_against_real_policies_only() {
+        let team = row("team", 480.0, 3461);
+        let policies = [
+            row("none", 8700.0, 14106),
+            row("oracle", 300.0, 3000),
+            row("fast-rule", 420.0, 3500),
+            row("slow-rule", 3210.0, 3400),
+        ];
+        assert_eq!(
+            standing(&team, &policies, &["oracle".to_string()]),
+            "Of 3 automatic policies (the oracle, which knows the truth, aside), 1 had less downtime than the team and 1 failed fewer requests."
+        );
+        assert_eq!(
+            standing(&team, &policies, &[]),
+            "Of 4 automatic policies, 2 had less downtime than the team and 2 failed fewer requests."
+        );
+    }
 }
