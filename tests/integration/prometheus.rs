@@ -64,13 +64,18 @@ struct Prometheus {
 impl Prometheus {
     /// Starts Prometheus scraping `target` (host:port) every second and waits until ready.
     fn start(binary: &Path, target: &str) -> Prometheus {
+        Self::start_with(binary, target, "")
+    }
+
+    /// [`Self::start`] with more top-level configuration (`rule_files`, `alerting`).
+    fn start_with(binary: &Path, target: &str, extra: &str) -> Prometheus {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let config = dir.path().join("prometheus.yml");
         std::fs::write(
             &config,
             format!(
                 "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
-                 scrape_configs:\n  - job_name: rollsim\n    static_configs:\n      - targets: [\"{target}\"]\n"
+                 scrape_configs:\n  - job_name: rollsim\n    static_configs:\n      - targets: [\"{target}\"]\n{extra}"
             ),
         )
         .expect("the configuration is written");
@@ -376,4 +381,140 @@ fn the_shipped_prometheus_config_and_alert_rules_pass_promtool() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// A free loopback `host:port`.
+fn free_addr() -> String {
+    format!("127.0.0.1:{}", free_port())
+}
+
+/// A real Alertmanager (Debian's `prometheus-alertmanager`), killed when dropped.
+struct Alertmanager {
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Alertmanager {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The whole alert pipeline as a team would run it, as the decision maker of a game: a
+/// real Prometheus evaluates the shipped alert rules (`scenarios/gameday/alerts.yml`) on
+/// the game's metrics, a real Alertmanager posts the firing alert to `/api/rollback`
+/// (README, "A testbed for real automation"), and the game rolls the bad release back.
+#[test]
+fn a_real_alert_pipeline_rolls_back_a_bad_release() {
+    let prometheus = prometheus_binary();
+    let alertmanager = prometheus.with_file_name("prometheus-alertmanager");
+    assert!(
+        alertmanager.is_file(),
+        "this test needs a real Alertmanager: install Debian's `prometheus-alertmanager` \
+         (`bash .ci/setup` does)"
+    );
+    // Seed 6 plays a bad release: deployed at 0:20, failing 5% of its requests from 0:25.
+    let g = start(&["--speed", "10", "--seed", "6"]);
+    let target = g.base.trim_start_matches("http://").to_string();
+
+    let am_dir = tempfile::tempdir().expect("a temporary directory");
+    let am_config = am_dir.path().join("alertmanager.yml");
+    std::fs::write(
+        &am_config,
+        format!(
+            "route:\n  receiver: rollsim\n  group_wait: 0s\n  group_interval: 1s\n  repeat_interval: 1h\n\
+             receivers:\n  - name: rollsim\n    webhook_configs:\n      - url: {}/api/rollback\n        send_resolved: false\n",
+            g.base
+        ),
+    )
+    .expect("the configuration is written");
+    let am_addr = free_addr();
+    let am_log = std::fs::File::create(am_dir.path().join("alertmanager.log")).expect("a log");
+    let am_child = Command::new(&alertmanager)
+        .arg(format!("--config.file={}", am_config.display()))
+        .arg(format!(
+            "--storage.path={}",
+            am_dir.path().join("data").display()
+        ))
+        .arg(format!("--web.listen-address={am_addr}"))
+        .arg("--cluster.listen-address=")
+        .stdin(Stdio::null())
+        .stdout(am_log.try_clone().expect("a log"))
+        .stderr(am_log)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{} does not start: {e}", alertmanager.display()));
+    let am_log_path = am_dir.path().join("alertmanager.log");
+    let _am = Alertmanager {
+        child: am_child,
+        _dir: am_dir,
+    };
+    let a = short_agent();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !a
+        .get(format!("http://{am_addr}/-/ready"))
+        .call()
+        .is_ok_and(|r| r.status().as_u16() == 200)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "Alertmanager not ready after 20 s: {}",
+            std::fs::read_to_string(&am_log_path).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let rules = std::fs::canonicalize("scenarios/gameday/alerts.yml").expect("the shipped rules");
+    let extra = format!(
+        "rule_files:\n  - {}\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: [\"{am_addr}\"]\n",
+        rules.display()
+    );
+    let prom = Prometheus::start_with(&prometheus, &target, &extra);
+    prom.wait_for_first_scrape();
+
+    // Skip to 0:24, a minute before the defect shows (the game is paced from there).
+    let (_, body) = get(&a, &format!("{}/api/state", g.base));
+    let now = json(&body)["game_time_s"].as_f64().expect("game time");
+    assert!(now < 1440.0, "the game is already at {now} s");
+    let by = format!("{{\"by\": \"{}ms\"}}", ((1440.0 - now) * 1000.0) as u64);
+    let (s, body) = post(&a, &format!("{}/api/advance", g.base), Some(&by));
+    assert_eq!(s, 200, "{body}");
+
+    // The alert needs the 20 s error ratio over 2% for 5 s, then Alertmanager calls us.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let rollback = loop {
+        let (_, body) = get(&a, &format!("{}/api/state", g.base));
+        let state = json(&body);
+        let done = state["actions"].as_array().and_then(|actions| {
+            actions
+                .iter()
+                .find(|x| x["action"] == "rollback" && x["source"] == "http" && x["done"] == true)
+                .cloned()
+        });
+        if let Some(x) = done {
+            break x;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no rollback from Alertmanager within 60 s; alerts: {:?}; state: {state}",
+            prom.query("ALERTS", unix_now())
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    let at_s = rollback["at_ms"].as_f64().expect("its time") / 1000.0;
+    assert!(
+        (1500.0..1800.0).contains(&at_s),
+        "the rollback at {at_s} s comes after the defect (1500 s) and within 5 game minutes"
+    );
+    let (s, _) = post(&a, &format!("{}/api/end", g.base), None);
+    assert_eq!(s, 200);
+    let (code, stderr, out, _dir) = g.wait();
+    assert_eq!(code, 0, "{stderr:?}");
+    let team = &csv_rows(&out.join("scorecard.csv"))[0];
+    assert_eq!(
+        team["rollbacks"], "1",
+        "one rollback, however often the alert repeats"
+    );
+    assert_eq!(team["false_positive_rollbacks"], "0");
+    assert_eq!(team["missed_bad_release"], "false");
 }
