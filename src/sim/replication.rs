@@ -635,26 +635,26 @@ impl Replication<'_, '_> {
         (0..self.plan.len()).any(|k| self.gated(k))
     }
 
+    /// Schedules traffic step `step` of the current deploy (and epoch) at `at`.
+    fn push_share(&mut self, at: u64, step: usize) {
+        let (attempt, epoch) = (self.attempt, self.epoch);
+        self.queue.push(
+            at,
+            Event::Share {
+                attempt,
+                epoch,
+                step,
+            },
+        );
+    }
+
     /// Schedules every traffic step of the plan from the deploy at `t`; with a gated step,
     /// only the first (each step then schedules the next, see [`Self::share_step`]).
     fn schedule_plan(&mut self, t: u64) {
-        let (attempt, epoch) = (self.attempt, self.epoch);
         self.awaiting_advance = false;
-        let chained = self.chained();
-        for (step, s) in self
-            .plan
-            .iter()
-            .enumerate()
-            .take(if chained { 1 } else { usize::MAX })
-        {
-            self.queue.push(
-                t + s.offset_ms,
-                Event::Share {
-                    attempt,
-                    epoch,
-                    step,
-                },
-            );
+        let steps = if self.chained() { 1 } else { self.plan.len() };
+        for step in 0..steps {
+            self.push_share(t + self.plan[step].offset_ms, step);
         }
     }
 
@@ -701,29 +701,13 @@ impl Replication<'_, '_> {
         match self.phase {
             Phase::Rolling if chained => {
                 let hold = self.plan[self.step].hold_ms.saturating_sub(elapsed);
-                let (epoch, step) = (self.epoch, self.step + 1);
-                self.queue.push(
-                    t + hold,
-                    Event::Share {
-                        attempt,
-                        epoch,
-                        step,
-                    },
-                );
+                self.push_share(t + hold, self.step + 1);
             }
             Phase::Rolling => {
                 let current = self.plan[self.step].offset_ms;
-                let epoch = self.epoch;
-                for (step, s) in self.plan.iter().enumerate().skip(self.step + 1) {
-                    let wait = (s.offset_ms - current).saturating_sub(elapsed);
-                    self.queue.push(
-                        t + wait,
-                        Event::Share {
-                            attempt,
-                            epoch,
-                            step,
-                        },
-                    );
+                for step in self.step + 1..self.plan.len() {
+                    let wait = (self.plan[step].offset_ms - current).saturating_sub(elapsed);
+                    self.push_share(t + wait, step);
                 }
             }
             Phase::Baking => {
@@ -780,14 +764,7 @@ impl Replication<'_, '_> {
             self.queue.push(t + hold, Event::Promote { attempt, epoch });
         } else if self.chained() {
             let step = step + 1;
-            self.queue.push(
-                t + hold,
-                Event::Share {
-                    attempt,
-                    epoch,
-                    step,
-                },
-            );
+            self.push_share(t + hold, step);
         }
     }
 
@@ -806,14 +783,7 @@ impl Replication<'_, '_> {
             Phase::Rolling if at == t => self.share_step(t, attempt, self.step + 1),
             Phase::Rolling => {
                 let step = self.step + 1;
-                self.queue.push(
-                    at,
-                    Event::Share {
-                        attempt,
-                        epoch,
-                        step,
-                    },
-                );
+                self.push_share(at, step);
             }
             Phase::Baking => {
                 let bake = self.p.scenario.release.bake_ms;
