@@ -945,13 +945,17 @@ impl Replication<'_, '_> {
                     },
                 );
             }
-            Action::FlagOff => {
-                self.note(t, "flag_off", String::new);
-                self.out.flags_off += 1;
-                self.flag_off = true;
-                self.remove_defect(t);
-            }
+            Action::FlagOff => self.turn_flag_off(t, String::new()),
         }
+    }
+
+    /// The kill switch: the new code path stops (it writes the old format again) and with
+    /// it the defect; `by` says who turned it (empty for the policy).
+    fn turn_flag_off(&mut self, t: u64, by: String) {
+        self.note(t, "flag_off", || by);
+        self.out.flags_off += 1;
+        self.flag_off = true;
+        self.remove_defect(t);
     }
 
     fn note_detection(&mut self, t: u64) {

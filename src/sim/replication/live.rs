@@ -94,7 +94,6 @@ pub(super) struct LiveState {
     counters: Counters,
     history: VecDeque<LiveTick>,
     pages: Vec<LivePage>,
-    injected: Vec<FaultWindow>,
 }
 
 impl LiveState {
@@ -104,7 +103,6 @@ impl LiveState {
             counters: Counters::default(),
             history: VecDeque::with_capacity(HISTORY),
             pages: Vec::new(),
-            injected: Vec::new(),
         }
     }
 
@@ -302,9 +300,10 @@ impl<'a> Live<'a> {
     pub fn finish(mut self) -> LiveEnd {
         let horizon = self.r.p.scenario.duration_ms;
         self.r.advance(horizon);
-        let state = self.r.live.take();
+        // The faults after the world's are the ones injected live.
+        let injected = self.r.faults[self.r.world.faults.len()..].to_vec();
+        let pages = self.r.live.take().map(|s| s.pages).unwrap_or_default();
         let (record, trace) = self.r.finish();
-        let (pages, injected) = state.map(|s| (s.pages, s.injected)).unwrap_or_default();
         LiveEnd {
             record,
             trace: trace.unwrap_or_default(),
@@ -381,10 +380,7 @@ impl Replication<'_, '_> {
             Command::Deploy => Applied::ignored("the release is already deployed"),
             Command::Flag { on: false } if !self.flag_off => {
                 self.note_detection(t);
-                self.note(t, "flag_off", || "by the team".into());
-                self.out.flags_off += 1;
-                self.flag_off = true;
-                self.remove_defect(t);
+                self.turn_flag_off(t, "by the team".into());
                 Applied::done("feature flag off: the new code path is disabled")
             }
             Command::Flag { on: true } if self.flag_off => {
@@ -456,9 +452,6 @@ impl Replication<'_, '_> {
         self.active.push(false);
         self.queue.push(t, Event::FaultStart(i));
         self.queue.push(end, Event::FaultEnd(i));
-        if let Some(live) = &mut self.live {
-            live.injected.push(window);
-        }
         Applied::done(format!(
             "{} injected for {}",
             f.name,
