@@ -168,8 +168,10 @@ pub async fn play(
     let mut ended = false;
     let mut open = true;
     loop {
+        // A frame moves the game to the clock and shows it; a request shows its own change.
+        let mut tick = false;
         tokio::select! {
-            _ = frame.tick() => {}
+            _ = frame.tick() => { tick = true; }
             msg = inbox.recv(), if open => {
                 open = msg.is_some();
                 if let Some(msg) = msg {
@@ -196,11 +198,11 @@ pub async fn play(
             }
             _ = &mut ctrl_c => { ended = true; }
         }
-        if !ended {
+        if tick {
             game.advance_to(clock.now_ms());
+            ui.frame(game);
+            publish.send_replace(Arc::new(Published::of(game)));
         }
-        ui.frame(game);
-        publish.send_replace(Arc::new(Published::of(game)));
         if ended || game.finished() {
             break;
         }
