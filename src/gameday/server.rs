@@ -33,8 +33,8 @@ pub struct Shared {
     pub to_game: mpsc::Sender<ToGame>,
     pub published: watch::Receiver<Arc<Published>>,
     pub token: Option<String>,
-    /// Fault names, index = fault number (to resolve `inject` by name).
-    pub faults: Arc<Vec<String>>,
+    /// The scenario, to resolve `inject` by fault name as typed commands do.
+    pub scenario: Arc<Scenario>,
 }
 
 impl Shared {
@@ -48,7 +48,7 @@ impl Shared {
             to_game,
             published,
             token,
-            faults: Arc::new(scenario.faults.iter().map(|f| f.name.clone()).collect()),
+            scenario: Arc::new(scenario.clone()),
         }
     }
 }
@@ -198,15 +198,9 @@ async fn inject(State(s): State<Shared>, b: Result<Json<InjectBody>, JsonRejecti
         Ok(i) => i,
         Err(r) => return r.into_response(),
     };
-    let Some(fault) = s.faults.iter().position(|f| *f == i.fault) else {
-        return error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!(
-                "no fault named {:?}; expected one of: {}",
-                i.fault,
-                s.faults.join(", ")
-            ),
-        );
+    let fault = match console::fault_index(&s.scenario, &i.fault) {
+        Ok(f) => f,
+        Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, e),
     };
     let duration_ms = match console::duration_ms(&i.duration) {
         Ok(0) => {

@@ -29,7 +29,30 @@ pub enum Command {
     Inject { fault: usize, duration_ms: u64 },
 }
 
+/// Every command but `inject` (which needs a fault and a duration), by name.
+const SIMPLE: [Command; 8] = [
+    Command::Rollback,
+    Command::Promote,
+    Command::Pause,
+    Command::Resume,
+    Command::Ack,
+    Command::Deploy,
+    Command::Flag { on: true },
+    Command::Flag { on: false },
+];
+
 impl Command {
+    /// The command named `name` ([`Command::name`]), for those that need no argument.
+    pub fn from_name(name: &str) -> Option<Command> {
+        SIMPLE.into_iter().find(|c| c.name() == name)
+    }
+
+    /// The names [`Command::from_name`] knows, and `inject`, for messages.
+    pub fn names() -> String {
+        let simple: Vec<&str> = SIMPLE.iter().map(Command::name).collect();
+        format!("{} or inject", simple.join(", "))
+    }
+
     /// The command's name in recordings and on the HTTP API.
     pub fn name(&self) -> &'static str {
         match self {
