@@ -8,6 +8,7 @@ use super::{command_line, default_out, load, pick_seed, policy_index, UsageError
 use anyhow::{Context, Result};
 use rollsim::gameday::{recording, team_spec};
 use rollsim::report::{csv_bytes, Manifest, OutputDir};
+use rollsim::sim::trace::log_line;
 use rollsim::sim::{replicate_scripted, replicate_traced, rng::run_seed, Prepared, World};
 
 pub fn trace(a: &TraceArgs, argv: &[String]) -> Result<()> {
@@ -90,9 +91,7 @@ pub fn trace(a: &TraceArgs, argv: &[String]) -> Result<()> {
         record.total_requests,
     );
     for e in trace.events.iter().filter(|e| e.kind != "share") {
-        let secs = e.t_s as u64;
-        let clock = format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
-        println!("  {clock}  {:<14} {}", e.kind, e.detail);
+        println!("  {}", log_line(e.t_s, e.kind, &e.detail));
     }
     eprintln!(
         "wrote {}/ (trace.csv, events.csv, runs.csv; metrics.csv and labels.csv for replay)",

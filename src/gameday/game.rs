@@ -9,7 +9,6 @@ use crate::scenario::Scenario;
 use crate::sim::command::{Applied, Command, Timed};
 use crate::sim::{Live, LiveEnd, LivePage, LiveView, Prepared, World};
 use serde::Serialize;
-use std::fmt::Write as _;
 
 /// Event kinds the players do not see: the hidden faults, and bookkeeping.
 const HIDDEN: &[&str] = &[
@@ -255,20 +254,4 @@ impl<'a> Game<'a> {
     pub fn finish(self) -> (LiveEnd, Vec<Action>) {
         (self.live.finish(), self.actions)
     }
-}
-
-/// A line for each player-visible event, as the plain log shows it.
-pub fn log_line(e: &FeedEvent) -> String {
-    let secs = e.t_s as u64;
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        "{:02}:{:02}:{:02}  {:<14} {}",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60,
-        e.kind,
-        e.detail
-    );
-    s
 }

@@ -5,9 +5,10 @@
 mod dashboard;
 pub use dashboard::Dashboard;
 
-use super::game::{log_line, Game};
+use super::game::Game;
 use super::runtime::ToGame;
 use crate::scenario::Scenario;
+use crate::sim::trace::log_line;
 use std::io::{BufRead, Write};
 use tokio::sync::mpsc;
 
@@ -73,7 +74,7 @@ impl Ui for LogUi {
         let mut out = std::io::stdout().lock();
         let mut n = 0;
         for e in game.feed().skip(self.printed) {
-            let _ = writeln!(out, "{}", log_line(&e));
+            let _ = writeln!(out, "{}", log_line(e.t_s, e.kind, &e.detail));
             n += 1;
         }
         self.printed += n;
@@ -83,13 +84,8 @@ impl Ui for LogUi {
             let pct = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{:.2}%", r * 100.0));
             let ms = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.0}ms"));
             let open = s.pages.iter().filter(|p| p.acked_ms.is_none()).count();
-            let secs = game.now_ms() / 1000;
-            let _ = writeln!(
-                out,
-                "{:02}:{:02}:{:02}  status         {} {:.0}% new | errors old {} new {} | p99 old {} new {} | health {} ok {} failed | {} open page(s)",
-                secs / 3600,
-                secs / 60 % 60,
-                secs % 60,
+            let status = format!(
+                "{} {:.0}% new | errors old {} new {} | p99 old {} new {} | health {} ok {} failed | {} open page(s)",
                 s.view.phase,
                 s.view.share_new * 100.0,
                 pct(s.old.error_rate_1m),
@@ -100,6 +96,8 @@ impl Ui for LogUi {
                 s.health_checks_failed,
                 open,
             );
+            let t_s = game.now_ms() as f64 / 1000.0;
+            let _ = writeln!(out, "{}", log_line(t_s, "status", &status));
         }
         let _ = out.flush();
     }

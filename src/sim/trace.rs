@@ -38,6 +38,18 @@ pub struct TraceEvent {
     pub detail: String,
 }
 
+/// One event as the logs print it (`rollsim trace`, a game's plain log):
+/// `HH:MM:SS  kind           detail`, the time's seconds truncated.
+pub fn log_line(t_s: f64, kind: &str, detail: &str) -> String {
+    let secs = t_s as u64;
+    format!(
+        "{:02}:{:02}:{:02}  {kind:<14} {detail}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
 /// The timeline of one replication.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Trace {
