@@ -8,6 +8,7 @@ mod controllers;
 mod data;
 mod determinism;
 mod gameday;
+mod golden;
 mod human;
 mod import;
 mod invariants;
