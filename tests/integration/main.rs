@@ -1,5 +1,6 @@
 //! Integration tests: one binary, a module per topic.
 
+mod architecture;
 mod calibrate;
 mod cli;
 mod closed_forms;
