@@ -1,6 +1,10 @@
 //! Throughput of the engine: one simulated service-day (24 h at 15 s scrapes) per
 //! iteration, for each kind of policy. Criterion reports elements/s = service-days/s on
 //! one core. Run with `cargo bench --bench simulate`.
+//!
+//! Two groups: `service_day` (every kind of policy watching until the end of the day) and
+//! `benchmark_model` (`scenarios/benchmark.toml`: a daily canary watched for about an hour,
+//! two blunt rules; one iteration is one policy-day), also with drift switched on.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rollsim::scenario::parse;
@@ -68,5 +72,35 @@ fn service_day(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, service_day);
+/// `scenarios/benchmark.toml` as shipped, and with a drifting baseline (a per-scrape path
+/// that must be drawn whatever is watched).
+fn benchmark_model(c: &mut Criterion) {
+    let text = include_str!("../scenarios/benchmark.toml");
+    let drifting = text.replace(
+        "[health_check]",
+        "[signals]\nnoise_sd = 0.3\nnoise_correlation = \"20m\"\n\n[health_check]",
+    );
+    let mut group = c.benchmark_group("benchmark_model");
+    group.throughput(Throughput::Elements(1));
+    for (label, text) in [("", text), ("drift/", drifting.as_str())] {
+        let scenario = match parse(text, "scenarios/benchmark.toml") {
+            Ok(s) => s,
+            Err(e) => panic!("benchmark scenario: {e}"),
+        };
+        let prepared = Prepared::new(&scenario);
+        for spec in &scenario.policies {
+            group.bench_function(format!("{label}{}", spec.name), |b| {
+                let mut run = 0u64;
+                b.iter(|| {
+                    run += 1;
+                    let world = World::draw(&scenario, run, run_seed(42, run));
+                    black_box(replicate(&prepared, &world, spec))
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, service_day, benchmark_model);
 criterion_main!(benches);
