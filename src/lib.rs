@@ -11,9 +11,7 @@
 //! parallel, summarised) → `report` (CSV, JSON, manifest, table).
 
 pub mod calibrate;
-pub mod data;
 pub mod experiment;
-pub mod faults;
 pub mod gameday;
 pub mod import;
 pub mod model;
@@ -22,7 +20,5 @@ pub mod policy;
 pub mod recorded;
 pub mod replay;
 pub mod report;
-pub mod rollout;
 pub mod scenario;
-pub mod signals;
 pub mod sim;

@@ -1,7 +1,7 @@
 //! The scorecard: the team's game against every automatic policy of the scenario on the
 //! very same world (same seed, same noise, same faults, the live injects included).
 
-use crate::faults::FaultWindow;
+use crate::model::faults::FaultWindow;
 use crate::outcome::RunRecord;
 use crate::report::findings::clock;
 use crate::report::{render_html, Doc, Section, Table};

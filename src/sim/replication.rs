@@ -6,18 +6,18 @@ use super::queue::{EventQueue, Phase as At};
 use super::rng::{stream, Stream, StreamRng};
 use super::trace::{Trace, TraceEvent, TraceRow};
 use super::world::World;
-use crate::data::DataState;
-use crate::faults::FaultWindow;
+use crate::model::data::DataState;
+use crate::model::faults::FaultWindow;
+use crate::model::rollout::{keeps_old_warm, plan, ShareStep};
 use crate::model::{Effects, ServiceModel, VersionTruth};
 use crate::outcome::RunRecord;
 use crate::policy::human::HumanModel;
 use crate::policy::{self, Decision, Needs, Policy, Scrape, VersionSample};
-use crate::rollout::{keeps_old_warm, plan, ShareStep};
 use crate::scenario::{
     Action, Checkpoint, Day, MigrationWhen, PolicyRule, PolicySpec, Scenario, StepGate,
     UnsafeRollback, Until,
 };
-use crate::signals::{binomial, requests, scraped_p99, Drift};
+use crate::sim::rng::sample::{binomial, requests, scraped_p99, Drift, TailCache};
 use rand::Rng;
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -122,33 +122,6 @@ enum Phase {
     Promoted,
     /// Traffic is moving back to the old version.
     RollingBack,
-}
-
-/// The latency tail probability of the last log-mean asked for: latency changes only when
-/// a fault or a defect changes, while the tail is wanted every tick (and `erfc` is costly).
-#[derive(Debug, Clone, Copy)]
-struct TailCache {
-    mu: f64,
-    tail: f64,
-}
-
-impl Default for TailCache {
-    fn default() -> Self {
-        TailCache {
-            mu: f64::NAN,
-            tail: 0.0,
-        }
-    }
-}
-
-impl TailCache {
-    fn get(&mut self, model: &ServiceModel, mu: f64, x_ms: f64) -> f64 {
-        if mu != self.mu {
-            self.mu = mu;
-            self.tail = model.latency_tail(mu, x_ms);
-        }
-        self.tail
-    }
 }
 
 struct Pending {
@@ -1143,12 +1116,20 @@ impl Replication<'_, '_> {
             + share * with_data(new.error_prob, data_new);
         let slo_ms = s.slo.latency_p99_ms;
         let slow = if share >= 1.0 {
-            self.slo_tail_new.get(model, new.latency_mu, slo_ms)
+            self.slo_tail_new
+                .get(new.latency_mu, model.latency_sigma, slo_ms)
         } else if share <= 0.0 {
-            self.slo_tail_old.get(model, old.latency_mu, slo_ms)
+            self.slo_tail_old
+                .get(old.latency_mu, model.latency_sigma, slo_ms)
         } else {
-            (1.0 - share) * self.slo_tail_old.get(model, old.latency_mu, slo_ms)
-                + share * self.slo_tail_new.get(model, new.latency_mu, slo_ms)
+            (1.0 - share)
+                * self
+                    .slo_tail_old
+                    .get(old.latency_mu, model.latency_sigma, slo_ms)
+                + share
+                    * self
+                        .slo_tail_new
+                        .get(new.latency_mu, model.latency_sigma, slo_ms)
         };
         if error_ratio > s.slo.error_rate || slow > 0.01 {
             self.downtime_ms += dt;
@@ -1270,9 +1251,11 @@ impl Replication<'_, '_> {
         }
         let model = &self.p.model;
         let flaky = hc.false_failure_probability.max(self.effects.flapping);
-        let slow = self
-            .timeout_tail
-            .get(model, self.truth_new.latency_mu, hc.timeout_ms as f64);
+        let slow = self.timeout_tail.get(
+            self.truth_new.latency_mu,
+            model.latency_sigma,
+            hc.timeout_ms as f64,
+        );
         let ok_prob = (1.0 - flaky)
             * (1.0 - self.truth_new.error_prob)
             * (1.0 - slow)

@@ -1,7 +1,7 @@
 //! The ground truth of one run, drawn before any policy acts and shared by all of them.
 
 use super::rng::{stream, Stream};
-use crate::faults::{realize, FaultWindow};
+use crate::model::faults::{realize, FaultWindow};
 use crate::scenario::Scenario;
 use rand::Rng;
 

@@ -8,12 +8,12 @@
 //! else reads: exposing metrics never changes a run.
 
 use super::{Ask, Event, Phase, Replication};
-use crate::faults::FaultWindow;
+use crate::model::faults::FaultWindow;
 use crate::model::ServiceModel;
 use crate::outcome::RunRecord;
 use crate::scenario::{PolicySpec, StepGate};
-use crate::signals::{binomial, scraped_p99};
 use crate::sim::command::{Applied, Command};
+use crate::sim::rng::sample::{binomial, scraped_p99};
 use crate::sim::rng::{stream, Stream, StreamRng};
 use crate::sim::trace::Trace;
 use crate::sim::{Prepared, World};

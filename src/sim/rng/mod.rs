@@ -7,6 +7,8 @@
 //! never touched by a policy's decisions, which is what makes policies comparable on the
 //! very same faults and noise (common random numbers).
 
+pub mod sample;
+
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

@@ -5,10 +5,12 @@
 //! or a slow network shifts its log-mean. Error probabilities of independent causes combine
 //! as `1 - Π(1 - p_i)`.
 
-use crate::scenario::{BadRelease, FaultEffect, Scenario};
+pub mod data;
+pub mod faults;
+pub mod rollout;
 
-/// The standard normal quantile at 0.99.
-pub const Z99: f64 = 2.326_347_874_040_840_8;
+use crate::scenario::{BadRelease, FaultEffect, Scenario};
+use crate::sim::rng::sample::{lognormal_tail, Z99};
 
 /// The combined effect of the faults active at one moment.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -172,7 +174,7 @@ impl ServiceModel {
 
     /// Probability that a request of latency log-mean `mu` takes longer than `x_ms`.
     pub fn latency_tail(&self, mu: f64, x_ms: f64) -> f64 {
-        0.5 * libm::erfc((x_ms.ln() - mu) / (self.latency_sigma * std::f64::consts::SQRT_2))
+        lognormal_tail(mu, self.latency_sigma, x_ms)
     }
 
     /// The true p99 latency (ms) of a version with log-mean `mu`.

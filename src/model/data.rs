@@ -12,7 +12,7 @@
 //! faults as the same scenario without it.
 
 use crate::scenario::{CodeVersion, DataSpec, MigrationStep};
-use crate::signals::binomial;
+use crate::sim::rng::sample::binomial;
 use rand::Rng;
 use std::collections::VecDeque;
 

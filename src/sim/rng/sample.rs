@@ -1,13 +1,52 @@
-//! Random signals drawn each tick: request counts, errors, scraped latency quantiles, the
-//! drift of the baseline error rate, and health-check outcomes.
+//! The sampling helpers every stage draws with: request counts, errors, scraped latency
+//! quantiles, the drift of the baseline error rate, and the log-normal latency tail.
+//!
+//! They live beside the streams, not in a stage, because both the model (the truth: how
+//! many requests, how many fail) and the signals (what a scrape or a probe shows) draw with
+//! them, and those two stages never import each other.
 //!
 //! Aggregate sampling, not per-request simulation: a tick's requests are Poisson, its errors
 //! Binomial, and a scraped quantile is the true quantile plus the sampling error of an
 //! empirical quantile of `n` requests, so a simulated day costs about a millisecond.
 
-use crate::model::Z99;
 use rand::Rng;
 use rand_distr::{Binomial, Distribution, Poisson, StandardNormal};
+
+/// The standard normal quantile at 0.99.
+pub const Z99: f64 = 2.326_347_874_040_840_8;
+
+/// Probability that a log-normal latency of log-mean `mu` and log-sd `sigma` exceeds `x_ms`.
+pub fn lognormal_tail(mu: f64, sigma: f64, x_ms: f64) -> f64 {
+    0.5 * libm::erfc((x_ms.ln() - mu) / (sigma * std::f64::consts::SQRT_2))
+}
+
+/// The tail probability of the last log-mean asked for: latency changes only when a fault
+/// or a defect changes, while a tail is wanted every tick (and `erfc` is costly).
+#[derive(Debug, Clone, Copy)]
+pub struct TailCache {
+    mu: f64,
+    tail: f64,
+}
+
+impl Default for TailCache {
+    fn default() -> Self {
+        TailCache {
+            mu: f64::NAN,
+            tail: 0.0,
+        }
+    }
+}
+
+impl TailCache {
+    /// [`lognormal_tail`] of `mu`, computed again only when `mu` changed.
+    pub fn get(&mut self, mu: f64, sigma: f64, x_ms: f64) -> f64 {
+        if mu != self.mu {
+            self.mu = mu;
+            self.tail = lognormal_tail(mu, sigma, x_ms);
+        }
+        self.tail
+    }
+}
 
 /// Requests in a tick: Poisson with mean `mean` (0 when the mean is not positive); with
 /// `dispersion` > 1, the mean is first scaled by a Gamma(k, 1/k) factor with
