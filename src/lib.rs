@@ -6,9 +6,9 @@
 //! requests. See `ARCHITECTURE.md` for the map of modules and their invariants.
 //!
 //! Data flows one way:
-//! `scenario` (parse + check) → `sim` (one replication per run and policy, using `model`,
-//! `signals`, `faults`, `rollout`, `policy`) → `outcome` → `experiment` (many runs in
-//! parallel, summarised) → `report` (CSV, JSON, manifest, table).
+//! `scenario` (parse + check) → `sim` (one replication per run and policy: the engine
+//! dispatches to `model` → `signals` → `policy` → `response` → `outcome`) → `experiment`
+//! (many runs in parallel, summarised) → `report` (CSV, JSON, manifest, table).
 
 pub mod calibrate;
 pub mod experiment;
@@ -20,5 +20,7 @@ pub mod policy;
 pub mod recorded;
 pub mod replay;
 pub mod report;
+pub mod response;
 pub mod scenario;
+pub mod signals;
 pub mod sim;

@@ -1,9 +1,11 @@
 //! Fault schedules made concrete: for one run, the list of (start, end) windows of every
 //! fault, drawn once from the run's fault stream before any policy acts.
 
+use super::Effects;
 use crate::scenario::{Fault, Schedule};
 use rand::Rng;
 use rand_distr::{Distribution, Exp};
+use std::borrow::Cow;
 
 /// One occurrence of a fault in one run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +65,55 @@ pub fn realize<R: Rng + ?Sized>(
         }
     }
     out
+}
+
+/// The fault occurrences of one service in one run (the world's, then those injected
+/// live), which of them are active, and their combined effect.
+#[derive(Debug, Clone)]
+pub struct ActiveFaults<'w> {
+    windows: Cow<'w, [FaultWindow]>,
+    active: Vec<bool>,
+    effects: Effects,
+}
+
+impl<'w> ActiveFaults<'w> {
+    /// The world's occurrences, none active yet.
+    pub fn new(windows: &'w [FaultWindow]) -> Self {
+        ActiveFaults {
+            windows: Cow::Borrowed(windows),
+            active: vec![false; windows.len()],
+            effects: Effects::default(),
+        }
+    }
+
+    /// Every occurrence, in the order they were added.
+    pub fn windows(&self) -> &[FaultWindow] {
+        &self.windows
+    }
+
+    /// The combined effect of the active occurrences.
+    pub fn effects(&self) -> &Effects {
+        &self.effects
+    }
+
+    /// Occurrence `i` starts (`on`) or ends; `faults` are the scenario's.
+    pub fn set(&mut self, i: usize, on: bool, faults: &[Fault]) {
+        self.active[i] = on;
+        self.effects = Effects::combine(
+            self.windows
+                .iter()
+                .zip(&self.active)
+                .filter(|(_, a)| **a)
+                .map(|(w, _)| &faults[w.fault].effect),
+        );
+    }
+
+    /// Adds an occurrence (a live inject); returns its index.
+    pub fn push(&mut self, window: FaultWindow) -> usize {
+        self.windows.to_mut().push(window);
+        self.active.push(false);
+        self.windows.len() - 1
+    }
 }
 
 #[cfg(test)]

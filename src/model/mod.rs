@@ -7,7 +7,10 @@
 
 pub mod data;
 pub mod faults;
+pub mod release;
 pub mod rollout;
+pub mod service;
+pub mod traffic;
 
 use crate::scenario::{BadRelease, FaultEffect, Scenario};
 use crate::sim::rng::sample::{lognormal_tail, Z99};

@@ -2,7 +2,13 @@
 //!
 //! [`RunRecord`] is the single definition of a `runs.csv` row (serialised with serde, so
 //! the columns cannot drift from the struct), and [`RunRecord::metrics`] is the single list
-//! of the outcomes that the summary aggregates.
+//! of the outcomes that the summary aggregates. [`Scorer`] is the one place that fills a
+//! record in: the engine and the response stage tell it what truly happened and what was
+//! done, and it turns that into the row.
+
+mod scorer;
+
+pub use scorer::Scorer;
 
 use serde::{Deserialize, Serialize};
 
@@ -69,7 +75,7 @@ pub struct RunRecord {
 
 impl RunRecord {
     /// A record with nothing happened yet: the identity of the run and its truth, every
-    /// count zero and every time empty. The engine fills it in as the run goes.
+    /// count zero and every time empty. The [`Scorer`] fills it in as the run goes.
     pub fn new(run: u64, seed: u64, policy: &str, release_bad: bool, faults: u32) -> Self {
         RunRecord {
             run,

@@ -1,0 +1,458 @@
+//! The response: what becomes of a policy's decision. A rollback, a roll forward or a
+//! flag turned off; a pause; a page to a human (the human model, or the team in a game
+//! day) and what the human answers; the loop guards (suppressed rollbacks, frozen
+//! retries, back-off) and the pipeline's retry.
+//!
+//! The policy lives here: the engine hands it observations through [`Response`] and the
+//! decisions come back as changes to the release (the model's state machine) and counts
+//! for the scorer. The truth is read in two places only, as in reality: the human's call
+//! (right with the human model's probability) and the oracle bound's schedule.
+
+pub mod team;
+
+use crate::model::release::{Release, StepReached};
+use crate::model::service::Service;
+use crate::outcome::Scorer;
+use crate::policy::human::HumanModel;
+use crate::policy::{self, Decision, Needs, Policy, Scrape};
+use crate::scenario::{Action, Checkpoint, Day, PolicySpec, Scenario, UnsafeRollback, Until};
+use crate::sim::agenda::{Agenda, Ask, Event};
+use crate::sim::command::Applied;
+use crate::sim::rng::{stream, Stream, StreamRng};
+use rand::Rng;
+use team::Pager;
+
+/// What a response acts on: one release, its service, the scorer and the agenda.
+pub struct Run<'r, 'a, 'w> {
+    pub release: &'r mut Release,
+    pub service: &'r mut Service<'a, 'w>,
+    pub scorer: &'r mut Scorer,
+    pub agenda: &'r mut Agenda,
+}
+
+/// The policy of one replication and everything that acts on its decisions.
+pub struct Response<'a> {
+    scenario: &'a Scenario,
+    spec: &'a PolicySpec,
+    policy: Box<dyn Policy>,
+    /// The on-call human (drawn per run: weekday or weekend, background pages).
+    human: HumanModel<'a>,
+    /// In a game day, pages go to the team instead of the human model.
+    team: Option<Pager>,
+    /// The policy has acted on the current deploy (it watches no more until the next).
+    acted: bool,
+    /// After keeping a release, the human silences the alert until then.
+    silenced_until: u64,
+    human_rng: StreamRng,
+    recovery: StreamRng,
+    pipeline: StreamRng,
+}
+
+/// The human of a run: the day, and the background pages of the day before and of the
+/// run itself, all from the human stream (the same for every policy of the run).
+fn draw_human<'a>(s: &'a Scenario, rng: &mut StreamRng) -> HumanModel<'a> {
+    let h = &s.human;
+    let weekend = match h.day {
+        Day::Weekday => false,
+        Day::Weekend => true,
+        Day::Random => rng.random::<f64>() < 2.0 / 7.0,
+    };
+    let mut background = Vec::new();
+    if h.background_pages_per_day > 0.0 {
+        if let Ok(gap) = rand_distr::Exp::new(h.background_pages_per_day / 86_400_000.0) {
+            let mut t = -86_400_000.0;
+            loop {
+                t += rand_distr::Distribution::<f64>::sample(&gap, rng);
+                if t >= s.duration_ms as f64 {
+                    break;
+                }
+                background.push(t as i64);
+            }
+        }
+    }
+    HumanModel::new(h, weekend, background)
+}
+
+impl<'a> Response<'a> {
+    /// The response of `spec` in the run whose seed is `seed`; with `team`, pages go to a
+    /// game day's team.
+    pub fn new(seed: u64, scenario: &'a Scenario, spec: &'a PolicySpec, team: bool) -> Self {
+        let mut human_rng = stream(seed, Stream::Human);
+        let human = draw_human(scenario, &mut human_rng);
+        Response {
+            scenario,
+            spec,
+            policy: policy::build(spec),
+            human,
+            team: team.then(Pager::default),
+            acted: false,
+            silenced_until: 0,
+            human_rng,
+            recovery: stream(seed, Stream::Recovery),
+            pipeline: stream(seed, Stream::Pipeline),
+        }
+    }
+
+    /// The observations the policy reads.
+    pub fn needs(&self) -> Needs {
+        self.policy.needs()
+    }
+
+    /// Whether every rollout step but the last waits for the policy's `Advance`.
+    pub fn gates_every_step(&self) -> bool {
+        self.policy.gates_every_step()
+    }
+
+    /// The pages sent to the team (empty outside a game day).
+    pub fn pages(&self) -> &[team::LivePage] {
+        self.team.as_ref().map_or(&[], |p| &p.pages)
+    }
+
+    /// Whether the policy is watching the new version of `release` now.
+    pub fn watching(&self, release: &Release) -> bool {
+        use crate::model::release::Phase;
+        if self.acted {
+            return false;
+        }
+        match release.phase {
+            Phase::Rolling | Phase::Baking => true,
+            Phase::Promoted => self.spec.until == Until::End,
+            Phase::Idle | Phase::RollingBack => false,
+        }
+    }
+
+    /// A new deploy started: the policy forgets everything and watches again.
+    pub fn on_deploy(&mut self) {
+        self.acted = false;
+        self.silenced_until = 0;
+        self.policy.reset();
+    }
+
+    /// The rollout reached a step (the policy's step analysis may start).
+    pub fn on_step(&mut self, reached: Option<StepReached>) {
+        if let Some(r) = reached {
+            self.policy.on_step(r.analysis_at_ms);
+        }
+    }
+
+    /// A scrape reaches the policy at `t`.
+    pub fn observe_scrape(&mut self, t: u64, scrape: &Scrape, run: Run) {
+        let d = self.policy.on_scrape(scrape);
+        self.decide(t, d, run);
+    }
+
+    /// A health check of the new version reaches the policy at `t`.
+    pub fn observe_probe(&mut self, t: u64, ok: bool, run: Run) {
+        let d = self.policy.on_health_check(t, ok);
+        self.decide(t, d, run);
+    }
+
+    /// A policy's rule fired: act, suppress (a loop guard), or page a human.
+    pub fn decide(&mut self, t: u64, d: Decision, run: Run) {
+        let watching = self.watching(run.release);
+        if d == Decision::Advance && watching {
+            self.step_passed(t, run);
+            return;
+        }
+        if d == Decision::Pause && watching {
+            self.pause(t, run);
+            return;
+        }
+        if d != Decision::Rollback || !watching || t < self.silenced_until {
+            return;
+        }
+        self.acted = true;
+        // In a game the page is not the decision: the team's action is.
+        if self.team.is_none() {
+            run.scorer.detected(t);
+        }
+        let guards = self.spec.guards;
+        let human = self.spec.checkpoint != Checkpoint::None
+            || (guards.human_after_first_rollback && run.scorer.rollbacks() >= 1);
+        if human {
+            self.page(t, Ask::Rule, run);
+            return;
+        }
+        if guards
+            .max_auto_rollbacks
+            .is_some_and(|max| run.scorer.rollbacks() >= max)
+        {
+            run.agenda
+                .note(t, "suppressed", || "max_auto_rollbacks reached".into());
+            run.scorer.suppressed();
+            return;
+        }
+        self.act(t, run);
+    }
+
+    /// The gated current step passed (the policy's `Advance`, or a person).
+    pub fn step_passed(&mut self, t: u64, run: Run) {
+        let reached = run.release.step_passed(t, run.agenda);
+        self.on_step(reached);
+    }
+
+    /// The rollout stops where it is and a human is asked to abort or resume.
+    fn pause(&mut self, t: u64, run: Run) {
+        if !run.release.can_pause() {
+            return;
+        }
+        run.agenda
+            .note(t, "pause", || "inconclusive analysis".into());
+        if self.team.is_none() {
+            run.scorer.detected(t);
+        }
+        run.release.hold(t);
+        self.acted = true;
+        self.page(t, Ask::Pause, run);
+    }
+
+    /// The rollout goes on from where it paused.
+    pub fn resume(&mut self, t: u64, run: Run) {
+        if let Some(true) = run.release.resume(t, run.agenda) {
+            // A new analysis of the step: the policy watches again.
+            self.acted = false;
+            self.policy.on_step(Some(t));
+        }
+    }
+
+    /// Pages the human (or the team); the human's answer comes after the ack time.
+    fn page(&mut self, t: u64, about: Ask, run: Run) {
+        if let Some(team) = &mut self.team {
+            // The team is paged: it answers with commands, not through the human model.
+            run.scorer.paged(None);
+            team.page(t, about.describe());
+            run.agenda.note(t, "page", || about.describe().into());
+            return;
+        }
+        let ack = self.human.page(&mut self.human_rng, t);
+        run.scorer
+            .paged(Some(self.scenario.human.handling_ms as f64 / 60_000.0));
+        run.agenda.note(t, "page", || {
+            format!(
+                "{}; answered after {}",
+                about.describe(),
+                humantime::format_duration(std::time::Duration::from_millis(ack))
+            )
+        });
+        let (release, attempt) = (run.release.index, run.release.attempt);
+        run.agenda.at(
+            t + ack,
+            Event::HumanAnswer {
+                release,
+                attempt,
+                about,
+            },
+        );
+    }
+
+    /// The bake of (`attempt`, `epoch`) is over: promote, or ask for the sign-off.
+    pub fn promotion_due(&mut self, t: u64, attempt: u32, epoch: u32, run: Run) {
+        use crate::model::release::Phase;
+        if !run.release.current(attempt, epoch) || run.release.phase != Phase::Baking {
+            return;
+        }
+        if self.spec.checkpoint == Checkpoint::RollbackAndPromotion {
+            run.release.awaiting_signoff = true;
+            self.page(t, Ask::Promotion, run);
+        } else {
+            run.release.promote(t, run.agenda);
+        }
+    }
+
+    /// A step that waits for a person has held its pause: page for the approval.
+    pub fn approval_due(&mut self, t: u64, attempt: u32, epoch: u32, run: Run) {
+        if run.release.current(attempt, epoch) && run.release.awaiting_advance {
+            self.page(t, Ask::Approval, run);
+        }
+    }
+
+    /// The oracle bound acts on a bad release.
+    pub fn oracle(&mut self, t: u64, attempt: u32, run: Run) {
+        if attempt == run.release.attempt {
+            self.decide(t, Decision::Rollback, run);
+        }
+    }
+
+    /// The human answers: signs a promotion off, or makes the call on a fired rule (the
+    /// right call with the model's probability: act on a bad release, keep a good one).
+    pub fn human_answer(&mut self, t: u64, attempt: u32, about: Ask, run: Run) {
+        use crate::model::release::Phase;
+        if attempt != run.release.attempt || !run.release.serving() {
+            return;
+        }
+        if about == Ask::Promotion {
+            if run.release.awaiting_signoff && run.release.phase == Phase::Baking {
+                run.release.awaiting_signoff = false;
+                run.release.promote(t, run.agenda);
+            }
+            return;
+        }
+        let right = self.human_rng.random::<f64>() < self.human.right_probability(t);
+        if about == Ask::Approval && !run.release.awaiting_advance {
+            return;
+        }
+        if run.release.bad() == right {
+            run.agenda.note(t, "human_acts", String::new);
+            run.release.paused_at = None;
+            self.act(t, run);
+        } else if about == Ask::Approval {
+            run.agenda.note(t, "human_promotes", String::new);
+            self.step_passed(t, run);
+        } else if about == Ask::Pause {
+            run.agenda.note(t, "human_resumes", String::new);
+            self.resume(t, run);
+        } else {
+            run.agenda.note(t, "human_keeps", String::new);
+            self.keep(t);
+        }
+    }
+
+    /// The release is kept after a fired rule: the rule watches again after the silence.
+    fn keep(&mut self, t: u64) {
+        self.acted = false;
+        self.policy.reset();
+        self.silenced_until = t + self.scenario.human.silence_ms;
+    }
+
+    /// Carries out the policy's action.
+    fn act(&mut self, t: u64, run: Run) {
+        match self.spec.action {
+            Action::Rollback => {
+                let refuse = self.scenario.data.as_ref().is_some_and(|d| {
+                    self.spec.unsafe_rollback.unwrap_or(d.on_unsafe_rollback)
+                        == UnsafeRollback::Refuse
+                });
+                if run.service.rollback_unsafe() && refuse {
+                    run.agenda.note(t, "refused", || {
+                        "rollback across a destructive migration".into()
+                    });
+                    run.scorer.refused_unsafe();
+                } else {
+                    self.rollback(t, run);
+                }
+            }
+            Action::RollForward => {
+                run.agenda.note(t, "roll_forward", String::new);
+                run.scorer.rolled_forward();
+                let delay = self
+                    .scenario
+                    .recovery
+                    .roll_forward_delay
+                    .sample(&mut self.recovery);
+                let (release, attempt) = (run.release.index, run.release.attempt);
+                run.agenda
+                    .at(t + delay, Event::FixDeployed { release, attempt });
+            }
+            Action::FlagOff => self.turn_flag_off(t, String::new(), run),
+        }
+    }
+
+    /// A fix rolled forward serves.
+    pub fn fix_deployed(&mut self, t: u64, attempt: u32, run: Run) {
+        if attempt == run.release.attempt && run.release.exists() {
+            run.agenda.note(t, "fix_deployed", String::new);
+            run.release.fixed = true;
+            remove_defect(t, run);
+        }
+    }
+
+    /// The kill switch: the new code path stops (it writes the old format again) and with
+    /// it the defect; `by` says who turned it (empty for the policy).
+    pub fn turn_flag_off(&mut self, t: u64, by: String, run: Run) {
+        run.agenda.note(t, "flag_off", || by);
+        run.scorer.flag_off();
+        run.release.flag_off = true;
+        remove_defect(t, run);
+    }
+
+    /// Someone outside the policy rolls back now (a team's command): the policy stops
+    /// watching this deploy.
+    pub fn take_over(&mut self, t: u64, run: Run) {
+        run.scorer.detected(t);
+        self.acted = true;
+        run.release.paused_at = None;
+        run.release.awaiting_signoff = false;
+        self.rollback(t, run);
+    }
+
+    /// Rolls the release back (when it serves).
+    pub fn rollback(&mut self, t: u64, run: Run) {
+        if !run.release.serving() {
+            return;
+        }
+        let infra = run.service.effects().any;
+        run.agenda.note(t, "rollback", || {
+            if infra {
+                "while a fault was active".into()
+            } else {
+                String::new()
+            }
+        });
+        run.scorer.rollback(run.release.bad(), infra);
+        run.scorer.detected(t);
+        run.service.on_rollback();
+        if run.release.begin_rollback(t, run.agenda) {
+            self.rollback_done(t, run);
+        }
+    }
+
+    /// Every request is back on the old version: the pipeline retries the release unless
+    /// a loop guard froze it or its attempts are spent.
+    pub fn rollback_done(&mut self, t: u64, run: Run) {
+        run.release.rolled_back(t, run.agenda);
+        run.scorer.recovered(t);
+        let guards = self.spec.guards;
+        let frozen = guards
+            .freeze_after
+            .is_some_and(|n| run.scorer.rollbacks() >= n);
+        if frozen {
+            run.agenda.note(t, "frozen", || {
+                "freeze_after reached: no more retries".into()
+            });
+        }
+        let attempt = run.release.attempt;
+        if attempt < self.scenario.pipeline.max_attempts && !frozen && self.spec.pipeline_retries {
+            let base = self
+                .scenario
+                .pipeline
+                .retry_delay
+                .sample(&mut self.pipeline);
+            let backoff = guards.retry_backoff.powi(attempt.saturating_sub(1) as i32);
+            let release = run.release.index;
+            run.agenda.at(
+                t + (base as f64 * backoff).round() as u64,
+                Event::Deploy { release },
+            );
+        }
+    }
+
+    /// The team acknowledges its open pages at `t`. A fired rule acknowledged without
+    /// acting is silenced, as the human model's "keep" is.
+    pub fn ack(&mut self, t: u64, release: &Release) -> Applied {
+        let Some(team) = &mut self.team else {
+            return Applied::ignored("no page is open");
+        };
+        let acked = team.ack(t);
+        if acked.is_empty() {
+            return Applied::ignored("no page is open");
+        }
+        let rule = acked.contains(&Ask::Rule.describe());
+        let rolling_back = release.phase == crate::model::release::Phase::RollingBack;
+        if rule && self.acted && release.paused_at.is_none() && !rolling_back {
+            self.keep(t);
+        }
+        Applied::done(format!("{} page(s) acknowledged", acked.len()))
+    }
+
+    /// The pages sent to the team, taken at the end of a game.
+    pub fn take_pages(&mut self) -> Vec<team::LivePage> {
+        self.team.take().map(|p| p.pages).unwrap_or_default()
+    }
+}
+
+/// The defect stops for good (a fix serves, or the flag turned the code path off).
+fn remove_defect(t: u64, run: Run) {
+    if run.release.remove_defect() && run.release.bad() {
+        run.scorer.recovered(t);
+    }
+}

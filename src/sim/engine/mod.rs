@@ -1,0 +1,440 @@
+//! The engine: one replication of one policy against one run's world, from time 0 to the
+//! horizon. It holds the agenda (the event queue) and dispatches each event to the stage
+//! it concerns, in one direction:
+//!
+//! model (the truth of each service and release) -> signals (what can be observed) ->
+//! policy and response (decisions become actions on the model) -> outcome (the scorer).
+//!
+//! Services and releases are values in collections; events carry their indices.
+
+use super::agenda::{Agenda, Event};
+use super::command::Timed;
+use super::queue::Phase as At;
+use super::trace::{Trace, TraceRow};
+use super::world::World;
+use crate::model::release::{Phase, Release, ReleaseSpec};
+use crate::model::service::{Interval, Service};
+use crate::model::{ServiceModel, VersionTruth};
+use crate::outcome::{RunRecord, Scorer};
+use crate::policy::{Scrape, VersionSample};
+use crate::response::{Response, Run};
+use crate::scenario::{MigrationWhen, PolicyRule, PolicySpec, Scenario};
+use crate::signals::exposition::Exposition;
+use crate::signals::{ProbeTruth, Served, Signals};
+
+mod live;
+pub use live::{Live, LiveEnd, LiveView};
+
+/// What every replication of a scenario shares, computed once per experiment.
+#[derive(Debug, Clone)]
+pub struct Prepared<'a> {
+    pub scenario: &'a Scenario,
+    model: ServiceModel,
+}
+
+impl<'a> Prepared<'a> {
+    /// Precomputes the service model of `scenario`.
+    pub fn new(scenario: &'a Scenario) -> Self {
+        Prepared {
+            scenario,
+            model: ServiceModel::new(scenario),
+        }
+    }
+}
+
+struct Replication<'a, 'w> {
+    p: &'a Prepared<'a>,
+    world: &'w World,
+    agenda: Agenda,
+    services: Vec<Service<'a, 'w>>,
+    releases: Vec<Release>,
+    signals: Signals,
+    response: Response<'a>,
+    scorer: Scorer,
+    /// Game-day metrics exposed to the team; `None` otherwise.
+    exposition: Option<Box<Exposition>>,
+    /// Events before this instant have been processed.
+    now_ms: u64,
+}
+
+/// Runs `spec` against `world` and scores the outcome.
+pub fn replicate(p: &Prepared<'_>, world: &World, spec: &PolicySpec) -> RunRecord {
+    replicate_with(p, world, spec, None).0
+}
+
+/// Like [`replicate`], and records the timeline. The outcome is the same: recording draws
+/// observations the policy may not need, from streams that only feed observations.
+pub fn replicate_traced(p: &Prepared<'_>, world: &World, spec: &PolicySpec) -> (RunRecord, Trace) {
+    let (r, t) = replicate_with(p, world, spec, Some(Trace::default()));
+    (r, t.unwrap_or_default())
+}
+
+/// Replays a recorded game: `spec` with the team's commands at their instants, pages
+/// left to the team (as in the game), traced. Equal to the game, event for event.
+pub fn replicate_scripted(
+    p: &Prepared<'_>,
+    world: &World,
+    spec: &PolicySpec,
+    script: &[Timed],
+) -> (RunRecord, Trace) {
+    let mut r = Replication::new(p, world, spec, Some(Trace::default()), true);
+    for c in script {
+        r.agenda
+            .at_in(c.at_ms, At::Command, Event::Command(c.command));
+    }
+    r.start();
+    r.advance(p.scenario.duration_ms);
+    let (record, trace) = r.finish();
+    (record, trace.unwrap_or_default())
+}
+
+fn replicate_with(
+    p: &Prepared<'_>,
+    world: &World,
+    spec: &PolicySpec,
+    trace: Option<Trace>,
+) -> (RunRecord, Option<Trace>) {
+    let mut r = Replication::new(p, world, spec, trace, false);
+    r.start();
+    r.advance(p.scenario.duration_ms);
+    r.finish()
+}
+
+impl<'a, 'w> Replication<'a, 'w> {
+    /// A replication at time 0 (nothing scheduled yet: see [`Self::start`]); `live` sends
+    /// pages to a team and keeps the exposed metrics of a game day.
+    fn new(
+        p: &'a Prepared<'a>,
+        world: &'w World,
+        spec: &'a PolicySpec,
+        trace: Option<Trace>,
+        live: bool,
+    ) -> Self {
+        let s = p.scenario;
+        let response = Response::new(world.seed, s, spec, live);
+        let mut needs = response.needs();
+        if trace.is_some() || live {
+            needs.scrapes = true;
+            needs.latency = true;
+        }
+        if live {
+            needs.health_checks = true;
+        }
+        let oracle_after_ms = match spec.rule {
+            PolicyRule::Oracle { reaction_ms } if world.release_bad => {
+                Some(s.release.bad.onset_ms + reaction_ms)
+            }
+            _ => None,
+        };
+        let after_promotion = s
+            .data
+            .iter()
+            .flat_map(|d| d.migrations.iter())
+            .enumerate()
+            .filter_map(|(i, m)| match m.when {
+                MigrationWhen::AfterPromotion { delay_ms } => Some((delay_ms, i)),
+                _ => None,
+            })
+            .collect();
+        let release = ReleaseSpec {
+            service: 0,
+            bad: world.release_bad,
+            gates_every_step: response.gates_every_step(),
+            bake_ms: s.release.bake_ms,
+            oracle_after_ms,
+            after_promotion,
+        };
+        let sigma = p.model.latency_sigma;
+        Replication {
+            p,
+            world,
+            agenda: Agenda::new(trace),
+            services: vec![Service::new(0, s, &p.model, &world.faults, world.seed)],
+            releases: vec![Release::new(0, release, &spec.rollout, s.service.replicas)],
+            signals: Signals::new(world.seed, s, needs, sigma),
+            response,
+            scorer: Scorer::new(
+                RunRecord::new(
+                    world.run,
+                    world.seed,
+                    &spec.name,
+                    world.release_bad,
+                    world.faults.len() as u32,
+                ),
+                s.slo.error_rate,
+            ),
+            exposition: live.then(|| Box::new(Exposition::new(world.seed, sigma))),
+            now_ms: 0,
+        }
+    }
+
+    /// The response and what it acts on for release `r`.
+    fn run(&mut self, r: usize) -> (&mut Response<'a>, Run<'_, 'a, 'w>) {
+        let release = &mut self.releases[r];
+        let service = &mut self.services[release.service()];
+        let run = Run {
+            release,
+            service,
+            scorer: &mut self.scorer,
+            agenda: &mut self.agenda,
+        };
+        (&mut self.response, run)
+    }
+
+    /// Schedules what is known at time 0: faults, migrations, the deploys, the samplers.
+    fn start(&mut self) {
+        for s in &self.services {
+            s.schedule(&mut self.agenda);
+        }
+        for r in &self.releases {
+            let release = r.index;
+            self.agenda
+                .at(self.p.scenario.release.at_ms, Event::Deploy { release });
+        }
+        for s in &self.services {
+            let service = s.index;
+            self.agenda.at_in(0, At::Sample, Event::Tick { service });
+            if self.signals.needs().health_checks {
+                self.agenda
+                    .at_in(0, At::Sample, Event::HealthCheck { service });
+            }
+        }
+    }
+
+    /// Processes every event before `until` (and before the horizon).
+    fn advance(&mut self, until: u64) {
+        let until = until.min(self.p.scenario.duration_ms);
+        while self.agenda.queue.peek_time().is_some_and(|t| t < until) {
+            let Some((t, ev)) = self.agenda.queue.pop() else {
+                break;
+            };
+            self.now_ms = t;
+            self.dispatch(t, ev);
+        }
+        self.now_ms = self.now_ms.max(until);
+    }
+
+    /// Hands event `ev` at `t` to the stage it concerns.
+    fn dispatch(&mut self, t: u64, ev: Event) {
+        match ev {
+            Event::Tick { service } => self.tick(t, service),
+            Event::HealthCheck { service } => self.health_check(t, service),
+            Event::Deploy { release } => {
+                // A team may have re-deployed by hand before the pipeline's retry.
+                if self.releases[release].phase == Phase::Idle {
+                    self.deploy(t, release)
+                }
+            }
+            Event::Share {
+                release,
+                attempt,
+                epoch,
+                step,
+            } => {
+                let (response, run) = self.run(release);
+                if epoch == run.release.epoch() {
+                    let reached = run.release.share_step(t, attempt, step, run.agenda);
+                    response.on_step(reached);
+                }
+            }
+            Event::Promote {
+                release,
+                attempt,
+                epoch,
+            } => {
+                let (response, run) = self.run(release);
+                response.promotion_due(t, attempt, epoch, run);
+            }
+            Event::HumanAnswer {
+                release,
+                attempt,
+                about,
+            } => {
+                let (response, run) = self.run(release);
+                response.human_answer(t, attempt, about, run);
+            }
+            Event::ApprovalDue {
+                release,
+                attempt,
+                epoch,
+            } => {
+                let (response, run) = self.run(release);
+                response.approval_due(t, attempt, epoch, run);
+            }
+            Event::RollbackDone { release, attempt } => {
+                let (response, run) = self.run(release);
+                if attempt == run.release.attempt && run.release.phase == Phase::RollingBack {
+                    response.rollback_done(t, run);
+                }
+            }
+            Event::Oracle { release, attempt } => {
+                let (response, run) = self.run(release);
+                response.oracle(t, attempt, run);
+            }
+            Event::FixDeployed { release, attempt } => {
+                let (response, run) = self.run(release);
+                response.fix_deployed(t, attempt, run);
+            }
+            Event::FaultStart { service, fault } => {
+                self.services[service].set_fault(t, fault, true, &mut self.agenda)
+            }
+            Event::FaultEnd { service, fault } => {
+                self.services[service].set_fault(t, fault, false, &mut self.agenda)
+            }
+            Event::Migration { service, migration } => {
+                self.services[service].migrate(t, migration, &mut self.agenda)
+            }
+            Event::Command(c) => {
+                self.command(t, c);
+            }
+        }
+    }
+
+    /// The record of the run and its timeline.
+    fn finish(self) -> (RunRecord, Option<Trace>) {
+        let data = self.services[0].data.as_ref();
+        (
+            self.scorer.finish(&self.releases[0], data),
+            self.agenda.trace,
+        )
+    }
+
+    /// A deploy of release `r` starts at `t`.
+    fn deploy(&mut self, t: u64, r: usize) {
+        let (response, run) = self.run(r);
+        let first = run.release.deploy(t, run.agenda);
+        run.scorer.deployed(run.release.attempt);
+        response.on_deploy();
+        if first {
+            // Coupled migrations run just before the new code, once.
+            run.service.coupled_migrations(t, run.agenda);
+        }
+        self.signals.forget();
+    }
+
+    /// The scrape interval `[t, t + dt)` of service `s`: the scrapes due reach the
+    /// policy, then the model draws the interval's truth, the scorer counts it, and the
+    /// signals draw its scrape.
+    fn tick(&mut self, t: u64, s: usize) {
+        let dt = self.p.scenario.scrape_interval_ms;
+        self.agenda
+            .at_in(t + dt, At::Sample, Event::Tick { service: s });
+        let r = self.services[s].release;
+
+        // 1. Observations whose delay has passed reach the policy.
+        while let Some(p) = self.signals.due(t) {
+            let (response, run) = self.run(r);
+            if p.attempt == run.release.attempt && response.watching(run.release) {
+                response.observe_scrape(t, &p.scrape, run);
+            }
+        }
+
+        // 2. The true state over [t, t + dt), scored.
+        let release = &mut self.releases[r];
+        let service = &mut self.services[s];
+        let share = release.update_share(t);
+        let iv = service.interval(t, dt, release);
+        if let Some(onset) = iv.onset_ms {
+            self.scorer.onset(onset);
+        }
+        let level = service.level(&iv, share);
+        self.scorer.interval(dt, iv.total(), iv.failed(), &level);
+
+        // 3. The scrape of this interval, delivered after the metric delay.
+        let served = Served {
+            requests: iv.served.requests,
+            errors: iv.served.errors,
+            mu: [iv.truth[0].latency_mu, iv.truth[1].latency_mu],
+        };
+        // Scrapes run only while the new version exists; before, the game draws its own.
+        let scraped = self.signals.needs().scrapes && release.exists();
+        let observed = if scraped {
+            let gap = service.effects().metrics_gap;
+            self.signals.scrape(t, dt, release.attempt, &served, gap)
+        } else {
+            None
+        };
+        if let Some(x) = &mut self.exposition {
+            let p99 = |v: Option<VersionSample>| v.and_then(|v| v.latency_p99_ms);
+            let seen = [
+                observed.and_then(|o| p99(o.old)),
+                observed.and_then(|o| p99(o.new)),
+            ];
+            x.tick(t, &served, seen, !scraped);
+        }
+        if let Some(tr) = &mut self.agenda.trace {
+            tr.rows.push(row(&self.p.model, t, share, &iv, observed));
+        }
+    }
+
+    /// A health check of the new version on service `s` at `t`.
+    fn health_check(&mut self, t: u64, s: usize) {
+        let hc = &self.p.scenario.health_check;
+        self.agenda.at_in(
+            t + hc.interval_ms,
+            At::Sample,
+            Event::HealthCheck { service: s },
+        );
+        let u = self.signals.probe_draw();
+        let r = self.services[s].release;
+        let exists = self.releases[r].exists();
+        let watching = exists && self.response.watching(&self.releases[r]);
+        // A game day shows every probe of the new version, watched by the policy or not.
+        let shown = self.exposition.is_some() && exists;
+        if !(watching || shown) {
+            return;
+        }
+        let service = &self.services[s];
+        let truth = service.truth_new();
+        let effects = service.effects();
+        let probe = ProbeTruth {
+            error_prob: truth.error_prob,
+            latency_mu: truth.latency_mu,
+            flapping: effects.flapping,
+            capacity_loss: effects.capacity_loss,
+        };
+        let ok = self.signals.probe(u, &probe);
+        if let Some(x) = &mut self.exposition {
+            x.health_check(ok);
+        }
+        if !watching {
+            return;
+        }
+        if let Some(tr) = &mut self.agenda.trace {
+            tr.health_checks.push((t, ok));
+        }
+        let (response, run) = self.run(r);
+        response.observe_probe(t, ok, run);
+    }
+}
+
+/// The timeline's row of one interval: the truth beside what the scrape showed.
+fn row(
+    model: &ServiceModel,
+    t: u64,
+    share: f64,
+    iv: &Interval,
+    observed: Option<Scrape>,
+) -> TraceRow {
+    let truth: [VersionTruth; 2] = iv.with_data();
+    let new = observed.and_then(|s| s.new);
+    let old = observed.and_then(|s| s.old);
+    let seen = new.filter(|o| o.requests > 0);
+    TraceRow {
+        t_s: t as f64 / 1000.0,
+        share_new: share,
+        true_error_rate_old: truth[0].error_prob,
+        true_error_rate_new: truth[1].error_prob,
+        observed_error_rate_new: seen.map(|o| o.errors as f64 / o.requests as f64),
+        true_p99_old_ms: model.p99(truth[0].latency_mu),
+        true_p99_new_ms: model.p99(truth[1].latency_mu),
+        observed_p99_new_ms: seen.and_then(|o| o.latency_p99_ms),
+        requests: iv.total(),
+        failed_requests: iv.failed(),
+        observed_requests_new: new.map(|o| o.requests),
+        observed_errors_new: new.map(|o| o.errors),
+        observed_requests_old: old.map(|o| o.requests),
+        observed_errors_old: old.map(|o| o.errors),
+        observed_p99_old_ms: old.and_then(|o| o.latency_p99_ms),
+    }
+}
