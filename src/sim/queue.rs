@@ -1,9 +1,11 @@
 //! The event queue: events ordered by (time, phase, insertion sequence).
 //!
 //! At one millisecond, every [`Phase::Change`] event (deploys, traffic steps, faults)
-//! fires before any [`Phase::Sample`] event (scrape ticks, health checks), so a sample
-//! always sees the state of its own instant. Within a phase, events fire in the order they
-//! were scheduled, so a run never depends on how a heap breaks ties.
+//! fires before any [`Phase::Sample`] event (scrape ticks: the scrapes due reach the
+//! policy, then the truth of the interval that starts is drawn), and every tick before any
+//! [`Phase::Probe`] (health checks), so an observation always sees the state of its own
+//! instant, whatever order the events were scheduled in. Within a phase, events fire in
+//! the order they were scheduled, so a run never depends on how a heap breaks ties.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -17,8 +19,12 @@ pub enum Phase {
     Command = 0,
     /// Changes the state.
     Change = 1,
-    /// Observes the state (fires after every change of the same instant).
+    /// Draws the truth of the scrape interval that starts (after every change of the same
+    /// instant), once the scrapes due have reached the policy.
     Sample = 2,
+    /// Probes the truth (fires after every change and every tick of the same instant, so
+    /// a probe reads the interval that starts at its instant, not the one that ended).
+    Probe = 3,
 }
 
 struct Entry<E> {
@@ -119,6 +125,18 @@ mod tests {
         q.push(10, "step");
         let order: Vec<_> = std::iter::from_fn(|| q.pop()).map(|e| e.1).collect();
         assert_eq!(order, vec!["early tick", "deploy", "step", "tick"]);
+    }
+
+    #[test]
+    fn probes_fire_after_the_ticks_of_the_same_instant() {
+        let mut q = EventQueue::default();
+        // A 20 s probe scheduled at 40 s, a 15 s tick scheduled later, at 45 s.
+        q.push_in(60, Phase::Probe, "probe");
+        q.push_in(60, Phase::Sample, "tick");
+        q.push(60, "deploy");
+        q.push_in(60, Phase::Command, "rollback");
+        let order: Vec<_> = std::iter::from_fn(|| q.pop()).map(|e| e.1).collect();
+        assert_eq!(order, vec!["rollback", "deploy", "tick", "probe"]);
     }
 
     #[test]

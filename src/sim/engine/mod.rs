@@ -25,6 +25,9 @@ use crate::signals::{ProbeTruth, Served, Signals};
 mod live;
 pub use live::{Live, LiveEnd, LiveView};
 
+#[cfg(test)]
+mod tests;
+
 /// What every replication of a scenario shares, computed once per experiment.
 #[derive(Debug, Clone)]
 pub struct Prepared<'a> {
@@ -196,7 +199,7 @@ impl<'a, 'w> Replication<'a, 'w> {
             self.agenda.at_in(0, At::Sample, Event::Tick { service });
             if self.signals.needs().health_checks {
                 self.agenda
-                    .at_in(0, At::Sample, Event::HealthCheck { service });
+                    .at_in(0, At::Probe, Event::HealthCheck { service });
             }
         }
     }
@@ -372,7 +375,7 @@ impl<'a, 'w> Replication<'a, 'w> {
         let hc = &self.p.scenario.health_check;
         self.agenda.at_in(
             t + hc.interval_ms,
-            At::Sample,
+            At::Probe,
             Event::HealthCheck { service: s },
         );
         let u = self.signals.probe_draw();
@@ -384,6 +387,7 @@ impl<'a, 'w> Replication<'a, 'w> {
         if !(watching || shown) {
             return;
         }
+        // The truth of the interval that holds `t`: its tick fired before this probe.
         let service = &self.services[s];
         let truth = service.truth_new();
         let effects = service.effects();
