@@ -10,7 +10,7 @@
 
 pub mod team;
 
-use crate::model::release::{Release, StepReached};
+use crate::model::release::{Phase, Release, StepReached};
 use crate::model::service::Service;
 use crate::outcome::Scorer;
 use crate::policy::human::HumanModel;
@@ -110,7 +110,6 @@ impl<'a> Response<'a> {
 
     /// Whether the policy is watching the new version of `release` now.
     pub fn watching(&self, release: &Release) -> bool {
-        use crate::model::release::Phase;
         if self.acted {
             return false;
         }
@@ -126,6 +125,55 @@ impl<'a> Response<'a> {
         self.acted = false;
         self.silenced_until = 0;
         self.policy.reset();
+    }
+
+    /// An event of the release at `t`: a traffic step, the end of the bake, the human's
+    /// answer, an approval due, the end of a gradual rollback, the oracle, a fix served.
+    /// An event of an earlier attempt (or rollout epoch) is void.
+    pub fn on_event(&mut self, t: u64, ev: Event, run: Run) {
+        let release = &*run.release;
+        let this_attempt = |attempt: u32| attempt == release.attempt;
+        match ev {
+            Event::Share {
+                attempt,
+                epoch,
+                step,
+                ..
+            } if epoch == release.epoch() => {
+                let reached = run.release.share_step(t, attempt, step, run.agenda);
+                self.on_step(reached);
+            }
+            Event::Promote { attempt, epoch, .. }
+                if release.current(attempt, epoch) && release.phase == Phase::Baking =>
+            {
+                self.promotion_due(t, run)
+            }
+            Event::HumanAnswer { attempt, about, .. }
+                if this_attempt(attempt) && release.serving() =>
+            {
+                self.human_answer(t, about, run)
+            }
+            Event::ApprovalDue { attempt, epoch, .. }
+                if release.current(attempt, epoch) && release.awaiting_advance =>
+            {
+                self.page(t, Ask::Approval, run)
+            }
+            Event::RollbackDone { attempt, .. }
+                if this_attempt(attempt) && release.phase == Phase::RollingBack =>
+            {
+                self.rollback_done(t, run)
+            }
+            // The oracle bound acts on a bad release.
+            Event::Oracle { attempt, .. } if this_attempt(attempt) => {
+                self.decide(t, Decision::Rollback, run)
+            }
+            Event::FixDeployed { attempt, .. } if this_attempt(attempt) && release.exists() => {
+                run.agenda.note(t, "fix_deployed", String::new);
+                run.release.fixed = true;
+                remove_defect(t, run);
+            }
+            _ => {}
+        }
     }
 
     /// The rollout reached a step (the policy's step analysis may start).
@@ -245,12 +293,8 @@ impl<'a> Response<'a> {
         );
     }
 
-    /// The bake of (`attempt`, `epoch`) is over: promote, or ask for the sign-off.
-    pub fn promotion_due(&mut self, t: u64, attempt: u32, epoch: u32, run: Run) {
-        use crate::model::release::Phase;
-        if !run.release.current(attempt, epoch) || run.release.phase != Phase::Baking {
-            return;
-        }
+    /// The bake is over: promote, or ask for the sign-off.
+    fn promotion_due(&mut self, t: u64, run: Run) {
         if self.spec.checkpoint == Checkpoint::RollbackAndPromotion {
             run.release.awaiting_signoff = true;
             self.page(t, Ask::Promotion, run);
@@ -259,27 +303,10 @@ impl<'a> Response<'a> {
         }
     }
 
-    /// A step that waits for a person has held its pause: page for the approval.
-    pub fn approval_due(&mut self, t: u64, attempt: u32, epoch: u32, run: Run) {
-        if run.release.current(attempt, epoch) && run.release.awaiting_advance {
-            self.page(t, Ask::Approval, run);
-        }
-    }
-
-    /// The oracle bound acts on a bad release.
-    pub fn oracle(&mut self, t: u64, attempt: u32, run: Run) {
-        if attempt == run.release.attempt {
-            self.decide(t, Decision::Rollback, run);
-        }
-    }
-
-    /// The human answers: signs a promotion off, or makes the call on a fired rule (the
-    /// right call with the model's probability: act on a bad release, keep a good one).
-    pub fn human_answer(&mut self, t: u64, attempt: u32, about: Ask, run: Run) {
-        use crate::model::release::Phase;
-        if attempt != run.release.attempt || !run.release.serving() {
-            return;
-        }
+    /// The human answers (the release still serves the attempt it was paged about): signs
+    /// a promotion off, or makes the call on a fired rule (the right call with the model's
+    /// probability: act on a bad release, keep a good one).
+    fn human_answer(&mut self, t: u64, about: Ask, run: Run) {
         if about == Ask::Promotion {
             if run.release.awaiting_signoff && run.release.phase == Phase::Baking {
                 run.release.awaiting_signoff = false;
@@ -347,15 +374,6 @@ impl<'a> Response<'a> {
         }
     }
 
-    /// A fix rolled forward serves.
-    pub fn fix_deployed(&mut self, t: u64, attempt: u32, run: Run) {
-        if attempt == run.release.attempt && run.release.exists() {
-            run.agenda.note(t, "fix_deployed", String::new);
-            run.release.fixed = true;
-            remove_defect(t, run);
-        }
-    }
-
     /// The kill switch: the new code path stops (it writes the old format again) and with
     /// it the defect; `by` says who turned it (empty for the policy).
     pub fn turn_flag_off(&mut self, t: u64, by: String, run: Run) {
@@ -376,7 +394,7 @@ impl<'a> Response<'a> {
     }
 
     /// Rolls the release back (when it serves).
-    pub fn rollback(&mut self, t: u64, run: Run) {
+    fn rollback(&mut self, t: u64, run: Run) {
         if !run.release.serving() {
             return;
         }
@@ -398,7 +416,7 @@ impl<'a> Response<'a> {
 
     /// Every request is back on the old version: the pipeline retries the release unless
     /// a loop guard froze it or its attempts are spent.
-    pub fn rollback_done(&mut self, t: u64, run: Run) {
+    fn rollback_done(&mut self, t: u64, run: Run) {
         run.release.rolled_back(t, run.agenda);
         run.scorer.recovered(t);
         let guards = self.spec.guards;
@@ -437,7 +455,7 @@ impl<'a> Response<'a> {
             return Applied::ignored("no page is open");
         }
         let rule = acked.contains(&Ask::Rule.describe());
-        let rolling_back = release.phase == crate::model::release::Phase::RollingBack;
+        let rolling_back = release.phase == Phase::RollingBack;
         if rule && self.acted && release.paused_at.is_none() && !rolling_back {
             self.keep(t);
         }

@@ -228,56 +228,6 @@ impl<'a, 'w> Replication<'a, 'w> {
                     self.deploy(t, release)
                 }
             }
-            Event::Share {
-                release,
-                attempt,
-                epoch,
-                step,
-            } => {
-                let (response, run) = self.run(release);
-                if epoch == run.release.epoch() {
-                    let reached = run.release.share_step(t, attempt, step, run.agenda);
-                    response.on_step(reached);
-                }
-            }
-            Event::Promote {
-                release,
-                attempt,
-                epoch,
-            } => {
-                let (response, run) = self.run(release);
-                response.promotion_due(t, attempt, epoch, run);
-            }
-            Event::HumanAnswer {
-                release,
-                attempt,
-                about,
-            } => {
-                let (response, run) = self.run(release);
-                response.human_answer(t, attempt, about, run);
-            }
-            Event::ApprovalDue {
-                release,
-                attempt,
-                epoch,
-            } => {
-                let (response, run) = self.run(release);
-                response.approval_due(t, attempt, epoch, run);
-            }
-            Event::RollbackDone { release, attempt } => {
-                let (response, run) = self.run(release);
-                if attempt == run.release.attempt && run.release.phase == Phase::RollingBack {
-                    response.rollback_done(t, run);
-                }
-            }
-            Event::Oracle { release, attempt } => {
-                let (response, run) = self.run(release);
-                response.oracle(t, attempt, run);
-            }
-            Event::FixDeployed { release, attempt } => {
-                let (response, run) = self.run(release);
-                response.fix_deployed(t, attempt, run);
-            }
             Event::FaultStart { service, fault } => {
                 self.services[service].set_fault(t, fault, true, &mut self.agenda)
             }
@@ -289,6 +239,16 @@ impl<'a, 'w> Replication<'a, 'w> {
             }
             Event::Command(c) => {
                 self.command(t, c);
+            }
+            Event::Share { release, .. }
+            | Event::Promote { release, .. }
+            | Event::HumanAnswer { release, .. }
+            | Event::ApprovalDue { release, .. }
+            | Event::RollbackDone { release, .. }
+            | Event::Oracle { release, .. }
+            | Event::FixDeployed { release, .. } => {
+                let (response, run) = self.run(release);
+                response.on_event(t, ev, run);
             }
         }
     }
