@@ -25,9 +25,6 @@ use crate::signals::{ProbeTruth, Served, Signals};
 mod live;
 pub use live::{Live, LiveEnd, LiveView};
 
-#[cfg(test)]
-mod tests;
-
 /// What every replication of a scenario shares, computed once per experiment.
 #[derive(Debug, Clone)]
 pub struct Prepared<'a> {
@@ -402,3 +399,6 @@ fn row(
         observed_p99_old_ms: old.and_then(|o| o.latency_p99_ms),
     }
 }
+
+#[cfg(test)]
+mod tests;
