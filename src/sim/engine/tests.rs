@@ -33,6 +33,14 @@ fn probe_detection(scrape_s: u64, probe_s: u64, deploy_s: u64) -> (Option<u64>, 
     (rollback, record.time_to_detect_s)
 }
 
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
 #[test]
 fn a_probe_sees_the_interval_that_starts_at_its_instant() {
     // (scrape, probe, deploy) in seconds. The truth of a scrape interval is drawn at its
@@ -41,20 +49,16 @@ fn a_probe_sees_the_interval_that_starts_at_its_instant() {
     // The cases where a probe and that tick share an instant and the probe was scheduled
     // first (a probe interval longer than the scrape interval) are the ones that read the
     // interval before the deploy until probes fired after the ticks of their instant:
-    // (15, 20, 3600) detected at 3620, (7, 11, 77) at 88, (30, 45, 90) at 135.
-    let cases: [(u64, u64, u64); 11] = [
-        (15, 20, 3600),
-        (15, 10, 3600),
-        (10, 15, 3600),
-        (15, 15, 3600),
-        (7, 11, 77),
-        (11, 7, 77),
-        (13, 5, 3600),
-        (5, 13, 3600),
-        (30, 45, 90),
-        (20, 15, 60),
-        (15, 20, 65),
-    ];
+    // (15, 20, 3600) detected at 3620, (7, 11, 77) at 88, (30, 45, 90) at 135, (15, 20, 60)
+    // at 80.
+    let on_the_hour = [(15, 20), (15, 10), (10, 15), (15, 15), (13, 5), (5, 13)];
+    // Deployed at the first instant a tick and a probe share (past 0).
+    let at_a_shared_instant = [(7, 11), (11, 7), (30, 45), (20, 15), (15, 20)];
+    let cases = on_the_hour
+        .map(|(s, p)| (s, p, 3600))
+        .into_iter()
+        .chain(at_a_shared_instant.map(|(s, p)| (s, p, s * p / gcd(s, p))))
+        .chain([(15, 20, 65)]);
     for (scrape, probe, deploy) in cases {
         let first_tick = deploy.div_ceil(scrape) * scrape;
         let expected = first_tick.div_ceil(probe) * probe;
