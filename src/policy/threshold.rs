@@ -4,8 +4,20 @@
 //!
 //! The error rate is the ratio of summed errors to summed requests in the window (not a
 //! mean of ratios); latency is the mean of the scraped p99 values in the window. A window
-//! with fewer than `min_requests` requests has no data: `on_no_data = "ignore"` skips it,
-//! `"breach"` counts it as over the limit (Flagger's "no values found" is a failed check).
+//! with fewer than `min_requests` requests (or, for latency, no p99 value) has no data:
+//!
+//! - `on_no_data = "ignore"` (the default) follows a Prometheus alerting rule whose query
+//!   returns no sample: nothing fires, and a pending condition is dropped, so its `for`
+//!   timer starts again from the next breaching window. Prometheus' `AlertingRule.Eval`
+//!   (`rules/alerting.go`) deletes an active alert that is absent from the query result
+//!   when it is still pending (`if a.State == StatePending ... { delete(r.active, fp) }`);
+//!   an alert that already fired has acted here (the rollback), so only the pending case
+//!   matters.
+//! - `on_no_data = "breach"` counts the window as over the limit (Flagger's "no values
+//!   found" is a failed check), so the timer keeps running through it.
+//!
+//! A lost scrape is not by itself "no data": the window still holds the scrapes before it,
+//! as a range query still finds the earlier samples.
 
 use super::{Decision, Needs, Policy, Scrape};
 use crate::scenario::{NoData, ThresholdSignal};
@@ -133,7 +145,11 @@ impl Policy for Threshold {
         let breach = match self.breached() {
             Some(b) => b,
             None => match self.on_no_data {
-                NoData::Ignore => return Decision::Continue,
+                NoData::Ignore => {
+                    // No result: a pending alert is deleted (Prometheus), the timer restarts.
+                    self.breach_since = None;
+                    return Decision::Continue;
+                }
                 NoData::Breach => true,
             },
         };
@@ -239,6 +255,71 @@ mod tests {
             NoData::Ignore,
         );
         assert_eq!(low.on_scrape(&scrape(15_000, 10, 10)), Decision::Continue);
+    }
+
+    /// Bug 6 of issue 12: a pending `for` timer does not survive a window with no data
+    /// under `ignore` (a Prometheus pending alert is deleted when its query returns
+    /// nothing), and does under `breach`. 15 s window and scrapes, `for` = 30 s.
+    #[test]
+    fn no_data_drops_a_pending_timer_unless_it_is_a_breach() {
+        let rule = |no_data| {
+            Threshold::new(
+                ThresholdSignal::ErrorRate { above: 0.01 },
+                15_000,
+                30_000,
+                1,
+                no_data,
+            )
+        };
+        let trace = |t: &mut Threshold| -> Vec<(u64, Decision)> {
+            let mut out = Vec::new();
+            for s in [
+                scrape(15_000, 100, 50), // breach: pending since 15 s
+                scrape(30_000, 100, 50), // 15 s pending
+                missing(45_000),         // the window is empty: no data
+                scrape(60_000, 100, 50), // breach again
+                scrape(75_000, 100, 50),
+                scrape(90_000, 100, 50),
+            ] {
+                let d = t.on_scrape(&s);
+                out.push((s.at_ms, d));
+                if d == Decision::Rollback {
+                    break;
+                }
+            }
+            out
+        };
+        use Decision::{Continue as C, Rollback as R};
+        // ignore: pending again from 60 s, fires once 30 s have passed, at 90 s.
+        assert_eq!(
+            trace(&mut rule(NoData::Ignore)),
+            vec![
+                (15_000, C),
+                (30_000, C),
+                (45_000, C),
+                (60_000, C),
+                (75_000, C),
+                (90_000, R)
+            ]
+        );
+        // breach: the empty window keeps the condition, which has held 30 s at 45 s.
+        assert_eq!(
+            trace(&mut rule(NoData::Breach)),
+            vec![(15_000, C), (30_000, C), (45_000, R)]
+        );
+        // A lost scrape with data left in a longer window is not "no data": 60 s window,
+        // the timer from 15 s runs on and fires at 45 s.
+        let mut long = Threshold::new(
+            ThresholdSignal::ErrorRate { above: 0.01 },
+            60_000,
+            30_000,
+            1,
+            NoData::Ignore,
+        );
+        assert_eq!(
+            trace(&mut long),
+            vec![(15_000, C), (30_000, C), (45_000, R)]
+        );
     }
 
     #[test]
