@@ -79,21 +79,17 @@ pub fn dispatch(cli: Cli, argv: &[String]) -> Result<()> {
     }
 }
 
-/// Reads a scenario file's text; a missing file is a [`ScenarioError`].
+/// Reads a scenario file's text; a missing file or invalid UTF-8 is a [`ScenarioError`].
 fn read(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path)
-        .map_err(|source| ScenarioError::Read {
-            path: path.display().to_string(),
-            source,
-        })
-        .map_err(Into::into)
+    rollsim::scenario::read(path).map_err(Into::into)
 }
 
-/// Reads and checks a scenario: (text, origin, scenario).
+/// Reads and checks a scenario and the files it imports: (text, origin, scenario).
 fn load(path: &Path) -> Result<(String, String, Scenario)> {
     let text = read(path)?;
     let origin = path.display().to_string();
-    let scn = rollsim::scenario::parse(&text, &origin)?;
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let scn = rollsim::scenario::load_text(&text, &origin, dir)?;
     for w in &scn.warnings {
         eprintln!("warning: {w}");
     }

@@ -158,12 +158,22 @@ fn render_unusable(origin: &str, pos: &Pos, message: &str, notes: &[Note]) -> St
 }
 
 /// Reads and imports a YAML file; `path` names it in every message.
+/// Invalid UTF-8 is a syntax error at the first bad byte.
 pub fn import_file(path: &Path) -> Result<Imported, ImportError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ImportError::Read {
-        path: path.display().to_string(),
+    let origin = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| ImportError::Read {
+        path: origin.clone(),
         source,
     })?;
-    import_str(&text, &path.display().to_string())
+    let text = crate::scenario::source::decode(bytes).map_err(|l| ImportError::Syntax {
+        origin: origin.clone(),
+        pos: Pos {
+            line: l.line,
+            col: l.col,
+        },
+        message: l.message,
+    })?;
+    import_str(&text, &origin)
 }
 
 /// Collects notes while a document is mapped.

@@ -27,8 +27,154 @@
 //! at all has no data and does not fire.
 
 use super::{Decision, Needs, Policy, Scrape};
-use crate::scenario::{BurnRateSpec, Traffic};
+use crate::scenario::check::{at, idx, Checker, PolicyContext};
+use crate::scenario::raw::Dur;
+use crate::scenario::span::Seg;
+use crate::scenario::PolicyRule;
+use serde::Deserialize;
 use std::collections::VecDeque;
+
+/// A `burn_rate` entry's own keys.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Raw {
+    pub slo: Option<f64>,
+    pub windows: Option<Vec<RawWindow>>,
+    pub traffic: Option<Traffic>,
+}
+
+/// One window pair as written.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWindow {
+    pub long: Dur,
+    pub short: Dur,
+    pub burn_rate: f64,
+}
+
+/// Which traffic a burn-rate alert counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Traffic {
+    /// Both versions: the service-level SLO alert.
+    All,
+    /// The new version only.
+    New,
+}
+
+/// One long/short window pair of a multi-window burn-rate alert.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BurnWindow {
+    pub long_ms: u64,
+    pub short_ms: u64,
+    pub burn_rate: f64,
+}
+
+/// The Google SRE workbook's recommended windows (table 5-8).
+pub const DEFAULT_WINDOWS: [BurnWindow; 3] = [
+    BurnWindow {
+        long_ms: 3_600_000,
+        short_ms: 300_000,
+        burn_rate: 14.4,
+    },
+    BurnWindow {
+        long_ms: 6 * 3_600_000,
+        short_ms: 1_800_000,
+        burn_rate: 6.0,
+    },
+    BurnWindow {
+        long_ms: 72 * 3_600_000,
+        short_ms: 6 * 3_600_000,
+        burn_rate: 1.0,
+    },
+];
+
+/// The checked parameters of a `burn_rate` policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BurnRateSpec {
+    /// The SLO target, e.g. 0.999.
+    pub slo: f64,
+    pub windows: Vec<BurnWindow>,
+    pub traffic: Traffic,
+    /// The scenario's scrape interval: the span each scrape covers.
+    pub scrape_interval_ms: u64,
+}
+
+impl Raw {
+    /// Checks the target (strictly between 0 and 1, by default `1 - slo.error_rate`) and
+    /// the window pairs (short <= long).
+    pub fn check(&self, c: &mut Checker, path: &[Seg], ctx: &PolicyContext) -> PolicyRule {
+        let in_range = |v: f64| v.is_finite() && v > 0.0 && v < 1.0;
+        let slo = match self.slo {
+            Some(v) if !in_range(v) => {
+                c.fail(
+                    at(path, "slo"),
+                    format!("slo = {v} is out of range; expected a target strictly between 0 and 1, such as 0.999"),
+                );
+                0.999
+            }
+            Some(v) => v,
+            None => {
+                let v = 1.0 - ctx.slo_error_rate;
+                if !in_range(v) {
+                    c.fail(
+                        path.to_vec(),
+                        format!("a burn_rate policy defaults `slo` to 1 - slo.error_rate = {v}, which is not strictly between 0 and 1; set `slo` (such as 0.999)"),
+                    );
+                    0.999
+                } else {
+                    v
+                }
+            }
+        };
+        let windows = match &self.windows {
+            None => DEFAULT_WINDOWS.to_vec(),
+            Some(ws) => check_windows(c, &at(path, "windows"), ws),
+        };
+        PolicyRule::BurnRate(BurnRateSpec {
+            slo,
+            windows,
+            traffic: self.traffic.unwrap_or(Traffic::All),
+            scrape_interval_ms: ctx.scrape_interval_ms,
+        })
+    }
+}
+
+fn check_windows(c: &mut Checker, path: &[Seg], ws: &[RawWindow]) -> Vec<BurnWindow> {
+    if ws.is_empty() {
+        c.fail(
+            path.to_vec(),
+            "windows is empty; expected at least one { long, short, burn_rate } table",
+        );
+    }
+    ws.iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let wp = idx(path, i);
+            let long_ms = c.positive(at(&wp, "long"), "long", Some(w.long), 1);
+            let short_ms = c.positive(at(&wp, "short"), "short", Some(w.short), 1);
+            if short_ms > long_ms {
+                c.fail(
+                    at(&wp, "short"),
+                    "the short window is longer than the long window; expected short <= long (the workbook uses long / 12)",
+                );
+            }
+            let burn_rate = c.number(
+                at(&wp, "burn_rate"),
+                "burn_rate",
+                Some(w.burn_rate),
+                1.0,
+                0.0,
+                true,
+            );
+            BurnWindow {
+                long_ms,
+                short_ms,
+                burn_rate,
+            }
+        })
+        .collect()
+}
 
 #[derive(Debug, Clone, Copy)]
 struct Point {
@@ -157,7 +303,6 @@ impl Policy for BurnRate {
 mod tests {
     use super::super::VersionSample;
     use super::*;
-    use crate::scenario::BurnWindow;
 
     fn spec(slo: f64, windows: Vec<BurnWindow>, traffic: Traffic) -> BurnRateSpec {
         BurnRateSpec {
@@ -169,7 +314,7 @@ mod tests {
     }
 
     fn defaults() -> Vec<BurnWindow> {
-        crate::scenario::controllers::DEFAULT_WINDOWS.to_vec()
+        DEFAULT_WINDOWS.to_vec()
     }
 
     /// Feeds scrapes of 1000 requests with `errors` each, every 15 s, and returns the time

@@ -2,6 +2,36 @@
 //! readiness probe with `failureThreshold = k` drives a restart or a failed deploy.
 
 use super::{Decision, Needs, Policy};
+use crate::scenario::check::{at, Checker};
+use crate::scenario::span::Seg;
+use crate::scenario::PolicyRule;
+use serde::Deserialize;
+
+/// A `consecutive` entry's own keys.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Raw {
+    /// Failed checks in a row that roll back (default 3, like a probe's
+    /// `failureThreshold`).
+    pub failures: Option<i64>,
+}
+
+impl Raw {
+    /// The checked rule: 1 to 10,000 failures.
+    pub fn check(&self, c: &mut Checker, path: &[Seg]) -> PolicyRule {
+        let failures = c.int(
+            at(path, "failures"),
+            "failures",
+            self.failures,
+            3,
+            1,
+            10_000,
+        );
+        PolicyRule::Consecutive {
+            failures: failures as u32,
+        }
+    }
+}
 
 /// Counts failed health checks up to a limit; a success resets the count unless the count
 /// is cumulative (the ECS breaker's `resetOnHealthyTask = false` counts that way).

@@ -27,7 +27,35 @@
 //! to the threshold. Task start failures (stage 1) are not modelled: new tasks always start.
 
 use super::{Consecutive, Decision, Needs, Policy};
-use crate::scenario::EcsSpec;
+use crate::scenario::check::PolicyContext;
+use crate::scenario::PolicyRule;
+use serde::Deserialize;
+
+/// An `ecs_circuit_breaker` entry's own keys.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Raw {
+    pub reset_on_healthy_task: Option<bool>,
+}
+
+/// The checked parameters of an `ecs_circuit_breaker` policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EcsSpec {
+    /// The service's desired count (`service.replicas`).
+    pub desired_count: u32,
+    /// `resetOnHealthyTask`: a healthy task resets the failure count (consecutive model).
+    pub reset_on_healthy_task: bool,
+}
+
+impl Raw {
+    /// The checked rule; the desired count is the scenario's `service.replicas`.
+    pub fn check(&self, ctx: &PolicyContext) -> PolicyRule {
+        PolicyRule::EcsCircuitBreaker(EcsSpec {
+            desired_count: ctx.replicas,
+            reset_on_healthy_task: self.reset_on_healthy_task.unwrap_or(true),
+        })
+    }
+}
 
 /// The breaker's failure threshold for a desired count.
 pub fn threshold(desired_count: u32) -> u32 {

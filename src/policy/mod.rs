@@ -1,18 +1,26 @@
 //! Rollback policies: plain data plus a small trait. A policy sees only observations
 //! (scrapes, health-check results), never the truth, and answers with a [`Decision`].
 //!
+//! Each kind has one home, its module: the keys it takes as written (`Raw`, serde), their
+//! checks and messages (`Raw::check`), its checked parameters (`...Spec`) and its
+//! behaviour (a [`Policy`]). [`kind`] ties them to the `kind = "..."` of a scenario.
+//!
 //! Architecture invariant: nothing here does I/O or reads the clock; time arrives with the
 //! observations. The `oracle` bound is the one exception to "observations only", and it is
 //! therefore not a [`Policy`]: the engine schedules its rollback from the ground truth.
+//! Imports: `crate::scenario`'s value types and its checker (`scenario::check`), and
+//! `policy::*`.
 
 pub mod argo;
 pub mod burn_rate;
-mod consecutive;
+pub mod consecutive;
 pub mod ecs;
 pub mod flagger;
 pub mod human;
 pub mod kayenta;
-mod threshold;
+pub mod kind;
+pub mod oracle;
+pub mod threshold;
 mod window;
 
 pub use argo::ArgoAnalysis;
@@ -106,19 +114,7 @@ impl Policy for Passive {
 pub fn build(spec: &PolicySpec) -> Box<dyn Policy> {
     match spec.rule {
         PolicyRule::None | PolicyRule::Oracle { .. } => Box::new(Passive),
-        PolicyRule::Threshold {
-            signal,
-            window_ms,
-            for_ms,
-            min_requests,
-            on_no_data,
-        } => Box::new(Threshold::new(
-            signal,
-            window_ms,
-            for_ms,
-            min_requests,
-            on_no_data,
-        )),
+        PolicyRule::Threshold(s) => Box::new(Threshold::from_spec(s)),
         PolicyRule::Consecutive { failures } => Box::new(Consecutive::new(failures)),
         PolicyRule::ArgoAnalysis(ref s) => Box::new(ArgoAnalysis::new(s.clone())),
         PolicyRule::Flagger(ref s) => Box::new(Flagger::new(s.clone())),

@@ -20,8 +20,112 @@
 //! as a range query still finds the earlier samples.
 
 use super::{Decision, Needs, Policy, Scrape};
-use crate::scenario::{NoData, ThresholdSignal};
+use crate::scenario::check::{at, Checker};
+use crate::scenario::raw::Dur;
+use crate::scenario::span::Seg;
+use crate::scenario::PolicyRule;
+use serde::Deserialize;
 use std::collections::VecDeque;
+
+/// A `threshold` entry's own keys.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Raw {
+    pub error_rate_above: Option<f64>,
+    pub latency_p99_above: Option<Dur>,
+    pub window: Option<Dur>,
+    #[serde(rename = "for")]
+    pub for_: Option<Dur>,
+    pub min_requests: Option<i64>,
+    pub on_no_data: Option<NoData>,
+}
+
+/// What a threshold policy does with a window that holds no data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoData {
+    /// Skip the evaluation, dropping a pending condition (a Prometheus rule whose query
+    /// returns nothing).
+    Ignore,
+    /// Count it as a breach (what Flagger does: no values found is a failed check).
+    Breach,
+}
+
+/// The observed signal a threshold compares and its limit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ThresholdSignal {
+    /// Errors / requests of the new version over the window.
+    ErrorRate { above: f64 },
+    /// Mean of the scraped p99 latency of the new version over the window, in ms.
+    LatencyP99 { above_ms: f64 },
+}
+
+/// The checked parameters of a `threshold` policy.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ThresholdSpec {
+    pub signal: ThresholdSignal,
+    pub window_ms: u64,
+    /// How long the condition must hold before the rollback (`for`).
+    pub for_ms: u64,
+    /// Fewer requests than this in the window is no data.
+    pub min_requests: u64,
+    pub on_no_data: NoData,
+}
+
+impl Default for ThresholdSpec {
+    /// The built-in `threshold` policy: 2% errors over 5 minutes, no hold.
+    fn default() -> Self {
+        ThresholdSpec {
+            signal: ThresholdSignal::ErrorRate { above: 0.02 },
+            window_ms: 5 * 60_000,
+            for_ms: 0,
+            min_requests: 1,
+            on_no_data: NoData::Ignore,
+        }
+    }
+}
+
+impl Raw {
+    /// Checks the keys and fills the defaults (5-minute window, no hold, one request).
+    pub fn check(&self, c: &mut Checker, path: &[Seg]) -> PolicyRule {
+        let signal = match (self.error_rate_above, self.latency_p99_above) {
+            (Some(v), None) => ThresholdSignal::ErrorRate {
+                above: c.prob(
+                    at(path, "error_rate_above"),
+                    "error_rate_above",
+                    Some(v),
+                    0.0,
+                ),
+            },
+            (None, Some(d)) => ThresholdSignal::LatencyP99 {
+                above_ms: c.positive(
+                    at(path, "latency_p99_above"),
+                    "latency_p99_above",
+                    Some(d),
+                    1,
+                ) as f64,
+            },
+            _ => {
+                c.fail(path.to_vec(), "a threshold policy needs exactly one of `error_rate_above` (a ratio such as 0.02) or `latency_p99_above` (a duration such as \"500ms\")");
+                ThresholdSignal::ErrorRate { above: 1.0 }
+            }
+        };
+        PolicyRule::Threshold(ThresholdSpec {
+            signal,
+            window_ms: c.positive(at(path, "window"), "window", self.window, 5 * 60_000),
+            for_ms: self.for_.map(|d| d.0).unwrap_or(0),
+            min_requests: c.int(
+                at(path, "min_requests"),
+                "min_requests",
+                self.min_requests,
+                1,
+                0,
+                u64::MAX >> 1,
+            ),
+            on_no_data: self.on_no_data.unwrap_or(NoData::Ignore),
+        })
+    }
+}
 
 #[derive(Debug, Clone, Copy)]
 struct Point {
@@ -56,6 +160,24 @@ impl Threshold {
         min_requests: u64,
         on_no_data: NoData,
     ) -> Self {
+        Self::from_spec(ThresholdSpec {
+            signal,
+            window_ms,
+            for_ms,
+            min_requests,
+            on_no_data,
+        })
+    }
+
+    /// The runtime state of a checked rule.
+    pub fn from_spec(spec: ThresholdSpec) -> Self {
+        let ThresholdSpec {
+            signal,
+            window_ms,
+            for_ms,
+            min_requests,
+            on_no_data,
+        } = spec;
         Threshold {
             signal,
             window_ms,

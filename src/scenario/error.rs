@@ -13,13 +13,10 @@ pub struct Located {
 /// Why a scenario could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
-    /// The file could not be read at all.
-    #[error("cannot read scenario {path}: {source}")]
-    Read {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The file could not be read at all. The reason is part of the message, not a
+    /// source error, so `{:#}` prints it once.
+    #[error("cannot read scenario {path}: {reason}")]
+    Read { path: String, reason: String },
     /// The file was read but is not a valid scenario; every problem found is listed.
     #[error("{}", render(.origin, .problems))]
     Invalid {

@@ -1,8 +1,10 @@
 //! `[[policies]]` entries with `import = "file.yaml"`: the policy comes from an Argo
 //! Rollouts or Flagger YAML file (`crate::import`), read relative to the scenario file.
 //!
-//! The imported keys are exactly those `rollsim import` prints (the same TOML text is
-//! parsed), and keys written beside `import` override them, so `until = "end"`,
+//! Reading the files is the load step's ([`Imports::read`], called by
+//! `scenario::load`); parsing only looks the files up here, so `scenario::parse` reads
+//! nothing. The imported keys are exactly those `rollsim import` prints (the same TOML
+//! text is parsed), and keys written beside `import` override them, so `until = "end"`,
 //! `on_inconclusive = "rollback"` or a sweep's parameter apply to an imported policy too.
 //! Choices: a YAML that cannot be read, parsed or used is an error of the scenario, at the
 //! `import` key, carrying the YAML's own `file:line:col`; fields the import cannot model
@@ -10,152 +12,103 @@
 //! that load the scenario, so a scenario stays runnable with them as `rollsim import`
 //! output does.
 
-use super::raw::{RawPolicy, RawScenario};
-use super::span::{self, Problem, Seg};
 use std::path::Path;
+use toml::de::{DeTable, DeValue};
 
-/// The imported policies of a scenario.
-#[derive(Debug, Default)]
-pub(super) struct Imports {
-    /// (policy index, YAML path as shown, notes rendered with their YAML positions).
-    done: Vec<(usize, String, Vec<String>)>,
+/// The YAML files a scenario's policies import, read by the load step.
+#[derive(Debug, Clone, Default)]
+pub struct Imports {
+    /// (file as written in `import`, the import or why it failed).
+    files: Vec<(String, Result<ImportedText, String>)>,
 }
 
-fn at_import(i: usize, key: &'static str) -> Vec<Seg> {
-    vec![Seg::Key("policies"), Seg::Index(i), Seg::Key(key)]
+/// One imported file as the scenario uses it.
+#[derive(Debug, Clone)]
+pub struct ImportedText {
+    /// The file's path as shown in messages.
+    pub shown: String,
+    /// The `[[policies]]` block `rollsim import` prints for it.
+    pub toml: String,
+    /// Its notes, `file:line:col: field PATH: MESSAGE`.
+    pub notes: Vec<String>,
 }
 
-/// Replaces every importing entry of `raw` by the imported policy.
-pub(super) fn resolve(
-    raw: &mut RawScenario,
-    text: &str,
-    dir: &Path,
-) -> Result<Imports, Vec<Problem>> {
-    let mut out = Imports::default();
-    if raw.policies.iter().all(|p| p.import.is_none()) {
-        return Ok(out);
-    }
-    // The entries as written, to overlay on the imported keys (`text` parsed already).
-    let table: toml::Table = toml::from_str(text).map_err(|e| {
-        vec![Problem {
-            path: vec![],
-            message: e.message().to_string(),
-        }]
-    })?;
-    let entries = table
-        .get("policies")
-        .and_then(|p| p.as_array())
-        .cloned()
-        .unwrap_or_default();
-    let mut problems = Vec::new();
-    for (i, p) in raw.policies.iter_mut().enumerate() {
-        let Some(file) = p.import.clone() else {
-            continue;
+impl ImportedText {
+    /// The imported policy's table (the first `[[policies]]` entry of [`Self::toml`]).
+    pub(super) fn table(&self) -> Option<DeTable<'_>> {
+        let doc = DeTable::parse(&self.toml).ok()?.into_inner();
+        let DeValue::Array(entries) = doc.get("policies")?.get_ref() else {
+            return None;
         };
-        let path = dir.join(&file);
-        let shown = path.display().to_string();
-        let fail = |key, message: String| Problem {
-            path: at_import(i, key),
-            message,
-        };
-        let imported = match crate::import::import_file(&path) {
-            Ok(imp) => imp,
-            Err(e) => {
-                problems.push(fail("import", format!("cannot import {file:?}: {e}")));
-                continue;
-            }
-        };
-        let block: Result<toml::Table, _> = toml::from_str(&imported.to_toml());
-        let mut merged = match block
-            .as_ref()
-            .ok()
-            .and_then(|b| b.get("policies")?.as_array()?.first()?.as_table().cloned())
-        {
-            Some(t) => t,
-            None => {
-                problems.push(fail(
-                    "import",
-                    format!(
-                        "the policy imported from {file:?} is not valid TOML; please report this"
-                    ),
-                ));
-                continue;
-            }
-        };
-        let own = entries
-            .get(i)
-            .and_then(|e| e.as_table())
-            .cloned()
-            .unwrap_or_default();
-        for (k, v) in own {
-            if k == "import" {
-                continue;
-            }
-            if k == "kind" && merged.get("kind") != Some(&v) {
-                problems.push(fail(
-                    "kind",
-                    format!(
-                        "kind = {v}, but {file:?} imports a {} policy; expected no `kind` beside `import`",
-                        merged.get("kind").map(|k| k.to_string()).unwrap_or_default()
-                    ),
-                ));
-            }
-            merged.insert(k, v);
+        match entries.first()?.get_ref() {
+            DeValue::Table(t) => Some(t.clone()),
+            _ => None,
         }
-        match toml::Value::Table(merged).try_into::<RawPolicy>() {
-            Ok(rp) => *p = rp,
-            Err(e) => {
-                problems.push(fail(
-                    "import",
-                    format!(
-                        "the policy imported from {file:?} does not fit: {}",
-                        e.message()
-                    ),
-                ));
-                continue;
+    }
+}
+
+/// The `import` strings of a scenario's text, in order, without repeats; a text that does
+/// not parse has none (parsing reports why).
+fn written(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let Ok(doc) = DeTable::parse(text) else {
+        return out;
+    };
+    let Some(DeValue::Array(entries)) = doc.get_ref().get("policies").map(|p| p.get_ref()) else {
+        return out;
+    };
+    for e in entries.iter() {
+        if let Some(file) = e.get_ref().get("import").and_then(|f| f.get_ref().as_str()) {
+            if !out.iter().any(|o| o == file) {
+                out.push(file.to_string());
             }
         }
-        out.done.push((i, shown, imported.rendered_notes()));
     }
-    if problems.is_empty() {
-        Ok(out)
-    } else {
-        Err(problems)
-    }
+    out
 }
 
 impl Imports {
-    /// Says which problems of `validate` concern an imported policy.
-    pub(super) fn annotate(&self, problems: &mut [Problem]) {
-        for p in problems {
-            if let [Seg::Key("policies"), Seg::Index(i), ..] = p.path[..] {
-                if let Some((_, file, _)) = self.done.iter().find(|d| d.0 == i) {
-                    p.message
-                        .push_str(&format!(" (in the policy imported from {file})"));
-                }
-            }
-        }
+    /// Reads and imports every file the policies of `text` import, relative to `dir`.
+    /// Failures are kept, to be reported at the `import` key that names the file.
+    pub fn read(text: &str, dir: &Path) -> Imports {
+        let files = written(text)
+            .into_iter()
+            .map(|file| {
+                let got = crate::import::import_file(&dir.join(&file))
+                    .map(|imp| ImportedText {
+                        shown: imp.origin.clone(),
+                        toml: imp.to_toml(),
+                        notes: imp.rendered_notes(),
+                    })
+                    .map_err(|e| e.to_string());
+                (file, got)
+            })
+            .collect();
+        Imports { files }
     }
 
-    /// One warning per note, naming the YAML position and the scenario's `import` key.
-    pub(super) fn warnings(&self, raw: &RawScenario, text: &str, origin: &str) -> Vec<String> {
-        let mut out = Vec::new();
-        for (i, _, notes) in &self.done {
-            let at = span::locate_all(
-                text,
-                vec![Problem {
-                    path: at_import(*i, "import"),
-                    message: String::new(),
-                }],
-            );
-            let (line, col) = at.first().map_or((1, 1), |l| (l.line, l.col));
-            let name = raw.policies.get(*i).map(|p| p.name.as_str()).unwrap_or("");
-            for n in notes {
-                out.push(format!(
-                    "{n} (policy {name:?} imported at {origin}:{line}:{col})"
-                ));
-            }
+    /// Adds an import done elsewhere (a YAML text imported with `crate::import::import_str`),
+    /// under the name a scenario's `import` gives it.
+    pub fn insert(&mut self, written: &str, imported: &crate::import::Imported) {
+        self.files.retain(|(f, _)| f != written);
+        self.files.push((
+            written.to_string(),
+            Ok(ImportedText {
+                shown: imported.origin.clone(),
+                toml: imported.to_toml(),
+                notes: imported.rendered_notes(),
+            }),
+        ));
+    }
+
+    /// The import of `written`, or the message for its `import` key.
+    pub(super) fn get(&self, written: &str) -> Result<&ImportedText, String> {
+        match self.files.iter().find(|(f, _)| f == written) {
+            Some((_, Ok(t))) => Ok(t),
+            Some((_, Err(e))) => Err(format!("cannot import {written:?}: {e}")),
+            None => Err(format!(
+                "`import = {written:?}` reads a file, which parsing text does not do; expected the scenario loaded from its file (`scenario::load`)"
+            )),
         }
-        out
     }
 }

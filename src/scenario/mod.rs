@@ -1,30 +1,42 @@
 //! Scenario files: parse TOML, check every value, and hand the simulator a [`Scenario`]
 //! in which every duration is integer milliseconds and every probability is in range.
 //!
+//! Two steps: [`load`] reads the file and every YAML its policies import (the only I/O),
+//! then [`parse_with`] turns text into a checked scenario without reading anything.
+//!
 //! Architecture invariant: nothing outside this module sees a raw (unchecked) value, and
-//! every rejection names `file:line:col` and what was expected.
+//! every rejection names `file:line:col` and what was expected. A policy kind's keys,
+//! checks and checked parameters live in its module of `crate::policy`; this module reads
+//! the keys every policy takes and hands the rest to the kind (`policies.rs`).
 
-pub mod controllers;
+pub mod check;
 mod data;
 pub mod edit;
 mod error;
+mod fault;
 mod imports;
+mod load;
+mod policies;
 pub mod raw;
-mod span;
+pub mod source;
+pub mod span;
+mod strategy;
+mod suggest;
 mod validate;
 
-pub use controllers::{
-    flagger_weights, ArgoSpec, BurnRateSpec, BurnWindow, Conditions, Direction, EcsSpec,
-    FlaggerSpec, KayentaMetric, KayentaSpec, NanStrategy, OnInconclusive, Traffic,
-};
+pub use crate::policy::argo::{ArgoSpec, Conditions, OnInconclusive};
+pub use crate::policy::burn_rate::{BurnRateSpec, BurnWindow, Traffic};
+pub use crate::policy::ecs::EcsSpec;
+pub use crate::policy::flagger::{weights as flagger_weights, FlaggerSpec};
+pub use crate::policy::kayenta::{Direction, KayentaMetric, KayentaSpec, NanStrategy};
+pub use crate::policy::threshold::{NoData, ThresholdSignal, ThresholdSpec};
 pub use error::{Located, ScenarioError};
-pub use raw::{
-    Action, Checkpoint, Day, FaultKind, NoData, OnUnknown, StrategyName, UnsafeRollback, Until,
-};
+pub use imports::{ImportedText, Imports};
+pub use load::{load, load_text, parse, parse_at, parse_with, read};
+pub use raw::{Action, Checkpoint, Day, FaultKind, OnUnknown, StrategyName, UnsafeRollback, Until};
 
 use rand::Rng;
 use rand_distr::{Distribution, Exp, LogNormal};
-use std::path::Path;
 
 /// The demo scenario built into the binary, run by `rollsim` with no arguments.
 pub const DEMO_SCENARIO: &str = include_str!("../../scenarios/quickstart.toml");
@@ -467,14 +479,9 @@ pub enum PolicyRule {
     None,
     /// Rolls back at the true onset of a bad release plus a reaction time (the best case).
     Oracle { reaction_ms: u64 },
-    /// Rolls back when an observed signal over a window stays above a limit for `for_ms`.
-    Threshold {
-        signal: ThresholdSignal,
-        window_ms: u64,
-        for_ms: u64,
-        min_requests: u64,
-        on_no_data: NoData,
-    },
+    /// Rolls back when an observed signal over a window stays above a limit for `for_ms`
+    /// (`crate::policy::Threshold`).
+    Threshold(ThresholdSpec),
     /// Rolls back after this many consecutive failed health checks.
     Consecutive { failures: u32 },
     /// Argo Rollouts AnalysisRun semantics (`crate::policy::ArgoAnalysis`).
@@ -489,56 +496,5 @@ pub enum PolicyRule {
     Kayenta(KayentaSpec),
 }
 
-/// The observed signal a threshold compares and its limit.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum ThresholdSignal {
-    /// Errors / requests of the new version over the window.
-    ErrorRate { above: f64 },
-    /// Mean of the scraped p99 latency of the new version over the window, in ms.
-    LatencyP99 { above_ms: f64 },
-}
-
-/// Reads, parses and checks a scenario file.
-pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-        path: path.display().to_string(),
-        source,
-    })?;
-    parse(&text, &path.display().to_string())
-}
-
-/// Parses and checks scenario text; `origin` names it in error messages and, being the
-/// file's path, is where a policy's `import = "file.yaml"` is read relative to.
-pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
-    let dir = Path::new(origin).parent().unwrap_or(Path::new(""));
-    parse_at(text, origin, dir)
-}
-
-/// [`parse`] with imports read relative to `dir` (for text that is not a file as is, such
-/// as a sweep point).
-pub fn parse_at(text: &str, origin: &str, dir: &Path) -> Result<Scenario, ScenarioError> {
-    let invalid = |problems| ScenarioError::Invalid {
-        origin: origin.to_string(),
-        problems,
-    };
-    let mut raw: raw::RawScenario = toml::from_str(text).map_err(|e| {
-        let at = e
-            .span()
-            .map(|r| span::line_col(text, r.start))
-            .unwrap_or((1, 1));
-        invalid(vec![Located {
-            line: at.0,
-            col: at.1,
-            message: e.message().trim().to_string(),
-        }])
-    })?;
-    let imports = imports::resolve(&mut raw, text, dir)
-        .map_err(|problems| invalid(span::locate_all(text, problems)))?;
-    let warnings = imports.warnings(&raw, text, origin);
-    let mut scn = validate::validate(raw).map_err(|mut problems| {
-        imports.annotate(&mut problems);
-        invalid(span::locate_all(text, problems))
-    })?;
-    scn.warnings = warnings;
-    Ok(scn)
-}
+#[cfg(test)]
+mod tests;

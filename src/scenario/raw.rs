@@ -126,8 +126,8 @@ pub struct RawScenario {
     pub human: RawHuman,
     #[serde(default)]
     pub faults: Vec<RawFault>,
-    #[serde(default)]
-    pub policies: Vec<RawPolicy>,
+    // `[[policies]]` is read apart (`scenario::policies`): a policy's keys depend on its
+    // kind, and each kind's module owns them.
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -268,21 +268,6 @@ pub struct RawFault {
     pub failure_probability: Option<f64>,
 }
 
-/// Policy kinds; the parameters of each live as flat fields on [`RawPolicy`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PolicyKind {
-    None,
-    Oracle,
-    Threshold,
-    Consecutive,
-    ArgoAnalysis,
-    Flagger,
-    BurnRate,
-    EcsCircuitBreaker,
-    Kayenta,
-}
-
 /// When a policy stops watching.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -291,96 +276,6 @@ pub enum Until {
     Promoted,
     /// Until the end of the simulated horizon: how a standing production alert works.
     End,
-}
-
-/// What a threshold policy does with a window that holds no data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NoData {
-    /// Skip the evaluation (the condition neither starts nor breaks).
-    Ignore,
-    /// Count it as a breach (what Flagger does: no values found is a failed check).
-    Breach,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawPolicy {
-    pub name: String,
-    /// Required unless `import` gives it (checked in `validate`).
-    pub kind: Option<PolicyKind>,
-    /// A YAML file (Argo Rollouts or Flagger) to import the policy from, relative to the
-    /// scenario file; replaced by the imported keys before `validate` (`scenario::imports`).
-    pub import: Option<String>,
-    pub until: Option<Until>,
-    // oracle
-    pub reaction: Option<Dur>,
-    // threshold
-    pub error_rate_above: Option<f64>,
-    pub latency_p99_above: Option<Dur>,
-    pub window: Option<Dur>,
-    #[serde(rename = "for")]
-    pub for_: Option<Dur>,
-    pub min_requests: Option<i64>,
-    pub on_no_data: Option<NoData>,
-    // consecutive
-    pub failures: Option<i64>,
-    // argo_analysis, flagger, kayenta
-    pub interval: Option<Dur>,
-    // argo_analysis
-    pub initial_delay: Option<Dur>,
-    pub count: Option<i64>,
-    pub failure_limit: Option<i64>,
-    pub inconclusive_limit: Option<i64>,
-    pub consecutive_error_limit: Option<i64>,
-    pub consecutive_success_limit: Option<i64>,
-    pub success_error_rate_below: Option<f64>,
-    pub failure_error_rate_above: Option<f64>,
-    pub success_latency_p99_below: Option<Dur>,
-    pub failure_latency_p99_above: Option<Dur>,
-    pub on_inconclusive: Option<crate::scenario::controllers::OnInconclusive>,
-    // flagger
-    pub threshold: Option<i64>,
-    pub metric_interval: Option<Dur>,
-    pub request_success_rate_min: Option<f64>,
-    pub request_duration_p99_max: Option<Dur>,
-    pub step_weight: Option<i64>,
-    pub step_weights: Option<Vec<i64>>,
-    pub max_weight: Option<i64>,
-    pub iterations: Option<i64>,
-    // burn_rate
-    pub slo: Option<f64>,
-    pub windows: Option<Vec<RawBurnWindow>>,
-    pub traffic: Option<crate::scenario::controllers::Traffic>,
-    // ecs_circuit_breaker
-    pub reset_on_healthy_task: Option<bool>,
-    // kayenta
-    pub lookback: Option<Dur>,
-    pub pass: Option<f64>,
-    pub marginal: Option<f64>,
-    pub metrics: Option<Vec<crate::scenario::controllers::KayentaMetric>>,
-    pub critical: Option<Vec<crate::scenario::controllers::KayentaMetric>>,
-    pub direction: Option<crate::scenario::controllers::Direction>,
-    pub nan_strategy: Option<crate::scenario::controllers::NanStrategy>,
-    pub allowed_increase: Option<f64>,
-    pub allowed_decrease: Option<f64>,
-    pub critical_increase: Option<f64>,
-    pub critical_decrease: Option<f64>,
-    /// The rollout this policy deploys with (default: the scenario's `[rollout]`).
-    pub rollout: Option<RawRollout>,
-    /// What the policy does when it decides to act (default: roll back).
-    pub action: Option<Action>,
-    /// Whether this policy rolls back across a destructive migration (default: `[data]`).
-    pub unsafe_rollback: Option<UnsafeRollback>,
-    /// Where a human signs off (default: nowhere).
-    pub checkpoint: Option<Checkpoint>,
-    // loop guards
-    pub max_auto_rollbacks: Option<i64>,
-    pub freeze_after: Option<i64>,
-    pub retry_backoff: Option<f64>,
-    pub human_after_first_rollback: Option<bool>,
-    /// Whether the pipeline re-deploys after this policy's rollback (default by kind).
-    pub pipeline_retries: Option<bool>,
 }
 
 /// Where automation waits for a human.
@@ -587,11 +482,45 @@ pub struct RawMigration {
     pub data_loss: Option<bool>,
 }
 
-/// One window pair of a `burn_rate` policy as written.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawBurnWindow {
-    pub long: Dur,
-    pub short: Dur,
-    pub burn_rate: f64,
+/// The field names of a struct that derives `Deserialize` (serde's `FIELDS`, renames
+/// applied), read by asking it to deserialize from a deserializer that only records them.
+/// Key lists in messages come from here, never from a list kept by hand.
+pub fn fields_of<T: de::DeserializeOwned>() -> &'static [&'static str] {
+    struct Catch<'a>(&'a mut &'static [&'static str]);
+    impl<'de> Deserializer<'de> for Catch<'_> {
+        type Error = de::value::Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("not a struct"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(de::Error::custom("fields read"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Catch(&mut fields));
+    fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_of_reads_serde_names() {
+        assert_eq!(
+            fields_of::<RawHealthCheck>(),
+            ["interval", "timeout", "false_failure_probability"]
+        );
+    }
 }

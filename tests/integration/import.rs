@@ -3,7 +3,7 @@
 
 use assert_cmd::Command;
 use predicates::prelude::*;
-use rollsim::scenario::{parse, PolicyRule};
+use rollsim::scenario::{load_text, parse, PolicyRule};
 use std::path::{Path, PathBuf};
 
 const ARGO: &str = "scenarios/imports/argo-rollout.yaml";
@@ -161,9 +161,10 @@ fn nothing_usable_exits_2_and_says_why() {
 fn a_scenario_import_is_the_printed_policy() {
     let (toml, _) = import(FLAGGER);
     let pasted = parse(&format!("{BASE}{toml}"), "t.toml").expect("pasted");
-    let referenced = parse(
+    let referenced = load_text(
         &format!("{BASE}[[policies]]\nname = \"orders-flagger\"\nimport = \"imports/flagger-canary.yaml\"\n"),
         "scenarios/t.toml",
+        Path::new("scenarios"),
     )
     .expect("imported");
     assert_eq!(pasted.policies, referenced.policies);
@@ -175,9 +176,10 @@ fn a_scenario_import_is_the_printed_policy() {
 
 #[test]
 fn keys_beside_import_override_the_imported_ones() {
-    let s = parse(
+    let s = load_text(
         &format!("{BASE}[[policies]]\nname = \"f\"\nimport = \"imports/flagger-canary.yaml\"\nthreshold = 2\nuntil = \"end\"\n"),
         "scenarios/t.toml",
+        Path::new("scenarios"),
     )
     .expect("valid");
     let PolicyRule::Flagger(f) = &s.policies[0].rule else {
@@ -185,9 +187,10 @@ fn keys_beside_import_override_the_imported_ones() {
     };
     assert_eq!(f.threshold, 2);
     assert_eq!(s.policies[0].until, rollsim::scenario::Until::End);
-    let e = parse(
+    let e = load_text(
         &format!("{BASE}[[policies]]\nname = \"f\"\nimport = \"imports/flagger-canary.yaml\"\nkind = \"threshold\"\n"),
         "scenarios/t.toml",
+        Path::new("scenarios"),
     )
     .err()
     .map(|e| e.to_string())

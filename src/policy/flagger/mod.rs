@@ -41,15 +41,18 @@
 //!   `iterations`, promotion) or `runBlueGreen`. So the policy answers
 //!   [`Decision::Advance`] on each passing check and gates every step of its rollout but
 //!   the last (the promotion); `step_weight`, `step_weights`, `max_weight` and `iterations`
-//!   build those steps (`scenario::flagger_weights`).
+//!   build those steps ([`weights`]).
 //!
 //! Model limits: ticks happen at scrape arrivals (a tick due
 //! between scrapes runs at the next one); the progress deadline and webhooks are not
 //! modelled. A failed canary is retried only by the scenario's `[pipeline]`.
 
+mod spec;
+
+pub use spec::{weights, FlaggerSpec, Raw};
+
 use super::window::Recent;
 use super::{Decision, Needs, Policy, Scrape};
-use crate::scenario::FlaggerSpec;
 
 /// Flagger's analysis of the canary: cumulative failed checks against a threshold.
 #[derive(Debug, Clone)]

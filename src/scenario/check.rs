@@ -1,0 +1,236 @@
+//! The checker every section and every policy kind uses: it reads one raw value, applies
+//! its default and range, and records a problem by key path instead of stopping, so one run
+//! of `validate` reports every problem of a file.
+//!
+//! The policy kinds (`crate::policy::*`) check their own parameters with it; the messages
+//! have one shape everywhere ("`name` = v is out of range; expected ...").
+
+use super::raw::{Dur, DurDist, ShapedDist};
+use super::span::{Problem, Seg};
+use super::DurationDist;
+
+/// A key path (`policies[2].failures`), located in the text once checking is done.
+pub type Path = Vec<Seg>;
+
+/// `base` followed by the key `key`.
+pub fn at(base: &[Seg], key: &'static str) -> Path {
+    let mut p = base.to_vec();
+    p.push(Seg::Key(key));
+    p
+}
+
+/// `base` followed by the array index `i`.
+pub fn idx(base: &[Seg], i: usize) -> Path {
+    let mut p = base.to_vec();
+    p.push(Seg::Index(i));
+    p
+}
+
+/// Scenario values some policies are built from (checked before the policies are).
+#[derive(Debug, Clone, Copy)]
+pub struct PolicyContext {
+    pub scrape_interval_ms: u64,
+    pub replicas: u32,
+    pub slo_error_rate: f64,
+    /// The policy entry has its own `rollout` table.
+    pub own_rollout: bool,
+}
+
+/// The standard normal quantile at 0.95 (a lognormal from its median and p95).
+pub const Z95: f64 = 1.644_853_626_951_472_2;
+
+/// Largest count or limit accepted (far beyond any simulated horizon).
+pub const MAX_COUNT: i64 = 1_000_000;
+
+/// Collects problems while building the checked scenario.
+#[derive(Debug, Default)]
+pub struct Checker {
+    pub(super) problems: Vec<Problem>,
+}
+
+impl Checker {
+    /// Records a problem at `path`.
+    pub fn fail(&mut self, path: Path, message: impl Into<String>) {
+        self.problems.push(Problem {
+            path,
+            message: message.into(),
+        });
+    }
+
+    /// A probability: finite and in [0, 1].
+    pub fn prob(&mut self, path: Path, name: &str, v: Option<f64>, default: f64) -> f64 {
+        let v = v.unwrap_or(default);
+        if !(0.0..=1.0).contains(&v) {
+            self.fail(
+                path,
+                format!("{name} = {v} is not a probability; expected a number in [0, 1]"),
+            );
+            return default;
+        }
+        v
+    }
+
+    /// A finite number >= `min` (or > `min` when `strict`).
+    pub fn number(
+        &mut self,
+        path: Path,
+        name: &str,
+        v: Option<f64>,
+        default: f64,
+        min: f64,
+        strict: bool,
+    ) -> f64 {
+        let v = v.unwrap_or(default);
+        let ok = v.is_finite() && if strict { v > min } else { v >= min };
+        if !ok {
+            let rel = if strict { ">" } else { ">=" };
+            self.fail(
+                path,
+                format!("{name} = {v} is out of range; expected a number {rel} {min}"),
+            );
+            return default;
+        }
+        v
+    }
+
+    /// A finite number in [min, max].
+    pub fn within(
+        &mut self,
+        path: Path,
+        name: &str,
+        v: Option<f64>,
+        default: f64,
+        (min, max): (f64, f64),
+    ) -> f64 {
+        let v = v.unwrap_or(default);
+        if !(v.is_finite() && v >= min && v <= max) {
+            self.fail(
+                path,
+                format!("{name} = {v} is out of range; expected a number from {min} to {max}"),
+            );
+            return default;
+        }
+        v
+    }
+
+    /// A signed integer in [min, max].
+    pub fn signed(
+        &mut self,
+        path: Path,
+        name: &str,
+        v: Option<i64>,
+        default: i64,
+        (min, max): (i64, i64),
+    ) -> i64 {
+        let Some(v) = v else { return default };
+        if v < min || v > max {
+            self.fail(
+                path,
+                format!("{name} = {v} is out of range; expected an integer from {min} to {max}"),
+            );
+            return default;
+        }
+        v
+    }
+
+    /// An integer in [min, max].
+    pub fn int(
+        &mut self,
+        path: Path,
+        name: &str,
+        v: Option<i64>,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> u64 {
+        let Some(v) = v else { return default };
+        if v < min as i64 || v > max as i64 {
+            self.fail(
+                path,
+                format!("{name} = {v} is out of range; expected an integer from {min} to {max}"),
+            );
+            return default;
+        }
+        v as u64
+    }
+
+    /// A strictly positive duration.
+    pub fn positive(&mut self, path: Path, name: &str, v: Option<Dur>, default: u64) -> u64 {
+        let v = v.map(|d| d.0).unwrap_or(default);
+        if v == 0 {
+            self.fail(path, format!("{name} must be longer than zero"));
+            return default.max(1);
+        }
+        v
+    }
+
+    /// A latency limit given as a duration, in milliseconds (unset stays unset).
+    pub fn latency(&mut self, path: Path, name: &str, v: Option<Dur>) -> Option<f64> {
+        v.map(|d| self.positive(path, name, Some(d), 1) as f64)
+    }
+
+    /// A duration distribution as written, with its shape checked.
+    pub fn dist(&mut self, path: Path, name: &str, d: &DurDist) -> DurationDist {
+        match d {
+            DurDist::Fixed(Dur(ms)) => DurationDist::Fixed(*ms),
+            DurDist::Shaped(ShapedDist::Exponential(Dur(mean))) => {
+                if *mean == 0 {
+                    self.fail(
+                        path,
+                        format!("{name}: the exponential mean must be longer than zero"),
+                    );
+                }
+                DurationDist::Exponential {
+                    mean_ms: (*mean).max(1) as f64,
+                }
+            }
+            DurDist::Shaped(ShapedDist::Uniform([Dur(lo), Dur(hi)])) => {
+                if lo > hi {
+                    self.fail(
+                        path,
+                        format!("{name}: uniform bounds are reversed; expected [low, high]"),
+                    );
+                }
+                DurationDist::Uniform {
+                    low_ms: *lo.min(hi),
+                    high_ms: *hi.max(lo),
+                }
+            }
+            DurDist::Shaped(ShapedDist::Lognormal { median, p95 }) => {
+                if median.0 == 0 || p95.0 <= median.0 {
+                    self.fail(path, format!("{name}: a lognormal needs 0 < median < p95"));
+                    return DurationDist::Fixed(median.0);
+                }
+                let mu = (median.0 as f64).ln();
+                let sigma = ((p95.0 as f64).ln() - mu) / Z95;
+                DurationDist::LogNormal { mu, sigma }
+            }
+        }
+    }
+
+    /// Rejects fields set on a table where its `kind` gives them no meaning.
+    pub fn only(
+        &mut self,
+        base: &[Seg],
+        kind: &str,
+        set: &[(&'static str, bool)],
+        allowed: &[&str],
+    ) {
+        for (name, is_set) in set {
+            if *is_set && !allowed.contains(name) {
+                self.fail(at(base, name), does_not_apply(name, kind, allowed));
+            }
+        }
+    }
+}
+
+/// "`name` does not apply to kind `kind`; expected only a, b" (or "it takes no
+/// parameters"): one message for a key of another kind, in policies, faults and rollouts.
+pub fn does_not_apply(name: &str, kind: &str, allowed: &[&str]) -> String {
+    let expected = if allowed.is_empty() {
+        "it takes no parameters".to_string()
+    } else {
+        format!("expected only {}", allowed.join(", "))
+    };
+    format!("`{name}` does not apply to kind `{kind}`; {expected}")
+}

@@ -1,0 +1,160 @@
+//! `[[faults]]`: the schedule (exactly one of `at`, `probability`, `rate_per_hour`, or
+//! `inject_only`), the duration and the effect of the fault's kind.
+
+use super::check::{at, Checker};
+use super::raw::*;
+use super::span::Seg;
+use super::{DurationDist, Fault, FaultEffect, Schedule};
+
+const MS_PER_HOUR: f64 = 3_600_000.0;
+
+/// Checks fault `i` at `path`; `horizon` is the simulated duration.
+pub(super) fn check(c: &mut Checker, path: &[Seg], f: &RawFault, i: usize, horizon: u64) -> Fault {
+    let window = match f.window {
+        Some([Dur(lo), Dur(hi)]) => {
+            if lo >= hi || hi > horizon {
+                c.fail(
+                    at(path, "window"),
+                    "fault window must be [start, end] with start < end <= simulation.duration",
+                );
+            }
+            (lo, hi.min(horizon))
+        }
+        None => (0, horizon),
+    };
+    let inject_only = f.inject_only == Some(true);
+    let schedule = match (f.at, f.probability, f.rate_per_hour) {
+        (None, None, None) if inject_only => {
+            if f.window.is_some() {
+                c.fail(at(path, "window"), "`window` applies to random faults (`probability` or `rate_per_hour`), not to `inject_only`");
+            }
+            Schedule::Injected
+        }
+        _ if inject_only => {
+            c.fail(
+                at(path, "inject_only"),
+                "an `inject_only` fault has no schedule: remove `at`, `probability` and `rate_per_hour`",
+            );
+            Schedule::Injected
+        }
+        (Some(Dur(t)), None, None) => {
+            if f.window.is_some() {
+                c.fail(at(path, "window"), "`window` applies to random faults (`probability` or `rate_per_hour`), not to `at`");
+            }
+            if t >= horizon {
+                c.fail(
+                    at(path, "at"),
+                    "fault `at` is after the end of simulation.duration",
+                );
+            }
+            Schedule::At(t)
+        }
+        (None, Some(p), None) => Schedule::Once {
+            probability: c.prob(at(path, "probability"), "probability", Some(p), 0.0),
+            window,
+        },
+        (None, None, Some(r)) => Schedule::Poisson {
+            rate_per_ms: c.number(
+                at(path, "rate_per_hour"),
+                "rate_per_hour",
+                Some(r),
+                0.0,
+                0.0,
+                false,
+            ) / MS_PER_HOUR,
+            window,
+        },
+        _ => {
+            c.fail(
+                path.to_vec(),
+                "a fault needs exactly one schedule: `at`, `probability` or `rate_per_hour` (or `inject_only = true` for a fault only a game-day facilitator starts)",
+            );
+            Schedule::At(0)
+        }
+    };
+    let duration = match &f.duration {
+        Some(d) => c.dist(at(path, "duration"), "duration", d),
+        None => {
+            c.fail(
+                path.to_vec(),
+                "a fault needs a `duration` (e.g. \"30m\" or { exponential = \"30m\" })",
+            );
+            DurationDist::Fixed(0)
+        }
+    };
+    let set = [
+        ("latency_factor", f.latency_factor.is_some()),
+        ("packet_loss", f.packet_loss.is_some()),
+        ("capacity_loss", f.capacity_loss.is_some()),
+        ("error_rate", f.error_rate.is_some()),
+        ("failure_probability", f.failure_probability.is_some()),
+    ];
+    let (kind, effect) = match f.kind {
+        FaultKind::InfraLatency => {
+            c.only(
+                path,
+                "infra_latency",
+                &set,
+                &["latency_factor", "packet_loss"],
+            );
+            let e = FaultEffect::InfraLatency {
+                latency_factor: c.number(
+                    at(path, "latency_factor"),
+                    "latency_factor",
+                    f.latency_factor,
+                    3.0,
+                    1.0,
+                    false,
+                ),
+                packet_loss: c.prob(at(path, "packet_loss"), "packet_loss", f.packet_loss, 0.0),
+            };
+            ("infra_latency", e)
+        }
+        FaultKind::NodeLoss => {
+            c.only(path, "node_loss", &set, &["capacity_loss"]);
+            let e = FaultEffect::NodeLoss {
+                capacity_loss: c.prob(
+                    at(path, "capacity_loss"),
+                    "capacity_loss",
+                    f.capacity_loss,
+                    0.34,
+                ),
+            };
+            ("node_loss", e)
+        }
+        FaultKind::DependencyOutage => {
+            c.only(path, "dependency_outage", &set, &["error_rate"]);
+            let e = FaultEffect::DependencyOutage {
+                error_rate: c.prob(at(path, "error_rate"), "error_rate", f.error_rate, 0.5),
+            };
+            ("dependency_outage", e)
+        }
+        FaultKind::FlappingHealthCheck => {
+            c.only(
+                path,
+                "flapping_health_check",
+                &set,
+                &["failure_probability"],
+            );
+            let e = FaultEffect::FlappingHealthCheck {
+                failure_probability: c.prob(
+                    at(path, "failure_probability"),
+                    "failure_probability",
+                    f.failure_probability,
+                    0.3,
+                ),
+            };
+            ("flapping_health_check", e)
+        }
+        FaultKind::MetricsGap => {
+            c.only(path, "metrics_gap", &set, &[]);
+            ("metrics_gap", FaultEffect::MetricsGap)
+        }
+    };
+    Fault {
+        name: f.name.clone().unwrap_or_else(|| format!("{kind}-{i}")),
+        schedule,
+        duration,
+        effect,
+    }
+}

@@ -1,0 +1,43 @@
+//! Files as text: bytes decoded as UTF-8, the first invalid byte located.
+//!
+//! `std::fs::read_to_string` says only "stream did not contain valid UTF-8"; a scenario or
+//! an imported YAML with a stray Latin-1 byte deserves its `file:line:col`, like every other
+//! problem in it.
+
+use super::error::Located;
+use super::span::line_col;
+
+/// Decodes `bytes`; an invalid sequence is reported at the line and column where it starts.
+pub fn decode(bytes: Vec<u8>) -> Result<String, Located> {
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let bytes = e.into_bytes();
+        let before = std::str::from_utf8(&bytes[..valid]).unwrap_or_default();
+        let (line, col) = line_col(before, valid);
+        let bad = bytes.get(valid).copied().unwrap_or_default();
+        Located {
+            line,
+            col,
+            message: format!("invalid UTF-8 (byte 0x{bad:02X}); expected a text file in UTF-8"),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locates_the_first_invalid_byte() {
+        assert_eq!(decode(b"a = 1\n".to_vec()).as_deref(), Ok("a = 1\n"));
+        let e = decode(b"a = 1\nname = \"caf\xE9\"\n".to_vec()).unwrap_err();
+        assert_eq!((e.line, e.col), (2, 12));
+        assert_eq!(
+            e.message,
+            "invalid UTF-8 (byte 0xE9); expected a text file in UTF-8"
+        );
+        // A multi-byte character before it counts as one column.
+        let e = decode("é\u{20}".bytes().chain([0xFF]).collect()).unwrap_err();
+        assert_eq!((e.line, e.col), (1, 3));
+    }
+}
