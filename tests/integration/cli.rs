@@ -47,6 +47,37 @@ fn unknown_key_is_located() {
 }
 
 #[test]
+fn a_misspelt_key_gets_the_nearest_spelling() {
+    rejects(
+        "[[policies]]\nname = \"x\"\nkind = \"threshold\"\nerror_rate_abov = 0.1\n",
+        "4:1",
+        "unknown field `error_rate_abov`; a `threshold` policy takes error_rate_above, latency_p99_above, window, for, min_requests, on_no_data, besides the keys of every policy",
+    );
+    rejects(
+        "[service]\nrequest_rat = 5\n",
+        "2:1",
+        "did you mean `request_rate`?",
+    );
+}
+
+#[test]
+fn invalid_utf8_is_located_and_said_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = dir.path().join("bad.toml");
+    std::fs::write(&f, b"[service]\nname = \"caf\xE9\"\n").expect("write");
+    let out = rollsim().arg("validate").arg(&f).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err,
+        format!(
+            "error: {}:2:12: invalid UTF-8 (byte 0xE9); expected a text file in UTF-8\n",
+            f.display()
+        )
+    );
+}
+
+#[test]
 fn wrong_type_is_located() {
     rejects(
         "[service]\nreplicas = \"ten\"\n",
