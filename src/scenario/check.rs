@@ -234,3 +234,93 @@ pub fn does_not_apply(name: &str, kind: &str, allowed: &[&str]) -> String {
     };
     format!("`{name}` does not apply to kind `{kind}`; {expected}")
 }
+
+/// The checks of one table, where the key path and the name in messages
+/// (`service.request_rate`, or `window` in a policy) both come from the key, written once.
+pub struct Table<'c> {
+    c: &'c mut Checker,
+    path: Path,
+    prefix: &'static str,
+}
+
+impl Checker {
+    /// The checks of the table at `path`, whose keys messages name `prefix.key` (or `key`
+    /// when `prefix` is empty).
+    pub fn table(&mut self, path: &[Seg], prefix: &'static str) -> Table<'_> {
+        Table {
+            c: self,
+            path: path.to_vec(),
+            prefix,
+        }
+    }
+}
+
+impl Table<'_> {
+    fn name(&self, key: &str) -> String {
+        if self.prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{key}", self.prefix)
+        }
+    }
+
+    /// Records a problem at `key`.
+    pub fn fail(&mut self, key: &'static str, message: impl Into<String>) {
+        self.c.fail(at(&self.path, key), message);
+    }
+
+    /// [`Checker::prob`] of `key`.
+    pub fn prob(&mut self, key: &'static str, v: Option<f64>, default: f64) -> f64 {
+        let name = self.name(key);
+        self.c.prob(at(&self.path, key), &name, v, default)
+    }
+
+    /// [`Checker::number`] of `key`.
+    pub fn number(
+        &mut self,
+        key: &'static str,
+        v: Option<f64>,
+        default: f64,
+        min: f64,
+        strict: bool,
+    ) -> f64 {
+        let name = self.name(key);
+        self.c
+            .number(at(&self.path, key), &name, v, default, min, strict)
+    }
+
+    /// [`Checker::int`] of `key`.
+    pub fn int(
+        &mut self,
+        key: &'static str,
+        v: Option<i64>,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> u64 {
+        let name = self.name(key);
+        self.c.int(at(&self.path, key), &name, v, default, min, max)
+    }
+
+    /// [`Checker::positive`] of `key`.
+    pub fn positive(&mut self, key: &'static str, v: Option<Dur>, default: u64) -> u64 {
+        let name = self.name(key);
+        self.c.positive(at(&self.path, key), &name, v, default)
+    }
+
+    /// [`Checker::dist`] of `key`, or `default` when it is not set.
+    pub fn dist(
+        &mut self,
+        key: &'static str,
+        v: &Option<DurDist>,
+        default: DurationDist,
+    ) -> DurationDist {
+        match v {
+            Some(d) => {
+                let name = self.name(key);
+                self.c.dist(at(&self.path, key), &name, d)
+            }
+            None => default,
+        }
+    }
+}

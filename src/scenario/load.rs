@@ -67,7 +67,10 @@ pub fn parse_with(text: &str, origin: &str, imports: &Imports) -> Result<Scenari
     let warnings = policies::warnings(&raw_policies, text, origin);
     let mut scn = validate::validate(raw, &raw_policies).map_err(|mut problems| {
         policies::annotate(&raw_policies, &mut problems);
-        invalid(span::locate_all(text, problems))
+        let mut located = span::locate_all(text, problems);
+        // In file order, whatever order the sections were checked in.
+        located.sort_by_key(|l| (l.line, l.col));
+        invalid(located)
     })?;
     scn.warnings = warnings;
     Ok(scn)

@@ -18,191 +18,89 @@ pub(super) fn validate(
     let root: Path = vec![];
 
     // [simulation]
-    let sim = at(&root, "simulation");
-    let duration_ms = c.positive(
-        at(&sim, "duration"),
-        "simulation.duration",
-        raw.simulation.duration,
-        24 * 3_600_000,
-    );
-    let scrape_interval_ms = c.positive(
-        at(&sim, "scrape_interval"),
-        "simulation.scrape_interval",
-        raw.simulation.scrape_interval,
-        15_000,
-    );
+    let mut t = c.table(&at(&root, "simulation"), "simulation");
+    let rs = &raw.simulation;
+    let duration_ms = t.positive("duration", rs.duration, 24 * 3_600_000);
+    let scrape_interval_ms = t.positive("scrape_interval", rs.scrape_interval, 15_000);
     if scrape_interval_ms > duration_ms {
-        c.fail(
-            at(&sim, "scrape_interval"),
+        t.fail(
+            "scrape_interval",
             "simulation.scrape_interval is longer than simulation.duration",
         );
     }
-    let runs = c.int(
-        at(&sim, "runs"),
-        "simulation.runs",
-        raw.simulation.runs,
-        1000,
-        1,
-        100_000_000,
-    );
+    let runs = t.int("runs", rs.runs, 1000, 1, 100_000_000);
 
     // [service]
-    let s = at(&root, "service");
+    let mut t = c.table(&at(&root, "service"), "service");
     let rs = &raw.service;
-    let latency_p50_ms = c.positive(
-        at(&s, "latency_p50"),
-        "service.latency_p50",
-        rs.latency_p50,
-        50,
-    ) as f64;
-    let latency_p99_ms = c.positive(
-        at(&s, "latency_p99"),
-        "service.latency_p99",
-        rs.latency_p99,
-        250,
-    ) as f64;
+    let latency_p50_ms = t.positive("latency_p50", rs.latency_p50, 50) as f64;
+    let latency_p99_ms = t.positive("latency_p99", rs.latency_p99, 250) as f64;
     if latency_p99_ms <= latency_p50_ms {
-        c.fail(
-            at(&s, "latency_p99"),
+        t.fail(
+            "latency_p99",
             "service.latency_p99 must be greater than service.latency_p50",
+        );
+    }
+    let peak_hour = t.number("peak_hour", rs.peak_hour, 14.0, 0.0, false);
+    if peak_hour >= 24.0 {
+        t.fail(
+            "peak_hour",
+            format!("service.peak_hour = {peak_hour}; expected an hour in [0, 24)"),
         );
     }
     let service = Service {
         name: rs.name.clone().unwrap_or_else(|| "service".into()),
-        request_rate: c.number(
-            at(&s, "request_rate"),
-            "service.request_rate",
-            rs.request_rate,
-            50.0,
-            0.0,
-            true,
-        ),
-        diurnal_amplitude: c.prob(
-            at(&s, "diurnal_amplitude"),
-            "service.diurnal_amplitude",
-            rs.diurnal_amplitude,
-            0.0,
-        ),
-        peak_hour: {
-            let h = c.number(
-                at(&s, "peak_hour"),
-                "service.peak_hour",
-                rs.peak_hour,
-                14.0,
-                0.0,
-                false,
-            );
-            if h >= 24.0 {
-                c.fail(
-                    at(&s, "peak_hour"),
-                    format!("service.peak_hour = {h}; expected an hour in [0, 24)"),
-                );
-            }
-            h
-        },
-        baseline_error_rate: c.prob(
-            at(&s, "baseline_error_rate"),
-            "service.baseline_error_rate",
-            rs.baseline_error_rate,
-            0.001,
-        ),
+        request_rate: t.number("request_rate", rs.request_rate, 50.0, 0.0, true),
+        diurnal_amplitude: t.prob("diurnal_amplitude", rs.diurnal_amplitude, 0.0),
+        peak_hour,
+        baseline_error_rate: t.prob("baseline_error_rate", rs.baseline_error_rate, 0.001),
         latency_p50_ms,
         latency_p99_ms,
-        replicas: c.int(
-            at(&s, "replicas"),
-            "service.replicas",
-            rs.replicas,
-            10,
-            1,
-            100_000,
-        ) as u32,
-        capacity_rps: rs.capacity_rps.map(|v| {
-            c.number(
-                at(&s, "capacity_rps"),
-                "service.capacity_rps",
-                Some(v),
-                1.0,
-                0.0,
-                true,
-            )
-        }),
+        replicas: t.int("replicas", rs.replicas, 10, 1, 100_000) as u32,
+        capacity_rps: rs
+            .capacity_rps
+            .map(|v| t.number("capacity_rps", Some(v), 1.0, 0.0, true)),
     };
 
     // [signals]
-    let g = at(&root, "signals");
-    let rg = &raw.signals;
+    let mut t = c.table(&at(&root, "signals"), "signals");
+    let rs = &raw.signals;
     let signals = Signals {
-        noise_sd: c.number(
-            at(&g, "noise_sd"),
-            "signals.noise_sd",
-            rg.noise_sd,
-            0.2,
-            0.0,
-            false,
-        ),
-        noise_correlation_ms: c.positive(
-            at(&g, "noise_correlation"),
-            "signals.noise_correlation",
-            rg.noise_correlation,
-            30 * 60_000,
-        ),
-        missing_scrape_probability: c.prob(
-            at(&g, "missing_scrape_probability"),
-            "signals.missing_scrape_probability",
-            rg.missing_scrape_probability,
+        noise_sd: t.number("noise_sd", rs.noise_sd, 0.2, 0.0, false),
+        noise_correlation_ms: t.positive("noise_correlation", rs.noise_correlation, 30 * 60_000),
+        missing_scrape_probability: t.prob(
+            "missing_scrape_probability",
+            rs.missing_scrape_probability,
             0.0,
         ),
-        metric_delay_ms: rg.metric_delay.map(|d| d.0).unwrap_or(0),
-        request_dispersion: c.number(
-            at(&g, "request_dispersion"),
-            "signals.request_dispersion",
-            rg.request_dispersion,
-            1.0,
-            1.0,
-            false,
-        ),
+        metric_delay_ms: rs.metric_delay.map(|d| d.0).unwrap_or(0),
+        request_dispersion: t.number("request_dispersion", rs.request_dispersion, 1.0, 1.0, false),
     };
     if signals.metric_delay_ms >= duration_ms {
-        c.fail(
-            at(&g, "metric_delay"),
+        t.fail(
+            "metric_delay",
             "signals.metric_delay must be shorter than simulation.duration",
         );
     }
 
     // [health_check]
-    let h = at(&root, "health_check");
-    let rh = &raw.health_check;
+    let mut t = c.table(&at(&root, "health_check"), "health_check");
+    let rs = &raw.health_check;
     let health_check = HealthCheck {
-        interval_ms: c.positive(
-            at(&h, "interval"),
-            "health_check.interval",
-            rh.interval,
-            10_000,
-        ),
-        timeout_ms: c.positive(at(&h, "timeout"), "health_check.timeout", rh.timeout, 1_000),
-        false_failure_probability: c.prob(
-            at(&h, "false_failure_probability"),
-            "health_check.false_failure_probability",
-            rh.false_failure_probability,
+        interval_ms: t.positive("interval", rs.interval, 10_000),
+        timeout_ms: t.positive("timeout", rs.timeout, 1_000),
+        false_failure_probability: t.prob(
+            "false_failure_probability",
+            rs.false_failure_probability,
             0.001,
         ),
     };
 
     // [slo]
-    let o = at(&root, "slo");
+    let mut t = c.table(&at(&root, "slo"), "slo");
     let slo = Slo {
-        error_rate: c.prob(
-            at(&o, "error_rate"),
-            "slo.error_rate",
-            raw.slo.error_rate,
-            0.01,
-        ),
-        latency_p99_ms: c.positive(
-            at(&o, "latency_p99"),
-            "slo.latency_p99",
-            raw.slo.latency_p99,
-            1_000,
-        ) as f64,
+        error_rate: t.prob("error_rate", raw.slo.error_rate, 0.01),
+        latency_p99_ms: t.positive("latency_p99", raw.slo.latency_p99, 1_000) as f64,
     };
 
     // [release]
@@ -213,33 +111,24 @@ pub(super) fn validate(
         .at
         .map(|d| d.0)
         .unwrap_or((duration_ms / 4).min(3_600_000));
+    let mut t = c.table(&r, "release");
     if at_ms >= duration_ms {
-        c.fail(
-            at(&r, "at"),
+        t.fail(
+            "at",
             "release.at must be before the end of simulation.duration",
         );
     }
+    let bad_probability = t.prob("bad_probability", rr.bad_probability, 0.2);
     let b = at(&r, "bad");
     let rb = rr.bad.clone().unwrap_or_default();
     // Without a [release.bad] table a bad release fails 5% of requests; with one, only
     // what the table says changes (a latency-only defect fails nothing extra).
     let default_error = if rr.bad.is_some() { 0.0 } else { 0.05 };
+    let mut t = c.table(&b, "release.bad");
     let bad = BadRelease {
-        error_rate: c.prob(
-            at(&b, "error_rate"),
-            "release.bad.error_rate",
-            rb.error_rate,
-            default_error,
-        ),
-        latency_factor: c.number(
-            at(&b, "latency_factor"),
-            "release.bad.latency_factor",
-            rb.latency_factor,
-            1.0,
-            0.0,
-            true,
-        ),
-        fraction: c.prob(at(&b, "fraction"), "release.bad.fraction", rb.fraction, 1.0),
+        error_rate: t.prob("error_rate", rb.error_rate, default_error),
+        latency_factor: t.number("latency_factor", rb.latency_factor, 1.0, 0.0, true),
+        fraction: t.prob("fraction", rb.fraction, 1.0),
         onset_ms: rb.onset.map(|d| d.0).unwrap_or(0),
         ramp_ms: rb.ramp.map(|d| d.0).unwrap_or(0),
     };
@@ -251,12 +140,7 @@ pub(super) fn validate(
     }
     let release = Release {
         at_ms,
-        bad_probability: c.prob(
-            at(&r, "bad_probability"),
-            "release.bad_probability",
-            rr.bad_probability,
-            0.2,
-        ),
+        bad_probability,
         bake_ms: rr.bake.map(|d| d.0).unwrap_or(30 * 60_000),
         bad,
     };
@@ -270,83 +154,46 @@ pub(super) fn validate(
     );
 
     // [pipeline]
-    let p = at(&root, "pipeline");
+    let mut t = c.table(&at(&root, "pipeline"), "pipeline");
+    let rs = &raw.pipeline;
     let pipeline = Pipeline {
-        max_attempts: c.int(
-            at(&p, "max_attempts"),
-            "pipeline.max_attempts",
-            raw.pipeline.max_attempts,
-            1,
-            1,
-            1000,
-        ) as u32,
-        retry_delay: match &raw.pipeline.retry_delay {
-            Some(d) => c.dist(at(&p, "retry_delay"), "pipeline.retry_delay", d),
-            None => DurationDist::Fixed(10 * 60_000),
-        },
+        max_attempts: t.int("max_attempts", rs.max_attempts, 1, 1, 1000) as u32,
+        retry_delay: t.dist(
+            "retry_delay",
+            &rs.retry_delay,
+            DurationDist::Fixed(10 * 60_000),
+        ),
+    };
+
+    // [human]
+    let mut t = c.table(&at(&root, "human"), "human");
+    let rs = &raw.human;
+    let human = Human {
+        ack: t.dist("ack", &rs.ack, lognormal(300_000.0, 1_800_000.0)),
+        night_factor: t.number("night_factor", rs.night_factor, 3.0, 1.0, false),
+        weekend_factor: t.number("weekend_factor", rs.weekend_factor, 2.0, 1.0, false),
+        day: rs.day.unwrap_or(Day::Weekday),
+        right_call: t.prob("right_call", rs.right_call, 0.9),
+        fatigue: t.number("fatigue", rs.fatigue, 0.1, 0.0, false),
+        background_pages_per_day: t.number(
+            "background_pages_per_day",
+            rs.background_pages_per_day,
+            0.0,
+            0.0,
+            false,
+        ),
+        handling_ms: rs.handling.map(|d| d.0).unwrap_or(15 * 60_000),
+        silence_ms: rs.silence.map(|d| d.0).unwrap_or(3_600_000),
     };
 
     // [recovery]
-    let h = at(&root, "human");
-    let rh = &raw.human;
-    let human = Human {
-        ack: match &rh.ack {
-            Some(d) => c.dist(at(&h, "ack"), "human.ack", d),
-            None => DurationDist::LogNormal {
-                mu: (300_000f64).ln(),
-                sigma: ((1_800_000f64).ln() - (300_000f64).ln()) / Z95,
-            },
-        },
-        night_factor: c.number(
-            at(&h, "night_factor"),
-            "human.night_factor",
-            rh.night_factor,
-            3.0,
-            1.0,
-            false,
-        ),
-        weekend_factor: c.number(
-            at(&h, "weekend_factor"),
-            "human.weekend_factor",
-            rh.weekend_factor,
-            2.0,
-            1.0,
-            false,
-        ),
-        day: rh.day.unwrap_or(Day::Weekday),
-        right_call: c.prob(at(&h, "right_call"), "human.right_call", rh.right_call, 0.9),
-        fatigue: c.number(
-            at(&h, "fatigue"),
-            "human.fatigue",
-            rh.fatigue,
-            0.1,
-            0.0,
-            false,
-        ),
-        background_pages_per_day: c.number(
-            at(&h, "background_pages_per_day"),
-            "human.background_pages_per_day",
-            rh.background_pages_per_day,
-            0.0,
-            0.0,
-            false,
-        ),
-        handling_ms: rh.handling.map(|d| d.0).unwrap_or(15 * 60_000),
-        silence_ms: rh.silence.map(|d| d.0).unwrap_or(3_600_000),
-    };
-
+    let mut t = c.table(&at(&root, "recovery"), "recovery");
     let recovery = Recovery {
-        roll_forward_delay: match &raw.recovery.roll_forward_delay {
-            Some(d) => c.dist(
-                at(&at(&root, "recovery"), "roll_forward_delay"),
-                "recovery.roll_forward_delay",
-                d,
-            ),
-            None => DurationDist::LogNormal {
-                mu: (3_600_000f64).ln(),
-                sigma: ((4.0 * 3_600_000f64).ln() - (3_600_000f64).ln()) / Z95,
-            },
-        },
+        roll_forward_delay: t.dist(
+            "roll_forward_delay",
+            &raw.recovery.roll_forward_delay,
+            lognormal(3_600_000.0, 4.0 * 3_600_000.0),
+        ),
     };
 
     // [data]
@@ -402,4 +249,12 @@ pub(super) fn validate(
         policies,
         warnings: Vec::new(),
     })
+}
+
+/// A default log-normal duration given by its median and 95th percentile (ms).
+fn lognormal(median_ms: f64, p95_ms: f64) -> DurationDist {
+    DurationDist::LogNormal {
+        mu: median_ms.ln(),
+        sigma: (p95_ms.ln() - median_ms.ln()) / Z95,
+    }
 }
