@@ -9,7 +9,7 @@ use rollsim::gameday::scorecard::{self, ScoreRow};
 use rollsim::gameday::ui::{Dashboard, LogUi, Ui};
 use rollsim::gameday::{recording, team_spec, Game};
 use rollsim::report::{csv_bytes, Manifest, OutputDir};
-use rollsim::sim::{rng::run_seed, Prepared, World};
+use rollsim::sim::{Prepared, World};
 use std::io::IsTerminal;
 
 /// Checks the flags that clap cannot: the speed, and a token for a non-loopback address.
@@ -79,7 +79,7 @@ pub fn gameday(a: &GamedayArgs, argv: &[String]) -> Result<()> {
     let dir = OutputDir::prepare(&out, a.force)?;
 
     let prepared = Prepared::new(&scn);
-    let world = World::draw(&scn, a.run, run_seed(seed, a.run));
+    let world = World::for_run(&scn, seed, a.run);
     let team = team_spec(&scn, pager);
     let mut game = Game::new(&prepared, &world, &team);
     let mut ui: Box<dyn Ui> = if std::io::stdout().is_terminal() && !a.no_dashboard {

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use rollsim::gameday::{recording, team_spec};
 use rollsim::report::{csv_bytes, Manifest, OutputDir};
 use rollsim::sim::trace::log_line;
-use rollsim::sim::{replicate_scripted, replicate_traced, rng::run_seed, Prepared, World};
+use rollsim::sim::{replicate_scripted, replicate_traced, Prepared, World};
 
 pub fn trace(a: &TraceArgs, argv: &[String]) -> Result<()> {
     let (text, origin, scn) = load(&a.scenario)?;
@@ -39,7 +39,7 @@ pub fn trace(a: &TraceArgs, argv: &[String]) -> Result<()> {
     let dir = OutputDir::prepare(&out, a.force)?;
 
     let prepared = Prepared::new(&scn);
-    let world = World::draw(&scn, a.run, run_seed(seed, a.run));
+    let world = World::for_run(&scn, seed, a.run);
     let (spec, (record, trace)) = match &script {
         Some((script, team)) => (team, replicate_scripted(&prepared, &world, team, script)),
         None => {
