@@ -93,7 +93,7 @@ fn benchmark_model(c: &mut Criterion) {
                 let mut run = 0u64;
                 b.iter(|| {
                     run += 1;
-                    let world = World::draw(&scenario, run, run_seed(42, run));
+                    let world = World::for_run(&scenario, 42, run);
                     black_box(replicate(&prepared, &world, spec))
                 })
             });

@@ -6,9 +6,11 @@
 //! chunks the experiment reports progress and checks the caller's stop flag, so an
 //! interrupted experiment still returns everything that finished.
 
+pub mod merge;
 pub mod objective;
 pub mod shard;
 pub mod stats;
+pub mod sweep;
 
 use crate::outcome::RunRecord;
 use crate::scenario::Scenario;

@@ -10,7 +10,7 @@
 use assert_cmd::Command;
 use predicates::prelude::*;
 use rollsim::calibrate::{self, fit::fit, simulated_input, Fit};
-use rollsim::sim::{World};
+use rollsim::sim::World;
 use std::sync::OnceLock;
 
 /// A week of a service with every parameter set, spikes included.
