@@ -8,6 +8,7 @@
 
 pub mod merge;
 pub mod objective;
+pub mod recommend;
 pub mod shard;
 pub mod stats;
 pub mod sweep;

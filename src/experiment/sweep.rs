@@ -90,16 +90,22 @@ impl FromStr for Param {
 /// file (`sweep`, `merge`) and reads it back (`--resume`, the report).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SweepRow {
+    /// The point's index in the whole sweep (all shards), the first parameter slowest.
     pub point: u64,
+    /// The first swept field's path and its value at this point.
     pub param: String,
     pub value: f64,
+    /// The second swept field, for a 2-D sweep (both empty otherwise).
     pub param2: Option<String>,
     pub value2: Option<f64>,
     pub policy: String,
+    /// One of [`RunRecord::METRICS`].
     pub metric: String,
+    /// Mean and 95% interval over the point's runs; empty when no run had a value.
     pub mean: Option<f64>,
     pub ci95_low: Option<f64>,
     pub ci95_high: Option<f64>,
+    /// Runs with a value.
     pub n: u64,
 }
 

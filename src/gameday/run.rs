@@ -6,7 +6,7 @@ use super::runtime::{play, Options};
 use super::scorecard::{self, ScoreRow};
 use super::ui::{Dashboard, LogUi, Ui};
 use super::{recording, team_spec, Game};
-use crate::report::{csv_bytes, Manifest, OutputDir, ReportError};
+use crate::report::{rows, Manifest, OutputDir, ReportError};
 use crate::scenario::{PolicyRule, Scenario};
 use crate::sim::{Prepared, World};
 use std::net::TcpListener;
@@ -14,10 +14,12 @@ use std::path::PathBuf;
 
 /// A game day, checked: which world, how it is paced and steered, where it is written.
 pub struct GameDay {
+    /// The checked scenario played.
     pub scenario: Scenario,
     /// The scenario file's text (copied as `scenario.toml`) and how it is named.
     pub text: String,
     pub origin: String,
+    /// The master seed.
     pub seed: u64,
     /// Which run's world is played (run `run` of `rollsim run` with the same seed).
     pub run: u64,
@@ -47,12 +49,6 @@ pub enum GameDayError {
     /// The game loop failed (the terminal, the HTTP server).
     #[error("{0}")]
     Play(String),
-    #[error("cannot format {file}: {source}")]
-    Format {
-        file: &'static str,
-        #[source]
-        source: csv::Error,
-    },
 }
 
 /// What a finished game day found.
@@ -68,10 +64,6 @@ pub struct Played {
     pub game_end_ms: u64,
     pub ended_early: bool,
     pub release_bad: bool,
-}
-
-fn bytes(file: &'static str, r: Result<Vec<u8>, csv::Error>) -> Result<Vec<u8>, GameDayError> {
-    r.map_err(|source| GameDayError::Format { file, source })
 }
 
 /// Plays the game to its end and writes its output directory.
@@ -191,24 +183,15 @@ pub fn run(g: GameDay) -> Result<Played, GameDayError> {
         replay: &replay,
     };
 
-    dir.write("scorecard.csv", &bytes("scorecard.csv", csv_bytes(&rows))?)?;
+    rows::write(&dir, "scorecard.csv", &rows)?;
     dir.write(
         "scorecard.html",
         scorecard::html(&rows, &context).as_bytes(),
     )?;
-    dir.write(
-        "actions.csv",
-        &bytes("actions.csv", recording::write(&actions))?,
-    )?;
-    dir.write("runs.csv", &bytes("runs.csv", csv_bytes(&records))?)?;
-    dir.write(
-        "trace.csv",
-        &bytes("trace.csv", csv_bytes(&end.trace.rows))?,
-    )?;
-    dir.write(
-        "events.csv",
-        &bytes("events.csv", csv_bytes(&end.trace.events))?,
-    )?;
+    rows::write_bytes(&dir, "actions.csv", recording::write(&actions))?;
+    rows::write(&dir, "runs.csv", &records)?;
+    rows::write(&dir, "trace.csv", &end.trace.rows)?;
+    rows::write(&dir, "events.csv", &end.trace.events)?;
     dir.write("scenario.toml", g.text.as_bytes())?;
     let manifest = Manifest {
         interrupted: ended_early,

@@ -1,8 +1,8 @@
 //! `run`, `compare` and the demo: one experiment written into an output directory.
 
-use super::{formatted, JobError, Source};
+use super::{JobError, Source};
 use crate::experiment::{self, Options, Results};
-use crate::report::{comparison_csv, summary_csv, Manifest, OutputDir};
+use crate::report::{comparison_csv, rows, summary_csv, Manifest, OutputDir};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -13,9 +13,11 @@ pub struct Experiment {
     /// The command, as manifests record it: `run` or `compare`.
     pub kind: &'static str,
     pub source: Source,
+    /// The output directory.
     pub out: PathBuf,
     /// Overwrite files in a non-empty output directory.
     pub force: bool,
+    /// The master seed.
     pub seed: u64,
     /// Runs asked for in all (all shards together).
     pub runs: u64,
@@ -34,6 +36,7 @@ pub struct Experiment {
 /// What an experiment wrote.
 pub struct Finished {
     pub dir: OutputDir,
+    /// The summary and comparison of the runs that finished.
     pub results: Results,
 }
 
@@ -57,15 +60,9 @@ impl Experiment {
         };
         let results = experiment::run(&self.source.scenario, &opts, |rows| runs.write(rows))?;
         runs.finish()?;
-        dir.write(
-            "summary.csv",
-            &formatted("summary.csv", summary_csv(&results.summary))?,
-        )?;
+        rows::write_bytes(&dir, "summary.csv", summary_csv(&results.summary))?;
         if self.compare {
-            dir.write(
-                "comparison.csv",
-                &formatted("comparison.csv", comparison_csv(&results.comparison))?,
-            )?;
+            rows::write_bytes(&dir, "comparison.csv", comparison_csv(&results.comparison))?;
         }
         dir.write("scenario.toml", self.source.text.as_bytes())?;
         dir.write("manifest.json", &self.manifest(&results).to_json())?;

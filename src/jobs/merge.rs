@@ -4,7 +4,7 @@
 //! recomputed from them in that order (a sweep's `sweep.csv` rows in point order), so the
 //! merged files are byte for byte what one machine would have written.
 
-use super::{formatted, JobError};
+use super::JobError;
 use crate::experiment::merge::{self, Block};
 use crate::experiment::Summarizer;
 use crate::outcome::RunRecord;
@@ -216,14 +216,12 @@ impl MergeJob {
             writer.write(&records)?;
         }
         writer.finish()?;
-        out.write(
-            "summary.csv",
-            &formatted("summary.csv", summary_csv(&summarizer.summary()))?,
-        )?;
+        rows::write_bytes(out, "summary.csv", summary_csv(&summarizer.summary()))?;
         if first.baseline.is_some() {
-            out.write(
+            rows::write_bytes(
+                out,
                 "comparison.csv",
-                &formatted("comparison.csv", comparison_csv(&summarizer.comparison()))?,
+                comparison_csv(&summarizer.comparison()),
             )?;
         }
         Ok(first.runs)
@@ -235,10 +233,7 @@ impl MergeJob {
         for (d, _) in shards {
             all.extend(super::sweep::read_rows(&d.join("sweep.csv"))?);
         }
-        out.write(
-            "sweep.csv",
-            &formatted("sweep.csv", rows::csv_text(&all, true))?,
-        )?;
+        rows::write_bytes(out, "sweep.csv", rows::csv_text(&all, true))?;
         Ok(shards[0].1.points.map_or(0, |p| p.total))
     }
 }

@@ -37,13 +37,6 @@ pub enum JobError {
     Scenario(#[from] ScenarioError),
     #[error(transparent)]
     Report(#[from] ReportError),
-    /// A file's rows could not be formatted (a bug, never bad input).
-    #[error("cannot format {file}: {source}")]
-    Format {
-        file: &'static str,
-        #[source]
-        source: csv::Error,
-    },
 }
 
 impl JobError {
@@ -54,14 +47,9 @@ impl JobError {
             JobError::Report(e) => {
                 matches!(e, ReportError::NotEmpty { .. } | ReportError::Input { .. })
             }
-            JobError::Interrupted(_) | JobError::Format { .. } => false,
+            JobError::Interrupted(_) => false,
         }
     }
-}
-
-/// `file`'s bytes, or a [`JobError::Format`] naming it.
-fn formatted(file: &'static str, bytes: Result<Vec<u8>, csv::Error>) -> Result<Vec<u8>, JobError> {
-    bytes.map_err(|source| JobError::Format { file, source })
 }
 
 /// A checked scenario with the text it came from.

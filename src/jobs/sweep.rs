@@ -2,7 +2,7 @@
 //! as each point finishes, so a crash keeps every finished point), `--resume` to continue
 //! one, and the objective's recommendation (`recommendation.json`).
 
-use super::{formatted, JobError, Source};
+use super::{JobError, Source};
 use crate::experiment::objective::{self, Objective, PointResult, Recommendation};
 use crate::experiment::shard::Shard;
 use crate::experiment::sweep::{self, Sweep, SweepRow};
@@ -60,8 +60,11 @@ pub fn read_rows(path: &Path) -> Result<Vec<SweepRow>, ReportError> {
         .collect())
 }
 
-fn csv(rows: &[SweepRow], header: bool) -> Result<Vec<u8>, JobError> {
-    formatted("sweep.csv", rows::csv_text(rows, header))
+fn csv(rows: &[SweepRow], header: bool) -> Result<Vec<u8>, ReportError> {
+    rows::csv_text(rows, header).map_err(|source| ReportError::Csv {
+        path: "sweep.csv".into(),
+        source,
+    })
 }
 
 impl SweepJob {

@@ -3,11 +3,11 @@
 //! run's outcome, exactly as `run` scores it; and the run as a recording (`metrics.csv`,
 //! `labels.csv`) that `replay` and `calibrate` read.
 
-use super::{formatted, JobError, Source};
+use super::{JobError, Source};
 use crate::gameday::team_spec;
 use crate::outcome::RunRecord;
 use crate::recorded::export::{labels_csv, metrics_csv};
-use crate::report::{csv_bytes, Manifest, OutputDir};
+use crate::report::{rows, Manifest, OutputDir};
 use crate::sim::command::Timed;
 use crate::sim::trace::Trace;
 use crate::sim::{replicate_scripted, replicate_traced, Prepared, World};
@@ -80,28 +80,13 @@ impl TraceJob {
     pub fn run(&self) -> Result<Traced, JobError> {
         let dir = OutputDir::prepare(&self.out, self.force)?;
         let (policy, record, trace) = trace_run(&self.source, self.seed, self.run, &self.actor)?;
-        dir.write(
-            "trace.csv",
-            &formatted("trace.csv", csv_bytes(&trace.rows))?,
-        )?;
-        dir.write(
-            "events.csv",
-            &formatted("events.csv", csv_bytes(&trace.events))?,
-        )?;
-        dir.write(
-            "runs.csv",
-            &formatted("runs.csv", csv_bytes(std::slice::from_ref(&record)))?,
-        )?;
+        rows::write(&dir, "trace.csv", &trace.rows)?;
+        rows::write(&dir, "events.csv", &trace.events)?;
+        rows::write(&dir, "runs.csv", std::slice::from_ref(&record))?;
         // The run as a recording, for `replay` and `calibrate`.
         let dt = self.source.scenario.scrape_interval_ms;
-        dir.write(
-            "metrics.csv",
-            &formatted("metrics.csv", metrics_csv(&trace, dt))?,
-        )?;
-        dir.write(
-            "labels.csv",
-            &formatted("labels.csv", labels_csv(&trace, dt))?,
-        )?;
+        rows::write_bytes(&dir, "metrics.csv", metrics_csv(&trace, dt))?;
+        rows::write_bytes(&dir, "labels.csv", labels_csv(&trace, dt))?;
         dir.write("scenario.toml", self.source.text.as_bytes())?;
         let manifest = Manifest::single_run(
             "trace",

@@ -8,18 +8,20 @@
 //! the reader drift apart. Reading names `file:line` (and the column) of any problem.
 
 use super::ReportError;
-use crate::experiment::stats::Estimate;
-use crate::experiment::{Comparison, Summary};
+use super::{csv_bytes, OutputDir};
+use crate::experiment::{Comparison, PolicySummary, Summary};
 use serde::de::{self, DeserializeOwned, Visitor};
 use serde::{Deserialize, Serialize};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// One row of `summary.csv`: a metric of a policy, mean and 95% interval over `n` runs;
 /// empty cells where no run had a value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SummaryRow {
     pub policy: String,
+    /// One of [`RunRecord::METRICS`](crate::outcome::RunRecord::METRICS).
     pub metric: String,
+    /// Mean per run (for a proportion, the share of runs).
     pub mean: Option<f64>,
     pub ci95_low: Option<f64>,
     pub ci95_high: Option<f64>,
@@ -31,8 +33,10 @@ pub struct SummaryRow {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ComparisonRow {
     pub policy: String,
+    /// The policy every other is paired with, run by run.
     pub baseline: String,
     pub metric: String,
+    /// Mean of `metric(policy) - metric(baseline)` over the runs.
     pub mean_difference: Option<f64>,
     pub ci95_low: Option<f64>,
     pub ci95_high: Option<f64>,
@@ -43,55 +47,81 @@ fn finite(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)
 }
 
-/// (mean, low, high) with non-finite values (no run had one) as empty cells.
-fn cells(e: &Estimate) -> (Option<f64>, Option<f64>, Option<f64>) {
-    (finite(e.mean), finite(e.ci95_low), finite(e.ci95_high))
+/// One row per (policy, metric) of `policies`, made by `row` from the policy, the metric,
+/// its (mean, low, high) with non-finite values (no run had one) as empty cells, and `n`.
+fn per_metric<R>(
+    policies: &[PolicySummary],
+    row: impl Fn(&str, &str, [Option<f64>; 3], u64) -> R,
+) -> Vec<R> {
+    policies
+        .iter()
+        .flat_map(|p| {
+            p.metrics.iter().map(|(metric, e)| {
+                let cells = [finite(e.mean), finite(e.ci95_low), finite(e.ci95_high)];
+                row(&p.policy, metric, cells, e.n)
+            })
+        })
+        .collect()
 }
 
 impl SummaryRow {
     /// The rows of a summary: policies in scenario order, metrics in
     /// [`RunRecord::METRICS`](crate::outcome::RunRecord::METRICS) order.
     pub fn of(s: &Summary) -> Vec<SummaryRow> {
-        s.policies
-            .iter()
-            .flat_map(|p| {
-                p.metrics.iter().map(|(metric, e)| {
-                    let (mean, ci95_low, ci95_high) = cells(e);
-                    SummaryRow {
-                        policy: p.policy.clone(),
-                        metric: metric.to_string(),
-                        mean,
-                        ci95_low,
-                        ci95_high,
-                        n: e.n,
-                    }
-                })
-            })
-            .collect()
+        per_metric(
+            &s.policies,
+            |policy, metric, [mean, ci95_low, ci95_high], n| SummaryRow {
+                policy: policy.into(),
+                metric: metric.into(),
+                mean,
+                ci95_low,
+                ci95_high,
+                n,
+            },
+        )
     }
 }
 
 impl ComparisonRow {
     /// The rows of a comparison: every policy but the baseline, metrics in order.
     pub fn of(c: &Comparison) -> Vec<ComparisonRow> {
-        c.policies
-            .iter()
-            .flat_map(|p| {
-                p.metrics.iter().map(|(metric, e)| {
-                    let (mean_difference, ci95_low, ci95_high) = cells(e);
-                    ComparisonRow {
-                        policy: p.policy.clone(),
-                        baseline: c.baseline.clone(),
-                        metric: metric.to_string(),
-                        mean_difference,
-                        ci95_low,
-                        ci95_high,
-                        n: e.n,
-                    }
-                })
-            })
-            .collect()
+        per_metric(
+            &c.policies,
+            |policy, metric, [mean_difference, ci95_low, ci95_high], n| ComparisonRow {
+                policy: policy.into(),
+                baseline: c.baseline.clone(),
+                metric: metric.into(),
+                mean_difference,
+                ci95_low,
+                ci95_high,
+                n,
+            },
+        )
     }
+}
+
+/// Writes `rows` as the CSV file `name` of `dir`, atomically, the header from the row
+/// type's fields (written with the first row).
+pub fn write<T: Serialize>(
+    dir: &OutputDir,
+    name: &str,
+    rows: &[T],
+) -> Result<PathBuf, ReportError> {
+    write_bytes(dir, name, csv_bytes(rows))
+}
+
+/// Writes the CSV text `bytes` made for the file `name` of `dir`, atomically; a row that
+/// could not be formatted is a [`ReportError::Csv`] naming the file.
+pub fn write_bytes(
+    dir: &OutputDir,
+    name: &str,
+    bytes: Result<Vec<u8>, csv::Error>,
+) -> Result<PathBuf, ReportError> {
+    let bytes = bytes.map_err(|source| ReportError::Csv {
+        path: dir.path().join(name).display().to_string(),
+        source,
+    })?;
+    dir.write(name, &bytes)
 }
 
 /// The column names of a row type: its fields as serde names them, in order.
