@@ -332,3 +332,60 @@ fn the_recommended_value_pastes_back_into_the_scenario() {
         "the paste changed the policy"
     );
 }
+
+/// A constraint whose mean is met but whose upper bound is not does not recommend the
+/// value; at a lower confidence level the narrower interval meets it.
+#[test]
+fn a_mean_inside_a_constraint_is_not_enough() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scn = dir.path().join("probes.toml");
+    std::fs::write(&scn, PROBES).expect("write");
+    let sweep = |out: &str, objective: &str, confidence: &str| {
+        let out = dir.path().join(out);
+        let assert = rollsim()
+            .arg("sweep")
+            .arg(&scn)
+            .args(["--param", "policies.probes.failures=3", "--runs", "400"])
+            .args([
+                "--seed",
+                "8",
+                "--quiet",
+                "--confidence",
+                confidence,
+                "--out",
+            ])
+            .arg(&out)
+            .args(["--objective", objective])
+            .assert()
+            .success();
+        let stdout = String::from_utf8(assert.get_output().stdout.clone()).expect("utf8");
+        let rec: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("recommendation.json")).expect("json"),
+        )
+        .expect("json");
+        (stdout, rec, out)
+    };
+    let (_, _, first) = sweep("a", "min rollbacks", "0.95");
+    let row = sweep_rows(&first)
+        .into_iter()
+        .find(|r| &r[6] == "false_positive_rollbacks")
+        .expect("a false-positive row");
+    let mean: f64 = row[7].parse().expect("mean");
+    let high: f64 = row[9].parse().expect("upper bound");
+    assert!(mean > 0.0 && high > mean, "{mean} {high}");
+    // Between the mean and the upper bound: the mean meets it, the bound does not.
+    let bound = (mean + high) / 2.0;
+    let objective = format!("min rollbacks s.t. false_positive_rollbacks <= {bound}");
+    let (stdout, rec, _) = sweep("b", &objective, "0.95");
+    assert_eq!(rec["met"], false, "{stdout}");
+    assert!(rec["value"].is_null());
+    assert_eq!(rec["constraints"][0]["bound"].as_f64(), Some(high));
+    assert!(
+        stdout.contains("its mean meets the constraint but its interval does not"),
+        "{stdout}"
+    );
+    // At 50% the bound is mean + 0.674 / 1.96 of the 95% half-width: under the constraint.
+    let (stdout, rec, _) = sweep("c", &objective, "0.5");
+    assert_eq!(rec["met"], true, "{stdout}");
+    assert!(stdout.contains("upper 50% bound"), "{stdout}");
+}
