@@ -111,16 +111,19 @@ fn ordered(
                 m.policies == first.policies && m.baseline == first.baseline
             };
         if !same {
-            let what = if sweep {
-                "sweep as {} (scenario, seed, runs and --param must match)"
+            let (what, fields) = if sweep {
+                ("sweep", "scenario, seed, runs and --param must match")
             } else {
-                "experiment as {} (scenario, seed, runs, command kind and policies must match)"
+                (
+                    "experiment",
+                    "scenario, seed, runs, command kind and policies must match",
+                )
             };
             return Err(input(
                 &d.join("manifest.json"),
                 format!(
-                    "is not a shard of the same {}",
-                    what.replace("{}", &first_dir.display().to_string())
+                    "is not a shard of the same {what} as {} ({fields})",
+                    first_dir.display()
                 ),
             ));
         }
@@ -160,6 +163,9 @@ impl MergeJob {
     /// Checks the shards, then writes the merged output; nothing is written when a shard
     /// is missing, repeated, foreign or interrupted.
     pub fn run(&self) -> Result<Merged, JobError> {
+        if self.dirs.is_empty() {
+            return Err(JobError::Input("no shard directory to merge".into()));
+        }
         let mut manifests = Vec::with_capacity(self.dirs.len());
         for d in &self.dirs {
             manifests.push(read_manifest(d)?);
