@@ -96,19 +96,6 @@ pub fn sweep(a: &SweepArgs, argv: &[String]) -> Result<()> {
     super::report::after_command(dir.path())
 }
 
-/// Where a pasted line goes: `[[policies]] named "gate"`, `[service]`.
-fn place(table: &str) -> String {
-    match table.split_once('.') {
-        Some((array @ ("policies" | "faults"), rest)) if !rest.contains('.') => {
-            match rest.parse::<usize>() {
-                Ok(i) => format!("[[{array}]] number {i} (from 0)"),
-                Err(_) => format!("[[{array}]] named {rest:?}"),
-            }
-        }
-        _ => format!("[{table}]"),
-    }
-}
-
 fn print(
     json: bool,
     params: &[Param],
@@ -176,9 +163,6 @@ fn print(
     }
     if let Some(r) = rec {
         writeln!(out, "\nobjective: {}\n{}", r.objective, r.message)?;
-        for p in &r.paste {
-            writeln!(out, "in the scenario, {}:\n    {}", place(&p.table), p.line)?;
-        }
     }
     writeln!(out, "\nreproduce with: {}", manifest.command)?;
     Ok(())

@@ -93,6 +93,23 @@ pub struct Paste {
     pub line: String,
 }
 
+impl Paste {
+    /// The paste in words: `in the scenario, [[policies]] named "gate":` and the line,
+    /// indented, on the next.
+    pub fn describe(&self) -> String {
+        let place = match self.table.split_once('.') {
+            Some((array @ ("policies" | "faults"), rest)) if !rest.contains('.') => {
+                match rest.parse::<usize>() {
+                    Ok(i) => format!("[[{array}]] number {i} (from 0)"),
+                    Err(_) => format!("[[{array}]] named {rest:?}"),
+                }
+            }
+            _ => format!("[{}]", self.table),
+        };
+        format!("in the scenario, {place}:\n    {}", self.line)
+    }
+}
+
 /// The recommended sweep point, or why there is none (`recommendation.json`; the report
 /// reads it).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -602,6 +619,29 @@ mod tests {
         assert_eq!(
             (digits(0.025), digits(0.02), digits(900.0), digits(0.0)),
             (2, 1, 1, 0)
+        );
+    }
+
+    #[test]
+    fn a_paste_says_where_it_goes() {
+        let paste = |table: &str| {
+            Paste {
+                table: table.into(),
+                line: "x = 1".into(),
+            }
+            .describe()
+        };
+        assert_eq!(
+            paste("policies.gate"),
+            "in the scenario, [[policies]] named \"gate\":\n    x = 1"
+        );
+        assert_eq!(
+            paste("faults.0"),
+            "in the scenario, [[faults]] number 0 (from 0):\n    x = 1"
+        );
+        assert_eq!(
+            paste("release.bad"),
+            "in the scenario, [release.bad]:\n    x = 1"
         );
     }
 

@@ -207,6 +207,10 @@ impl Started<'_> {
             let mut r = objective::recommend(o, &results, job.confidence);
             if let Some(p) = r.point.and_then(|i| job.sweep.points.get(i)) {
                 r.paste = job.sweep.paste(&job.source.text, &p.values);
+                for p in &r.paste {
+                    r.message.push('\n');
+                    r.message.push_str(&p.describe());
+                }
             }
             r
         });
