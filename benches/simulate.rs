@@ -8,7 +8,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rollsim::scenario::parse;
-use rollsim::sim::{replicate, rng::run_seed, Prepared, World};
+use rollsim::sim::{replicate, Prepared, World};
 use std::hint::black_box;
 
 const DAY: &str = r#"
@@ -64,7 +64,7 @@ fn service_day(c: &mut Criterion) {
             let mut run = 0u64;
             b.iter(|| {
                 run += 1;
-                let world = World::draw(&scenario, run, run_seed(42, run));
+                let world = World::for_run(&scenario, 42, run);
                 black_box(replicate(&prepared, &world, spec))
             })
         });
@@ -93,7 +93,7 @@ fn benchmark_model(c: &mut Criterion) {
                 let mut run = 0u64;
                 b.iter(|| {
                     run += 1;
-                    let world = World::draw(&scenario, run, run_seed(42, run));
+                    let world = World::for_run(&scenario, 42, run);
                     black_box(replicate(&prepared, &world, spec))
                 })
             });

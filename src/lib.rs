@@ -8,12 +8,15 @@
 //! Data flows one way:
 //! `scenario` (parse + check) → `sim` (one replication per run and policy: the engine
 //! dispatches to `model` → `signals` → `policy` → `response` → `outcome`) → `experiment`
-//! (many runs in parallel, summarised) → `report` (CSV, JSON, manifest, table).
+//! (many runs in parallel, summarised) → `report` (CSV, JSON, manifest, table). `jobs`
+//! runs a whole command (`run`, `sweep`, `merge`, `trace`) as one call and `gameday::run`
+//! a game day, so the binary only parses, calls and prints.
 
 pub mod calibrate;
 pub mod experiment;
 pub mod gameday;
 pub mod import;
+pub mod jobs;
 pub mod model;
 pub mod outcome;
 pub mod policy;

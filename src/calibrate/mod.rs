@@ -23,7 +23,7 @@ pub use gof::Ks;
 
 use crate::recorded::{format_timestamp, Scrapes};
 use crate::scenario::Scenario;
-use crate::sim::{replicate_traced, rng::run_seed, Prepared, World};
+use crate::sim::{replicate_traced, Prepared, World};
 
 const DAY_MS: u64 = 86_400_000;
 
@@ -76,7 +76,7 @@ pub fn simulated_input(scn: &Scenario, seed: u64, run: u64, from_ms: u64) -> Inp
         };
     };
     let prepared = Prepared::new(scn);
-    let world = World::draw(scn, run, run_seed(seed, run));
+    let world = World::for_run(scn, seed, run);
     let (_, trace) = replicate_traced(&prepared, &world, spec);
     let samples = trace
         .rows

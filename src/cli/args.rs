@@ -121,9 +121,13 @@ pub struct SweepArgs {
     #[arg(long, conflicts_with = "force")]
     pub resume: bool,
     /// "min METRIC[@POLICY] [s.t. METRIC[@POLICY] <= VALUE [and ...]]" (or max, >=):
-    /// recommends the best value that meets the constraints.
+    /// recommends the best value whose interval bound meets the constraints; values the
+    /// intervals cannot tell apart tie, and the tie goes to the more conservative one.
     #[arg(long)]
     pub objective: Option<String>,
+    /// The confidence level constraints and ties are judged at, from 0.5 to 0.999.
+    #[arg(long, default_value_t = 0.95)]
+    pub confidence: f64,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -2,68 +2,54 @@
 //! an output directory.
 
 use super::args::{CommonArgs, CompareArgs, RunArgs};
-use super::{command_line, default_out, load, pick_seed, policy_index, progress, stop_flag};
+use super::{command_line, default_out, load_source, pick_seed, policy_index, progress, stop_flag};
 use super::{Interrupted, UsageError};
-use anyhow::{Context, Result};
-use rollsim::experiment::{self, Options, Results};
+use anyhow::Result;
+use rollsim::experiment::Results;
+use rollsim::jobs::experiment::{Experiment, Finished};
+use rollsim::jobs::Source;
 use rollsim::outcome::RunRecord;
-use rollsim::report::{
-    comparison_csv, comparison_json, ranked_table, summary_csv, summary_json, summary_table,
-    Manifest, OutputDir,
-};
-use rollsim::scenario::{self, Scenario, DEMO_SCENARIO};
-use sha2::{Digest, Sha256};
+use rollsim::report::{comparison_json, ranked_table, summary_json, summary_table};
+use rollsim::scenario::{self, DEMO_SCENARIO};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
-/// Everything one experiment command needs, resolved from its arguments.
-struct Job<'a> {
-    kind: &'static str,
-    scenario: Scenario,
-    text: String,
-    origin: String,
-    out: PathBuf,
-    force: bool,
+/// Everything one experiment command needs: the checked experiment, and how to print.
+struct Job {
+    experiment: Experiment,
     json: bool,
     quiet: bool,
-    seed: u64,
-    /// Runs asked for in all.
-    runs: u64,
-    /// The runs this invocation simulates.
-    range: std::ops::Range<u64>,
-    shard: Option<String>,
-    baseline: usize,
-    /// `Some(metric)` for compare: print the ranked table and write comparison.csv.
+    /// `Some(metric)` for compare: print the ranked table.
     rank_by: Option<String>,
-    argv: &'a [String],
 }
 
-impl Job<'_> {
-    fn from_common<'a>(kind: &'static str, c: &CommonArgs, argv: &'a [String]) -> Result<Job<'a>> {
-        let (text, origin, scenario) = load(&c.scenario)?;
-        let seed = pick_seed(c.seed, &scenario);
-        let runs = c.runs.unwrap_or(scenario.runs);
+impl Job {
+    fn from_common(kind: &'static str, c: &CommonArgs, argv: &[String]) -> Result<Job> {
+        let source = load_source(&c.scenario)?;
+        let seed = pick_seed(c.seed, &source.scenario);
+        let runs = c.runs.unwrap_or(source.scenario.runs);
         let range = c.shard.map(|s| s.range(runs)).unwrap_or(0..runs);
         Ok(Job {
-            kind,
-            out: c
-                .out
-                .clone()
-                .unwrap_or_else(|| default_out(&c.scenario, "")),
-            force: c.force,
+            experiment: Experiment {
+                kind,
+                out: c
+                    .out
+                    .clone()
+                    .unwrap_or_else(|| default_out(&c.scenario, "")),
+                force: c.force,
+                seed,
+                runs,
+                range,
+                shard: c.shard.map(|s| s.to_string()),
+                baseline: 0,
+                compare: false,
+                command: command_line(argv, seed),
+                source,
+            },
             json: c.json,
             quiet: c.quiet,
-            seed,
-            runs,
-            range,
-            shard: c.shard.map(|s| s.to_string()),
-            baseline: 0,
             rank_by: None,
-            scenario,
-            text,
-            origin,
-            argv,
         })
     }
 }
@@ -71,7 +57,7 @@ impl Job<'_> {
 pub fn run(a: &RunArgs, argv: &[String]) -> Result<()> {
     let mut job = Job::from_common("run", &a.common, argv)?;
     if let Some(r) = a.run {
-        job.range = r..r + 1;
+        job.experiment.range = r..r + 1;
     }
     execute(&job)
 }
@@ -79,7 +65,7 @@ pub fn run(a: &RunArgs, argv: &[String]) -> Result<()> {
 pub fn compare(a: &CompareArgs, argv: &[String]) -> Result<()> {
     let mut job = Job::from_common("compare", &a.common, argv)?;
     if let Some(b) = &a.baseline {
-        job.baseline = policy_index(&job.scenario, b, "--baseline")?;
+        job.experiment.baseline = policy_index(&job.experiment.source.scenario, b, "--baseline")?;
     }
     if !RunRecord::METRICS.iter().any(|m| m.0 == a.rank_by) {
         let names: Vec<&str> = RunRecord::METRICS.iter().map(|m| m.0).collect();
@@ -91,6 +77,7 @@ pub fn compare(a: &CompareArgs, argv: &[String]) -> Result<()> {
         .into());
     }
     job.rank_by = Some(a.rank_by.clone());
+    job.experiment.compare = true;
     execute(&job)
 }
 
@@ -104,21 +91,27 @@ pub fn demo(argv: &[String]) -> Result<()> {
         "rollsim: no command given; running the built-in quickstart demo (see `rollsim --help`)"
     );
     let job = Job {
-        kind: "run",
-        scenario,
-        text: DEMO_SCENARIO.to_string(),
-        origin,
-        out: out.clone(),
-        force: ours,
+        experiment: Experiment {
+            kind: "run",
+            source: Source {
+                text: DEMO_SCENARIO.to_string(),
+                origin,
+                path: PathBuf::new(),
+                scenario,
+            },
+            out: out.clone(),
+            force: ours,
+            seed: 42,
+            runs: 500,
+            range: 0..500,
+            shard: None,
+            baseline: 0,
+            compare: false,
+            command: command_line(argv, 42),
+        },
         json: false,
         quiet: false,
-        seed: 42,
-        runs: 500,
-        range: 0..500,
-        shard: None,
-        baseline: 0,
         rank_by: None,
-        argv,
     };
     execute(&job)?;
     eprintln!(
@@ -128,24 +121,14 @@ pub fn demo(argv: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn execute(job: &Job<'_>) -> Result<()> {
-    let dir = OutputDir::prepare(&job.out, job.force)?;
-    let mut runs = dir.runs_writer()?;
+fn execute(job: &Job) -> Result<()> {
     let stop = stop_flag();
-    let total = job.range.end - job.range.start;
+    let e = &job.experiment;
+    let total = e.range.end - e.range.start;
     let bar = progress::bar(total, "runs", job.quiet);
     let tick = |done: u64| bar.set_position(done);
-    let opts = Options {
-        seed: job.seed,
-        runs: job.range.clone(),
-        baseline: job.baseline,
-        stop: Some(&stop),
-        progress: Some(&tick),
-    };
-    let results = experiment::run(&job.scenario, &opts, |rows| runs.write(rows))?;
+    let Finished { dir, results } = e.run(Some(&stop), Some(&tick))?;
     bar.finish_and_clear();
-    runs.finish()?;
-    write_outputs(job, &dir, &results)?;
     print_results(job, &results)?;
     eprintln!("wrote {}/", dir.path().display());
     super::report::after_command(dir.path())?;
@@ -161,71 +144,31 @@ fn execute(job: &Job<'_>) -> Result<()> {
     Ok(())
 }
 
-fn write_outputs(job: &Job<'_>, dir: &OutputDir, r: &Results) -> Result<()> {
-    dir.write(
-        "summary.csv",
-        &summary_csv(&r.summary).context("cannot format summary.csv")?,
-    )?;
-    if job.rank_by.is_some() {
-        dir.write(
-            "comparison.csv",
-            &comparison_csv(&r.comparison).context("cannot format comparison.csv")?,
-        )?;
-    }
-    dir.write("scenario.toml", job.text.as_bytes())?;
-    dir.write("manifest.json", &manifest(job, r).to_json())?;
-    Ok(())
-}
-
-fn manifest(job: &Job<'_>, r: &Results) -> Manifest {
-    Manifest {
-        rollsim_version: env!("CARGO_PKG_VERSION").into(),
-        kind: job.kind.into(),
-        scenario: job.origin.clone(),
-        scenario_sha256: format!("{:x}", Sha256::digest(job.text.as_bytes())),
-        seed: job.seed,
-        runs: job.runs,
-        first_run: job.range.start,
-        completed_runs: r.completed,
-        interrupted: r.interrupted,
-        policies: job
-            .scenario
-            .policies
-            .iter()
-            .map(|p| p.name.clone())
-            .collect(),
-        baseline: job.rank_by.as_ref().map(|_| r.comparison.baseline.clone()),
-        shard: job.shard.clone(),
-        params: vec![],
-        points: None,
-        command: command_line(job.argv, job.seed),
-    }
-}
-
-fn print_results(job: &Job<'_>, r: &Results) -> Result<()> {
+fn print_results(job: &Job, r: &Results) -> Result<()> {
+    let e = &job.experiment;
     let mut out = std::io::stdout().lock();
     if job.json {
-        let mut v = summary_json(&r.summary, job.seed, r.completed);
+        let mut v = summary_json(&r.summary, e.seed, r.completed);
         if job.rank_by.is_some() {
             v["comparison"] = comparison_json(&r.comparison);
         }
         writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
         return Ok(());
     }
-    let title = if job.scenario.description.is_empty() {
-        &job.origin
+    let title = if e.source.scenario.description.is_empty() {
+        &e.source.origin
     } else {
-        &job.scenario.description
+        &e.source.scenario.description
     };
-    let slice = match (&job.shard, job.range.end - job.range.start) {
-        (Some(s), _) => format!(", shard {s} (runs {}..{})", job.range.start, job.range.end),
-        (None, 1) if job.runs != 1 => format!(", run {} only", job.range.start),
+    let slice = match (&e.shard, e.range.end - e.range.start) {
+        (Some(s), _) => format!(", shard {s} (runs {}..{})", e.range.start, e.range.end),
+        (None, 1) if e.runs != 1 => format!(", run {} only", e.range.start),
         _ => String::new(),
     };
     writeln!(
         out,
         "{title}\n{} runs, seed {}{slice}\n",
-        r.completed, job.seed
+        r.completed, e.seed
     )?;
     match &job.rank_by {
         Some(metric) => {
@@ -241,7 +184,7 @@ fn print_results(job: &Job<'_>, r: &Results) -> Result<()> {
             writeln!(out, "\nmean [95% CI] per run")?;
         }
     }
-    writeln!(out, "reproduce with: {}", command_line(job.argv, job.seed))?;
+    writeln!(out, "reproduce with: {}", e.command)?;
     out.flush()?;
     Ok(())
 }

@@ -20,6 +20,7 @@ pub use args::Cli;
 use args::Command;
 
 use anyhow::Result;
+use rollsim::jobs::{JobError, Source};
 use rollsim::report::ReportError;
 use rollsim::scenario::{Scenario, ScenarioError};
 use std::path::{Path, PathBuf};
@@ -57,6 +58,11 @@ pub fn exit_code(e: &anyhow::Error) -> i32 {
         {
             return EXIT_BAD_INPUT;
         }
+        match cause.downcast_ref::<JobError>() {
+            Some(JobError::Interrupted(_)) => return EXIT_INTERRUPTED,
+            Some(e) if e.is_bad_input() => return EXIT_BAD_INPUT,
+            _ => {}
+        }
     }
     1
 }
@@ -86,14 +92,30 @@ fn read(path: &Path) -> Result<String> {
 
 /// Reads and checks a scenario and the files it imports: (text, origin, scenario).
 fn load(path: &Path) -> Result<(String, String, Scenario)> {
+    let Source {
+        text,
+        origin,
+        scenario,
+        ..
+    } = load_source(path)?;
+    Ok((text, origin, scenario))
+}
+
+/// Reads and checks a scenario, printing its warnings.
+fn load_source(path: &Path) -> Result<Source> {
     let text = read(path)?;
     let origin = path.display().to_string();
     let dir = path.parent().unwrap_or(Path::new(""));
-    let scn = rollsim::scenario::load_text(&text, &origin, dir)?;
-    for w in &scn.warnings {
+    let scenario = rollsim::scenario::load_text(&text, &origin, dir)?;
+    for w in &scenario.warnings {
         eprintln!("warning: {w}");
     }
-    Ok((text, origin, scn))
+    Ok(Source {
+        text,
+        origin,
+        path: path.to_path_buf(),
+        scenario,
+    })
 }
 
 fn default_out(scenario: &Path, suffix: &str) -> PathBuf {

@@ -1,89 +1,56 @@
-//! `rollsim trace`: one run of one policy as a timeline: `trace.csv` (truth and
-//! observation per scrape interval), `events.csv` (deploys, faults, rollbacks, ...) and
-//! `runs.csv` with the run's outcome, exactly as `rollsim run` scores it; and the run as a
-//! recording (`metrics.csv`, `labels.csv`) that `rollsim replay` and `calibrate` read.
+//! `rollsim trace`: one run of one policy (or a game's recorded commands) as a timeline,
+//! written by [`rollsim::jobs::trace`]; this module picks the actor and prints the run.
 
 use super::args::TraceArgs;
-use super::{command_line, default_out, load, pick_seed, policy_index, UsageError};
-use anyhow::{Context, Result};
-use rollsim::gameday::{recording, team_spec};
-use rollsim::report::{csv_bytes, Manifest, OutputDir};
+use super::{command_line, default_out, load_source, pick_seed, policy_index, UsageError};
+use anyhow::Result;
+use rollsim::gameday::recording;
+use rollsim::jobs::trace::{Actor, TraceJob, Traced};
 use rollsim::sim::trace::log_line;
-use rollsim::sim::{replicate_scripted, replicate_traced, rng::run_seed, Prepared, World};
 
 pub fn trace(a: &TraceArgs, argv: &[String]) -> Result<()> {
-    let (text, origin, scn) = load(&a.scenario)?;
-    let index = match &a.policy {
-        Some(name) => policy_index(&scn, name, "--policy")?,
-        None => 0,
-    };
-    let script = match &a.actions {
+    let source = load_source(&a.scenario)?;
+    let scn = &source.scenario;
+    let actor = match &a.actions {
         Some(path) => {
             let recorded = super::read(path)?;
-            let script = recording::read(&recorded, &path.display().to_string(), &scn)
+            let script = recording::read(&recorded, &path.display().to_string(), scn)
                 .map_err(|e| UsageError(e.to_string()))?;
             let pager = a
                 .pager
                 .as_deref()
-                .map(|name| policy_index(&scn, name, "--pager"))
+                .map(|name| policy_index(scn, name, "--pager"))
                 .transpose()?;
-            Some((script, team_spec(&scn, pager)))
+            Actor::Recorded { script, pager }
         }
-        None => None,
+        None => Actor::Policy(match &a.policy {
+            Some(name) => policy_index(scn, name, "--policy")?,
+            None => 0,
+        }),
     };
-    let seed = pick_seed(a.seed, &scn);
-    let out = a
-        .out
-        .clone()
-        .unwrap_or_else(|| default_out(&a.scenario, &format!("-run{}", a.run)));
-    let dir = OutputDir::prepare(&out, a.force)?;
-
-    let prepared = Prepared::new(&scn);
-    let world = World::draw(&scn, a.run, run_seed(seed, a.run));
-    let (spec, (record, trace)) = match &script {
-        Some((script, team)) => (team, replicate_scripted(&prepared, &world, team, script)),
-        None => {
-            let spec = &scn.policies[index];
-            (spec, replicate_traced(&prepared, &world, spec))
-        }
-    };
-
-    dir.write("trace.csv", &csv_bytes(&trace.rows).context("trace.csv")?)?;
-    dir.write(
-        "events.csv",
-        &csv_bytes(&trace.events).context("events.csv")?,
-    )?;
-    dir.write(
-        "runs.csv",
-        &csv_bytes(std::slice::from_ref(&record)).context("runs.csv")?,
-    )?;
-    // The run as a recording, for `rollsim replay` and `rollsim calibrate`.
-    let dt = scn.scrape_interval_ms;
-    dir.write(
-        "metrics.csv",
-        &rollsim::recorded::export::metrics_csv(&trace, dt).context("metrics.csv")?,
-    )?;
-    dir.write(
-        "labels.csv",
-        &rollsim::recorded::export::labels_csv(&trace, dt).context("labels.csv")?,
-    )?;
-    dir.write("scenario.toml", text.as_bytes())?;
-    let manifest = Manifest::single_run(
-        "trace",
-        &origin,
-        &text,
+    let seed = pick_seed(a.seed, scn);
+    let job = TraceJob {
+        out: a
+            .out
+            .clone()
+            .unwrap_or_else(|| default_out(&a.scenario, &format!("-run{}", a.run))),
+        force: a.force,
         seed,
-        a.run,
-        vec![spec.name.clone()],
-        command_line(argv, seed),
-    );
-    dir.write("manifest.json", &manifest.to_json())?;
-
+        run: a.run,
+        actor,
+        command: command_line(argv, seed),
+        source,
+    };
+    let Traced {
+        dir,
+        policy,
+        record,
+        trace,
+    } = job.run()?;
     println!(
-        "run {} of {} with policy {} (seed {seed}): release {}, {} rollbacks, {:.0} s downtime, {} of {} requests failed",
+        "run {} of {} with policy {policy} (seed {seed}): release {}, {} rollbacks, {:.0} s downtime, {} of {} requests failed",
         a.run,
         a.scenario.display(),
-        spec.name,
         if record.release_bad { "bad" } else { "good" },
         record.rollbacks,
         record.downtime_s,

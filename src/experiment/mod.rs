@@ -6,13 +6,16 @@
 //! chunks the experiment reports progress and checks the caller's stop flag, so an
 //! interrupted experiment still returns everything that finished.
 
+pub mod merge;
 pub mod objective;
+pub mod recommend;
 pub mod shard;
 pub mod stats;
+pub mod sweep;
 
 use crate::outcome::RunRecord;
 use crate::scenario::Scenario;
-use crate::sim::{replicate, rng::run_seed, Prepared, World};
+use crate::sim::{replicate, Prepared, World};
 use rayon::prelude::*;
 use stats::{Accumulator, Estimate};
 use std::ops::Range;
@@ -158,7 +161,7 @@ impl Summarizer {
 /// Simulates every policy on run `run` (one world, shared by all policies).
 pub fn simulate_run(prepared: &Prepared<'_>, master_seed: u64, run: u64) -> Vec<RunRecord> {
     let scenario = prepared.scenario;
-    let world = World::draw(scenario, run, run_seed(master_seed, run));
+    let world = World::for_run(scenario, master_seed, run);
     scenario
         .policies
         .iter()

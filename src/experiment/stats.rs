@@ -73,11 +73,17 @@ impl Accumulator {
 
 /// Wilson score interval for a proportion `p` observed over `n` trials.
 pub fn wilson(p: f64, n: u64) -> (f64, f64) {
+    wilson_z(p, n, Z975)
+}
+
+/// The Wilson score interval at the two-sided level whose normal quantile is `z` (a sweep
+/// judges constraints at the level the user asks for).
+pub fn wilson_z(p: f64, n: u64, z: f64) -> (f64, f64) {
     let n = n as f64;
-    let z2 = Z975 * Z975;
+    let z2 = z * z;
     let denom = 1.0 + z2 / n;
     let centre = (p + z2 / (2.0 * n)) / denom;
-    let half = Z975 * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / denom;
+    let half = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / denom;
     // At p = 0 (or 1) the bound is exactly 0 (or 1); keep float residue out of it.
     let lo = if p <= 0.0 {
         0.0

@@ -12,6 +12,7 @@ pub mod console;
 pub mod game;
 pub mod metrics;
 pub mod recording;
+pub mod run;
 pub mod runtime;
 pub mod scorecard;
 pub mod server;

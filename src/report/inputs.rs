@@ -4,52 +4,18 @@
 //! Every problem names the file and the line (and column for JSON), because a report is
 //! often rebuilt from files that were edited, merged from shards or cut short.
 
-use super::ReportError;
+use super::{rows, ReportError};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
-/// One row of `summary.csv`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct SummaryRow {
-    pub policy: String,
-    pub metric: String,
-    pub mean: Option<f64>,
-    pub ci95_low: Option<f64>,
-    pub ci95_high: Option<f64>,
-    pub n: u64,
-}
+pub use super::rows::{ComparisonRow, SummaryRow};
+pub use crate::experiment::sweep::SweepRow;
 
-/// One row of `comparison.csv`: the paired difference policy minus baseline.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ComparisonRow {
-    pub policy: String,
-    pub baseline: String,
-    pub metric: String,
-    pub mean_difference: Option<f64>,
-    pub ci95_low: Option<f64>,
-    pub ci95_high: Option<f64>,
-    pub n: u64,
-}
-
-/// One row of `sweep.csv`: one (sweep point, policy, metric).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct SweepRow {
-    pub point: u64,
-    pub param: String,
-    pub value: f64,
-    pub param2: Option<String>,
-    pub value2: Option<f64>,
-    pub policy: String,
-    pub metric: String,
-    pub mean: Option<f64>,
-    pub ci95_low: Option<f64>,
-    pub ci95_high: Option<f64>,
-    pub n: u64,
-}
-
-/// One scrape interval of `trace.csv`; observed values are absent when the scrape was lost
-/// or the new version had no traffic.
+/// One scrape interval of `trace.csv`, as a report reads it: the columns it charts, each
+/// optional (observed values are absent when the scrape was lost or the new version had no
+/// traffic). `rollsim trace` writes the full row (`sim::trace::TraceRow`); a test checks
+/// that every column read here is one it writes.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct TraceRow {
     pub t_s: f64,
@@ -64,7 +30,8 @@ pub struct TraceRow {
     pub failed_requests: Option<f64>,
 }
 
-/// One row of `events.csv`.
+/// One row of `events.csv`, as a report reads it (`sim::trace::TraceEvent` writes it; a
+/// test ties the two).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct EventRow {
     pub t_s: f64,
@@ -137,43 +104,6 @@ pub struct Inputs {
 /// The data files a report is built from; at least one must be present.
 pub const DATA_FILES: [&str; 4] = ["summary.csv", "comparison.csv", "sweep.csv", "trace.csv"];
 
-const SUMMARY_COLUMNS: [&str; 6] = ["policy", "metric", "mean", "ci95_low", "ci95_high", "n"];
-const COMPARISON_COLUMNS: [&str; 7] = [
-    "policy",
-    "baseline",
-    "metric",
-    "mean_difference",
-    "ci95_low",
-    "ci95_high",
-    "n",
-];
-const SWEEP_COLUMNS: [&str; 11] = [
-    "point",
-    "param",
-    "value",
-    "param2",
-    "value2",
-    "policy",
-    "metric",
-    "mean",
-    "ci95_low",
-    "ci95_high",
-    "n",
-];
-const TRACE_COLUMNS: [&str; 10] = [
-    "t_s",
-    "share_new",
-    "true_error_rate_old",
-    "true_error_rate_new",
-    "observed_error_rate_new",
-    "true_p99_old_ms",
-    "true_p99_new_ms",
-    "observed_p99_new_ms",
-    "requests",
-    "failed_requests",
-];
-const EVENT_COLUMNS: [&str; 3] = ["t_s", "kind", "detail"];
-
 impl Inputs {
     /// Reads every known file present in `dir`. Fails if `dir` is not a directory, if it
     /// holds none of [`DATA_FILES`], or if any present file is malformed.
@@ -207,11 +137,11 @@ impl Inputs {
                 ),
             });
         }
-        let summary = read_csv::<SummaryRow>(dir, "summary.csv", &SUMMARY_COLUMNS)?;
-        let comparison = read_csv::<ComparisonRow>(dir, "comparison.csv", &COMPARISON_COLUMNS)?;
-        let sweep = read_csv::<SweepRow>(dir, "sweep.csv", &SWEEP_COLUMNS)?;
-        let trace = read_csv::<TraceRow>(dir, "trace.csv", &TRACE_COLUMNS)?;
-        let events = read_csv::<EventRow>(dir, "events.csv", &EVENT_COLUMNS)?;
+        let summary = read_csv::<SummaryRow>(dir, "summary.csv")?;
+        let comparison = read_csv::<ComparisonRow>(dir, "comparison.csv")?;
+        let sweep = read_csv::<SweepRow>(dir, "sweep.csv")?;
+        let trace = read_csv::<TraceRow>(dir, "trace.csv")?;
+        let events = read_csv::<EventRow>(dir, "events.csv")?;
         let manifest = read_json::<ManifestInfo>(dir, "manifest.json")?;
         let recommendation = read_json::<Recommendation>(dir, "recommendation.json")?;
         let scenario_text = read_text(dir, "scenario.toml")?;
@@ -455,98 +385,16 @@ fn read_json<T: DeserializeOwned>(dir: &Path, name: &str) -> Result<Option<T>, R
         })
 }
 
-/// Reads `name` from `dir` if present: checks the header has `columns` (extra columns are
-/// ignored, so newer files still read), then each row, with its line number.
+/// Reads `name` from `dir` if present, each row with its line (see [`rows::read`]).
 fn read_csv<T: DeserializeOwned>(
     dir: &Path,
     name: &str,
-    columns: &[&str],
 ) -> Result<Option<Vec<(u64, T)>>, ReportError> {
     let path = dir.join(name);
     let Some(text) = read_text(dir, name)? else {
         return Ok(None);
     };
-    let shown = path.display().to_string();
-    let at = |line: u64, message: String| ReportError::Input {
-        path: format!("{shown}:{line}"),
-        message,
-    };
-    if text.trim().is_empty() {
-        return Err(at(1, "is empty; expected a header line".into()));
-    }
-    let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| csv_error(&shown, &e, &[]))?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let missing: Vec<&str> = columns
-        .iter()
-        .copied()
-        .filter(|c| !header.iter().any(|h| h == c))
-        .collect();
-    if !missing.is_empty() {
-        return Err(at(
-            1,
-            format!(
-                "missing column{} {}; expected the header {}",
-                if missing.len() > 1 { "s" } else { "" },
-                missing
-                    .iter()
-                    .map(|c| format!("`{c}`"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                columns.join(",")
-            ),
-        ));
-    }
-    let mut rows = Vec::new();
-    let mut record = csv::StringRecord::new();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => return Err(csv_error(&shown, &e, &header)),
-        }
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
-        let row: T = record
-            .deserialize(Some(
-                reader.headers().map_err(|e| csv_error(&shown, &e, &[]))?,
-            ))
-            .map_err(|e| csv_error(&shown, &e, &header))?;
-        rows.push((line, row));
-    }
-    // A header alone is valid: a comparison with only the baseline, a run with no event.
-    Ok(Some(rows))
-}
-
-/// A csv error as `file:line: what`, naming the column where the csv crate knows it.
-fn csv_error(path: &str, e: &csv::Error, header: &[String]) -> ReportError {
-    let line = e.position().map(|p| p.line()).unwrap_or(1);
-    let message = match e.kind() {
-        csv::ErrorKind::Deserialize { err, pos } => {
-            let column = err
-                .field()
-                .and_then(|i| header.get(i as usize))
-                .map(|c| format!("column `{c}`: "))
-                .unwrap_or_default();
-            let line = pos.as_ref().map(|p| p.line()).unwrap_or(line);
-            return ReportError::Input {
-                path: format!("{path}:{line}"),
-                message: format!("{column}{}", err.kind()),
-            };
-        }
-        csv::ErrorKind::UnequalLengths {
-            expected_len, len, ..
-        } => format!("found {len} fields, expected {expected_len} as in the header"),
-        csv::ErrorKind::Utf8 { err, .. } => format!("is not UTF-8 text ({err})"),
-        _ => e.to_string(),
-    };
-    ReportError::Input {
-        path: format!("{path}:{line}"),
-        message,
-    }
+    rows::parse(text.as_bytes(), &path.display().to_string()).map(Some)
 }
 
 #[cfg(test)]
@@ -621,6 +469,28 @@ mod tests {
         let i = Inputs::read(d.path()).expect("reads");
         assert_eq!(i.comparison.map(|r| r.len()), Some(0));
         assert!(i.summary.is_none());
+    }
+
+    /// The columns a report reads from `trace.csv` and `events.csv` are columns that
+    /// `rollsim trace` writes (its rows are the engine's own types).
+    #[test]
+    fn trace_columns_read_are_written() {
+        use crate::scenario::{parse, DEMO_SCENARIO};
+        use crate::sim::{replicate_traced, Prepared, World};
+        let s = parse(DEMO_SCENARIO, "demo").expect("demo");
+        let world = World::for_run(&s, 1, 0);
+        let (_, trace) = replicate_traced(&Prepared::new(&s), &world, &s.policies[0]);
+        let header = |bytes: Vec<u8>| -> Vec<String> {
+            let text = String::from_utf8(bytes).expect("utf8");
+            let line = text.lines().next().unwrap_or_default().to_string();
+            line.split(',').map(str::to_string).collect()
+        };
+        let written = header(crate::report::csv_bytes(&trace.rows).expect("csv"));
+        for c in rows::columns::<TraceRow>() {
+            assert!(written.iter().any(|w| w == c), "trace.csv lacks {c}");
+        }
+        let written = header(crate::report::csv_bytes(&trace.events).expect("csv"));
+        assert_eq!(written, rows::columns::<EventRow>());
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod html;
 pub mod inputs;
 mod markdown;
 pub mod metrics;
+pub mod rows;
 mod summary;
 pub mod tables;
 

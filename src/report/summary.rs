@@ -1,19 +1,9 @@
 //! The summary of an experiment as `summary.csv`, JSON and a terminal table.
 
+use super::rows::{csv_text, ComparisonRow, SummaryRow};
 use crate::experiment::{Comparison, Summary};
 use crate::outcome::RunRecord;
-use serde::Serialize;
 use serde_json::{json, Map, Value};
-
-#[derive(Serialize)]
-struct Row<'a> {
-    policy: &'a str,
-    metric: &'a str,
-    mean: Option<f64>,
-    ci95_low: Option<f64>,
-    ci95_high: Option<f64>,
-    n: u64,
-}
 
 fn finite(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)
@@ -21,51 +11,13 @@ fn finite(x: f64) -> Option<f64> {
 
 /// `summary.csv`: one row per (policy, metric); empty cells where no run had a value.
 pub fn summary_csv(s: &Summary) -> Result<Vec<u8>, csv::Error> {
-    let mut w = csv::Writer::from_writer(vec![]);
-    for p in &s.policies {
-        for (metric, e) in &p.metrics {
-            w.serialize(Row {
-                policy: &p.policy,
-                metric,
-                mean: finite(e.mean),
-                ci95_low: finite(e.ci95_low),
-                ci95_high: finite(e.ci95_high),
-                n: e.n,
-            })?;
-        }
-    }
-    w.into_inner().map_err(|e| e.into_error().into())
-}
-
-#[derive(Serialize)]
-struct DiffRow<'a> {
-    policy: &'a str,
-    baseline: &'a str,
-    metric: &'a str,
-    mean_difference: Option<f64>,
-    ci95_low: Option<f64>,
-    ci95_high: Option<f64>,
-    n: u64,
+    csv_text(&SummaryRow::of(s), true)
 }
 
 /// `comparison.csv`: one row per (policy, metric): the paired difference policy minus
-/// baseline with its 95% interval.
+/// baseline with its 95% interval (a header alone when the baseline is the only policy).
 pub fn comparison_csv(c: &Comparison) -> Result<Vec<u8>, csv::Error> {
-    let mut w = csv::Writer::from_writer(vec![]);
-    for p in &c.policies {
-        for (metric, e) in &p.metrics {
-            w.serialize(DiffRow {
-                policy: &p.policy,
-                baseline: &c.baseline,
-                metric,
-                mean_difference: finite(e.mean),
-                ci95_low: finite(e.ci95_low),
-                ci95_high: finite(e.ci95_high),
-                n: e.n,
-            })?;
-        }
-    }
-    w.into_inner().map_err(|e| e.into_error().into())
+    csv_text(&ComparisonRow::of(c), true)
 }
 
 fn estimates_json(

@@ -146,6 +146,30 @@ fn set(t: &mut dyn TableLike, key: &str, path: &str, v: f64) -> Result<(), Strin
     Ok(())
 }
 
+/// The value at `path` as the TOML text writes it (`"900s"`, `3`, `0.02`), or `None`
+/// when there is none: a sweep reads back what [`set_number`] wrote, to print a
+/// recommended value in scenario syntax. Paths are those of [`set_number`].
+pub fn literal(text: &str, path: &str) -> Option<String> {
+    let mut v: toml::Value = toml::from_str(text).ok()?;
+    for seg in path.split('.') {
+        v = match v {
+            toml::Value::Table(mut t) => t.remove(seg)?,
+            toml::Value::Array(a) => {
+                let named = |e: &toml::Value| e.get("name").and_then(|n| n.as_str()) == Some(seg);
+                match seg.parse::<usize>() {
+                    Ok(i) => a.into_iter().nth(i)?,
+                    Err(_) => a.into_iter().find(named)?,
+                }
+            }
+            _ => return None,
+        };
+    }
+    match v {
+        toml::Value::Table(_) | toml::Value::Array(_) => None,
+        v => Some(v.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +196,30 @@ mod tests {
         let t = set_number(TEXT, "release.bad.error_rate", 0.1).expect("created");
         assert!(crate::scenario::parse(&t, "t").is_ok(), "{t}");
         assert!(t.contains("error_rate = 0.1"));
+    }
+
+    #[test]
+    fn reads_back_what_it_wrote() {
+        let t = set_number(TEXT, "policies.gate.error_rate_above", 0.035).expect("float");
+        assert_eq!(
+            literal(&t, "policies.gate.error_rate_above").as_deref(),
+            Some("0.035")
+        );
+        let t = set_number(TEXT, "health_check.interval", 900.0).expect("duration");
+        assert_eq!(
+            literal(&t, "health_check.interval").as_deref(),
+            Some("\"900s\"")
+        );
+        assert_eq!(
+            literal(TEXT, "rollout.steps.0.weight").as_deref(),
+            Some("10")
+        );
+        assert_eq!(
+            literal(TEXT, "policies.0.kind").as_deref(),
+            Some("\"threshold\"")
+        );
+        assert_eq!(literal(TEXT, "service.nothing"), None);
+        assert_eq!(literal(TEXT, "service"), None);
     }
 
     #[test]

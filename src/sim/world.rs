@@ -1,6 +1,6 @@
 //! The ground truth of one run, drawn before any policy acts and shared by all of them.
 
-use super::rng::{stream, Stream};
+use super::rng::{run_seed, stream, Stream};
 use crate::model::faults::{realize, FaultWindow};
 use crate::scenario::Scenario;
 use rand::Rng;
@@ -17,6 +17,13 @@ pub struct World {
 }
 
 impl World {
+    /// The truth of run `run` of an experiment with master seed `master_seed`: the one
+    /// way every command (run, sweep, trace, game day, calibrate) picks a run's world, so
+    /// run `k` of one is run `k` of all of them.
+    pub fn for_run(scenario: &Scenario, master_seed: u64, run: u64) -> World {
+        World::draw(scenario, run, run_seed(master_seed, run))
+    }
+
     /// Draws the truth of the run whose seed is `seed`.
     pub fn draw(scenario: &Scenario, run: u64, seed: u64) -> World {
         let release_bad =

@@ -10,7 +10,7 @@
 use assert_cmd::Command;
 use predicates::prelude::*;
 use rollsim::calibrate::{self, fit::fit, simulated_input, Fit};
-use rollsim::sim::{rng::run_seed, World};
+use rollsim::sim::World;
 use std::sync::OnceLock;
 
 /// A week of a service with every parameter set, spikes included.
@@ -54,7 +54,7 @@ fn week() -> &'static (Fit, usize) {
     W.get_or_init(|| {
         let scn = crate::scenario(WEEK);
         let input = simulated_input(&scn, SEED, 0, 0);
-        let faults = World::draw(&scn, 0, run_seed(SEED, 0)).faults.len();
+        let faults = World::for_run(&scn, SEED, 0).faults.len();
         (fit(&input).expect("a week fits"), faults)
     })
 }

@@ -631,12 +631,12 @@ fn concurrent_requests_lose_no_action_and_keep_the_game_consistent() {
 /// shown, decides and scores exactly as the batch engine does.
 #[test]
 fn a_live_replication_is_the_batch_replication() {
-    use rollsim::sim::{replicate, rng::run_seed, Live, Prepared, World};
+    use rollsim::sim::{replicate, Live, Prepared, World};
     let text = std::fs::read_to_string("scenarios/quickstart.toml").expect("quickstart");
     let s = super::scenario(&text);
     let p = Prepared::new(&s);
     for run in 0..12 {
-        let world = World::draw(&s, run, run_seed(99, run));
+        let world = World::for_run(&s, 99, run);
         for spec in &s.policies {
             let mut live = Live::new(&p, &world, spec);
             let mut t = 0;
@@ -661,13 +661,13 @@ fn a_live_replication_is_the_batch_replication() {
 fn live_commands_replay_exactly_from_their_recording() {
     use rollsim::gameday::{team_spec, Game, Source};
     use rollsim::sim::command::Command;
-    use rollsim::sim::{replicate_scripted, rng::run_seed, Prepared, World};
+    use rollsim::sim::{replicate_scripted, Prepared, World};
     let text = std::fs::read_to_string(SCENARIO).expect("the game-day scenario");
     let s = super::scenario(&text);
     let p = Prepared::new(&s);
     let team = team_spec(&s, Some(2));
     for run in 0..6 {
-        let world = World::draw(&s, run, run_seed(5, run));
+        let world = World::for_run(&s, 5, run);
         let mut game = Game::new(&p, &world, &team);
         let plan = [
             (1_500_000, Command::Pause),
@@ -758,7 +758,7 @@ fn a_paged_team_decides_when_it_acts_not_when_it_is_paged() {
 fn the_team_approves_a_step_that_waits_for_a_person() {
     use rollsim::gameday::{team_spec, Game, Source};
     use rollsim::sim::command::Command;
-    use rollsim::sim::{rng::run_seed, Prepared, World};
+    use rollsim::sim::{Prepared, World};
     let s = super::scenario(
         r#"
 [simulation]
@@ -776,7 +776,7 @@ steps = [{ weight = 20, pause = "5m", approval = true }, { weight = 100 }]
 "#,
     );
     let p = Prepared::new(&s);
-    let world = World::draw(&s, 0, run_seed(1, 0));
+    let world = World::for_run(&s, 1, 0);
     let team = team_spec(&s, None);
     let mut game = Game::new(&p, &world, &team);
     game.advance_to(360_000); // 0:06, the pause ends now

@@ -5,7 +5,7 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use rollsim::recorded::{self, export, Scrapes};
 use rollsim::replay::{self, Labels, Observations, Reset, Timeline};
-use rollsim::sim::{replicate_traced, rng::run_seed, Prepared, World};
+use rollsim::sim::{replicate_traced, Prepared, World};
 
 /// A canary with retries, a metric delay, lost scrapes, outages and bad releases: every
 /// path by which observations reach a policy.
@@ -118,7 +118,7 @@ fn replay_of_a_recorded_run_makes_the_simulators_decisions() {
     let mut decisions = 0;
     let mut per_policy = std::collections::BTreeMap::new();
     for run in 0..25 {
-        let world = World::draw(&scn, run, run_seed(11, run));
+        let world = World::for_run(&scn, 11, run);
         for spec in &scn.policies {
             let (_, trace) = replicate_traced(&prepared, &world, spec);
             let simulated: Vec<u64> = trace

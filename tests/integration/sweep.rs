@@ -259,3 +259,133 @@ fn bad_parameters_are_named_before_anything_runs() {
         "expected PATH=LOW..HIGH:POINTS",
     );
 }
+
+/// Replaces the line `key = ...` of the `[[policies]]` entry named `policy` by `line`, as a
+/// user pasting a recommendation does.
+fn paste_into_policy(text: &str, policy: &str, line: &str) -> String {
+    let key = line.split(" = ").next().expect("a key");
+    let mut in_policy = false;
+    let mut out = Vec::new();
+    for l in text.lines() {
+        if l.starts_with("[[") || l.starts_with('[') {
+            in_policy = false;
+        }
+        if l.trim() == format!("name = {policy:?}") {
+            in_policy = true;
+        }
+        if in_policy && l.trim_start().starts_with(&format!("{key} = ")) {
+            out.push(line.to_string());
+        } else {
+            out.push(l.to_string());
+        }
+    }
+    out.join("\n") + "\n"
+}
+
+/// The recommended value is printed in scenario syntax: a duration as a string in its
+/// largest unit, which, pasted into the scenario, gives the very scenario the sweep ran.
+#[test]
+fn the_recommended_value_pastes_back_into_the_scenario() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("sweep");
+    let path = "policies.error-rate-2pct.for";
+    let assert = rollsim()
+        .args(["sweep", "scenarios/quickstart.toml", "--param"])
+        .arg(format!("{path}=300,900"))
+        .args(["--runs", "40", "--seed", "2", "--quiet", "--out"])
+        .arg(&out)
+        .args(["--objective", "min false_positive_rollbacks"])
+        .assert()
+        .success();
+    let stdout = String::from_utf8(assert.get_output().stdout.clone()).expect("utf8");
+    let rec: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("recommendation.json")).expect("json"),
+    )
+    .expect("json");
+    let value = rec["value"].as_f64().expect("a recommended value");
+    let line = rec["paste"][0]["line"].as_str().expect("a paste line");
+    assert_eq!(rec["paste"][0]["table"], "policies.error-rate-2pct");
+    let expected = if value == 900.0 {
+        "for = \"15m\""
+    } else {
+        "for = \"5m\""
+    };
+    assert_eq!(line, expected);
+    assert!(
+        stdout.contains(&format!(
+            "in the scenario, [[policies]] named \"error-rate-2pct\":\n    {line}\n"
+        )),
+        "{stdout}"
+    );
+    let text = std::fs::read_to_string("scenarios/quickstart.toml").expect("scenario");
+    let pasted = super::scenario(&paste_into_policy(&text, "error-rate-2pct", line));
+    let swept = super::scenario(
+        &rollsim::scenario::edit::set_number(&text, path, value).expect("the sweep's edit"),
+    );
+    assert_eq!(
+        format!("{:?}", pasted.policies),
+        format!("{:?}", swept.policies)
+    );
+    assert_ne!(
+        format!("{:?}", pasted.policies),
+        format!("{:?}", super::scenario(&text).policies),
+        "the paste changed the policy"
+    );
+}
+
+/// A constraint whose mean is met but whose upper bound is not does not recommend the
+/// value; at a lower confidence level the narrower interval meets it.
+#[test]
+fn a_mean_inside_a_constraint_is_not_enough() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scn = dir.path().join("probes.toml");
+    std::fs::write(&scn, PROBES).expect("write");
+    let sweep = |out: &str, objective: &str, confidence: &str| {
+        let out = dir.path().join(out);
+        let assert = rollsim()
+            .arg("sweep")
+            .arg(&scn)
+            .args(["--param", "policies.probes.failures=3", "--runs", "400"])
+            .args([
+                "--seed",
+                "8",
+                "--quiet",
+                "--confidence",
+                confidence,
+                "--out",
+            ])
+            .arg(&out)
+            .args(["--objective", objective])
+            .assert()
+            .success();
+        let stdout = String::from_utf8(assert.get_output().stdout.clone()).expect("utf8");
+        let rec: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("recommendation.json")).expect("json"),
+        )
+        .expect("json");
+        (stdout, rec, out)
+    };
+    let (_, _, first) = sweep("a", "min rollbacks", "0.95");
+    let row = sweep_rows(&first)
+        .into_iter()
+        .find(|r| &r[6] == "false_positive_rollbacks")
+        .expect("a false-positive row");
+    let mean: f64 = row[7].parse().expect("mean");
+    let high: f64 = row[9].parse().expect("upper bound");
+    assert!(mean > 0.0 && high > mean, "{mean} {high}");
+    // Between the mean and the upper bound: the mean meets it, the bound does not.
+    let bound = (mean + high) / 2.0;
+    let objective = format!("min rollbacks s.t. false_positive_rollbacks <= {bound}");
+    let (stdout, rec, _) = sweep("b", &objective, "0.95");
+    assert_eq!(rec["met"], false, "{stdout}");
+    assert!(rec["value"].is_null());
+    assert_eq!(rec["constraints"][0]["bound"].as_f64(), Some(high));
+    assert!(
+        stdout.contains("its mean meets the constraint but its interval does not"),
+        "{stdout}"
+    );
+    // At 50% the bound is mean + 0.674 / 1.96 of the 95% half-width: under the constraint.
+    let (stdout, rec, _) = sweep("c", &objective, "0.5");
+    assert_eq!(rec["met"], true, "{stdout}");
+    assert!(stdout.contains("upper 50% bound"), "{stdout}");
+}

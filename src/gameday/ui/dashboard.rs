@@ -891,7 +891,7 @@ mod tests {
     use super::*;
     use crate::gameday::team_spec;
     use crate::scenario::parse;
-    use crate::sim::{rng::run_seed, Prepared, World};
+    use crate::sim::{Prepared, World};
     use ratatui::backend::TestBackend;
 
     /// A release that is bad for sure, a rollout that takes its time, a rule that pages.
@@ -975,7 +975,7 @@ for = "1m"
     fn the_dashboard_shows_the_game_as_it_goes() {
         let s = scenario();
         let prepared = Prepared::new(&s);
-        let world = World::draw(&s, 0, run_seed(7, 0));
+        let world = World::for_run(&s, 7, 0);
         let team = team_spec(&s, Some(0));
         let mut game = Game::new(&prepared, &world, &team);
         let input = Input::default();
@@ -1029,7 +1029,7 @@ for = "1m"
     fn a_small_terminal_still_shows_the_essentials() {
         let s = scenario();
         let prepared = Prepared::new(&s);
-        let world = World::draw(&s, 0, run_seed(7, 0));
+        let world = World::for_run(&s, 7, 0);
         let team = team_spec(&s, Some(0));
         let mut game = Game::new(&prepared, &world, &team);
         game.advance_to(30 * 60_000);

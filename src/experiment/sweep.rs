@@ -1,0 +1,427 @@
+//! Sweeps: one or two scenario fields over ranges or lists, every point on the same seed
+//! (so points differ by the parameter, not by luck).
+//!
+//! This module decides what a sweep is and runs it; it does no I/O. A [`Sweep`] is built
+//! from the scenario text and the parameters, and every point's scenario is checked
+//! before anything runs. Running hands each finished point's [`SweepRow`]s to the
+//! caller's sink (which streams them to `sweep.csv`), so an interrupted sweep keeps every
+//! finished point and [`complete_points`] tells a resumed one what is left.
+
+use super::objective::{Paste, PointResult};
+use super::stats::Estimate;
+use super::{Options, Summary};
+use crate::outcome::RunRecord;
+use crate::scenario::{self, edit, raw, Scenario};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// A sweep that cannot be built: a bad `--param`, or a point whose scenario is invalid.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SweepError(pub String);
+
+/// One swept parameter: a scenario field by its path and the values it takes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Param {
+    pub path: String,
+    pub values: Vec<f64>,
+}
+
+/// Rounds away float noise from range arithmetic (0.035000000000000003 -> 0.035).
+fn tidy(v: f64) -> f64 {
+    if v == 0.0 {
+        return 0.0;
+    }
+    let scale = 10f64.powi(12 - v.abs().log10().ceil() as i32);
+    (v * scale).round() / scale
+}
+
+impl FromStr for Param {
+    type Err = SweepError;
+
+    /// `PATH=LOW..HIGH:POINTS` (evenly spaced, both ends included) or `PATH=A,B,C`.
+    fn from_str(s: &str) -> Result<Param, SweepError> {
+        let bad = |why: &str| {
+            SweepError(format!(
+                "--param {s:?}: {why}; expected PATH=LOW..HIGH:POINTS or PATH=A,B,C, e.g. policies.gate.error_rate_above=0.005..0.05:10"
+            ))
+        };
+        let (path, spec) = s.split_once('=').ok_or_else(|| bad("no '='"))?;
+        let path = path.trim().to_string();
+        let num = |x: &str| x.trim().parse::<f64>().ok().filter(|v| v.is_finite());
+        let values = if let Some((range, n)) = spec.split_once(':') {
+            let (lo, hi) = range
+                .split_once("..")
+                .ok_or_else(|| bad("a range needs LOW..HIGH"))?;
+            let (lo, hi) = (
+                num(lo).ok_or_else(|| bad("LOW is not a number"))?,
+                num(hi).ok_or_else(|| bad("HIGH is not a number"))?,
+            );
+            let n: usize = n
+                .trim()
+                .parse()
+                .map_err(|_| bad("POINTS is not a whole number"))?;
+            if !(1..=10_000).contains(&n) {
+                return Err(bad("POINTS must be from 1 to 10000"));
+            }
+            if n == 1 {
+                vec![lo]
+            } else {
+                (0..n)
+                    .map(|i| tidy(lo + (hi - lo) * i as f64 / (n - 1) as f64))
+                    .collect()
+            }
+        } else {
+            spec.split(',')
+                .map(|x| num(x).ok_or_else(|| bad(&format!("{:?} is not a number", x.trim()))))
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        if path.is_empty() || values.is_empty() {
+            return Err(bad("empty path or no values"));
+        }
+        Ok(Param { path, values })
+    }
+}
+
+/// One row of `sweep.csv`: one (sweep point, policy, metric). The same type writes the
+/// file (`sweep`, `merge`) and reads it back (`--resume`, the report).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SweepRow {
+    /// The point's index in the whole sweep (all shards), the first parameter slowest.
+    pub point: u64,
+    /// The first swept field's path and its value at this point.
+    pub param: String,
+    pub value: f64,
+    /// The second swept field, for a 2-D sweep (both empty otherwise).
+    pub param2: Option<String>,
+    pub value2: Option<f64>,
+    pub policy: String,
+    /// One of [`RunRecord::METRICS`].
+    pub metric: String,
+    /// Mean and 95% interval over the point's runs; empty when no run had a value.
+    pub mean: Option<f64>,
+    pub ci95_low: Option<f64>,
+    pub ci95_high: Option<f64>,
+    /// Runs with a value.
+    pub n: u64,
+}
+
+/// One point of a sweep: its parameter values and its checked scenario.
+#[derive(Debug, Clone)]
+pub struct Point {
+    pub values: Vec<f64>,
+    pub scenario: Scenario,
+}
+
+/// A checked sweep: the parameters and every point's scenario, in point order (the first
+/// parameter varies slowest).
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    pub params: Vec<Param>,
+    pub points: Vec<Point>,
+    /// The scenario's policies, in order (a point may not change them).
+    pub policies: Vec<String>,
+    /// The policy the first parameter belongs to (`policies.NAME.key`), if any: the one
+    /// the sweep tunes, and the default policy of an objective's metrics.
+    pub tuned: Option<String>,
+}
+
+fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
+impl Sweep {
+    /// Builds every point's scenario from `text` (whose checked form is `base`; `origin`
+    /// names it in messages, `dir` resolves its imports) and checks it. Nothing runs.
+    pub fn new(
+        text: &str,
+        origin: &str,
+        dir: &Path,
+        base: &Scenario,
+        params: Vec<Param>,
+    ) -> Result<Sweep, SweepError> {
+        if params.is_empty() || params.len() > 2 {
+            return Err(SweepError(
+                "--param is given more than twice; a sweep has one or two parameters".into(),
+            ));
+        }
+        let mut combos: Vec<Vec<f64>> = params[0].values.iter().map(|v| vec![*v]).collect();
+        if let Some(p2) = params.get(1) {
+            combos = combos
+                .into_iter()
+                .flat_map(|c| {
+                    p2.values
+                        .iter()
+                        .map(move |v| [c.clone(), vec![*v]].concat())
+                })
+                .collect();
+        }
+        let mut points = Vec::with_capacity(combos.len());
+        for values in combos {
+            let mut t = text.to_string();
+            for (p, v) in params.iter().zip(&values) {
+                t = edit::set_number(&t, &p.path, *v)
+                    .map_err(|e| SweepError(format!("--param {}: {e}", p.path)))?;
+            }
+            let label = label(&params, &values);
+            let scenario =
+                scenario::parse_at(&t, &format!("{origin} with {label}"), dir).map_err(|e| {
+                    SweepError(format!("--param {label} makes the scenario invalid:\n{e}"))
+                })?;
+            if scenario
+                .policies
+                .iter()
+                .map(|p| &p.name)
+                .ne(base.policies.iter().map(|p| &p.name))
+            {
+                return Err(SweepError(format!(
+                    "--param {label} changes the policies; sweep values, not names"
+                )));
+            }
+            points.push(Point { values, scenario });
+        }
+        let policies: Vec<String> = base.policies.iter().map(|p| p.name.clone()).collect();
+        let tuned = params[0]
+            .path
+            .strip_prefix("policies.")
+            .and_then(|r| r.split('.').next())
+            .map(|p| match p.parse::<usize>() {
+                Ok(i) => policies.get(i).cloned().unwrap_or_default(),
+                Err(_) => p.to_string(),
+            })
+            .filter(|p| policies.contains(p));
+        Ok(Sweep {
+            params,
+            points,
+            policies,
+            tuned,
+        })
+    }
+
+    /// Rows a complete point has in `sweep.csv`: every metric of every policy.
+    pub fn rows_per_point(&self) -> usize {
+        self.policies.len() * RunRecord::METRICS.len()
+    }
+
+    /// The rows of point `i` from its experiment's summary.
+    pub fn rows(&self, i: usize, s: &Summary) -> Vec<SweepRow> {
+        let values = &self.points[i].values;
+        let mut rows = Vec::new();
+        for p in &s.policies {
+            for (metric, e) in &p.metrics {
+                rows.push(SweepRow {
+                    point: i as u64,
+                    param: self.params[0].path.clone(),
+                    value: values[0],
+                    param2: self.params.get(1).map(|p| p.path.clone()),
+                    value2: values.get(1).copied(),
+                    policy: p.policy.clone(),
+                    metric: metric.to_string(),
+                    mean: finite(e.mean),
+                    ci95_low: finite(e.ci95_low),
+                    ci95_high: finite(e.ci95_high),
+                    n: e.n,
+                });
+            }
+        }
+        rows
+    }
+
+    /// Runs the points `todo` (indices into [`Sweep::points`]) in order, `runs` runs each
+    /// on `seed`, handing each finished point's rows to `sink`. `progress` gets the runs
+    /// finished so far. Returns how many points finished: fewer than `todo` when `stop`
+    /// was set (a point cut short is not handed over).
+    pub fn run<E>(
+        &self,
+        seed: u64,
+        runs: u64,
+        todo: &[usize],
+        stop: Option<&AtomicBool>,
+        progress: Option<&(dyn Fn(u64) + Sync)>,
+        mut sink: impl FnMut(&[SweepRow]) -> Result<(), E>,
+    ) -> Result<usize, E> {
+        for (k, &i) in todo.iter().enumerate() {
+            let offset = k as u64 * runs;
+            let tick = |d: u64| {
+                if let Some(p) = progress {
+                    p(offset + d)
+                }
+            };
+            let opts = Options {
+                seed,
+                runs: 0..runs,
+                baseline: 0,
+                stop,
+                progress: Some(&tick),
+            };
+            let r = super::run(&self.points[i].scenario, &opts, |_| Ok::<(), E>(()))?;
+            if r.interrupted || stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
+                return Ok(k);
+            }
+            sink(&self.rows(i, &r.summary))?;
+        }
+        Ok(todo.len())
+    }
+}
+
+impl Sweep {
+    /// The values of a point as lines to paste into the scenario `text`, each in the
+    /// syntax the file uses for that field: what [`edit::set_number`] writes, read back,
+    /// with a duration in its largest whole units (`"15m"`, not `"900s"`).
+    pub fn paste(&self, text: &str, values: &[f64]) -> Vec<Paste> {
+        self.params
+            .iter()
+            .zip(values)
+            .filter_map(|(p, v)| {
+                let edited = edit::set_number(text, &p.path, *v).ok()?;
+                let literal = edit::literal(&edited, &p.path)?;
+                let literal = match literal.strip_prefix('"').and_then(|l| l.strip_suffix('"')) {
+                    Some(d) => format!("{:?}", duration_text(raw::parse_duration(d).ok()?.0)),
+                    None => literal,
+                };
+                let (table, key) = p.path.rsplit_once('.').unwrap_or(("", &p.path));
+                Some(Paste {
+                    table: table.to_string(),
+                    line: format!("{key} = {literal}"),
+                })
+            })
+            .collect()
+    }
+}
+
+/// A duration in milliseconds as a scenario writes it: whole hours, minutes, seconds and
+/// milliseconds, largest first (`5400000` is `"1h 30m"`).
+pub fn duration_text(ms: u64) -> String {
+    if ms == 0 {
+        return "0s".into();
+    }
+    let parts = [
+        (ms / 3_600_000, "h"),
+        (ms / 60_000 % 60, "m"),
+        (ms / 1000 % 60, "s"),
+        (ms % 1000, "ms"),
+    ];
+    parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, u)| format!("{n}{u}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `path=value, path2=value2`: how a point is named in messages.
+fn label(params: &[Param], values: &[f64]) -> String {
+    params
+        .iter()
+        .zip(values)
+        .map(|(p, v)| format!("{}={v}", p.path))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Of the rows of an interrupted sweep, the points that are complete (a crash can leave
+/// a partial one) and only their rows, in file order.
+pub fn complete_points(rows: Vec<SweepRow>, per_point: usize) -> (Vec<usize>, Vec<SweepRow>) {
+    let mut count: BTreeMap<usize, usize> = BTreeMap::new();
+    for r in &rows {
+        *count.entry(r.point as usize).or_default() += 1;
+    }
+    let complete: Vec<usize> = count
+        .into_iter()
+        .filter(|(_, n)| *n == per_point)
+        .map(|(p, _)| p)
+        .collect();
+    let kept = rows
+        .into_iter()
+        .filter(|r| complete.binary_search(&(r.point as usize)).is_ok())
+        .collect();
+    (complete, kept)
+}
+
+/// The estimates of every point, in point order, as the objective reads them.
+pub fn results(rows: &[SweepRow]) -> Vec<PointResult> {
+    let mut by_point: BTreeMap<usize, PointResult> = BTreeMap::new();
+    for r in rows {
+        let p = by_point.entry(r.point as usize).or_insert_with(|| {
+            let mut values = vec![(r.param.clone(), r.value)];
+            if let (Some(p2), Some(v2)) = (&r.param2, r.value2) {
+                values.push((p2.clone(), v2));
+            }
+            PointResult {
+                point: r.point as usize,
+                values,
+                estimates: BTreeMap::new(),
+            }
+        });
+        p.estimates.insert(
+            (r.policy.clone(), r.metric.clone()),
+            Estimate {
+                mean: r.mean.unwrap_or(f64::NAN),
+                ci95_low: r.ci95_low.unwrap_or(f64::NAN),
+                ci95_high: r.ci95_high.unwrap_or(f64::NAN),
+                n: r.n,
+            },
+        );
+    }
+    by_point.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_and_lists() {
+        let p: Param = "policies.gate.error_rate_above=0.005..0.05:10"
+            .parse()
+            .expect("range");
+        assert_eq!(p.values.len(), 10);
+        assert_eq!(p.values[0], 0.005);
+        assert_eq!(p.values[6], 0.035);
+        assert_eq!(p.values[9], 0.05);
+        let p: Param = "service.request_rate=10, 20,40".parse().expect("list");
+        assert_eq!(p.values, vec![10.0, 20.0, 40.0]);
+        let e = |s: &str| s.parse::<Param>().unwrap_err().0;
+        assert!(e("x=1..2").contains("expected PATH=LOW..HIGH:POINTS"));
+        assert!(e("x=a,b").contains("\"a\" is not a number"));
+        assert!(e("x").contains("no '='"));
+    }
+
+    #[test]
+    fn durations_are_written_in_their_largest_units() {
+        assert_eq!(duration_text(900_000), "15m");
+        assert_eq!(duration_text(5_400_000), "1h 30m");
+        assert_eq!(duration_text(1_500), "1s 500ms");
+        assert_eq!(duration_text(0), "0s");
+        for ms in [1, 999, 61_000, 3_600_000, 86_400_000 + 1] {
+            let back = raw::parse_duration(&duration_text(ms)).expect("parses").0;
+            assert_eq!(back, ms);
+        }
+    }
+
+    fn row(point: u64, metric: &str) -> SweepRow {
+        SweepRow {
+            point,
+            metric: metric.into(),
+            ..SweepRow::default()
+        }
+    }
+
+    #[test]
+    fn only_complete_points_are_kept() {
+        let rows = vec![
+            row(0, "a"),
+            row(0, "b"),
+            row(2, "a"),
+            row(1, "a"),
+            row(1, "b"),
+        ];
+        let (done, kept) = complete_points(rows, 2);
+        assert_eq!(done, vec![0, 1]);
+        let points: Vec<u64> = kept.iter().map(|r| r.point).collect();
+        assert_eq!(points, vec![0, 0, 1, 1]);
+    }
+}

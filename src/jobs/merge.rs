@@ -1,0 +1,245 @@
+//! `merge`: shard outputs into the single-machine output.
+//!
+//! The shards' `runs.csv` rows are read in run order and the summary and the comparison
+//! recomputed from them in that order (a sweep's `sweep.csv` rows in point order), so the
+//! merged files are byte for byte what one machine would have written.
+
+use super::JobError;
+use crate::experiment::merge::{self, Block};
+use crate::experiment::Summarizer;
+use crate::outcome::RunRecord;
+use crate::report::{
+    comparison_csv, rows, summary_csv, Manifest, OutputDir, PointRange, ReportError,
+};
+use std::path::{Path, PathBuf};
+
+/// What to merge and where.
+#[derive(Debug, Clone)]
+pub struct MergeJob {
+    /// The shard output directories, in any order.
+    pub dirs: Vec<PathBuf>,
+    pub out: PathBuf,
+    pub force: bool,
+    pub command: String,
+}
+
+/// What a merge wrote.
+pub struct Merged {
+    pub dir: OutputDir,
+    /// Shards merged.
+    pub shards: usize,
+    /// Runs (or, for a sweep, points) in the merged output.
+    pub count: u64,
+    /// Whether the shards were a sweep's.
+    pub sweep: bool,
+}
+
+fn input(path: &Path, message: impl Into<String>) -> ReportError {
+    ReportError::Input {
+        path: path.display().to_string(),
+        message: message.into(),
+    }
+}
+
+fn read_manifest(dir: &Path) -> Result<Manifest, ReportError> {
+    let path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        input(
+            &path,
+            format!("cannot read ({e}); expected the output directory of a sharded run"),
+        )
+    })?;
+    serde_json::from_str(&text).map_err(|e| {
+        input(
+            &path,
+            format!("line {} column {}: {e}", e.line(), e.column()),
+        )
+    })
+}
+
+/// The shards in merge order (by first run or point), checked to be the blocks of one
+/// experiment (or sweep): same scenario, seed and runs, then the same policies (or
+/// `--param`), none interrupted, tiling the whole exactly.
+fn ordered(
+    dirs: &[PathBuf],
+    manifests: Vec<Manifest>,
+    sweep: bool,
+) -> Result<Vec<(PathBuf, Manifest)>, ReportError> {
+    let block = |d: &Path, m: &Manifest| -> Result<(Block, u64), ReportError> {
+        if sweep {
+            let p = m.points.ok_or_else(|| {
+                input(
+                    &d.join("manifest.json"),
+                    "a sweep manifest without `points`",
+                )
+            })?;
+            Ok((
+                Block {
+                    first: p.first,
+                    count: p.count,
+                },
+                p.total,
+            ))
+        } else {
+            Ok((
+                Block {
+                    first: m.first_run,
+                    count: m.completed_runs,
+                },
+                m.runs,
+            ))
+        }
+    };
+    let mut shards = Vec::with_capacity(dirs.len());
+    for (d, m) in dirs.iter().zip(manifests) {
+        let (b, total) = block(d, &m)?;
+        shards.push((d.clone(), m, b, total));
+    }
+    shards.sort_by_key(|s| s.2.first);
+    let total = shards[0].3;
+    let blocks: Vec<Block> = shards.iter().map(|s| s.2).collect();
+    let sorted: Vec<(PathBuf, Manifest)> = shards.into_iter().map(|s| (s.0, s.1)).collect();
+    let (first_dir, first) = &sorted[0];
+    for (d, m) in &sorted {
+        let same = m.kind == first.kind
+            && m.scenario_sha256 == first.scenario_sha256
+            && m.seed == first.seed
+            && m.runs == first.runs
+            && if sweep {
+                m.params == first.params
+            } else {
+                m.policies == first.policies && m.baseline == first.baseline
+            };
+        if !same {
+            let (what, fields) = if sweep {
+                ("sweep", "scenario, seed, runs and --param must match")
+            } else {
+                (
+                    "experiment",
+                    "scenario, seed, runs, command kind and policies must match",
+                )
+            };
+            return Err(input(
+                &d.join("manifest.json"),
+                format!(
+                    "is not a shard of the same {what} as {} ({fields})",
+                    first_dir.display()
+                ),
+            ));
+        }
+        if m.interrupted {
+            return Err(input(
+                &d.join("manifest.json"),
+                "this shard was interrupted; rerun it before merging",
+            ));
+        }
+    }
+    let (unit, whole) = if sweep {
+        ("point", "sweep")
+    } else {
+        ("run", "experiment")
+    };
+    merge::tile(&blocks, total).map_err(|gap| {
+        let at = match gap {
+            merge::Gap::Starts { part, .. } => &sorted[part].0,
+            merge::Gap::Short { .. } => &sorted[0].0,
+        };
+        input(&at.join("manifest.json"), gap.describe(unit, whole))
+    })?;
+    Ok(sorted)
+}
+
+impl MergeJob {
+    /// The master seed of the shards (the first one's manifest), for the command line
+    /// the merged manifest records.
+    pub fn seed(&self) -> Result<u64, JobError> {
+        let first = self
+            .dirs
+            .first()
+            .ok_or_else(|| JobError::Input("no shard directory to merge".into()))?;
+        Ok(read_manifest(first)?.seed)
+    }
+
+    /// Checks the shards, then writes the merged output; nothing is written when a shard
+    /// is missing, repeated, foreign or interrupted.
+    pub fn run(&self) -> Result<Merged, JobError> {
+        if self.dirs.is_empty() {
+            return Err(JobError::Input("no shard directory to merge".into()));
+        }
+        let mut manifests = Vec::with_capacity(self.dirs.len());
+        for d in &self.dirs {
+            manifests.push(read_manifest(d)?);
+        }
+        let sweep = manifests.first().is_some_and(|m| m.kind == "sweep");
+        let shards = ordered(&self.dirs, manifests, sweep)?;
+        let out = OutputDir::prepare(&self.out, self.force)?;
+        let (first_dir, first) = &shards[0];
+        let count = if sweep {
+            self.sweep(&out, &shards)?
+        } else {
+            self.runs(&out, &shards)?
+        };
+        if let Ok(text) = std::fs::read(first_dir.join("scenario.toml")) {
+            out.write("scenario.toml", &text)?;
+        }
+        let manifest = Manifest {
+            first_run: 0,
+            completed_runs: first.runs,
+            shard: None,
+            points: first.points.map(|p| PointRange {
+                first: 0,
+                count: p.total,
+                total: p.total,
+            }),
+            command: self.command.clone(),
+            ..first.clone()
+        };
+        out.write("manifest.json", &manifest.to_json())?;
+        Ok(Merged {
+            dir: out,
+            shards: shards.len(),
+            count,
+            sweep,
+        })
+    }
+
+    /// Concatenates `runs.csv` in run order and recomputes the summary and comparison.
+    fn runs(&self, out: &OutputDir, shards: &[(PathBuf, Manifest)]) -> Result<u64, JobError> {
+        let first = &shards[0].1;
+        let baseline = first
+            .baseline
+            .as_ref()
+            .and_then(|b| first.policies.iter().position(|p| p == b))
+            .unwrap_or(0);
+        let mut summarizer = Summarizer::new(first.policies.clone(), baseline);
+        let mut writer = out.runs_writer()?;
+        for (d, _) in shards {
+            let records: Vec<RunRecord> = rows::read::<RunRecord>(&d.join("runs.csv"))?
+                .into_iter()
+                .map(|(_, r)| r)
+                .collect();
+            summarizer.add_records(&records);
+            writer.write(&records)?;
+        }
+        writer.finish()?;
+        rows::write_bytes(out, "summary.csv", summary_csv(&summarizer.summary()))?;
+        if first.baseline.is_some() {
+            rows::write_bytes(
+                out,
+                "comparison.csv",
+                comparison_csv(&summarizer.comparison()),
+            )?;
+        }
+        Ok(first.runs)
+    }
+
+    /// Concatenates `sweep.csv` in point order.
+    fn sweep(&self, out: &OutputDir, shards: &[(PathBuf, Manifest)]) -> Result<u64, JobError> {
+        let mut all = Vec::new();
+        for (d, _) in shards {
+            all.extend(super::sweep::read_rows(&d.join("sweep.csv"))?);
+        }
+        rows::write_bytes(out, "sweep.csv", rows::csv_text(&all, true))?;
+        Ok(shards[0].1.points.map_or(0, |p| p.total))
+    }
+}

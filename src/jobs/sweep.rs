@@ -1,0 +1,229 @@
+//! `sweep`: a checked [`Sweep`] run point by point into `sweep.csv` (appended and synced
+//! as each point finishes, so a crash keeps every finished point), `--resume` to continue
+//! one, and the objective's recommendation (`recommendation.json`).
+
+use super::{JobError, Source};
+use crate::experiment::objective::{self, Objective, PointResult, Recommendation};
+use crate::experiment::shard::Shard;
+use crate::experiment::sweep::{self, Sweep, SweepRow};
+use crate::report::{rows, Manifest, OutputDir, PointRange, ReportError};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+/// A sweep, checked, and where to write it.
+#[derive(Debug, Clone)]
+pub struct SweepJob {
+    pub source: Source,
+    pub sweep: Sweep,
+    pub objective: Option<Objective>,
+    /// The level constraints and ties are judged at (0.95 by default).
+    pub confidence: f64,
+    pub seed: u64,
+    /// Runs per point.
+    pub runs: u64,
+    /// Run only this slice of the points.
+    pub shard: Option<Shard>,
+    pub out: PathBuf,
+    pub force: bool,
+    /// Continue the sweep already in `out` (same command) instead of starting afresh.
+    pub resume: bool,
+    /// The `--param` values as given, recorded in the manifest (a resume must match them).
+    pub params: Vec<String>,
+    pub command: String,
+}
+
+/// A sweep whose output directory is ready: what is done and what is left.
+pub struct Started<'a> {
+    job: &'a SweepJob,
+    pub dir: OutputDir,
+    pub manifest: Manifest,
+    /// Points already in `sweep.csv` (resumed), and the points left to run.
+    pub done: Vec<usize>,
+    pub todo: Vec<usize>,
+}
+
+/// What a finished sweep found.
+pub struct Finished {
+    pub dir: OutputDir,
+    pub manifest: Manifest,
+    /// Every point of this output, in point order.
+    pub results: Vec<PointResult>,
+    pub recommendation: Option<Recommendation>,
+}
+
+/// Reads `sweep.csv` rows, as `--resume` and `merge` do.
+pub fn read_rows(path: &Path) -> Result<Vec<SweepRow>, ReportError> {
+    Ok(rows::read::<SweepRow>(path)?
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect())
+}
+
+fn csv(rows: &[SweepRow], header: bool) -> Result<Vec<u8>, ReportError> {
+    rows::csv_text(rows, header).map_err(|source| ReportError::Csv {
+        path: "sweep.csv".into(),
+        source,
+    })
+}
+
+impl SweepJob {
+    fn manifest(&self) -> Manifest {
+        let total = self.sweep.points.len() as u64;
+        let slice = self.slice();
+        Manifest {
+            rollsim_version: env!("CARGO_PKG_VERSION").into(),
+            kind: "sweep".into(),
+            scenario: self.source.origin.clone(),
+            scenario_sha256: self.source.sha256(),
+            seed: self.seed,
+            runs: self.runs,
+            first_run: 0,
+            completed_runs: self.runs,
+            interrupted: false,
+            policies: self.sweep.policies.clone(),
+            baseline: None,
+            shard: self.shard.map(|s| s.to_string()),
+            params: self.params.clone(),
+            points: Some(PointRange {
+                first: slice.start,
+                count: slice.end - slice.start,
+                total,
+            }),
+            command: self.command.clone(),
+        }
+    }
+
+    fn slice(&self) -> std::ops::Range<u64> {
+        let total = self.sweep.points.len() as u64;
+        self.shard.map(|s| s.range(total)).unwrap_or(0..total)
+    }
+
+    /// Prepares the output directory: a fresh `sweep.csv` (its header), or with `resume`
+    /// the complete points of the one there (after checking it is the same sweep), then
+    /// the scenario and the manifest.
+    pub fn start(&self) -> Result<Started<'_>, JobError> {
+        let manifest = self.manifest();
+        let csv_path = self.out.join("sweep.csv");
+        let (dir, done) = if self.resume {
+            let dir = OutputDir::prepare(&self.out, true)?;
+            self.check_resumable(&manifest)?;
+            let rows = if csv_path.exists() {
+                read_rows(&csv_path)?
+            } else {
+                vec![]
+            };
+            let (done, kept) = sweep::complete_points(rows, self.sweep.rows_per_point());
+            // Only complete points are kept (a crash can leave a partial one), atomically.
+            dir.write("sweep.csv", &csv(&kept, true)?)?;
+            (dir, done)
+        } else {
+            let dir = OutputDir::prepare(&self.out, self.force)?;
+            dir.write("sweep.csv", &csv(&[], true)?)?;
+            (dir, vec![])
+        };
+        dir.write("scenario.toml", self.source.text.as_bytes())?;
+        dir.write("manifest.json", &manifest.to_json())?;
+        let todo = self
+            .slice()
+            .map(|i| i as usize)
+            .filter(|i| !done.contains(i))
+            .collect();
+        Ok(Started {
+            job: self,
+            dir,
+            manifest,
+            done,
+            todo,
+        })
+    }
+
+    /// A resumed sweep must be the very sweep in the directory.
+    fn check_resumable(&self, manifest: &Manifest) -> Result<(), JobError> {
+        let path = self.out.join("manifest.json");
+        let old: Manifest = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .ok_or_else(|| {
+                JobError::Input(format!(
+                    "--resume: {} is not the manifest of a sweep; resume into the directory of an interrupted sweep",
+                    path.display()
+                ))
+            })?;
+        let same = old.kind == "sweep"
+            && old.scenario_sha256 == manifest.scenario_sha256
+            && old.seed == manifest.seed
+            && old.runs == manifest.runs
+            && old.params == manifest.params
+            && old.points.map(|p| (p.first, p.count))
+                == manifest.points.map(|p| (p.first, p.count));
+        if same {
+            Ok(())
+        } else {
+            Err(JobError::Input(format!(
+                "--resume: {} holds a different sweep (scenario, seed, runs, --param or --shard differ); resume with the same command",
+                self.out.display()
+            )))
+        }
+    }
+}
+
+impl Started<'_> {
+    /// Runs the points left, appending each to `sweep.csv` as it finishes, then reads the
+    /// file back and judges the objective. `progress` gets the runs finished so far (of
+    /// `todo.len() * runs`). Stopped, it fails with [`JobError::Interrupted`] and the file
+    /// keeps every finished point.
+    pub fn run(
+        self,
+        stop: Option<&AtomicBool>,
+        progress: Option<&(dyn Fn(u64) + Sync)>,
+    ) -> Result<Finished, JobError> {
+        let job = self.job;
+        let csv_path = self.dir.path().join("sweep.csv");
+        let append_err = |source| ReportError::Write {
+            path: csv_path.display().to_string(),
+            source,
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&csv_path)
+            .map_err(append_err)?;
+        let finished = job
+            .sweep
+            .run(job.seed, job.runs, &self.todo, stop, progress, |rows| {
+                file.write_all(&csv(rows, false)?)
+                    .and_then(|()| file.sync_data())
+                    .map_err(append_err)?;
+                Ok::<(), JobError>(())
+            })?;
+        if finished < self.todo.len() {
+            return Err(JobError::Interrupted(format!(
+                "stopped after {finished} of {} points; continue with the same command and --resume",
+                self.todo.len()
+            )));
+        }
+        let results = sweep::results(&read_rows(&csv_path)?);
+        let recommendation = job.objective.as_ref().map(|o| {
+            let mut r = objective::recommend(o, &results, job.confidence);
+            if let Some(p) = r.point.and_then(|i| job.sweep.points.get(i)) {
+                r.paste = job.sweep.paste(&job.source.text, &p.values);
+                for p in &r.paste {
+                    r.message.push('\n');
+                    r.message.push_str(&p.describe());
+                }
+            }
+            r
+        });
+        if let Some(r) = &recommendation {
+            let mut json = serde_json::to_vec_pretty(r).unwrap_or_default();
+            json.push(b'\n');
+            self.dir.write("recommendation.json", &json)?;
+        }
+        Ok(Finished {
+            dir: self.dir,
+            manifest: self.manifest,
+            results,
+            recommendation,
+        })
+    }
+}

@@ -1,0 +1,108 @@
+//! `trace`: one run of one policy as a timeline: `trace.csv` (truth and observation per
+//! scrape interval), `events.csv` (deploys, faults, rollbacks, ...) and `runs.csv` with the
+//! run's outcome, exactly as `run` scores it; and the run as a recording (`metrics.csv`,
+//! `labels.csv`) that `replay` and `calibrate` read.
+
+use super::{JobError, Source};
+use crate::gameday::team_spec;
+use crate::outcome::RunRecord;
+use crate::recorded::export::{labels_csv, metrics_csv};
+use crate::report::{rows, Manifest, OutputDir};
+use crate::sim::command::Timed;
+use crate::sim::trace::Trace;
+use crate::sim::{replicate_scripted, replicate_traced, Prepared, World};
+use std::path::PathBuf;
+
+/// Who acts in the traced run.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    /// The scenario's policy with this index.
+    Policy(usize),
+    /// A game's recorded commands (read from its `actions.csv` by
+    /// [`recording::read`](crate::gameday::recording::read)), played by the team whose
+    /// rule was the policy `pager`'s, if any.
+    Recorded {
+        script: Vec<Timed>,
+        pager: Option<usize>,
+    },
+}
+
+/// One run to trace, and where to write it.
+#[derive(Debug, Clone)]
+pub struct TraceJob {
+    pub source: Source,
+    pub seed: u64,
+    pub run: u64,
+    pub actor: Actor,
+    pub out: PathBuf,
+    pub force: bool,
+    pub command: String,
+}
+
+/// What a traced run found.
+pub struct Traced {
+    pub dir: OutputDir,
+    /// The policy (or the team) that acted.
+    pub policy: String,
+    pub record: RunRecord,
+    pub trace: Trace,
+}
+
+/// Simulates run `run` of `source` (master seed `seed`) with `actor` acting, traced.
+pub fn trace_run(
+    source: &Source,
+    seed: u64,
+    run: u64,
+    actor: &Actor,
+) -> Result<(String, RunRecord, Trace), JobError> {
+    let scn = &source.scenario;
+    let prepared = Prepared::new(scn);
+    let world = World::for_run(scn, seed, run);
+    Ok(match actor {
+        Actor::Policy(i) => {
+            let spec = scn
+                .policies
+                .get(*i)
+                .ok_or_else(|| JobError::Input(format!("the scenario has no policy {i}")))?;
+            let (record, trace) = replicate_traced(&prepared, &world, spec);
+            (spec.name.clone(), record, trace)
+        }
+        Actor::Recorded { script, pager } => {
+            let team = team_spec(scn, *pager);
+            let (record, trace) = replicate_scripted(&prepared, &world, &team, script);
+            (team.name, record, trace)
+        }
+    })
+}
+
+impl TraceJob {
+    /// Simulates the run and writes every file.
+    pub fn run(&self) -> Result<Traced, JobError> {
+        let dir = OutputDir::prepare(&self.out, self.force)?;
+        let (policy, record, trace) = trace_run(&self.source, self.seed, self.run, &self.actor)?;
+        rows::write(&dir, "trace.csv", &trace.rows)?;
+        rows::write(&dir, "events.csv", &trace.events)?;
+        rows::write(&dir, "runs.csv", std::slice::from_ref(&record))?;
+        // The run as a recording, for `replay` and `calibrate`.
+        let dt = self.source.scenario.scrape_interval_ms;
+        rows::write_bytes(&dir, "metrics.csv", metrics_csv(&trace, dt))?;
+        rows::write_bytes(&dir, "labels.csv", labels_csv(&trace, dt))?;
+        dir.write("scenario.toml", self.source.text.as_bytes())?;
+        let manifest = Manifest::single_run(
+            "trace",
+            &self.source.origin,
+            &self.source.text,
+            self.seed,
+            self.run,
+            vec![policy.clone()],
+            self.command.clone(),
+        );
+        dir.write("manifest.json", &manifest.to_json())?;
+        Ok(Traced {
+            dir,
+            policy,
+            record,
+            trace,
+        })
+    }
+}
