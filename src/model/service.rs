@@ -24,8 +24,9 @@ pub struct Service<'a, 'w> {
     /// The record store, when the scenario has `[data]`.
     pub data: Option<DataState<'a>>,
     traffic: Traffic,
-    /// The truth of the new version, as of the last interval.
-    truth_new: VersionTruth,
+    /// The baseline error rate drawn for the current scrape interval (its drift path
+    /// moves once per interval, at the tick).
+    baseline: f64,
     slo_tail: [TailCache; 2],
 }
 
@@ -63,6 +64,16 @@ impl Interval {
     }
 }
 
+/// The truth of a service at one instant (see [`Service::truth_at`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Moment {
+    /// Each version's truth (old, new), before the data store's errors.
+    pub truth: [VersionTruth; 2],
+    /// The onset of a bad release's defect, once the instant is past it: an observation
+    /// between two ticks may act on a defect the ticks have not yet counted.
+    pub onset_ms: Option<u64>,
+}
+
 /// The probability that a request fails for one of two independent causes.
 fn either(p: f64, q: f64) -> f64 {
     1.0 - (1.0 - p) * (1.0 - q)
@@ -95,10 +106,7 @@ impl<'a, 'w> Service<'a, 'w> {
             faults: ActiveFaults::new(faults),
             data: scenario.data.as_ref().map(DataState::new),
             traffic: Traffic::new(seed, scenario),
-            truth_new: VersionTruth {
-                error_prob: 0.0,
-                latency_mu: model.latency_mu,
-            },
+            baseline: scenario.service.baseline_error_rate,
             slo_tail: [TailCache::default(); 2],
         }
     }
@@ -129,9 +137,44 @@ impl<'a, 'w> Service<'a, 'w> {
         self.faults.effects()
     }
 
-    /// The truth of the new version as of the last interval.
-    pub fn truth_new(&self) -> VersionTruth {
-        self.truth_new
+    /// The truth of each version (old, new) at the instant `t`, with `release` as it
+    /// stands: the faults active now, the defect's intensity at `t` (a slow leak ramps
+    /// continuously), the flag and fix state, the request rate at `t` (for overload), and
+    /// the baseline error rate drawn for the scrape interval that holds `t` (the drift
+    /// moves once per interval). Pure: it draws nothing, so observations may ask for it at
+    /// any instant without changing any stream. At the instant an interval starts it equals
+    /// that interval's truth ([`Self::interval`]).
+    pub fn truth_at(&self, t: u64, release: &Release) -> Moment {
+        let (truth, onset_ms) = self.truth(t, self.model.rate_at(t), self.baseline, release);
+        Moment { truth, onset_ms }
+    }
+
+    /// The truth of each version at `t` given the request rate and the baseline error rate,
+    /// and the onset of a bad release's defect once `t` is past it.
+    fn truth(
+        &self,
+        t: u64,
+        rate: f64,
+        baseline: f64,
+        release: &Release,
+    ) -> ([VersionTruth; 2], Option<u64>) {
+        let model = self.model;
+        let effects = self.faults.effects();
+        let shared = model.shared_error(baseline, effects, rate);
+        let (intensity, onset_ms) = match release.defect_age_ms(t) {
+            Some(age) => {
+                let onset = self.scenario.release.bad.onset_ms;
+                let start = t - age;
+                let reached = (t >= start + onset).then_some(start + onset);
+                (model.intensity(age), reached)
+            }
+            None => (0.0, None),
+        };
+        let truth = [
+            model.version(shared, effects, 0.0),
+            model.version(shared, effects, intensity),
+        ];
+        (truth, onset_ms)
     }
 
     /// Fault occurrence `i` starts (`on`) or ends at `t`.
@@ -198,23 +241,8 @@ impl<'a, 'w> Service<'a, 'w> {
         let total = self
             .traffic
             .arrivals(rate * dt as f64 / 1000.0, s.signals.request_dispersion);
-        let baseline = self.traffic.baseline(s.service.baseline_error_rate);
-        let effects = *self.faults.effects();
-        let shared = model.shared_error(baseline, &effects, rate);
-        let (intensity, onset_ms) = match release.defect_age_ms(t) {
-            Some(age) => {
-                let onset = s.release.bad.onset_ms;
-                let start = t - age;
-                let reached = (t >= start + onset).then_some(start + onset);
-                (model.intensity(age), reached)
-            }
-            None => (0.0, None),
-        };
-        let truth = [
-            model.version(shared, &effects, 0.0),
-            model.version(shared, &effects, intensity),
-        ];
-        self.truth_new = truth[1];
+        self.baseline = self.traffic.baseline(s.service.baseline_error_rate);
+        let (truth, onset_ms) = self.truth(t, rate, self.baseline, release);
         let mut served = self.traffic.split(total, share, &truth);
         // Reads of formats a version does not know: errors, lost writes or corruption.
         let mut data_error = [0.0; 2];
@@ -265,5 +293,92 @@ impl<'a, 'w> Service<'a, 'w> {
                 + share * tail_new.get(new.latency_mu, sigma, slo_ms)
         };
         ServiceLevel { error_ratio, slow }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::release::ReleaseSpec;
+    use crate::model::Effects;
+    use crate::scenario::parse;
+
+    #[test]
+    fn the_truth_at_an_instant_has_every_change_since_the_tick() {
+        // A drifting baseline, a slow leak from the deploy at 0, an outage from 20 s.
+        let s = match parse(
+            "[simulation]\nscrape_interval = \"15s\"\n\
+             [service]\nbaseline_error_rate = 0.01\n\
+             [signals]\nnoise_sd = 0.5\n\
+             [release]\nat = \"0s\"\nbad_probability = 1.0\n\
+             [release.bad]\nerror_rate = 0.5\nramp = \"60s\"\n\
+             [[faults]]\nkind = \"dependency_outage\"\nerror_rate = 0.5\n\
+             at = \"20s\"\nduration = \"20s\"\n",
+            "t",
+        ) {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        };
+        let model = ServiceModel::new(&s);
+        let windows = [FaultWindow {
+            fault: 0,
+            start_ms: 20_000,
+            end_ms: 40_000,
+        }];
+        let mut service = Service::new(0, &s, &model, &windows, 7);
+        let spec = ReleaseSpec {
+            service: 0,
+            bad: true,
+            gates_every_step: false,
+            bake_ms: 0,
+            oracle_after_ms: None,
+            after_promotion: Vec::new(),
+        };
+        let mut release = Release::new(0, spec, &s.rollout, s.service.replicas);
+        let mut agenda = Agenda::new(None);
+        release.deploy(0, &mut agenda);
+        assert!(release.share_step(0, 1, 0, &mut agenda).is_some());
+
+        // At the tick: the interval's truth. The drift moved the baseline off 0.01.
+        let first = service.interval(0, 15_000, &release);
+        assert_eq!(
+            service.truth_at(0, &release),
+            Moment {
+                truth: first.truth,
+                onset_ms: Some(0)
+            }
+        );
+        let shared = first.truth[0].error_prob;
+        assert!((shared - 0.01).abs() > 1e-6, "drifted baseline {shared}");
+
+        // 10 s later: the same baseline (drawn once per interval), the leak at 10 s of 60.
+        let none = Effects::default();
+        let at_10s = service.truth_at(10_000, &release).truth;
+        assert_eq!(at_10s[0], first.truth[0]);
+        assert_eq!(
+            at_10s[1],
+            model.version(shared, &none, model.intensity(10_000))
+        );
+        assert!(at_10s[1].error_prob > first.truth[1].error_prob);
+
+        // The next interval draws a new baseline; the outage at 20 s shows at 20 s.
+        let second = service.interval(15_000, 15_000, &release);
+        let shared = second.truth[0].error_prob;
+        assert_ne!(shared, first.truth[0].error_prob);
+        service.set_fault(20_000, 0, true, &mut agenda);
+        let at_20s = service.truth_at(20_000, &release).truth;
+        let with_outage = 1.0 - (1.0 - shared) * 0.5;
+        assert!((at_20s[0].error_prob - with_outage).abs() < 1e-12);
+        let leak = 0.5 * model.intensity(20_000);
+        let expected_new = 1.0 - (1.0 - with_outage) * (1.0 - leak);
+        assert!((at_20s[1].error_prob - expected_new).abs() < 1e-12);
+
+        // The defect removed (a fix, the flag off): at once, the new version is the old.
+        assert!(release.remove_defect());
+        let fixed = service.truth_at(25_000, &release);
+        assert_eq!(fixed.onset_ms, None);
+        let fixed = fixed.truth;
+        assert_eq!(fixed[1], fixed[0]);
+        assert_eq!(fixed[0], at_20s[0]);
     }
 }

@@ -344,9 +344,15 @@ impl<'a, 'w> Replication<'a, 'w> {
         if !(watching || shown) {
             return;
         }
-        // The truth of the interval that holds `t`: its tick fired before this probe.
+        // The truth at the probe's own instant: every change up to `t` shows at once (the
+        // baseline is the one drawn at the tick of the interval that holds `t`).
         let service = &self.services[s];
-        let truth = service.truth_new();
+        let now = service.truth_at(t, &self.releases[r]);
+        if let Some(onset) = now.onset_ms {
+            // The probe may act on a defect before the next tick counts its onset.
+            self.scorer.onset(onset);
+        }
+        let truth = now.truth[1];
         let effects = service.effects();
         let probe = ProbeTruth {
             error_prob: truth.error_prob,
