@@ -9,6 +9,7 @@ mod controllers;
 mod data;
 mod determinism;
 mod gameday;
+mod gameday_server;
 mod golden;
 mod human;
 mod import;
