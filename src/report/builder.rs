@@ -60,8 +60,8 @@ pub fn build_report(dir: &Path) -> Result<ReportFiles, ReportError> {
     let html = html::render(&doc);
     let md = markdown::render(&doc);
 
-    let out = OutputDir::prepare(dir, true)?;
-    let chart_dir = OutputDir::prepare(&dir.join("charts"), true)?;
+    let out = OutputDir::reopen(dir)?;
+    let chart_dir = OutputDir::reopen(&dir.join("charts"))?;
     let mut written = Vec::new();
     let mut names = Vec::new();
     for c in doc.sections.iter().filter_map(|s| s.chart.as_ref()) {

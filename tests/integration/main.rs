@@ -15,6 +15,7 @@ mod golden;
 mod human;
 mod import;
 mod invariants;
+mod outputs;
 mod prometheus;
 mod properties;
 mod replay;
