@@ -371,16 +371,7 @@ pub(crate) fn compose(inputs: &Inputs) -> Result<Doc, ReportError> {
                         r.push((*p).clone());
                         let mut any = false;
                         for m in &metrics {
-                            let e = s
-                                .rows
-                                .iter()
-                                .find(|c| {
-                                    c.value == *x
-                                        && c.value2 == y
-                                        && &c.policy == *p
-                                        && &c.metric == m
-                                })
-                                .and_then(|c| c.est);
+                            let e = s.cell(p, m, *x, y);
                             any |= e.is_some();
                             r.push(cell(&MetricInfo::of(m), e));
                         }
