@@ -9,6 +9,7 @@ mod compare;
 mod controllers;
 mod data;
 mod determinism;
+mod fuzz;
 mod gameday;
 mod gameday_server;
 mod golden;
