@@ -21,6 +21,7 @@ mod prometheus;
 mod properties;
 mod replay;
 mod report;
+mod scenario_limits;
 mod sweep;
 
 use rollsim::outcome::RunRecord;
