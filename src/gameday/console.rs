@@ -57,10 +57,12 @@ pub fn parse(scenario: &Scenario, line: &str) -> Result<Typed, String> {
         ["deploy"] => simple(Command::Deploy),
         ["flag", "on"] => simple(Command::Flag { on: true }),
         ["flag", "off"] => simple(Command::Flag { on: false }),
-        ["inject", name, rest @ ..] if !rest.is_empty() => Ok(Typed::Command(Command::Inject {
-            fault: fault_index(scenario, name)?,
-            duration_ms: duration_ms(&rest.join(" "))?,
-        })),
+        ["inject", name, rest @ ..] if !rest.is_empty() => {
+            let fault = fault_index(scenario, name)?;
+            let duration_ms = duration_ms(&rest.join(" "))?;
+            super::game::check_inject_ms(scenario, duration_ms)?;
+            Ok(Typed::Command(Command::Inject { fault, duration_ms }))
+        }
         ["advance", rest @ ..] if !rest.is_empty() => {
             Ok(Typed::Advance(duration_ms(&rest.join(" "))?))
         }
@@ -81,7 +83,7 @@ mod tests {
     fn scenario() -> Scenario {
         let text = r#"
 [simulation]
-duration = "1h"
+duration = "2h"
 [service]
 name = "s"
 request_rate = 10
@@ -125,6 +127,10 @@ latency_factor = 2.0
         );
         let e = parse(&s, "inject db-slow soon").unwrap_err();
         assert!(e.contains("\"soon\" is not a duration"), "{e}");
+        let e = parse(&s, "inject db-slow 500000000000y").unwrap_err();
+        assert!(e.contains("is longer than the game (2h)"), "{e}");
+        let e = parse(&s, "inject db-slow 0s").unwrap_err();
+        assert!(e.contains("must be above zero"), "{e}");
         let e = parse(&s, "rollbak").unwrap_err();
         assert!(
             e.contains("unknown command \"rollbak\"; expected rollback |"),

@@ -22,6 +22,27 @@ const HIDDEN: &[&str] = &[
 /// How many events `/api/state` and the dashboards show.
 const FEED: usize = 50;
 
+/// How many of the latest actions `/api/state` and the dashboards show (the counts cover
+/// them all; `actions.csv` has every one).
+pub const RECENT_ACTIONS: usize = 50;
+
+/// Whether an inject of `duration_ms` makes sense in this game: above zero and no longer
+/// than the game itself (a fault cannot outlast the horizon; 500 billion years is a typo,
+/// not an exercise).
+pub fn check_inject_ms(scenario: &Scenario, duration_ms: u64) -> Result<(), String> {
+    if duration_ms == 0 {
+        return Err("must be above zero".into());
+    }
+    if duration_ms > scenario.duration_ms {
+        return Err(format!(
+            "{} is longer than the game ({}); at most the game's duration",
+            humantime::format_duration(std::time::Duration::from_millis(duration_ms)),
+            humantime::format_duration(std::time::Duration::from_millis(scenario.duration_ms)),
+        ));
+    }
+    Ok(())
+}
+
 /// Who issued a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -69,11 +90,13 @@ pub struct VersionState {
     pub p99_ms: Option<f64>,
 }
 
-/// `GET /api/state`: everything the players may see, at one instant.
+/// `GET /api/state`: everything the players may see, at one instant. Its size does not
+/// grow with the number of requests, and nothing in it identifies the world (no seed:
+/// players could otherwise find the facilitator's world by trying seeds; the scorecard
+/// reveals it).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct State {
     pub service: String,
-    pub seed: u64,
     pub game_time_s: f64,
     pub duration_s: f64,
     #[serde(flatten)]
@@ -85,7 +108,11 @@ pub struct State {
     pub pages: Vec<LivePage>,
     /// The latest events, oldest first (faults hidden).
     pub events: Vec<FeedEvent>,
+    /// The latest [`RECENT_ACTIONS`] actions, oldest first.
     pub actions: Vec<Action>,
+    /// Every action so far, and those that took effect.
+    pub actions_total: usize,
+    pub actions_done: usize,
     /// Faults a facilitator can inject by name.
     pub injectable: Vec<String>,
 }
@@ -93,9 +120,9 @@ pub struct State {
 /// A game in progress.
 pub struct Game<'a> {
     scenario: &'a Scenario,
-    seed: u64,
     live: Live<'a>,
     actions: Vec<Action>,
+    actions_done: usize,
 }
 
 impl<'a> Game<'a> {
@@ -104,9 +131,9 @@ impl<'a> Game<'a> {
     pub fn new(p: &'a Prepared<'a>, world: &'a World, team: &'a PolicySpec) -> Self {
         Game {
             scenario: p.scenario,
-            seed: world.seed,
             live: Live::new(p, world, team),
             actions: Vec::new(),
+            actions_done: 0,
         }
     }
 
@@ -138,6 +165,7 @@ impl<'a> Game<'a> {
             ),
             _ => (None, None),
         };
+        self.actions_done += usize::from(applied.done);
         self.actions.push(Action {
             at_ms,
             command,
@@ -221,7 +249,6 @@ impl<'a> Game<'a> {
         events.reverse();
         State {
             service: self.scenario.service.name.clone(),
-            seed: self.seed,
             game_time_s: self.now_ms() as f64 / 1000.0,
             duration_s: self.scenario.duration_ms as f64 / 1000.0,
             view: self.live.view(),
@@ -231,7 +258,9 @@ impl<'a> Game<'a> {
             health_checks_failed: c.health_checks[1],
             pages: self.live.pages().to_vec(),
             events,
-            actions: self.actions.clone(),
+            actions: self.actions[self.actions.len().saturating_sub(RECENT_ACTIONS)..].to_vec(),
+            actions_total: self.actions.len(),
+            actions_done: self.actions_done,
             injectable: self
                 .scenario
                 .faults

@@ -3,11 +3,12 @@
 //! Every change to the game goes through one channel and is applied by this loop alone,
 //! so concurrent HTTP requests, key presses and typed commands are serialized: each
 //! applies at one game instant, after every event before it. Reads (`/metrics`,
-//! `/api/state`) come from the snapshot the loop publishes after every change and frame.
+//! `/api/state`) come from the snapshot the loop publishes after every change: after a
+//! request, and after a frame that moved game time (never once per read).
 
 use super::console::{self, Typed};
 use super::game::{Game, Source};
-use super::server::{router, Shared};
+use super::server::{router, serve, Shared};
 use super::ui::Ui;
 use crate::scenario::Scenario;
 use crate::sim::command::{Applied, Command};
@@ -147,13 +148,7 @@ pub async fn play(
                 options.token.clone(),
                 scenario,
             ));
-            Some(tokio::spawn(async move {
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await
-            }))
+            Some(tokio::spawn(serve(listener, app, stopped)))
         }
         None => None,
     };
@@ -167,6 +162,8 @@ pub async fn play(
     tokio::pin!(ctrl_c);
     let mut ended = false;
     let mut open = true;
+    // The game time last published: a frame that did not move the game publishes nothing.
+    let mut published_at = game.now_ms();
     loop {
         // A frame moves the game to the clock and shows it; a request shows its own change.
         let mut tick = false;
@@ -191,6 +188,7 @@ pub async fn play(
                     // Readers see the change before its requester hears back.
                     ui.frame(game);
                     publish.send_replace(Arc::new(Published::of(game)));
+                    published_at = game.now_ms();
                     if let Some(r) = msg.reply {
                         let _ = r.send(reply);
                     }
@@ -201,7 +199,10 @@ pub async fn play(
         if tick {
             game.advance_to(clock.now_ms());
             ui.frame(game);
-            publish.send_replace(Arc::new(Published::of(game)));
+            if game.now_ms() != published_at {
+                publish.send_replace(Arc::new(Published::of(game)));
+                published_at = game.now_ms();
+            }
         }
         if ended || game.finished() {
             break;
@@ -209,8 +210,9 @@ pub async fn play(
     }
     ui.stop();
     let _ = stop.send(());
+    // The server stops within its shutdown grace, whatever its clients do.
     if let Some(server) = server {
-        if let Ok(Err(e)) = server.await {
+        if let Err(e) = server.await {
             ui.say(&format!("the HTTP server stopped with an error: {e}"));
         }
     }

@@ -5,14 +5,27 @@
 //! Safety: request bodies are capped at [`BODY_LIMIT`] bytes; with a token every control
 //! endpoint (every POST) needs `Authorization: Bearer <token>`; every failure is a 4xx
 //! with a JSON `{"error": ...}` body saying why.
+//!
+//! No client can hold the game hostage: a request's headers must arrive within
+//! [`HEADER_TIMEOUT`] and its body within [`BODY_TIMEOUT`], at most [`MAX_CONNECTIONS`]
+//! connections are served at once (more are closed on arrival), and when the game ends
+//! the connections still open get [`SHUTDOWN_GRACE`] to finish before they are dropped.
+//!
+//! The contract with clients: only complete requests are applied. A request's whole body
+//! is read (up to its `Content-Length` or final chunk) before any handler sees it, so a
+//! client that closes its sending side, or stalls, before its body is complete has
+//! nothing applied. A complete request is applied and answered even if the client has
+//! closed its sending side after it (HTTP/1.1 half-close).
 
 use super::console;
 use super::game::Source;
 use super::runtime::{Published, Reply, Request, ToGame};
 use crate::scenario::Scenario;
 use crate::sim::command::Command;
+use axum::body::Body;
+use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, Request as HttpRequest, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Request as HttpRequest, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -21,11 +34,79 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot, watch};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 
 /// The largest request body accepted: a command's body is a few dozen bytes, and an
 /// Alertmanager webhook's (which a control endpoint accepts and ignores) a few KiB.
 pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// How long a client may take to send a request's headers (hyper's header read timeout);
+/// the connection is closed after that.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a client may take to send a request's body once its headers are in: the
+/// request is refused (408) and nothing applied.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connections served at once; one more is closed as soon as it is accepted. Far above
+/// what a team, its scripts, a Prometheus and an Alertmanager open together.
+pub const MAX_CONNECTIONS: usize = 256;
+
+/// When the game ends (`end`, Ctrl-C, the horizon), how long open connections get to
+/// finish their request before they are dropped, so the scorecard is never held up.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// Serves `app` on `listener` until `stop` fires (or is dropped), then gives open
+/// connections [`SHUTDOWN_GRACE`] and drops the rest. It is `axum::serve` with the
+/// server's limits: hyper's header read timeout, half-closed clients answered, a
+/// connection limit.
+pub async fn serve(listener: tokio::net::TcpListener, app: Router, stop: oneshot::Receiver<()>) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::server::graceful::GracefulShutdown;
+    use hyper_util::service::TowerToHyperService;
+
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .half_close(true);
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let graceful = GracefulShutdown::new();
+    let mut connections = tokio::task::JoinSet::new();
+    tokio::pin!(stop);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                // A connection that failed before it was accepted (reset, or the process
+                // out of descriptors for a moment): wait a little instead of spinning, as
+                // axum::serve does.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut stop => break,
+        };
+        // Reap the connections that have finished, so the set stays as small as the
+        // number of open connections.
+        while connections.try_join_next().is_some() {}
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            drop(stream);
+            continue;
+        };
+        let conn =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        let conn = graceful.watch(conn);
+        connections.spawn(async move {
+            let _ = conn.await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
+    connections.shutdown().await;
+}
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -90,8 +171,35 @@ pub fn router(shared: Shared) -> Router {
                 "no such endpoint; see GET /api/state and the README's game-day API",
             )
         })
+        .layer(middleware::from_fn(whole_body))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(shared)
+}
+
+/// Reads a request's whole body, within [`BODY_TIMEOUT`] and [`BODY_LIMIT`], before any
+/// handler sees it: a command applies only once its request is complete, and a client
+/// that stalls or half-closes mid-body has nothing applied.
+async fn whole_body(req: HttpRequest, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let read = Bytes::from_request(HttpRequest::from_parts(parts.clone(), body), &());
+    match tokio::time::timeout(BODY_TIMEOUT, read).await {
+        Ok(Ok(bytes)) => {
+            next.run(HttpRequest::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        // Over the limit (413), or cut short: the client closed or reset mid-body (400).
+        Ok(Err(e)) => error(
+            e.status(),
+            format!("{}; nothing was applied", e.body_text()),
+        ),
+        Err(_) => error(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the body did not arrive within {}s; nothing was applied",
+                BODY_TIMEOUT.as_secs()
+            ),
+        ),
+    }
 }
 
 async fn authorize(State(s): State<Shared>, req: HttpRequest, next: Next) -> Response {
@@ -155,14 +263,30 @@ async fn simple(State(s): State<Shared>, command: Command) -> Response {
     ask(&s, Request::Command(command, Source::Http)).await
 }
 
-/// Bodies are optional JSON objects; a malformed one is a 400 that says why.
-fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    b.map(|Json(v)| v).map_err(|e| match e {
+/// Bodies are JSON objects; a malformed one is a 400 that says why, and one of the wrong
+/// shape a 422. Only an object is accepted: serde would otherwise take `[true]` for
+/// `{"on": true}` (a struct from a sequence of its fields in order).
+fn body<T: serde::de::DeserializeOwned>(
+    b: Result<Json<serde_json::Value>, JsonRejection>,
+) -> Result<T, ApiError> {
+    let value = b.map(|Json(v)| v).map_err(|e| match e {
         JsonRejection::MissingJsonContentType(_) => ApiError(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "send the body as JSON with Content-Type: application/json".into(),
         ),
         other => ApiError(other.status(), other.body_text()),
+    })?;
+    if !value.is_object() {
+        return Err(ApiError(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("the body must be a JSON object such as {{\"on\": true}}, not {value}"),
+        ));
+    }
+    serde_json::from_value(value).map_err(|e| {
+        ApiError(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("Failed to deserialize the JSON body into the target type: {e}"),
+        )
     })
 }
 
@@ -172,8 +296,11 @@ struct FlagBody {
     on: bool,
 }
 
-async fn flag(State(s): State<Shared>, b: Result<Json<FlagBody>, JsonRejection>) -> Response {
-    match body(b) {
+async fn flag(
+    State(s): State<Shared>,
+    b: Result<Json<serde_json::Value>, JsonRejection>,
+) -> Response {
+    match body::<FlagBody>(b) {
         Ok(f) => {
             ask(
                 &s,
@@ -193,8 +320,11 @@ struct InjectBody {
     duration: String,
 }
 
-async fn inject(State(s): State<Shared>, b: Result<Json<InjectBody>, JsonRejection>) -> Response {
-    let i = match body(b) {
+async fn inject(
+    State(s): State<Shared>,
+    b: Result<Json<serde_json::Value>, JsonRejection>,
+) -> Response {
+    let i = match body::<InjectBody>(b) {
         Ok(i) => i,
         Err(r) => return r.into_response(),
     };
@@ -202,13 +332,9 @@ async fn inject(State(s): State<Shared>, b: Result<Json<InjectBody>, JsonRejecti
         Ok(f) => f,
         Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, e),
     };
-    let duration_ms = match console::duration_ms(&i.duration) {
-        Ok(0) => {
-            return error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "duration must be above zero",
-            )
-        }
+    let duration_ms = match console::duration_ms(&i.duration)
+        .and_then(|d| super::game::check_inject_ms(&s.scenario, d).map(|()| d))
+    {
         Ok(d) => d,
         Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, format!("duration: {e}")),
     };
@@ -226,8 +352,11 @@ struct AdvanceBody {
     by: String,
 }
 
-async fn advance(State(s): State<Shared>, b: Result<Json<AdvanceBody>, JsonRejection>) -> Response {
-    match body(b).and_then(|a| {
+async fn advance(
+    State(s): State<Shared>,
+    b: Result<Json<serde_json::Value>, JsonRejection>,
+) -> Response {
+    match body::<AdvanceBody>(b).and_then(|a| {
         console::duration_ms(&a.by)
             .map_err(|e| ApiError(StatusCode::UNPROCESSABLE_ENTITY, format!("by: {e}")))
     }) {

@@ -24,8 +24,15 @@ pub struct SyntaxError {
     pub message: String,
 }
 
-/// Parses every document of a YAML stream, keeping positions.
+/// The deepest nesting of sequences and mappings accepted. A controller's config nests
+/// a dozen levels at most; a tree thousands of levels deep would overflow the stack of
+/// the code that builds, walks and drops it, so it is refused before it is built.
+pub const MAX_DEPTH: usize = 128;
+
+/// Parses every document of a YAML stream, keeping positions. A stream nested deeper
+/// than [`MAX_DEPTH`] is an error at the node that goes past it.
 pub fn parse(text: &str) -> Result<Vec<MarkedYaml<'_>>, SyntaxError> {
+    check_depth(text)?;
     MarkedYaml::load_from_str(text).map_err(|e| SyntaxError {
         pos: Pos {
             line: e.marker().line(),
@@ -33,6 +40,38 @@ pub fn parse(text: &str) -> Result<Vec<MarkedYaml<'_>>, SyntaxError> {
         },
         message: e.info().to_string(),
     })
+}
+
+/// Walks the parser's events (no tree, no recursion) and refuses nesting deeper than
+/// [`MAX_DEPTH`]. A syntax error is left to the loader, which reports it the same way.
+fn check_depth(text: &str) -> Result<(), SyntaxError> {
+    use saphyr_parser::{Event, Parser};
+    let mut depth = 0usize;
+    for event in Parser::new_from_str(text) {
+        let Ok((event, span)) = event else {
+            return Ok(());
+        };
+        match event {
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(SyntaxError {
+                        pos: Pos {
+                            line: span.start.line(),
+                            col: span.start.col() + 1,
+                        },
+                        message: format!(
+                            "nested more than {MAX_DEPTH} levels deep; a controller's config \
+                             needs a dozen at most"
+                        ),
+                    });
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Which nodes were read (by address: the tree is never moved while it is borrowed).
@@ -287,6 +326,43 @@ mod tests {
         assert!(matches!(e, Some(Pos { line, .. }) if line >= 2), "{e:?}");
         let e = parse("a: b: c\n").err();
         assert_eq!(e.map(|e| e.pos), Some(Pos { line: 1, col: 5 }));
+    }
+
+    #[test]
+    fn nesting_is_bounded_before_the_tree_is_built() {
+        // At the limit: fine, in block and flow style.
+        let block = format!("{}x\n", "- ".repeat(MAX_DEPTH));
+        assert!(parse(&block).is_ok());
+        let flow = format!(
+            "a: {}{}\n",
+            "[".repeat(MAX_DEPTH - 1),
+            "]".repeat(MAX_DEPTH - 1)
+        );
+        assert!(parse(&flow).is_ok());
+        // One past it: the node that goes past, located. The k-th `- ` starts at 2k-1.
+        let e = parse(&format!("{}x\n", "- ".repeat(MAX_DEPTH + 1))).err();
+        assert_eq!(
+            e.as_ref().map(|e| e.pos),
+            Some(Pos {
+                line: 1,
+                col: 2 * (MAX_DEPTH + 1) - 1
+            })
+        );
+        assert!(e.is_some_and(|e| e.message.contains("nested more than 128 levels")));
+        // The issue's example: 17,000 levels, which overflowed the stack.
+        let e = parse(&format!("{}x\n", "- ".repeat(17_000))).err();
+        assert_eq!(e.map(|e| e.pos.col), Some(2 * (MAX_DEPTH + 1) - 1));
+        let mappings: String = (0..200)
+            .map(|i| format!("{}k:\n", "  ".repeat(i)))
+            .collect();
+        let e = parse(&format!("{mappings}{}x\n", "  ".repeat(200))).err();
+        assert_eq!(
+            e.map(|e| e.pos),
+            Some(Pos {
+                line: MAX_DEPTH + 1,
+                col: 2 * MAX_DEPTH + 1
+            })
+        );
     }
 
     #[test]

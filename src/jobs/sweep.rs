@@ -106,7 +106,7 @@ impl SweepJob {
         let manifest = self.manifest();
         let csv_path = self.out.join("sweep.csv");
         let (dir, done) = if self.resume {
-            let dir = OutputDir::prepare(&self.out, true)?;
+            let dir = OutputDir::reopen(&self.out)?;
             self.check_resumable(&manifest)?;
             let rows = if csv_path.exists() {
                 read_rows(&csv_path)?

@@ -6,7 +6,7 @@
 //! line and column of the pair, because responses are often a single line.
 
 use super::{
-    line_col, unix_seconds, InputError, Location, Point, Problem, Recording, Series, SeriesName,
+    unix_seconds, InputError, LineCol, Location, Point, Problem, Recording, Series, SeriesName,
 };
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -39,8 +39,19 @@ struct Entry<'a> {
 
 /// Parses a range-query response.
 pub(super) fn parse(text: &str, origin: &str) -> Result<Recording, InputError> {
+    parse_with(text, origin, &mut LineCol::new(text))
+}
+
+/// [`parse`], locating values through `positions` (values are met in text order, so
+/// locating all of them is one pass over the text).
+fn parse_with(
+    text: &str,
+    origin: &str,
+    positions: &mut LineCol<'_>,
+) -> Result<Recording, InputError> {
+    let positions = std::cell::RefCell::new(positions);
     let at = |offset: usize| {
-        let (line, col) = line_col(text, offset);
+        let (line, col) = positions.borrow_mut().at(offset);
         Location {
             origin: origin.to_string(),
             line,
@@ -176,7 +187,47 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Recording, InputError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{parse as parse_any, SeriesName};
+    use super::super::{parse as parse_any, LineCol, SeriesName};
+    use super::parse_with;
+
+    /// Locating every value scans the text once: the work is linear in the file's size,
+    /// not (values x size) as when each position was counted from the top.
+    #[test]
+    fn locating_values_is_one_pass_over_the_text() {
+        for n in [1_000, 20_000] {
+            let values: Vec<String> = (0..n)
+                .map(|i| format!("[{},\"{}\"]", 15 * i, i % 7))
+                .collect();
+            let text = format!(
+                r#"{{"status":"success","data":{{"resultType":"matrix","result":[{{"metric":{{"series":"requests"}},"values":[{}]}}]}}}}"#,
+                values.join(",")
+            );
+            let mut positions = LineCol::new(&text);
+            let r = parse_with(&text, "q.json", &mut positions).unwrap();
+            assert_eq!(r.get(SeriesName::Requests).unwrap().points.len(), n);
+            assert!(
+                positions.scanned() <= text.len(),
+                "{n} values: {} bytes scanned for a text of {}",
+                positions.scanned(),
+                text.len()
+            );
+            // And the positions are right: the last pair's column.
+            let last = r.get(SeriesName::Requests).unwrap().points.last().unwrap();
+            let col = text.rfind('[').unwrap() + 1;
+            assert_eq!((last.at.line, last.at.col), (1, Some(col)));
+        }
+    }
+
+    #[test]
+    fn positions_count_characters_and_lines() {
+        let text = "ab\néé x\ny";
+        let mut p = LineCol::new(text);
+        assert_eq!(p.at(0), (1, 1));
+        assert_eq!(p.at(3), (2, 1));
+        assert_eq!(p.at(8), (2, 4), "é is two bytes, one column");
+        assert_eq!(p.at(2), (1, 3), "going back starts again from the top");
+        assert_eq!(p.at(100), (3, 2), "past the end: the end");
+    }
 
     #[test]
     fn recorded_prometheus_matrix_is_read_with_positions() {

@@ -9,6 +9,13 @@ use super::{format_timestamp, InputError, Problem, Recording, Series, SeriesName
 use crate::policy::{Scrape, VersionSample};
 use std::collections::BTreeMap;
 
+/// The most scrape slots (present and lost) a recording may span, from its first
+/// `requests` point to its last: two million, a year of 15 s scrapes or 23 days of 1 s
+/// ones. A policy is fed every slot, so a gap of a hundred billion seconds (one bad
+/// timestamp) would otherwise be gigabytes of empty scrapes. Split a longer recording and
+/// replay the parts.
+pub const MAX_SLOTS: u64 = 2_000_000;
+
 /// One scrape that reached the recording.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RecordedScrape {
@@ -180,11 +187,38 @@ impl Scrapes {
                 ));
             }
         };
-        Ok(Some(Scrapes {
+        let scrapes = Scrapes {
             interval_ms,
             present,
             errors_filled: filled,
-        }))
+        };
+        scrapes.check_span(&requests.points)?;
+        Ok(Some(scrapes))
+    }
+
+    /// Refuses a recording spanning more than [`MAX_SLOTS`] slots, at the point where the
+    /// count goes past it (usually the far side of one absurd gap).
+    fn check_span(&self, points: &[super::Point]) -> Result<(), InputError> {
+        let mut slots: u64 = 1;
+        for (i, pair) in points.windows(2).enumerate() {
+            let lost = self.lost_after(i);
+            slots = slots.saturating_add(lost).saturating_add(1);
+            if slots > MAX_SLOTS {
+                let interval = std::time::Duration::from_millis(self.interval_ms);
+                return Err(InputError::one(
+                    pair[1].at.clone(),
+                    format!(
+                        "requests at {} comes {lost} lost scrapes of {} after the one at {}: \
+                         the recording would span over {MAX_SLOTS} scrape intervals, the \
+                         limit; check the timestamp, or split the recording and replay the parts",
+                        format_timestamp(pair[1].at_ms),
+                        humantime::format_duration(interval),
+                        format_timestamp(pair[0].at_ms),
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// How many lost scrapes the gaps after `present[i]` hold.
@@ -266,6 +300,37 @@ mod tests {
             (last.requests, last.errors, last.latency_p99_ms),
             (8, 2, Some(120.0))
         );
+    }
+
+    #[test]
+    fn a_far_future_timestamp_is_refused_not_materialised() {
+        // The issue's example: rows at 0, 15, 30 and 100000000000 s.
+        let r = parse(
+            "timestamp,series,value\n0,requests,10\n15,requests,10\n30,requests,10\n100000000000,requests,10\n",
+            "m.csv",
+        )
+        .unwrap();
+        let e = Scrapes::from_recording(&r).unwrap_err().to_string();
+        assert!(
+            e.starts_with("m.csv:5: requests at 5138-11-16T09:46:40Z comes 6666666664 lost scrapes of 15s after the one at 1970-01-01T00:00:30Z"),
+            "{e}"
+        );
+        assert!(e.contains("over 2000000 scrape intervals"), "{e}");
+        // At the limit: accepted, and fed as exactly MAX_SLOTS slots.
+        let last = (MAX_SLOTS - 1) * 15;
+        let r = parse(
+            &format!("timestamp,series,value\n0,requests,10\n15,requests,10\n30,requests,10\n{last},requests,10\n"),
+            "m.csv",
+        )
+        .unwrap();
+        let s = Scrapes::from_recording(&r).unwrap().unwrap();
+        assert_eq!(s.lost() + 4, MAX_SLOTS);
+        let r = parse(
+            &format!("timestamp,series,value\n0,requests,10\n15,requests,10\n30,requests,10\n{},requests,10\n", last + 15),
+            "m.csv",
+        )
+        .unwrap();
+        assert!(Scrapes::from_recording(&r).is_err());
     }
 
     #[test]

@@ -60,8 +60,8 @@ pub fn build_report(dir: &Path) -> Result<ReportFiles, ReportError> {
     let html = html::render(&doc);
     let md = markdown::render(&doc);
 
-    let out = OutputDir::prepare(dir, true)?;
-    let chart_dir = OutputDir::prepare(&dir.join("charts"), true)?;
+    let out = OutputDir::reopen(dir)?;
+    let chart_dir = OutputDir::reopen(&dir.join("charts"))?;
     let mut written = Vec::new();
     let mut names = Vec::new();
     for c in doc.sections.iter().filter_map(|s| s.chart.as_ref()) {
@@ -371,16 +371,7 @@ pub(crate) fn compose(inputs: &Inputs) -> Result<Doc, ReportError> {
                         r.push((*p).clone());
                         let mut any = false;
                         for m in &metrics {
-                            let e = s
-                                .rows
-                                .iter()
-                                .find(|c| {
-                                    c.value == *x
-                                        && c.value2 == y
-                                        && &c.policy == *p
-                                        && &c.metric == m
-                                })
-                                .and_then(|c| c.est);
+                            let e = s.cell(p, m, *x, y);
                             any |= e.is_some();
                             r.push(cell(&MetricInfo::of(m), e));
                         }

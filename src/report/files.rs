@@ -1,4 +1,12 @@
 //! The output directory and the files written into it, each atomically.
+//!
+//! Outputs never mix: every file rollsim writes into a directory is listed in the hidden
+//! [`WRITTEN_LIST`] there (before it is written), so `--force` removes exactly what an
+//! earlier command wrote (a `comparison.csv` of a `compare` does not survive into the
+//! report of a later `run`) and never a user's other files. Temporary files are named
+//! [`TMP_PREFIX`]`<pid>-...`; one left by a process that no longer runs (killed with -9
+//! mid-write) is removed by the next command using the directory, so it neither blocks a
+//! re-run nor lingers.
 
 use super::ReportError;
 use crate::outcome::RunRecord;
@@ -20,6 +28,94 @@ fn readable(f: &std::fs::File) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The hidden file, in an output directory, that lists the files rollsim wrote there,
+/// one name a line.
+pub const WRITTEN_LIST: &str = ".rollsim-written";
+
+/// The start of the name of every temporary file rollsim creates in an output directory;
+/// the writing process's id follows.
+pub const TMP_PREFIX: &str = ".rollsim-tmp-";
+
+/// A temporary file in `dir` named for this process.
+fn temp_in(dir: &Path) -> std::io::Result<NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(&format!("{TMP_PREFIX}{}-", std::process::id()))
+        .tempfile_in(dir)
+}
+
+/// Whether `name` is a temporary file of a rollsim process that has gone (killed before
+/// it could rename or remove it). Where process ids cannot be checked (no `/proc`), every
+/// temporary file of another process counts as gone.
+fn stale_temp(name: &str) -> bool {
+    let Some(pid) = name
+        .strip_prefix(TMP_PREFIX)
+        .and_then(|rest| rest.split('-').next())
+        .and_then(|p| p.parse::<u32>().ok())
+    else {
+        return false;
+    };
+    if pid == std::process::id() {
+        return false;
+    }
+    let proc = Path::new("/proc");
+    !(proc.join("self").exists() && proc.join(pid.to_string()).exists())
+}
+
+/// Removes the stale temporary files of `dir` (see [`stale_temp`]).
+fn remove_stale_temps(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if stale_temp(&e.file_name().to_string_lossy()) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// The names listed in `dir`'s [`WRITTEN_LIST`] that are plain file names (the list is a
+/// file like any other: a name with a path in it is ignored, never followed).
+fn written_list(dir: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join(WRITTEN_LIST)).unwrap_or_default();
+    text.lines()
+        .filter(|n| {
+            !n.is_empty()
+                && *n != "."
+                && *n != ".."
+                && !n.contains(['/', '\\', '\0'])
+                && *n != WRITTEN_LIST
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// Removes what rollsim wrote in `dir` before (its [`WRITTEN_LIST`]), and the same in
+/// its subdirectories that have a list (a report's `charts/`), which go too once empty.
+/// Nothing else is touched.
+fn remove_previous(dir: &Path) -> std::io::Result<()> {
+    for name in written_list(dir) {
+        let path = dir.join(&name);
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.is_file() => std::fs::remove_file(&path)?,
+            _ => {}
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let sub = e.path();
+            let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+            if is_dir && sub.join(WRITTEN_LIST).is_file() {
+                remove_previous(&sub)?;
+                let _ = std::fs::remove_dir(&sub);
+            }
+        }
+    }
+    match std::fs::remove_file(dir.join(WRITTEN_LIST)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
 /// A checked output directory.
 #[derive(Debug, Clone)]
 pub struct OutputDir {
@@ -27,7 +123,10 @@ pub struct OutputDir {
 }
 
 impl OutputDir {
-    /// Creates `path` if needed; refuses a non-empty directory unless `force`.
+    /// A directory for a new output: creates `path` if needed and refuses a non-empty one
+    /// unless `force`, which removes what rollsim wrote there before (the files of its
+    /// [`WRITTEN_LIST`]) and keeps everything else. Stale temporary files of ours are
+    /// removed first and do not count.
     pub fn prepare(path: &Path, force: bool) -> Result<Self, ReportError> {
         let shown = path.display().to_string();
         let dir_err = |source| ReportError::Dir {
@@ -35,9 +134,18 @@ impl OutputDir {
             source,
         };
         match std::fs::read_dir(path) {
-            Ok(mut entries) => {
-                if entries.next().is_some() && !force {
-                    return Err(ReportError::NotEmpty { path: shown });
+            Ok(_) => {
+                remove_stale_temps(path);
+                if force {
+                    remove_previous(path).map_err(dir_err)?;
+                } else {
+                    let others = std::fs::read_dir(path)
+                        .map_err(dir_err)?
+                        .flatten()
+                        .any(|e| e.file_name() != WRITTEN_LIST);
+                    if others {
+                        return Err(ReportError::NotEmpty { path: shown });
+                    }
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -45,11 +153,53 @@ impl OutputDir {
             }
             Err(e) => return Err(dir_err(e)),
         }
-        // Fail now, before any simulation, if the directory cannot take a file.
-        NamedTempFile::new_in(path).map_err(dir_err)?;
+        Self::checked(path)
+    }
+
+    /// An existing output to add to or rewrite files of (a report built beside a run's
+    /// data, a resumed sweep): created if needed, nothing removed but stale temporary
+    /// files of ours.
+    pub fn reopen(path: &Path) -> Result<Self, ReportError> {
+        if let Err(e) = std::fs::create_dir_all(path) {
+            return Err(ReportError::Dir {
+                path: path.display().to_string(),
+                source: e,
+            });
+        }
+        remove_stale_temps(path);
+        Self::checked(path)
+    }
+
+    /// Fails now, before any simulation, if the directory cannot take a file.
+    fn checked(path: &Path) -> Result<Self, ReportError> {
+        temp_in(path).map_err(|source| ReportError::Dir {
+            path: path.display().to_string(),
+            source,
+        })?;
         Ok(OutputDir {
             path: path.to_path_buf(),
         })
+    }
+
+    /// Adds `name` to the directory's [`WRITTEN_LIST`] (before the file is written, so a
+    /// file on disk is always listed).
+    fn record(&self, name: &str) -> Result<(), ReportError> {
+        let mut names = written_list(&self.path);
+        if names.iter().any(|n| n == name) {
+            return Ok(());
+        }
+        names.push(name.to_string());
+        let target = self.path.join(WRITTEN_LIST);
+        let err = |source| ReportError::Write {
+            path: target.display().to_string(),
+            source,
+        };
+        let mut tmp = temp_in(&self.path).map_err(err)?;
+        tmp.write_all((names.join("\n") + "\n").as_bytes())
+            .map_err(err)?;
+        readable(tmp.as_file()).map_err(err)?;
+        tmp.persist(&target).map_err(|e| err(e.error))?;
+        Ok(())
     }
 
     /// The directory's path.
@@ -57,14 +207,16 @@ impl OutputDir {
         &self.path
     }
 
-    /// Writes `bytes` to `name` atomically (temporary file, then rename).
+    /// Writes `bytes` to `name` atomically (temporary file, then rename), listed in the
+    /// directory's [`WRITTEN_LIST`].
     pub fn write(&self, name: &str, bytes: &[u8]) -> Result<PathBuf, ReportError> {
         let target = self.path.join(name);
         let err = |source| ReportError::Write {
             path: target.display().to_string(),
             source,
         };
-        let mut tmp = NamedTempFile::new_in(&self.path).map_err(err)?;
+        self.record(name)?;
+        let mut tmp = temp_in(&self.path).map_err(err)?;
         tmp.write_all(bytes).map_err(err)?;
         tmp.as_file().sync_all().map_err(err)?;
         readable(tmp.as_file()).map_err(err)?;
@@ -75,7 +227,8 @@ impl OutputDir {
     /// Starts `runs.csv`; rows are streamed to a temporary file renamed on `finish`.
     pub fn runs_writer(&self) -> Result<RunsWriter, ReportError> {
         let target = self.path.join("runs.csv");
-        let tmp = NamedTempFile::new_in(&self.path).map_err(|source| ReportError::Write {
+        self.record("runs.csv")?;
+        let tmp = temp_in(&self.path).map_err(|source| ReportError::Write {
             path: target.display().to_string(),
             source,
         })?;
@@ -213,5 +366,89 @@ impl Manifest {
         let mut v = serde_json::to_vec_pretty(self).unwrap_or_default();
         v.push(b'\n');
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .map(|r| {
+                r.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    /// No process has this id (Linux allows at most 2^22).
+    const GONE: &str = ".rollsim-tmp-999999999-abc123";
+
+    #[test]
+    fn stale_temporary_files_of_ours_do_not_block_a_new_output() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(t.path().join(GONE), "half a runs.csv").unwrap();
+        let mine = format!("{TMP_PREFIX}{}-xyz", std::process::id());
+        assert!(stale_temp(GONE));
+        assert!(!stale_temp(&mine), "a live process's file is not stale");
+        assert!(!stale_temp(".tmpAbC123"), "not one of ours");
+        let dir = OutputDir::prepare(t.path(), false).unwrap();
+        assert!(names(t.path()).is_empty(), "{:?}", names(t.path()));
+        dir.write("summary.csv", b"x\n").unwrap();
+        assert_eq!(names(t.path()), [WRITTEN_LIST, "summary.csv"]);
+        // A user's file still makes it not empty.
+        std::fs::write(t.path().join(GONE), "again").unwrap();
+        assert!(matches!(
+            OutputDir::prepare(t.path(), false),
+            Err(ReportError::NotEmpty { .. })
+        ));
+        assert!(!t.path().join(GONE).exists(), "removed all the same");
+    }
+
+    #[test]
+    fn force_removes_what_rollsim_wrote_and_nothing_else() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = OutputDir::prepare(t.path(), false).unwrap();
+        dir.write("comparison.csv", b"old\n").unwrap();
+        dir.write("summary.csv", b"old\n").unwrap();
+        let mut runs = dir.runs_writer().unwrap();
+        runs.write(&[]).unwrap();
+        runs.finish().unwrap();
+        let charts = OutputDir::reopen(&t.path().join("charts")).unwrap();
+        charts.write("bars.svg", b"<svg/>").unwrap();
+        std::fs::write(t.path().join("notes.txt"), "mine").unwrap();
+        std::fs::create_dir(t.path().join("mine")).unwrap();
+        // A list naming files outside the directory is not followed.
+        let outside = tempfile::NamedTempFile::new().unwrap();
+        let mut list = std::fs::read_to_string(t.path().join(WRITTEN_LIST)).unwrap();
+        list.push_str(&format!("{}\n../escape\n", outside.path().display()));
+        std::fs::write(t.path().join(WRITTEN_LIST), list).unwrap();
+
+        let dir = OutputDir::prepare(t.path(), true).unwrap();
+        assert_eq!(names(t.path()), ["mine", "notes.txt"]);
+        assert!(outside.path().exists());
+        dir.write("summary.csv", b"new\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(t.path().join(WRITTEN_LIST)).unwrap(),
+            "summary.csv\n"
+        );
+    }
+
+    #[test]
+    fn reopening_keeps_every_output() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = OutputDir::prepare(t.path(), false).unwrap();
+        dir.write("sweep.csv", b"a\n").unwrap();
+        let again = OutputDir::reopen(t.path()).unwrap();
+        again.write("report.html", b"<html>").unwrap();
+        assert_eq!(names(t.path()), [WRITTEN_LIST, "report.html", "sweep.csv"]);
+        assert_eq!(
+            std::fs::read_to_string(t.path().join(WRITTEN_LIST)).unwrap(),
+            "sweep.csv\nreport.html\n"
+        );
     }
 }

@@ -5,7 +5,7 @@
 use super::error::{Located, ScenarioError};
 use super::imports::Imports;
 use super::raw::RawScenario;
-use super::{policies, source, span, validate, Scenario};
+use super::{limits, policies, source, span, validate, Scenario};
 use serde::Deserialize;
 use std::path::Path;
 use toml::de::{DeTable, Deserializer};
@@ -54,6 +54,9 @@ pub fn parse_with(text: &str, origin: &str, imports: &Imports) -> Result<Scenari
         origin: origin.to_string(),
         problems,
     };
+    if let Some(at) = limits::too_deep(text) {
+        return Err(invalid(vec![limits::too_deep_at(text, at)]));
+    }
     let doc = DeTable::parse(text).map_err(|e| invalid(vec![policies::toml_error(text, &e, 0)]))?;
     let whole = doc.span();
     let mut root = doc.into_inner();
@@ -65,7 +68,10 @@ pub fn parse_with(text: &str, origin: &str, imports: &Imports) -> Result<Scenari
         None => Vec::new(),
     };
     let warnings = policies::warnings(&raw_policies, text, origin);
-    let mut scn = validate::validate(raw, &raw_policies).map_err(|mut problems| {
+    let bounds = limits::Limits::of(raw.limits.as_ref());
+    let checked = validate::validate(raw, &raw_policies);
+    let checked = checked.and_then(|s| limits::within(s, &bounds));
+    let mut scn = checked.map_err(|mut problems| {
         policies::annotate(&raw_policies, &mut problems);
         let mut located = span::locate_all(text, problems);
         // In file order, whatever order the sections were checked in.

@@ -15,6 +15,7 @@ pub mod edit;
 mod error;
 mod fault;
 mod imports;
+pub mod limits;
 mod load;
 mod policies;
 pub mod raw;

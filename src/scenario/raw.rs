@@ -128,6 +128,8 @@ pub struct RawScenario {
     pub faults: Vec<RawFault>,
     // `[[policies]]` is read apart (`scenario::policies`): a policy's keys depend on its
     // kind, and each kind's module owns them.
+    /// Raised bounds on the work of a run (see `scenario::limits`).
+    pub limits: Option<super::limits::RawLimits>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

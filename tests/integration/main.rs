@@ -1,6 +1,7 @@
 //! Integration tests: one binary, a module per topic.
 
 mod architecture;
+mod bounded_inputs;
 mod calibrate;
 mod cli;
 mod closed_forms;
@@ -8,15 +9,19 @@ mod compare;
 mod controllers;
 mod data;
 mod determinism;
+mod fuzz;
 mod gameday;
+mod gameday_server;
 mod golden;
 mod human;
 mod import;
 mod invariants;
+mod outputs;
 mod prometheus;
 mod properties;
 mod replay;
 mod report;
+mod scenario_limits;
 mod sweep;
 
 use rollsim::outcome::RunRecord;
