@@ -123,5 +123,6 @@ pub fn build(spec: &PolicySpec) -> Box<dyn Policy> {
         PolicyRule::BurnRate(ref s) => Box::new(BurnRate::new(s.clone())),
         PolicyRule::EcsCircuitBreaker(s) => Box::new(EcsCircuitBreaker::new(s)),
         PolicyRule::Kayenta(ref s) => Box::new(Kayenta::new(s.clone())),
+        PolicyRule::Sequential(ref s) => Box::new(Sequential::new(s.clone())),
     }
 }

@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | `alpha` | 0.05 | the bound on the probability of ever rolling back a good release (per deploy) |
 //! | `min_effect` | 1.5 | the smallest error-ratio regression worth catching (new / old error probability; 1.5 = 50% more errors) |
-//! | `metrics` | `["errors", "latency"]` | which e-processes to run |
+//! | `metrics` | `["error_rate", "latency_p99"]` | which e-processes to run: the errors of each version (`error_rate`), which version's p99 is higher (`latency_p99`) |
 //!
 //! # Errors: a conditional binomial e-process, one-sided by its mixture
 //!
@@ -102,6 +102,9 @@
 //! nothing. [`Sequential::no_regression`] is there for the engine to use when it can.
 
 use super::{Decision, Needs, Policy, Scrape};
+use crate::scenario::check::{at, idx, Checker};
+use crate::scenario::span::Seg;
+use crate::scenario::PolicyRule;
 
 /// `alpha` when the scenario gives none.
 pub const DEFAULT_ALPHA: f64 = 0.05;
@@ -117,9 +120,9 @@ pub const RATIO_STEP: f64 = std::f64::consts::SQRT_2;
 #[serde(rename_all = "snake_case")]
 pub enum SequentialMetric {
     /// Errors of each version in each scrape (the conditional binomial e-process).
-    Errors,
+    ErrorRate,
     /// Which version's scraped p99 is higher in each scrape (the sign test).
-    Latency,
+    LatencyP99,
 }
 
 /// The checked parameters of a `sequential` policy.
@@ -138,8 +141,68 @@ impl Default for SequentialSpec {
         SequentialSpec {
             alpha: DEFAULT_ALPHA,
             min_effect: DEFAULT_MIN_EFFECT,
-            metrics: vec![SequentialMetric::Errors, SequentialMetric::Latency],
+            metrics: vec![SequentialMetric::ErrorRate, SequentialMetric::LatencyP99],
         }
+    }
+}
+
+/// A `sequential` entry's own keys.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Raw {
+    pub alpha: Option<f64>,
+    pub min_effect: Option<f64>,
+    pub metrics: Option<Vec<SequentialMetric>>,
+}
+
+impl Raw {
+    /// `alpha` in (0, 1), `min_effect` a ratio in [1, 1e6], `metrics` one or both of
+    /// `error_rate` and `latency_p99`, each once.
+    pub fn check(&self, c: &mut Checker, path: &[Seg]) -> PolicyRule {
+        let defaults = SequentialSpec::default();
+        let mut alpha = self.alpha.unwrap_or(defaults.alpha);
+        if !(alpha > 0.0 && alpha < 1.0) {
+            c.fail(
+                at(path, "alpha"),
+                format!(
+                    "alpha = {alpha} is not in (0, 1); expected the bound on the false-rollback probability, such as 0.05"
+                ),
+            );
+            alpha = defaults.alpha;
+        }
+        let mut min_effect = self.min_effect.unwrap_or(defaults.min_effect);
+        if !(min_effect.is_finite() && (1.0..=1e6).contains(&min_effect)) {
+            c.fail(
+                at(path, "min_effect"),
+                format!(
+                    "min_effect = {min_effect} is not a ratio in [1, 1000000]; expected the smallest error ratio worth catching, such as 1.5 (50% more errors)"
+                ),
+            );
+            min_effect = defaults.min_effect;
+        }
+        let names = self.metrics.clone().unwrap_or(defaults.metrics);
+        if names.is_empty() {
+            c.fail(
+                at(path, "metrics"),
+                "metrics is empty; expected one or both of \"error_rate\", \"latency_p99\"",
+            );
+        }
+        let mut metrics = Vec::new();
+        for (i, m) in names.into_iter().enumerate() {
+            if metrics.contains(&m) {
+                c.fail(
+                    idx(&at(path, "metrics"), i),
+                    "metric listed twice; expected each of \"error_rate\", \"latency_p99\" at most once",
+                );
+            } else {
+                metrics.push(m);
+            }
+        }
+        PolicyRule::Sequential(SequentialSpec {
+            alpha,
+            min_effect,
+            metrics,
+        })
     }
 }
 
@@ -287,10 +350,10 @@ impl Sequential {
     /// `ln` of the judged e-value: the mean of the e-processes of the watched metrics.
     pub fn log_e_value(&self) -> f64 {
         let mut logs = Vec::with_capacity(2);
-        if self.watches(SequentialMetric::Errors) {
+        if self.watches(SequentialMetric::ErrorRate) {
             logs.push(self.errors.log_value());
         }
-        if self.watches(SequentialMetric::Latency) {
+        if self.watches(SequentialMetric::LatencyP99) {
             logs.push(self.latency.log_value());
         }
         log_sum_exp(logs.iter().copied()) - (logs.len().max(1) as f64).ln()
@@ -306,7 +369,7 @@ impl Policy for Sequential {
     fn needs(&self) -> Needs {
         Needs {
             scrapes: true,
-            latency: self.watches(SequentialMetric::Latency),
+            latency: self.watches(SequentialMetric::LatencyP99),
             health_checks: false,
         }
     }
@@ -329,12 +392,12 @@ impl Policy for Sequential {
             return Decision::Continue;
         }
         let errors = new.errors + old.errors;
-        if self.watches(SequentialMetric::Errors) && errors > 0 {
+        if self.watches(SequentialMetric::ErrorRate) && errors > 0 {
             let s = new.requests as f64 / (new.requests + old.requests) as f64;
             self.errors.observe(new.errors, errors, s);
             self.no_regression.observe(new.errors, errors, s);
         }
-        if self.watches(SequentialMetric::Latency) {
+        if self.watches(SequentialMetric::LatencyP99) {
             if let (Some(n), Some(o)) = (new.latency_p99_ms, old.latency_p99_ms) {
                 self.latency.observe(n, o);
             }
@@ -494,7 +557,7 @@ mod tests {
 
     fn errors_only() -> SequentialSpec {
         SequentialSpec {
-            metrics: vec![SequentialMetric::Errors],
+            metrics: vec![SequentialMetric::ErrorRate],
             ..SequentialSpec::default()
         }
     }
@@ -566,7 +629,7 @@ mod tests {
         // latency alone, every scrape slower: B(N, N) = (2^(N+1) - 1) / (N + 1), so
         // B(6, 6) = 127/7 = 18.1 and B(7, 7) = 255/8 = 31.9: it fires at the 7th
         let mut p = Sequential::new(SequentialSpec {
-            metrics: vec![SequentialMetric::Latency],
+            metrics: vec![SequentialMetric::LatencyP99],
             ..SequentialSpec::default()
         });
         let first = (1..=10).find(|&k| {

@@ -17,6 +17,7 @@ mod prometheus;
 mod properties;
 mod replay;
 mod report;
+mod sequential;
 mod sweep;
 
 use rollsim::outcome::RunRecord;
