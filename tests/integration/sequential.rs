@@ -65,3 +65,209 @@ fn defaults() {
     assert!(!s.policies[0].pipeline_retries);
     assert_eq!(s.policies[0].until, rollsim::scenario::Until::Promoted);
 }
+
+/// Good releases only (`bad_probability = 0`) on a noisy service: the baseline error rate
+/// drifts, scrapes get lost, request counts are overdispersed, a dependency fails 20% of
+/// everyone's requests about once an hour, and the canary steps through 10% and 50%. The
+/// judge watches at every 15 s scrape for 20 minutes of canary at each alpha; `watch`
+/// (alpha 1e-12, which never fires) is traced to replay the scrapes offline.
+const GOOD_RELEASES: &str = r#"
+    [simulation]
+    duration = "1h30m"
+    scrape_interval = "15s"
+    [service]
+    request_rate = 100.0
+    baseline_error_rate = 0.01
+    [signals]
+    noise_sd = 0.5
+    noise_correlation = "10m"
+    missing_scrape_probability = 0.05
+    request_dispersion = 3.0
+    metric_delay = "30s"
+    [release]
+    at = "20m"
+    bad_probability = 0.0
+    bake = "10m"
+    [rollout]
+    strategy = "canary"
+    steps = [{ weight = 10, pause = "10m" }, { weight = 50, pause = "10m" }, { weight = 100 }]
+    [[faults]]
+    kind = "dependency_outage"
+    rate_per_hour = 1.0
+    duration = { exponential = "5m" }
+    error_rate = 0.2
+
+    [[policies]]
+    name = "alpha-0.05"
+    kind = "sequential"
+    alpha = 0.05
+    [[policies]]
+    name = "alpha-0.1"
+    kind = "sequential"
+    alpha = 0.1
+    [[policies]]
+    name = "alpha-0.2"
+    kind = "sequential"
+    alpha = 0.2
+    [[policies]]
+    name = "errors-alpha-0.2"
+    kind = "sequential"
+    alpha = 0.2
+    metrics = ["error_rate"]
+    [[policies]]
+    name = "watch"
+    kind = "sequential"
+    alpha = 1e-12
+"#;
+
+/// The smallest `c` with `P(Binomial(n, p) > c) <= 1e-4`: a count of false rollbacks above
+/// it rejects "the rate is at most p" at level 1e-4 (one-sided).
+fn binomial_upper(n: u64, p: f64) -> u64 {
+    use statrs::distribution::{Binomial, DiscreteCDF};
+    let b = match Binomial::new(p, n) {
+        Ok(b) => b,
+        Err(e) => panic!("binomial({n}, {p}): {e}"),
+    };
+    (0..=n).find(|&c| b.sf(c) <= 1e-4).unwrap_or(n)
+}
+
+/// The scrapes a traced run's policy received, rebuilt from the trace (what `replay` reads).
+fn scrapes(trace: &rollsim::sim::trace::Trace) -> Vec<rollsim::policy::Scrape> {
+    use rollsim::policy::{Scrape, VersionSample};
+    trace
+        .rows
+        .iter()
+        .filter(|r| r.observed_requests_new.is_some())
+        .map(|r| {
+            let at_ms = (r.t_s * 1000.0) as u64;
+            let side = |requests: Option<u64>, errors: Option<u64>, p99: Option<f64>| {
+                requests.map(|n| VersionSample {
+                    requests: n,
+                    errors: errors.unwrap_or(0),
+                    latency_p99_ms: p99,
+                })
+            };
+            Scrape {
+                at_ms,
+                new: side(
+                    r.observed_requests_new,
+                    r.observed_errors_new,
+                    r.observed_p99_new_ms,
+                ),
+                old: side(
+                    r.observed_requests_old,
+                    r.observed_errors_old,
+                    r.observed_p99_old_ms,
+                ),
+            }
+        })
+        .collect()
+}
+
+/// A one-sided fixed-horizon z-test of the new version's share of the errors (conditional
+/// binomial, pooled over the scrapes so far) at level `alpha`: whether it rejects at any
+/// scrape (the peeking mistake) and whether it rejects at the last one (one look, as it is
+/// meant to be used).
+fn z_test(scrapes: &[rollsim::policy::Scrape], alpha: f64) -> (bool, bool) {
+    use statrs::distribution::{ContinuousCDF, Normal};
+    let z = match Normal::new(0.0, 1.0) {
+        Ok(n) => n.inverse_cdf(1.0 - alpha),
+        Err(e) => panic!("{e}"),
+    };
+    let (mut x, mut mean, mut var) = (0.0, 0.0, 0.0);
+    let mut any = false;
+    let mut last = false;
+    for s in scrapes {
+        let (Some(new), Some(old)) = (s.new, s.old) else {
+            continue;
+        };
+        if new.requests == 0 || old.requests == 0 {
+            continue;
+        }
+        let e = (new.errors + old.errors) as f64;
+        let share = new.requests as f64 / (new.requests + old.requests) as f64;
+        x += new.errors as f64;
+        mean += e * share;
+        var += e * share * (1.0 - share);
+        last = var > 0.0 && (x - mean) / var.sqrt() > z;
+        any |= last;
+    }
+    (any, last)
+}
+
+#[test]
+fn good_releases_are_rolled_back_at_most_alpha_of_the_time_and_peeking_is_not() {
+    use rollsim::policy::{Decision, Policy, Sequential};
+    let s = scenario(GOOD_RELEASES);
+    let runs = 1500u64;
+    let seed = 11;
+    let all = super::records(&s, seed, runs);
+    let rolled_back = |policy: &str| -> Vec<bool> {
+        super::of(&all, policy)
+            .iter()
+            .map(|r| {
+                assert!(!r.release_bad);
+                r.rollbacks > 0
+            })
+            .collect()
+    };
+    assert!(rolled_back("watch").iter().all(|&b| !b));
+
+    // The scrapes of every run, traced once, and two tests on them.
+    let prepared = rollsim::sim::Prepared::new(&s);
+    let watch = &s.policies[4];
+    let mut peeking = [0u64; 3];
+    let mut one_look = [0u64; 3];
+    let alphas = [0.05, 0.1, 0.2];
+    let mut informative = 0;
+    let mut offline_rollbacks = Vec::new();
+    for run in 0..runs {
+        let world = rollsim::sim::World::draw(&s, run, rollsim::sim::rng::run_seed(seed, run));
+        let (_, trace) = rollsim::sim::replicate_traced(&prepared, &world, watch);
+        let scr = scrapes(&trace);
+        informative += scr
+            .iter()
+            .filter(|s| s.new.is_some_and(|n| n.requests > 0 && n.errors > 0))
+            .count();
+        for (k, &alpha) in alphas.iter().enumerate() {
+            let (any, last) = z_test(&scr, alpha);
+            peeking[k] += u64::from(any);
+            one_look[k] += u64::from(last);
+        }
+        // the judge fed the same scrapes offline decides as it did in the simulator
+        let mut judge = Sequential::new(SequentialSpec {
+            alpha: 0.05,
+            ..SequentialSpec::default()
+        });
+        offline_rollbacks.push(scr.iter().any(|x| judge.on_scrape(x) == Decision::Rollback));
+    }
+    assert!(
+        informative > 50 * runs as usize,
+        "too few errors to test: {informative}"
+    );
+    assert_eq!(offline_rollbacks, rolled_back("alpha-0.05"));
+
+    let mut report = Vec::new();
+    for (k, &alpha) in alphas.iter().enumerate() {
+        let bound = binomial_upper(runs, alpha);
+        let judged = rolled_back(&format!("alpha-{alpha}"))
+            .iter()
+            .filter(|&&b| b)
+            .count() as u64;
+        report.push(format!(
+            "alpha {alpha}: sequential {judged}, z-test at every scrape {}, at the last {}, bound {bound} of {runs}",
+            peeking[k], one_look[k]
+        ));
+        assert!(judged <= bound, "{report:?}");
+        // the z-test holds its level when looked at once
+        assert!(one_look[k] <= bound, "{report:?}");
+        // the fixed-horizon test repeated at every scrape breaks its nominal level
+        assert!(peeking[k] > bound, "{report:?}");
+    }
+    let errors_only = rolled_back("errors-alpha-0.2")
+        .iter()
+        .filter(|&&b| b)
+        .count() as u64;
+    assert!(errors_only <= binomial_upper(runs, 0.2), "{errors_only}");
+    eprintln!("{report:#?}\nerrors only at alpha 0.2: {errors_only}");
+}
