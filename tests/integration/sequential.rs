@@ -271,3 +271,62 @@ fn good_releases_are_rolled_back_at_most_alpha_of_the_time_and_peeking_is_not() 
     assert!(errors_only <= binomial_upper(runs, 0.2), "{errors_only}");
     eprintln!("{report:#?}\nerrors only at alpha 0.2: {errors_only}");
 }
+
+/// The shipped scenarios (`scenarios/*.toml`) with a sequential judge added at `alpha`.
+fn shipped_with_judge(alpha: f64) -> Vec<(String, rollsim::scenario::Scenario)> {
+    let mut paths: Vec<_> = match std::fs::read_dir("scenarios") {
+        Ok(d) => d
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect(),
+        Err(e) => panic!("scenarios/: {e}"),
+    };
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let origin = path.display().to_string();
+            let text = match std::fs::read_to_string(&path) {
+                Ok(t) => t,
+                Err(e) => panic!("{origin}: {e}"),
+            };
+            let text = format!(
+                "{text}\n[[policies]]\nname = \"judge-under-test\"\nkind = \"sequential\"\nalpha = {alpha}\n"
+            );
+            let mut s = match parse(&text, &origin) {
+                Ok(s) => s,
+                Err(e) => panic!("{e}"),
+            };
+            s.policies.retain(|p| p.name == "judge-under-test");
+            (origin, s)
+        })
+        .collect()
+}
+
+#[test]
+fn the_bound_holds_in_every_shipped_scenario_with_a_baseline() {
+    let alpha = 0.05;
+    let mut compared = 0;
+    for (origin, s) in shipped_with_judge(alpha) {
+        // both versions serve at once somewhere in the scenario's rollout
+        let canary = matches!(
+            &s.policies[0].rollout.strategy,
+            rollsim::scenario::Strategy::Canary { .. }
+                | rollsim::scenario::Strategy::Rolling { .. }
+        );
+        let all = super::records(&s, 3, 200);
+        let good: Vec<_> = all.iter().filter(|r| !r.release_bad).collect();
+        let false_rollbacks = good.iter().filter(|r| r.rollbacks > 0).count() as u64;
+        let bound = binomial_upper(good.len() as u64, alpha);
+        eprintln!(
+            "{origin}: {false_rollbacks} of {} good releases rolled back (bound {bound}), canary {canary}",
+            good.len()
+        );
+        assert!(
+            false_rollbacks <= bound,
+            "{origin}: {false_rollbacks} > {bound}"
+        );
+        compared += usize::from(canary);
+    }
+    assert!(compared >= 10, "{compared} scenarios with a baseline");
+}
