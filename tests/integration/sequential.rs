@@ -330,3 +330,25 @@ fn the_bound_holds_in_every_shipped_scenario_with_a_baseline() {
     }
     assert!(compared >= 10, "{compared} scenarios with a baseline");
 }
+
+#[test]
+fn replay_notes_a_recording_without_the_old_version() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policies = dir.path().join("policies.toml");
+    std::fs::write(
+        &policies,
+        "[simulation]\nscrape_interval = \"30s\"\n[[policies]]\nname = \"judge\"\nkind = \"sequential\"\n",
+    )
+    .expect("write");
+    assert_cmd::Command::cargo_bin("rollsim")
+        .expect("binary")
+        .args(["replay", "scenarios/replay/metrics.csv", "--policies"])
+        .arg(&policies)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(
+            "note: policy judge compares the new version with the old one but the data has no old_requests series; it decides nothing",
+        ));
+}
