@@ -352,3 +352,60 @@ fn replay_notes_a_recording_without_the_old_version() {
             "note: policy judge compares the new version with the old one but the data has no old_requests series; it decides nothing",
         ));
 }
+
+/// A bad canary (4% errors against 0.1%) under a sequential judge.
+const BAD_CANARY: &str = r#"
+    [simulation]
+    duration = "2h"
+    scrape_interval = "15s"
+    [service]
+    name = "s"
+    request_rate = 40.0
+    baseline_error_rate = 0.001
+    [signals]
+    metric_delay = "30s"
+    [release]
+    at = "10m"
+    bad_probability = 1.0
+    bake = "10m"
+    [release.bad]
+    error_rate = 0.04
+    [rollout]
+    strategy = "canary"
+    steps = [{ weight = 10, pause = "10m" }, { weight = 50, pause = "10m" }, { weight = 100 }]
+    [[policies]]
+    name = "judge"
+    kind = "sequential"
+"#;
+
+/// As a game day's pager, the judge pages the team at the very instant it rolls back in
+/// `rollsim run` on the same world, and the rollout goes on until the team acts.
+#[test]
+fn as_a_game_days_pager_it_pages_when_it_would_roll_back() {
+    use rollsim::gameday::{team_spec, Game};
+    use rollsim::sim::{replicate_traced, rng::run_seed, Prepared, World};
+    let s = scenario(BAD_CANARY);
+    let p = Prepared::new(&s);
+    for run in 0..5 {
+        let world = World::draw(&s, run, run_seed(4, run));
+        let (record, trace) = replicate_traced(&p, &world, &s.policies[0]);
+        assert!(record.release_bad);
+        let rollback_ms: Vec<u64> = trace
+            .events
+            .iter()
+            .filter(|e| e.kind == "rollback")
+            .map(|e| (e.t_s * 1000.0).round() as u64)
+            .collect();
+        assert_eq!(rollback_ms.len(), 1, "run {run}: {rollback_ms:?}");
+        let team = team_spec(&s, Some(0));
+        let mut game = Game::new(&p, &world, &team);
+        game.advance_to(rollback_ms[0] + 60_000);
+        let pages: Vec<(u64, &str)> = game.pages().iter().map(|g| (g.at_ms, g.about)).collect();
+        assert_eq!(pages, [(rollback_ms[0], "rule fired")], "run {run}");
+        let phase = game.view().phase;
+        assert!(
+            matches!(phase, "rolling" | "baking"),
+            "run {run}: a page does not roll back ({phase})"
+        );
+    }
+}
