@@ -34,10 +34,12 @@
 //!   `l_i(rho) = rho^X_i / (1 + s_i (rho - 1))^E_i`, and
 //!   `E_null[l_i(rho)] = sum_x C(E,x) s^x (1-s)^(E-x) rho^x / (1-s+s rho)^E = 1`, so
 //!   `L_t(rho) = prod_{i<=t} l_i(rho)` is a nonnegative martingale with `L_0 = 1`.
-//! - **One-sided.** For `rho >= 1`, `l_i(rho)` is nondecreasing in `X_i`; when the new
-//!   version is in truth no worse (`rho* <= 1`), `X_i` is stochastically smaller than under
-//!   `rho* = 1`, so `E[l_i(rho)] <= 1`: `L_t(rho)` is a supermartingale for the whole
-//!   composite null "no worse than the old version". A mixture over `rho >= min_effect >= 1`
+//! - **One-sided.** For `rho >= 1`, `l_i(rho)` is nondecreasing (and convex) in `X_i`; when
+//!   the new version is in truth no worse (`rho* <= 1`), `X_i` is stochastically smaller
+//!   than under `rho* = 1` (for binomial counts, Fisher's noncentral hypergeometric with an
+//!   odds ratio below 1 against the central one: a family ordered by its likelihood ratio),
+//!   so `E[l_i(rho)] <= 1`: `L_t(rho)` is a supermartingale for the whole composite null
+//!   "no worse than the old version". A mixture over `rho >= min_effect >= 1`
 //!   only keeps that; a two-sided mixture (some `rho < 1`) would be valid for `rho* = 1`
 //!   alone and would also fire on a release that is better.
 //! - **Mixture.** `M_t = sum_k w_k L_t(rho_k)` over the grid `rho_k = min_effect ×
@@ -80,7 +82,8 @@
 //! `rho_0` gives a confidence sequence for the error ratio; [`Sequential::no_regression`]
 //! tells whether its upper end is below `min_effect`, by duality the e-process of the
 //! null `rho >= min_effect` against the alternatives `min_effect / sqrt(2)^j`, `j = 1..=20`
-//! (equal weights), having reached `1 / alpha`.
+//! (equal weights), having reached `1 / alpha`; that side is exact for Poisson counts (rare
+//! errors) and, unlike the rollback side, not checked against the binomial case.
 //!
 //! # What it is and is not robust to
 //!
