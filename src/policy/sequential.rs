@@ -51,9 +51,14 @@
 //!   weights sum to 1, so `M_t` is itself a mixture of martingales: a nonnegative
 //!   supermartingale with `M_0 = 1`. A discrete mixture is not an approximation of the
 //!   guarantee, only of the power; it is needed because the canary's share changes from
-//!   step to step, so the Beta mixture has no conjugate closed form here (Lindon, Sanden,
-//!   Shirikian, "Rapid Regression Detection in Software Deployments through Sequential
-//!   Testing", KDD 2022, use the Dirichlet-multinomial closed form at a fixed split).
+//!   step to step, so the Beta mixture has no conjugate closed form here. The test of
+//!   Lindon and Malek ("Anytime-Valid Inference for Multinomial Count Data", NeurIPS 2022:
+//!   Poisson counting processes sharing a time-varying multiplicative effect, so that the
+//!   next event's version is multinomial with the traffic allocation), which Netflix runs
+//!   on its canaries (Lindon, Sanden, Shirikian, "Rapid Regression Detection in Software
+//!   Deployments through Sequential Testing", KDD 2022), mixes a Dirichlet at a fixed
+//!   allocation; this is its two-version case with the allocation observed per scrape and
+//!   the mixture kept to regressions.
 //!
 //! # Latency: a sign test
 //!
