@@ -67,7 +67,7 @@
 //! alike, the two scraped p99s of a scrape are independent, continuous and symmetric about
 //! the same centre (on the log scale). That is exactly rollsim's signal model (the true
 //! log-p99 plus a centred normal sampling error whose spread depends on each version's
-//! requests, `signals::scraped_p99`), so `P(Z_i = 1) = 1/2` whatever the two request
+//! requests, `sim::rng::sample::scraped_p99`), so `P(Z_i = 1) = 1/2` whatever the two request
 //! counts. On recorded data it is an assumption: a p99 read from coarse histogram buckets
 //! of a version that served few requests can be biased, not only noisy. The alternative
 //! `q = P(Z_i = 1) >= 1/2` is mixed with the Beta(1, 1) density restricted to `[1/2, 1]`
@@ -106,8 +106,9 @@
 //!
 //! Promoting once the confidence sequence excludes `min_effect` needs the engine to leave a
 //! step before its hold ends; `Decision::Advance` leaves a gated step at the end of its
-//! hold at the earliest (`sim::replication`), so a `promote_early` parameter would change
-//! nothing. [`Sequential::no_regression`] is there for the engine to use when it can.
+//! hold at the earliest (`model::release::Release::step_passed`), so a `promote_early`
+//! parameter would change nothing. [`Sequential::no_regression`] is there for the engine
+//! to use when it can.
 
 use super::{Decision, Needs, Policy, Scrape};
 use crate::scenario::check::{at, idx, Checker};
