@@ -293,7 +293,8 @@ fn shipped_with_judge(alpha: f64) -> Vec<(String, rollsim::scenario::Scenario)> 
             let text = format!(
                 "{text}\n[[policies]]\nname = \"judge-under-test\"\nkind = \"sequential\"\nalpha = {alpha}\n"
             );
-            let mut s = match parse(&text, &origin) {
+            let dir = path.parent().unwrap_or(std::path::Path::new(""));
+            let mut s = match rollsim::scenario::load_text(&text, &origin, dir) {
                 Ok(s) => s,
                 Err(e) => panic!("{e}"),
             };
