@@ -3,9 +3,10 @@
 #   bash reports/regenerate.sh
 # Each reports/examples/<scenario>/ gets summary.txt (the printed table), summary.csv,
 # manifest.json, scenario.toml and the report (report.html, report.md, charts/); runs.csv
-# is written too but not committed (see reports/.gitignore). Five more show the other
-# commands: a paired comparison, a threshold sweep with an objective, one run's trace, a
-# replay of recorded metrics, and a scripted game day.
+# is written too but not committed (see reports/.gitignore). Six more show the other
+# commands: a paired comparison, a threshold sweep with an objective, a traffic sweep of
+# the sequential judge, one run's trace, a replay of recorded metrics, and a scripted game
+# day.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
@@ -25,6 +26,10 @@ echo "$ex/compare-strategies"
   --objective 'min failed_requests s.t. false_positive_rollbacks <= 0.08' --runs 500 --seed 42 --quiet \
   --out "$ex/sweep-quickstart-threshold" --force > "$ex/sweep-quickstart-threshold/summary.txt" 2>/dev/null
 echo "$ex/sweep-quickstart-threshold"
+mkdir -p "$ex/sweep-low-traffic-canary-rate"
+"$rollsim" sweep scenarios/low-traffic-canary.toml --param 'service.request_rate=1,2,5,10,40' --runs 400 --seed 42 \
+  --quiet --out "$ex/sweep-low-traffic-canary-rate" --force > "$ex/sweep-low-traffic-canary-rate/summary.txt" 2>/dev/null
+echo "$ex/sweep-low-traffic-canary-rate"
 "$rollsim" trace scenarios/infra-latency-loop.toml --run 3 --policy p99-over-500ms --seed 42 \
   --out "$ex/trace-infra-latency-loop" --force > "$ex/trace-infra-latency-loop/summary.txt" 2>/dev/null
 echo "$ex/trace-infra-latency-loop"

@@ -155,6 +155,13 @@ pub fn replay(a: &ReplayArgs, argv: &[String]) -> Result<()> {
                 spec.name
             );
         }
+        let compares = matches!(spec.rule, PolicyRule::Sequential(_));
+        if compares && !obs.scrapes.is_empty() && obs.scrapes.iter().all(|s| s.old.is_none()) {
+            eprintln!(
+                "note: policy {} compares the new version with the old one but the data has no old_requests series; it decides nothing",
+                spec.name
+            );
+        }
         if needs.health_checks && obs.health_checks.is_empty() {
             eprintln!(
                 "note: policy {} reads health checks but the data has no health_check series; it decides nothing",

@@ -5,7 +5,7 @@
 //! Keys every policy takes (`name`, `until`, `rollout`, loop guards, ...) are read by the
 //! scenario (`scenario::policies`); this module sees only the kind's own keys.
 
-use super::{argo, burn_rate, consecutive, ecs, flagger, kayenta, oracle, threshold};
+use super::{argo, burn_rate, consecutive, ecs, flagger, kayenta, oracle, sequential, threshold};
 use crate::scenario::check::{Checker, PolicyContext};
 use crate::scenario::raw::fields_of;
 use crate::scenario::span::Seg;
@@ -25,6 +25,7 @@ pub enum PolicyKind {
     BurnRate,
     EcsCircuitBreaker,
     Kayenta,
+    Sequential,
 }
 
 /// The parameters of `none`: there are none.
@@ -44,6 +45,7 @@ pub enum RawRule {
     BurnRate(burn_rate::Raw),
     EcsCircuitBreaker(ecs::Raw),
     Kayenta(kayenta::Raw),
+    Sequential(sequential::Raw),
 }
 
 /// What checking a kind's keys gives: the rule and the kind's defaults for common keys.
@@ -59,7 +61,7 @@ pub struct Checked {
 
 impl PolicyKind {
     /// Every kind, in the order the documentation lists them.
-    pub const ALL: [PolicyKind; 9] = [
+    pub const ALL: [PolicyKind; 10] = [
         PolicyKind::None,
         PolicyKind::Oracle,
         PolicyKind::Threshold,
@@ -69,6 +71,7 @@ impl PolicyKind {
         PolicyKind::BurnRate,
         PolicyKind::EcsCircuitBreaker,
         PolicyKind::Kayenta,
+        PolicyKind::Sequential,
     ];
 
     /// The name written in `kind = "..."`.
@@ -83,6 +86,7 @@ impl PolicyKind {
             PolicyKind::BurnRate => "burn_rate",
             PolicyKind::EcsCircuitBreaker => "ecs_circuit_breaker",
             PolicyKind::Kayenta => "kayenta",
+            PolicyKind::Sequential => "sequential",
         }
     }
 
@@ -98,6 +102,7 @@ impl PolicyKind {
             PolicyKind::BurnRate => fields_of::<burn_rate::Raw>(),
             PolicyKind::EcsCircuitBreaker => fields_of::<ecs::Raw>(),
             PolicyKind::Kayenta => fields_of::<kayenta::Raw>(),
+            PolicyKind::Sequential => fields_of::<sequential::Raw>(),
         }
     }
 
@@ -113,6 +118,7 @@ impl PolicyKind {
             PolicyKind::BurnRate => RawRule::BurnRate(burn_rate::Raw::deserialize(d)?),
             PolicyKind::EcsCircuitBreaker => RawRule::EcsCircuitBreaker(ecs::Raw::deserialize(d)?),
             PolicyKind::Kayenta => RawRule::Kayenta(kayenta::Raw::deserialize(d)?),
+            PolicyKind::Sequential => RawRule::Sequential(sequential::Raw::deserialize(d)?),
         })
     }
 }
@@ -138,6 +144,7 @@ impl RawRule {
             RawRule::BurnRate(r) => (r.check(c, path, ctx), Until::End, true),
             RawRule::EcsCircuitBreaker(r) => (r.check(ctx), Until::Promoted, false),
             RawRule::Kayenta(r) => (r.check(c, path), Until::Promoted, false),
+            RawRule::Sequential(r) => (r.check(c, path), Until::Promoted, false),
         };
         Checked {
             rule,

@@ -20,6 +20,7 @@ pub mod human;
 pub mod kayenta;
 pub mod kind;
 pub mod oracle;
+pub mod sequential;
 pub mod threshold;
 mod window;
 
@@ -29,6 +30,7 @@ pub use consecutive::Consecutive;
 pub use ecs::EcsCircuitBreaker;
 pub use flagger::Flagger;
 pub use kayenta::Kayenta;
+pub use sequential::Sequential;
 pub use threshold::Threshold;
 
 use crate::scenario::{PolicyRule, PolicySpec};
@@ -121,5 +123,6 @@ pub fn build(spec: &PolicySpec) -> Box<dyn Policy> {
         PolicyRule::BurnRate(ref s) => Box::new(BurnRate::new(s.clone())),
         PolicyRule::EcsCircuitBreaker(s) => Box::new(EcsCircuitBreaker::new(s)),
         PolicyRule::Kayenta(ref s) => Box::new(Kayenta::new(s.clone())),
+        PolicyRule::Sequential(ref s) => Box::new(Sequential::new(s.clone())),
     }
 }

@@ -495,6 +495,8 @@ pub enum PolicyRule {
     EcsCircuitBreaker(EcsSpec),
     /// A Kayenta canary judge (`crate::policy::Kayenta`).
     Kayenta(KayentaSpec),
+    /// The anytime-valid canary judge (`crate::policy::Sequential`).
+    Sequential(crate::policy::sequential::SequentialSpec),
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ mod properties;
 mod replay;
 mod report;
 mod scenario_limits;
+mod sequential;
 mod sweep;
 
 use rollsim::outcome::RunRecord;

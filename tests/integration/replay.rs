@@ -107,6 +107,10 @@ failures = 3
 name = "ecs"
 kind = "ecs_circuit_breaker"
 reset_on_healthy_task = false
+
+[[policies]]
+name = "sequential"
+kind = "sequential"
 "#;
 
 #[test]
@@ -158,7 +162,7 @@ fn replay_of_a_recorded_run_makes_the_simulators_decisions() {
             *per_policy.entry(spec.name.clone()).or_insert(0) += simulated.len();
         }
     }
-    assert_eq!(compared, 25 * 9);
+    assert_eq!(compared, 25 * 10);
     // Every policy decided, often (483 decisions when written): deploys, retries, lost
     // scrapes and delayed scrapes around decisions all happen.
     assert!(decisions > 300, "only {decisions} decisions compared");
