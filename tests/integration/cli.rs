@@ -362,7 +362,16 @@ fn run_writes_runs_summary_and_manifest() {
 
     let summary = std::fs::read_to_string(out.join("summary.csv")).expect("summary.csv");
     assert!(summary.starts_with("policy,metric,mean,ci95_low,ci95_high,n\n"));
-    assert!(summary.contains("\noracle,false_positive_rollbacks,0.0,0.0,0.0,50\n"));
+    // No false positive in 50 runs: the exact Poisson interval [0, -ln(0.025) / 50].
+    let row = summary
+        .lines()
+        .find(|l| l.starts_with("oracle,false_positive_rollbacks,"))
+        .expect("oracle row");
+    let cells: Vec<&str> = row.split(',').collect();
+    assert_eq!(&cells[2..4], ["0.0", "0.0"], "{row}");
+    let high: f64 = cells[4].parse().expect("ci95_high");
+    assert!((high - -(0.025f64.ln()) / 50.0).abs() < 1e-9, "{row}");
+    assert_eq!(cells[5], "50", "{row}");
 
     let manifest: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(out.join("manifest.json")).expect("manifest"),
