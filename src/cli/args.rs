@@ -87,10 +87,44 @@ pub struct CommonArgs {
     pub shard: Option<Shard>,
 }
 
+/// How `run` and `compare` print their results and say which policy is best.
+#[derive(Debug, Args, Clone)]
+pub struct OutputArgs {
+    /// Columns of the table, as a comma-separated list of metrics (the names in
+    /// summary.csv), e.g. --metrics downtime_s,failed_requests,pages.
+    #[arg(long, value_name = "LIST")]
+    pub metrics: Option<String>,
+    /// The full table: every metric as a row, every policy as a column, with intervals.
+    #[arg(long)]
+    pub wide: bool,
+    /// How to print the table (--json is --format json).
+    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+    pub format: FormatArg,
+    /// What "best" means for the verdict, as for sweeps: "min METRIC [s.t. METRIC <= VALUE
+    /// [and ...]]" (default: the scenario's [objective], else "min failed_requests").
+    #[arg(long)]
+    pub objective: Option<String>,
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Aligned text that fits 100 columns.
+    Table,
+    /// A Markdown table (pull requests, design documents).
+    Markdown,
+    /// One row per policy: mean and 95% bounds of each metric.
+    Csv,
+    /// The whole summary and the verdict as JSON.
+    Json,
+}
+
 #[derive(Debug, Args, Clone)]
 pub struct RunArgs {
     #[command(flatten)]
     pub common: CommonArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// Replay only this run index (as listed in runs.csv), with the same seed.
     #[arg(long, conflicts_with_all = ["runs", "shard"], value_parser = clap::value_parser!(u64).range(0..=u64::MAX / 2))]
     pub run: Option<u64>,
@@ -100,6 +134,8 @@ pub struct RunArgs {
 pub struct CompareArgs {
     #[command(flatten)]
     pub common: CommonArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// The policy every other is compared with (default: the first in the scenario).
     #[arg(long)]
     pub baseline: Option<String>,

@@ -128,6 +128,8 @@ pub struct RawScenario {
     pub faults: Vec<RawFault>,
     // `[[policies]]` is read apart (`scenario::policies`): a policy's keys depend on its
     // kind, and each kind's module owns them.
+    /// What "best" means for the verdict (`[objective]`).
+    pub objective: Option<super::objective::RawObjective>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

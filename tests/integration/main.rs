@@ -18,6 +18,7 @@ mod properties;
 mod replay;
 mod report;
 mod sweep;
+mod verdict;
 
 use rollsim::outcome::RunRecord;
 use rollsim::scenario::{parse, Scenario};

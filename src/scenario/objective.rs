@@ -1,0 +1,112 @@
+//! The scenario's `[objective]`: what "best" means for the verdict of `run` and `compare`.
+//!
+//! ```toml
+//! [objective]
+//! minimize = "downtime_s"                               # or maximize = "..."
+//! subject_to = ["false_positive_rollbacks <= 0.05"]     # optional
+//! ```
+//!
+//! It is the sweep's objective written as a table, and is turned into that very syntax
+//! (`min downtime_s s.t. false_positive_rollbacks <= 0.05`), so `--objective` and the
+//! table mean the same thing.
+
+use super::span::{Problem, Seg};
+use serde::Deserialize;
+
+/// `[objective]` as written.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawObjective {
+    /// The metric to make as small as possible, e.g. "downtime_s" (or "downtime_s@gate").
+    pub minimize: Option<String>,
+    /// The metric to make as large as possible.
+    pub maximize: Option<String>,
+    /// Constraints, each "METRIC[@POLICY] <= VALUE" (or >=, <, >).
+    #[serde(default)]
+    pub subject_to: Vec<String>,
+}
+
+impl RawObjective {
+    /// The objective in the sweep's syntax, or what is wrong with the table.
+    pub fn text(&self) -> Result<String, String> {
+        let head = match (&self.minimize, &self.maximize) {
+            (Some(m), None) => format!("min {}", m.trim()),
+            (None, Some(m)) => format!("max {}", m.trim()),
+            (Some(_), Some(_)) => {
+                return Err("objective: give minimize or maximize, not both".into())
+            }
+            (None, None) => {
+                return Err(
+                    "objective: expected minimize = \"METRIC\" or maximize = \"METRIC\"".into(),
+                )
+            }
+        };
+        if self.subject_to.is_empty() {
+            Ok(head)
+        } else {
+            let cs: Vec<&str> = self.subject_to.iter().map(|c| c.trim()).collect();
+            Ok(format!("{head} s.t. {}", cs.join(" and ")))
+        }
+    }
+}
+
+/// Checks `[objective]` against the scenario's policies: the metric names, the
+/// constraints' syntax and `@POLICY` names. Problems point at the key at fault.
+pub(super) fn check(raw: &RawObjective, policies: &[String]) -> Result<String, Problem> {
+    let key = if raw.maximize.is_some() && raw.minimize.is_none() {
+        "maximize"
+    } else {
+        "minimize"
+    };
+    let problem = |k: &'static str, message: String| Problem {
+        path: vec![Seg::Key("objective"), Seg::Key(k)],
+        message,
+    };
+    let text = raw.text().map_err(|m| problem(key, m))?;
+    let first = policies.first().map(String::as_str).unwrap_or("");
+    crate::experiment::objective::parse(&text, Some(first), policies).map_err(|m| {
+        let k = if raw.subject_to.iter().any(|c| m.contains(c.trim())) || m.contains("constraint") {
+            "subject_to"
+        } else {
+            key
+        };
+        problem(k, format!("objective: {m}"))
+    })?;
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(min: Option<&str>, max: Option<&str>, st: &[&str]) -> RawObjective {
+        RawObjective {
+            minimize: min.map(Into::into),
+            maximize: max.map(Into::into),
+            subject_to: st.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn the_table_reads_as_the_sweep_syntax() {
+        let r = raw(Some("downtime_s"), None, &["false_positive_rollbacks <= 0.05"]);
+        assert_eq!(
+            r.text().unwrap(),
+            "min downtime_s s.t. false_positive_rollbacks <= 0.05"
+        );
+        assert_eq!(raw(None, Some("rollbacks"), &[]).text().unwrap(), "max rollbacks");
+        assert!(raw(None, None, &[]).text().unwrap_err().contains("expected minimize"));
+        assert!(raw(Some("a"), Some("b"), &[]).text().unwrap_err().contains("not both"));
+    }
+
+    #[test]
+    fn unknown_metrics_and_bad_constraints_point_at_their_key() {
+        let p = vec!["gate".to_string()];
+        let e = check(&raw(Some("downtime"), None, &[]), &p).unwrap_err();
+        assert_eq!(e.path, vec![Seg::Key("objective"), Seg::Key("minimize")]);
+        assert!(e.message.contains("\"downtime\" is not a metric"), "{}", e.message);
+        let e = check(&raw(Some("downtime_s"), None, &["rollbacks =< 1"]), &p).unwrap_err();
+        assert_eq!(e.path, vec![Seg::Key("objective"), Seg::Key("subject_to")]);
+        assert!(check(&raw(Some("downtime_s@gate"), None, &[]), &p).is_ok());
+    }
+}
