@@ -5,20 +5,21 @@
 
 use assert_cmd::Command;
 
-/// stdout of `rollsim run SCENARIO --runs 300 --seed 42`, with the binary's path and the
-/// temporary directory replaced by stable names.
-fn printed(scenario: &str, extra: &[&str]) -> String {
+/// stdout of `rollsim run SCENARIO --runs N --seed 42` up to its "reproduce with" line
+/// (which names the binary and a temporary directory).
+fn printed(scenario: &str, runs: &str, extra: &[&str]) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out");
     let mut cmd = Command::cargo_bin("rollsim").expect("binary");
-    cmd.args(["run", scenario, "--runs", "300", "--seed", "42", "--quiet", "--out"])
+    cmd.args(["run", scenario, "--runs", runs, "--seed", "42", "--quiet", "--out"])
         .arg(&out)
         .args(extra);
     let got = cmd.assert().success().get_output().stdout.clone();
     let text = String::from_utf8(got).expect("utf-8");
-    let bin = assert_cmd::cargo::cargo_bin("rollsim");
-    text.replace(&bin.display().to_string(), "rollsim")
-        .replace(&out.display().to_string(), "OUT")
+    match text.find("\nreproduce with: ") {
+        Some(i) => text[..i + 1].to_string(),
+        None => text,
+    }
 }
 
 fn check(name: &str, got: &str) {
@@ -41,7 +42,7 @@ fn fits(text: &str) {
 
 #[test]
 fn controllers_table_fits_100_columns_and_names_the_best() {
-    let got = printed("scenarios/controllers.toml", &[]);
+    let got = printed("scenarios/controllers.toml", "300", &[]);
     fits(&got);
     assert!(got.contains("kayenta is best"), "{got}");
     check("run-controllers.txt", &got);
@@ -49,7 +50,7 @@ fn controllers_table_fits_100_columns_and_names_the_best() {
 
 #[test]
 fn quickstart_table_and_verdict() {
-    let got = printed("scenarios/quickstart.toml", &[]);
+    let got = printed("scenarios/quickstart.toml", "1000", &[]);
     fits(&got);
     assert!(got.contains("error-rate-2pct is best"), "{got}");
     check("run-quickstart.txt", &got);
@@ -59,6 +60,7 @@ fn quickstart_table_and_verdict() {
 fn an_objective_on_the_command_line_overrides_the_scenario() {
     let got = printed(
         "scenarios/quickstart.toml",
+        "1000",
         &["--objective", "min false_positive_rollbacks s.t. missed_bad_release <= 0.05"],
     );
     // Only error-rate-2pct misses (almost) no bad release; none and the probes miss many.
@@ -86,6 +88,7 @@ fn a_bad_objective_or_metric_is_a_usage_error_naming_the_flag() {
 fn formats_carry_the_same_columns() {
     let csv = printed(
         "scenarios/quickstart.toml",
+        "20",
         &["--format", "csv", "--metrics", "downtime_s,missed_bad_release"],
     );
     let mut lines = csv.lines();
@@ -94,9 +97,9 @@ fn formats_carry_the_same_columns() {
         Some("policy,downtime_s,downtime_s_low,downtime_s_high,missed_bad_release,missed_bad_release_low,missed_bad_release_high")
     );
     assert_eq!(lines.count(), 4);
-    let md = printed("scenarios/quickstart.toml", &["--format", "markdown"]);
+    let md = printed("scenarios/quickstart.toml", "20", &["--format", "markdown"]);
     assert!(md.starts_with("| policy | false+ rollbacks | missed bad |"), "{md}");
-    let json = printed("scenarios/quickstart.toml", &["--json"]);
+    let json = printed("scenarios/quickstart.toml", "1000", &["--json"]);
     let v: serde_json::Value = serde_json::from_str(&json).expect("json");
     assert_eq!(v["verdict"]["best"], "error-rate-2pct");
     assert_eq!(v["verdict"]["source"], "scenario");
