@@ -70,7 +70,8 @@ pub struct CommonArgs {
     /// Master seed (default: the scenario's `simulation.seed`, else a fresh one that is printed).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Output directory (default: reports/<scenario name>).
+    /// Output directory (default: reports/<scenario name> for run, reports/<scenario
+    /// name>-compare for compare, reports/<scenario name>-sweep for sweep).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Overwrite files in a non-empty output directory.

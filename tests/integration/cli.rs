@@ -141,6 +141,15 @@ fn bad_duration_is_located() {
 }
 
 #[test]
+fn ambiguous_capital_m_duration_is_rejected_with_its_place() {
+    rejects(
+        "[simulation]\nduration = \"4h\"\n\n[[policies]]\nname = \"gate\"\nkind = \"threshold\"\nerror_rate_above = 0.02\nwindow = \"5M\"\n",
+        "8:10",
+        "duration \"5M\" has the ambiguous unit \"M\" (minutes or months?)",
+    );
+}
+
+#[test]
 fn absurd_duration_is_rejected_not_overflowed() {
     rejects(
         "[simulation]\nduration = \"500000 years\"\n",
