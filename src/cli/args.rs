@@ -22,31 +22,47 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run every policy of a scenario on the same simulated runs and summarise the outcomes.
-    #[command(after_help = "Examples:\n  rollsim run scenarios/quickstart.toml --runs 2000 --seed 42\n  rollsim run scenarios/controllers.toml --metrics downtime_s,pages --format markdown\n  rollsim run scenarios/quickstart.toml --objective \"min downtime_s s.t. false_positive_rollbacks <= 0.05\"\n  rollsim run scenarios/quickstart.toml --seed 42 --run 17        # replay run 17 alone")]
+    #[command(
+        after_help = "Examples:\n  rollsim run scenarios/quickstart.toml --runs 2000 --seed 42\n  rollsim run scenarios/controllers.toml --metrics downtime_s,pages --format markdown\n  rollsim run scenarios/quickstart.toml --objective \"min downtime_s s.t. false_positive_rollbacks <= 0.05\"\n  rollsim run scenarios/quickstart.toml --seed 42 --run 17        # replay run 17 alone"
+    )]
     Run(RunArgs),
     /// Like `run`, plus paired differences against a baseline policy and a ranked table.
-    #[command(after_help = "Examples:\n  rollsim compare scenarios/strategies.toml --runs 300 --seed 1 --baseline all-at-once\n  rollsim compare scenarios/controllers.toml --rank-by downtime_s --wide")]
+    #[command(
+        after_help = "Examples:\n  rollsim compare scenarios/strategies.toml --runs 300 --seed 1 --baseline all-at-once\n  rollsim compare scenarios/controllers.toml --rank-by downtime_s --wide"
+    )]
     Compare(CompareArgs),
     /// Vary one or two numeric fields of the scenario over a range or a list.
-    #[command(after_help = "Examples:\n  rollsim sweep scenarios/quickstart.toml --param policies.error-rate-2pct.error_rate_above=0.005..0.05:10 \\\n      --objective \"min downtime_s s.t. false_positive_rollbacks <= 0.05\"\n  rollsim sweep scenarios/quickstart.toml --param service.request_rate=10,20,40 --runs 500")]
+    #[command(
+        after_help = "Examples:\n  rollsim sweep scenarios/quickstart.toml --param policies.error-rate-2pct.error_rate_above=0.005..0.05:10 \\\n      --objective \"min downtime_s s.t. false_positive_rollbacks <= 0.05\"\n  rollsim sweep scenarios/quickstart.toml --param service.request_rate=10,20,40 --runs 500"
+    )]
     Sweep(SweepArgs),
     /// Record one run of one policy as a timeline (trace.csv, events.csv).
-    #[command(after_help = "Examples:\n  rollsim trace scenarios/infra-latency-loop.toml --run 3 --policy p99-over-500ms\n  rollsim trace scenarios/gameday-checkout.toml --seed 6 --actions reports/gameday-checkout-gameday/actions.csv")]
+    #[command(
+        after_help = "Examples:\n  rollsim trace scenarios/infra-latency-loop.toml --run 3 --policy p99-over-500ms\n  rollsim trace scenarios/gameday-checkout.toml --seed 6 --actions reports/gameday-checkout-gameday/actions.csv"
+    )]
     Trace(TraceArgs),
     /// Play a scenario live: paced in real time (or faster), faults hidden, a dashboard,
     /// an HTTP API and Prometheus metrics; a scorecard against every automatic policy.
-    #[command(after_help = "Examples:\n  rollsim gameday scenarios/gameday-checkout.toml --speed 30 --listen 127.0.0.1:9184 --pager error-rate-2pct\n  printf 'advance 27m\\nrollback\\nend\\n' | rollsim gameday scenarios/gameday-checkout.toml --virtual --seed 6")]
+    #[command(
+        after_help = "Examples:\n  rollsim gameday scenarios/gameday-checkout.toml --speed 30 --listen 127.0.0.1:9184 --pager error-rate-2pct\n  printf 'advance 27m\\nrollback\\nend\\n' | rollsim gameday scenarios/gameday-checkout.toml --virtual --seed 6"
+    )]
     Gameday(GamedayArgs),
     /// Combine the output directories of `--shard i/n` runs into the single-machine output.
-    #[command(after_help = "Examples:\n  rollsim run scenarios/strategies.toml --seed 42 --shard 0/2 --out out/shard-0\n  rollsim run scenarios/strategies.toml --seed 42 --shard 1/2 --out out/shard-1\n  rollsim merge out/shard-* --out out/merged")]
+    #[command(
+        after_help = "Examples:\n  rollsim run scenarios/strategies.toml --seed 42 --shard 0/2 --out out/shard-0\n  rollsim run scenarios/strategies.toml --seed 42 --shard 1/2 --out out/shard-1\n  rollsim merge out/shard-* --out out/merged"
+    )]
     Merge(MergeArgs),
     /// Feed recorded metrics to a scenario's policies as if live; score their decisions
     /// against labelled incidents.
-    #[command(after_help = "Examples:\n  rollsim replay scenarios/replay/metrics.csv --labels scenarios/replay/labels.csv \\\n      --policies scenarios/replay/policies.toml --reset decision --hold 30m")]
+    #[command(
+        after_help = "Examples:\n  rollsim replay scenarios/replay/metrics.csv --labels scenarios/replay/labels.csv \\\n      --policies scenarios/replay/policies.toml --reset decision --hold 30m"
+    )]
     Replay(ReplayArgs),
     /// Fit the noise model to recorded metrics of a healthy period; write a scenario and
     /// compare simulated with recorded signals.
-    #[command(after_help = "Examples:\n  rollsim calibrate scenarios/replay/metrics.csv --to 1970-01-02T01:00:00Z --out my-service.toml")]
+    #[command(
+        after_help = "Examples:\n  rollsim calibrate scenarios/replay/metrics.csv --to 1970-01-02T01:00:00Z --out my-service.toml"
+    )]
     Calibrate(CalibrateArgs),
     /// Check a scenario file and report every problem with file:line:col.
     #[command(after_help = "Examples:\n  rollsim validate scenarios/controllers.toml")]
@@ -60,20 +76,26 @@ pub enum Command {
     Report(ReportArgs),
     /// Print the rollsim policy (TOML) equivalent to an Argo Rollouts AnalysisTemplate or
     /// Rollout, or a Flagger Canary (YAML); what cannot be modelled is listed on stderr.
-    #[command(after_help = "Examples:\n  rollsim import scenarios/imports/flagger-canary.yaml >> my-scenario.toml")]
+    #[command(
+        after_help = "Examples:\n  rollsim import scenarios/imports/flagger-canary.yaml >> my-scenario.toml"
+    )]
     Import {
         /// The YAML file (one or more documents).
         file: PathBuf,
     },
     /// Print a shell completion script on stdout.
-    #[command(after_help = "Examples:\n  rollsim completions bash > ~/.local/share/bash-completion/completions/rollsim\n  rollsim completions zsh > ~/.zfunc/_rollsim\n  rollsim completions fish > ~/.config/fish/completions/rollsim.fish")]
+    #[command(
+        after_help = "Examples:\n  rollsim completions bash > ~/.local/share/bash-completion/completions/rollsim\n  rollsim completions zsh > ~/.zfunc/_rollsim\n  rollsim completions fish > ~/.config/fish/completions/rollsim.fish"
+    )]
     Completions {
         /// The shell.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
     /// Print the manual page (roff) on stdout.
-    #[command(after_help = "Examples:\n  rollsim man > rollsim.1 && man ./rollsim.1\n  rollsim man | sudo tee /usr/local/share/man/man1/rollsim.1 >/dev/null")]
+    #[command(
+        after_help = "Examples:\n  rollsim man > rollsim.1 && man ./rollsim.1\n  rollsim man | sudo tee /usr/local/share/man/man1/rollsim.1 >/dev/null"
+    )]
     Man,
 }
 

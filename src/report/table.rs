@@ -67,7 +67,9 @@ pub fn parse_metrics(list: &str) -> Result<Vec<String>, String> {
         out.push(m.to_string());
     }
     if out.is_empty() {
-        return Err("--metrics: no metric given; expected e.g. --metrics downtime_s,failed_requests".into());
+        return Err(
+            "--metrics: no metric given; expected e.g. --metrics downtime_s,failed_requests".into(),
+        );
     }
     Ok(out)
 }
@@ -213,7 +215,9 @@ fn legend(metrics: &[String], dropped: bool) -> String {
         out.push_str("; rates are % of runs (one release per run)");
     }
     if metrics.iter().any(|m| m == "time_to_detect_s") {
-        out.push_str("\ndetect: mean time over the bad releases caught (share of bad releases caught)");
+        out.push_str(
+            "\ndetect: mean time over the bad releases caught (share of bad releases caught)",
+        );
     }
     if dropped {
         out.push_str(&format!(
@@ -233,7 +237,13 @@ fn csv_table(s: &Summary, metrics: &[String], order: &[usize]) -> String {
         head.extend([m.clone(), format!("{m}_low"), format!("{m}_high")]);
     }
     let _ = w.write_record(&head);
-    let num = |x: f64| if x.is_finite() { x.to_string() } else { String::new() };
+    let num = |x: f64| {
+        if x.is_finite() {
+            x.to_string()
+        } else {
+            String::new()
+        }
+    };
     for &i in order {
         let p = &s.policies[i];
         let mut row = vec![p.policy.clone()];
@@ -355,7 +365,9 @@ mod tests {
             parse_metrics("downtime_s, failed_requests").unwrap(),
             vec!["downtime_s", "failed_requests"]
         );
-        assert!(parse_metrics("downtime").unwrap_err().contains("\"downtime\" is not a metric"));
+        assert!(parse_metrics("downtime")
+            .unwrap_err()
+            .contains("\"downtime\" is not a metric"));
         assert!(parse_metrics(",").unwrap_err().contains("no metric given"));
     }
 
@@ -364,8 +376,14 @@ mod tests {
         let s = summary();
         let m = vec!["downtime_s".to_string()];
         let c = policy_table(&s, &m, &[1], Format::Csv, WIDTH);
-        assert_eq!(c, "policy,downtime_s,downtime_s_low,downtime_s_high\nb,798.5,702.3,894.6\n");
+        assert_eq!(
+            c,
+            "policy,downtime_s,downtime_s_low,downtime_s_high\nb,798.5,702.3,894.6\n"
+        );
         let md = policy_table(&s, &m, &[1], Format::Markdown, WIDTH);
-        assert_eq!(md, "| policy | downtime |\n|---|---:|\n| b | 13m19s [11m42s, 14m55s] |\n");
+        assert_eq!(
+            md,
+            "| policy | downtime |\n|---|---:|\n| b | 13m19s [11m42s, 14m55s] |\n"
+        );
     }
 }

@@ -97,17 +97,21 @@ impl Paired {
             current = Some(run);
             let policy = rec.get(policy_col).unwrap_or("");
             let Some(k) = names.iter().position(|n| n == policy) else {
-                return Err(bad(line, format!("policy {policy:?} is not in the summary")));
+                return Err(bad(
+                    line,
+                    format!("policy {policy:?} is not in the summary"),
+                ));
             };
             let cell = rec.get(metric_col).unwrap_or("").trim();
-            values[k] = match cell {
-                "" => None,
-                "true" => Some(1.0),
-                "false" => Some(0.0),
-                v => Some(v.parse::<f64>().map_err(|_| {
-                    bad(line, format!("column `{metric}`: {v:?} is not a number"))
-                })?),
-            };
+            values[k] =
+                match cell {
+                    "" => None,
+                    "true" => Some(1.0),
+                    "false" => Some(0.0),
+                    v => Some(v.parse::<f64>().map_err(|_| {
+                        bad(line, format!("column `{metric}`: {v:?} is not a number"))
+                    })?),
+                };
         }
         if current.is_some() {
             paired.add_run(&values);
@@ -240,9 +244,10 @@ pub fn decide(
         let obj = for_candidate(text, p, facts.policies)?;
         metric = obj.target.metric.clone();
         goal = obj.goal;
-        let ok = obj.constraints.iter().all(|c| {
-            get(&c.target.policy, &c.target.metric).is_some_and(|e| meets(c, &e))
-        });
+        let ok = obj
+            .constraints
+            .iter()
+            .all(|c| get(&c.target.policy, &c.target.metric).is_some_and(|e| meets(c, &e)));
         match get(p, &obj.target.metric) {
             Some(e) if ok => eligible.push((p, e)),
             _ if !ok => failing.push((*p).clone()),
@@ -287,7 +292,11 @@ pub fn decide(
         format!(
             " {} {} the constraint at the 95% bound: {}.",
             n,
-            if n == 1 { "policy breaks" } else { "policies break" },
+            if n == 1 {
+                "policy breaks"
+            } else {
+                "policies break"
+            },
             failing.join(", ")
         )
     };
@@ -355,7 +364,11 @@ pub fn decide(
                 text_out.push_str(&format!(
                     " That is {} than the runner-up, {runner}{} (paired difference {}, {} runs).",
                     amount(d),
-                    if facts.nothing.contains(runner) { ", which does nothing" } else { "" },
+                    if facts.nothing.contains(runner) {
+                        ", which does nothing"
+                    } else {
+                        ""
+                    },
                     diff_text(unit, d),
                     d.n
                 ));
@@ -528,7 +541,11 @@ mod tests {
         put("none", "downtime_s", est(3330.0, 3200.0, 3460.0));
         put("oracle", "downtime_s", est(230.0, 220.0, 240.0));
         put("fast", "downtime_s", est(330.0, 320.0, 340.0));
-        put("careful", "downtime_s", est(330.0 + gap, 320.0 + gap, 340.0 + gap));
+        put(
+            "careful",
+            "downtime_s",
+            est(330.0 + gap, 320.0 + gap, 340.0 + gap),
+        );
         put("noisy", "downtime_s", est(280.0, 270.0, 290.0));
         for p in ["none", "oracle", "fast", "careful"] {
             put(p, "false_positive_rollbacks", est(0.01, 0.002, 0.03));
@@ -553,7 +570,11 @@ mod tests {
 
     #[test]
     fn names_the_best_with_paired_margins_and_keeps_the_oracle_as_a_bound() {
-        let (n, r, z) = (names(), vec!["oracle".to_string()], vec!["none".to_string()]);
+        let (n, r, z) = (
+            names(),
+            vec!["oracle".to_string()],
+            vec!["none".to_string()],
+        );
         let e = estimates(65.0);
         let v = decide(
             "min downtime_s s.t. false_positive_rollbacks <= 0.05",
@@ -581,7 +602,11 @@ mod tests {
 
     #[test]
     fn overlapping_paired_intervals_are_a_tie() {
-        let (n, r, z) = (names(), vec!["oracle".to_string()], vec!["none".to_string()]);
+        let (n, r, z) = (
+            names(),
+            vec!["oracle".to_string()],
+            vec!["none".to_string()],
+        );
         let e = estimates(0.5);
         let v = decide(
             "min downtime_s s.t. false_positive_rollbacks <= 0.05",
@@ -592,12 +617,21 @@ mod tests {
         .unwrap();
         assert_eq!(v.best.as_deref(), Some("fast"));
         assert_eq!(v.tied, vec!["careful"]);
-        assert!(v.text.contains("a tie: fast and careful cannot be told apart"), "{}", v.text);
+        assert!(
+            v.text
+                .contains("a tie: fast and careful cannot be told apart"),
+            "{}",
+            v.text
+        );
     }
 
     #[test]
     fn a_constraint_met_on_the_mean_but_not_the_bound_is_not_met() {
-        let (n, r, z) = (names(), vec!["oracle".to_string()], vec!["none".to_string()]);
+        let (n, r, z) = (
+            names(),
+            vec!["oracle".to_string()],
+            vec!["none".to_string()],
+        );
         let e = estimates(65.0);
         // noisy's mean 0.09 meets <= 0.1, its upper bound 0.13 does not.
         let v = decide(
@@ -617,7 +651,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(v.best, None);
-        assert!(v.text.contains("no policy meets the constraints"), "{}", v.text);
+        assert!(
+            v.text.contains("no policy meets the constraints"),
+            "{}",
+            v.text
+        );
     }
 
     #[test]
@@ -639,7 +677,11 @@ mod tests {
         assert_eq!(back.ci95_low, -d.ci95_high);
         std::fs::write(&path, "run,policy,downtime_s\n0,a,ten\n").unwrap();
         let err = Paired::from_runs_csv(&path, "downtime_s", &names).unwrap_err();
-        assert!(err.to_string().ends_with("runs.csv:2: column `downtime_s`: \"ten\" is not a number"), "{err}");
+        assert!(
+            err.to_string()
+                .ends_with("runs.csv:2: column `downtime_s`: \"ten\" is not a number"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -650,8 +692,15 @@ mod tests {
         assert_eq!(s.source, Source::Scenario);
         assert_eq!(s.references, vec!["truth"]);
         assert_eq!(s.nothing, vec!["base"]);
-        let s = setup(None, &["none".into(), "oracle".into()], Some("max rollbacks"));
-        assert_eq!((s.objective.as_str(), s.source), ("max rollbacks", Source::Flag));
+        let s = setup(
+            None,
+            &["none".into(), "oracle".into()],
+            Some("max rollbacks"),
+        );
+        assert_eq!(
+            (s.objective.as_str(), s.source),
+            ("max rollbacks", Source::Flag)
+        );
         assert_eq!(s.references, vec!["oracle"]);
     }
 }

@@ -89,14 +89,27 @@ mod tests {
 
     #[test]
     fn the_table_reads_as_the_sweep_syntax() {
-        let r = raw(Some("downtime_s"), None, &["false_positive_rollbacks <= 0.05"]);
+        let r = raw(
+            Some("downtime_s"),
+            None,
+            &["false_positive_rollbacks <= 0.05"],
+        );
         assert_eq!(
             r.text().unwrap(),
             "min downtime_s s.t. false_positive_rollbacks <= 0.05"
         );
-        assert_eq!(raw(None, Some("rollbacks"), &[]).text().unwrap(), "max rollbacks");
-        assert!(raw(None, None, &[]).text().unwrap_err().contains("expected minimize"));
-        assert!(raw(Some("a"), Some("b"), &[]).text().unwrap_err().contains("not both"));
+        assert_eq!(
+            raw(None, Some("rollbacks"), &[]).text().unwrap(),
+            "max rollbacks"
+        );
+        assert!(raw(None, None, &[])
+            .text()
+            .unwrap_err()
+            .contains("expected minimize"));
+        assert!(raw(Some("a"), Some("b"), &[])
+            .text()
+            .unwrap_err()
+            .contains("not both"));
     }
 
     #[test]
@@ -104,7 +117,11 @@ mod tests {
         let p = vec!["gate".to_string()];
         let e = check(&raw(Some("downtime"), None, &[]), &p).unwrap_err();
         assert_eq!(e.path, vec![Seg::Key("objective"), Seg::Key("minimize")]);
-        assert!(e.message.contains("\"downtime\" is not a metric"), "{}", e.message);
+        assert!(
+            e.message.contains("\"downtime\" is not a metric"),
+            "{}",
+            e.message
+        );
         let e = check(&raw(Some("downtime_s"), None, &["rollbacks =< 1"]), &p).unwrap_err();
         assert_eq!(e.path, vec![Seg::Key("objective"), Seg::Key("subject_to")]);
         assert!(check(&raw(Some("downtime_s@gate"), None, &[]), &p).is_ok());

@@ -227,8 +227,15 @@ pub(super) fn validate(
     );
 
     // [objective]: checked against the policies' names.
-    let names: Vec<String> = policies.iter().map(|p: &PolicySpec| p.name.clone()).collect();
-    let objective = match raw.objective.as_ref().map(|o| super::objective::check(o, &names)) {
+    let names: Vec<String> = policies
+        .iter()
+        .map(|p: &PolicySpec| p.name.clone())
+        .collect();
+    let objective = match raw
+        .objective
+        .as_ref()
+        .map(|o| super::objective::check(o, &names))
+    {
         Some(Ok(text)) => Some(text),
         Some(Err(problem)) => {
             c.problems.push(problem);

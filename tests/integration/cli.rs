@@ -488,32 +488,84 @@ fn outputs_are_readable_by_others() {
 
 #[test]
 fn every_subcommand_help_ends_with_an_example() {
-    let out = rollsim().arg("--help").assert().success().get_output().stdout.clone();
+    let out = rollsim()
+        .arg("--help")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let top = String::from_utf8(out).expect("utf-8");
     assert!(top.contains("Examples:\n  rollsim run "), "{top}");
     let names = [
-        "run", "compare", "sweep", "trace", "gameday", "merge", "replay", "calibrate",
-        "validate", "report", "import", "completions", "man",
+        "run",
+        "compare",
+        "sweep",
+        "trace",
+        "gameday",
+        "merge",
+        "replay",
+        "calibrate",
+        "validate",
+        "report",
+        "import",
+        "completions",
+        "man",
     ];
     for name in names {
-        let out = rollsim().args([name, "--help"]).assert().success().get_output().stdout.clone();
+        let out = rollsim()
+            .args([name, "--help"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
         let help = String::from_utf8(out).expect("utf-8");
-        assert!(help.contains("\nExamples:\n  rollsim "), "{name} --help:\n{help}");
+        assert!(
+            help.contains("\nExamples:\n  rollsim "),
+            "{name} --help:\n{help}"
+        );
     }
 }
 
 #[test]
 fn completions_and_man_page_are_generated() {
-    for (shell, marker) in [("bash", "_rollsim()"), ("zsh", "#compdef rollsim"), ("fish", "complete -c rollsim")] {
-        let out = rollsim().args(["completions", shell]).assert().success().get_output().stdout.clone();
+    for (shell, marker) in [
+        ("bash", "_rollsim()"),
+        ("zsh", "#compdef rollsim"),
+        ("fish", "complete -c rollsim"),
+    ] {
+        let out = rollsim()
+            .args(["completions", shell])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
         let text = String::from_utf8(out).expect("utf-8");
-        assert!(text.contains(marker), "{shell}: {}", &text[..text.len().min(300)]);
-        assert!(text.contains("compare"), "{shell} completes the subcommands");
+        assert!(
+            text.contains(marker),
+            "{shell}: {}",
+            &text[..text.len().min(300)]
+        );
+        assert!(
+            text.contains("compare"),
+            "{shell} completes the subcommands"
+        );
     }
-    let out = rollsim().arg("man").assert().success().get_output().stdout.clone();
+    let out = rollsim()
+        .arg("man")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let page = String::from_utf8(out).expect("utf-8");
     assert!(page.contains(".TH rollsim 1"), "{page}");
-    assert!(page.contains(".SH \"ROLLSIM RUN\""), "a section per subcommand");
+    assert!(
+        page.contains(".SH \"ROLLSIM RUN\""),
+        "a section per subcommand"
+    );
     assert!(page.contains("\\-\\-objective"), "options are listed");
     rollsim().args(["completions", "tcsh"]).assert().code(2);
 }

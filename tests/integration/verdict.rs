@@ -11,9 +11,11 @@ fn printed(scenario: &str, runs: &str, extra: &[&str]) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out");
     let mut cmd = Command::cargo_bin("rollsim").expect("binary");
-    cmd.args(["run", scenario, "--runs", runs, "--seed", "42", "--quiet", "--out"])
-        .arg(&out)
-        .args(extra);
+    cmd.args([
+        "run", scenario, "--runs", runs, "--seed", "42", "--quiet", "--out",
+    ])
+    .arg(&out)
+    .args(extra);
     let got = cmd.assert().success().get_output().stdout.clone();
     let text = String::from_utf8(got).expect("utf-8");
     match text.find("\nreproduce with: ") {
@@ -36,7 +38,11 @@ fn check(name: &str, got: &str) {
 
 fn fits(text: &str) {
     for line in text.lines() {
-        assert!(line.chars().count() <= 100, "{} columns: {line}", line.chars().count());
+        assert!(
+            line.chars().count() <= 100,
+            "{} columns: {line}",
+            line.chars().count()
+        );
     }
 }
 
@@ -61,7 +67,10 @@ fn an_objective_on_the_command_line_overrides_the_scenario() {
     let got = printed(
         "scenarios/quickstart.toml",
         "1000",
-        &["--objective", "min false_positive_rollbacks s.t. missed_bad_release <= 0.05"],
+        &[
+            "--objective",
+            "min false_positive_rollbacks s.t. missed_bad_release <= 0.05",
+        ],
     );
     // Only error-rate-2pct misses (almost) no bad release; none and the probes miss many.
     assert!(
@@ -73,15 +82,29 @@ fn an_objective_on_the_command_line_overrides_the_scenario() {
 #[test]
 fn a_bad_objective_or_metric_is_a_usage_error_naming_the_flag() {
     let mut cmd = Command::cargo_bin("rollsim").expect("binary");
-    cmd.args(["run", "scenarios/quickstart.toml", "--runs", "5", "--objective", "min downtime"]);
-    cmd.assert()
-        .code(2)
-        .stderr(predicates::str::contains("--objective: \"downtime\" is not a metric"));
+    cmd.args([
+        "run",
+        "scenarios/quickstart.toml",
+        "--runs",
+        "5",
+        "--objective",
+        "min downtime",
+    ]);
+    cmd.assert().code(2).stderr(predicates::str::contains(
+        "--objective: \"downtime\" is not a metric",
+    ));
     let mut cmd = Command::cargo_bin("rollsim").expect("binary");
-    cmd.args(["run", "scenarios/quickstart.toml", "--runs", "5", "--metrics", "downtime_s,fp"]);
-    cmd.assert()
-        .code(2)
-        .stderr(predicates::str::contains("--metrics: \"fp\" is not a metric"));
+    cmd.args([
+        "run",
+        "scenarios/quickstart.toml",
+        "--runs",
+        "5",
+        "--metrics",
+        "downtime_s,fp",
+    ]);
+    cmd.assert().code(2).stderr(predicates::str::contains(
+        "--metrics: \"fp\" is not a metric",
+    ));
 }
 
 #[test]
@@ -89,7 +112,12 @@ fn formats_carry_the_same_columns() {
     let csv = printed(
         "scenarios/quickstart.toml",
         "20",
-        &["--format", "csv", "--metrics", "downtime_s,missed_bad_release"],
+        &[
+            "--format",
+            "csv",
+            "--metrics",
+            "downtime_s,missed_bad_release",
+        ],
     );
     let mut lines = csv.lines();
     assert_eq!(
@@ -98,7 +126,10 @@ fn formats_carry_the_same_columns() {
     );
     assert_eq!(lines.count(), 4);
     let md = printed("scenarios/quickstart.toml", "20", &["--format", "markdown"]);
-    assert!(md.starts_with("| policy | false+ rollbacks | missed bad |"), "{md}");
+    assert!(
+        md.starts_with("| policy | false+ rollbacks | missed bad |"),
+        "{md}"
+    );
     let json = printed("scenarios/quickstart.toml", "1000", &["--json"]);
     let v: serde_json::Value = serde_json::from_str(&json).expect("json");
     assert_eq!(v["verdict"]["best"], "error-rate-2pct");
