@@ -422,11 +422,35 @@ pub fn setup(scenario_text: Option<&str>, policies: &[String], flag: Option<&str
         name: Option<String>,
         kind: Option<String>,
     }
+    // The scenario's `[objective]` table (checked when the scenario was loaded), read
+    // here from the copied text so a report needs nothing but its directory.
+    #[derive(serde::Deserialize)]
+    struct O {
+        minimize: Option<String>,
+        maximize: Option<String>,
+        #[serde(default)]
+        subject_to: Vec<String>,
+    }
+    impl O {
+        fn text(&self) -> Option<String> {
+            let head = match (&self.minimize, &self.maximize) {
+                (Some(m), None) => format!("min {}", m.trim()),
+                (None, Some(m)) => format!("max {}", m.trim()),
+                _ => return None,
+            };
+            let cs: Vec<&str> = self.subject_to.iter().map(|c| c.trim()).collect();
+            Some(if cs.is_empty() {
+                head
+            } else {
+                format!("{head} s.t. {}", cs.join(" and "))
+            })
+        }
+    }
     #[derive(serde::Deserialize)]
     struct S {
         #[serde(default)]
         policies: Vec<P>,
-        objective: Option<crate::scenario::objective::RawObjective>,
+        objective: Option<O>,
     }
     let parsed = scenario_text.and_then(|t| toml::from_str::<S>(t).ok());
     let of_kind = |kind: &str| -> Vec<String> {
@@ -443,7 +467,7 @@ pub fn setup(scenario_text: Option<&str>, policies: &[String], flag: Option<&str
     let from_scenario = parsed
         .as_ref()
         .and_then(|s| s.objective.as_ref())
-        .and_then(|o| o.text().ok());
+        .and_then(O::text);
     let (objective, source) = match (flag, from_scenario) {
         (Some(f), _) => (f.trim().to_string(), Source::Flag),
         (None, Some(s)) => (s, Source::Scenario),

@@ -51,7 +51,9 @@ impl RawObjective {
 }
 
 /// Checks `[objective]` against the scenario's policies: the metric names, the
-/// constraints' syntax and `@POLICY` names. Problems point at the key at fault.
+/// constraints' syntax and `@POLICY` names (the grammar of
+/// `experiment::objective::parse`, which reads the text again when the verdict is made).
+/// Problems point at the key at fault.
 pub(super) fn check(raw: &RawObjective, policies: &[String]) -> Result<String, Problem> {
     let key = if raw.maximize.is_some() && raw.minimize.is_none() {
         "maximize"
@@ -60,19 +62,67 @@ pub(super) fn check(raw: &RawObjective, policies: &[String]) -> Result<String, P
     };
     let problem = |k: &'static str, message: String| Problem {
         path: vec![Seg::Key("objective"), Seg::Key(k)],
-        message,
+        message: format!("objective: {message}"),
     };
-    let text = raw.text().map_err(|m| problem(key, m))?;
-    let first = policies.first().map(String::as_str).unwrap_or("");
-    crate::experiment::objective::parse(&text, Some(first), policies).map_err(|m| {
-        let k = if raw.subject_to.iter().any(|c| m.contains(c.trim())) || m.contains("constraint") {
-            "subject_to"
-        } else {
-            key
+    let text = raw
+        .text()
+        .map_err(|m| problem(key, m.trim_start_matches("objective: ").to_string()))?;
+    let goal = raw
+        .minimize
+        .as_deref()
+        .or(raw.maximize.as_deref())
+        .unwrap_or("");
+    target(goal.trim(), policies).map_err(|m| problem(key, m))?;
+    for c in &raw.subject_to {
+        let w: Vec<&str> = c.split_whitespace().collect();
+        let [m, op, v] = w.as_slice() else {
+            return Err(problem(
+                "subject_to",
+                format!("cannot read constraint {c:?}; expected \"METRIC <= VALUE\""),
+            ));
         };
-        problem(k, format!("objective: {m}"))
-    })?;
+        if !["<=", ">=", "<", ">"].contains(op) {
+            return Err(problem(
+                "subject_to",
+                format!("unknown comparison {op:?} in {c:?}; expected <=, >=, < or >"),
+            ));
+        }
+        if v.parse::<f64>().map_or(true, |x| !x.is_finite()) {
+            return Err(problem(
+                "subject_to",
+                format!("{v:?} in {c:?} is not a number"),
+            ));
+        }
+        target(m, policies).map_err(|m| problem("subject_to", m))?;
+    }
     Ok(text)
+}
+
+/// `METRIC[@POLICY]`: a metric of `summary.csv`, and a policy of the scenario if named.
+fn target(s: &str, policies: &[String]) -> Result<(), String> {
+    let (metric, policy) = match s.split_once('@') {
+        Some((m, p)) => (m, Some(p)),
+        None => (s, None),
+    };
+    let names: Vec<&str> = crate::outcome::RunRecord::METRICS
+        .iter()
+        .map(|m| m.0)
+        .collect();
+    if !names.contains(&metric) {
+        return Err(format!(
+            "{metric:?} is not a metric; expected one of {}",
+            names.join(", ")
+        ));
+    }
+    if let Some(p) = policy {
+        if !policies.iter().any(|q| q == p) {
+            return Err(format!(
+                "{p:?} is not a policy of this scenario; expected one of {}",
+                policies.join(", ")
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -124,6 +174,21 @@ mod tests {
         );
         let e = check(&raw(Some("downtime_s"), None, &["rollbacks =< 1"]), &p).unwrap_err();
         assert_eq!(e.path, vec![Seg::Key("objective"), Seg::Key("subject_to")]);
+        assert!(
+            e.message.contains("unknown comparison \"=<\""),
+            "{}",
+            e.message
+        );
+        let e = check(
+            &raw(Some("downtime_s"), None, &["rollbacks@nobody <= 1"]),
+            &p,
+        )
+        .unwrap_err();
+        assert!(
+            e.message.contains("\"nobody\" is not a policy"),
+            "{}",
+            e.message
+        );
         assert!(check(&raw(Some("downtime_s@gate"), None, &[]), &p).is_ok());
     }
 }
