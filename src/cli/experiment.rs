@@ -55,6 +55,10 @@ impl Print {
             .transpose()
             .map_err(UsageError)?;
         let names: Vec<String> = scenario.policies.iter().map(|p| p.name.clone()).collect();
+        if let Some(obj) = &scenario.objective {
+            verdict::check_objective(obj, &names)
+                .map_err(|m| UsageError(format!("the scenario's [objective]: {m}")))?;
+        }
         if let Some(obj) = &o.objective {
             verdict::check_objective(obj, &names)
                 .map_err(|m| UsageError(format!("--objective: {m}")))?;
@@ -88,12 +92,9 @@ impl Job {
         Ok(Job {
             experiment: Experiment {
                 kind,
-                out: c
-                    .out
-                    .clone()
-                    .unwrap_or_else(|| {
-                        default_out(&c.scenario, if kind == "compare" { "-compare" } else { "" })
-                    }),
+                out: c.out.clone().unwrap_or_else(|| {
+                    default_out(&c.scenario, if kind == "compare" { "-compare" } else { "" })
+                }),
                 force: c.force,
                 seed,
                 runs,
@@ -220,9 +221,20 @@ fn execute(job: &Job) -> Result<()> {
 /// The verdict on the runs just written (`verdict.json`, which the report shows).
 fn decide(job: &Job, dir: &OutputDir, r: &Results) -> Result<Option<Verdict>> {
     let e = &job.experiment;
-    let names: Vec<String> = e.source.scenario.policies.iter().map(|p| p.name.clone()).collect();
+    let names: Vec<String> = e
+        .source
+        .scenario
+        .policies
+        .iter()
+        .map(|p| p.name.clone())
+        .collect();
     let setup = verdict::setup(Some(&e.source.text), &names, job.print.objective.as_deref());
-    let v = verdict::for_dir(dir.path(), &names, &verdict::estimates_of(&r.summary), &setup)?;
+    let v = verdict::for_dir(
+        dir.path(),
+        &names,
+        &verdict::estimates_of(&r.summary),
+        &setup,
+    )?;
     if let Some(v) = &v {
         dir.write("verdict.json", &serde_json::to_vec_pretty(v)?)?;
     }
@@ -337,7 +349,11 @@ fn wrap_command(command: &str, width: usize) -> String {
     let words: Vec<String> = shlex::split(command)
         .map(|ws| {
             ws.iter()
-                .map(|w| shlex::try_quote(w).map(|q| q.into_owned()).unwrap_or_else(|_| w.clone()))
+                .map(|w| {
+                    shlex::try_quote(w)
+                        .map(|q| q.into_owned())
+                        .unwrap_or_else(|_| w.clone())
+                })
                 .collect()
         })
         .unwrap_or_else(|| vec![command.to_string()]);

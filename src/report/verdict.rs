@@ -387,7 +387,11 @@ pub fn decide(
             ));
         }
     } else if facts.nothing.iter().any(|n| n == best) {
-        text_out.push_str(" Doing nothing is the best choice here: no rule pays for itself.");
+        text_out.push_str(if failing.is_empty() {
+            " Doing nothing is the best choice here: no rule pays for itself."
+        } else {
+            " Doing nothing is best among the policies that meet the constraints."
+        });
     }
     text_out.push_str(&fail_text);
     text_out.push_str(&reference);
