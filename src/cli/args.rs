@@ -7,7 +7,13 @@ use std::path::PathBuf;
 
 /// rollsim: simulate rollback policies against injected faults before production does.
 #[derive(Debug, Parser)]
-#[command(name = "rollsim", version, about, long_about = None)]
+#[command(
+    name = "rollsim",
+    version,
+    about,
+    long_about = None,
+    after_help = "Examples:\n  rollsim run scenarios/quickstart.toml --runs 2000 --seed 42\n  rollsim compare scenarios/strategies.toml --baseline all-at-once\n  rollsim                      # the built-in quickstart demo, into ./rollsim-demo/"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -16,38 +22,81 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run every policy of a scenario on the same simulated runs and summarise the outcomes.
+    #[command(
+        after_help = "Examples:\n  rollsim run scenarios/quickstart.toml --runs 2000 --seed 42\n  rollsim run scenarios/controllers.toml --metrics downtime_s,pages --format markdown\n  rollsim run scenarios/quickstart.toml --objective \"min downtime_s s.t. false_positive_rollbacks <= 0.05\"\n  rollsim run scenarios/quickstart.toml --seed 42 --run 17        # replay run 17 alone"
+    )]
     Run(RunArgs),
     /// Like `run`, plus paired differences against a baseline policy and a ranked table.
+    #[command(
+        after_help = "Examples:\n  rollsim compare scenarios/strategies.toml --runs 300 --seed 1 --baseline all-at-once\n  rollsim compare scenarios/controllers.toml --rank-by downtime_s --wide"
+    )]
     Compare(CompareArgs),
     /// Vary one or two numeric fields of the scenario over a range or a list.
+    #[command(
+        after_help = "Examples:\n  rollsim sweep scenarios/quickstart.toml --param policies.error-rate-2pct.error_rate_above=0.005..0.05:10 \\\n      --objective \"min downtime_s s.t. false_positive_rollbacks <= 0.05\"\n  rollsim sweep scenarios/quickstart.toml --param service.request_rate=10,20,40 --runs 500"
+    )]
     Sweep(SweepArgs),
     /// Record one run of one policy as a timeline (trace.csv, events.csv).
+    #[command(
+        after_help = "Examples:\n  rollsim trace scenarios/infra-latency-loop.toml --run 3 --policy p99-over-500ms\n  rollsim trace scenarios/gameday-checkout.toml --seed 6 --actions reports/gameday-checkout-gameday/actions.csv"
+    )]
     Trace(TraceArgs),
     /// Play a scenario live: paced in real time (or faster), faults hidden, a dashboard,
     /// an HTTP API and Prometheus metrics; a scorecard against every automatic policy.
+    #[command(
+        after_help = "Examples:\n  rollsim gameday scenarios/gameday-checkout.toml --speed 30 --listen 127.0.0.1:9184 --pager error-rate-2pct\n  printf 'advance 27m\\nrollback\\nend\\n' | rollsim gameday scenarios/gameday-checkout.toml --virtual --seed 6"
+    )]
     Gameday(GamedayArgs),
     /// Combine the output directories of `--shard i/n` runs into the single-machine output.
+    #[command(
+        after_help = "Examples:\n  rollsim run scenarios/strategies.toml --seed 42 --shard 0/2 --out out/shard-0\n  rollsim run scenarios/strategies.toml --seed 42 --shard 1/2 --out out/shard-1\n  rollsim merge out/shard-* --out out/merged"
+    )]
     Merge(MergeArgs),
     /// Feed recorded metrics to a scenario's policies as if live; score their decisions
     /// against labelled incidents.
+    #[command(
+        after_help = "Examples:\n  rollsim replay scenarios/replay/metrics.csv --labels scenarios/replay/labels.csv \\\n      --policies scenarios/replay/policies.toml --reset decision --hold 30m"
+    )]
     Replay(ReplayArgs),
     /// Fit the noise model to recorded metrics of a healthy period; write a scenario and
     /// compare simulated with recorded signals.
+    #[command(
+        after_help = "Examples:\n  rollsim calibrate scenarios/replay/metrics.csv --to 1970-01-02T01:00:00Z --out my-service.toml"
+    )]
     Calibrate(CalibrateArgs),
     /// Check a scenario file and report every problem with file:line:col.
+    #[command(after_help = "Examples:\n  rollsim validate scenarios/controllers.toml")]
     Validate {
         /// The scenario file (TOML).
         scenario: PathBuf,
     },
     /// (Re)build DIR/report.html, DIR/report.md and DIR/charts/ from the files in an
     /// output directory.
+    #[command(after_help = "Examples:\n  rollsim report reports/quickstart --open")]
     Report(ReportArgs),
     /// Print the rollsim policy (TOML) equivalent to an Argo Rollouts AnalysisTemplate or
     /// Rollout, or a Flagger Canary (YAML); what cannot be modelled is listed on stderr.
+    #[command(
+        after_help = "Examples:\n  rollsim import scenarios/imports/flagger-canary.yaml >> my-scenario.toml"
+    )]
     Import {
         /// The YAML file (one or more documents).
         file: PathBuf,
     },
+    /// Print a shell completion script on stdout.
+    #[command(
+        after_help = "Examples:\n  rollsim completions bash > ~/.local/share/bash-completion/completions/rollsim\n  rollsim completions zsh > ~/.zfunc/_rollsim\n  rollsim completions fish > ~/.config/fish/completions/rollsim.fish"
+    )]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout.
+    #[command(
+        after_help = "Examples:\n  rollsim man > rollsim.1 && man ./rollsim.1\n  rollsim man | sudo tee /usr/local/share/man/man1/rollsim.1 >/dev/null"
+    )]
+    Man,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -70,7 +119,8 @@ pub struct CommonArgs {
     /// Master seed (default: the scenario's `simulation.seed`, else a fresh one that is printed).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Output directory (default: reports/<scenario name>).
+    /// Output directory (default: reports/<scenario name> for run, reports/<scenario
+    /// name>-compare for compare, reports/<scenario name>-sweep for sweep).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Overwrite files in a non-empty output directory.
@@ -87,10 +137,44 @@ pub struct CommonArgs {
     pub shard: Option<Shard>,
 }
 
+/// How `run` and `compare` print their results and say which policy is best.
+#[derive(Debug, Args, Clone)]
+pub struct OutputArgs {
+    /// Columns of the table, as a comma-separated list of metrics (the names in
+    /// summary.csv), e.g. --metrics downtime_s,failed_requests,pages.
+    #[arg(long, value_name = "LIST")]
+    pub metrics: Option<String>,
+    /// The full table: every metric as a row, every policy as a column, with intervals.
+    #[arg(long)]
+    pub wide: bool,
+    /// How to print the table (--json is --format json).
+    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+    pub format: FormatArg,
+    /// What "best" means for the verdict, as for sweeps: "min METRIC [s.t. METRIC <= VALUE
+    /// [and ...]]" (default: the scenario's [objective], else "min failed_requests").
+    #[arg(long)]
+    pub objective: Option<String>,
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Aligned text that fits 100 columns.
+    Table,
+    /// A Markdown table (pull requests, design documents).
+    Markdown,
+    /// One row per policy: mean and 95% bounds of each metric.
+    Csv,
+    /// The whole summary and the verdict as JSON.
+    Json,
+}
+
 #[derive(Debug, Args, Clone)]
 pub struct RunArgs {
     #[command(flatten)]
     pub common: CommonArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// Replay only this run index (as listed in runs.csv), with the same seed.
     #[arg(long, conflicts_with_all = ["runs", "shard"], value_parser = clap::value_parser!(u64).range(0..=u64::MAX / 2))]
     pub run: Option<u64>,
@@ -100,6 +184,8 @@ pub struct RunArgs {
 pub struct CompareArgs {
     #[command(flatten)]
     pub common: CommonArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// The policy every other is compared with (default: the first in the scenario).
     #[arg(long)]
     pub baseline: Option<String>,

@@ -1,7 +1,7 @@
 //! `rollsim run`, `rollsim compare` and the no-argument demo: one experiment written into
 //! an output directory.
 
-use super::args::{CommonArgs, CompareArgs, RunArgs};
+use super::args::{CommonArgs, CompareArgs, FormatArg, OutputArgs, RunArgs};
 use super::{command_line, default_out, load_source, pick_seed, policy_index, progress, stop_flag};
 use super::{Interrupted, UsageError};
 use anyhow::Result;
@@ -9,7 +9,10 @@ use rollsim::experiment::Results;
 use rollsim::jobs::experiment::{Experiment, Finished};
 use rollsim::jobs::Source;
 use rollsim::outcome::RunRecord;
-use rollsim::report::{comparison_json, ranked_table, summary_json, summary_table};
+use rollsim::report::table::{self, Format};
+use rollsim::report::verdict::{self, Verdict};
+use rollsim::report::{comparison_json, ranked_table, summary_json, summary_table, OutputDir};
+use rollsim::scenario::Scenario;
 use rollsim::scenario::{self, DEMO_SCENARIO};
 use std::io::Write;
 use std::path::PathBuf;
@@ -18,25 +21,80 @@ use std::sync::atomic::Ordering;
 /// Everything one experiment command needs: the checked experiment, and how to print.
 struct Job {
     experiment: Experiment,
-    json: bool,
     quiet: bool,
     /// `Some(metric)` for compare: print the ranked table.
     rank_by: Option<String>,
+    /// What is printed, and the verdict's objective.
+    print: Print,
+}
+
+/// How the results are printed, checked from [`OutputArgs`].
+struct Print {
+    format: Format,
+    /// The table's columns (`None`: the defaults for the summary).
+    metrics: Option<Vec<String>>,
+    wide: bool,
+    /// `--objective`, checked against the scenario's policies.
+    objective: Option<String>,
+}
+
+impl Print {
+    fn check(o: Option<&OutputArgs>, json: bool, scenario: &Scenario) -> Result<Print> {
+        let Some(o) = o else {
+            return Ok(Print {
+                format: if json { Format::Json } else { Format::Table },
+                metrics: None,
+                wide: false,
+                objective: None,
+            });
+        };
+        let metrics = o
+            .metrics
+            .as_deref()
+            .map(table::parse_metrics)
+            .transpose()
+            .map_err(UsageError)?;
+        let names: Vec<String> = scenario.policies.iter().map(|p| p.name.clone()).collect();
+        if let Some(obj) = &scenario.objective {
+            verdict::check_objective(obj, &names)
+                .map_err(|m| UsageError(format!("the scenario's [objective]: {m}")))?;
+        }
+        if let Some(obj) = &o.objective {
+            verdict::check_objective(obj, &names)
+                .map_err(|m| UsageError(format!("--objective: {m}")))?;
+        }
+        Ok(Print {
+            format: match (json, o.format) {
+                (true, _) | (_, FormatArg::Json) => Format::Json,
+                (_, FormatArg::Table) => Format::Table,
+                (_, FormatArg::Markdown) => Format::Markdown,
+                (_, FormatArg::Csv) => Format::Csv,
+            },
+            metrics,
+            wide: o.wide,
+            objective: o.objective.clone(),
+        })
+    }
 }
 
 impl Job {
-    fn from_common(kind: &'static str, c: &CommonArgs, argv: &[String]) -> Result<Job> {
+    fn from_common(
+        kind: &'static str,
+        c: &CommonArgs,
+        o: &OutputArgs,
+        argv: &[String],
+    ) -> Result<Job> {
         let source = load_source(&c.scenario)?;
+        let print = Print::check(Some(o), c.json, &source.scenario)?;
         let seed = pick_seed(c.seed, &source.scenario);
         let runs = c.runs.unwrap_or(source.scenario.runs);
         let range = c.shard.map(|s| s.range(runs)).unwrap_or(0..runs);
         Ok(Job {
             experiment: Experiment {
                 kind,
-                out: c
-                    .out
-                    .clone()
-                    .unwrap_or_else(|| default_out(&c.scenario, "")),
+                out: c.out.clone().unwrap_or_else(|| {
+                    default_out(&c.scenario, if kind == "compare" { "-compare" } else { "" })
+                }),
                 force: c.force,
                 seed,
                 runs,
@@ -47,15 +105,15 @@ impl Job {
                 command: command_line(argv, seed),
                 source,
             },
-            json: c.json,
             quiet: c.quiet,
             rank_by: None,
+            print,
         })
     }
 }
 
 pub fn run(a: &RunArgs, argv: &[String]) -> Result<()> {
-    let mut job = Job::from_common("run", &a.common, argv)?;
+    let mut job = Job::from_common("run", &a.common, &a.output, argv)?;
     if let Some(r) = a.run {
         job.experiment.range = r..r + 1;
     }
@@ -63,7 +121,7 @@ pub fn run(a: &RunArgs, argv: &[String]) -> Result<()> {
 }
 
 pub fn compare(a: &CompareArgs, argv: &[String]) -> Result<()> {
-    let mut job = Job::from_common("compare", &a.common, argv)?;
+    let mut job = Job::from_common("compare", &a.common, &a.output, argv)?;
     if let Some(b) = &a.baseline {
         job.experiment.baseline = policy_index(&job.experiment.source.scenario, b, "--baseline")?;
     }
@@ -90,6 +148,21 @@ pub fn demo(argv: &[String]) -> Result<()> {
     eprintln!(
         "rollsim: no command given; running the built-in quickstart demo (see `rollsim --help`)"
     );
+    let print = Print::check(None, false, &scenario)?;
+    // What reproduces the demo from its own copy of the scenario, as printed and recorded
+    // (the built-in scenario has no file of its own to name).
+    let rerun: Vec<String> = [
+        argv.first().map(String::as_str).unwrap_or("rollsim"),
+        "run",
+        "rollsim-demo/scenario.toml",
+        "--runs",
+        "500",
+        "--out",
+        "rollsim-demo-rerun",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     let job = Job {
         experiment: Experiment {
             kind: "run",
@@ -107,11 +180,11 @@ pub fn demo(argv: &[String]) -> Result<()> {
             shard: None,
             baseline: 0,
             compare: false,
-            command: command_line(argv, 42),
+            command: command_line(&rerun, 42),
         },
-        json: false,
         quiet: false,
         rank_by: None,
+        print,
     };
     execute(&job)?;
     eprintln!(
@@ -129,7 +202,8 @@ fn execute(job: &Job) -> Result<()> {
     let tick = |done: u64| bar.set_position(done);
     let Finished { dir, results } = e.run(Some(&stop), Some(&tick))?;
     bar.finish_and_clear();
-    print_results(job, &results)?;
+    let verdict = decide(job, &dir, &results)?;
+    print_results(job, &results, verdict.as_ref())?;
     eprintln!("wrote {}/", dir.path().display());
     super::report::after_command(dir.path())?;
     if results.interrupted || stop.load(Ordering::SeqCst) {
@@ -144,15 +218,67 @@ fn execute(job: &Job) -> Result<()> {
     Ok(())
 }
 
-fn print_results(job: &Job, r: &Results) -> Result<()> {
+/// The verdict on the runs just written (`verdict.json`, which the report shows).
+fn decide(job: &Job, dir: &OutputDir, r: &Results) -> Result<Option<Verdict>> {
+    let e = &job.experiment;
+    let names: Vec<String> = e
+        .source
+        .scenario
+        .policies
+        .iter()
+        .map(|p| p.name.clone())
+        .collect();
+    let setup = verdict::setup(Some(&e.source.text), &names, job.print.objective.as_deref());
+    let v = verdict::for_dir(
+        dir.path(),
+        &names,
+        &verdict::estimates_of(&r.summary),
+        &setup,
+    )?;
+    if let Some(v) = &v {
+        dir.write("verdict.json", &serde_json::to_vec_pretty(v)?)?;
+    }
+    Ok(v)
+}
+
+fn print_results(job: &Job, r: &Results, verdict: Option<&Verdict>) -> Result<()> {
     let e = &job.experiment;
     let mut out = std::io::stdout().lock();
-    if job.json {
+    let p = &job.print;
+    if p.format == Format::Json {
         let mut v = summary_json(&r.summary, e.seed, r.completed);
         if job.rank_by.is_some() {
             v["comparison"] = comparison_json(&r.comparison);
         }
+        if let Some(verdict) = verdict {
+            v["verdict"] = serde_json::to_value(verdict)?;
+        }
         writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+        return Ok(());
+    }
+    // Policies in scenario order for run, by the ranking metric for compare.
+    let mut order: Vec<usize> = (0..r.summary.policies.len()).collect();
+    if let Some(metric) = &job.rank_by {
+        let k = RunRecord::METRICS
+            .iter()
+            .position(|m| m.0 == metric)
+            .unwrap_or(0);
+        order.sort_by(|&a, &b| {
+            let ma = r.summary.policies[a].metrics[k].1.mean;
+            let mb = r.summary.policies[b].metrics[k].1.mean;
+            ma.total_cmp(&mb)
+        });
+    }
+    let metrics = p
+        .metrics
+        .clone()
+        .unwrap_or_else(|| table::default_metrics(&r.summary));
+    if p.format != Format::Table {
+        write!(
+            out,
+            "{}",
+            table::policy_table(&r.summary, &metrics, &order, p.format, table::WIDTH)
+        )?;
         return Ok(());
     }
     let title = if e.source.scenario.description.is_empty() {
@@ -167,11 +293,13 @@ fn print_results(job: &Job, r: &Results) -> Result<()> {
     };
     writeln!(
         out,
-        "{title}\n{} runs, seed {}{slice}\n",
-        r.completed, e.seed
+        "{}\n{} runs, seed {}{slice}\n",
+        wrap(title, table::WIDTH),
+        r.completed,
+        e.seed
     )?;
-    match &job.rank_by {
-        Some(metric) => {
+    match (&job.rank_by, p.wide) {
+        (Some(metric), true) => {
             write!(out, "{}", ranked_table(&r.summary, &r.comparison, metric))?;
             writeln!(
                 out,
@@ -179,12 +307,88 @@ fn print_results(job: &Job, r: &Results) -> Result<()> {
                 r.comparison.baseline
             )?;
         }
-        None => {
+        (None, true) => {
             write!(out, "{}", summary_table(&r.summary))?;
             writeln!(out, "\nmean [95% CI] per run")?;
         }
+        (rank, false) => {
+            write!(
+                out,
+                "{}",
+                table::policy_table(&r.summary, &metrics, &order, Format::Table, table::WIDTH)
+            )?;
+            if let Some(metric) = rank {
+                writeln!(
+                    out,
+                    "ranked by mean {metric}; paired differences vs {} in comparison.csv",
+                    r.comparison.baseline
+                )?;
+            }
+        }
     }
-    writeln!(out, "reproduce with: {}", e.command)?;
+    if let Some(v) = verdict {
+        writeln!(out, "\n{}", wrap(&v.text, table::WIDTH))?;
+    }
+    writeln!(
+        out,
+        "\nreproduce with: {}",
+        wrap_command(&e.command, table::WIDTH)
+    )?;
     out.flush()?;
     Ok(())
+}
+
+/// A command line broken with shell continuations (` \`) to fit `width`, so it can be
+/// pasted as printed.
+fn wrap_command(command: &str, width: usize) -> String {
+    let first = width.saturating_sub("reproduce with: ".len() + 2);
+    let mut out = String::new();
+    let mut line = String::new();
+    let mut limit = first;
+    // Break between words, never inside a quoted one.
+    let words: Vec<String> = shlex::split(command)
+        .map(|ws| {
+            ws.iter()
+                .map(|w| {
+                    shlex::try_quote(w)
+                        .map(|q| q.into_owned())
+                        .unwrap_or_else(|_| w.clone())
+                })
+                .collect()
+        })
+        .unwrap_or_else(|| vec![command.to_string()]);
+    for word in &words {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > limit {
+            out.push_str(&line);
+            out.push_str(" \\\n   ");
+            line.clear();
+            limit = width - 6;
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out
+}
+
+/// Breaks text into lines of at most `width` characters at spaces (a word longer than
+/// the width stays whole).
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            out.push_str(&line);
+            out.push('\n');
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out
 }

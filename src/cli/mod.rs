@@ -82,7 +82,39 @@ pub fn dispatch(cli: Cli, argv: &[String]) -> Result<()> {
         Some(Command::Import { file }) => import::import(&file),
         Some(Command::Replay(a)) => replay::replay(&a, argv),
         Some(Command::Calibrate(a)) => calibrate::calibrate(&a, argv),
+        Some(Command::Completions { shell }) => completions(shell),
+        Some(Command::Man) => man(),
     }
+}
+
+/// `rollsim completions SHELL`: the completion script, generated from the clap types.
+fn completions(shell: clap_complete::Shell) -> Result<()> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    let mut out = std::io::stdout().lock();
+    clap_complete::generate(shell, &mut cmd, "rollsim", &mut out);
+    Ok(())
+}
+
+/// `rollsim man`: the manual page: the command, then each subcommand's synopsis,
+/// description, options and examples.
+fn man() -> Result<()> {
+    use clap::CommandFactory;
+    use std::io::Write;
+    let cmd = Cli::command();
+    let mut out = std::io::stdout().lock();
+    clap_mangen::Man::new(cmd.clone()).render(&mut out)?;
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        let name = format!("rollsim {}", sub.get_name());
+        let sub = sub.clone().bin_name(name.clone());
+        writeln!(out, ".SH \"{}\"", name.to_uppercase())?;
+        let page = clap_mangen::Man::new(sub);
+        page.render_synopsis_section(&mut out)?;
+        page.render_description_section(&mut out)?;
+        page.render_options_section(&mut out)?;
+        page.render_extra_section(&mut out)?;
+    }
+    Ok(())
 }
 
 /// Reads a scenario file's text; a missing file or invalid UTF-8 is a [`ScenarioError`].

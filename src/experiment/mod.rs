@@ -150,7 +150,7 @@ impl Summarizer {
                     metrics: RunRecord::METRICS
                         .iter()
                         .zip(acc)
-                        .map(|((m, _), a)| (*m, a.estimate(crate::outcome::MetricKind::Value)))
+                        .map(|((m, _), a)| (*m, a.normal()))
                         .collect(),
                 })
                 .collect(),

@@ -110,10 +110,18 @@ impl RunRecord {
     }
 }
 
-/// How a metric is summarised: proportions get a Wilson interval, other values a normal one.
+/// How a metric is summarised, so that its interval stays inside the metric's range: a
+/// proportion gets a Wilson interval (within [0, 1]), a count of events per run a scaled
+/// Poisson interval, a non-negative amount (seconds, minutes) a moment-matched Gamma one
+/// (both never below 0, and not degenerate when no event was seen); see
+/// `experiment::stats::Accumulator::estimate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetricKind {
+    /// A share of runs (0 or 1 per run).
     Proportion,
+    /// A whole number of events per run (rollbacks, failed requests, pages).
+    Count,
+    /// A non-negative amount per run (downtime, time to detect).
     Value,
 }
 
@@ -121,30 +129,30 @@ impl RunRecord {
     /// Names of the aggregated outcomes, in report order.
     pub const METRICS: [(&'static str, MetricKind); 25] = [
         ("release_bad", MetricKind::Proportion),
-        ("deploy_attempts", MetricKind::Value),
-        ("rollbacks", MetricKind::Value),
-        ("false_positive_rollbacks", MetricKind::Value),
-        ("true_positive_rollbacks", MetricKind::Value),
-        ("misattributed_rollbacks", MetricKind::Value),
+        ("deploy_attempts", MetricKind::Count),
+        ("rollbacks", MetricKind::Count),
+        ("false_positive_rollbacks", MetricKind::Count),
+        ("true_positive_rollbacks", MetricKind::Count),
+        ("misattributed_rollbacks", MetricKind::Count),
         ("missed_bad_release", MetricKind::Proportion),
-        ("rollback_loops", MetricKind::Value),
+        ("rollback_loops", MetricKind::Count),
         ("downtime_s", MetricKind::Value),
-        ("failed_requests", MetricKind::Value),
-        ("total_requests", MetricKind::Value),
-        ("faults", MetricKind::Value),
+        ("failed_requests", MetricKind::Count),
+        ("total_requests", MetricKind::Count),
+        ("faults", MetricKind::Count),
         ("time_to_detect_s", MetricKind::Value),
         ("time_to_recover_s", MetricKind::Value),
-        ("roll_forwards", MetricKind::Value),
-        ("flags_off", MetricKind::Value),
-        ("rollback_refused_unsafe", MetricKind::Value),
-        ("new_format_records", MetricKind::Value),
-        ("unreadable_reads", MetricKind::Value),
-        ("corrupted_records", MetricKind::Value),
-        ("lost_writes", MetricKind::Value),
+        ("roll_forwards", MetricKind::Count),
+        ("flags_off", MetricKind::Count),
+        ("rollback_refused_unsafe", MetricKind::Count),
+        ("new_format_records", MetricKind::Count),
+        ("unreadable_reads", MetricKind::Count),
+        ("corrupted_records", MetricKind::Count),
+        ("lost_writes", MetricKind::Count),
         ("data_harm_detected_s", MetricKind::Value),
-        ("pages", MetricKind::Value),
+        ("pages", MetricKind::Count),
         ("human_minutes", MetricKind::Value),
-        ("rollbacks_suppressed", MetricKind::Value),
+        ("rollbacks_suppressed", MetricKind::Count),
     ];
 
     /// The values of [`Self::METRICS`], in the same order; `None` where one does not apply.

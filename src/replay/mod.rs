@@ -313,8 +313,8 @@ impl Units {
 
 /// The metrics of `summary.csv`, in order.
 pub const METRICS: [(&str, MetricKind); 4] = [
-    ("decisions", MetricKind::Value),
-    ("false_positive_decisions", MetricKind::Value),
+    ("decisions", MetricKind::Count),
+    ("false_positive_decisions", MetricKind::Count),
     ("missed_incidents", MetricKind::Proportion),
     ("detection_delay_s", MetricKind::Value),
 ];
@@ -338,7 +338,7 @@ pub fn summarize(
             a.estimate(kind)
         };
         let all = units.per_unit(r.times.iter().copied());
-        metrics.push((METRICS[0].0, est(&all, MetricKind::Value)));
+        metrics.push((METRICS[0].0, est(&all, MetricKind::Count)));
         if let Some(l) = labels {
             let fp = units.per_unit(
                 r.times
@@ -346,7 +346,7 @@ pub fn summarize(
                     .copied()
                     .filter(|&t| incident_of(t, &l.incidents).is_none()),
             );
-            metrics.push((METRICS[1].0, est(&fp, MetricKind::Value)));
+            metrics.push((METRICS[1].0, est(&fp, MetricKind::Count)));
             let firsts = first_decisions(&r.times, &l.incidents);
             let missed: Vec<f64> = firsts
                 .iter()

@@ -121,6 +121,31 @@ fn label_with_unit(m: &MetricInfo) -> String {
     m.axis_label()
 }
 
+/// The verdict paragraph: `verdict.json` as the command wrote it, else computed from
+/// `runs.csv` and `summary.csv` (a merged directory) with the scenario's objective.
+fn verdict_text(inputs: &Inputs, order: &[String]) -> Result<Option<String>, ReportError> {
+    if let Some(v) = &inputs.verdict {
+        return Ok(Some(v.text.clone()));
+    }
+    let Some(rows) = &inputs.summary else {
+        return Ok(None);
+    };
+    let estimates = rows
+        .iter()
+        .filter_map(|r| {
+            let e = crate::experiment::stats::Estimate {
+                mean: r.mean?,
+                ci95_low: r.ci95_low.unwrap_or(f64::NAN),
+                ci95_high: r.ci95_high.unwrap_or(f64::NAN),
+                n: r.n,
+            };
+            Some(((r.policy.clone(), r.metric.clone()), e))
+        })
+        .collect();
+    let setup = super::verdict::setup(inputs.scenario_text.as_deref(), order, None);
+    Ok(super::verdict::for_dir(&inputs.dir, order, &estimates, &setup)?.map(|v| v.text))
+}
+
 /// Draws every chart and builds every table the inputs allow.
 pub(crate) fn compose(inputs: &Inputs) -> Result<Doc, ReportError> {
     let order = inputs.policies();
@@ -183,6 +208,15 @@ pub(crate) fn compose(inputs: &Inputs) -> Result<Doc, ReportError> {
             "Note".into(),
             "no manifest.json: the command, seed and version are unknown".into(),
         ));
+    }
+
+    if let Some(text) = verdict_text(inputs, &order)? {
+        doc.sections.push(Section {
+            heading: "Verdict".into(),
+            text: vec![text],
+            chart: None,
+            table: None,
+        });
     }
 
     if let Some(r) = &inputs.recommendation {

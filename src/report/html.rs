@@ -39,6 +39,15 @@ th { background: #f0f0f0; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 pre { background: #f6f6f6; border: 1px solid #ddd; padding: 10px; overflow-x: auto;
       font-size: 0.85em; }
+@media (max-width: 700px) {
+  main { padding: 12px 12px 48px; }
+  h1 { font-size: 1.3em; }
+  /* A chart shrunk to a phone's width has unreadable labels: keep it at a legible size
+     and let it scroll sideways instead. */
+  figure { overflow-x: auto; }
+  figure svg { max-width: none; width: 680px; }
+  dl.facts { grid-template-columns: 1fr; }
+}
 ";
 
 /// An SVG document made fit to sit inside HTML: the XML namespace attribute is implied

@@ -99,6 +99,15 @@ pub struct Inputs {
     pub trace: Option<Vec<TraceRow>>,
     pub events: Option<Vec<EventRow>>,
     pub recommendation: Option<Recommendation>,
+    /// `verdict.json` of `run` and `compare`: the paragraph they printed.
+    pub verdict: Option<VerdictText>,
+}
+
+/// What the report shows of `verdict.json` (the whole file is
+/// [`crate::report::verdict::Verdict`]).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct VerdictText {
+    pub text: String,
 }
 
 /// The data files a report is built from; at least one must be present.
@@ -144,6 +153,7 @@ impl Inputs {
         let events = read_csv::<EventRow>(dir, "events.csv")?;
         let manifest = read_json::<ManifestInfo>(dir, "manifest.json")?;
         let recommendation = read_json::<Recommendation>(dir, "recommendation.json")?;
+        let verdict = read_json::<VerdictText>(dir, "verdict.json")?;
         let scenario_text = read_text(dir, "scenario.toml")?;
         let mut inputs = Inputs {
             dir: dir.to_path_buf(),
@@ -155,6 +165,7 @@ impl Inputs {
             trace: trace.map(|rows| rows.into_iter().map(|(_, r)| r).collect()),
             events: events.map(|rows| rows.into_iter().map(|(_, r)| r).collect()),
             recommendation,
+            verdict,
         };
         if let Some(rows) = sweep {
             check_sweep(&dir.join("sweep.csv"), &rows)?;

@@ -10,12 +10,15 @@ pub mod charts;
 mod files;
 pub mod findings;
 mod html;
+pub mod human;
 pub mod inputs;
 mod markdown;
 pub mod metrics;
 pub mod rows;
 mod summary;
+pub mod table;
 pub mod tables;
+pub mod verdict;
 
 pub use builder::{build_report, ReportFiles};
 pub(crate) use builder::{Doc, Section, Table};

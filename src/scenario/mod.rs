@@ -17,6 +17,7 @@ mod fault;
 mod imports;
 pub mod limits;
 mod load;
+pub mod objective;
 mod policies;
 pub mod raw;
 pub mod source;
@@ -69,6 +70,9 @@ pub struct Scenario {
     pub human: Human,
     pub faults: Vec<Fault>,
     pub policies: Vec<PolicySpec>,
+    /// The `[objective]` in the sweep's syntax ("min downtime_s s.t. ..."), checked;
+    /// `None` when the scenario has none (the verdict then uses its default).
+    pub objective: Option<String>,
     /// What imported policies could not carry over (`import = "file.yaml"`), one line each
     /// with its YAML position: printed once by the commands that load the scenario.
     pub warnings: Vec<String>,

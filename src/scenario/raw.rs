@@ -34,6 +34,17 @@ impl<'de> Deserialize<'de> for Dur {
 
 /// Parses a human duration into whole milliseconds; the error names what was expected.
 pub fn parse_duration(s: &str) -> Result<Dur, String> {
+    // "5M" reads as five months to the parser and as five minutes to many people: refuse
+    // the capital M rather than guess.
+    let bytes = s.as_bytes();
+    if let Some(i) = s.find('M') {
+        let after = bytes.get(i + 1).copied();
+        if !after.is_some_and(|c| c.is_ascii_alphabetic()) {
+            return Err(format!(
+                "duration {s:?} has the ambiguous unit \"M\" (minutes or months?); expected \"m\" or \"min\" for minutes, \"d\" for days"
+            ));
+        }
+    }
     let d = humantime::parse_duration(s.trim()).map_err(|e| {
         format!("invalid duration {s:?} ({e}); expected a duration such as \"30s\", \"5m\" or \"1h 30m\"")
     })?;
@@ -130,6 +141,8 @@ pub struct RawScenario {
     // kind, and each kind's module owns them.
     /// Raised bounds on the work of a run (see `scenario::limits`).
     pub limits: Option<super::limits::RawLimits>,
+    /// What "best" means for the verdict (`[objective]`).
+    pub objective: Option<super::objective::RawObjective>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

@@ -226,6 +226,24 @@ pub(super) fn validate(
         |c, path, r| check_rollout(c, path, &merged(&raw.rollout, r), service.replicas),
     );
 
+    // [objective]: checked against the policies' names.
+    let names: Vec<String> = policies
+        .iter()
+        .map(|p: &PolicySpec| p.name.clone())
+        .collect();
+    let objective = match raw
+        .objective
+        .as_ref()
+        .map(|o| super::objective::check(o, &names))
+    {
+        Some(Ok(text)) => Some(text),
+        Some(Err(problem)) => {
+            c.problems.push(problem);
+            None
+        }
+        None => None,
+    };
+
     if !c.problems.is_empty() {
         return Err(c.problems);
     }
@@ -247,6 +265,7 @@ pub(super) fn validate(
         human,
         faults,
         policies,
+        objective,
         warnings: Vec::new(),
     })
 }

@@ -141,6 +141,15 @@ fn bad_duration_is_located() {
 }
 
 #[test]
+fn ambiguous_capital_m_duration_is_rejected_with_its_place() {
+    rejects(
+        "[simulation]\nduration = \"4h\"\n\n[[policies]]\nname = \"gate\"\nkind = \"threshold\"\nerror_rate_above = 0.02\nwindow = \"5M\"\n",
+        "8:10",
+        "duration \"5M\" has the ambiguous unit \"M\" (minutes or months?)",
+    );
+}
+
+#[test]
 fn absurd_duration_is_rejected_not_overflowed() {
     rejects(
         "[simulation]\nduration = \"500000 years\"\n",
@@ -362,7 +371,16 @@ fn run_writes_runs_summary_and_manifest() {
 
     let summary = std::fs::read_to_string(out.join("summary.csv")).expect("summary.csv");
     assert!(summary.starts_with("policy,metric,mean,ci95_low,ci95_high,n\n"));
-    assert!(summary.contains("\noracle,false_positive_rollbacks,0.0,0.0,0.0,50\n"));
+    // No false positive in 50 runs: the exact Poisson interval [0, -ln(0.025) / 50].
+    let row = summary
+        .lines()
+        .find(|l| l.starts_with("oracle,false_positive_rollbacks,"))
+        .expect("oracle row");
+    let cells: Vec<&str> = row.split(',').collect();
+    assert_eq!(&cells[2..4], ["0.0", "0.0"], "{row}");
+    let high: f64 = cells[4].parse().expect("ci95_high");
+    assert!((high - -(0.025f64.ln()) / 50.0).abs() < 1e-9, "{row}");
+    assert_eq!(cells[5], "50", "{row}");
 
     let manifest: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(out.join("manifest.json")).expect("manifest"),
@@ -466,4 +484,88 @@ fn outputs_are_readable_by_others() {
             & 0o777;
         assert_eq!(mode, 0o644, "{f}");
     }
+}
+
+#[test]
+fn every_subcommand_help_ends_with_an_example() {
+    let out = rollsim()
+        .arg("--help")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let top = String::from_utf8(out).expect("utf-8");
+    assert!(top.contains("Examples:\n  rollsim run "), "{top}");
+    let names = [
+        "run",
+        "compare",
+        "sweep",
+        "trace",
+        "gameday",
+        "merge",
+        "replay",
+        "calibrate",
+        "validate",
+        "report",
+        "import",
+        "completions",
+        "man",
+    ];
+    for name in names {
+        let out = rollsim()
+            .args([name, "--help"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let help = String::from_utf8(out).expect("utf-8");
+        assert!(
+            help.contains("\nExamples:\n  rollsim "),
+            "{name} --help:\n{help}"
+        );
+    }
+}
+
+#[test]
+fn completions_and_man_page_are_generated() {
+    for (shell, marker) in [
+        ("bash", "_rollsim()"),
+        ("zsh", "#compdef rollsim"),
+        ("fish", "complete -c rollsim"),
+    ] {
+        let out = rollsim()
+            .args(["completions", shell])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let text = String::from_utf8(out).expect("utf-8");
+        assert!(
+            text.contains(marker),
+            "{shell}: {}",
+            &text[..text.len().min(300)]
+        );
+        assert!(
+            text.contains("compare"),
+            "{shell} completes the subcommands"
+        );
+    }
+    let out = rollsim()
+        .arg("man")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let page = String::from_utf8(out).expect("utf-8");
+    assert!(page.contains(".TH rollsim 1"), "{page}");
+    assert!(
+        page.contains(".SH \"ROLLSIM RUN\""),
+        "a section per subcommand"
+    );
+    assert!(page.contains("\\-\\-objective"), "options are listed");
+    rollsim().args(["completions", "tcsh"]).assert().code(2);
 }

@@ -24,6 +24,7 @@ mod report;
 mod scenario_limits;
 mod sequential;
 mod sweep;
+mod verdict;
 
 use rollsim::outcome::RunRecord;
 use rollsim::scenario::{parse, Scenario};

@@ -129,13 +129,34 @@ pub fn text_width(text: &str, f: &FontDesc<'_>) -> i32 {
 /// A canvas for drawing a chart of `w` x `h` pixels.
 pub type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 
+/// A value to show when the pointer rests on a point of a chart: its pixel position and
+/// the text (an SVG `<title>`, which browsers show as a tooltip).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hover {
+    pub x: i32,
+    pub y: i32,
+    pub text: String,
+}
+
 /// Draws a chart with `draw` on a white `w` x `h` canvas with a bold title on top, then
 /// renders the PNG. `draw` gets the area below the title.
 pub fn render(
     id: &str,
     title: &str,
-    (w, h): (u32, u32),
+    size: (u32, u32),
     draw: impl FnOnce(&Area<'_>) -> DrawResult<()>,
+) -> Result<Chart, ReportError> {
+    render_with_hover(id, title, size, |a| draw(a).map(|()| Vec::new()))
+}
+
+/// [`render`] for charts whose points carry values to show on hover: each [`Hover`] `draw`
+/// returns becomes an invisible circle with a `<title>` over its point (the PNG, drawn
+/// from the same SVG, is unchanged by them).
+pub fn render_with_hover(
+    id: &str,
+    title: &str,
+    (w, h): (u32, u32),
+    draw: impl FnOnce(&Area<'_>) -> DrawResult<Vec<Hover>>,
 ) -> Result<Chart, ReportError> {
     fonts()?;
     let err = |message: String| ReportError::Chart {
@@ -143,6 +164,7 @@ pub fn render(
         message,
     };
     let mut svg = String::new();
+    let hovers: Vec<Hover>;
     {
         let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
         let body = (|| -> DrawResult<Area<'_>> {
@@ -150,8 +172,23 @@ pub fn render(
             Ok(root.titled(title, bold(22.0).color(&INK))?)
         })()
         .map_err(|e| err(e.to_string()))?;
-        draw(&body.margin(4, 8, 12, 12)).map_err(|e| err(e.to_string()))?;
+        hovers = draw(&body.margin(4, 8, 12, 12)).map_err(|e| err(e.to_string()))?;
         root.present().map_err(|e| err(e.to_string()))?;
+    }
+    if !hovers.is_empty() {
+        let mut g = String::from("<g class=\"hover\">\n");
+        for hv in &hovers {
+            g.push_str(&format!(
+                "<circle cx=\"{}\" cy=\"{}\" r=\"8\" fill=\"#000\" fill-opacity=\"0\"><title>{}</title></circle>\n",
+                hv.x,
+                hv.y,
+                xml_escape(&hv.text)
+            ));
+        }
+        g.push_str("</g>\n");
+        if let Some(end) = svg.rfind("</svg>") {
+            svg.insert_str(end, &g);
+        }
     }
     // Ask for the embedded font first, then whatever sans-serif the reader has.
     let svg = svg.replace(
@@ -166,6 +203,14 @@ pub fn render(
         png,
         findings: Vec::new(),
     })
+}
+
+/// Text for SVG content and attributes.
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn fontdb() -> Arc<usvg::fontdb::Database> {
@@ -271,5 +316,21 @@ mod tests {
         assert!(c.svg.contains("<text"));
         assert!(c.svg.contains("DejaVu Sans, Verdana, sans-serif"));
         assert_eq!(&c.png[1..4], b"PNG");
+    }
+
+    #[test]
+    fn hover_values_become_svg_titles_over_their_points() {
+        let c = render_with_hover("t", "A title", (300, 200), |_| {
+            Ok(vec![Hover {
+                x: 40,
+                y: 50,
+                text: "a < b: 7.8%".into(),
+            }])
+        })
+        .expect("renders");
+        assert!(c.svg.contains(
+            "<circle cx=\"40\" cy=\"50\" r=\"8\" fill=\"#000\" fill-opacity=\"0\"><title>a &lt; b: 7.8%</title></circle>"
+        ));
+        assert!(c.svg.trim_end().ends_with("</g>\n</svg>"));
     }
 }

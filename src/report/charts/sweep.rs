@@ -3,8 +3,8 @@
 //! dashed reference lines; the recommended value, if any, as a vertical line.
 
 use super::{
-    bold, draw_legend, font, grid, legend_height, padded, render, rows_for, Area, Chart, Colors,
-    DrawResult, LegendItem, Mark, INK,
+    bold, draw_legend, font, grid, legend_height, padded, render_with_hover, rows_for, Area, Chart,
+    Colors, DrawResult, Hover, LegendItem, Mark, INK,
 };
 use crate::report::findings::sweep_findings;
 use crate::report::inputs::Recommendation;
@@ -12,6 +12,7 @@ use crate::report::metrics::{tick, MetricInfo};
 use crate::report::tables::Sweep;
 use crate::report::ReportError;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// The outcomes a sweep chart shows, if the sweep has them; a recommendation's metric is
 /// added when it is not among them.
@@ -58,7 +59,7 @@ pub fn sweep_chart(
             if moved {
                 LegendItem::new(format!("{p} (mean, 95% band)"), colors.of(p), Mark::Band)
             } else {
-                LegendItem::new(format!("{p} (not swept)"), colors.of(p), Mark::Dashed)
+                LegendItem::new(format!("{p} (not swept)"), colors.of(p), Mark::Tick)
             }
         })
         .collect();
@@ -78,16 +79,45 @@ pub fn sweep_chart(
         "Outcomes as {} varies (mean, 95% band)",
         Sweep::short(&s.param)
     );
-    let mut chart = render("sweep", &title, (w, h), |area| {
+    let bounds = constraints(rec);
+    if !bounds.is_empty() {
+        items.push(LegendItem::new("constraint", CONSTRAINT, Mark::Dashed));
+    }
+    let mut chart = render_with_hover("sweep", &title, (w, h), |area| {
         let (top, body) = area.split_vertically(legend_h);
         draw_legend(&top, &items)?;
+        let mut hovers = Vec::new();
         for (panel, m) in grid(&body, metrics.len(), cols).iter().zip(&metrics) {
-            panel_curves(panel, s, m, rec_value, colors)?;
+            hovers.extend(panel_curves(panel, s, m, rec_value, &bounds, colors)?);
         }
-        Ok(())
+        Ok(hovers)
     })?;
     chart.findings = sweep_findings(s, &metrics, rec);
     Ok(chart)
+}
+
+/// Dark red for constraints: apart from the policy colours and the recommendation's green.
+const CONSTRAINT: RGBColor = RGBColor(0xb0, 0x20, 0x20);
+
+/// The constraints of a recommendation's objective: (metric, "<=" or ">=", bound), read
+/// from its text ("min M s.t. A <= 0.05 and B >= 2").
+fn constraints(rec: Option<&Recommendation>) -> Vec<(String, String, f64)> {
+    let Some(tail) = rec
+        .and_then(|r| r.objective.split_once(" s.t. "))
+        .map(|x| x.1)
+    else {
+        return Vec::new();
+    };
+    tail.split(" and ")
+        .filter_map(|c| {
+            let w: Vec<&str> = c.split_whitespace().collect();
+            let [m, op, v] = w.as_slice() else {
+                return None;
+            };
+            let metric = m.split('@').next().unwrap_or(m).to_string();
+            Some((metric, op.to_string(), v.parse().ok()?))
+        })
+        .collect()
 }
 
 /// A policy's curve: (value, mean, low, high) per point.
@@ -98,8 +128,9 @@ fn panel_curves(
     s: &Sweep,
     metric: &str,
     rec: Option<f64>,
+    bounds: &[(String, String, f64)],
     colors: &Colors,
-) -> DrawResult<()> {
+) -> DrawResult<Vec<Hover>> {
     let m = MetricInfo::of(metric);
     let (xs, _) = s.axes();
     let (x0, x1) = match (xs.first(), xs.last()) {
@@ -122,15 +153,37 @@ fn panel_curves(
             (p.as_str(), c)
         })
         .collect();
-    let lo = curves
+    // The axis is the swept policies' (their bands and the constraint): a reference
+    // policy far off would flatten the curves the sweep is about.
+    let swept: Vec<&Curve<'_>> = curves.iter().filter(|c| s.varies(c.0, metric)).collect();
+    let scaled: Vec<&Curve<'_>> = if swept.is_empty() {
+        curves.iter().collect()
+    } else {
+        swept
+    };
+    let here: Vec<(String, f64)> = bounds
+        .iter()
+        .filter(|b| b.0 == metric)
+        .map(|b| (format!("{} {}", b.1, tick(m.scale(b.2))), m.scale(b.2)))
+        .collect();
+    let lo = scaled
         .iter()
         .flat_map(|c| c.1.iter().map(|p| p.2))
+        .chain(here.iter().map(|h| h.1))
         .fold(f64::INFINITY, f64::min);
-    let hi = curves
+    let hi = scaled
         .iter()
         .flat_map(|c| c.1.iter().map(|p| p.3))
+        .chain(here.iter().map(|h| h.1))
         .fold(f64::NEG_INFINITY, f64::max);
-    let (y0, y1) = padded(lo, hi, true);
+    // Zero stays in view when it is near (rates); a curve far above it (thousands of
+    // failed requests moving by a few percent) gets the axis to itself.
+    let (y0, y1) = padded(lo, hi, lo <= (hi - lo) * 2.0);
+    let unit = if m.percent {
+        "% of runs".to_string()
+    } else {
+        m.unit.clone()
+    };
     let mut chart = ChartBuilder::on(area)
         .caption(&m.label, bold(17.0).color(&INK))
         .margin(12)
@@ -143,27 +196,56 @@ fn panel_curves(
         .y_labels(6)
         .x_label_formatter(&|v| tick(*v))
         .y_label_formatter(&|v| tick(*v))
-        .x_desc(s.param.clone())
-        .y_desc(if m.percent {
-            "% of runs".to_string()
-        } else {
-            m.unit.clone()
-        })
+        .x_desc(Sweep::short(&s.param))
+        .y_desc(format!("{} ({unit})", m.label))
         .label_style(font(13.0).color(&INK))
         .axis_desc_style(font(14.0).color(&INK))
         .bold_line_style(INK.mix(0.12))
         .light_line_style(TRANSPARENT)
         .axis_style(INK.mix(0.5))
         .draw()?;
+    let mut hovers = Vec::new();
+    let f = font(12.0);
+    let mut notes = 0;
     for (p, c) in &curves {
         let col = colors.of(p);
         if !s.varies(p, metric) {
-            chart.draw_series(DashedLineSeries::new(
-                c.iter().map(|q| (q.0, q.1)),
-                8,
-                5,
-                col.stroke_width(2),
+            // A reference: one value, written at the right edge (inside the axis when it
+            // fits, as an arrow at the edge when it is off scale).
+            let Some(v) = c.first().map(|q| q.1) else {
+                continue;
+            };
+            let (text, y, anchor) = if v > y1 {
+                (format!("{p}: {} \u{2191}", tick(v)), y1, VPos::Top)
+            } else if v < y0 {
+                (format!("{p}: {} \u{2193}", tick(v)), y0, VPos::Bottom)
+            } else {
+                chart.draw_series(std::iter::once(PathElement::new(
+                    vec![(x1 - (x1 - x0) * 0.04, v), (x1, v)],
+                    col.stroke_width(3),
+                )))?;
+                (format!("{p}: {}", tick(v)), v, VPos::Bottom)
+            };
+            let dy = if matches!(anchor, VPos::Top) {
+                14 * notes
+            } else {
+                -14 * notes
+            };
+            notes += 1;
+            chart.draw_series(std::iter::once(
+                EmptyElement::at((x1, y))
+                    + Text::new(
+                        text.clone(),
+                        (-4, dy - 2),
+                        f.color(&col).pos(Pos::new(HPos::Right, anchor)),
+                    ),
             ))?;
+            let (hx, hy) = chart.backend_coord(&(x1, y));
+            hovers.push(Hover {
+                x: hx - 10,
+                y: hy + dy,
+                text: format!("{text} ({unit}; not swept)"),
+            });
             continue;
         }
         let mut band: Vec<(f64, f64)> = c.iter().map(|q| (q.0, q.3)).collect();
@@ -174,6 +256,37 @@ fn panel_curves(
             col.stroke_width(3),
         ))?;
         chart.draw_series(c.iter().map(|q| Circle::new((q.0, q.1), 3, col.filled())))?;
+        for q in c {
+            let (hx, hy) = chart.backend_coord(&(q.0, q.1));
+            hovers.push(Hover {
+                x: hx,
+                y: hy,
+                text: format!(
+                    "{p} at {} = {}: {} [{}, {}] {unit}",
+                    Sweep::short(&s.param),
+                    tick(q.0),
+                    tick(q.1),
+                    tick(q.2),
+                    tick(q.3)
+                ),
+            });
+        }
+    }
+    for (text, v) in &here {
+        chart.draw_series(DashedLineSeries::new(
+            vec![(x0, *v), (x1, *v)],
+            6,
+            4,
+            CONSTRAINT.stroke_width(2),
+        ))?;
+        chart.draw_series(std::iter::once(
+            EmptyElement::at((x0, *v))
+                + Text::new(
+                    format!("constraint {text}"),
+                    (4, -3),
+                    f.color(&CONSTRAINT).pos(Pos::new(HPos::Left, VPos::Bottom)),
+                ),
+        ))?;
     }
     if let Some(v) = rec {
         chart.draw_series(std::iter::once(PathElement::new(
@@ -181,5 +294,5 @@ fn panel_curves(
             RECOMMENDED.stroke_width(2),
         )))?;
     }
-    Ok(())
+    Ok(hovers)
 }

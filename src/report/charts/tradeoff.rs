@@ -4,8 +4,8 @@
 //! line, and policies off it are drawn hollow.
 
 use super::{
-    bold, draw_legend, font, legend_height, padded, render, text_width, Area, Chart, Colors,
-    DrawResult, LegendItem, Mark, INK,
+    bold, draw_legend, font, legend_height, padded, render_with_hover, text_width, Area, Chart,
+    Colors, DrawResult, Hover, LegendItem, Mark, INK,
 };
 use crate::report::findings::{pareto_front, tradeoff_findings};
 use crate::report::metrics::{tick, MetricInfo};
@@ -62,7 +62,7 @@ pub fn tradeoff_chart(
     ));
     let w = 1000;
     let legend_h = legend_height(&items, w - 24);
-    let mut chart = render(
+    let mut chart = render_with_hover(
         "tradeoff",
         "False positives against misses and downtime (lower left is better)",
         (w, 50 + legend_h + 460),
@@ -70,10 +70,11 @@ pub fn tradeoff_chart(
             let (top, body) = area.split_vertically(legend_h);
             draw_legend(&top, &items)?;
             let panels = body.split_evenly((1, ys.len()));
+            let mut hovers = Vec::new();
             for (panel, y) in panels.iter().zip(&ys) {
-                panel_tradeoff(panel, t, y, colors, refs)?;
+                hovers.extend(panel_tradeoff(panel, t, y, colors, refs)?);
             }
-            Ok(())
+            Ok(hovers)
         },
     )?;
     chart.findings = ys
@@ -95,7 +96,7 @@ fn panel_tradeoff(
     y: &str,
     colors: &Colors,
     refs: &[String],
-) -> DrawResult<()> {
+) -> DrawResult<Vec<Hover>> {
     let (xm, ym) = (MetricInfo::of(X), MetricInfo::of(y));
     let pts: Vec<Point<'_>> = t
         .policies
@@ -216,10 +217,12 @@ fn panel_tradeoff(
         .iter()
         .map(|p| chart.backend_coord(&(p.x.0, p.y.0)))
         .collect();
-    let mut taken: Vec<(i32, i32, i32, i32)> = centres
+    // Markers (with a margin): no label may cover one.
+    let markers: Vec<(i32, i32, i32, i32)> = centres
         .iter()
-        .map(|(x, y)| (x - 8, y - 8, x + 8, y + 8))
+        .map(|(x, y)| (x - 10, y - 10, x + 10, y + 10))
         .collect();
+    let mut taken = markers.clone();
     // The front's segments, and the whiskers, so a label never sits on a line.
     for w in stair.windows(2) {
         let (a, b) = (chart.backend_coord(&w[0]), chart.backend_coord(&w[1]));
@@ -285,12 +288,18 @@ fn panel_tradeoff(
             b.0 >= xr.start && b.2 <= xr.end && b.1 >= yr.start && b.3 <= yr.end
         };
         let boxes = options.map(|(bx, by, hp, vp, off)| ((bx, by, bx + w, by + h), hp, vp, off));
-        // Best: clear of lines and labels; else clear of other labels (a label may cross a
-        // line, but never another label and never the chart's edge).
+        // Best: clear of lines, markers and labels; else clear of markers and labels (a
+        // label may cross a line, but never a marker, another label or the chart's edge).
+        // With no room at all the label is left out: the legend names every colour and
+        // the point's hover text names its policy.
         let pick = boxes
             .iter()
             .find(|(b, ..)| inside(b) && clear(b, &taken) && clear(b, &labels))
-            .or_else(|| boxes.iter().find(|(b, ..)| inside(b) && clear(b, &labels)));
+            .or_else(|| {
+                boxes
+                    .iter()
+                    .find(|(b, ..)| inside(b) && clear(b, &markers) && clear(b, &labels))
+            });
         if let Some((b, hp, vp, off)) = pick {
             taken.push(*b);
             labels.push(*b);
@@ -300,5 +309,38 @@ fn panel_tradeoff(
             ))?;
         }
     }
-    Ok(())
+    let hovers = pts
+        .iter()
+        .zip(&centres)
+        .map(|(p, &(x, y))| Hover {
+            x,
+            y,
+            text: format!(
+                "{}: {} {} [{}, {}]{}; {} {} [{}, {}]{}",
+                p.policy,
+                xm.label,
+                tick(p.x.0),
+                tick(p.x.1),
+                tick(p.x.2),
+                unit_of(&xm),
+                ym.label,
+                tick(p.y.0),
+                tick(p.y.1),
+                tick(p.y.2),
+                unit_of(&ym)
+            ),
+        })
+        .collect();
+    Ok(hovers)
+}
+
+/// The unit after a hover value: "%" for shares of runs, " s per run" and the like.
+fn unit_of(m: &MetricInfo) -> String {
+    if m.percent {
+        "%".into()
+    } else if m.unit.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", m.unit)
+    }
 }

@@ -1,0 +1,389 @@
+//! The terminal table of `run` and `compare`: policies as rows, the few metrics a design
+//! review reads first as columns, values in human units, and a width that fits a terminal
+//! (100 columns by default). `--wide` keeps the full table of every metric
+//! ([`super::summary_table`]); `--format` writes the same cells as Markdown, CSV or JSON.
+
+use super::human::Unit;
+use crate::experiment::stats::Estimate;
+use crate::experiment::Summary;
+use crate::outcome::RunRecord;
+
+/// The width the default table must fit.
+pub const WIDTH: usize = 100;
+
+/// How `run` and `compare` print their results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// Aligned text for a terminal.
+    #[default]
+    Table,
+    /// A GitHub-flavoured Markdown table, for a pull request or a design document.
+    Markdown,
+    /// One row per policy: the mean and 95% bounds of each metric, raw numbers.
+    Csv,
+    /// The whole summary as JSON (what `--json` prints; the command writes it, with the
+    /// seed and the runs, through [`super::summary_json`]).
+    Json,
+}
+
+/// The columns a reader looks for first: what a rule costs when it is wrong (false
+/// positives, missed bad releases), how fast it is right, and what users felt.
+pub const DEFAULT_METRICS: [&str; 5] = [
+    "false_positive_rollbacks",
+    "missed_bad_release",
+    "time_to_detect_s",
+    "downtime_s",
+    "failed_requests",
+];
+
+/// The data-harm column added when any policy harmed data.
+const DATA_METRICS: [&str; 3] = ["corrupted_records", "unreadable_reads", "lost_writes"];
+
+/// The default columns for a summary: [`DEFAULT_METRICS`], plus the first data-harm
+/// metric that is not zero for some policy (scenarios with `[data]`).
+pub fn default_metrics(s: &Summary) -> Vec<String> {
+    let mut m: Vec<String> = DEFAULT_METRICS.iter().map(|m| m.to_string()).collect();
+    if let Some(d) = DATA_METRICS.iter().find(|d| {
+        s.policies
+            .iter()
+            .any(|p| get(&p.metrics, d).is_some_and(|e| e.n > 0 && e.mean > 0.0))
+    }) {
+        m.push(d.to_string());
+    }
+    m
+}
+
+/// Checks `--metrics a,b,c` against the metric names; the message names the flag.
+pub fn parse_metrics(list: &str) -> Result<Vec<String>, String> {
+    let names: Vec<&str> = RunRecord::METRICS.iter().map(|m| m.0).collect();
+    let mut out = Vec::new();
+    for m in list.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+        if !names.contains(&m) {
+            return Err(format!(
+                "--metrics: {m:?} is not a metric; expected a comma-separated list of {}",
+                names.join(", ")
+            ));
+        }
+        out.push(m.to_string());
+    }
+    if out.is_empty() {
+        return Err(
+            "--metrics: no metric given; expected e.g. --metrics downtime_s,failed_requests".into(),
+        );
+    }
+    Ok(out)
+}
+
+fn get(metrics: &[(&'static str, Estimate)], name: &str) -> Option<Estimate> {
+    metrics.iter().find(|m| m.0 == name).map(|m| m.1)
+}
+
+/// A column header for the table: short, so that six fit in 100 columns.
+pub fn header(metric: &str) -> String {
+    match metric {
+        "false_positive_rollbacks" => "false+ rollbacks".into(),
+        "missed_bad_release" => "missed bad".into(),
+        "time_to_detect_s" => "detect (caught)".into(),
+        "time_to_recover_s" => "recover".into(),
+        "downtime_s" => "downtime".into(),
+        "failed_requests" => "failed requests".into(),
+        "corrupted_records" => "corrupted rec.".into(),
+        "unreadable_reads" => "unreadable reads".into(),
+        "misattributed_rollbacks" => "blamed on fault".into(),
+        "rollback_loops" => "loops".into(),
+        "data_harm_detected_s" => "harm shows".into(),
+        other => other.trim_end_matches("_s").replace('_', " "),
+    }
+}
+
+/// The share of bad releases a policy acted on: runs with a time to detect over runs
+/// with a bad release.
+fn caught(metrics: &[(&'static str, Estimate)]) -> Option<f64> {
+    let bad = get(metrics, "release_bad")?;
+    let detected = get(metrics, "time_to_detect_s")?;
+    let bad_runs = (bad.mean * bad.n as f64).round();
+    (bad_runs > 0.0).then(|| detected.n as f64 / bad_runs)
+}
+
+/// One cell: the mean in human units, with its 95% interval when `interval`.
+fn cell(metric: &str, metrics: &[(&'static str, Estimate)], interval: bool) -> String {
+    let unit = Unit::of(metric);
+    let Some(e) = get(metrics, metric) else {
+        return "-".into();
+    };
+    if metric == "time_to_detect_s" {
+        let share = caught(metrics)
+            .map(super::human::percent)
+            .unwrap_or_else(|| "-".into());
+        if e.n == 0 {
+            return format!("- ({share})");
+        }
+        return if interval {
+            format!(
+                "{} [{}, {}] ({share})",
+                unit.format(e.mean),
+                unit.format(e.ci95_low),
+                unit.format(e.ci95_high)
+            )
+        } else {
+            format!("{} ({share})", unit.format(e.mean))
+        };
+    }
+    if e.n == 0 {
+        return "-".into();
+    }
+    if !interval {
+        return unit.format(e.mean);
+    }
+    let bound = |x: f64| match unit {
+        // The unit is on the mean; the bounds are bare numbers of the same unit.
+        Unit::Percent => unit.format(x).trim_end_matches('%').to_string(),
+        _ => unit.format(x),
+    };
+    format!(
+        "{} [{}, {}]",
+        unit.format(e.mean),
+        bound(e.ci95_low),
+        bound(e.ci95_high)
+    )
+}
+
+/// The rows of the policy table: a header and one row per policy (in `order`), each cell
+/// with its interval where `intervals[column]`.
+fn rows(s: &Summary, metrics: &[String], order: &[usize], intervals: &[bool]) -> Vec<Vec<String>> {
+    let mut head = vec!["policy".to_string()];
+    head.extend(metrics.iter().map(|m| header(m)));
+    let mut out = vec![head];
+    for &i in order {
+        let p = &s.policies[i];
+        let mut row = vec![p.policy.clone()];
+        for (k, m) in metrics.iter().enumerate() {
+            row.push(cell(m, &p.metrics, intervals[k]));
+        }
+        out.push(row);
+    }
+    out
+}
+
+fn width(rows: &[Vec<String>]) -> usize {
+    let cols = rows[0].len();
+    (0..cols)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .sum::<usize>()
+        + 2 * (cols - 1)
+}
+
+/// The policy table in `format`: `metrics` as columns (see [`default_metrics`]), policies
+/// in `order` (indices into the summary). JSON is written by the command (it carries the
+/// seed), so `Format::Json` gives the text table here. As text it fits `max_width` columns when it
+/// can: intervals are left out, rightmost column first, until it does, and a note says so.
+pub fn policy_table(
+    s: &Summary,
+    metrics: &[String],
+    order: &[usize],
+    format: Format,
+    max_width: usize,
+) -> String {
+    match format {
+        Format::Csv => return csv_table(s, metrics, order),
+        Format::Markdown => {
+            let rows = rows(s, metrics, order, &vec![true; metrics.len()]);
+            return markdown(&rows);
+        }
+        Format::Table | Format::Json => {}
+    }
+    let mut intervals = vec![true; metrics.len()];
+    let mut table = rows(s, metrics, order, &intervals);
+    let mut dropped = false;
+    for k in (0..metrics.len()).rev() {
+        if width(&table) <= max_width {
+            break;
+        }
+        intervals[k] = false;
+        dropped = true;
+        table = rows(s, metrics, order, &intervals);
+    }
+    let mut out = render(&table);
+    out.push_str(&legend(metrics, dropped));
+    out
+}
+
+/// What the cells mean, under the table.
+fn legend(metrics: &[String], dropped: bool) -> String {
+    let mut out = "mean per run [95% interval]".to_string();
+    if metrics.iter().any(|m| Unit::of(m) == Unit::Percent) {
+        out.push_str("; rates are % of runs (one release per run)");
+    }
+    if metrics.iter().any(|m| m == "time_to_detect_s") {
+        out.push_str(
+            "\ndetect: mean time over the bad releases caught (share of bad releases caught)",
+        );
+    }
+    if dropped {
+        out.push_str(&format!(
+            "\nsome intervals left out to fit {WIDTH} columns; --wide shows them all"
+        ));
+    }
+    out.push('\n');
+    out
+}
+
+/// The table as CSV: `policy` and, per metric, `<metric>`, `<metric>_low`,
+/// `<metric>_high` in the units of `summary.csv` (seconds, fractions).
+fn csv_table(s: &Summary, metrics: &[String], order: &[usize]) -> String {
+    let mut w = csv::Writer::from_writer(vec![]);
+    let mut head = vec!["policy".to_string()];
+    for m in metrics {
+        head.extend([m.clone(), format!("{m}_low"), format!("{m}_high")]);
+    }
+    let _ = w.write_record(&head);
+    let num = |x: f64| {
+        if x.is_finite() {
+            x.to_string()
+        } else {
+            String::new()
+        }
+    };
+    for &i in order {
+        let p = &s.policies[i];
+        let mut row = vec![p.policy.clone()];
+        for m in metrics {
+            match get(&p.metrics, m).filter(|e| e.n > 0) {
+                Some(e) => row.extend([num(e.mean), num(e.ci95_low), num(e.ci95_high)]),
+                None => row.extend([String::new(), String::new(), String::new()]),
+            }
+        }
+        let _ = w.write_record(&row);
+    }
+    w.into_inner()
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_default()
+}
+
+fn markdown(rows: &[Vec<String>]) -> String {
+    let mut out = String::new();
+    for (i, r) in rows.iter().enumerate() {
+        out.push_str(&format!("| {} |\n", r.join(" | ")));
+        if i == 0 {
+            let marks: Vec<&str> = (0..r.len())
+                .map(|c| if c == 0 { "---" } else { "---:" })
+                .collect();
+            out.push_str(&format!("|{}|\n", marks.join("|")));
+        }
+    }
+    out
+}
+
+/// Aligns rows of cells: first column left, the rest right, a rule under the header.
+fn render(rows: &[Vec<String>]) -> String {
+    let cols = rows[0].len();
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for (i, r) in rows.iter().enumerate() {
+        let line: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(|(c, cell)| {
+                if c == 0 {
+                    format!("{cell:<w$}", w = widths[c])
+                } else {
+                    format!("{cell:>w$}", w = widths[c])
+                }
+            })
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+        if i == 0 {
+            out.push_str(&"-".repeat(widths.iter().sum::<usize>() + 2 * (cols - 1)));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::PolicySummary;
+
+    fn est(mean: f64, lo: f64, hi: f64, n: u64) -> Estimate {
+        Estimate {
+            mean,
+            ci95_low: lo,
+            ci95_high: hi,
+            n,
+        }
+    }
+
+    fn summary() -> Summary {
+        let p = |name: &str, fp: f64, ttd_n: u64| PolicySummary {
+            policy: name.into(),
+            metrics: vec![
+                ("release_bad", est(0.25, 0.2, 0.3, 200)),
+                ("false_positive_rollbacks", est(fp, fp / 2.0, fp * 2.0, 200)),
+                ("missed_bad_release", est(0.05, 0.02, 0.09, 200)),
+                ("time_to_detect_s", est(108.4, 100.0, 117.0, ttd_n)),
+                ("downtime_s", est(798.5, 702.3, 894.6, 200)),
+                ("failed_requests", est(19_555.0, 16_955.0, 22_154.0, 200)),
+            ],
+        };
+        Summary {
+            policies: vec![p("a-rather-long-policy-name", 0.078, 50), p("b", 0.0, 40)],
+        }
+    }
+
+    #[test]
+    fn cells_are_in_human_units_with_the_share_caught() {
+        let s = summary();
+        let m = default_metrics(&s);
+        let t = policy_table(&s, &m, &[0, 1], Format::Table, 200);
+        assert!(t.contains("7.8% [3.9, 15.6]"), "{t}");
+        assert!(t.contains("1m48s [1m40s, 1m57s] (100%)"), "{t}");
+        assert!(t.contains("1m48s [1m40s, 1m57s] (80.0%)"), "{t}");
+        assert!(t.contains("13m19s [11m42s, 14m55s]"), "{t}");
+        assert!(t.contains("19.6k [17.0k, 22.2k]"), "{t}");
+    }
+
+    #[test]
+    fn a_narrow_width_drops_intervals_from_the_right_and_says_so() {
+        let s = summary();
+        let m = default_metrics(&s);
+        let t = policy_table(&s, &m, &[0, 1], Format::Table, 100);
+        assert!(t.lines().all(|l| l.chars().count() <= 100), "{t}");
+        assert!(t.contains("7.8% [3.9, 15.6]"), "{t}");
+        assert!(t.contains("some intervals left out"), "{t}");
+        let full = policy_table(&s, &m, &[0, 1], Format::Table, 1000);
+        assert!(!full.contains("left out"), "{full}");
+    }
+
+    #[test]
+    fn metrics_flag_is_checked() {
+        assert_eq!(
+            parse_metrics("downtime_s, failed_requests").unwrap(),
+            vec!["downtime_s", "failed_requests"]
+        );
+        assert!(parse_metrics("downtime")
+            .unwrap_err()
+            .contains("\"downtime\" is not a metric"));
+        assert!(parse_metrics(",").unwrap_err().contains("no metric given"));
+    }
+
+    #[test]
+    fn csv_and_markdown_carry_the_same_columns() {
+        let s = summary();
+        let m = vec!["downtime_s".to_string()];
+        let c = policy_table(&s, &m, &[1], Format::Csv, WIDTH);
+        assert_eq!(
+            c,
+            "policy,downtime_s,downtime_s_low,downtime_s_high\nb,798.5,702.3,894.6\n"
+        );
+        let md = policy_table(&s, &m, &[1], Format::Markdown, WIDTH);
+        assert_eq!(
+            md,
+            "| policy | downtime |\n|---|---:|\n| b | 13m19s [11m42s, 14m55s] |\n"
+        );
+    }
+}
