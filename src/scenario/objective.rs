@@ -166,10 +166,12 @@ mod tests {
     #[test]
     fn unknown_metrics_and_bad_constraints_point_at_their_key() {
         let p = vec!["gate".to_string()];
-        let e = check(&raw(Some("downtime"), None, &[]), &p).unwrap_err();
+        // Whether a well-formed name is a metric is checked when run/compare start.
+        assert!(check(&raw(Some("downtime"), None, &[]), &p).is_ok());
+        let e = check(&raw(Some("Down time"), None, &[]), &p).unwrap_err();
         assert_eq!(e.path, vec![Seg::Key("objective"), Seg::Key("minimize")]);
         assert!(
-            e.message.contains("\"downtime\" is not a metric"),
+            e.message.contains("\"Down time\" is not a metric"),
             "{}",
             e.message
         );
