@@ -67,9 +67,15 @@ pub const PALETTE: [RGBColor; 10] = [
     RGBColor(0xba, 0xb0, 0xac),
 ];
 
-/// The colour of the `i`-th policy.
+/// The colour of the `i`-th policy: the palette, then for every further ten policies the
+/// same hues darkened (by a factor 0.6 per round), so a legend never shows two policies in
+/// one colour (controllers.toml has eleven).
 pub fn color(i: usize) -> RGBColor {
-    PALETTE[i % PALETTE.len()]
+    let RGBColor(r, g, b) = PALETTE[i % PALETTE.len()];
+    let round = (i / PALETTE.len()).min(8) as i32;
+    let f = 0.6f64.powi(round);
+    let shade = |c: u8| (f64::from(c) * f).round() as u8;
+    RGBColor(shade(r), shade(g), shade(b))
 }
 
 /// Policy colours that stay the same across every chart of a report: a policy's colour is
@@ -332,5 +338,21 @@ mod tests {
             "<circle cx=\"40\" cy=\"50\" r=\"8\" fill=\"#000\" fill-opacity=\"0\"><title>a &lt; b: 7.8%</title></circle>"
         ));
         assert!(c.svg.trim_end().ends_with("</g>\n</svg>"));
+    }
+}
+
+#[cfg(test)]
+mod palette_tests {
+    use super::color;
+
+    #[test]
+    fn thirty_policies_get_thirty_colours() {
+        let colours: Vec<_> = (0..30).map(color).collect();
+        for (i, a) in colours.iter().enumerate() {
+            for (j, b) in colours.iter().enumerate().skip(i + 1) {
+                assert_ne!(a, b, "policies {i} and {j} share a colour");
+            }
+        }
+        assert_eq!(color(0), super::PALETTE[0], "the first ten are the palette");
     }
 }
