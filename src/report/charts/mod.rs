@@ -339,11 +339,6 @@ mod tests {
         ));
         assert!(c.svg.trim_end().ends_with("</g>\n</svg>"));
     }
-}
-
-#[cfg(test)]
-mod palette_tests {
-    use super::color;
 
     #[test]
     fn thirty_policies_get_thirty_colours() {
