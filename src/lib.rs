@@ -10,9 +10,12 @@
 //! dispatches to `model` → `signals` → `policy` → `response` → `outcome`) → `experiment`
 //! (many runs in parallel, summarised) → `report` (CSV, JSON, manifest, table). `jobs`
 //! runs a whole command (`run`, `sweep`, `merge`, `trace`) as one call and `gameday::run`
-//! a game day, so the binary only parses, calls and prints.
+//! a game day, so the binary only parses, calls and prints. `check` (the checker and the
+//! checked values the scenario and the policy kinds share) sits below both `scenario` and
+//! `policy`, so `policy` never imports `scenario`.
 
 pub mod calibrate;
+pub mod check;
 pub mod experiment;
 pub mod gameday;
 pub mod import;

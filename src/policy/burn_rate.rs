@@ -27,10 +27,8 @@
 //! at all has no data and does not fire.
 
 use super::{Decision, Needs, Policy, Scrape};
-use crate::scenario::check::{at, idx, Checker, PolicyContext};
-use crate::scenario::raw::Dur;
-use crate::scenario::span::Seg;
-use crate::scenario::PolicyRule;
+use crate::check::{at, idx, Checker, Dur, PolicyContext, Seg};
+use crate::policy::PolicyRule;
 use serde::Deserialize;
 use std::collections::VecDeque;
 

@@ -2,9 +2,8 @@
 //! readiness probe with `failureThreshold = k` drives a restart or a failed deploy.
 
 use super::{Decision, Needs, Policy};
-use crate::scenario::check::{at, Checker};
-use crate::scenario::span::Seg;
-use crate::scenario::PolicyRule;
+use crate::check::{at, Checker, Seg};
+use crate::policy::PolicyRule;
 use serde::Deserialize;
 
 /// A `consecutive` entry's own keys.

@@ -27,8 +27,8 @@
 //! to the threshold. Task start failures (stage 1) are not modelled: new tasks always start.
 
 use super::{Consecutive, Decision, Needs, Policy};
-use crate::scenario::check::PolicyContext;
-use crate::scenario::PolicyRule;
+use crate::check::PolicyContext;
+use crate::policy::PolicyRule;
 use serde::Deserialize;
 
 /// An `ecs_circuit_breaker` entry's own keys.

@@ -7,7 +7,7 @@
 //! on-call's services). The wrong-call probability `1 - right_call` grows by the same
 //! fatigue factor, up to a coin toss.
 
-use crate::scenario::Human;
+use crate::check::Human;
 use rand::Rng;
 
 const HOUR_MS: u64 = 3_600_000;

@@ -6,10 +6,8 @@
 //! scenario (`scenario::policies`); this module sees only the kind's own keys.
 
 use super::{argo, burn_rate, consecutive, ecs, flagger, kayenta, oracle, sequential, threshold};
-use crate::scenario::check::{Checker, PolicyContext};
-use crate::scenario::raw::fields_of;
-use crate::scenario::span::Seg;
-use crate::scenario::{PolicyRule, Rollout, Until};
+use crate::check::{fields_of, Checker, PolicyContext, Rollout, Seg, Until};
+use crate::policy::PolicyRule;
 use serde::{Deserialize, Deserializer};
 
 /// The value of a policy's `kind` key.

@@ -8,8 +8,8 @@
 //! Architecture invariant: nothing here does I/O or reads the clock; time arrives with the
 //! observations. The `oracle` bound is the one exception to "observations only", and it is
 //! therefore not a [`Policy`]: the engine schedules its rollback from the ground truth.
-//! Imports: `crate::scenario`'s value types and its checker (`scenario::check`), and
-//! `policy::*`.
+//! Imports: `crate::check` (the checker and the checked values the scenario shares) and
+//! `policy::*`; the scenario imports this module, never the other way round.
 
 pub mod argo;
 pub mod burn_rate;
@@ -20,6 +20,7 @@ pub mod human;
 pub mod kayenta;
 pub mod kind;
 pub mod oracle;
+pub mod rule;
 pub mod sequential;
 pub mod threshold;
 mod window;
@@ -30,10 +31,9 @@ pub use consecutive::Consecutive;
 pub use ecs::EcsCircuitBreaker;
 pub use flagger::Flagger;
 pub use kayenta::Kayenta;
+pub use rule::{Guards, PolicyRule, PolicySpec};
 pub use sequential::Sequential;
 pub use threshold::Threshold;
-
-use crate::scenario::{PolicyRule, PolicySpec};
 
 /// What one scrape of one version showed.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -2,8 +2,8 @@
 //! any policy could do. It reads the truth, so it is not a [`super::Policy`]: the engine
 //! schedules its rollback (`PolicyRule::Oracle`), and it is shown as a bound, never ranked.
 
-use crate::scenario::raw::Dur;
-use crate::scenario::PolicyRule;
+use crate::check::Dur;
+use crate::policy::PolicyRule;
 use serde::Deserialize;
 
 /// An `oracle` entry's own keys.

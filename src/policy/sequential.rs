@@ -111,9 +111,8 @@
 //! to use when it can.
 
 use super::{Decision, Needs, Policy, Scrape};
-use crate::scenario::check::{at, idx, Checker};
-use crate::scenario::span::Seg;
-use crate::scenario::PolicyRule;
+use crate::check::{at, idx, Checker, Seg};
+use crate::policy::PolicyRule;
 
 /// `alpha` when the scenario gives none.
 pub const DEFAULT_ALPHA: f64 = 0.05;

@@ -20,10 +20,8 @@
 //! as a range query still finds the earlier samples.
 
 use super::{Decision, Needs, Policy, Scrape};
-use crate::scenario::check::{at, Checker};
-use crate::scenario::raw::Dur;
-use crate::scenario::span::Seg;
-use crate::scenario::PolicyRule;
+use crate::check::{at, Checker, Dur, Seg};
+use crate::policy::PolicyRule;
 use serde::Deserialize;
 use std::collections::VecDeque;
 

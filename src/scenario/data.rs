@@ -6,12 +6,12 @@
 //! backfill into a format nobody added" and "new code that writes a format the schema does
 //! not have yet" are caught here, with the key that is wrong.
 
-use super::check::{at, idx, Checker};
 use super::raw::{
     MigrationAt, MigrationKind, OnUnknown, RawCodeVersion, RawData, RawOnUnknown, UnsafeRollback,
 };
 use super::span::Seg;
 use super::{CodeVersion, DataSpec, Migration, MigrationStep, MigrationWhen, UnknownShares};
+use crate::check::{at, idx, Checker};
 
 /// Interns format names in order of first appearance.
 struct Formats(Vec<String>);

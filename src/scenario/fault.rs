@@ -1,10 +1,10 @@
 //! `[[faults]]`: the schedule (exactly one of `at`, `probability`, `rate_per_hour`, or
 //! `inject_only`), the duration and the effect of the fault's kind.
 
-use super::check::{at, Checker};
 use super::raw::*;
 use super::span::Seg;
 use super::{DurationDist, Fault, FaultEffect, Schedule};
+use crate::check::{at, Checker};
 
 const MS_PER_HOUR: f64 = 3_600_000.0;
 

@@ -9,7 +9,6 @@
 //! checks and checked parameters live in its module of `crate::policy`; this module reads
 //! the keys every policy takes and hands the rest to the kind (`policies.rs`).
 
-pub mod check;
 mod data;
 pub mod edit;
 mod error;
@@ -26,19 +25,23 @@ mod strategy;
 mod suggest;
 mod validate;
 
+/// The checking toolkit, under its former path (`scenario::check`).
+pub use crate::check;
+pub use crate::check::{
+    Action, CanaryStep, Checkpoint, Day, DurationDist, Human, Rollout, StepGate, Strategy,
+    UnsafeRollback, Until,
+};
 pub use crate::policy::argo::{ArgoSpec, Conditions, OnInconclusive};
 pub use crate::policy::burn_rate::{BurnRateSpec, BurnWindow, Traffic};
 pub use crate::policy::ecs::EcsSpec;
 pub use crate::policy::flagger::{weights as flagger_weights, FlaggerSpec};
 pub use crate::policy::kayenta::{Direction, KayentaMetric, KayentaSpec, NanStrategy};
 pub use crate::policy::threshold::{NoData, ThresholdSignal, ThresholdSpec};
+pub use crate::policy::{Guards, PolicyRule, PolicySpec};
 pub use error::{Located, ScenarioError};
 pub use imports::{ImportedText, Imports};
 pub use load::{load, load_text, parse, parse_at, parse_with, read};
-pub use raw::{Action, Checkpoint, Day, FaultKind, OnUnknown, StrategyName, UnsafeRollback, Until};
-
-use rand::Rng;
-use rand_distr::{Distribution, Exp, LogNormal};
+pub use raw::{FaultKind, OnUnknown, StrategyName};
 
 /// The demo scenario built into the binary, run by `rollsim` with no arguments.
 pub const DEMO_SCENARIO: &str = include_str!("../../scenarios/quickstart.toml");
@@ -153,56 +156,6 @@ pub struct BadRelease {
     pub onset_ms: u64,
     /// Time from onset to full effect (a slow leak ramps linearly); 0 is a step.
     pub ramp_ms: u64,
-}
-
-/// How traffic moves to the new version.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Strategy {
-    /// Every replica replaced at once.
-    AllAtOnce,
-    /// `batch_size` replicas replaced every `batch_interval_ms`.
-    Rolling {
-        batch_size: u32,
-        batch_interval_ms: u64,
-    },
-    /// Version B runs beside A without traffic for `preview_ms`, then takes all traffic at
-    /// once; A is kept warm until promotion, so rollback before then is instant.
-    BlueGreen { preview_ms: u64 },
-    /// Traffic weights in steps, each held for its pause.
-    Canary { steps: Vec<CanaryStep> },
-}
-
-/// One canary step: set the new version's traffic share, then hold it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CanaryStep {
-    /// Share of traffic on the new version, in (0, 1].
-    pub weight: f64,
-    /// How long the step holds at least (with a gate: before the gate opens).
-    pub pause_ms: u64,
-    /// What the step waits for after its pause, besides time.
-    pub gate: StepGate,
-}
-
-/// What a rollout step waits for, after its pause, before the next step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum StepGate {
-    /// Nothing: the next step follows the pause.
-    #[default]
-    None,
-    /// A step analysis (Argo Rollouts `steps[].analysis`): an `argo_analysis` policy starts
-    /// an AnalysisRun when the pause ends, and the step completes when it is Successful.
-    /// Other policies run no step analysis and ignore it.
-    Analysis,
-    /// A pause without a duration (Argo Rollouts `pause: {}`): the `[human]` is paged and
-    /// promotes (or aborts) the rollout.
-    Approval,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rollout {
-    pub strategy: Strategy,
-    /// Time to move all traffic back when the old version is not kept warm.
-    pub rollback_duration_ms: u64,
 }
 
 /// What the delivery pipeline does after a rollback.
@@ -334,43 +287,6 @@ pub enum MigrationStep {
     },
 }
 
-/// A distribution of durations in milliseconds.
-#[derive(Debug, Clone, PartialEq)]
-pub enum DurationDist {
-    Fixed(u64),
-    Exponential { mean_ms: f64 },
-    Uniform { low_ms: u64, high_ms: u64 },
-    LogNormal { mu: f64, sigma: f64 },
-}
-
-impl DurationDist {
-    /// Draws one duration in whole milliseconds.
-    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
-        match *self {
-            DurationDist::Fixed(ms) => ms,
-            DurationDist::Exponential { mean_ms } => match Exp::new(1.0 / mean_ms) {
-                Ok(d) => d.sample(rng).round() as u64,
-                Err(_) => mean_ms as u64,
-            },
-            DurationDist::Uniform { low_ms, high_ms } => rng.random_range(low_ms..=high_ms),
-            DurationDist::LogNormal { mu, sigma } => match LogNormal::new(mu, sigma) {
-                Ok(d) => d.sample(rng).round() as u64,
-                Err(_) => mu.exp() as u64,
-            },
-        }
-    }
-
-    /// The mean, for documentation and closed-form tests.
-    pub fn mean_ms(&self) -> f64 {
-        match *self {
-            DurationDist::Fixed(ms) => ms as f64,
-            DurationDist::Exponential { mean_ms } => mean_ms,
-            DurationDist::Uniform { low_ms, high_ms } => (low_ms + high_ms) as f64 / 2.0,
-            DurationDist::LogNormal { mu, sigma } => (mu + sigma * sigma / 2.0).exp(),
-        }
-    }
-}
-
 /// An injected fault: when it happens, how long it lasts, what it does.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fault {
@@ -415,92 +331,6 @@ pub enum FaultEffect {
     FlappingHealthCheck { failure_probability: f64 },
     /// No scrape reaches the policies.
     MetricsGap,
-}
-
-/// A named deployment policy: how the release rolls out and when it is rolled back.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PolicySpec {
-    pub name: String,
-    pub until: Until,
-    pub rule: PolicyRule,
-    /// The rollout this policy uses (the scenario's `[rollout]` unless overridden), so one
-    /// scenario can compare canary, blue-green and all-at-once on the very same runs.
-    pub rollout: Rollout,
-    /// What the policy does when its rule fires.
-    pub action: Action,
-    /// Rollback across a destructive migration: `None` follows `[data] on_unsafe_rollback`.
-    pub unsafe_rollback: Option<UnsafeRollback>,
-    /// Where a human signs off.
-    pub checkpoint: Checkpoint,
-    /// Limits that keep automation out of rollback loops.
-    pub guards: Guards,
-    /// Whether `[pipeline]` retries re-deploy the release after this policy's rollback.
-    /// Controllers that abort a rollout (Argo Rollouts, Flagger, a Kayenta pipeline stage,
-    /// the ECS circuit breaker) do not retry the same revision, so for them the default is
-    /// false; for the generic rules it is true.
-    pub pipeline_retries: bool,
-}
-
-/// Loop guards any policy can wear.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Guards {
-    /// Automatic rollbacks allowed per release; later decisions are suppressed.
-    pub max_auto_rollbacks: Option<u32>,
-    /// After this many rollbacks the pipeline stops retrying the release (a freeze).
-    pub freeze_after: Option<u32>,
-    /// Each automatic retry waits this many times longer than the previous one.
-    pub retry_backoff: f64,
-    /// After the first automatic rollback, a human decides the next one.
-    pub human_after_first_rollback: bool,
-}
-
-/// The on-call human who answers pages.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Human {
-    /// Time to acknowledge a page in daytime on a weekday with no other recent pages.
-    pub ack: DurationDist,
-    /// Ack time multiplier between 22:00 and 07:00.
-    pub night_factor: f64,
-    /// Ack time multiplier on a weekend day.
-    pub weekend_factor: f64,
-    pub day: Day,
-    /// Probability of the right call (roll back a bad release, keep a good one), rested.
-    pub right_call: f64,
-    /// Each page in the last 24 h multiplies ack time and the wrong-call probability
-    /// by `1 + fatigue` more (linearly: `1 + fatigue * pages`).
-    pub fatigue: f64,
-    /// Pages from elsewhere the same on-call person gets, per day (they tire too).
-    pub background_pages_per_day: f64,
-    /// Working time a page costs besides waiting (looking, deciding, writing up).
-    pub handling_ms: u64,
-    /// After deciding to keep a release, the human silences the alert this long.
-    pub silence_ms: u64,
-}
-
-/// The decision rule of a policy.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PolicyRule {
-    /// Never rolls back.
-    None,
-    /// Rolls back at the true onset of a bad release plus a reaction time (the best case).
-    Oracle { reaction_ms: u64 },
-    /// Rolls back when an observed signal over a window stays above a limit for `for_ms`
-    /// (`crate::policy::Threshold`).
-    Threshold(ThresholdSpec),
-    /// Rolls back after this many consecutive failed health checks.
-    Consecutive { failures: u32 },
-    /// Argo Rollouts AnalysisRun semantics (`crate::policy::ArgoAnalysis`).
-    ArgoAnalysis(ArgoSpec),
-    /// Flagger canary analysis (`crate::policy::Flagger`).
-    Flagger(FlaggerSpec),
-    /// Multi-window, multi-burn-rate SLO alert (`crate::policy::BurnRate`).
-    BurnRate(BurnRateSpec),
-    /// The ECS deployment circuit breaker (`crate::policy::EcsCircuitBreaker`).
-    EcsCircuitBreaker(EcsSpec),
-    /// A Kayenta canary judge (`crate::policy::Kayenta`).
-    Kayenta(KayentaSpec),
-    /// The anytime-valid canary judge (`crate::policy::Sequential`).
-    Sequential(crate::policy::sequential::SequentialSpec),
 }
 
 #[cfg(test)]

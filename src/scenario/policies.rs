@@ -7,12 +7,12 @@
 //! unknown key and a value of the wrong type each get their exact `line:col`. (serde's
 //! internally tagged enums would buffer the entry and lose the positions.)
 
-use super::check::{at, does_not_apply, idx, Checker, PolicyContext};
 use super::error::Located;
 use super::imports::Imports;
 use super::raw::{fields_of, Action, Checkpoint, RawRollout, UnsafeRollback, Until};
 use super::span::{line_col, Problem, Seg};
 use super::{suggest, Guards, PolicyRule, PolicySpec, Rollout, ThresholdSpec};
+use crate::check::{at, does_not_apply, idx, Checker, PolicyContext};
 use crate::policy::kind::{PolicyKind, RawRule};
 use serde::Deserialize;
 use std::ops::Range;

@@ -5,21 +5,8 @@
 //! spans, and finds the line and column of the deepest part of that path that exists.
 
 use super::error::Located;
+pub use crate::check::{Problem, Seg};
 use toml_edit::{Document, Item};
-
-/// One step of a key path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Seg {
-    Key(&'static str),
-    Index(usize),
-}
-
-/// A problem named by its key path, before it is located.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub path: Vec<Seg>,
-    pub message: String,
-}
 
 /// 1-based line and column (in characters) of a byte offset.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {

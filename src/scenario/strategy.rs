@@ -1,10 +1,10 @@
 //! `[rollout]` and a policy's own `rollout`: the strategy and its keys, canary steps and
 //! their gates.
 
-use super::check::{at, idx, Checker};
 use super::raw::*;
 use super::span::Seg;
 use super::{CanaryStep, Rollout, StepGate, Strategy};
+use crate::check::{at, idx, Checker};
 
 /// A policy's rollout on top of the scenario's: keys the policy leaves out come from
 /// `[rollout]` (strategy-specific keys only when the strategy is the same).

@@ -3,12 +3,12 @@
 //! more to say have their own files: `strategy.rs` (rollouts), `fault.rs`, `data.rs`,
 //! `policies.rs` (whose kinds check themselves in `crate::policy`).
 
-use super::check::{at, idx, Checker, Path, PolicyContext, Z95};
 use super::policies::{self, RawPolicy};
 use super::raw::*;
 use super::span::Problem;
 use super::strategy::{check_rollout, merged};
 use super::*;
+use crate::check::{at, idx, Checker, Path, PolicyContext, Z95};
 
 pub(super) fn validate(
     raw: RawScenario,
@@ -238,14 +238,14 @@ pub(super) fn validate(
     {
         Some(Ok(text)) => Some(text),
         Some(Err(problem)) => {
-            c.problems.push(problem);
+            c.push(problem);
             None
         }
         None => None,
     };
 
-    if !c.problems.is_empty() {
-        return Err(c.problems);
+    if !c.is_clean() {
+        return Err(c.into_problems());
     }
     Ok(Scenario {
         description: raw.description.unwrap_or_default(),

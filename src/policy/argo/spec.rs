@@ -1,10 +1,8 @@
 //! An `argo_analysis` entry as written ([`Raw`]), its checks (ranges and the cross-checks
 //! Argo Rollouts applies itself) and its checked parameters ([`ArgoSpec`]).
 
-use crate::scenario::check::{at, Checker, MAX_COUNT};
-use crate::scenario::raw::Dur;
-use crate::scenario::span::Seg;
-use crate::scenario::{PolicyRule, Rollout, StepGate, Strategy};
+use crate::check::{at, Checker, Dur, Rollout, Seg, StepGate, Strategy, MAX_COUNT};
+use crate::policy::PolicyRule;
 use serde::Deserialize;
 
 /// An `argo_analysis` entry's own keys (Argo's `Metric` fields in snake case).

@@ -2,10 +2,10 @@
 //! [`FlaggerSpec`], and the traffic keys, which build the policy's canary steps the way
 //! Flagger's scheduler moves the weight ([`weights`]).
 
-use crate::scenario::check::{at, idx, Checker, PolicyContext, MAX_COUNT};
-use crate::scenario::raw::Dur;
-use crate::scenario::span::Seg;
-use crate::scenario::{CanaryStep, PolicyRule, Rollout, StepGate, Strategy};
+use crate::check::{
+    at, idx, CanaryStep, Checker, Dur, PolicyContext, Rollout, Seg, StepGate, Strategy, MAX_COUNT,
+};
+use crate::policy::PolicyRule;
 use serde::Deserialize;
 
 /// A `flagger` entry's own keys (Flagger's `analysis` fields in snake case).

@@ -1,10 +1,8 @@
 //! A `kayenta` entry as written ([`Raw`]), checked into a [`KayentaSpec`] with the
 //! judge's defaults (`NetflixACAJudge.classifyMetric`).
 
-use crate::scenario::check::{at, idx, Checker};
-use crate::scenario::raw::Dur;
-use crate::scenario::span::Seg;
-use crate::scenario::PolicyRule;
+use crate::check::{at, idx, Checker, Dur, Seg};
+use crate::policy::PolicyRule;
 use serde::Deserialize;
 
 /// A `kayenta` entry's own keys.

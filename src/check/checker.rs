@@ -2,39 +2,12 @@
 //! its default and range, and records a problem by key path instead of stopping, so one run
 //! of `validate` reports every problem of a file.
 //!
-//! The policy kinds (`crate::policy::*`) check their own parameters with it; the messages
+//! The scenario's sections and the policy kinds (`crate::policy::*`) check with it; the messages
 //! have one shape everywhere ("`name` = v is out of range; expected ...").
 
-use super::raw::{Dur, DurDist, ShapedDist};
-use super::span::{Problem, Seg};
-use super::DurationDist;
-
-/// A key path (`policies[2].failures`), located in the text once checking is done.
-pub type Path = Vec<Seg>;
-
-/// `base` followed by the key `key`.
-pub fn at(base: &[Seg], key: &'static str) -> Path {
-    let mut p = base.to_vec();
-    p.push(Seg::Key(key));
-    p
-}
-
-/// `base` followed by the array index `i`.
-pub fn idx(base: &[Seg], i: usize) -> Path {
-    let mut p = base.to_vec();
-    p.push(Seg::Index(i));
-    p
-}
-
-/// Scenario values some policies are built from (checked before the policies are).
-#[derive(Debug, Clone, Copy)]
-pub struct PolicyContext {
-    pub scrape_interval_ms: u64,
-    pub replicas: u32,
-    pub slo_error_rate: f64,
-    /// The policy entry has its own `rollout` table.
-    pub own_rollout: bool,
-}
+use super::path::{at, Path, Problem, Seg};
+use super::values::DurationDist;
+use super::written::{Dur, DurDist, ShapedDist};
 
 /// The standard normal quantile at 0.95 (a lognormal from its median and p95).
 pub const Z95: f64 = 1.644_853_626_951_472_2;
@@ -45,10 +18,25 @@ pub const MAX_COUNT: i64 = 1_000_000;
 /// Collects problems while building the checked scenario.
 #[derive(Debug, Default)]
 pub struct Checker {
-    pub(super) problems: Vec<Problem>,
+    problems: Vec<Problem>,
 }
 
 impl Checker {
+    /// Records a problem found elsewhere (already named by its key path).
+    pub fn push(&mut self, problem: Problem) {
+        self.problems.push(problem);
+    }
+
+    /// Every problem recorded, in the order found; empty when all was well.
+    pub fn into_problems(self) -> Vec<Problem> {
+        self.problems
+    }
+
+    /// Whether no problem was recorded.
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+
     /// Records a problem at `path`.
     pub fn fail(&mut self, path: Path, message: impl Into<String>) {
         self.problems.push(Problem {
