@@ -19,8 +19,12 @@
 pub mod export;
 mod prometheus;
 mod scrapes;
+mod tidy;
+mod timestamp;
 
 pub use scrapes::{lost_between, most_common_spacing, RecordedScrape, Scrapes};
+pub use tidy::{read_tidy, TidyCsv};
+pub use timestamp::{format_timestamp, parse_timestamp, unix_seconds};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -313,67 +317,6 @@ impl Recording {
     }
 }
 
-/// Parses a timestamp: Unix seconds (decimals allowed) or RFC 3339 with an offset, into
-/// Unix milliseconds (rounded to the nearest millisecond).
-pub fn parse_timestamp(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    if t.is_empty() {
-        return Err("empty timestamp; expected RFC 3339 or Unix seconds".into());
-    }
-    let numeric = t
-        .chars()
-        .all(|c| c.is_ascii_digit() || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E');
-    if numeric {
-        return match t.parse::<f64>() {
-            Ok(x) => unix_seconds(x),
-            Err(_) => Err(format!(
-                "timestamp {t:?} is not a number; expected RFC 3339 or Unix seconds"
-            )),
-        };
-    }
-    let ts: jiff::Timestamp = t.parse().map_err(|e| {
-        format!(
-            "timestamp {t:?} is not RFC 3339 ({e}); expected e.g. 2024-06-03T10:00:15Z or Unix seconds"
-        )
-    })?;
-    let ms = ts.as_millisecond();
-    let rounded = if ts.subsec_nanosecond() % 1_000_000 >= 500_000 {
-        ms + 1
-    } else {
-        ms
-    };
-    u64::try_from(rounded).map_err(|_| format!("timestamp {t:?} is before 1970"))
-}
-
-/// Unix seconds to milliseconds.
-pub fn unix_seconds(x: f64) -> Result<u64, String> {
-    if !x.is_finite() {
-        return Err(format!("timestamp {x} is not a finite number of seconds"));
-    }
-    if x < 0.0 {
-        return Err(format!("timestamp {x} is before 1970"));
-    }
-    // Far beyond any real date; keeps every sum of times far from overflow.
-    if x > 1.0e11 {
-        return Err(format!(
-            "timestamp {x} is beyond the year 5000; expected Unix seconds"
-        ));
-    }
-    Ok((x * 1000.0).round() as u64)
-}
-
-/// Formats Unix milliseconds as RFC 3339 UTC (milliseconds shown only when not zero).
-pub fn format_timestamp(ms: u64) -> String {
-    match i64::try_from(ms)
-        .ok()
-        .and_then(|m| jiff::Timestamp::from_millisecond(m).ok())
-    {
-        Some(t) if ms % 1000 == 0 => format!("{t:.0}"),
-        Some(t) => format!("{t:.3}"),
-        None => format!("{}", ms as f64 / 1000.0),
-    }
-}
-
 /// 1-based line and column (in characters) of byte offsets in one text, asked in
 /// increasing order (as a parser meets values): each call scans only the text since the
 /// previous one, so locating every value of a file costs one pass over it, not one pass
@@ -435,7 +378,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Recording, InputError> {
     let rec = if text.trim_start().starts_with('{') {
         prometheus::parse(text, origin)?
     } else {
-        parse_csv(text, origin)?
+        tidy::parse_csv(text, origin)?
     };
     check_order(&rec)?;
     Ok(rec)
@@ -469,118 +412,6 @@ pub fn read(paths: &[impl AsRef<Path>]) -> Result<Recording, InputError> {
     }
     if problems.is_empty() {
         Ok(all)
-    } else {
-        Err(InputError { problems })
-    }
-}
-
-/// A tidy CSV read with its required columns located: every readable row with its line,
-/// and a problem for every row that could not be read.
-pub struct TidyCsv<const N: usize> {
-    /// Index of each required column, in the order asked for.
-    pub columns: [usize; N],
-    pub rows: Vec<(usize, csv::StringRecord)>,
-    pub problems: Vec<Problem>,
-}
-
-/// Reads `text` as CSV with `#` comments and finds the `required` columns; a header that
-/// lacks one is an error at the header's line.
-pub fn read_tidy<const N: usize>(
-    text: &str,
-    origin: &str,
-    required: [&str; N],
-) -> Result<TidyCsv<N>, InputError> {
-    let at = |line: usize| Location {
-        origin: origin.to_string(),
-        line,
-        col: None,
-    };
-    let mut rdr = csv::ReaderBuilder::new()
-        .comment(Some(b'#'))
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let headers = rdr
-        .headers()
-        .map_err(|e| InputError::one(at(1), format!("cannot read the CSV header: {e}")))?
-        .clone();
-    let header_line = text
-        .lines()
-        .position(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map_or(1, |i| i + 1);
-    let mut columns = [0; N];
-    for (slot, name) in columns.iter_mut().zip(required) {
-        *slot = headers.iter().position(|h| h == name).ok_or_else(|| {
-            InputError::one(
-                at(header_line),
-                format!(
-                    "the header is {:?}; expected the columns {}",
-                    headers.iter().collect::<Vec<_>>().join(","),
-                    required.join(",")
-                ),
-            )
-        })?;
-    }
-    let mut rows = Vec::new();
-    let mut problems = Vec::new();
-    for row in rdr.records() {
-        match row {
-            Ok(r) => rows.push((r.position().map_or(0, |p| p.line() as usize), r)),
-            Err(e) => problems.push(Problem {
-                at: at(e.position().map_or(0, |p| p.line() as usize)),
-                message: format!("cannot read the row: {e}"),
-            }),
-        }
-    }
-    Ok(TidyCsv {
-        columns,
-        rows,
-        problems,
-    })
-}
-
-fn parse_csv(text: &str, origin: &str) -> Result<Recording, InputError> {
-    let at = |line: usize| Location {
-        origin: origin.to_string(),
-        line,
-        col: None,
-    };
-    let TidyCsv {
-        columns: [ti, si, vi],
-        rows,
-        mut problems,
-    } = read_tidy(text, origin, ["timestamp", "series", "value"])?;
-    let mut rec = Recording::default();
-    for (line, row) in rows {
-        let field = |i: usize| row.get(i).unwrap_or("");
-        let result = (|| -> Result<(SeriesName, u64, f64), String> {
-            let name = SeriesName::parse(field(si))?;
-            let at_ms = parse_timestamp(field(ti))?;
-            let raw = field(vi);
-            if raw.is_empty() {
-                return Err(format!(
-                    "empty value for {name}; leave the row out instead (a missing point is a lost scrape)"
-                ));
-            }
-            let v: f64 = raw
-                .parse()
-                .map_err(|_| format!("value {raw:?} of {name} is not a number"))?;
-            Ok((name, at_ms, name.check(v)?))
-        })();
-        match result {
-            Ok((name, at_ms, value)) => rec.series.entry(name).or_default().points.push(Point {
-                at_ms,
-                value,
-                at: at(line),
-            }),
-            Err(message) => problems.push(Problem {
-                at: at(line),
-                message,
-            }),
-        }
-    }
-    if problems.is_empty() {
-        Ok(rec)
     } else {
         Err(InputError { problems })
     }
@@ -622,78 +453,4 @@ fn check_order(rec: &Recording) -> Result<(), InputError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn err(text: &str) -> String {
-        match parse(text, "m.csv") {
-            Ok(r) => panic!("accepted: {r:?}"),
-            Err(e) => e.to_string(),
-        }
-    }
-
-    #[test]
-    fn recorded_csv_reads_both_timestamp_forms() {
-        let r = parse(
-            "# a comment\ntimestamp,series,value\n1717408800,requests,10\n2024-06-03T10:00:15Z,requests,12.4\n2024-06-03T10:00:30.5+00:00,requests,3\n",
-            "m.csv",
-        )
-        .unwrap();
-        let pts = &r.get(SeriesName::Requests).unwrap().points;
-        assert_eq!(
-            pts.iter().map(|p| p.at_ms).collect::<Vec<_>>(),
-            vec![1_717_408_800_000, 1_717_408_815_000, 1_717_408_830_500]
-        );
-        assert_eq!(pts[1].value, 12.0, "counts are rounded");
-        assert_eq!(pts[0].at.line, 3, "comment lines count");
-        assert_eq!(
-            format_timestamp(1_717_408_830_500),
-            "2024-06-03T10:00:30.500Z"
-        );
-        assert_eq!(format_timestamp(1_717_408_815_000), "2024-06-03T10:00:15Z");
-    }
-
-    #[test]
-    fn recorded_csv_problems_are_located() {
-        let e = err("timestamp,series,value\n10,requests,1\n10,requests,2\n5,requests,1\n");
-        assert!(e.contains("m.csv:3: duplicate timestamp"), "{e}");
-        assert!(e.contains("m.csv:4: timestamp 1970-01-01T00:00:05Z of series requests is before the previous one"), "{e}");
-        let e = err("timestamp,series,value\n10,request,1\n20,errors,NaN\n30,errors,\n");
-        assert!(
-            e.contains("m.csv:2: unknown series \"request\"; expected one of requests"),
-            "{e}"
-        );
-        assert!(e.contains("m.csv:3: errors is NaN"), "{e}");
-        assert!(e.contains("m.csv:4: empty value for errors"), "{e}");
-        let e = err("time,series,value\n10,requests,1\n");
-        assert!(e.contains("m.csv:1: the header is"), "{e}");
-        let e =
-            err("timestamp,series,value\nyesterday,requests,1\n2024-06-03T10:00:00,requests,1\n");
-        assert!(
-            e.contains("m.csv:2: timestamp \"yesterday\" is not RFC 3339"),
-            "{e}"
-        );
-        assert!(
-            e.contains("m.csv:3: timestamp \"2024-06-03T10:00:00\" is not RFC 3339"),
-            "{e}"
-        );
-        let e = err("timestamp,series,value\n1,health_check,0.5\n2,error_ratio,2\n3,requests,-1\n");
-        assert!(e.contains("m.csv:2: health_check = 0.5; expected 1"), "{e}");
-        assert!(
-            e.contains("m.csv:3: error_ratio = 2; expected a ratio"),
-            "{e}"
-        );
-        assert!(e.contains("m.csv:4: requests = -1 is negative"), "{e}");
-    }
-
-    #[test]
-    fn recorded_series_given_twice_is_an_error() {
-        let mut a = parse("timestamp,series,value\n1,requests,1\n", "a.csv").unwrap();
-        let b = parse("timestamp,series,value\n1,requests,1\n", "b.csv").unwrap();
-        let e = a.merge(b).unwrap_err().to_string();
-        assert!(
-            e.contains("b.csv:2: series requests is also in another input (a.csv:2)"),
-            "{e}"
-        );
-    }
-}
+mod tests;
