@@ -22,11 +22,7 @@ pub fn read(text: &str, origin: &str, scenario: &Scenario) -> Result<Vec<Timed>,
     for (line, r) in &tidy.rows {
         let mut problem = |message: String| {
             problems.push(Problem {
-                at: Location {
-                    origin: origin.to_string(),
-                    line: *line,
-                    col: None,
-                },
+                at: Location::line(origin, *line),
                 message,
             })
         };

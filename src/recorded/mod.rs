@@ -165,6 +165,17 @@ pub struct Location {
     pub col: Option<usize>,
 }
 
+impl Location {
+    /// Line `line` of `origin` (0: the whole file), no column: where a CSV problem lies.
+    pub fn line(origin: &str, line: usize) -> Self {
+        Location {
+            origin: origin.to_string(),
+            line,
+            col: None,
+        }
+    }
+}
+
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.line, self.col) {
@@ -294,11 +305,11 @@ impl Recording {
                     .first()
                     .map(|p| p.at.to_string())
                     .unwrap_or_default();
-                let at = s.points.first().map(|p| p.at.clone()).unwrap_or(Location {
-                    origin: String::new(),
-                    line: 0,
-                    col: None,
-                });
+                let at = s
+                    .points
+                    .first()
+                    .map(|p| p.at.clone())
+                    .unwrap_or(Location::line("", 0));
                 problems.push(Problem {
                     at,
                     message: format!(
@@ -395,11 +406,7 @@ pub fn read(paths: &[impl AsRef<Path>]) -> Result<Recording, InputError> {
             Ok(t) => t,
             Err(e) => {
                 problems.push(Problem {
-                    at: Location {
-                        origin,
-                        line: 0,
-                        col: None,
-                    },
+                    at: Location::line(&origin, 0),
                     message: format!("cannot read: {e}"),
                 });
                 continue;

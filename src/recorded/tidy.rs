@@ -19,11 +19,7 @@ pub fn read_tidy<const N: usize>(
     origin: &str,
     required: [&str; N],
 ) -> Result<TidyCsv<N>, InputError> {
-    let at = |line: usize| Location {
-        origin: origin.to_string(),
-        line,
-        col: None,
-    };
+    let at = |line: usize| Location::line(origin, line);
     let mut rdr = csv::ReaderBuilder::new()
         .comment(Some(b'#'))
         .flexible(true)
@@ -70,11 +66,7 @@ pub fn read_tidy<const N: usize>(
 
 /// Parses the tidy CSV (`timestamp,series,value`) into a recording.
 pub(super) fn parse_csv(text: &str, origin: &str) -> Result<Recording, InputError> {
-    let at = |line: usize| Location {
-        origin: origin.to_string(),
-        line,
-        col: None,
-    };
+    let at = |line: usize| Location::line(origin, line);
     let TidyCsv {
         columns: [ti, si, vi],
         rows,

@@ -43,11 +43,7 @@ pub struct Labels {
 impl Labels {
     /// Parses a labels CSV; `origin` names it in messages. Every problem is listed.
     pub fn parse(text: &str, origin: &str) -> Result<Labels, InputError> {
-        let at = |line: usize| Location {
-            origin: origin.to_string(),
-            line,
-            col: None,
-        };
+        let at = |line: usize| Location::line(origin, line);
         let TidyCsv {
             columns: [si, ei, ki],
             rows,

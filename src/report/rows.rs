@@ -10,7 +10,7 @@
 use super::ReportError;
 use super::{csv_bytes, OutputDir};
 use crate::experiment::{Comparison, PolicySummary, Summary};
-use serde::de::{self, DeserializeOwned, Visitor};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -129,30 +129,7 @@ pub fn write_bytes(
 /// Read from the type's `Deserialize` implementation (which lists the fields of a struct
 /// without needing a value), so the header a file is checked against is the type itself.
 pub fn columns<T: DeserializeOwned>() -> &'static [&'static str] {
-    struct Fields(&'static [&'static str]);
-    impl<'de> de::Deserializer<'de> for &mut Fields {
-        type Error = de::value::Error;
-        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
-            Err(de::Error::custom("not a struct"))
-        }
-        fn deserialize_struct<V: Visitor<'de>>(
-            self,
-            _: &'static str,
-            fields: &'static [&'static str],
-            _: V,
-        ) -> Result<V::Value, Self::Error> {
-            self.0 = fields;
-            Err(de::Error::custom("fields read"))
-        }
-        serde::forward_to_deserialize_any! {
-            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
-            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
-            identifier ignored_any
-        }
-    }
-    let mut f = Fields(&[]);
-    let _ = T::deserialize(&mut f);
-    f.0
+    crate::check::fields_of::<T>()
 }
 
 /// Rows as CSV text, with the header line when `header` (even with no rows: a file that

@@ -1,6 +1,7 @@
 //! The summary of an experiment as `summary.csv`, JSON and a terminal table.
 
 use super::rows::{csv_text, ComparisonRow, SummaryRow};
+use super::table::render;
 use crate::experiment::{Comparison, Summary};
 use crate::outcome::RunRecord;
 use serde_json::{json, Map, Value};
@@ -211,32 +212,3 @@ const ALWAYS_SHOWN: [&str; 5] = [
     "downtime_s",
     "failed_requests",
 ];
-
-/// Aligns rows of cells into a text table: first column left, the rest right.
-fn render(rows: &[Vec<String>]) -> String {
-    let cols = rows[0].len();
-    let widths: Vec<usize> = (0..cols)
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for (i, r) in rows.iter().enumerate() {
-        let line: Vec<String> = r
-            .iter()
-            .enumerate()
-            .map(|(c, cell)| {
-                if c == 0 {
-                    format!("{cell:<w$}", w = widths[c])
-                } else {
-                    format!("{cell:>w$}", w = widths[c])
-                }
-            })
-            .collect();
-        out.push_str(line.join("  ").trim_end());
-        out.push('\n');
-        if i == 0 {
-            out.push_str(&"-".repeat(widths.iter().sum::<usize>() + 2 * (cols - 1)));
-            out.push('\n');
-        }
-    }
-    out
-}

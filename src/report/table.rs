@@ -275,8 +275,9 @@ fn markdown(rows: &[Vec<String>]) -> String {
     out
 }
 
-/// Aligns rows of cells: first column left, the rest right, a rule under the header.
-fn render(rows: &[Vec<String>]) -> String {
+/// Aligns rows of cells: first column left, the rest right, a rule under the header (the
+/// terminal table and the other text tables of `report`).
+pub(super) fn render(rows: &[Vec<String>]) -> String {
     let cols = rows[0].len();
     let widths: Vec<usize> = (0..cols)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))

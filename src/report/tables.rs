@@ -48,40 +48,36 @@ pub struct EstimateTable {
 impl EstimateTable {
     /// The table of `summary.csv`; `order` puts policies in the manifest's order.
     pub fn from_summary(rows: &[SummaryRow], order: &[String]) -> Self {
-        let mut t = EstimateTable::with_order(order);
-        for r in rows {
-            if let Some(mean) = r.mean {
-                t.insert(
-                    &r.policy,
-                    &r.metric,
-                    Est {
-                        mean,
-                        low: r.ci95_low,
-                        high: r.ci95_high,
-                        n: r.n,
-                    },
-                );
-            }
-        }
-        t.retain_present();
-        t
+        Self::from_rows(order, rows, |r| {
+            (&r.policy, &r.metric, r.mean, [r.ci95_low, r.ci95_high], r.n)
+        })
     }
 
     /// The table of `comparison.csv` (differences against the baseline).
     pub fn from_comparison(rows: &[ComparisonRow], order: &[String]) -> Self {
+        Self::from_rows(order, rows, |r| {
+            (
+                &r.policy,
+                &r.metric,
+                r.mean_difference,
+                [r.ci95_low, r.ci95_high],
+                r.n,
+            )
+        })
+    }
+
+    /// The table of rows that `cell` reads as (policy, metric, mean, [low, high], n); a
+    /// row with no mean (no run had a value) is left out.
+    fn from_rows<R>(
+        order: &[String],
+        rows: &[R],
+        cell: impl Fn(&R) -> (&String, &String, Option<f64>, [Option<f64>; 2], u64),
+    ) -> Self {
         let mut t = EstimateTable::with_order(order);
         for r in rows {
-            if let Some(mean) = r.mean_difference {
-                t.insert(
-                    &r.policy,
-                    &r.metric,
-                    Est {
-                        mean,
-                        low: r.ci95_low,
-                        high: r.ci95_high,
-                        n: r.n,
-                    },
-                );
+            let (policy, metric, mean, [low, high], n) = cell(r);
+            if let Some(mean) = mean {
+                t.insert(policy, metric, Est { mean, low, high, n });
             }
         }
         t.retain_present();

@@ -3,7 +3,7 @@
 
 use super::{
     bold, draw_legend, font, grid, legend_height, padded, render, rows_for, text_width, Area,
-    Chart, Colors, DrawResult, LegendItem, Mark, INK,
+    Chart, Colors, DrawResult, HouseStyle, LegendItem, Mark, INK,
 };
 use crate::report::findings;
 use crate::report::metrics::{num, tick, MetricInfo};
@@ -151,18 +151,7 @@ pub fn bar_chart(
 
 fn panel_bars(area: &Area<'_>, t: &EstimateTable, metric: &str, colors: &Colors) -> DrawResult<()> {
     let m = MetricInfo::of(metric);
-    let vals: Vec<(usize, &str, Option<super::Span>)> = t
-        .policies
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let e = t.get(p, metric).map(|e| {
-                let (lo, hi) = e.bounds();
-                (m.scale(e.mean), m.scale(lo), m.scale(hi))
-            });
-            (i, p.as_str(), e)
-        })
-        .collect();
+    let vals: Vec<(usize, &str, Option<super::Span>)> = super::scaled_estimates(t, metric, &m);
     let lo = vals
         .iter()
         .filter_map(|v| v.2.map(|e| e.1))
@@ -192,11 +181,7 @@ fn panel_bars(area: &Area<'_>, t: &EstimateTable, metric: &str, colors: &Colors)
         } else {
             m.unit.clone()
         })
-        .label_style(font(13.0).color(&INK))
-        .axis_desc_style(font(14.0).color(&INK))
-        .bold_line_style(INK.mix(0.12))
-        .light_line_style(TRANSPARENT)
-        .axis_style(INK.mix(0.5))
+        .house_style()
         .draw()?;
     let bar_px = {
         let (x, _) = chart.plotting_area().dim_in_pixel();

@@ -2,7 +2,9 @@
 //! panel per outcome, a row per policy with its mean difference and 95% interval, and the
 //! zero line, so "does it help, and are we sure" reads at a glance.
 
-use super::{bold, font, grid, padded, render, rows_for, Area, Chart, Colors, DrawResult, INK};
+use super::{
+    bold, font, grid, padded, render, rows_for, Area, Chart, Colors, DrawResult, HouseStyle, INK,
+};
 use crate::report::findings::comparison_findings;
 use crate::report::metrics::{tick, MetricInfo};
 use crate::report::tables::EstimateTable;
@@ -57,18 +59,7 @@ pub fn diff_chart(
 fn panel_diff(area: &Area<'_>, t: &EstimateTable, metric: &str, colors: &Colors) -> DrawResult<()> {
     let m = MetricInfo::of(metric);
     let n = t.policies.len();
-    let rows: Vec<(usize, &str, Option<super::Span>)> = t
-        .policies
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let e = t.get(p, metric).map(|e| {
-                let (lo, hi) = e.bounds();
-                (m.scale(e.mean), m.scale(lo), m.scale(hi))
-            });
-            (i, p.as_str(), e)
-        })
-        .collect();
+    let rows: Vec<(usize, &str, Option<super::Span>)> = super::scaled_estimates(t, metric, &m);
     let lo = rows
         .iter()
         .filter_map(|r| r.2.map(|e| e.1))
@@ -116,11 +107,7 @@ fn panel_diff(area: &Area<'_>, t: &EstimateTable, metric: &str, colors: &Colors)
         .x_label_formatter(&|v| tick(*v))
         .y_label_formatter(&name)
         .x_desc(format!("difference ({unit})"))
-        .label_style(font(13.0).color(&INK))
-        .axis_desc_style(font(14.0).color(&INK))
-        .bold_line_style(INK.mix(0.12))
-        .light_line_style(TRANSPARENT)
-        .axis_style(INK.mix(0.5))
+        .house_style()
         .draw()?;
     chart.draw_series(std::iter::once(PathElement::new(
         vec![(0.0, -0.5), (0.0, n as f64 - 0.5)],

@@ -49,6 +49,48 @@ pub type DrawResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 /// A mean with its interval in display units: (mean, low, high).
 pub type Span = (f64, f64, f64);
 
+/// Each policy of `t` (index, name) with its estimate of `metric` as a [`Span`] in the
+/// display scale of `m`; `None` where the policy has no value.
+pub fn scaled_estimates<'t>(
+    t: &'t crate::report::tables::EstimateTable,
+    metric: &str,
+    m: &crate::report::metrics::MetricInfo,
+) -> Vec<(usize, &'t str, Option<Span>)> {
+    t.policies
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let e = t.get(p, metric).map(|e| {
+                let (lo, hi) = e.bounds();
+                (m.scale(e.mean), m.scale(lo), m.scale(hi))
+            });
+            (i, p.as_str(), e)
+        })
+        .collect()
+}
+
+/// The house style of every chart's axes: ink labels and axis titles, faint major grid
+/// lines, no minor ones (one place, so the charts of a report look alike).
+pub trait HouseStyle {
+    /// Applies the house style.
+    fn house_style(&mut self) -> &mut Self;
+}
+
+impl<
+        X: plotters::coord::ranged1d::Ranged,
+        Y: plotters::coord::ranged1d::Ranged,
+        DB: DrawingBackend,
+    > HouseStyle for plotters::chart::MeshStyle<'_, '_, X, Y, DB>
+{
+    fn house_style(&mut self) -> &mut Self {
+        self.label_style(font(13.0).color(&INK))
+            .axis_desc_style(font(14.0).color(&INK))
+            .bold_line_style(INK.mix(0.12))
+            .light_line_style(TRANSPARENT)
+            .axis_style(INK.mix(0.5))
+    }
+}
+
 /// The font family every chart uses (registered with plotters and resvg).
 pub const FONT: &str = "DejaVu Sans";
 

@@ -4,7 +4,7 @@
 
 use super::{
     bold, draw_legend, font, grid, legend_height, padded, render_with_hover, rows_for, Area, Chart,
-    Colors, DrawResult, Hover, LegendItem, Mark, INK,
+    Colors, DrawResult, HouseStyle, Hover, LegendItem, Mark, INK,
 };
 use crate::report::findings::sweep_findings;
 use crate::report::inputs::Recommendation;
@@ -198,11 +198,7 @@ fn panel_curves(
         .y_label_formatter(&|v| tick(*v))
         .x_desc(Sweep::short(&s.param))
         .y_desc(format!("{} ({unit})", m.label))
-        .label_style(font(13.0).color(&INK))
-        .axis_desc_style(font(14.0).color(&INK))
-        .bold_line_style(INK.mix(0.12))
-        .light_line_style(TRANSPARENT)
-        .axis_style(INK.mix(0.5))
+        .house_style()
         .draw()?;
     let mut hovers = Vec::new();
     let f = font(12.0);

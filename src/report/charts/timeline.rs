@@ -4,7 +4,8 @@
 //! time axis, so a rollback can be read against what the policy saw and what was true.
 
 use super::{
-    bold, draw_legend, font, legend_height, render, Area, Chart, DrawResult, LegendItem, Mark, INK,
+    bold, draw_legend, legend_height, render, Area, Chart, DrawResult, HouseStyle, LegendItem,
+    Mark, INK,
 };
 use crate::report::findings::{duration, fault_windows, timeline_findings};
 use crate::report::inputs::{EventRow, TraceRow};
@@ -271,11 +272,7 @@ impl Ctx<'_> {
             .x_label_formatter(&|v| hmm(*v))
             .y_label_formatter(&|v| tick(*v))
             .y_desc(unit)
-            .label_style(font(13.0).color(&INK))
-            .axis_desc_style(font(14.0).color(&INK))
-            .bold_line_style(INK.mix(0.12))
-            .light_line_style(TRANSPARENT)
-            .axis_style(INK.mix(0.5));
+            .house_style();
         if last {
             mesh.x_desc(self.x_desc);
         }

@@ -5,7 +5,7 @@
 
 use super::{
     bold, draw_legend, font, legend_height, padded, render_with_hover, text_width, Area, Chart,
-    Colors, DrawResult, Hover, LegendItem, Mark, INK,
+    Colors, DrawResult, HouseStyle, Hover, LegendItem, Mark, INK,
 };
 use crate::report::findings::{pareto_front, tradeoff_findings};
 use crate::report::metrics::{tick, MetricInfo};
@@ -153,11 +153,7 @@ fn panel_tradeoff(
         .y_label_formatter(&|v| tick(*v))
         .x_desc(xm.axis_label())
         .y_desc(ym.axis_label())
-        .label_style(font(13.0).color(&INK))
-        .axis_desc_style(font(14.0).color(&INK))
-        .bold_line_style(INK.mix(0.12))
-        .light_line_style(TRANSPARENT)
-        .axis_style(INK.mix(0.5))
+        .house_style()
         .draw()?;
 
     // The front as a staircase: from each front point, across then down to the next.
