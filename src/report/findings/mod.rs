@@ -59,6 +59,16 @@ fn estimate(m: &MetricInfo, e: &Est) -> String {
     m.estimate(e.mean, e.low, e.high)
 }
 
+/// The estimates of `metric` of the policies a user chooses among, in table order:
+/// policies in `refs` (oracles) are left out, being a yardstick, not a choice.
+fn choices<'t>(t: &'t EstimateTable, metric: &str, refs: &[String]) -> Vec<(&'t str, Est)> {
+    t.policies
+        .iter()
+        .filter(|p| !refs.contains(p))
+        .filter_map(|p| t.get(p, metric).map(|e| (p.as_str(), e)))
+        .collect()
+}
+
 /// Per metric of a bar chart: which policy does best and worst (for metrics where lower is
 /// better), and whether the best is distinguishable from the runner-up.
 /// Policies in `refs` (oracles) are left out: they are a yardstick, not a choice.
@@ -66,12 +76,7 @@ pub fn outcome_findings(t: &EstimateTable, metrics: &[String], refs: &[String]) 
     let mut out = Vec::new();
     for name in metrics {
         let m = MetricInfo::of(name);
-        let mut vals: Vec<(&str, Est)> = t
-            .policies
-            .iter()
-            .filter(|p| !refs.contains(p))
-            .filter_map(|p| t.get(p, name).map(|e| (p.as_str(), e)))
-            .collect();
+        let mut vals = choices(t, name, refs);
         if vals.len() < 2 {
             continue;
         }
@@ -213,12 +218,7 @@ pub fn comparison_findings(
     let mut out = Vec::new();
     for name in metrics {
         let m = MetricInfo::of(name);
-        let mut vals: Vec<(&str, Est)> = t
-            .policies
-            .iter()
-            .filter(|p| !refs.contains(p))
-            .filter_map(|p| t.get(p, name).map(|e| (p.as_str(), e)))
-            .collect();
+        let mut vals = choices(t, name, refs);
         if vals.is_empty() {
             continue;
         }
