@@ -202,20 +202,23 @@ fn execute(job: &Job) -> Result<()> {
     let tick = |done: u64| bar.set_position(done);
     let Finished { dir, results } = e.run(Some(&stop), Some(&tick))?;
     bar.finish_and_clear();
-    let verdict = decide(job, &dir, &results)?;
-    print_results(job, &results, verdict.as_ref())?;
-    eprintln!("wrote {}/", dir.path().display());
-    super::report::after_command(dir.path())?;
     if results.interrupted || stop.load(Ordering::SeqCst) {
+        // Stop now: the data files hold the finished runs; the verdict and the report,
+        // which would read them all back, are left to `rollsim report`.
+        print_results(job, &results, None)?;
         return Err(Interrupted(format!(
-            "stopped after {} of {} runs; {}/ holds the finished runs",
+            "stopped after {} of {} runs; {}/ holds the finished runs (no report: build it with `rollsim report {}`)",
             results.completed,
             total,
+            dir.path().display(),
             dir.path().display()
         ))
         .into());
     }
-    Ok(())
+    let verdict = decide(job, &dir, &results)?;
+    print_results(job, &results, verdict.as_ref())?;
+    eprintln!("wrote {}/", dir.path().display());
+    super::report::after_command(dir.path(), Some(&stop))
 }
 
 /// The verdict on the runs just written (`verdict.json`, which the report shows).

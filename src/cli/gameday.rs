@@ -105,5 +105,5 @@ pub fn gameday(a: &GamedayArgs, argv: &[String]) -> Result<()> {
         "wrote {}/ (scorecard.html, scorecard.csv, actions.csv, trace.csv, events.csv, runs.csv)",
         played.dir.path().display()
     );
-    super::report::after_command(played.dir.path())
+    super::report::after_command(played.dir.path(), None)
 }

@@ -30,5 +30,5 @@ pub fn merge(a: &MergeArgs, argv: &[String]) -> Result<()> {
             m.dir.path().display()
         );
     }
-    super::report::after_command(m.dir.path())
+    super::report::after_command(m.dir.path(), None)
 }

@@ -53,10 +53,12 @@ pub fn exit_code(e: &anyhow::Error) -> i32 {
         if cause.downcast_ref::<Interrupted>().is_some() {
             return EXIT_INTERRUPTED;
         }
-        if let Some(ReportError::NotEmpty { .. } | ReportError::Input { .. }) =
-            cause.downcast_ref::<ReportError>()
-        {
-            return EXIT_BAD_INPUT;
+        match cause.downcast_ref::<ReportError>() {
+            Some(ReportError::NotEmpty { .. } | ReportError::Input { .. }) => {
+                return EXIT_BAD_INPUT
+            }
+            Some(ReportError::Interrupted { .. }) => return EXIT_INTERRUPTED,
+            _ => {}
         }
         match cause.downcast_ref::<JobError>() {
             Some(JobError::Interrupted(_)) => return EXIT_INTERRUPTED,
@@ -199,7 +201,8 @@ fn command_line(argv: &[String], seed: u64) -> String {
     shlex::try_join(command.iter().map(String::as_str)).unwrap_or_else(|_| command.join(" "))
 }
 
-/// A flag that Ctrl-C sets, so long work stops between chunks and keeps what finished.
+/// A flag that Ctrl-C sets, so long work stops promptly (inside a run, between the steps
+/// of a report) and keeps what finished.
 fn stop_flag() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
     let f = flag.clone();

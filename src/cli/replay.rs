@@ -256,7 +256,7 @@ pub fn replay(a: &ReplayArgs, argv: &[String]) -> Result<()> {
         }
     );
     eprintln!("wrote {}/", dir.path().display());
-    super::report::after_command(dir.path())
+    super::report::after_command(dir.path(), None)
 }
 
 /// A duration in the scenario's syntax ("15s", "1m 30s").

@@ -2,12 +2,14 @@
 
 use super::args::ReportArgs;
 use anyhow::Result;
-use rollsim::report::build_report;
+use rollsim::report::{build_report, build_report_until};
+use std::sync::atomic::AtomicBool;
 use std::path::Path;
 
-/// Builds the report of a directory an experiment command just wrote, and says where.
-pub fn after_command(dir: &Path) -> Result<()> {
-    let files = build_report(dir)?;
+/// Builds the report of a directory an experiment command just wrote, and says where;
+/// Ctrl-C (`stop`) ends it before anything of the report is written.
+pub fn after_command(dir: &Path, stop: Option<&AtomicBool>) -> Result<()> {
+    let files = build_report_until(dir, stop)?;
     eprintln!("report: {}", files.html.display());
     Ok(())
 }

@@ -57,6 +57,9 @@ pub fn sweep(a: &SweepArgs, argv: &[String]) -> Result<()> {
         command: command_line(argv, seed),
     };
     let started = job.start()?;
+    for note in &started.notes {
+        eprintln!("rollsim: {note}");
+    }
     if a.resume {
         eprintln!(
             "resuming: {} of {} points already done",
@@ -93,7 +96,7 @@ pub fn sweep(a: &SweepArgs, argv: &[String]) -> Result<()> {
             ""
         }
     );
-    super::report::after_command(dir.path())
+    super::report::after_command(dir.path(), Some(&stop))
 }
 
 fn print(

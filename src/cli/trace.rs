@@ -64,5 +64,5 @@ pub fn trace(a: &TraceArgs, argv: &[String]) -> Result<()> {
         "wrote {}/ (trace.csv, events.csv, runs.csv; metrics.csv and labels.csv for replay)",
         dir.path().display()
     );
-    super::report::after_command(dir.path())
+    super::report::after_command(dir.path(), None)
 }

@@ -3,8 +3,9 @@
 //! Runs are simulated in chunks with rayon; each chunk's records are collected in run
 //! order and handed to the caller's sink before the next chunk starts, so memory stays flat
 //! in the number of runs and the output does not depend on the thread count. Between
-//! chunks the experiment reports progress and checks the caller's stop flag, so an
-//! interrupted experiment still returns everything that finished.
+//! chunks the experiment reports progress and checks the caller's stop flag, which also
+//! ends a run in progress (see [`Prepared::with_stop`]), so an interrupted experiment
+//! returns promptly with every run that finished whole.
 
 pub mod merge;
 pub mod objective;
@@ -19,7 +20,7 @@ use crate::sim::{replicate, Prepared, World};
 use rayon::prelude::*;
 use stats::{Accumulator, Estimate};
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 /// Runs per parallel chunk: large enough to keep two cores busy, small enough that
 /// finished results reach the sink often.
@@ -176,7 +177,8 @@ pub struct Options<'a> {
     pub runs: Range<u64>,
     /// Index of the baseline policy for the paired comparison.
     pub baseline: usize,
-    /// Checked between chunks: when set, the experiment stops with what has finished.
+    /// When set, the experiment stops promptly, even inside a run, with the runs that
+    /// finished whole.
     pub stop: Option<&'a AtomicBool>,
     /// Called after each chunk with the number of runs finished so far.
     pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
@@ -202,29 +204,40 @@ pub fn run<E>(
     opts: &Options<'_>,
     mut sink: impl FnMut(&[RunRecord]) -> Result<(), E>,
 ) -> Result<Results, E> {
-    let prepared = Prepared::new(scenario);
+    let prepared = Prepared::with_stop(scenario, opts.stop);
     let names = scenario.policies.iter().map(|p| p.name.clone()).collect();
     let mut summarizer = Summarizer::new(names, opts.baseline);
     let mut start = opts.runs.start;
     let mut interrupted = false;
     while start < opts.runs.end {
-        if opts.stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+        if prepared.stopped() {
             interrupted = true;
             break;
         }
         let end = (start + CHUNK).min(opts.runs.end);
-        let chunk: Vec<Vec<RunRecord>> = (start..end)
+        // A run that ends with the stop flag set may have been cut short: it is dropped,
+        // with every run after it, so the output is always a prefix of whole runs.
+        let chunk: Vec<Option<Vec<RunRecord>>> = (start..end)
             .into_par_iter()
-            .map(|run| simulate_run(&prepared, opts.seed, run))
+            .map(|run| {
+                let records = simulate_run(&prepared, opts.seed, run);
+                (!prepared.stopped()).then_some(records)
+            })
             .collect();
-        for run in &chunk {
+        let whole: Vec<Vec<RunRecord>> = chunk.into_iter().map_while(|r| r).collect();
+        for run in &whole {
             summarizer.add_run(run);
         }
-        let records: Vec<RunRecord> = chunk.into_iter().flatten().collect();
+        let cut = (whole.len() as u64) < end - start;
+        start += whole.len() as u64;
+        let records: Vec<RunRecord> = whole.into_iter().flatten().collect();
         sink(&records)?;
-        start = end;
         if let Some(p) = opts.progress {
             p(start - opts.runs.start);
+        }
+        if cut {
+            interrupted = true;
+            break;
         }
     }
     Ok(Results {

@@ -5,7 +5,7 @@
 //! from the scenario text and the parameters, and every point's scenario is checked
 //! before anything runs. Running hands each finished point's [`SweepRow`]s to the
 //! caller's sink (which streams them to `sweep.csv`), so an interrupted sweep keeps every
-//! finished point and [`complete_points`] tells a resumed one what is left.
+//! finished point (a resumed sweep keeps those whose checksums match: `jobs::sweep`).
 
 use super::objective::{Paste, PointResult};
 use super::stats::Estimate;
@@ -322,25 +322,6 @@ fn label(params: &[Param], values: &[f64]) -> String {
         .join(", ")
 }
 
-/// Of the rows of an interrupted sweep, the points that are complete (a crash can leave
-/// a partial one) and only their rows, in file order.
-pub fn complete_points(rows: Vec<SweepRow>, per_point: usize) -> (Vec<usize>, Vec<SweepRow>) {
-    let mut count: BTreeMap<usize, usize> = BTreeMap::new();
-    for r in &rows {
-        *count.entry(r.point as usize).or_default() += 1;
-    }
-    let complete: Vec<usize> = count
-        .into_iter()
-        .filter(|(_, n)| *n == per_point)
-        .map(|(p, _)| p)
-        .collect();
-    let kept = rows
-        .into_iter()
-        .filter(|r| complete.binary_search(&(r.point as usize)).is_ok())
-        .collect();
-    (complete, kept)
-}
-
 /// The estimates of every point, in point order, as the objective reads them.
 pub fn results(rows: &[SweepRow]) -> Vec<PointResult> {
     let mut by_point: BTreeMap<usize, PointResult> = BTreeMap::new();
@@ -402,26 +383,4 @@ mod tests {
         }
     }
 
-    fn row(point: u64, metric: &str) -> SweepRow {
-        SweepRow {
-            point,
-            metric: metric.into(),
-            ..SweepRow::default()
-        }
-    }
-
-    #[test]
-    fn only_complete_points_are_kept() {
-        let rows = vec![
-            row(0, "a"),
-            row(0, "b"),
-            row(2, "a"),
-            row(1, "a"),
-            row(1, "b"),
-        ];
-        let (done, kept) = complete_points(rows, 2);
-        assert_eq!(done, vec![0, 1]);
-        let points: Vec<u64> = kept.iter().map(|r| r.point).collect();
-        assert_eq!(points, vec![0, 0, 1, 1]);
-    }
 }

@@ -59,13 +59,15 @@ impl Experiment {
             progress,
         };
         let results = experiment::run(&self.source.scenario, &opts, |rows| runs.write(rows))?;
-        runs.finish()?;
+        let runs_sha256 = runs.finish()?;
         rows::write_bytes(&dir, "summary.csv", summary_csv(&results.summary))?;
         if self.compare {
             rows::write_bytes(&dir, "comparison.csv", comparison_csv(&results.comparison))?;
         }
         dir.write("scenario.toml", self.source.text.as_bytes())?;
-        dir.write("manifest.json", &self.manifest(&results).to_json())?;
+        let mut manifest = self.manifest(&results);
+        manifest.sha256.insert("runs.csv".into(), runs_sha256);
+        dir.write("manifest.json", &manifest.to_json())?;
         Ok(Finished { dir, results })
     }
 
@@ -86,6 +88,7 @@ impl Experiment {
             params: vec![],
             points: None,
             command: self.command.clone(),
+            sha256: Default::default(),
         }
     }
 }

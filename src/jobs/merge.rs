@@ -1,6 +1,7 @@
 //! `merge`: shard outputs into the single-machine output.
 //!
-//! The shards' `runs.csv` rows are read in run order and the summary and the comparison
+//! Every shard's `runs.csv` (or `sweep.csv`) must still have the SHA-256 its manifest
+//! recorded. The shards' `runs.csv` rows are read in run order and the summary and the comparison
 //! recomputed from them in that order (a sweep's `sweep.csv` rows in point order), so the
 //! merged files are byte for byte what one machine would have written.
 
@@ -8,8 +9,9 @@ use super::JobError;
 use crate::experiment::merge::{self, Block};
 use crate::experiment::Summarizer;
 use crate::outcome::RunRecord;
+use super::sweep::points::{PointSum, POINTS_FILE};
 use crate::report::{
-    comparison_csv, rows, summary_csv, Manifest, OutputDir, PointRange, ReportError,
+    checksum, comparison_csv, rows, summary_csv, Manifest, OutputDir, PointRange, ReportError,
 };
 use std::path::{Path, PathBuf};
 
@@ -130,7 +132,11 @@ fn ordered(
         if m.interrupted {
             return Err(input(
                 &d.join("manifest.json"),
-                "this shard was interrupted; rerun it before merging",
+                if sweep {
+                    "this shard was interrupted; finish it with its command and --resume before merging"
+                } else {
+                    "this shard was interrupted; rerun it before merging"
+                },
             ));
         }
     }
@@ -161,7 +167,8 @@ impl MergeJob {
     }
 
     /// Checks the shards, then writes the merged output; nothing is written when a shard
-    /// is missing, repeated, foreign or interrupted.
+    /// is missing, repeated, foreign or interrupted, or its rows no longer match the
+    /// SHA-256 its manifest recorded (edited or cut after it was written).
     pub fn run(&self) -> Result<Merged, JobError> {
         if self.dirs.is_empty() {
             return Err(JobError::Input("no shard directory to merge".into()));
@@ -172,9 +179,14 @@ impl MergeJob {
         }
         let sweep = manifests.first().is_some_and(|m| m.kind == "sweep");
         let shards = ordered(&self.dirs, manifests, sweep)?;
+        let data = if sweep { "sweep.csv" } else { "runs.csv" };
+        // Every shard's rows are as they were written (before anything is written here).
+        for (d, m) in &shards {
+            checksum::verify(d, data, m.sha256.get(data).map(String::as_str))?;
+        }
         let out = OutputDir::prepare(&self.out, self.force)?;
         let (first_dir, first) = &shards[0];
-        let count = if sweep {
+        let (count, sha256) = if sweep {
             self.sweep(&out, &shards)?
         } else {
             self.runs(&out, &shards)?
@@ -192,6 +204,7 @@ impl MergeJob {
                 total: p.total,
             }),
             command: self.command.clone(),
+            sha256: [(data.to_string(), sha256)].into_iter().collect(),
             ..first.clone()
         };
         out.write("manifest.json", &manifest.to_json())?;
@@ -203,8 +216,13 @@ impl MergeJob {
         })
     }
 
-    /// Concatenates `runs.csv` in run order and recomputes the summary and comparison.
-    fn runs(&self, out: &OutputDir, shards: &[(PathBuf, Manifest)]) -> Result<u64, JobError> {
+    /// Concatenates `runs.csv` in run order and recomputes the summary and comparison;
+    /// returns the runs and the SHA-256 of the merged `runs.csv`.
+    fn runs(
+        &self,
+        out: &OutputDir,
+        shards: &[(PathBuf, Manifest)],
+    ) -> Result<(u64, String), JobError> {
         let first = &shards[0].1;
         let baseline = first
             .baseline
@@ -221,7 +239,7 @@ impl MergeJob {
             summarizer.add_records(&records);
             writer.write(&records)?;
         }
-        writer.finish()?;
+        let sha256 = writer.finish()?;
         rows::write_bytes(out, "summary.csv", summary_csv(&summarizer.summary()))?;
         if first.baseline.is_some() {
             rows::write_bytes(
@@ -230,16 +248,43 @@ impl MergeJob {
                 comparison_csv(&summarizer.comparison()),
             )?;
         }
-        Ok(first.runs)
+        Ok((first.runs, sha256))
     }
 
-    /// Concatenates `sweep.csv` in point order.
-    fn sweep(&self, out: &OutputDir, shards: &[(PathBuf, Manifest)]) -> Result<u64, JobError> {
+    /// Concatenates `sweep.csv` in point order, with the points' checksums; returns the
+    /// points and the SHA-256 of the merged `sweep.csv`.
+    fn sweep(
+        &self,
+        out: &OutputDir,
+        shards: &[(PathBuf, Manifest)],
+    ) -> Result<(u64, String), JobError> {
         let mut all = Vec::new();
         for (d, _) in shards {
             all.extend(super::sweep::read_rows(&d.join("sweep.csv"))?);
         }
-        rows::write_bytes(out, "sweep.csv", rows::csv_text(&all, true))?;
-        Ok(shards[0].1.points.map_or(0, |p| p.total))
+        let mut sums = Vec::new();
+        for point in all.chunk_by(|a, b| a.point == b.point) {
+            let bytes = csv_err(rows::csv_text(point, false), out, "sweep.csv")?;
+            sums.push(PointSum::of(point[0].point, point.len(), &bytes));
+        }
+        let bytes = csv_err(rows::csv_text(&all, true), out, "sweep.csv")?;
+        out.write("sweep.csv", &bytes)?;
+        rows::write_bytes(out, POINTS_FILE, rows::csv_text(&sums, true))?;
+        Ok((
+            shards[0].1.points.map_or(0, |p| p.total),
+            checksum::sha256_hex(&bytes),
+        ))
     }
+}
+
+/// A CSV text that could not be formatted, as a [`ReportError::Csv`] naming the file.
+fn csv_err(
+    bytes: Result<Vec<u8>, csv::Error>,
+    out: &OutputDir,
+    name: &str,
+) -> Result<Vec<u8>, ReportError> {
+    bytes.map_err(|source| ReportError::Csv {
+        path: out.path().join(name).display().to_string(),
+        source,
+    })
 }

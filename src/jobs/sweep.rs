@@ -6,10 +6,14 @@ use super::{JobError, Source};
 use crate::experiment::objective::{self, Objective, PointResult, Recommendation};
 use crate::experiment::shard::Shard;
 use crate::experiment::sweep::{self, Sweep, SweepRow};
+use crate::report::checksum::sha256_hex;
 use crate::report::{rows, Manifest, OutputDir, PointRange, ReportError};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+pub mod points;
+use points::{PointSum, POINTS_FILE};
 
 /// A sweep, checked, and where to write it.
 #[derive(Debug, Clone)]
@@ -41,6 +45,8 @@ pub struct Started<'a> {
     /// Points already in `sweep.csv` (resumed), and the points left to run.
     pub done: Vec<usize>,
     pub todo: Vec<usize>,
+    /// Resumed: what was found cut or edited, and so is dropped or run again.
+    pub notes: Vec<String>,
 }
 
 /// What a finished sweep found.
@@ -60,7 +66,10 @@ pub fn read_rows(path: &Path) -> Result<Vec<SweepRow>, ReportError> {
         .collect())
 }
 
-fn csv(rows: &[SweepRow], header: bool) -> Result<Vec<u8>, ReportError> {
+fn csv<T: serde::Serialize + serde::de::DeserializeOwned>(
+    rows: &[T],
+    header: bool,
+) -> Result<Vec<u8>, ReportError> {
     rows::csv_text(rows, header).map_err(|source| ReportError::Csv {
         path: "sweep.csv".into(),
         source,
@@ -91,6 +100,7 @@ impl SweepJob {
                 total,
             }),
             command: self.command.clone(),
+            sha256: Default::default(),
         }
     }
 
@@ -99,28 +109,31 @@ impl SweepJob {
         self.shard.map(|s| s.range(total)).unwrap_or(0..total)
     }
 
-    /// Prepares the output directory: a fresh `sweep.csv` (its header), or with `resume`
-    /// the complete points of the one there (after checking it is the same sweep), then
-    /// the scenario and the manifest.
+    /// Prepares the output directory: a fresh `sweep.csv` (its header) and
+    /// [`POINTS_FILE`], or with `resume` the points of the ones there whose rows match
+    /// their checksums (after checking it is the same sweep), then the scenario and the
+    /// manifest.
     pub fn start(&self) -> Result<Started<'_>, JobError> {
         let manifest = self.manifest();
         let csv_path = self.out.join("sweep.csv");
-        let (dir, done) = if self.resume {
+        let (dir, done, notes) = if self.resume {
             let dir = OutputDir::reopen(&self.out)?;
             self.check_resumable(&manifest)?;
-            let rows = if csv_path.exists() {
-                read_rows(&csv_path)?
-            } else {
-                vec![]
-            };
-            let (done, kept) = sweep::complete_points(rows, self.sweep.rows_per_point());
-            // Only complete points are kept (a crash can leave a partial one), atomically.
-            dir.write("sweep.csv", &csv(&kept, true)?)?;
-            (dir, done)
+            let mut notes = vec![];
+            let rows = points::read_appended::<SweepRow>(&csv_path, &mut notes)?;
+            let sums = points::read_appended::<PointSum>(&self.out.join(POINTS_FILE), &mut notes)?;
+            let shown = csv_path.display().to_string();
+            let kept = points::keep(rows, sums, self.sweep.rows_per_point(), &shown)?;
+            notes.extend(kept.notes);
+            // Only the points that check out are kept, atomically; the rest run again.
+            dir.write("sweep.csv", &csv(&kept.rows, true)?)?;
+            dir.write(POINTS_FILE, &csv(&kept.sums, true)?)?;
+            (dir, kept.done, notes)
         } else {
             let dir = OutputDir::prepare(&self.out, self.force)?;
-            dir.write("sweep.csv", &csv(&[], true)?)?;
-            (dir, vec![])
+            dir.write("sweep.csv", &csv::<SweepRow>(&[], true)?)?;
+            dir.write(POINTS_FILE, &csv::<PointSum>(&[], true)?)?;
+            (dir, vec![], vec![])
         };
         dir.write("scenario.toml", self.source.text.as_bytes())?;
         dir.write("manifest.json", &manifest.to_json())?;
@@ -135,6 +148,7 @@ impl SweepJob {
             manifest,
             done,
             todo,
+            notes,
         })
     }
 
@@ -169,40 +183,69 @@ impl SweepJob {
 }
 
 impl Started<'_> {
-    /// Runs the points left, appending each to `sweep.csv` as it finishes, then reads the
-    /// file back and judges the objective. `progress` gets the runs finished so far (of
-    /// `todo.len() * runs`). Stopped, it fails with [`JobError::Interrupted`] and the file
-    /// keeps every finished point.
+    /// Runs the points left, appending each to `sweep.csv` as it finishes (and its
+    /// checksum to [`POINTS_FILE`]), then reads the file back, records its SHA-256 in the
+    /// manifest and judges the objective. `progress` gets the runs finished so far (of
+    /// `todo.len() * runs`). Stopped (even after the last point, while reading back), it
+    /// fails with [`JobError::Interrupted`] and the files keep every finished point.
     pub fn run(
-        self,
+        mut self,
         stop: Option<&AtomicBool>,
         progress: Option<&(dyn Fn(u64) + Sync)>,
     ) -> Result<Finished, JobError> {
         let job = self.job;
         let csv_path = self.dir.path().join("sweep.csv");
-        let append_err = |source| ReportError::Write {
-            path: csv_path.display().to_string(),
-            source,
-        };
-        let mut file = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&csv_path)
-            .map_err(append_err)?;
+        let mut sweep_csv = Appender::open(&csv_path)?;
+        let mut sums = Appender::open(&self.dir.path().join(POINTS_FILE))?;
         let finished = job
             .sweep
             .run(job.seed, job.runs, &self.todo, stop, progress, |rows| {
-                file.write_all(&csv(rows, false)?)
-                    .and_then(|()| file.sync_data())
-                    .map_err(append_err)?;
+                let bytes = csv(rows, false)?;
+                sweep_csv.append(&bytes)?;
+                let point = rows.first().map_or(0, |r| r.point);
+                sums.append(&csv(&[PointSum::of(point, rows.len(), &bytes)], false)?)?;
                 Ok::<(), JobError>(())
             })?;
         if finished < self.todo.len() {
+            self.manifest.interrupted = true;
+            self.dir.write("manifest.json", &self.manifest.to_json())?;
             return Err(JobError::Interrupted(format!(
                 "stopped after {finished} of {} points; continue with the same command and --resume",
                 self.todo.len()
             )));
         }
-        let results = sweep::results(&read_rows(&csv_path)?);
+        let stopped = || stop.is_some_and(|s| s.load(Ordering::SeqCst));
+        let after_points = || {
+            JobError::Interrupted(format!(
+                "every point is in {}, but the command stopped before the recommendation and the report; finish them with the same command and --resume (no point runs again)",
+                csv_path.display()
+            ))
+        };
+        if stopped() {
+            return Err(after_points());
+        }
+        let bytes = std::fs::read(&csv_path).map_err(|source| ReportError::Read {
+            path: csv_path.display().to_string(),
+            source,
+        })?;
+        let rows: Vec<SweepRow> = rows::parse(&bytes, &csv_path.display().to_string())?
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect();
+        // Every point is in: the checksum makes the output whole (`merge` needs it).
+        self.manifest
+            .sha256
+            .insert("sweep.csv".into(), sha256_hex(&bytes));
+        drop(bytes);
+        self.dir.write("manifest.json", &self.manifest.to_json())?;
+        if stopped() {
+            return Err(after_points());
+        }
+        let results = sweep::results(&rows);
+        drop(rows);
+        if stopped() {
+            return Err(after_points());
+        }
         let recommendation = job.objective.as_ref().map(|o| {
             let mut r = objective::recommend(o, &results, job.confidence);
             if let Some(p) = r.point.and_then(|i| job.sweep.points.get(i)) {
@@ -225,5 +268,37 @@ impl Started<'_> {
             results,
             recommendation,
         })
+    }
+}
+
+/// A file appended to and synced a block at a time, so a crash keeps every whole block.
+struct Appender {
+    file: std::fs::File,
+    path: PathBuf,
+}
+
+impl Appender {
+    fn open(path: &Path) -> Result<Self, ReportError> {
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|source| ReportError::Write {
+                path: path.display().to_string(),
+                source,
+            })?;
+        Ok(Appender {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn append(&mut self, bytes: &[u8]) -> Result<(), ReportError> {
+        self.file
+            .write_all(bytes)
+            .and_then(|()| self.file.sync_data())
+            .map_err(|source| ReportError::Write {
+                path: self.path.display().to_string(),
+                source,
+            })
     }
 }

@@ -11,6 +11,7 @@ use super::metrics::MetricInfo;
 use super::tables::{EstimateTable, Sweep};
 use super::{html, markdown, OutputDir, ReportError};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The files a report build wrote.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,10 +56,30 @@ pub(crate) struct Doc {
 /// the data files, or a malformed file is a [`ReportError::Input`] naming `file:line`, and
 /// then nothing is written.
 pub fn build_report(dir: &Path) -> Result<ReportFiles, ReportError> {
+    build_report_until(dir, None)
+}
+
+/// [`build_report`] that gives up once `stop` is set (Ctrl-C): it looks between its steps
+/// (reading, drawing, rendering) and fails with [`ReportError::Interrupted`] before the
+/// first file is written, so the directory keeps its previous report, if any, intact.
+pub fn build_report_until(
+    dir: &Path,
+    stop: Option<&AtomicBool>,
+) -> Result<ReportFiles, ReportError> {
+    let check = || match stop {
+        Some(s) if s.load(Ordering::SeqCst) => Err(ReportError::Interrupted {
+            path: dir.display().to_string(),
+        }),
+        _ => Ok(()),
+    };
+    check()?;
     let inputs = Inputs::read(dir)?;
+    check()?;
     let doc = compose(&inputs)?;
+    check()?;
     let html = html::render(&doc);
     let md = markdown::render(&doc);
+    check()?;
 
     let out = OutputDir::reopen(dir)?;
     let chart_dir = OutputDir::reopen(&dir.join("charts"))?;

@@ -8,8 +8,10 @@
 //! mid-write) is removed by the next command using the directory, so it neither blocks a
 //! re-run nor lingers.
 
+use super::checksum::Hashing;
 use super::ReportError;
 use crate::outcome::RunRecord;
+use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -236,17 +238,23 @@ impl OutputDir {
             path: target.display().to_string(),
             source,
         })?;
-        Ok(RunsWriter {
-            csv: csv::Writer::from_writer(std::io::BufWriter::new(file)),
-            tmp,
-            target,
-        })
+        // The header is written at once, so a run stopped before its first run finished
+        // still leaves a `runs.csv` that reads back (as no runs).
+        let mut csv = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(Hashing::new(std::io::BufWriter::new(file)));
+        csv.write_record(super::rows::columns::<RunRecord>())
+            .map_err(|source| ReportError::Csv {
+                path: target.display().to_string(),
+                source,
+            })?;
+        Ok(RunsWriter { csv, tmp, target })
     }
 }
 
-/// Streams [`RunRecord`] rows into `runs.csv`.
+/// Streams [`RunRecord`] rows into `runs.csv`, hashing them on the way.
 pub struct RunsWriter {
-    csv: csv::Writer<std::io::BufWriter<std::fs::File>>,
+    csv: csv::Writer<Hashing<std::io::BufWriter<std::fs::File>>>,
     tmp: NamedTempFile,
     target: PathBuf,
 }
@@ -263,18 +271,21 @@ impl RunsWriter {
         Ok(())
     }
 
-    /// Flushes and renames the file into place.
-    pub fn finish(mut self) -> Result<PathBuf, ReportError> {
+    /// Flushes and renames the file into place; returns the SHA-256 (hex) of its bytes,
+    /// for the manifest.
+    pub fn finish(self) -> Result<String, ReportError> {
         let target = self.target.clone();
         let err = |source| ReportError::Write {
             path: target.display().to_string(),
             source,
         };
-        self.csv.flush().map_err(err)?;
-        drop(self.csv);
+        let hashing = self.csv.into_inner().map_err(|e| err(e.into_error()))?;
+        let (mut file, sha256) = hashing.finish();
+        file.flush().map_err(err)?;
+        drop(file);
         readable(self.tmp.as_file()).map_err(err)?;
         self.tmp.persist(&self.target).map_err(|e| err(e.error))?;
-        Ok(self.target)
+        Ok(sha256)
     }
 }
 
@@ -310,6 +321,10 @@ pub struct Manifest {
     pub points: Option<PointRange>,
     /// The command line that produced the output.
     pub command: String,
+    /// SHA-256 of each data file as written (`runs.csv`, a finished sweep's
+    /// `sweep.csv`): `merge` refuses a shard whose file no longer matches.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sha256: BTreeMap<String, String>,
 }
 
 /// Rows as a whole CSV file (header from the row type's fields).
@@ -358,6 +373,7 @@ impl Manifest {
             params: vec![],
             points: None,
             command,
+            sha256: BTreeMap::new(),
         }
     }
 

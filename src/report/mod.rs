@@ -7,6 +7,7 @@
 
 mod builder;
 pub mod charts;
+pub mod checksum;
 mod files;
 pub mod findings;
 mod html;
@@ -20,7 +21,7 @@ pub mod table;
 pub mod tables;
 pub mod verdict;
 
-pub use builder::{build_report, ReportFiles};
+pub use builder::{build_report, build_report_until, ReportFiles};
 pub(crate) use builder::{Doc, Section, Table};
 pub use files::{csv_bytes, Manifest, OutputDir, PointRange, RunsWriter};
 pub(crate) use html::render as render_html;
@@ -57,6 +58,9 @@ pub enum ReportError {
     /// `file:line:col`) where the problem is, so it can be fixed without guessing.
     #[error("{path}: {message}")]
     Input { path: String, message: String },
+    /// Stopped (Ctrl-C) before anything of the report was written.
+    #[error("stopped before the report of {path} was written; build it with `rollsim report {path}`")]
+    Interrupted { path: String },
     /// A chart could not be drawn (a bug or an impossible value, never bad input).
     #[error("cannot draw chart {name}: {message}")]
     Chart { name: String, message: String },

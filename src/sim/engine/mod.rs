@@ -21,6 +21,7 @@ use crate::response::{Response, Run};
 use crate::scenario::{MigrationWhen, PolicyRule, PolicySpec, Scenario};
 use crate::signals::exposition::Exposition;
 use crate::signals::{ProbeTruth, Served, Signals};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 mod live;
 pub use live::{Live, LiveEnd, LiveView};
@@ -30,7 +31,13 @@ pub use live::{Live, LiveEnd, LiveView};
 pub struct Prepared<'a> {
     pub scenario: &'a Scenario,
     model: ServiceModel,
+    /// The caller's stop flag (Ctrl-C): once set, replications end at once, cut short.
+    stop: Option<&'a AtomicBool>,
 }
+
+/// Events between two looks at the stop flag: a replication notices a stop within about
+/// a millisecond, and the look costs nothing measurable.
+const STOP_EVERY: u32 = 4096;
 
 impl<'a> Prepared<'a> {
     /// Precomputes the service model of `scenario`.
@@ -38,7 +45,24 @@ impl<'a> Prepared<'a> {
         Prepared {
             scenario,
             model: ServiceModel::new(scenario),
+            stop: None,
         }
+    }
+
+    /// The same, with replications that end early, cut short, once `stop` is set, so
+    /// Ctrl-C stops even one long run promptly. A record made while the flag was set is
+    /// incomplete: the caller drops it (see [`Prepared::stopped`]).
+    pub fn with_stop(scenario: &'a Scenario, stop: Option<&'a AtomicBool>) -> Self {
+        Prepared {
+            stop,
+            ..Prepared::new(scenario)
+        }
+    }
+
+    /// Whether the stop flag is set. Read after a replication: unset, the replication ran
+    /// to its horizon (the flag is only ever set, never cleared).
+    pub fn stopped(&self) -> bool {
+        self.stop.is_some_and(|s| s.load(Ordering::Relaxed))
     }
 }
 
@@ -204,7 +228,12 @@ impl<'a, 'w> Replication<'a, 'w> {
     /// Processes every event before `until` (and before the horizon).
     fn advance(&mut self, until: u64) {
         let until = until.min(self.p.scenario.duration_ms);
+        let mut events = 0u32;
         while self.agenda.queue.peek_time().is_some_and(|t| t < until) {
+            events = events.wrapping_add(1);
+            if events % STOP_EVERY == 0 && self.p.stopped() {
+                break;
+            }
             let Some((t, ev)) = self.agenda.queue.pop() else {
                 break;
             };
