@@ -3,8 +3,8 @@
 use super::args::ReportArgs;
 use anyhow::Result;
 use rollsim::report::{build_report, build_report_until};
-use std::sync::atomic::AtomicBool;
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 
 /// Builds the report of a directory an experiment command just wrote, and says where;
 /// Ctrl-C (`stop`) ends it before anything of the report is written.

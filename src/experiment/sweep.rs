@@ -382,5 +382,4 @@ mod tests {
             assert_eq!(back, ms);
         }
     }
-
 }

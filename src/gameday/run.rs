@@ -85,12 +85,17 @@ pub fn run(g: GameDay) -> Result<Played, GameDayError> {
     } else {
         Box::new(LogUi::new(scn, true))
     };
+    // The world's seed is the facilitator's secret: on their terminal before the game
+    // starts (so a game that crashes can still be reproduced), never on the dashboard or
+    // the API, which players see; the scorecard reveals it at the end.
+    ui.facilitator(&format!(
+        "facilitator only: seed {}, run {}; this game's world again: {}",
+        g.seed, g.run, g.command
+    ));
     ui.say(&format!(
-        "game day: {} ({}), seed {}, run {}; {}",
+        "game day: {} ({}); {}",
         scn.service.name,
         g.origin,
-        g.seed,
-        g.run,
         if virtual_time {
             "virtual time: `advance 10m` or POST /api/advance moves it".to_string()
         } else {

@@ -20,6 +20,11 @@ pub trait Ui {
     fn frame(&mut self, game: &Game<'_>);
     /// A message for the players.
     fn say(&mut self, line: &str);
+    /// A message for the facilitator alone (the seed), before the game starts: printed on
+    /// stderr and never shown on the dashboard, which players may watch.
+    fn facilitator(&mut self, line: &str) {
+        eprintln!("{line}");
+    }
     /// The game is over: give the terminal back.
     fn stop(&mut self) {}
 }

@@ -5,11 +5,11 @@
 //! recomputed from them in that order (a sweep's `sweep.csv` rows in point order), so the
 //! merged files are byte for byte what one machine would have written.
 
+use super::sweep::points::{PointSum, POINTS_FILE};
 use super::JobError;
 use crate::experiment::merge::{self, Block};
 use crate::experiment::Summarizer;
 use crate::outcome::RunRecord;
-use super::sweep::points::{PointSum, POINTS_FILE};
 use crate::report::{
     checksum, comparison_csv, rows, summary_csv, Manifest, OutputDir, PointRange, ReportError,
 };

@@ -121,11 +121,19 @@ mod tests {
         let good = sha256_hex(b"abc");
         verify(t.path(), "runs.csv", Some(&good)).unwrap();
         std::fs::write(t.path().join("runs.csv"), b"abd").unwrap();
-        let e = verify(t.path(), "runs.csv", Some(&good)).unwrap_err().to_string();
+        let e = verify(t.path(), "runs.csv", Some(&good))
+            .unwrap_err()
+            .to_string();
         let file = t.path().join("runs.csv").display().to_string();
-        assert!(e.starts_with(&format!("{file}: does not match the SHA-256 recorded in")), "{e}");
+        assert!(
+            e.starts_with(&format!("{file}: does not match the SHA-256 recorded in")),
+            "{e}"
+        );
         assert!(e.contains("edited or cut"), "{e}");
         let e = verify(t.path(), "runs.csv", None).unwrap_err().to_string();
-        assert!(e.contains("manifest.json: records no SHA-256 of runs.csv"), "{e}");
+        assert!(
+            e.contains("manifest.json: records no SHA-256 of runs.csv"),
+            "{e}"
+        );
     }
 }

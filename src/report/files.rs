@@ -11,8 +11,8 @@
 use super::checksum::Hashing;
 use super::ReportError;
 use crate::outcome::RunRecord;
-use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use tempfile::NamedTempFile;

@@ -59,7 +59,9 @@ pub enum ReportError {
     #[error("{path}: {message}")]
     Input { path: String, message: String },
     /// Stopped (Ctrl-C) before anything of the report was written.
-    #[error("stopped before the report of {path} was written; build it with `rollsim report {path}`")]
+    #[error(
+        "stopped before the report of {path} was written; build it with `rollsim report {path}`"
+    )]
     Interrupted { path: String },
     /// A chart could not be drawn (a bug or an impossible value, never bad input).
     #[error("cannot draw chart {name}: {message}")]

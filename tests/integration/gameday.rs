@@ -16,6 +16,8 @@ pub struct GameProc {
     pub out: PathBuf,
     dir: Option<tempfile::TempDir>,
     stderr: mpsc::Receiver<String>,
+    /// What the game printed on stderr before it listened (the facilitator's lines).
+    pub started: Vec<String>,
 }
 
 fn bin() -> PathBuf {
@@ -80,6 +82,7 @@ pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> GameProc {
         out,
         dir: Some(dir),
         stderr: rx,
+        started: seen,
     }
 }
 

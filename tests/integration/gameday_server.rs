@@ -214,6 +214,24 @@ fn bodies_of_the_wrong_shape_and_absurd_injects_are_refused() {
 #[test]
 fn the_state_names_no_seed_and_keeps_only_the_latest_actions() {
     let g = start(&["--virtual", "--seed", "6"]);
+    // The facilitator's terminal has the seed and the command for the same world before
+    // the game starts; the players' status line does not.
+    let facilitator = g
+        .started
+        .iter()
+        .find(|l| l.starts_with("facilitator only: seed 6, run 0; this game's world again: "))
+        .unwrap_or_else(|| panic!("no facilitator line: {:?}", g.started));
+    assert!(
+        facilitator.contains("gameday scenarios/gameday-checkout.toml")
+            && facilitator.contains("--seed 6"),
+        "{facilitator}"
+    );
+    let status = g
+        .started
+        .iter()
+        .find(|l| l.starts_with("game day: "))
+        .unwrap_or_else(|| panic!("no game day line: {:?}", g.started));
+    assert!(!status.contains("seed"), "{status}");
     let a = agent();
     let url = |p: &str| format!("{}{p}", g.base);
     post(&a, &url("/api/advance"), Some(r#"{"by": "25m"}"#));

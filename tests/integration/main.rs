@@ -3,6 +3,7 @@
 mod architecture;
 mod bounded_inputs;
 mod calibrate;
+mod checksums;
 mod cli;
 mod closed_forms;
 mod compare;
@@ -15,6 +16,7 @@ mod gameday_server;
 mod golden;
 mod human;
 mod import;
+mod interrupt;
 mod invariants;
 mod outputs;
 mod prometheus;

@@ -63,7 +63,12 @@ pub fn read_appended<T: serde::de::DeserializeOwned>(
     let mut bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
-        Err(source) => return Err(ReportError::Read { path: shown, source }),
+        Err(source) => {
+            return Err(ReportError::Read {
+                path: shown,
+                source,
+            })
+        }
     };
     if bytes.last().is_some_and(|b| *b != b'\n') {
         let whole = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
@@ -163,8 +168,8 @@ mod tests {
         // with one of its two rows.
         let mut cut = p1.clone();
         cut[1].n = 4;
-        let rows: Vec<SweepRow> = [p0.clone(), cut, p2[..].to_vec(), vec![row(3, "a", 400)]]
-            .concat();
+        let rows: Vec<SweepRow> =
+            [p0.clone(), cut, p2[..].to_vec(), vec![row(3, "a", 400)]].concat();
         let kept = keep(rows, vec![sums[0].clone(), sums[1].clone()], 2, "sweep.csv").unwrap();
         assert_eq!(kept.done, vec![0]);
         assert_eq!(kept.rows, p0);

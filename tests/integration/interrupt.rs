@@ -1,0 +1,246 @@
+//! Ctrl-C, for real: a child `rollsim` gets SIGINT inside one long run and during a
+//! sweep's report step, stops within a bound far below the work left, exits 130 and
+//! leaves whole files only (no temporary file, no half report, the finished data intact).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a stopped command may take to exit after SIGINT. The work it would otherwise
+/// finish takes minutes (the long run) or is cut at a step boundary (the report).
+const STOP_LIMIT: Duration = Duration::from_secs(20);
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|r| {
+            r.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Quickstart's scenario with `edits` applied (each `(from, to)` must match) and `extra`
+/// appended, written into `dir`.
+fn scenario(dir: &Path, edits: &[(&str, &str)], extra: &str) -> PathBuf {
+    let mut text = std::fs::read_to_string("scenarios/quickstart.toml").expect("quickstart");
+    for (from, to) in edits {
+        assert!(text.contains(from), "quickstart has {from}");
+        text = text.replacen(from, to, 1);
+    }
+    text.push_str(extra);
+    let path = dir.join("scenario.toml");
+    std::fs::write(&path, text).expect("scenario written");
+    path
+}
+
+/// Starts `rollsim` with `args`, stdout and stderr into files of `dir`.
+fn spawn(dir: &Path, args: &[&str]) -> Child {
+    let file = |n: &str| std::fs::File::create(dir.join(n)).expect("log file");
+    Command::new(assert_cmd::cargo::cargo_bin("rollsim"))
+        .args(args)
+        .stdout(Stdio::from(file("stdout")))
+        .stderr(Stdio::from(file("stderr")))
+        .spawn()
+        .expect("rollsim starts")
+}
+
+/// Waits (polling) until `ready` holds; fails the test after `limit`.
+fn wait_for(child: &mut Child, limit: Duration, what: &str, ready: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        if let Some(status) = child.try_wait().expect("status") {
+            panic!("rollsim exited ({status}) before {what}");
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("{what} did not happen within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Sends SIGINT (what Ctrl-C sends) and returns the exit code, which must come within
+/// [`STOP_LIMIT`].
+fn interrupt(child: &mut Child) -> i32 {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(status.success());
+    let sent = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("status") {
+            return status.code().unwrap_or(-1);
+        }
+        if sent.elapsed() > STOP_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("still running {STOP_LIMIT:?} after SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn ctrl_c_stops_inside_one_long_run() {
+    // One run of 30 days scraped every 10 ms: 259 million ticks for each of four
+    // policies, minutes of work. SIGINT while it runs must stop it at once.
+    let t = tempfile::tempdir().expect("a temporary directory");
+    let scn = scenario(
+        t.path(),
+        &[
+            ("duration = \"24h\"", "duration = \"30d\""),
+            ("scrape_interval = \"15s\"", "scrape_interval = \"10ms\""),
+        ],
+        "\n[limits]\nticks_per_run = 300000000\n",
+    );
+    let out = t.path().join("out");
+    let scn_arg = scn.display().to_string();
+    let out_arg = out.display().to_string();
+    let args = [
+        "run", &scn_arg, "--runs", "1", "--seed", "1", "--quiet", "--out", &out_arg,
+    ];
+    let mut child = spawn(t.path(), &args);
+    // runs.csv is streamed into a temporary file once the runs start.
+    wait_for(
+        &mut child,
+        Duration::from_secs(120),
+        "the run's start",
+        || names(&out).iter().any(|n| n.starts_with(".rollsim-tmp-")),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let code = interrupt(&mut child);
+    let stderr = read(&t.path().join("stderr"));
+    assert_eq!(code, 130, "{stderr}");
+    assert!(
+        stderr.contains("interrupted: stopped after 0 of 1 runs;")
+            && stderr.contains("(no report: build it with `rollsim report"),
+        "{stderr}"
+    );
+    // The files say what finished (nothing), whole, and nothing else is left.
+    assert_eq!(
+        names(&out),
+        [
+            ".rollsim-written",
+            "manifest.json",
+            "runs.csv",
+            "scenario.toml",
+            "summary.csv"
+        ]
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&read(&out.join("manifest.json"))).expect("json");
+    assert_eq!(manifest["interrupted"], true);
+    assert_eq!(manifest["completed_runs"], 0);
+    let runs = read(&out.join("runs.csv"));
+    assert_eq!(runs.lines().count(), 1, "the header alone: {runs}");
+    assert!(runs.starts_with("run,seed,policy,"), "{runs}");
+    assert_eq!(
+        manifest["sha256"]["runs.csv"],
+        rollsim::report::checksum::sha256_hex(runs.as_bytes())
+    );
+    // What is there reads back as a report of no runs.
+    let report = Command::new(assert_cmd::cargo::cargo_bin("rollsim"))
+        .arg("report")
+        .arg(&out)
+        .output()
+        .expect("rollsim report");
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+}
+
+#[test]
+fn ctrl_c_during_a_sweeps_report_step_keeps_every_point_and_writes_no_report() {
+    // 2,500 cheap points (one 1-hour run each): the report step reads ~40 MB of rows
+    // back twice and draws; SIGINT once the last point's checksum is written lands in it.
+    let t = tempfile::tempdir().expect("a temporary directory");
+    let scn = scenario(
+        t.path(),
+        &[
+            ("duration = \"24h\"", "duration = \"1h\""),
+            ("at = \"10h\"", "at = \"10m\""),
+            ("window = [\"9h\", \"12h\"]", "window = [\"0h\", \"1h\"]"),
+        ],
+        "",
+    );
+    let out = t.path().join("sweep");
+    let scn_arg = scn.display().to_string();
+    let out_arg = out.display().to_string();
+    let sweep = [
+        "sweep",
+        &scn_arg,
+        "--runs",
+        "1",
+        "--seed",
+        "1",
+        "--quiet",
+        "--param",
+        "policies.error-rate-2pct.error_rate_above=0.005..0.05:50",
+        "--param",
+        "service.request_rate=10..50:50",
+        "--objective",
+        "min downtime_s s.t. false_positive_rollbacks <= 0.1",
+        "--out",
+        &out_arg,
+    ];
+    let mut child = spawn(t.path(), &sweep);
+    let points = out.join("sweep-points.csv");
+    wait_for(
+        &mut child,
+        Duration::from_secs(600),
+        "the last point",
+        || std::fs::read_to_string(&points).is_ok_and(|s| s.lines().count() == 2501),
+    );
+    let code = interrupt(&mut child);
+    let stderr = read(&t.path().join("stderr"));
+    assert_eq!(code, 130, "{stderr}");
+    assert!(stderr.contains("interrupted") || stderr.contains("stopped before the report"));
+    let files = names(&out);
+    assert!(
+        !files.iter().any(|n| n.starts_with(".rollsim-tmp-")
+            || n == "report.html"
+            || n == "report.md"
+            || n == "charts"),
+        "no temporary file, no report: {files:?}"
+    );
+    // Every point is there, whole: its checksum is recorded in the manifest.
+    let csv = std::fs::read(out.join("sweep.csv")).expect("sweep.csv");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&read(&out.join("manifest.json"))).expect("json");
+    assert_eq!(
+        manifest["sha256"]["sweep.csv"],
+        rollsim::report::checksum::sha256_hex(&csv)
+    );
+
+    // The same command with --resume runs no point again and finishes the rest.
+    let mut resume = sweep.to_vec();
+    resume.push("--resume");
+    let done = Command::new(assert_cmd::cargo::cargo_bin("rollsim"))
+        .args(&resume)
+        .output()
+        .expect("rollsim sweep --resume");
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.success(), "{err}");
+    assert!(
+        err.contains("resuming: 2500 of 2500 points already done"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(out.join("sweep.csv")).expect("sweep.csv"),
+        csv
+    );
+    let files = names(&out);
+    for f in ["recommendation.json", "report.html", "charts"] {
+        assert!(files.iter().any(|n| n == f), "{f} in {files:?}");
+    }
+}
