@@ -44,7 +44,7 @@ fn merge_refuses_a_shard_edited_after_it_was_written() {
             .success();
         out
     };
-    let (s1, s2) = (shard("1/2"), shard("2/2"));
+    let (s1, s2) = (shard("0/2"), shard("1/2"));
     let single = t.path().join("single");
     rollsim()
         .args([

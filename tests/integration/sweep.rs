@@ -137,7 +137,7 @@ fn resume_finishes_an_interrupted_sweep_without_redoing_points() {
     assert_eq!(full.lines().count(), 1 + 6 * per_point, "3 x 2 points");
 
     // Simulate a crash after two points and a half: keep the header, two whole points and
-    // part of the third.
+    // part of the third (with no checksum line).
     let cut = dir.path().join("cut");
     std::fs::create_dir(&cut).expect("mkdir");
     for f in ["manifest.json", "scenario.toml"] {
@@ -149,6 +149,14 @@ fn resume_finishes_an_interrupted_sweep_without_redoing_points() {
         .map(|l| format!("{l}\n"))
         .collect();
     std::fs::write(cut.join("sweep.csv"), partial).expect("write");
+    // The checksum lines of the two whole points, each appended after its rows.
+    let sums: String = std::fs::read_to_string(whole.join("sweep-points.csv"))
+        .expect("sweep-points.csv")
+        .lines()
+        .take(3)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(cut.join("sweep-points.csv"), sums).expect("write");
     args(&cut)
         .arg("--resume")
         .assert()

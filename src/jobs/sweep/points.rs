@@ -39,6 +39,9 @@ impl PointSum {
     }
 }
 
+/// Points run again that are named one by one; the rest are counted.
+const MAX_NOTES: usize = 10;
+
 /// What a resumed sweep keeps of the files it finds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Kept {
@@ -100,6 +103,7 @@ pub fn keep(
     let sums: BTreeMap<u64, PointSum> = sums.into_iter().map(|s| (s.point, s)).collect();
     let mut done = Vec::new();
     let mut notes = Vec::new();
+    let mut more = 0usize;
     for (&point, point_rows) in &by_point {
         let owned: Vec<SweepRow> = point_rows.iter().map(|r| (*r).clone()).collect();
         let sha = sha256_hex(&csv(&owned, false)?);
@@ -120,10 +124,17 @@ pub fn keep(
         };
         match why {
             None => done.push(point as usize),
+            Some(_) if notes.len() == MAX_NOTES => more += 1,
             Some(why) => notes.push(format!(
                 "point {point} in {csv_name} {why}; running it again"
             )),
         }
+    }
+    if more > 0 {
+        notes.push(format!(
+            "and {more} more point{} in {csv_name} run again",
+            if more == 1 { "" } else { "s" }
+        ));
     }
     let kept_rows = rows
         .into_iter()
@@ -182,6 +193,16 @@ mod tests {
                 "point 3 in sweep.csv has 1 of its 2 rows and no line in sweep-points.csv (the sweep stopped while it ran); running it again",
             ]
         );
+    }
+
+    #[test]
+    fn points_run_again_are_named_up_to_ten_then_counted() {
+        let rows: Vec<SweepRow> = (0..13).map(|p| row(p, "a", 1)).collect();
+        let kept = keep(rows, vec![], 1, "sweep.csv").unwrap();
+        assert!(kept.done.is_empty());
+        assert_eq!(kept.notes.len(), 11);
+        assert!(kept.notes[9].starts_with("point 9 in sweep.csv has 1 of its 1 rows"));
+        assert_eq!(kept.notes[10], "and 3 more points in sweep.csv run again");
     }
 
     #[test]
