@@ -174,7 +174,7 @@ mod tests {
         let p0 = vec![row(0, "a", 400), row(0, "b", 400)];
         let p1 = vec![row(1, "a", 400), row(1, "b", 400)];
         let p2 = vec![row(2, "a", 400), row(2, "b", 400)];
-        let sums = vec![sum(0, &p0), sum(1, &p1), sum(2, &p2)];
+        let sums = [sum(0, &p0), sum(1, &p1), sum(2, &p2)];
         // Point 1's last row cut from 400 to 4; point 2 with no checksum line; point 3
         // with one of its two rows.
         let mut cut = p1.clone();
