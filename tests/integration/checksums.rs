@@ -8,6 +8,16 @@ fn rollsim() -> Command {
     Command::cargo_bin("rollsim").expect("binary")
 }
 
+/// `rollsim merge DIRS... --out OUT`, asserted on by the caller.
+fn merge(dirs: &[&Path], out: &Path) -> assert_cmd::assert::Assert {
+    rollsim()
+        .arg("merge")
+        .args(dirs)
+        .arg("--out")
+        .arg(out)
+        .assert()
+}
+
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -62,13 +72,7 @@ fn merge_refuses_a_shard_edited_after_it_was_written() {
 
     // Untouched, the shards merge into the single-machine runs.csv, with its checksum.
     let merged = t.path().join("merged");
-    rollsim()
-        .arg("merge")
-        .args([&s1, &s2])
-        .arg("--out")
-        .arg(&merged)
-        .assert()
-        .success();
+    merge(&[&s1, &s2], &merged).success();
     let runs = read(&merged.join("runs.csv"));
     assert_eq!(runs, read(&single.join("runs.csv")));
     let sha = rollsim::report::checksum::sha256_hex(runs.as_bytes());
@@ -85,12 +89,7 @@ fn merge_refuses_a_shard_edited_after_it_was_written() {
     assert_ne!(edited, text);
     std::fs::write(&path, edited).expect("edited");
     let refused = t.path().join("refused");
-    rollsim()
-        .arg("merge")
-        .args([&s1, &s2])
-        .arg("--out")
-        .arg(&refused)
-        .assert()
+    merge(&[&s1, &s2], &refused)
         .code(2)
         .stderr(predicates::str::contains(format!(
             "{}: does not match the SHA-256 recorded in {}",
@@ -105,12 +104,7 @@ fn merge_refuses_a_shard_edited_after_it_was_written() {
     let mut m: serde_json::Value = serde_json::from_str(&read(&manifest)).expect("json");
     m.as_object_mut().expect("an object").remove("sha256");
     std::fs::write(&manifest, m.to_string()).expect("rewritten");
-    rollsim()
-        .arg("merge")
-        .args([&s1, &s2])
-        .arg("--out")
-        .arg(&refused)
-        .assert()
+    merge(&[&s1, &s2], &refused)
         .code(2)
         .stderr(predicates::str::contains(format!(
             "{}: records no SHA-256 of runs.csv",
@@ -194,12 +188,7 @@ fn resume_runs_again_a_point_whose_last_row_was_cut() {
     // A sweep shard edited after it finished is refused by merge, like a run's.
     let edited = whole.replacen(",none,", ",oracle,", 1);
     std::fs::write(&csv_path, edited).expect("edited");
-    rollsim()
-        .arg("merge")
-        .arg(&out)
-        .arg("--out")
-        .arg(t.path().join("merged"))
-        .assert()
+    merge(&[&out], &t.path().join("merged"))
         .code(2)
         .stderr(predicates::str::contains(format!(
             "{shown}: does not match the SHA-256 recorded in"

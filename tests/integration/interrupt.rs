@@ -2,6 +2,7 @@
 //! sweep's report step, stops within a bound far below the work left, exits 130 and
 //! leaves whole files only (no temporary file, no half report, the finished data intact).
 
+use crate::names;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -9,18 +10,6 @@ use std::time::{Duration, Instant};
 /// How long a stopped command may take to exit after SIGINT. The work it would otherwise
 /// finish takes minutes (the long run) or is cut at a step boundary (the report).
 const STOP_LIMIT: Duration = Duration::from_secs(20);
-
-fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|r| {
-            r.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
 
 /// Quickstart's scenario with `edits` applied (each `(from, to)` must match) and `extra`
 /// appended, written into `dir`.

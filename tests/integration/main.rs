@@ -30,6 +30,20 @@ mod verdict;
 
 use rollsim::outcome::RunRecord;
 use rollsim::scenario::{parse, Scenario};
+use std::path::Path;
+
+/// The names in `dir`, sorted (none when it does not exist).
+pub fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|r| {
+            r.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
 
 /// Parses a scenario written inline in a test.
 pub fn scenario(text: &str) -> Scenario {

@@ -2,24 +2,12 @@
 //! its folder, and `--force` removes what an earlier command wrote there (a `compare`'s
 //! `comparison.csv` does not survive into a later `run`'s report) but no other file.
 
+use crate::names;
 use assert_cmd::Command;
-use std::path::Path;
 use std::time::Duration;
 
 fn rollsim() -> Command {
     Command::cargo_bin("rollsim").expect("binary")
-}
-
-fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|r| {
-            r.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
 }
 
 #[test]
