@@ -131,6 +131,12 @@ impl ServiceModel {
         self.rate * (1.0 + self.amplitude * phase.cos())
     }
 
+    /// Whether the request rate bears on the error probability (a capacity is set, so
+    /// traffic beyond it fails): without one, the truth of an instant needs no rate.
+    pub fn overloads(&self) -> bool {
+        self.capacity_total.is_some()
+    }
+
     /// Probability that a request fails for causes every version shares: the (drifting)
     /// baseline, the network, a dependency, and overload when capacity is short.
     pub fn shared_error(&self, baseline: f64, effects: &Effects, rate: f64) -> f64 {
@@ -148,7 +154,12 @@ impl ServiceModel {
     /// its defect has developed (`intensity` in [0, 1]; 0 for a good or old version).
     pub fn version(&self, shared_error: f64, effects: &Effects, intensity: f64) -> VersionTruth {
         let mut error_prob = shared_error;
-        let mut latency_mu = self.latency_mu + effects.latency_factor.ln();
+        // No fault slows the service most of the time: skip the logarithm then (ln 1 = 0).
+        let mut latency_mu = if effects.latency_factor == 1.0 {
+            self.latency_mu
+        } else {
+            self.latency_mu + effects.latency_factor.ln()
+        };
         if intensity > 0.0 {
             let extra = self.bad.fraction * self.bad.error_rate * intensity;
             error_prob = 1.0 - (1.0 - error_prob) * (1.0 - extra);

@@ -145,7 +145,13 @@ impl<'a, 'w> Service<'a, 'w> {
     /// any instant without changing any stream. At the instant an interval starts it equals
     /// that interval's truth ([`Self::interval`]).
     pub fn truth_at(&self, t: u64, release: &Release) -> Moment {
-        let (truth, onset_ms) = self.truth(t, self.model.rate_at(t), self.baseline, release);
+        // The rate matters only for overload; a probe asks often, and the rate costs a cosine.
+        let rate = if self.model.overloads() {
+            self.model.rate_at(t)
+        } else {
+            0.0
+        };
+        let (truth, onset_ms) = self.truth(t, rate, self.baseline, release);
         Moment { truth, onset_ms }
     }
 
