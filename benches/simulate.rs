@@ -77,9 +77,10 @@ fn service_day(c: &mut Criterion) {
 fn benchmark_model(c: &mut Criterion) {
     let text = include_str!("../scenarios/benchmark.toml");
     let drifting = text.replace(
-        "[health_check]",
-        "[signals]\nnoise_sd = 0.3\nnoise_correlation = \"20m\"\n\n[health_check]",
+        "noise_sd = 0.0",
+        "noise_sd = 0.3\nnoise_correlation = \"20m\"",
     );
+    assert_ne!(drifting, text, "the benchmark scenario sets noise_sd = 0.0");
     let mut group = c.benchmark_group("benchmark_model");
     group.throughput(Throughput::Elements(1));
     for (label, text) in [("", text), ("drift/", drifting.as_str())] {

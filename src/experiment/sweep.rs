@@ -243,6 +243,7 @@ impl Sweep {
         progress: Option<&(dyn Fn(u64) + Sync)>,
         mut sink: impl FnMut(&[SweepRow]) -> Result<(), E>,
     ) -> Result<usize, E> {
+        let mut known: Option<Known> = None;
         for (k, &i) in todo.iter().enumerate() {
             let offset = k as u64 * runs;
             let tick = |d: u64| {
@@ -257,13 +258,88 @@ impl Sweep {
                 stop,
                 progress: Some(&tick),
             };
-            let r = super::run(&self.points[i].scenario, &opts, |_| Ok::<(), E>(()))?;
+            let scenario = &self.points[i].scenario;
+            let (subset, changed) = match &known {
+                Some(kn) => kn.changed(scenario),
+                None => (scenario.clone(), (0..scenario.policies.len()).collect()),
+            };
+            let r = super::run(&subset, &opts, |_| Ok::<(), E>(()))?;
             if r.interrupted || stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
                 return Ok(k);
             }
-            sink(&self.rows(i, &r.summary))?;
+            let summary = match known.take() {
+                Some(mut kn) if changed.len() < scenario.policies.len() => {
+                    kn.update(scenario, &changed, r.summary);
+                    let summary = kn.summary.clone();
+                    known = Some(kn);
+                    summary
+                }
+                _ => {
+                    known = Some(Known::new(scenario, r.summary.clone()));
+                    r.summary
+                }
+            };
+            sink(&self.rows(i, &summary))?;
         }
         Ok(todo.len())
+    }
+}
+
+/// The last point's scenario and the estimates of its policies, so the next point
+/// simulates only the policies whose rule the sweep changed.
+///
+/// A policy's runs depend only on the scenario without its policy list (the worlds, the
+/// model, the signals) and on its own rule: the worlds are common random numbers and no
+/// policy reads another. So when two points differ only in some policies' rules, every
+/// other policy's records, and hence its estimates (accumulated in run order), are the
+/// same at both, and are taken from the last point instead of simulated again.
+struct Known {
+    /// The scenario with no policies: what every policy's runs share.
+    rest: Scenario,
+    policies: Vec<crate::scenario::PolicySpec>,
+    summary: Summary,
+}
+
+impl Known {
+    fn new(scenario: &Scenario, summary: Summary) -> Known {
+        Known {
+            rest: Scenario {
+                policies: Vec::new(),
+                ..scenario.clone()
+            },
+            policies: scenario.policies.clone(),
+            summary,
+        }
+    }
+
+    /// The scenario to simulate at a point whose scenario is `scenario`, holding only the
+    /// policies that differ from the last point's (all of them when more than the policies
+    /// differ), and their indices.
+    fn changed(&self, scenario: &Scenario) -> (Scenario, Vec<usize>) {
+        let same_rest = Scenario {
+            policies: Vec::new(),
+            ..scenario.clone()
+        } == self.rest;
+        let changed: Vec<usize> = (0..scenario.policies.len())
+            .filter(|&j| !same_rest || self.policies.get(j) != Some(&scenario.policies[j]))
+            .collect();
+        let subset = Scenario {
+            policies: changed
+                .iter()
+                .map(|&j| scenario.policies[j].clone())
+                .collect(),
+            ..scenario.clone()
+        };
+        (subset, changed)
+    }
+
+    /// Takes the estimates of the simulated policies `changed` (in `simulated` order) into
+    /// the point whose scenario is `scenario`.
+    fn update(&mut self, scenario: &Scenario, changed: &[usize], simulated: Summary) {
+        for (&j, p) in changed.iter().zip(simulated.policies) {
+            self.summary.policies[j] = p;
+            self.policies[j] = scenario.policies[j].clone();
+        }
     }
 }
 
@@ -381,5 +457,75 @@ mod tests {
             let back = raw::parse_duration(&duration_text(ms)).expect("parses").0;
             assert_eq!(back, ms);
         }
+    }
+
+    /// Rows of `sweep` when every point simulates every policy (the plain way).
+    fn rows_simulating_everything(sweep: &Sweep, seed: u64, runs: u64) -> Vec<SweepRow> {
+        (0..sweep.points.len())
+            .flat_map(|i| {
+                let opts = Options::new(seed, 0..runs);
+                let r = super::super::run(&sweep.points[i].scenario, &opts, |_| Ok::<(), ()>(()));
+                match r {
+                    Ok(r) => sweep.rows(i, &r.summary),
+                    Err(()) => unreachable!("the sink never fails"),
+                }
+            })
+            .collect()
+    }
+
+    fn sweep_rows(sweep: &Sweep, seed: u64, runs: u64) -> Vec<SweepRow> {
+        let todo: Vec<usize> = (0..sweep.points.len()).collect();
+        let mut rows = Vec::new();
+        let done = sweep.run(seed, runs, &todo, None, None, |r| {
+            rows.extend_from_slice(r);
+            Ok::<(), ()>(())
+        });
+        assert_eq!(done, Ok(todo.len()));
+        rows
+    }
+
+    const TWO_RULES: &str = "[simulation]\nduration = \"3h\"\n\
+        [signals]\nnoise_sd = 0.3\n\
+        [release]\nat = \"1h\"\nbad_probability = 0.3\n\
+        [[policies]]\nname = \"gate\"\nkind = \"threshold\"\nerror_rate_above = 0.02\n\
+        [[policies]]\nname = \"probes\"\nkind = \"consecutive\"\nfailures = 3\n";
+
+    #[test]
+    fn a_sweep_of_one_rule_equals_simulating_every_policy_at_every_point() {
+        let base = scenario::parse(TWO_RULES, "t").expect("valid");
+        // One policy's parameter (the other policy is simulated once), then a field every
+        // policy's runs depend on (each point simulates everything), then two parameters.
+        for params in [
+            vec!["policies.probes.failures=1..4:4"],
+            vec!["release.bad_probability=0.1,0.9"],
+            vec![
+                "policies.gate.error_rate_above=0.01,0.03",
+                "policies.probes.failures=2,5",
+            ],
+        ] {
+            let params = params.iter().map(|p| p.parse().expect("param")).collect();
+            let sweep = Sweep::new(TWO_RULES, "t", Path::new("."), &base, params).expect("sweep");
+            assert_eq!(
+                sweep_rows(&sweep, 11, 40),
+                rows_simulating_everything(&sweep, 11, 40)
+            );
+        }
+    }
+
+    #[test]
+    fn only_the_policies_a_point_changes_are_simulated_again() {
+        let base = scenario::parse(TWO_RULES, "t").expect("valid");
+        let at = |v: u32| {
+            let text = TWO_RULES.replace("failures = 3", &format!("failures = {v}"));
+            scenario::parse(&text, "t").expect("valid")
+        };
+        let known = Known::new(&base, Summary { policies: vec![] });
+        let (subset, changed) = known.changed(&at(5));
+        assert_eq!(changed, vec![1]);
+        assert_eq!(subset.policies, vec![at(5).policies[1].clone()]);
+        assert_eq!(known.changed(&at(3)).1, Vec::<usize>::new());
+        let mut other = base.clone();
+        other.signals.noise_sd = 0.4;
+        assert_eq!(known.changed(&other).1, vec![0, 1]);
     }
 }

@@ -123,6 +123,7 @@ impl ServiceModel {
     }
 
     /// Mean request rate (per second) at simulated time `t_ms`; the run starts at 00:00.
+    #[inline]
     pub fn rate_at(&self, t_ms: u64) -> f64 {
         if self.amplitude == 0.0 {
             return self.rate;
@@ -131,8 +132,16 @@ impl ServiceModel {
         self.rate * (1.0 + self.amplitude * phase.cos())
     }
 
+    /// Whether the request rate bears on the error probability (a capacity is set, so
+    /// traffic beyond it fails): without one, the truth of an instant needs no rate.
+    #[inline]
+    pub fn overloads(&self) -> bool {
+        self.capacity_total.is_some()
+    }
+
     /// Probability that a request fails for causes every version shares: the (drifting)
     /// baseline, the network, a dependency, and overload when capacity is short.
+    #[inline]
     pub fn shared_error(&self, baseline: f64, effects: &Effects, rate: f64) -> f64 {
         let overload = match self.capacity_total {
             Some(cap) if rate > 0.0 => (1.0 - cap * (1.0 - effects.capacity_loss) / rate).max(0.0),
@@ -146,9 +155,15 @@ impl ServiceModel {
 
     /// The truth of a version given the shared error and, for a bad new version, how far
     /// its defect has developed (`intensity` in [0, 1]; 0 for a good or old version).
+    #[inline]
     pub fn version(&self, shared_error: f64, effects: &Effects, intensity: f64) -> VersionTruth {
         let mut error_prob = shared_error;
-        let mut latency_mu = self.latency_mu + effects.latency_factor.ln();
+        // No fault slows the service most of the time: skip the logarithm then (ln 1 = 0).
+        let mut latency_mu = if effects.latency_factor == 1.0 {
+            self.latency_mu
+        } else {
+            self.latency_mu + effects.latency_factor.ln()
+        };
         if intensity > 0.0 {
             let extra = self.bad.fraction * self.bad.error_rate * intensity;
             error_prob = 1.0 - (1.0 - error_prob) * (1.0 - extra);
@@ -163,6 +178,7 @@ impl ServiceModel {
 
     /// How far a bad version's defect has developed `since_serving_ms` after it began to
     /// serve: 0 before the onset, then a linear ramp to 1.
+    #[inline]
     pub fn intensity(&self, since_serving_ms: u64) -> f64 {
         if since_serving_ms < self.bad.onset_ms {
             return 0.0;

@@ -45,11 +45,13 @@ pub struct Interval {
 
 impl Interval {
     /// Requests served.
+    #[inline]
     pub fn total(&self) -> u64 {
         self.served.requests[0] + self.served.requests[1]
     }
 
     /// Requests that truly failed.
+    #[inline]
     pub fn failed(&self) -> u64 {
         self.served.errors[0] + self.served.errors[1]
     }
@@ -133,6 +135,7 @@ impl<'a, 'w> Service<'a, 'w> {
     }
 
     /// The combined effect of the active faults.
+    #[inline]
     pub fn effects(&self) -> &Effects {
         self.faults.effects()
     }
@@ -144,13 +147,21 @@ impl<'a, 'w> Service<'a, 'w> {
     /// moves once per interval). Pure: it draws nothing, so observations may ask for it at
     /// any instant without changing any stream. At the instant an interval starts it equals
     /// that interval's truth ([`Self::interval`]).
+    #[inline]
     pub fn truth_at(&self, t: u64, release: &Release) -> Moment {
-        let (truth, onset_ms) = self.truth(t, self.model.rate_at(t), self.baseline, release);
+        // The rate matters only for overload; a probe asks often, and the rate costs a cosine.
+        let rate = if self.model.overloads() {
+            self.model.rate_at(t)
+        } else {
+            0.0
+        };
+        let (truth, onset_ms) = self.truth(t, rate, self.baseline, release);
         Moment { truth, onset_ms }
     }
 
     /// The truth of each version at `t` given the request rate and the baseline error rate,
     /// and the onset of a bad release's defect once `t` is past it.
+    #[inline]
     fn truth(
         &self,
         t: u64,
@@ -233,6 +244,7 @@ impl<'a, 'w> Service<'a, 'w> {
 
     /// The truth of `[t, t + dt)` with `release` at its current share: what arrives, how
     /// it splits, what fails, and what the data store does.
+    #[inline]
     pub fn interval(&mut self, t: u64, dt: u64, release: &Release) -> Interval {
         let s = self.scenario;
         let model = self.model;
@@ -277,6 +289,7 @@ impl<'a, 'w> Service<'a, 'w> {
     }
 
     /// The true service level of an interval at `share` on the new version.
+    #[inline]
     pub fn level(&mut self, iv: &Interval, share: f64) -> ServiceLevel {
         let sigma = self.model.latency_sigma;
         let slo_ms = self.scenario.slo.latency_p99_ms;

@@ -42,17 +42,20 @@ impl Traffic {
     }
 
     /// Requests arriving in an interval of mean `mean`.
+    #[inline]
     pub fn arrivals(&mut self, mean: f64, dispersion: f64) -> u64 {
         requests(&mut self.traffic, mean, dispersion)
     }
 
     /// The baseline error rate of this interval: `baseline` times the drift.
+    #[inline]
     pub fn baseline(&mut self, baseline: f64) -> f64 {
         (baseline * self.drift.step(&mut self.noise)).min(1.0)
     }
 
     /// The requests (old, new) of `total` with `share` of them on the new version, and
     /// their errors under the versions' truth.
+    #[inline]
     pub fn split(&mut self, total: u64, share: f64, truth: &[VersionTruth; 2]) -> Split {
         let n_new = if share <= 0.0 {
             0

@@ -81,6 +81,7 @@ impl Signals {
     }
 
     /// The observations drawn.
+    #[inline]
     pub fn needs(&self) -> Needs {
         self.needs
     }
@@ -91,6 +92,7 @@ impl Signals {
     }
 
     /// The next scrape whose delay has passed at `t`, if any.
+    #[inline]
     pub fn due(&mut self, t: u64) -> Option<Pending> {
         if self.pending.front().is_some_and(|p| p.deliver_ms <= t) {
             self.pending.pop_front()
@@ -101,6 +103,7 @@ impl Signals {
 
     /// The scrape of `[t, t + dt)` in deploy `attempt`, sent on its way to the policy;
     /// returns what it showed, `None` when it was lost (or `gap`: a metrics pipeline gap).
+    #[inline]
     pub fn scrape(
         &mut self,
         t: u64,
@@ -143,11 +146,13 @@ impl Signals {
 
     /// The uniform draw of the health check due now (drawn whether or not anyone reads the
     /// check, so the stream does not depend on the policy).
+    #[inline]
     pub fn probe_draw(&mut self) -> f64 {
         self.health.random()
     }
 
     /// The result of a health check whose draw is `u`, against `truth`.
+    #[inline]
     pub fn probe(&mut self, u: f64, truth: &ProbeTruth) -> bool {
         let hc = &self.health_check;
         let flaky = hc.false_failure_probability.max(truth.flapping);

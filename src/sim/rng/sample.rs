@@ -16,6 +16,7 @@ use rand_distr::{Binomial, Distribution, Poisson, StandardNormal};
 pub const Z99: f64 = 2.326_347_874_040_840_8;
 
 /// Probability that a log-normal latency of log-mean `mu` and log-sd `sigma` exceeds `x_ms`.
+#[inline]
 pub fn lognormal_tail(mu: f64, sigma: f64, x_ms: f64) -> f64 {
     0.5 * libm::erfc((x_ms.ln() - mu) / (sigma * std::f64::consts::SQRT_2))
 }
@@ -39,6 +40,7 @@ impl Default for TailCache {
 
 impl TailCache {
     /// [`lognormal_tail`] of `mu`, computed again only when `mu` changed.
+    #[inline]
     pub fn get(&mut self, mu: f64, sigma: f64, x_ms: f64) -> f64 {
         if mu != self.mu {
             self.mu = mu;
@@ -52,6 +54,7 @@ impl TailCache {
 /// `dispersion` > 1, the mean is first scaled by a Gamma(k, 1/k) factor with
 /// `k = mean / (dispersion - 1)`, so the count's variance is `dispersion × mean` (a
 /// negative binomial) while its mean stays `mean`.
+#[inline]
 pub fn requests<R: Rng + ?Sized>(rng: &mut R, mean: f64, dispersion: f64) -> u64 {
     if mean <= 0.0 || !mean.is_finite() {
         return 0;
@@ -75,6 +78,7 @@ pub fn requests<R: Rng + ?Sized>(rng: &mut R, mean: f64, dispersion: f64) -> u64
 }
 
 /// Successes among `n` trials of probability `p`.
+#[inline]
 pub fn binomial<R: Rng + ?Sized>(rng: &mut R, n: u64, p: f64) -> u64 {
     if n == 0 || p <= 0.0 {
         return 0;
@@ -88,6 +92,7 @@ pub fn binomial<R: Rng + ?Sized>(rng: &mut R, n: u64, p: f64) -> u64 {
 /// The p99 of `n` requests as a scrape reports it: the true log-quantile plus the
 /// asymptotic sampling error of an empirical quantile,
 /// `sd = sigma * sqrt(q (1 - q) / n) / phi(z_q)` in log space.
+#[inline]
 pub fn scraped_p99<R: Rng + ?Sized>(rng: &mut R, mu: f64, sigma: f64, n: u64) -> f64 {
     const Q: f64 = 0.99;
     // phi(z_0.99): the standard normal density at the 99th percentile.
@@ -122,6 +127,7 @@ impl Drift {
     }
 
     /// Advances one step and returns the multiplier of the baseline error rate (mean 1).
+    #[inline]
     pub fn step<R: Rng + ?Sized>(&mut self, rng: &mut R) -> f64 {
         if self.innovation_sd == 0.0 && self.x == 0.0 {
             return 1.0;
