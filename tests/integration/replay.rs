@@ -412,3 +412,46 @@ until = "end"
     assert!(!decisions.contains("argo-steps"));
     assert!(decisions.contains("error-rate-2pct-5m"));
 }
+
+/// A Kayenta judge over a recording without the old version: every baseline point would
+/// be NaN (0 under the default nanStrategy), so every judgement would fail the canary. It
+/// is skipped with a note; the other policies are replayed.
+#[test]
+fn replay_skips_kayenta_without_a_baseline() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policies = dir.path().join("policies.toml");
+    std::fs::write(
+        &policies,
+        r#"
+[simulation]
+scrape_interval = "30s"
+
+[[policies]]
+name = "kayenta-10m"
+kind = "kayenta"
+interval = "10m"
+
+[[policies]]
+name = "error-rate-2pct-5m"
+kind = "threshold"
+error_rate_above = 0.02
+window = "5m"
+until = "end"
+"#,
+    )
+    .expect("write policies");
+    let out = dir.path().join("out");
+    rollsim()
+        .args(["replay", "scenarios/replay/metrics.csv", "--labels", "scenarios/replay/labels.csv", "--policies"])
+        .arg(&policies)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "note: policy kayenta-10m (kayenta) compares the canary with a baseline but the data has no old_requests series; skipped",
+        ));
+    let decisions = std::fs::read_to_string(out.join("decisions.csv")).expect("decisions");
+    assert!(!decisions.contains("kayenta-10m"), "{decisions}");
+    assert!(decisions.contains("error-rate-2pct-5m"));
+}
