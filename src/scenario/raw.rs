@@ -167,6 +167,9 @@ pub enum FaultKind {
     DependencyOutage,
     FlappingHealthCheck,
     MetricsGap,
+    WarmUp,
+    LowTraffic,
+    QueryError,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -188,6 +191,10 @@ pub struct RawFault {
     pub capacity_loss: Option<f64>,
     pub error_rate: Option<f64>,
     pub failure_probability: Option<f64>,
+    /// `warm_up`: the time constant of the decay.
+    pub decay: Option<Dur>,
+    /// `low_traffic`: the new version's requests per second the signal sees.
+    pub request_rate: Option<f64>,
 }
 
 /// The on-call human.
