@@ -142,3 +142,34 @@ fn bad_signal_fault_parameters_are_located() {
         rollsim::scenario::DurationDist::Fixed(6 * 3_600_000)
     );
 }
+
+/// Each shipped signal-fault scenario shows the false positives its fault causes in the
+/// controllers' models: the same runs without the fault have almost none.
+#[test]
+fn each_shipped_signal_fault_causes_the_false_positives_its_scenario_describes() {
+    // (scenario, policy, at least this rate with the fault)
+    let cases = [
+        ("scenarios/warm-up.toml", "flagger", 0.9),
+        ("scenarios/warm-up.toml", "argo-fl1", 0.6),
+        ("scenarios/warm-up.toml", "kayenta", 0.9),
+        ("scenarios/low-traffic-signal.toml", "flagger", 0.4),
+        ("scenarios/low-traffic-signal.toml", "argo-fl3", 0.45),
+        ("scenarios/query-errors.toml", "argo-fl3", 0.08),
+        ("scenarios/query-errors.toml", "flagger", 0.04),
+    ];
+    for (file, policy, least) in cases {
+        let (with, without) = false_positive_rates(file, policy, 200);
+        eprintln!("{file} {policy}: {with:.3} with the fault, {without:.3} without");
+        assert!(with >= least, "{file} {policy}: {with} < {least}");
+        assert!(without <= 0.03, "{file} {policy}: {without} without the fault");
+    }
+    // Argo's knob for flaky queries: a higher consecutiveErrorLimit.
+    let (strict, _) = false_positive_rates("scenarios/query-errors.toml", "argo-fl3", 200);
+    let (lenient, _) =
+        false_positive_rates("scenarios/query-errors.toml", "argo-fl3-errors20", 200);
+    assert!(lenient * 4.0 < strict, "{lenient} vs {strict}");
+    // Argo's knob for warm-up: initialDelay.
+    let (early, _) = false_positive_rates("scenarios/warm-up.toml", "argo-fl1", 200);
+    let (delayed, _) = false_positive_rates("scenarios/warm-up.toml", "argo-fl1-delay5m", 200);
+    assert!(delayed * 3.0 < early, "{delayed} vs {early}");
+}
