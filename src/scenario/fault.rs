@@ -23,8 +23,8 @@ pub(super) fn check(c: &mut Checker, path: &[Seg], f: &RawFault, i: usize, horiz
         None => (0, horizon),
     };
     let inject_only = f.inject_only == Some(true);
-    // A warm-up without a schedule follows every deploy and step of the whole run.
-    let always = f.kind == FaultKind::WarmUp
+    // A warm-up or scrape jitter without a schedule lasts the whole run.
+    let always = matches!(f.kind, FaultKind::WarmUp | FaultKind::ScrapeJitter)
         && !inject_only
         && f.at.is_none()
         && f.probability.is_none()
@@ -33,7 +33,7 @@ pub(super) fn check(c: &mut Checker, path: &[Seg], f: &RawFault, i: usize, horiz
     let schedule = match (f.at, f.probability, f.rate_per_hour) {
         _ if always => {
             if f.window.is_some() {
-                c.fail(at(path, "window"), "`window` applies to random faults (`probability` or `rate_per_hour`); a `warm_up` without a schedule lasts the whole run");
+                c.fail(at(path, "window"), "`window` applies to random faults (`probability` or `rate_per_hour`); a `warm_up` or `scrape_jitter` without a schedule lasts the whole run");
             }
             Schedule::At(0)
         }
@@ -104,6 +104,8 @@ pub(super) fn check(c: &mut Checker, path: &[Seg], f: &RawFault, i: usize, horiz
         ("failure_probability", f.failure_probability.is_some()),
         ("decay", f.decay.is_some()),
         ("request_rate", f.request_rate.is_some()),
+        ("rate_window", f.rate_window.is_some()),
+        ("jitter", f.jitter.is_some()),
     ];
     let (kind, effect) = match f.kind {
         FaultKind::InfraLatency => {
@@ -212,6 +214,19 @@ pub(super) fn check(c: &mut Checker, path: &[Seg], f: &RawFault, i: usize, horiz
                 ),
             };
             ("query_error", FaultEffect::Signal(e))
+        }
+        FaultKind::ScrapeJitter => {
+            c.only(path, "scrape_jitter", &set, &["rate_window", "jitter"]);
+            let e = SignalFault::ScrapeJitter {
+                rate_window_ms: c.positive(
+                    at(path, "rate_window"),
+                    "rate_window",
+                    f.rate_window,
+                    60_000,
+                ),
+                jitter_ms: f.jitter.map_or(0, |d| d.0),
+            };
+            ("scrape_jitter", FaultEffect::Signal(e))
         }
     };
     Fault {

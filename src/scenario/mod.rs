@@ -356,6 +356,10 @@ pub enum SignalFault {
     /// The metrics query fails (an error or a NaN answer) with this probability at each
     /// scrape: the policy gets a measurement without data.
     QueryError { failure_probability: f64 },
+    /// Queries take `rate()` over `rate_window_ms`, scrapes land up to `jitter_ms` off
+    /// their slot, and the query is evaluated at a uniform phase between scrapes: a window
+    /// that holds fewer than two samples gives no data (Prometheus' `rate()` needs two).
+    ScrapeJitter { rate_window_ms: u64, jitter_ms: u64 },
 }
 
 #[cfg(test)]

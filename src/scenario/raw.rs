@@ -170,6 +170,7 @@ pub enum FaultKind {
     WarmUp,
     LowTraffic,
     QueryError,
+    ScrapeJitter,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -195,6 +196,10 @@ pub struct RawFault {
     pub decay: Option<Dur>,
     /// `low_traffic`: the new version's requests per second the signal sees.
     pub request_rate: Option<f64>,
+    /// `scrape_jitter`: the range of the queries' `rate()`.
+    pub rate_window: Option<Dur>,
+    /// `scrape_jitter`: how far a scrape may land from its slot (either way).
+    pub jitter: Option<Dur>,
 }
 
 /// The on-call human.

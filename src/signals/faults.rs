@@ -133,6 +133,30 @@ impl SignalFaults {
         w.min(1.0)
     }
 
+    /// The samples a `rate()` over `window_ms` holds when the query is evaluated at a
+    /// uniform phase after the latest scrape, scrapes `dt` apart, each landing uniformly
+    /// within `jitter_ms` of its slot. Without jitter, two samples or more with probability
+    /// `min(1, max(0, window/dt - 1))`.
+    fn samples_in_window(&mut self, dt: u64, window_ms: u64, jitter_ms: u64) -> u32 {
+        let (dt, w, j) = (dt as f64, window_ms as f64, jitter_ms as f64);
+        let phase = self.rng.random::<f64>() * dt;
+        let mut n = 0;
+        // Slots before the evaluation: phase, phase + dt, ...; one beyond the window
+        // may land inside it by jitter.
+        let mut k = 0.0;
+        while phase + k * dt - j < w {
+            let off = if j > 0.0 {
+                (self.rng.random::<f64>() * 2.0 - 1.0) * j
+            } else {
+                0.0
+            };
+            let age = phase + k * dt + off;
+            n += u32::from(age >= 0.0 && age < w);
+            k += 1.0;
+        }
+        n
+    }
+
     /// What the scrape of `[t, t + dt)` counts, given what was `served` while the new
     /// version had `share` of the traffic; `None` when the query failed (no data).
     pub fn apply(&mut self, t: u64, dt: u64, share: f64, served: &Served) -> Option<Served> {
@@ -148,6 +172,14 @@ impl SignalFaults {
                     failure_probability,
                 } => {
                     if self.rng.random::<f64>() < failure_probability {
+                        return None;
+                    }
+                }
+                SignalFault::ScrapeJitter {
+                    rate_window_ms,
+                    jitter_ms,
+                } => {
+                    if self.samples_in_window(dt, rate_window_ms, jitter_ms) < 2 {
                         return None;
                     }
                 }
@@ -311,5 +343,30 @@ mod tests {
             .count();
         // sd = sqrt(3600 x 0.3 x 0.7) = 27.5
         assert!((failed as f64 - 1080.0).abs() < 110.0, "{failed}");
+    }
+
+    #[test]
+    fn a_rate_window_under_two_scrapes_gives_no_data_by_the_closed_form() {
+        // Without jitter: data with probability window/dt - 1 for dt <= window < 2 dt.
+        for (window, expected) in [("15s", 0.0), ("20s", 1.0 / 3.0), ("25s", 2.0 / 3.0), ("30s", 1.0)] {
+            let (_, mut f) = faults(&format!(
+                "[[faults]]\nkind = \"scrape_jitter\"\nrate_window = \"{window}\"\n"
+            ));
+            let runs = 6000u64;
+            let seen = (0..runs)
+                .filter(|k| f.apply(k * 15_000, 15_000, 0.1, &served(10, 0)).is_some())
+                .count() as f64
+                / runs as f64;
+            let sd = (expected * (1.0 - expected) / runs as f64).sqrt();
+            assert!((seen - expected).abs() <= 4.0 * sd + 1e-12, "{window}: {seen} vs {expected}");
+        }
+        // Jitter makes a window of exactly two intervals miss a sample now and then.
+        let (_, mut f) = faults(
+            "[[faults]]\nkind = \"scrape_jitter\"\nrate_window = \"30s\"\njitter = \"3s\"\n",
+        );
+        let lost = (0..6000u64)
+            .filter(|k| f.apply(k * 15_000, 15_000, 0.1, &served(10, 0)).is_none())
+            .count();
+        assert!(lost > 0 && lost < 6000 / 5, "{lost}");
     }
 }

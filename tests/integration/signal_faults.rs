@@ -1,4 +1,4 @@
-//! Signal faults (`warm_up`, `low_traffic`, `query_error`): they change what the policies
+//! Signal faults (`warm_up`, `low_traffic`, `query_error`, `scrape_jitter`): they change what the policies
 //! see and nothing that really happened, each shipped scenario shows the false positives
 //! its fault causes, and bad parameters are located.
 
@@ -47,6 +47,10 @@ kind = "query_error"
 rate_per_hour = 1.0
 duration = "10m"
 failure_probability = 0.7
+[[faults]]
+kind = "scrape_jitter"
+rate_window = "25s"
+jitter = "2s"
 [[policies]]
 name = "watcher"
 kind = "threshold"
@@ -125,6 +129,10 @@ fn bad_signal_fault_parameters_are_located() {
         (
             "[[faults]]\nkind = \"query_error\"\n",
             "a fault needs exactly one schedule",
+        ),
+        (
+            "[[faults]]\nkind = \"scrape_jitter\"\nrate_window = \"0s\"\n",
+            "f.toml:3:15: rate_window must be longer than zero",
         ),
     ];
     for (text, expected) in cases {
