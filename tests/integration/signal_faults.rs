@@ -164,6 +164,8 @@ fn each_shipped_signal_fault_causes_the_false_positives_its_scenario_describes()
         ("scenarios/low-traffic-signal.toml", "argo-fl3", 0.45),
         ("scenarios/query-errors.toml", "argo-fl3", 0.08),
         ("scenarios/query-errors.toml", "flagger", 0.04),
+        ("scenarios/rate-window-aliasing.toml", "flagger", 0.95),
+        ("scenarios/rate-window-aliasing.toml", "argo-fl3", 0.95),
     ];
     for (file, policy, least) in cases {
         let (with, without) = false_positive_rates(file, policy, 200);
