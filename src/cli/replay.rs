@@ -143,8 +143,7 @@ pub fn replay(a: &ReplayArgs, argv: &[String]) -> Result<()> {
             );
             continue;
         }
-        let no_baseline =
-            !obs.scrapes.is_empty() && obs.scrapes.iter().all(|s| s.old.is_none());
+        let no_baseline = !obs.scrapes.is_empty() && obs.scrapes.iter().all(|s| s.old.is_none());
         if matches!(spec.rule, PolicyRule::Kayenta(_)) && no_baseline {
             // Every control point would be NaN (0 with nanStrategy "none", which judges any
             // canary error High): a verdict on nothing, so no verdict at all.

@@ -385,7 +385,11 @@ mod tests {
         let s = Scrapes::from_recording(&r).unwrap().unwrap();
         let feed = s.feed();
         let quiet = feed[1].new.unwrap();
-        assert_eq!((quiet.requests, quiet.errors), (0, 0), "served nothing: no data");
+        assert_eq!(
+            (quiet.requests, quiet.errors),
+            (0, 0),
+            "served nothing: no data"
+        );
         assert_eq!(feed[0].new.unwrap().errors, 1);
         assert_eq!(s.errors_filled, 0);
         let r = parse(

@@ -247,7 +247,10 @@ mod tests {
         // tau/dt (1 - e^(-dt/tau)) at age 0; the mean over many short pieces agrees.
         let exact = 120.0 / 30.0 * (1.0 - (-30.0f64 / 120.0).exp());
         assert!((mean_decay(0, 30_000, 120_000) - exact).abs() < 1e-12);
-        let pieces: f64 = (0..1000).map(|k| mean_decay(k * 30, 30, 120_000)).sum::<f64>() / 1000.0;
+        let pieces: f64 = (0..1000)
+            .map(|k| mean_decay(k * 30, 30, 120_000))
+            .sum::<f64>()
+            / 1000.0;
         assert!((pieces - exact).abs() < 1e-9, "{pieces} vs {exact}");
         // An interval later by one decay shows e^-1 of it.
         let later = mean_decay(120_000, 30_000, 120_000);
@@ -298,7 +301,11 @@ mod tests {
         let p = 0.2 * mean_decay(0, dt, 60_000);
         let mean = total as f64 / runs as f64;
         let sd = (400.0 * p * (1.0 - p) / runs as f64).sqrt();
-        assert!((mean - 400.0 * p).abs() < 4.0 * sd, "{mean} vs {}", 400.0 * p);
+        assert!(
+            (mean - 400.0 * p).abs() < 4.0 * sd,
+            "{mean} vs {}",
+            400.0 * p
+        );
     }
 
     #[test]
@@ -319,7 +326,10 @@ mod tests {
         let (mn, me) = (n as f64 / runs as f64, e as f64 / runs as f64);
         let sd_n = (600.0 * 0.02 * 0.98 / runs as f64).sqrt();
         assert!((mn - 12.0).abs() < 4.0 * sd_n, "{mn}");
-        assert!((me - 1.2).abs() < 4.0 * (60.0 * 0.02 * 0.98 / runs as f64).sqrt(), "{me}");
+        assert!(
+            (me - 1.2).abs() < 4.0 * (60.0 * 0.02 * 0.98 / runs as f64).sqrt(),
+            "{me}"
+        );
         // More traffic than served keeps every request.
         let (_, mut all) =
             faults("[[faults]]\nkind = \"low_traffic\"\nrequest_rate = 100.0\nat = \"0s\"\nduration = \"24h\"\n");
@@ -339,7 +349,10 @@ mod tests {
         assert!(f.apply(3_599_999, dt, 0.1, &served(10, 0)).is_some());
         assert!(f.apply(7_200_000, dt, 0.1, &served(10, 0)).is_some());
         let failed = (0..3600u64)
-            .filter(|k| f.apply(3_600_000 + k * dt, dt, 0.1, &served(10, 0)).is_none())
+            .filter(|k| {
+                f.apply(3_600_000 + k * dt, dt, 0.1, &served(10, 0))
+                    .is_none()
+            })
             .count();
         // sd = sqrt(3600 x 0.3 x 0.7) = 27.5
         assert!((failed as f64 - 1080.0).abs() < 110.0, "{failed}");
@@ -348,7 +361,12 @@ mod tests {
     #[test]
     fn a_rate_window_under_two_scrapes_gives_no_data_by_the_closed_form() {
         // Without jitter: data with probability window/dt - 1 for dt <= window < 2 dt.
-        for (window, expected) in [("15s", 0.0), ("20s", 1.0 / 3.0), ("25s", 2.0 / 3.0), ("30s", 1.0)] {
+        for (window, expected) in [
+            ("15s", 0.0),
+            ("20s", 1.0 / 3.0),
+            ("25s", 2.0 / 3.0),
+            ("30s", 1.0),
+        ] {
             let (_, mut f) = faults(&format!(
                 "[[faults]]\nkind = \"scrape_jitter\"\nrate_window = \"{window}\"\n"
             ));
@@ -358,7 +376,10 @@ mod tests {
                 .count() as f64
                 / runs as f64;
             let sd = (expected * (1.0 - expected) / runs as f64).sqrt();
-            assert!((seen - expected).abs() <= 4.0 * sd + 1e-12, "{window}: {seen} vs {expected}");
+            assert!(
+                (seen - expected).abs() <= 4.0 * sd + 1e-12,
+                "{window}: {seen} vs {expected}"
+            );
         }
         // Jitter makes a window of exactly two intervals miss a sample now and then.
         let (_, mut f) = faults(

@@ -11,10 +11,10 @@ pub mod exposition;
 pub mod faults;
 
 use crate::policy::{Needs, Scrape, VersionSample};
-use faults::SignalFaults;
 use crate::scenario::{HealthCheck, Scenario};
 use crate::sim::rng::sample::{scraped_p99, TailCache};
 use crate::sim::rng::{stream, Stream, StreamRng};
+use faults::SignalFaults;
 use rand::Rng;
 use std::collections::VecDeque;
 

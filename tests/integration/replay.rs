@@ -464,7 +464,13 @@ fn a_nan_error_ratio_at_zero_traffic_replays_as_no_data() {
     let fixture = "tests/data/recorded/night-error-ratio.json";
     let dir = tempfile::tempdir().expect("tempdir");
     rollsim()
-        .args(["replay", fixture, "--policies", "scenarios/quickstart.toml", "--out"])
+        .args([
+            "replay",
+            fixture,
+            "--policies",
+            "scenarios/quickstart.toml",
+            "--out",
+        ])
         .arg(dir.path().join("out"))
         .assert()
         .success()

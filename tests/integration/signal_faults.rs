@@ -72,12 +72,27 @@ fn signal_faults_leave_the_truth_alone() {
     for (x, y) in a.iter().zip(&b) {
         bad += usize::from(x.release_bad);
         assert_eq!(
-            (x.release_bad, x.total_requests, x.failed_requests, x.rollbacks),
-            (y.release_bad, y.total_requests, y.failed_requests, y.rollbacks),
+            (
+                x.release_bad,
+                x.total_requests,
+                x.failed_requests,
+                x.rollbacks
+            ),
+            (
+                y.release_bad,
+                y.total_requests,
+                y.failed_requests,
+                y.rollbacks
+            ),
             "run {}",
             x.run
         );
-        assert_eq!(x.downtime_s.to_bits(), y.downtime_s.to_bits(), "run {}", x.run);
+        assert_eq!(
+            x.downtime_s.to_bits(),
+            y.downtime_s.to_bits(),
+            "run {}",
+            x.run
+        );
     }
     assert!(bad > 10 && bad < 50, "{bad} bad releases");
 }
@@ -90,14 +105,20 @@ fn false_positive_rates(file: &str, policy: &str, runs: u64) -> (f64, f64) {
     clean
         .faults
         .retain(|f| !matches!(f.effect, FaultEffect::Signal(_)));
-    assert!(clean.faults.len() < s.faults.len(), "{file} has a signal fault");
+    assert!(
+        clean.faults.len() < s.faults.len(),
+        "{file} has a signal fault"
+    );
     let rate = |s| {
         let all = records(s, 5, runs);
         let good: Vec<_> = of(&all, policy)
             .into_iter()
             .filter(|r| !r.release_bad)
             .collect();
-        let fp = good.iter().filter(|r| r.false_positive_rollbacks > 0).count();
+        let fp = good
+            .iter()
+            .filter(|r| r.false_positive_rollbacks > 0)
+            .count();
         fp as f64 / good.len().max(1) as f64
     };
     (rate(&s), rate(&clean))
@@ -171,7 +192,10 @@ fn each_shipped_signal_fault_causes_the_false_positives_its_scenario_describes()
         let (with, without) = false_positive_rates(file, policy, 200);
         eprintln!("{file} {policy}: {with:.3} with the fault, {without:.3} without");
         assert!(with >= least, "{file} {policy}: {with} < {least}");
-        assert!(without <= 0.03, "{file} {policy}: {without} without the fault");
+        assert!(
+            without <= 0.03,
+            "{file} {policy}: {without} without the fault"
+        );
     }
     // Argo's knob for flaky queries: a higher consecutiveErrorLimit.
     let (strict, _) = false_positive_rates("scenarios/query-errors.toml", "argo-fl3", 200);
