@@ -23,6 +23,17 @@ pub(super) fn check(c: &mut Checker, path: &[Seg], f: &RawFault, i: usize, horiz
         None => (0, horizon),
     };
     let inject_only = f.inject_only == Some(true);
+    let signal = matches!(
+        f.kind,
+        FaultKind::WarmUp | FaultKind::LowTraffic | FaultKind::QueryError | FaultKind::ScrapeJitter
+    );
+    if inject_only && signal {
+        // The engine hands the signal its faults once, when the run starts.
+        c.fail(
+            at(path, "inject_only"),
+            "a signal fault cannot be injected live in a game day; give it a schedule (`at`, `probability` or `rate_per_hour`)",
+        );
+    }
     // A warm-up or scrape jitter without a schedule lasts the whole run.
     let always = matches!(f.kind, FaultKind::WarmUp | FaultKind::ScrapeJitter)
         && !inject_only

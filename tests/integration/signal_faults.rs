@@ -156,6 +156,15 @@ fn bad_signal_fault_parameters_are_located() {
             "f.toml:3:15: rate_window must be longer than zero",
         ),
     ];
+    let live = "[[faults]]\nkind = \"query_error\"\ninject_only = true\nduration = \"5m\"\n";
+    let e = parse(live, "f.toml")
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        e.contains("f.toml:3:15: a signal fault cannot be injected live in a game day"),
+        "{e}"
+    );
     for (text, expected) in cases {
         let e = match parse(text, "f.toml") {
             Ok(_) => panic!("accepted:\n{text}"),
