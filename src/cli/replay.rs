@@ -143,6 +143,16 @@ pub fn replay(a: &ReplayArgs, argv: &[String]) -> Result<()> {
             );
             continue;
         }
+        let no_baseline = !obs.scrapes.is_empty() && obs.scrapes.iter().all(|s| s.old.is_none());
+        if matches!(spec.rule, PolicyRule::Kayenta(_)) && no_baseline {
+            // Every control point would be NaN (0 with nanStrategy "none", which judges any
+            // canary error High): a verdict on nothing, so no verdict at all.
+            eprintln!(
+                "note: policy {} (kayenta) compares the canary with a baseline but the data has no old_requests series; skipped",
+                spec.name
+            );
+            continue;
+        }
         let needs = rollsim::policy::build(spec).needs();
         if needs.scrapes && obs.scrapes.is_empty() {
             eprintln!(
@@ -156,7 +166,7 @@ pub fn replay(a: &ReplayArgs, argv: &[String]) -> Result<()> {
             );
         }
         let compares = matches!(spec.rule, PolicyRule::Sequential(_));
-        if compares && !obs.scrapes.is_empty() && obs.scrapes.iter().all(|s| s.old.is_none()) {
+        if compares && no_baseline {
             eprintln!(
                 "note: policy {} compares the new version with the old one but the data has no old_requests series; it decides nothing",
                 spec.name

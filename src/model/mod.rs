@@ -53,6 +53,10 @@ impl Effects {
     pub fn combine<'a>(active: impl Iterator<Item = &'a FaultEffect>) -> Effects {
         let mut e = Effects::default();
         for f in active {
+            if let FaultEffect::Signal(_) = f {
+                // The signal's faults leave the truth alone.
+                continue;
+            }
             e.any = true;
             match *f {
                 FaultEffect::InfraLatency {
@@ -72,6 +76,7 @@ impl Effects {
                     failure_probability,
                 } => e.flapping = e.flapping.max(failure_probability),
                 FaultEffect::MetricsGap => e.metrics_gap = true,
+                FaultEffect::Signal(_) => {}
             }
         }
         e

@@ -38,7 +38,8 @@ pub enum SeriesName {
     Requests,
     /// Failed requests of the watched version in the interval.
     Errors,
-    /// Errors / requests of the watched version (instead of `errors`).
+    /// Errors / requests of the watched version (instead of `errors`); NaN (0/0) where
+    /// the scrape counted no request.
     ErrorRatio,
     /// Scraped p99 latency of the watched version, in milliseconds.
     LatencyP99Ms,
@@ -109,6 +110,11 @@ impl SeriesName {
     /// Checks one value; the error says what was expected.
     fn check(self, v: f64) -> Result<f64, String> {
         let name = self.as_str();
+        if v.is_nan() && matches!(self, SeriesName::ErrorRatio | SeriesName::OldErrorRatio) {
+            // 0/0 at zero traffic, as Prometheus answers it: no data for that scrape
+            // (checked against the scrape's requests when the scrapes are joined).
+            return Ok(v);
+        }
         if v.is_nan() {
             return Err(format!(
                 "{name} is NaN; leave the point out instead (a missing point is a lost scrape)"

@@ -49,9 +49,13 @@ fn errors_at(
     if let Some(p) = counts.and_then(|s| s.at(at)) {
         return Some(p.value as u64);
     }
-    ratio
-        .and_then(|s| s.at(at))
-        .map(|p| (p.value * requests as f64).round() as u64)
+    ratio.and_then(|s| s.at(at)).map(|p| {
+        if p.value.is_nan() {
+            0 // 0/0: the scrape counted nothing (any other NaN is refused by the caller)
+        } else {
+            (p.value * requests as f64).round() as u64
+        }
+    })
 }
 
 impl Scrapes {
@@ -119,6 +123,19 @@ impl Scrapes {
                     0
                 }
             };
+            let nan = rec
+                .get(ratio)
+                .and_then(|s| s.at(at))
+                .filter(|p| p.value.is_nan() && rec.get(counts).is_none());
+            if let Some(p) = nan.filter(|_| n > 0) {
+                problems.push(Problem {
+                    at: p.at.clone(),
+                    message: format!(
+                        "{ratio} is NaN at {} where {n} requests were counted; NaN (0/0) is no data only at zero requests",
+                        format_timestamp(at)
+                    ),
+                });
+            }
             if errors > n {
                 let p = rec
                     .get(counts)
@@ -355,5 +372,38 @@ mod tests {
             e.contains("m.csv:4: errors = 11 at 1970-01-01T00:00:30Z is more than its 10 requests"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_nan_error_ratio_at_zero_traffic_is_no_data_and_elsewhere_an_error() {
+        // What Prometheus answers for sum(rate(errors)) / sum(rate(requests)) at night.
+        let r = parse(
+            "timestamp,series,value\n15,requests,10\n15,error_ratio,0.1\n30,requests,0\n30,error_ratio,NaN\n45,requests,4\n45,error_ratio,0\n",
+            "m.csv",
+        )
+        .unwrap();
+        let s = Scrapes::from_recording(&r).unwrap().unwrap();
+        let feed = s.feed();
+        let quiet = feed[1].new.unwrap();
+        assert_eq!(
+            (quiet.requests, quiet.errors),
+            (0, 0),
+            "served nothing: no data"
+        );
+        assert_eq!(feed[0].new.unwrap().errors, 1);
+        assert_eq!(s.errors_filled, 0);
+        let r = parse(
+            "timestamp,series,value\n15,requests,10\n15,error_ratio,0.1\n30,requests,3\n30,error_ratio,NaN\n",
+            "m.csv",
+        )
+        .unwrap();
+        let e = Scrapes::from_recording(&r).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "m.csv:5: error_ratio is NaN at 1970-01-01T00:00:30Z where 3 requests were counted; NaN (0/0) is no data only at zero requests"
+        );
+        // A NaN count is still refused where it is read.
+        let e = parse("timestamp,series,value\n15,requests,NaN\n", "m.csv").unwrap_err();
+        assert!(e.to_string().starts_with("m.csv:2: requests is NaN"), "{e}");
     }
 }

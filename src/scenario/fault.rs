@@ -3,7 +3,7 @@
 
 use super::raw::*;
 use super::span::Seg;
-use super::{DurationDist, Fault, FaultEffect, Schedule};
+use super::{DurationDist, Fault, FaultEffect, Schedule, SignalFault};
 use crate::check::{at, Checker};
 
 const MS_PER_HOUR: f64 = 3_600_000.0;
@@ -23,7 +23,31 @@ pub(super) fn check(c: &mut Checker, path: &[Seg], f: &RawFault, i: usize, horiz
         None => (0, horizon),
     };
     let inject_only = f.inject_only == Some(true);
+    let signal = matches!(
+        f.kind,
+        FaultKind::WarmUp | FaultKind::LowTraffic | FaultKind::QueryError | FaultKind::ScrapeJitter
+    );
+    if inject_only && signal {
+        // The engine hands the signal its faults once, when the run starts.
+        c.fail(
+            at(path, "inject_only"),
+            "a signal fault cannot be injected live in a game day; give it a schedule (`at`, `probability` or `rate_per_hour`)",
+        );
+    }
+    // A warm-up or scrape jitter without a schedule lasts the whole run.
+    let always = matches!(f.kind, FaultKind::WarmUp | FaultKind::ScrapeJitter)
+        && !inject_only
+        && f.at.is_none()
+        && f.probability.is_none()
+        && f.rate_per_hour.is_none()
+        && f.duration.is_none();
     let schedule = match (f.at, f.probability, f.rate_per_hour) {
+        _ if always => {
+            if f.window.is_some() {
+                c.fail(at(path, "window"), "`window` applies to random faults (`probability` or `rate_per_hour`); a `warm_up` or `scrape_jitter` without a schedule lasts the whole run");
+            }
+            Schedule::At(0)
+        }
         (None, None, None) if inject_only => {
             if f.window.is_some() {
                 c.fail(at(path, "window"), "`window` applies to random faults (`probability` or `rate_per_hour`), not to `inject_only`");
@@ -74,6 +98,7 @@ pub(super) fn check(c: &mut Checker, path: &[Seg], f: &RawFault, i: usize, horiz
     };
     let duration = match &f.duration {
         Some(d) => c.dist(at(path, "duration"), "duration", d),
+        None if always => DurationDist::Fixed(horizon),
         None => {
             c.fail(
                 path.to_vec(),
@@ -88,6 +113,10 @@ pub(super) fn check(c: &mut Checker, path: &[Seg], f: &RawFault, i: usize, horiz
         ("capacity_loss", f.capacity_loss.is_some()),
         ("error_rate", f.error_rate.is_some()),
         ("failure_probability", f.failure_probability.is_some()),
+        ("decay", f.decay.is_some()),
+        ("request_rate", f.request_rate.is_some()),
+        ("rate_window", f.rate_window.is_some()),
+        ("jitter", f.jitter.is_some()),
     ];
     let (kind, effect) = match f.kind {
         FaultKind::InfraLatency => {
@@ -149,6 +178,66 @@ pub(super) fn check(c: &mut Checker, path: &[Seg], f: &RawFault, i: usize, horiz
         FaultKind::MetricsGap => {
             c.only(path, "metrics_gap", &set, &[]);
             ("metrics_gap", FaultEffect::MetricsGap)
+        }
+        FaultKind::WarmUp => {
+            c.only(
+                path,
+                "warm_up",
+                &set,
+                &["latency_factor", "error_rate", "decay"],
+            );
+            let e = SignalFault::WarmUp {
+                latency_factor: c.number(
+                    at(path, "latency_factor"),
+                    "latency_factor",
+                    f.latency_factor,
+                    3.0,
+                    1.0,
+                    false,
+                ),
+                error_rate: c.prob(at(path, "error_rate"), "error_rate", f.error_rate, 0.0),
+                decay_ms: c.positive(at(path, "decay"), "decay", f.decay, 120_000),
+            };
+            ("warm_up", FaultEffect::Signal(e))
+        }
+        FaultKind::LowTraffic => {
+            c.only(path, "low_traffic", &set, &["request_rate"]);
+            let e = SignalFault::LowTraffic {
+                request_rate: c.number(
+                    at(path, "request_rate"),
+                    "request_rate",
+                    f.request_rate,
+                    0.1,
+                    0.0,
+                    true,
+                ),
+            };
+            ("low_traffic", FaultEffect::Signal(e))
+        }
+        FaultKind::QueryError => {
+            c.only(path, "query_error", &set, &["failure_probability"]);
+            let e = SignalFault::QueryError {
+                failure_probability: c.prob(
+                    at(path, "failure_probability"),
+                    "failure_probability",
+                    f.failure_probability,
+                    1.0,
+                ),
+            };
+            ("query_error", FaultEffect::Signal(e))
+        }
+        FaultKind::ScrapeJitter => {
+            c.only(path, "scrape_jitter", &set, &["rate_window", "jitter"]);
+            let e = SignalFault::ScrapeJitter {
+                rate_window_ms: c.positive(
+                    at(path, "rate_window"),
+                    "rate_window",
+                    f.rate_window,
+                    60_000,
+                ),
+                jitter_ms: f.jitter.map_or(0, |d| d.0),
+            };
+            ("scrape_jitter", FaultEffect::Signal(e))
         }
     };
     Fault {

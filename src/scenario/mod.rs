@@ -331,6 +331,35 @@ pub enum FaultEffect {
     FlappingHealthCheck { failure_probability: f64 },
     /// No scrape reaches the policies.
     MetricsGap,
+    /// The signal misbehaves while the service does not: the observation path only
+    /// (`crate::signals::faults`); no request really fails or slows because of it.
+    Signal(SignalFault),
+}
+
+/// A fault of the signal, not of the service: what the scrapes show differs from what
+/// was served, so the truth (and every failed request scored) is unchanged.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SignalFault {
+    /// New pods look slow and failing while they warm up (cold caches, JIT): after every
+    /// deploy or step, the new pods' share of the new version's scrape shows latency x
+    /// `1 + (latency_factor - 1) e^(-age/decay)` and `error_rate e^(-age/decay)` extra
+    /// errors.
+    WarmUp {
+        latency_factor: f64,
+        error_rate: f64,
+        decay_ms: u64,
+    },
+    /// The new version's scrapes count only about `request_rate` requests a second (a
+    /// night, a canary few users reach): each request is in them with probability
+    /// `min(1, request_rate x interval / served)`.
+    LowTraffic { request_rate: f64 },
+    /// The metrics query fails (an error or a NaN answer) with this probability at each
+    /// scrape: the policy gets a measurement without data.
+    QueryError { failure_probability: f64 },
+    /// Queries take `rate()` over `rate_window_ms`, scrapes land up to `jitter_ms` off
+    /// their slot, and the query is evaluated at a uniform phase between scrapes: a window
+    /// that holds fewer than two samples gives no data (Prometheus' `rate()` needs two).
+    ScrapeJitter { rate_window_ms: u64, jitter_ms: u64 },
 }
 
 #[cfg(test)]

@@ -167,6 +167,10 @@ pub enum FaultKind {
     DependencyOutage,
     FlappingHealthCheck,
     MetricsGap,
+    WarmUp,
+    LowTraffic,
+    QueryError,
+    ScrapeJitter,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -188,6 +192,14 @@ pub struct RawFault {
     pub capacity_loss: Option<f64>,
     pub error_rate: Option<f64>,
     pub failure_probability: Option<f64>,
+    /// `warm_up`: the time constant of the decay.
+    pub decay: Option<Dur>,
+    /// `low_traffic`: the new version's requests per second the signal sees.
+    pub request_rate: Option<f64>,
+    /// `scrape_jitter`: the range of the queries' `rate()`.
+    pub rate_window: Option<Dur>,
+    /// `scrape_jitter`: how far a scrape may land from its slot (either way).
+    pub jitter: Option<Dur>,
 }
 
 /// The on-call human.

@@ -77,6 +77,7 @@ impl Exposition {
             requests,
             errors,
             mu,
+            ..
         } = *served;
         let sigma = self.sigma;
         let c = &mut self.counters;

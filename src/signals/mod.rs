@@ -8,11 +8,13 @@
 //! than the [`Scrape`]s and probe results drawn here.
 
 pub mod exposition;
+pub mod faults;
 
 use crate::policy::{Needs, Scrape, VersionSample};
 use crate::scenario::{HealthCheck, Scenario};
 use crate::sim::rng::sample::{scraped_p99, TailCache};
 use crate::sim::rng::{stream, Stream, StreamRng};
+use faults::SignalFaults;
 use rand::Rng;
 use std::collections::VecDeque;
 
@@ -23,6 +25,8 @@ pub struct Served {
     pub errors: [u64; 2],
     /// Log-mean latency (ms).
     pub mu: [f64; 2],
+    /// The new version's share of the traffic in the interval.
+    pub share: f64,
 }
 
 /// The truth a health check of the new version probes, at the probe's instant.
@@ -60,6 +64,8 @@ pub struct Signals {
     health: StreamRng,
     pending: VecDeque<Pending>,
     timeout_tail: TailCache,
+    /// The signal's own faults, if the scenario has any.
+    faults: Option<Box<SignalFaults>>,
 }
 
 impl Signals {
@@ -77,7 +83,20 @@ impl Signals {
             health: stream(seed, Stream::Health),
             pending: VecDeque::new(),
             timeout_tail: TailCache::default(),
+            faults: None,
         }
+    }
+
+    /// The same signals with the run's signal faults among its fault occurrences
+    /// `(fault index, start, end)` (see [`faults`]).
+    pub fn with_faults(
+        mut self,
+        seed: u64,
+        s: &Scenario,
+        windows: impl IntoIterator<Item = (usize, u64, u64)>,
+    ) -> Self {
+        self.faults = SignalFaults::new(seed, s, windows).map(Box::new);
+        self
     }
 
     /// The observations drawn.
@@ -112,8 +131,22 @@ impl Signals {
         served: &Served,
         gap: bool,
     ) -> Option<Scrape> {
-        let lost = self.scrape.random::<f64>() < self.missing_scrape_probability;
+        let mut lost = self.scrape.random::<f64>() < self.missing_scrape_probability;
         let at_ms = t + dt;
+        let faulty;
+        let served = match &mut self.faults {
+            Some(f) if !(lost || gap) => match f.apply(t, dt, served.share, served) {
+                Some(seen) => {
+                    faulty = seen;
+                    &faulty
+                }
+                None => {
+                    lost = true;
+                    served
+                }
+            },
+            _ => served,
+        };
         let scrape = if lost || gap {
             Scrape {
                 at_ms,

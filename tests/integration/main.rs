@@ -25,6 +25,7 @@ mod replay;
 mod report;
 mod scenario_limits;
 mod sequential;
+mod signal_faults;
 mod sweep;
 mod verdict;
 

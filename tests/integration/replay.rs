@@ -412,3 +412,87 @@ until = "end"
     assert!(!decisions.contains("argo-steps"));
     assert!(decisions.contains("error-rate-2pct-5m"));
 }
+
+/// A Kayenta judge over a recording without the old version: every baseline point would
+/// be NaN (0 under the default nanStrategy), so every judgement would fail the canary. It
+/// is skipped with a note; the other policies are replayed.
+#[test]
+fn replay_skips_kayenta_without_a_baseline() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policies = dir.path().join("policies.toml");
+    std::fs::write(
+        &policies,
+        r#"
+[simulation]
+scrape_interval = "30s"
+
+[[policies]]
+name = "kayenta-10m"
+kind = "kayenta"
+interval = "10m"
+
+[[policies]]
+name = "error-rate-2pct-5m"
+kind = "threshold"
+error_rate_above = 0.02
+window = "5m"
+until = "end"
+"#,
+    )
+    .expect("write policies");
+    let out = dir.path().join("out");
+    rollsim()
+        .args(["replay", "scenarios/replay/metrics.csv", "--labels", "scenarios/replay/labels.csv", "--policies"])
+        .arg(&policies)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "note: policy kayenta-10m (kayenta) compares the canary with a baseline but the data has no old_requests series; skipped",
+        ));
+    let decisions = std::fs::read_to_string(out.join("decisions.csv")).expect("decisions");
+    assert!(!decisions.contains("kayenta-10m"), "{decisions}");
+    assert!(decisions.contains("error-rate-2pct-5m"));
+}
+
+/// A Prometheus export of a quiet canary at night: `error_ratio` is "NaN" (0/0) at every
+/// scrape without a request. Those scrapes are no data, not a file error; a NaN ratio
+/// where requests were counted is refused at its file:line:col.
+#[test]
+fn a_nan_error_ratio_at_zero_traffic_replays_as_no_data() {
+    let fixture = "tests/data/recorded/night-error-ratio.json";
+    let dir = tempfile::tempdir().expect("tempdir");
+    rollsim()
+        .args([
+            "replay",
+            fixture,
+            "--policies",
+            "scenarios/quickstart.toml",
+            "--out",
+        ])
+        .arg(dir.path().join("out"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "replayed 2024-06-03T00:00:15Z to 2024-06-03T01:00:00Z (240 scrapes, 0 lost",
+        ));
+    let text = std::fs::read_to_string(fixture).expect("fixture");
+    let bad = text.replacen("[1717372815,\"0.0\"]", "[1717372815,\"NaN\"]", 1);
+    assert_ne!(bad, text);
+    let m = dir.path().join("bad.json");
+    std::fs::write(&m, &bad).expect("write");
+    let col = bad.find("[1717372815,\"NaN\"]").expect("pair") + 1;
+    rollsim()
+        .arg("replay")
+        .arg(&m)
+        .args(["--policies", "scenarios/quickstart.toml", "--out"])
+        .arg(dir.path().join("out2"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "{}:1:{col}: error_ratio is NaN at 2024-06-03T00:00:15Z where 1 requests were counted",
+            m.display()
+        )));
+    assert!(!dir.path().join("out2").exists());
+}

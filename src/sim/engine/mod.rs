@@ -175,7 +175,11 @@ impl<'a, 'w> Replication<'a, 'w> {
             agenda: Agenda::new(trace),
             services: vec![Service::new(0, s, &p.model, &world.faults, world.seed)],
             releases: vec![Release::new(0, release, &spec.rollout, s.service.replicas)],
-            signals: Signals::new(world.seed, s, needs, sigma),
+            signals: Signals::new(world.seed, s, needs, sigma).with_faults(
+                world.seed,
+                s,
+                world.faults.iter().map(|w| (w.fault, w.start_ms, w.end_ms)),
+            ),
             response,
             scorer: Scorer::new(
                 RunRecord::new(
@@ -334,6 +338,7 @@ impl<'a, 'w> Replication<'a, 'w> {
             requests: iv.served.requests,
             errors: iv.served.errors,
             mu: [iv.truth[0].latency_mu, iv.truth[1].latency_mu],
+            share,
         };
         // Scrapes run only while the new version exists; before, the game draws its own.
         let scraped = self.signals.needs().scrapes && release.exists();

@@ -50,6 +50,9 @@ pub enum Stream {
     /// Game day only: latency histogram buckets of the exposed metrics (never read by a
     /// policy, so a game's decisions do not depend on it).
     Exposition = 16,
+    /// Faults of the signal (`signals::faults`): warm-up errors, thinned counts, failed
+    /// queries; drawn only when a scenario has such a fault, so no other stream moves.
+    SignalFaults = 17,
 }
 
 /// The generator behind every stream.

@@ -1,0 +1,393 @@
+//! Faults of the signal, not of the service: the scrape shows something other than what
+//! was served. Users of Argo Rollouts, Flagger and Kayenta trace most false aborts and
+//! false passes to these (`docs/scenarios.md`, "Signal faults"): new pods that look slow
+//! and failing while they warm up, a canary that sees a handful of requests at night, a
+//! metrics query that errors or answers NaN.
+//!
+//! They act on the observation path only: the engine's truth, and so every request that
+//! really failed and everything the scorer counts, is the same with or without them. They
+//! draw from their own stream ([`Stream::SignalFaults`]), and only when the scenario has
+//! one, so a scenario without them draws and decides exactly as before.
+//!
+//! A fault is active for the scrape of `[t, t + dt)` when its occurrence holds `t` (a
+//! fault that starts between two scrapes shows from the next one, as the service's faults
+//! do).
+
+use super::Served;
+use crate::scenario::{FaultEffect, Scenario, SignalFault};
+use crate::sim::rng::sample::binomial;
+use crate::sim::rng::{stream, Stream, StreamRng};
+use rand::Rng;
+
+/// One occurrence of a signal fault in one run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Occurrence {
+    pub start_ms: u64,
+    /// Exclusive end.
+    pub end_ms: u64,
+    pub fault: SignalFault,
+}
+
+/// New pods that began to serve together (at a deploy or a step) and their share of all
+/// traffic, warming up from `start_ms`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Cohort {
+    start_ms: u64,
+    share: f64,
+}
+
+/// The signal faults of one run and the state they keep (the warming cohorts).
+#[derive(Debug, Clone)]
+pub struct SignalFaults {
+    occurrences: Vec<Occurrence>,
+    /// The longest warm-up decay (0 without a warm-up: no cohort is kept).
+    decay_max_ms: u64,
+    cohorts: Vec<Cohort>,
+    /// The new version's share at the last scrape.
+    share: f64,
+    rng: StreamRng,
+}
+
+/// The mean of `e^(-age/decay)` over an interval of `dt_ms` that starts at `age_ms`: how
+/// warm-up shows in one scrape (exact for the exponential decay).
+pub fn mean_decay(age_ms: u64, dt_ms: u64, decay_ms: u64) -> f64 {
+    let (a, d, tau) = (age_ms as f64, dt_ms.max(1) as f64, decay_ms.max(1) as f64);
+    tau / d * ((-a / tau).exp() - (-(a + d) / tau).exp())
+}
+
+impl SignalFaults {
+    /// The signal faults among the run's fault occurrences `(fault index, start, end)`;
+    /// `None` when there is none (the scrape path then does nothing more).
+    pub fn new(
+        seed: u64,
+        s: &Scenario,
+        windows: impl IntoIterator<Item = (usize, u64, u64)>,
+    ) -> Option<Self> {
+        let occurrences: Vec<Occurrence> = windows
+            .into_iter()
+            .filter_map(|(i, start_ms, end_ms)| match s.faults.get(i)?.effect {
+                FaultEffect::Signal(fault) => Some(Occurrence {
+                    start_ms,
+                    end_ms,
+                    fault,
+                }),
+                _ => None,
+            })
+            .collect();
+        if occurrences.is_empty() {
+            return None;
+        }
+        let decay_max_ms = occurrences
+            .iter()
+            .filter_map(|o| match o.fault {
+                SignalFault::WarmUp { decay_ms, .. } => Some(decay_ms),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
+        Some(SignalFaults {
+            occurrences,
+            decay_max_ms,
+            cohorts: Vec::new(),
+            share: 0.0,
+            rng: stream(seed, Stream::SignalFaults),
+        })
+    }
+
+    /// Follows the new version's share: a rise is a cohort of new pods (a deploy is a rise
+    /// from 0), a fall removes pods of every cohort alike.
+    fn track(&mut self, t: u64, share: f64) {
+        if self.decay_max_ms == 0 {
+            return;
+        }
+        if share > self.share {
+            self.cohorts.push(Cohort {
+                start_ms: t,
+                share: share - self.share,
+            });
+        } else if share < self.share {
+            if share <= 0.0 {
+                self.cohorts.clear();
+            } else {
+                let kept = share / self.share;
+                self.cohorts.iter_mut().for_each(|c| c.share *= kept);
+            }
+        }
+        self.share = share;
+        // Past 40 decays a cohort's warm-up is below e^-40: gone.
+        let horizon = self.decay_max_ms.saturating_mul(40);
+        self.cohorts.retain(|c| t - c.start_ms < horizon);
+    }
+
+    /// The weight of warm-up in the new version's scrape of `[t, t + dt)` for a decay of
+    /// `decay_ms`: each cohort's share of the version's traffic times its mean decay.
+    pub fn warm_weight(&self, t: u64, dt: u64, decay_ms: u64) -> f64 {
+        if self.share <= 0.0 {
+            return 0.0;
+        }
+        let w: f64 = self
+            .cohorts
+            .iter()
+            .map(|c| c.share / self.share * mean_decay(t - c.start_ms, dt, decay_ms))
+            .sum();
+        w.min(1.0)
+    }
+
+    /// The samples a `rate()` over `window_ms` holds when the query is evaluated at a
+    /// uniform phase after the latest scrape, scrapes `dt` apart, each landing uniformly
+    /// within `jitter_ms` of its slot. Without jitter, two samples or more with probability
+    /// `min(1, max(0, window/dt - 1))`.
+    fn samples_in_window(&mut self, dt: u64, window_ms: u64, jitter_ms: u64) -> u32 {
+        let (dt, w, j) = (dt as f64, window_ms as f64, jitter_ms as f64);
+        let phase = self.rng.random::<f64>() * dt;
+        let mut n = 0;
+        // Slots before the evaluation: phase, phase + dt, ...; one beyond the window
+        // may land inside it by jitter.
+        let mut k = 0.0;
+        while phase + k * dt - j < w {
+            let off = if j > 0.0 {
+                (self.rng.random::<f64>() * 2.0 - 1.0) * j
+            } else {
+                0.0
+            };
+            let age = phase + k * dt + off;
+            n += u32::from(age >= 0.0 && age < w);
+            k += 1.0;
+        }
+        n
+    }
+
+    /// What the scrape of `[t, t + dt)` counts, given what was `served` while the new
+    /// version had `share` of the traffic; `None` when the query failed (no data).
+    pub fn apply(&mut self, t: u64, dt: u64, share: f64, served: &Served) -> Option<Served> {
+        self.track(t, share);
+        let mut seen = *served;
+        for k in 0..self.occurrences.len() {
+            let o = self.occurrences[k];
+            if !(o.start_ms <= t && t < o.end_ms) {
+                continue;
+            }
+            match o.fault {
+                SignalFault::QueryError {
+                    failure_probability,
+                } => {
+                    if self.rng.random::<f64>() < failure_probability {
+                        return None;
+                    }
+                }
+                SignalFault::ScrapeJitter {
+                    rate_window_ms,
+                    jitter_ms,
+                } => {
+                    if self.samples_in_window(dt, rate_window_ms, jitter_ms) < 2 {
+                        return None;
+                    }
+                }
+                SignalFault::WarmUp {
+                    latency_factor,
+                    error_rate,
+                    decay_ms,
+                } => {
+                    let w = self.warm_weight(t, dt, decay_ms);
+                    let ok = seen.requests[1] - seen.errors[1].min(seen.requests[1]);
+                    seen.errors[1] += binomial(&mut self.rng, ok, error_rate * w);
+                    seen.mu[1] += (1.0 + (latency_factor - 1.0) * w).ln();
+                }
+                SignalFault::LowTraffic { request_rate } => {
+                    let n = seen.requests[1];
+                    if n > 0 {
+                        let keep = (request_rate * dt as f64 / 1000.0 / n as f64).min(1.0);
+                        let e = seen.errors[1].min(n);
+                        let errors = binomial(&mut self.rng, e, keep);
+                        let ok = binomial(&mut self.rng, n - e, keep);
+                        seen.errors[1] = errors;
+                        seen.requests[1] = errors + ok;
+                    }
+                }
+            }
+        }
+        Some(seen)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::parse;
+
+    fn faults(text: &str) -> (Scenario, SignalFaults) {
+        let s = parse(text, "t").expect("scenario");
+        // Occurrences that never end, so a test may take as many scrapes as it needs.
+        let windows: Vec<_> = (0..s.faults.len()).map(|i| (i, 0, u64::MAX)).collect();
+        let f = SignalFaults::new(3, &s, windows).expect("a signal fault");
+        (s, f)
+    }
+
+    fn served(n: u64, e: u64) -> Served {
+        Served {
+            requests: [n, n],
+            errors: [e, e],
+            mu: [4.0, 4.0],
+            share: 0.0,
+        }
+    }
+
+    #[test]
+    fn no_signal_fault_means_no_signal_faults() {
+        let s = parse(
+            "[[faults]]\nkind = \"dependency_outage\"\nat = \"1h\"\nduration = \"5m\"\n",
+            "t",
+        )
+        .expect("scenario");
+        assert!(SignalFaults::new(1, &s, [(0, 0, 10)]).is_none());
+    }
+
+    #[test]
+    fn the_mean_decay_integrates_the_exponential() {
+        // tau/dt (1 - e^(-dt/tau)) at age 0; the mean over many short pieces agrees.
+        let exact = 120.0 / 30.0 * (1.0 - (-30.0f64 / 120.0).exp());
+        assert!((mean_decay(0, 30_000, 120_000) - exact).abs() < 1e-12);
+        let pieces: f64 = (0..1000)
+            .map(|k| mean_decay(k * 30, 30, 120_000))
+            .sum::<f64>()
+            / 1000.0;
+        assert!((pieces - exact).abs() < 1e-9, "{pieces} vs {exact}");
+        // An interval later by one decay shows e^-1 of it.
+        let later = mean_decay(120_000, 30_000, 120_000);
+        assert!((later - exact * (-1.0f64).exp()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn warm_up_raises_the_new_versions_latency_by_the_closed_form() {
+        let (_, mut f) = faults(
+            "[[faults]]\nkind = \"warm_up\"\nlatency_factor = 3.0\nerror_rate = 0.0\ndecay = \"2m\"\n",
+        );
+        let dt = 30_000;
+        // The deploy: share 0 -> 0.1 at t = 600 s; every new pod is cold.
+        let deploy = 600_000;
+        let x = f.apply(deploy, dt, 0.1, &served(1000, 0)).expect("data");
+        let w = mean_decay(0, dt, 120_000);
+        assert!((x.mu[1] - (4.0 + (1.0 + 2.0 * w).ln())).abs() < 1e-12);
+        assert_eq!(x.mu[0], 4.0, "the old version is untouched");
+        assert_eq!(x.requests, [1000, 1000]);
+        // A step to 0.5 four minutes later: 0.4 / 0.5 of the pods are cold, 0.1 / 0.5 are
+        // four minutes warm.
+        let step = deploy + 240_000;
+        let x = f.apply(step, dt, 0.5, &served(1000, 0)).expect("data");
+        let w = 0.8 * mean_decay(0, dt, 120_000) + 0.2 * mean_decay(240_000, dt, 120_000);
+        assert!((x.mu[1] - (4.0 + (1.0 + 2.0 * w).ln())).abs() < 1e-12);
+        // A rollback to 0 forgets every cohort; the next deploy warms up from scratch.
+        assert!(f.apply(step + dt, dt, 0.0, &served(0, 0)).is_some());
+        assert_eq!(f.warm_weight(step + 2 * dt, dt, 120_000), 0.0);
+    }
+
+    #[test]
+    fn warm_up_errors_are_binomial_among_the_successes() {
+        let (_, mut f) = faults(
+            "[[faults]]\nkind = \"warm_up\"\nlatency_factor = 1.0\nerror_rate = 0.2\ndecay = \"1m\"\n",
+        );
+        let dt = 15_000;
+        let mut total = 0u64;
+        let runs = 4000u64;
+        for k in 0..runs {
+            // Each run: a fresh deploy (share 0 -> 1 after a rollback to 0).
+            let t = k * 10 * dt;
+            f.apply(t, dt, 0.0, &served(0, 0));
+            let x = f.apply(t + dt, dt, 1.0, &served(500, 100)).expect("data");
+            assert_eq!(x.errors[0], 100, "the old version is untouched");
+            assert!(x.errors[1] >= 100 && x.errors[1] <= 500);
+            total += x.errors[1] - 100;
+        }
+        let p = 0.2 * mean_decay(0, dt, 60_000);
+        let mean = total as f64 / runs as f64;
+        let sd = (400.0 * p * (1.0 - p) / runs as f64).sqrt();
+        assert!(
+            (mean - 400.0 * p).abs() < 4.0 * sd,
+            "{mean} vs {}",
+            400.0 * p
+        );
+    }
+
+    #[test]
+    fn low_traffic_thins_the_new_versions_counts_to_the_rate() {
+        let (_, mut f) =
+            faults("[[faults]]\nkind = \"low_traffic\"\nrequest_rate = 0.2\nat = \"0s\"\nduration = \"24h\"\n");
+        let dt = 60_000;
+        let (mut n, mut e) = (0u64, 0u64);
+        let runs = 5000u64;
+        for k in 0..runs {
+            let x = f.apply(k * dt, dt, 0.1, &served(600, 60)).expect("data");
+            assert_eq!((x.requests[0], x.errors[0]), (600, 60));
+            assert!(x.errors[1] <= x.requests[1]);
+            n += x.requests[1];
+            e += x.errors[1];
+        }
+        // keep = 0.2 x 60 / 600 = 0.02: 12 requests and 1.2 errors a scrape on average.
+        let (mn, me) = (n as f64 / runs as f64, e as f64 / runs as f64);
+        let sd_n = (600.0 * 0.02 * 0.98 / runs as f64).sqrt();
+        assert!((mn - 12.0).abs() < 4.0 * sd_n, "{mn}");
+        assert!(
+            (me - 1.2).abs() < 4.0 * (60.0 * 0.02 * 0.98 / runs as f64).sqrt(),
+            "{me}"
+        );
+        // More traffic than served keeps every request.
+        let (_, mut all) =
+            faults("[[faults]]\nkind = \"low_traffic\"\nrequest_rate = 100.0\nat = \"0s\"\nduration = \"24h\"\n");
+        let x = all.apply(0, dt, 0.1, &served(600, 60)).expect("data");
+        assert_eq!((x.requests[1], x.errors[1]), (600, 60));
+    }
+
+    #[test]
+    fn query_errors_fail_the_stated_share_of_scrapes_inside_their_window() {
+        let s = parse(
+            "[[faults]]\nkind = \"query_error\"\nfailure_probability = 0.3\nat = \"1h\"\nduration = \"1h\"\n",
+            "t",
+        )
+        .expect("scenario");
+        let mut f = SignalFaults::new(9, &s, [(0, 3_600_000, 7_200_000)]).expect("fault");
+        let dt = 1_000;
+        assert!(f.apply(3_599_999, dt, 0.1, &served(10, 0)).is_some());
+        assert!(f.apply(7_200_000, dt, 0.1, &served(10, 0)).is_some());
+        let failed = (0..3600u64)
+            .filter(|k| {
+                f.apply(3_600_000 + k * dt, dt, 0.1, &served(10, 0))
+                    .is_none()
+            })
+            .count();
+        // sd = sqrt(3600 x 0.3 x 0.7) = 27.5
+        assert!((failed as f64 - 1080.0).abs() < 110.0, "{failed}");
+    }
+
+    #[test]
+    fn a_rate_window_under_two_scrapes_gives_no_data_by_the_closed_form() {
+        // Without jitter: data with probability window/dt - 1 for dt <= window < 2 dt.
+        for (window, expected) in [
+            ("15s", 0.0),
+            ("20s", 1.0 / 3.0),
+            ("25s", 2.0 / 3.0),
+            ("30s", 1.0),
+        ] {
+            let (_, mut f) = faults(&format!(
+                "[[faults]]\nkind = \"scrape_jitter\"\nrate_window = \"{window}\"\n"
+            ));
+            let runs = 6000u64;
+            let seen = (0..runs)
+                .filter(|k| f.apply(k * 15_000, 15_000, 0.1, &served(10, 0)).is_some())
+                .count() as f64
+                / runs as f64;
+            let sd = (expected * (1.0 - expected) / runs as f64).sqrt();
+            assert!(
+                (seen - expected).abs() <= 4.0 * sd + 1e-12,
+                "{window}: {seen} vs {expected}"
+            );
+        }
+        // Jitter makes a window of exactly two intervals miss a sample now and then.
+        let (_, mut f) = faults(
+            "[[faults]]\nkind = \"scrape_jitter\"\nrate_window = \"30s\"\njitter = \"3s\"\n",
+        );
+        let lost = (0..6000u64)
+            .filter(|k| f.apply(k * 15_000, 15_000, 0.1, &served(10, 0)).is_none())
+            .count();
+        assert!(lost > 0 && lost < 6000 / 5, "{lost}");
+    }
+}
