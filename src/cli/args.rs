@@ -175,6 +175,8 @@ pub struct RunArgs {
     pub common: CommonArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub gate: GateArgs,
     /// Replay only this run index (as listed in runs.csv), with the same seed.
     #[arg(long, conflicts_with_all = ["runs", "shard"], value_parser = clap::value_parser!(u64).range(0..=u64::MAX / 2))]
     pub run: Option<u64>,
@@ -186,6 +188,8 @@ pub struct CompareArgs {
     pub common: CommonArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub gate: GateArgs,
     /// The policy every other is compared with (default: the first in the scenario).
     #[arg(long)]
     pub baseline: Option<String>,
@@ -214,6 +218,30 @@ pub struct SweepArgs {
     /// The confidence level constraints and ties are judged at, from 0.5 to 0.999.
     #[arg(long, default_value_t = 0.95)]
     pub confidence: f64,
+    #[command(flatten)]
+    pub gate: GateArgs,
+}
+
+/// CI gates shared by `run`, `compare`, `sweep` and `tune`.
+#[derive(Debug, Args, Clone)]
+pub struct GateArgs {
+    /// "METRIC[@POLICY] OP NUMBER" (OP one of <=, >=, <, >), e.g.
+    /// 'false_positive_rollbacks@gate <= 0.02': judged on the upper 95% bound for <= and <
+    /// (the lower one for >= and >); exit code 3 when one fails. Repeatable.
+    #[arg(long = "assert", value_name = "ASSERTION")]
+    pub asserts: Vec<String>,
+    /// What --assert judges: the interval bound (default) or the mean.
+    #[arg(long, value_enum, default_value_t = AssertOn::Bound)]
+    pub assert_on: AssertOn,
+}
+
+/// `--assert-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AssertOn {
+    /// The 95% interval's bound on the side the comparison is about.
+    Bound,
+    /// The mean over the runs.
+    Mean,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -8,6 +8,7 @@ mod args;
 mod calibrate;
 mod experiment;
 mod gameday;
+mod gate;
 mod import;
 mod merge;
 mod progress;
@@ -42,7 +43,8 @@ pub struct UsageError(pub String);
 #[error("interrupted: {0}")]
 pub struct Interrupted(pub String);
 
-/// Maps an error to its exit code: 2 for bad input, 130 after Ctrl-C, 1 for the rest.
+/// Maps an error to its exit code: 2 for bad input, 3 for a failed `--assert`, 130 after
+/// Ctrl-C, 1 for the rest.
 pub fn exit_code(e: &anyhow::Error) -> i32 {
     for cause in e.chain() {
         if cause.downcast_ref::<ScenarioError>().is_some()
@@ -52,6 +54,9 @@ pub fn exit_code(e: &anyhow::Error) -> i32 {
         }
         if cause.downcast_ref::<Interrupted>().is_some() {
             return EXIT_INTERRUPTED;
+        }
+        if cause.downcast_ref::<gate::AssertionFailed>().is_some() {
+            return gate::EXIT_ASSERTION_FAILED;
         }
         if let Some(ReportError::NotEmpty { .. } | ReportError::Input { .. }) =
             cause.downcast_ref::<ReportError>()

@@ -6,6 +6,7 @@
 //! chunks the experiment reports progress and checks the caller's stop flag, so an
 //! interrupted experiment still returns everything that finished.
 
+pub mod assertion;
 pub mod merge;
 pub mod objective;
 pub mod recommend;

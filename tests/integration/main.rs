@@ -12,6 +12,7 @@ mod determinism;
 mod fuzz;
 mod gameday;
 mod gameday_server;
+mod gates;
 mod golden;
 mod human;
 mod import;
