@@ -16,6 +16,7 @@ mod replay;
 mod report;
 mod sweep;
 mod trace;
+mod tune;
 
 pub use args::Cli;
 use args::Command;
@@ -81,6 +82,8 @@ pub fn dispatch(cli: Cli, argv: &[String]) -> Result<()> {
         Some(Command::Compare(a)) => experiment::compare(&a, argv),
         Some(Command::Sweep(a)) => sweep::sweep(&a, argv),
         Some(Command::Trace(a)) => trace::trace(&a, argv),
+        Some(Command::Tune(a)) => tune::tune(&a, argv),
+        Some(Command::Export(a)) => tune::export(&a),
         Some(Command::Gameday(a)) => gameday::gameday(&a, argv),
         Some(Command::Merge(a)) => merge::merge(&a, argv),
         Some(Command::Report(a)) => report::report(&a),

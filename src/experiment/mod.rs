@@ -13,6 +13,7 @@ pub mod recommend;
 pub mod shard;
 pub mod stats;
 pub mod sweep;
+pub mod tune;
 
 use crate::outcome::RunRecord;
 use crate::scenario::Scenario;
