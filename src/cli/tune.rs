@@ -180,6 +180,9 @@ fn ci(e: &Estimate) -> String {
     format!("{} [{}, {}]", g(e.mean), g(e.ci95_low), g(e.ci95_high))
 }
 
+/// Runner-ups printed (every candidate is in tune.csv).
+const SHOWN: usize = 6;
+
 fn print(job: &TuneJob, o: &Outcome) -> Result<()> {
     let t = &job.tune;
     let name = |i: usize| setting(&t.params, &t.candidates[i].values);
@@ -204,16 +207,14 @@ fn print(job: &TuneJob, o: &Outcome) -> Result<()> {
     );
     let _ = writeln!(s, "successive halving on common random numbers:");
     for (r, round) in o.rounds.iter().enumerate() {
-        let dropped: Vec<String> = round.dropped.iter().map(|&i| name(i)).collect();
         let _ = writeln!(
             s,
             "  round {r}: {} candidates x {} runs{}",
             round.alive.len(),
             round.runs,
-            if dropped.is_empty() {
-                String::new()
-            } else {
-                format!("; dropped {}", dropped.join("; "))
+            match round.dropped.len() {
+                0 => String::new(),
+                n => format!("; the worst {n} dropped"),
             }
         );
     }
@@ -286,7 +287,7 @@ fn print(job: &TuneJob, o: &Outcome) -> Result<()> {
         Goal::Min => "+",
         Goal::Max => "",
     };
-    for i in others.into_iter().take(12) {
+    for i in others.into_iter().take(SHOWN) {
         let st = &o.standings[i];
         let why = match st.dropped_in {
             None => "finalist".to_string(),
@@ -306,15 +307,19 @@ fn print(job: &TuneJob, o: &Outcome) -> Result<()> {
             .unwrap_or_default();
         let _ = writeln!(
             s,
-            "  {} ({why}, {} runs): {}{vs}\n      {}",
+            "  {} ({why}, {} runs): {}\n      {}{vs}",
             name(i),
             st.runs,
             get(i, metric).map(|e| ci(&e)).unwrap_or_default(),
             constraint_words(i)
         );
     }
-    if t.candidates.len() > 13 {
-        let _ = writeln!(s, "  ... every candidate is in tune.csv");
+    if t.candidates.len() > SHOWN + 1 {
+        let _ = writeln!(
+            s,
+            "  ... and {} more, every one in tune.csv",
+            t.candidates.len() - SHOWN - 1
+        );
     }
     let _ = writeln!(s, "\nreproduce with: {}", job.command);
     let mut out = std::io::stdout().lock();

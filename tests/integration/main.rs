@@ -9,6 +9,7 @@ mod compare;
 mod controllers;
 mod data;
 mod determinism;
+mod export;
 mod fuzz;
 mod gameday;
 mod gameday_server;
@@ -25,6 +26,7 @@ mod report;
 mod scenario_limits;
 mod sequential;
 mod sweep;
+mod tune;
 mod verdict;
 
 use rollsim::outcome::RunRecord;
