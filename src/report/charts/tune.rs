@@ -2,7 +2,7 @@
 //! metric against the objective, 95% intervals on both, the limit as a dashed line), on
 //! the right the search's progress (each candidate's objective mean at the end of every
 //! round it took part in, against the runs it had; a line stops where a round dropped it).
-//! The winner is green, the finalists blue, the dropped candidates grey.
+//! The winner is green (and labelled), the finalists blue, the dropped candidates grey.
 
 use super::{
     bold, draw_legend, font, legend_height, padded, render, Area, Chart, DrawResult, LegendItem,
@@ -158,7 +158,7 @@ fn tradeoff(
         ))?;
         let r = if p.status == Status::Winner { 6 } else { 4 };
         chart.draw_series([Circle::new((x, y), r, c.filled())])?;
-        if p.status != Status::Dropped {
+        if p.status == Status::Winner {
             chart.draw_series([EmptyElement::at((x, y))
                 + Text::new(p.label.clone(), (9, -16), font(12.0).color(&INK))])?;
         }
