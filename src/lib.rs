@@ -17,6 +17,7 @@
 pub mod calibrate;
 pub mod check;
 pub mod experiment;
+pub mod export;
 pub mod gameday;
 pub mod import;
 pub mod jobs;

@@ -36,6 +36,18 @@ pub enum Command {
         after_help = "Examples:\n  rollsim sweep scenarios/quickstart.toml --param policies.error-rate-2pct.error_rate_above=0.005..0.05:10 \\\n      --objective \"min downtime_s s.t. false_positive_rollbacks <= 0.05\"\n  rollsim sweep scenarios/quickstart.toml --param service.request_rate=10,20,40 --runs 500"
     )]
     Sweep(SweepArgs),
+    /// Search several parameters of one policy at once (successive halving on common random
+    /// numbers) under the objective; print the winner and the runner-ups it beat.
+    #[command(
+        after_help = "Examples:\n  rollsim tune scenarios/quickstart.toml --policy 3-failed-probes --param failures=2..8 \\\n      --objective \"min downtime_s s.t. false_positive_rollbacks <= 0.02\" --emit scenario\n  rollsim tune my.toml --policy gate --param error_rate_above=0.01..0.05 --param for=0,60,120,300 --emit prometheus"
+    )]
+    Tune(TuneArgs),
+    /// Print a scenario's policy as a controller's config (Argo Rollouts AnalysisTemplate,
+    /// Flagger Canary, Prometheus rule file) or as its [[policies]] table.
+    #[command(
+        after_help = "Examples:\n  rollsim export scenarios/controllers.toml --policy argo-fl3 --emit argo > analysis-template.yaml\n  rollsim export scenarios/quickstart.toml --policy error-rate-2pct --emit prometheus > rules.yaml"
+    )]
+    Export(ExportArgs),
     /// Record one run of one policy as a timeline (trace.csv, events.csv).
     #[command(
         after_help = "Examples:\n  rollsim trace scenarios/infra-latency-loop.toml --run 3 --policy p99-over-500ms\n  rollsim trace scenarios/gameday-checkout.toml --seed 6 --actions reports/gameday-checkout-gameday/actions.csv"
@@ -175,6 +187,8 @@ pub struct RunArgs {
     pub common: CommonArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub gate: GateArgs,
     /// Replay only this run index (as listed in runs.csv), with the same seed.
     #[arg(long, conflicts_with_all = ["runs", "shard"], value_parser = clap::value_parser!(u64).range(0..=u64::MAX / 2))]
     pub run: Option<u64>,
@@ -186,6 +200,8 @@ pub struct CompareArgs {
     pub common: CommonArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub gate: GateArgs,
     /// The policy every other is compared with (default: the first in the scenario).
     #[arg(long)]
     pub baseline: Option<String>,
@@ -214,6 +230,99 @@ pub struct SweepArgs {
     /// The confidence level constraints and ties are judged at, from 0.5 to 0.999.
     #[arg(long, default_value_t = 0.95)]
     pub confidence: f64,
+    #[command(flatten)]
+    pub gate: GateArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct TuneArgs {
+    /// The scenario file (TOML).
+    pub scenario: PathBuf,
+    /// The policy to tune (a [[policies]] table of the scenario file).
+    #[arg(long)]
+    pub policy: String,
+    /// KEY=LOW..HIGH[:POINTS] or KEY=A,B,C: a numeric key of the policy and its candidate
+    /// values, e.g. failures=2..8 (every whole number) or error_rate_above=0.01..0.05:9.
+    /// Repeat for several keys: every combination is a candidate.
+    #[arg(long = "param", required = true)]
+    pub params: Vec<String>,
+    /// "min METRIC [s.t. METRIC <= VALUE [and ...]]" (default: the scenario's [objective]),
+    /// about the tuned policy.
+    #[arg(long)]
+    pub objective: Option<String>,
+    /// Runs of the last round (default: the scenario's `simulation.runs`, else 1000);
+    /// earlier rounds get halves of it.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub runs: Option<u64>,
+    /// Master seed (default: the scenario's `simulation.seed`, else a fresh one that is printed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// The confidence level constraints are judged at, from 0.5 to 0.999.
+    #[arg(long, default_value_t = 0.95)]
+    pub confidence: f64,
+    /// Also write the winner as a controller's config into the output directory
+    /// (repeatable): argo (AnalysisTemplate), flagger (Canary), prometheus (rule file),
+    /// scenario (the [[policies]] table).
+    #[arg(long, value_enum)]
+    pub emit: Vec<EmitFormat>,
+    /// Output directory (default: reports/<scenario name>-tune).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Overwrite files in a non-empty output directory.
+    #[arg(long)]
+    pub force: bool,
+    /// Show no progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub gate: GateArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ExportArgs {
+    /// The scenario file (TOML).
+    pub scenario: PathBuf,
+    /// The policy to write.
+    #[arg(long)]
+    pub policy: String,
+    /// The format.
+    #[arg(long, value_enum)]
+    pub emit: EmitFormat,
+}
+
+/// `--emit`: a controller's config format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EmitFormat {
+    /// An Argo Rollouts AnalysisTemplate (and the Rollout's canary steps).
+    Argo,
+    /// A Flagger Canary's analysis.
+    Flagger,
+    /// A Prometheus alerting-rule file.
+    Prometheus,
+    /// The rollsim [[policies]] table.
+    Scenario,
+}
+
+/// CI gates shared by `run`, `compare`, `sweep` and `tune`.
+#[derive(Debug, Args, Clone)]
+pub struct GateArgs {
+    /// "METRIC[@POLICY] OP NUMBER" (OP one of <=, >=, <, >), e.g.
+    /// 'false_positive_rollbacks@gate <= 0.02': judged on the upper 95% bound for <= and <
+    /// (the lower one for >= and >); exit code 3 when one fails. Repeatable.
+    #[arg(long = "assert", value_name = "ASSERTION")]
+    pub asserts: Vec<String>,
+    /// What --assert judges: the interval bound (default) or the mean.
+    #[arg(long, value_enum, default_value_t = AssertOn::Bound)]
+    pub assert_on: AssertOn,
+}
+
+/// `--assert-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AssertOn {
+    /// The 95% interval's bound on the side the comparison is about.
+    Bound,
+    /// The mean over the runs.
+    Mean,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -1,7 +1,8 @@
 //! `rollsim run`, `rollsim compare` and the no-argument demo: one experiment written into
 //! an output directory.
 
-use super::args::{CommonArgs, CompareArgs, FormatArg, OutputArgs, RunArgs};
+use super::args::{CommonArgs, CompareArgs, FormatArg, GateArgs, OutputArgs, RunArgs};
+use super::gate::{self, Gates};
 use super::{command_line, default_out, load_source, pick_seed, policy_index, progress, stop_flag};
 use super::{Interrupted, UsageError};
 use anyhow::Result;
@@ -26,6 +27,8 @@ struct Job {
     rank_by: Option<String>,
     /// What is printed, and the verdict's objective.
     print: Print,
+    /// `--assert`.
+    gates: Gates,
 }
 
 /// How the results are printed, checked from [`OutputArgs`].
@@ -82,10 +85,18 @@ impl Job {
         kind: &'static str,
         c: &CommonArgs,
         o: &OutputArgs,
+        g: &GateArgs,
         argv: &[String],
     ) -> Result<Job> {
         let source = load_source(&c.scenario)?;
         let print = Print::check(Some(o), c.json, &source.scenario)?;
+        let names: Vec<String> = source
+            .scenario
+            .policies
+            .iter()
+            .map(|p| p.name.clone())
+            .collect();
+        let gates = Gates::check(g, None, &names)?;
         let seed = pick_seed(c.seed, &source.scenario);
         let runs = c.runs.unwrap_or(source.scenario.runs);
         let range = c.shard.map(|s| s.range(runs)).unwrap_or(0..runs);
@@ -108,12 +119,13 @@ impl Job {
             quiet: c.quiet,
             rank_by: None,
             print,
+            gates,
         })
     }
 }
 
 pub fn run(a: &RunArgs, argv: &[String]) -> Result<()> {
-    let mut job = Job::from_common("run", &a.common, &a.output, argv)?;
+    let mut job = Job::from_common("run", &a.common, &a.output, &a.gate, argv)?;
     if let Some(r) = a.run {
         job.experiment.range = r..r + 1;
     }
@@ -121,7 +133,7 @@ pub fn run(a: &RunArgs, argv: &[String]) -> Result<()> {
 }
 
 pub fn compare(a: &CompareArgs, argv: &[String]) -> Result<()> {
-    let mut job = Job::from_common("compare", &a.common, &a.output, argv)?;
+    let mut job = Job::from_common("compare", &a.common, &a.output, &a.gate, argv)?;
     if let Some(b) = &a.baseline {
         job.experiment.baseline = policy_index(&job.experiment.source.scenario, b, "--baseline")?;
     }
@@ -185,6 +197,7 @@ pub fn demo(argv: &[String]) -> Result<()> {
         quiet: false,
         rank_by: None,
         print,
+        gates: Gates::default(),
     };
     execute(&job)?;
     eprintln!(
@@ -218,7 +231,11 @@ fn execute(job: &Job) -> Result<()> {
     let verdict = decide(job, &dir, &results)?;
     print_results(job, &results, verdict.as_ref())?;
     eprintln!("wrote {}/", dir.path().display());
-    super::report::after_command(dir.path(), Some(&stop))
+    super::report::after_command(dir.path(), Some(&stop))?;
+    gate::finish(
+        &job.gates.on_summary(&results.summary),
+        job.print.format == Format::Table,
+    )
 }
 
 /// The verdict on the runs just written (`verdict.json`, which the report shows).

@@ -8,6 +8,7 @@ mod args;
 mod calibrate;
 mod experiment;
 mod gameday;
+mod gate;
 mod import;
 mod merge;
 mod progress;
@@ -15,6 +16,7 @@ mod replay;
 mod report;
 mod sweep;
 mod trace;
+mod tune;
 
 pub use args::Cli;
 use args::Command;
@@ -42,7 +44,8 @@ pub struct UsageError(pub String);
 #[error("interrupted: {0}")]
 pub struct Interrupted(pub String);
 
-/// Maps an error to its exit code: 2 for bad input, 130 after Ctrl-C, 1 for the rest.
+/// Maps an error to its exit code: 2 for bad input, 3 for a failed `--assert`, 130 after
+/// Ctrl-C, 1 for the rest.
 pub fn exit_code(e: &anyhow::Error) -> i32 {
     for cause in e.chain() {
         if cause.downcast_ref::<ScenarioError>().is_some()
@@ -52,6 +55,9 @@ pub fn exit_code(e: &anyhow::Error) -> i32 {
         }
         if cause.downcast_ref::<Interrupted>().is_some() {
             return EXIT_INTERRUPTED;
+        }
+        if cause.downcast_ref::<gate::AssertionFailed>().is_some() {
+            return gate::EXIT_ASSERTION_FAILED;
         }
         match cause.downcast_ref::<ReportError>() {
             Some(ReportError::NotEmpty { .. } | ReportError::Input { .. }) => {
@@ -78,6 +84,8 @@ pub fn dispatch(cli: Cli, argv: &[String]) -> Result<()> {
         Some(Command::Compare(a)) => experiment::compare(&a, argv),
         Some(Command::Sweep(a)) => sweep::sweep(&a, argv),
         Some(Command::Trace(a)) => trace::trace(&a, argv),
+        Some(Command::Tune(a)) => tune::tune(&a, argv),
+        Some(Command::Export(a)) => tune::export(&a),
         Some(Command::Gameday(a)) => gameday::gameday(&a, argv),
         Some(Command::Merge(a)) => merge::merge(&a, argv),
         Some(Command::Report(a)) => report::report(&a),

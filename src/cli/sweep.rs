@@ -3,6 +3,7 @@
 //! the objective; this module builds the checked sweep from the flags and prints.
 
 use super::args::SweepArgs;
+use super::gate::{self, Gates};
 use super::{command_line, default_out, load_source, pick_seed, progress, stop_flag, UsageError};
 use anyhow::Result;
 use rollsim::experiment::objective::{self, PointResult, Recommendation};
@@ -39,6 +40,7 @@ pub fn sweep(a: &SweepArgs, argv: &[String]) -> Result<()> {
         ),
         None => None,
     };
+    let gates = Gates::check(&a.gate, sweep.tuned.as_deref(), &sweep.policies)?;
     let job = SweepJob {
         runs: c.runs.unwrap_or(source.scenario.runs),
         source,
@@ -96,7 +98,15 @@ pub fn sweep(a: &SweepArgs, argv: &[String]) -> Result<()> {
             ""
         }
     );
-    super::report::after_command(dir.path(), Some(&stop))
+    super::report::after_command(dir.path(), Some(&stop))?;
+    gate::finish(
+        &gates.on_points(
+            &results,
+            recommendation.as_ref().and_then(|r| r.point),
+            confidence,
+        ),
+        !c.json,
+    )
 }
 
 fn print(

@@ -7,12 +7,14 @@
 //! ends a run in progress (see [`Prepared::with_stop`]), so an interrupted experiment
 //! returns promptly with every run that finished whole.
 
+pub mod assertion;
 pub mod merge;
 pub mod objective;
 pub mod recommend;
 pub mod shard;
 pub mod stats;
 pub mod sweep;
+pub mod tune;
 
 use crate::outcome::RunRecord;
 use crate::scenario::Scenario;

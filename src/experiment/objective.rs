@@ -122,31 +122,7 @@ pub fn parse(
     let mut constraints = Vec::new();
     if let Some(tail) = tail {
         for part in tail.split(" and ") {
-            let w: Vec<&str> = part.split_whitespace().collect();
-            let [m, op, v] = w.as_slice() else {
-                return Err(format!(
-                    "cannot read constraint {part:?}; expected METRIC <= VALUE"
-                ));
-            };
-            let op = match *op {
-                "<=" => Op::Le,
-                ">=" => Op::Ge,
-                "<" => Op::Lt,
-                ">" => Op::Gt,
-                _ => {
-                    return Err(format!(
-                        "unknown comparison {op:?} in {part:?}; expected <=, >=, < or >"
-                    ))
-                }
-            };
-            let bound: f64 = v
-                .parse()
-                .map_err(|_| format!("{v:?} in {part:?} is not a number"))?;
-            constraints.push(Constraint {
-                target: target(m, default_policy, policies)?,
-                op,
-                bound,
-            });
+            constraints.push(parse_constraint(part, default_policy, policies)?);
         }
     }
     Ok(Objective {
@@ -154,6 +130,42 @@ pub fn parse(
         goal,
         target: target(metric, default_policy, policies)?,
         constraints,
+    })
+}
+
+/// Parses one constraint, `METRIC[@POLICY] OP NUMBER` (OP one of `<=`, `>=`, `<`, `>`):
+/// the objective's `s.t.` clauses and the `--assert` gates share this grammar.
+pub fn parse_constraint(
+    part: &str,
+    default_policy: Option<&str>,
+    policies: &[String],
+) -> Result<Constraint, String> {
+    let w: Vec<&str> = part.split_whitespace().collect();
+    let [m, op, v] = w.as_slice() else {
+        return Err(format!(
+            "cannot read constraint {part:?}; expected METRIC <= VALUE"
+        ));
+    };
+    let op = match *op {
+        "<=" => Op::Le,
+        ">=" => Op::Ge,
+        "<" => Op::Lt,
+        ">" => Op::Gt,
+        _ => {
+            return Err(format!(
+                "unknown comparison {op:?} in {part:?}; expected <=, >=, < or >"
+            ))
+        }
+    };
+    let bound: f64 = v
+        .parse()
+        .ok()
+        .filter(|b: &f64| b.is_finite())
+        .ok_or_else(|| format!("{v:?} in {part:?} is not a number"))?;
+    Ok(Constraint {
+        target: target(m, default_policy, policies)?,
+        op,
+        bound,
     })
 }
 

@@ -41,6 +41,7 @@ fn value(v: &Value) -> String {
         ),
         Value::Float(f) => format!("{f:?}"),
         Value::Dur(ms) => quote(&format_ms(*ms)),
+        Value::Raw(t) => t.replace(['\n', '\r'], " "),
     }
 }
 
@@ -79,11 +80,11 @@ pub fn render(imp: &Imported) -> String {
         }
     }
     let _ = writeln!(out, "[[policies]]");
-    line(
-        &mut out,
-        &format!("name = {}", quote(&imp.name)),
-        "metadata.name",
-    );
+    let name_from = match imp.kind {
+        "threshold" | "burn_rate" => "the alerting rule's `alert`",
+        _ => "metadata.name",
+    };
+    line(&mut out, &format!("name = {}", quote(&imp.name)), name_from);
     for e in &imp.entries {
         line(
             &mut out,

@@ -18,6 +18,7 @@ pub mod argo;
 pub mod condition;
 mod emit;
 pub mod flagger;
+pub mod prometheus;
 pub mod promql;
 mod yaml;
 
@@ -69,6 +70,8 @@ pub enum Value {
     Float(f64),
     /// A duration in milliseconds, written as a duration string.
     Dur(u64),
+    /// A TOML value written verbatim (a `burn_rate` policy's `windows`).
+    Raw(String),
 }
 
 /// One `key = value` of the policy and the field it came from.
@@ -245,7 +248,12 @@ pub fn import_str(text: &str, origin: &str) -> Result<Imported, ImportError> {
         .map(|d| d.node.pos)
         .unwrap_or(Pos { line: 1, col: 1 });
     let has = |k: &str| all.iter().any(|d| d.kind == k);
-    let result = if has("Canary") {
+    let result = if all
+        .iter()
+        .any(|d| d.kind.is_empty() && d.node.has("groups"))
+    {
+        prometheus::import(&all, &mut notes)
+    } else if has("Canary") {
         flagger::import(&all, &mut notes)
     } else if has("Rollout") || has("AnalysisTemplate") || has("ClusterAnalysisTemplate") {
         argo::import(&all, &mut notes)
@@ -253,7 +261,8 @@ pub fn import_str(text: &str, origin: &str) -> Result<Imported, ImportError> {
         Err(Unusable {
             pos: first,
             message: "nothing to import: expected a document of kind AnalysisTemplate, \
-                      ClusterAnalysisTemplate or Rollout (Argo Rollouts) or Canary (Flagger)"
+                      ClusterAnalysisTemplate or Rollout (Argo Rollouts), Canary (Flagger), or a \
+                      Prometheus rule file (`groups:` of alerting rules)"
                 .into(),
         })
     };

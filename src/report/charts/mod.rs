@@ -19,6 +19,7 @@ mod legend;
 pub mod sweep;
 pub mod timeline;
 pub mod tradeoff;
+pub mod tune;
 
 use super::ReportError;
 use plotters::coord::Shift;

@@ -1,0 +1,140 @@
+//! `rollsim tune` against a case with an exact answer: the smallest consecutive-failure
+//! count whose false-positive rate, known in closed form for independent probe failures,
+//! stays under a limit; and the winner's numbers equal a plain run of the tuned scenario.
+
+use super::gates::PROBES;
+use super::prob_run_of_k;
+use assert_cmd::Command;
+use rollsim::jobs::tune::TuneRow;
+
+fn rollsim() -> Command {
+    Command::cargo_bin("rollsim").expect("binary")
+}
+
+#[test]
+fn tune_finds_the_smallest_failure_count_under_the_false_positive_limit() {
+    // Half the releases are good; a good one is rolled back when 60 probes (10 s apart in
+    // the 10-minute bake), each failing with probability 0.2, hold a run of k failures.
+    let exact = |k: usize| 0.5 * prob_run_of_k(60, k, 0.2);
+    let limit = 0.02;
+    let best = (1..=8)
+        .find(|&k| exact(k) <= limit)
+        .expect("some k meets it");
+    // The answer is clear at 2000 runs: the one below is far over, the answer far under.
+    assert!(exact(best - 1) > 1.5 * limit && exact(best) < 0.5 * limit);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = dir.path().join("probes.toml");
+    std::fs::write(&f, PROBES).expect("write");
+    let out = dir.path().join("tune");
+    let a = rollsim()
+        .args(["tune", "--policy", "k3", "--param", "failures=1..8"])
+        .args([
+            "--objective",
+            "min failed_requests s.t. false_positive_rollbacks <= 0.02",
+        ])
+        .args([
+            "--runs", "2000", "--seed", "7", "--quiet", "--emit", "scenario", "--out",
+        ])
+        .arg(&out)
+        .arg(&f)
+        .args(["--assert", "false_positive_rollbacks <= 0.02"])
+        .assert()
+        .code(0);
+    let stdout = String::from_utf8_lossy(&a.get_output().stdout).to_string();
+    assert!(
+        stdout.contains(&format!("winner: failures = {best} (2000 runs)")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("round 0: 8 candidates x 500 runs"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("✓ false_positive_rollbacks@k3 <= 0.02"),
+        "{stdout}"
+    );
+    let policy = std::fs::read_to_string(out.join("policy.toml")).expect("policy.toml");
+    assert!(policy.contains(&format!("failures = {best}\n")), "{policy}");
+    assert!(
+        policy.starts_with("# Chosen by rollsim tune: policy \"k3\""),
+        "{policy}"
+    );
+    for f in [
+        "tune.csv",
+        "tune.png",
+        "tune.svg",
+        "tuned.toml",
+        "manifest.json",
+    ] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+
+    // Common random numbers: the winner's estimates are those of `run` on tuned.toml with
+    // the same seed and runs, to the last bit.
+    let tuned = std::fs::read_to_string(out.join("tuned.toml")).expect("tuned.toml");
+    let s = super::scenario(&tuned);
+    let opts = rollsim::experiment::Options::new(7, 0..2000);
+    let r = rollsim::experiment::run(&s, &opts, |_| Ok::<(), ()>(())).expect("run");
+    let k3 = r
+        .summary
+        .policies
+        .iter()
+        .find(|p| p.policy == "k3")
+        .expect("k3");
+    let mut rd = csv::Reader::from_path(out.join("tune.csv")).expect("tune.csv");
+    let rows: Vec<TuneRow> = rd.deserialize().map(|r| r.expect("row")).collect();
+    let winner: Vec<&TuneRow> = rows
+        .iter()
+        .filter(|r| r.stage == "final" && r.status == "winner")
+        .collect();
+    assert!(!winner.is_empty());
+    for row in winner {
+        let (_, e) = k3
+            .metrics
+            .iter()
+            .find(|(m, _)| *m == row.metric)
+            .expect("metric");
+        assert_eq!(row.mean, Some(e.mean), "{}", row.metric);
+        assert_eq!(row.ci95_high, Some(e.ci95_high), "{}", row.metric);
+        assert_eq!(row.runs, 2000);
+    }
+}
+
+#[test]
+fn tune_refuses_bad_flags_before_writing_anything() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = dir.path().join("probes.toml");
+    std::fs::write(&f, PROBES).expect("write");
+    let out = dir.path().join("tune");
+    for (args, why) in [
+        (vec!["--param", "failures"], "--param \"failures\": no '='"),
+        (
+            vec!["--param", "failures=0..3"],
+            "a candidate makes the scenario invalid",
+        ),
+        (
+            vec!["--param", "failures=2..4", "--emit", "argo"],
+            "--emit argo: policy \"k3\" is of another kind",
+        ),
+        (
+            vec![
+                "--param",
+                "failures=2..4",
+                "--objective",
+                "min downtime_s@k5",
+            ],
+            "a tune judges only the tuned policy \"k3\"",
+        ),
+    ] {
+        let mut c = rollsim();
+        c.args(["tune", "--policy", "k3", "--quiet", "--out"])
+            .arg(&out)
+            .arg(&f)
+            .args(&args);
+        if !args.contains(&"--objective") {
+            c.args(["--objective", "min failed_requests"]);
+        }
+        c.assert().code(2).stderr(predicates::str::contains(why));
+        assert!(!out.exists(), "nothing written for {args:?}");
+    }
+}
