@@ -84,6 +84,7 @@ impl TuneJob {
             params: self.params.clone(),
             points: None,
             command: self.command.clone(),
+            sha256: Default::default(),
         }
     }
 
