@@ -8,6 +8,29 @@ use super::inputs::{EventRow, Recommendation, TraceRow};
 use super::metrics::{num, Better, MetricInfo};
 use super::tables::{Est, EstimateTable, Sweep};
 
+/// The policies that are yardsticks, not choices: findings never rank them, and the
+/// Pareto front leaves them out. Saying that the policy which never acts has the fewest
+/// false-positive rollbacks, or that the oracle detects fastest, tells a reader nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Refs {
+    /// Policies that know the truth (`kind = "oracle"`): the best possible.
+    pub bounds: Vec<String>,
+    /// Policies that never act (`kind = "none"`): what doing nothing costs.
+    pub nothing: Vec<String>,
+}
+
+impl Refs {
+    /// Whether `p` is a choice a team could make (neither a bound nor doing nothing).
+    pub fn ranked(&self, p: &str) -> bool {
+        !self.bounds.iter().chain(&self.nothing).any(|r| r == p)
+    }
+
+    /// Whether `p` knows the truth.
+    pub fn is_bound(&self, p: &str) -> bool {
+        self.bounds.iter().any(|r| r == p)
+    }
+}
+
 /// Which points are on the Pareto front when lower is better on both coordinates: no other
 /// point is at most as high on both and lower on one. Points with a missing or non-finite
 /// coordinate are never on the front and dominate nothing. Equal points are all on it.
@@ -30,6 +53,28 @@ pub fn pareto_front(points: &[Option<(f64, f64)>]) -> Vec<bool> {
 /// Whether `a` is at most `b` on both coordinates and lower on one.
 pub fn dominates(a: (f64, f64), b: (f64, f64)) -> bool {
     a.0 <= b.0 && a.1 <= b.1 && (a.0 < b.0 || a.1 < b.1)
+}
+
+/// "fewer false-positive rollbacks", "less downtime", "shorter time to detect".
+fn fewer(m: &MetricInfo) -> String {
+    let label = m.label.to_lowercase();
+    let word = if m.name.starts_with("time_") || m.name.ends_with("_detected_s") {
+        "shorter"
+    } else if m.name == "downtime_s" {
+        "less"
+    } else {
+        "fewer"
+    };
+    format!("{word} {label}")
+}
+
+/// A value with its unit when it is a time ("798.5 s"); counts and rates as they are.
+fn in_seconds(m: &MetricInfo, x: f64) -> String {
+    if m.unit.starts_with("s") && !m.percent {
+        format!("{} s", m.value(x))
+    } else {
+        m.value(x)
+    }
 }
 
 /// "fewest false-positive rollbacks", "least downtime", "shortest time to detect".
@@ -59,82 +104,119 @@ fn estimate(m: &MetricInfo, e: &Est) -> String {
     m.estimate(e.mean, e.low, e.high)
 }
 
-/// Per metric of a bar chart: which policy does best and worst (for metrics where lower is
-/// better), and whether the best is distinguishable from the runner-up.
-/// Policies in `refs` (oracles) are left out: they are a yardstick, not a choice.
-pub fn outcome_findings(t: &EstimateTable, metrics: &[String], refs: &[String]) -> Vec<String> {
+/// How far apart two means are: "3.1 percentage points" for proportions, the metric's own
+/// unit otherwise ("40.0 s per run").
+fn gap(m: &MetricInfo, a: f64, b: f64) -> String {
+    let d = (a - b).abs();
+    if m.percent {
+        format!("{:.1} percentage points", d * 100.0)
+    } else if m.unit.is_empty() {
+        num(d)
+    } else {
+        format!("{} {}", num(d), m.unit)
+    }
+}
+
+/// Per metric of a bar chart (where lower is better), among the policies a team could
+/// choose ([`Refs::ranked`]): which does best, by how much against the runner-up (or that
+/// the runs cannot tell them apart: their 95% intervals overlap), which does worst, and what
+/// doing nothing costs when the best clearly improves on it. A metric on which every choice
+/// is equal gets one sentence; one on which no choice differs clearly from another gets
+/// none beyond that.
+pub fn outcome_findings(t: &EstimateTable, metrics: &[String], refs: &Refs) -> Vec<String> {
     let mut out = Vec::new();
     for name in metrics {
         let m = MetricInfo::of(name);
+        if m.better != Better::Lower {
+            continue;
+        }
+        // A mean of one value (a time to detect of a single caught release) has no
+        // interval to rank it by.
         let mut vals: Vec<(&str, Est)> = t
             .policies
             .iter()
-            .filter(|p| !refs.contains(p))
+            .filter(|p| refs.ranked(p))
             .filter_map(|p| t.get(p, name).map(|e| (p.as_str(), e)))
+            .filter(|(_, e)| e.n >= 2)
             .collect();
         if vals.len() < 2 {
             continue;
         }
         vals.sort_by(|a, b| a.1.mean.total_cmp(&b.1.mean));
+        let label = m.label.to_lowercase();
         let (best, be) = vals[0];
         let (worst, we) = vals[vals.len() - 1];
-        if m.better != Better::Lower {
-            continue;
-        }
         if be.mean == we.mean {
             out.push(format!(
-                "All policies have the same {}: {}.",
-                m.label.to_lowercase(),
+                "Every policy that acts has the same {label}: {}.",
                 estimate(&m, &be)
             ));
             continue;
         }
-        let ties: Vec<&str> = vals[1..]
+        // Policies the runs cannot tell from the best (their intervals overlap).
+        let level: Vec<&str> = vals[1..]
             .iter()
-            .filter(|(_, e)| e.mean == be.mean)
+            .filter(|(_, e)| e.overlaps(&be))
             .map(|(p, _)| *p)
             .collect();
-        let mut s = if ties.is_empty() {
+        let mut s = if level.is_empty() {
+            let (second, se) = vals[1];
             format!(
-                "{best} has the {}: {}",
+                "{best} has the {}: {}, ahead of the runner-up {second} ({}) by {}.",
                 superlative(&m, true),
+                estimate(&m, &be),
+                estimate(&m, &se),
+                gap(&m, se.mean, be.mean)
+            )
+        } else if level.len() + 1 == vals.len() {
+            format!(
+                "The runs cannot tell {best} and {} apart on {label}: their 95% intervals \
+                 overlap ({best} lowest at {}).",
+                level.join(", "),
                 estimate(&m, &be)
             )
         } else {
             format!(
-                "{best} and {} have the {}: {}",
-                ties.join(", "),
+                "{best} has the {}, {}, but the runs cannot tell it from {} (overlapping 95% \
+                 intervals).",
                 superlative(&m, true),
-                estimate(&m, &be)
+                estimate(&m, &be),
+                level.join(", ")
             )
         };
-        if ties.is_empty() {
-            let (second, se) = vals[1];
-            if be.overlaps(&se) {
+        if vals.len() > 2 && !we.overlaps(&be) {
+            s.push_str(&format!(
+                " {worst} has the {}: {}.",
+                superlative(&m, false),
+                estimate(&m, &we)
+            ));
+        }
+        let nothing = refs
+            .nothing
+            .iter()
+            .find_map(|p| t.get(p, name).map(|e| (p, e)));
+        if let Some((p, ne)) = nothing {
+            if ne.mean > be.mean && !ne.overlaps(&be) {
                 s.push_str(&format!(
-                    " (not clearly ahead of {second} at {}: their 95% intervals overlap)",
-                    m.value(se.mean)
+                    " Doing nothing ({p}) has {}.",
+                    estimate(&m, &ne)
                 ));
             }
         }
-        s.push_str(&format!(
-            "; {worst} has the {}: {}.",
-            superlative(&m, false),
-            estimate(&m, &we)
-        ));
         out.push(s);
     }
     out
 }
 
 /// The trade-off of false positives against `y_metric`: which policies are on the Pareto
-/// front, and for each one off it, a policy that beats it on both. Policies in `refs`
-/// (oracles) are neither on the front nor beaten.
+/// front, and for each one off it, a policy that beats it on both, said only when it is
+/// clearly better on one of them (the 95% intervals do not overlap). References (oracles,
+/// doing nothing) are neither on the front nor beaten.
 pub fn tradeoff_findings(
     t: &EstimateTable,
     x_metric: &str,
     y_metric: &str,
-    refs: &[String],
+    refs: &Refs,
 ) -> Vec<String> {
     let xm = MetricInfo::of(x_metric);
     let ym = MetricInfo::of(y_metric);
@@ -151,9 +233,9 @@ pub fn tradeoff_findings(
         return Vec::new();
     }
     let mut out = vec![format!(
-        "On the Pareto front (no other policy has both fewer {} and fewer {}): {}.",
-        xm.label.to_lowercase(),
-        ym.label.to_lowercase(),
+        "On the Pareto front (no other policy that acts has both {} and {}): {}.",
+        fewer(&xm),
+        fewer(&ym),
         on.join(", ")
     )];
     for (i, p) in t.policies.iter().enumerate() {
@@ -168,15 +250,22 @@ pub fn tradeoff_findings(
             .filter(|(j, q)| front[*j] && q.is_some_and(|q| dominates(q, me)))
             .filter_map(|(j, q)| q.map(|q| (j, q)))
             .min_by(|a, b| a.1 .1.total_cmp(&b.1 .1));
-        if let Some((j, q)) = by {
+        let clearly = |j: usize| {
+            let q = &t.policies[j];
+            [x_metric, y_metric].iter().any(|m| {
+                matches!((t.get(q, m), t.get(p, m)), (Some(a), Some(b)) if !a.overlaps(&b))
+            })
+        };
+        if let Some((j, q)) = by.filter(|(j, _)| clearly(*j)) {
             out.push(format!(
-                "{p} is beaten on both by {}: {} vs {} {}, {} vs {} {}.",
+                "{} does at least as well as {p} on both, and clearly better on one: {} vs {} \
+                 {}, {} vs {} {}.",
                 t.policies[j],
-                xm.value(q.0),
-                xm.value(me.0),
+                in_seconds(&xm, q.0),
+                in_seconds(&xm, me.0),
                 xm.label.to_lowercase(),
-                ym.value(q.1),
-                ym.value(me.1),
+                in_seconds(&ym, q.1),
+                in_seconds(&ym, me.1),
                 ym.label.to_lowercase(),
             ));
         }
@@ -189,12 +278,12 @@ pub fn tradeoff_points(
     t: &EstimateTable,
     x_metric: &str,
     y_metric: &str,
-    refs: &[String],
+    refs: &Refs,
 ) -> Vec<Option<(f64, f64)>> {
     t.policies
         .iter()
         .map(|p| {
-            if refs.contains(p) {
+            if !refs.ranked(p) {
                 return None;
             }
             Some((t.get(p, x_metric)?.mean, t.get(p, y_metric)?.mean))
@@ -203,12 +292,12 @@ pub fn tradeoff_points(
 }
 
 /// Paired differences against the baseline: per metric, the largest reduction and whether
-/// its interval excludes zero. Policies in `refs` (oracles) are left out.
+/// its interval excludes zero. References (oracles, doing nothing) are left out.
 pub fn comparison_findings(
     t: &EstimateTable,
     baseline: &str,
     metrics: &[String],
-    refs: &[String],
+    refs: &Refs,
 ) -> Vec<String> {
     let mut out = Vec::new();
     for name in metrics {
@@ -216,7 +305,7 @@ pub fn comparison_findings(
         let mut vals: Vec<(&str, Est)> = t
             .policies
             .iter()
-            .filter(|p| !refs.contains(p))
+            .filter(|p| refs.ranked(p))
             .filter_map(|p| t.get(p, name).map(|e| (p.as_str(), e)))
             .collect();
         if vals.is_empty() {
@@ -603,23 +692,65 @@ mod tests {
         )
     }
 
+    fn nothing() -> Refs {
+        Refs {
+            bounds: Vec::new(),
+            nothing: vec!["none".into()],
+        }
+    }
+
     #[test]
-    fn findings_name_best_and_worst_with_intervals() {
+    fn findings_rank_only_choices_and_say_by_how_much() {
         let f = outcome_findings(
             &table(),
             &["failed_requests".into(), "false_positive_rollbacks".into()],
-            &[],
+            &nothing(),
         );
+        // Overlapping intervals: no winner; doing nothing is clearly worse, so it is said.
         assert_eq!(
             f[0],
-            "canary has the fewest failed requests: 836.2 [748.0, 924.4] per run \
-             (not clearly ahead of threshold-x at 900.0: their 95% intervals overlap); none \
-             has the most failed requests: 32572 [30444, 34697] per run."
+            "The runs cannot tell canary and threshold-x apart on failed requests: their 95% \
+             intervals overlap (canary lowest at 836.2 [748.0, 924.4] per run). Doing nothing \
+             (none) has 32572 [30444, 34697] per run."
         );
+        // Not "none has the fewest false-positive rollbacks": it never acts.
         assert_eq!(
             f[1],
-            "none has the fewest false-positive rollbacks: 0.000 [0.000, 0.000] per run; \
-             threshold-x has the most false-positive rollbacks: 0.078 [0.066, 0.089] per run."
+            "canary has the fewest false-positive rollbacks: 0.030 [0.020, 0.040] per run, \
+             ahead of the runner-up threshold-x (0.078 [0.066, 0.089] per run) by 0.048 per run."
+        );
+        assert_eq!(f.len(), 2);
+    }
+
+    #[test]
+    fn findings_name_the_worst_and_the_policies_level_with_the_best() {
+        let t = EstimateTable::from_summary(
+            &[
+                row("a", "downtime_s", 100.0, 90.0, 110.0),
+                row("b", "downtime_s", 105.0, 95.0, 115.0),
+                row("c", "downtime_s", 300.0, 280.0, 320.0),
+                row("d", "downtime_s", 300.0, 280.0, 320.0),
+            ],
+            &[],
+        );
+        let f = outcome_findings(&t, &["downtime_s".into()], &Refs::default());
+        assert_eq!(
+            f[0],
+            "a has the least downtime, 100.0 [90.0, 110.0] s per run, but the runs cannot tell \
+             it from b (overlapping 95% intervals). d has the most downtime: 300.0 [280.0, \
+             320.0] s per run."
+        );
+        let t = EstimateTable::from_summary(
+            &[
+                row("a", "rollback_loops", 0.0, 0.0, 0.0),
+                row("b", "rollback_loops", 0.0, 0.0, 0.0),
+            ],
+            &[],
+        );
+        let f = outcome_findings(&t, &["rollback_loops".into()], &Refs::default());
+        assert_eq!(
+            f,
+            ["Every policy that acts has the same rollback loops: 0.000 [0.000, 0.000] per run."]
         );
     }
 
@@ -631,13 +762,17 @@ mod tests {
             row("b", "failed_requests", 200.0, 190.0, 210.0),
         ]);
         let t = EstimateTable::from_summary(&rows, &[]);
-        let f = outcome_findings(&t, &["failed_requests".into()], &["oracle".into()]);
+        let refs = Refs {
+            bounds: vec!["oracle".into()],
+            nothing: Vec::new(),
+        };
+        let f = outcome_findings(&t, &["failed_requests".into()], &refs);
         assert!(
             f[0].starts_with("a has the fewest failed requests"),
             "{}",
             f[0]
         );
-        let pts = tradeoff_points(&t, "failed_requests", "failed_requests", &["oracle".into()]);
+        let pts = tradeoff_points(&t, "failed_requests", "failed_requests", &refs);
         assert_eq!(pareto_front(&pts), [false, true, false]);
     }
 
@@ -647,18 +782,35 @@ mod tests {
             &table(),
             "false_positive_rollbacks",
             "missed_bad_release",
+            &nothing(),
+        );
+        // none (never acts) is not on the front it would trivially join.
+        assert_eq!(
+            f,
+            [
+                "On the Pareto front (no other policy that acts has both fewer false-positive \
+                 rollbacks and fewer missed bad releases): canary.",
+                "canary does at least as well as threshold-x on both, and clearly better on one: \
+                 0.030 vs 0.078 false-positive rollbacks, 0.0% vs 0.0% missed bad releases."
+            ]
+        );
+        // Better on both means but within the intervals on both: no claim.
+        let t = EstimateTable::from_summary(
+            &[
+                row("a", "false_positive_rollbacks", 0.03, 0.02, 0.04),
+                row("b", "false_positive_rollbacks", 0.035, 0.025, 0.045),
+                row("a", "missed_bad_release", 0.01, 0.0, 0.02),
+                row("b", "missed_bad_release", 0.012, 0.002, 0.022),
+            ],
             &[],
         );
-        assert_eq!(
-            f[0],
-            "On the Pareto front (no other policy has both fewer false-positive rollbacks and \
-             fewer missed bad releases): none, canary."
+        let f = tradeoff_findings(
+            &t,
+            "false_positive_rollbacks",
+            "missed_bad_release",
+            &Refs::default(),
         );
-        assert_eq!(
-            f[1],
-            "threshold-x is beaten on both by canary: 0.030 vs 0.078 false-positive rollbacks, \
-             0.0% vs 0.0% missed bad releases."
-        );
+        assert_eq!(f.len(), 1, "{f:?}");
     }
 
     #[test]
@@ -690,7 +842,7 @@ mod tests {
             &t,
             "none",
             &["downtime_s".into(), "false_positive_rollbacks".into()],
-            &[],
+            &nothing(),
         );
         assert_eq!(
             f[0],
