@@ -71,6 +71,11 @@ pub fn sweep_chart(
             Mark::Tick,
         ));
     }
+    let bounds = constraints(rec);
+    if !bounds.is_empty() {
+        items.push(LegendItem::new("constraint", CONSTRAINT, Mark::Dashed));
+    }
+    // Measured with every item, so that the strip is as tall as the rows it wraps into.
     let w = 1000;
     let cols = 2;
     let legend_h = legend_height(&items, w - 24);
@@ -79,10 +84,6 @@ pub fn sweep_chart(
         "Outcomes as {} varies (mean, 95% band)",
         Sweep::short(&s.param)
     );
-    let bounds = constraints(rec);
-    if !bounds.is_empty() {
-        items.push(LegendItem::new("constraint", CONSTRAINT, Mark::Dashed));
-    }
     let mut chart = render_with_hover("sweep", &title, (w, h), |area| {
         let (top, body) = area.split_vertically(legend_h);
         draw_legend(&top, &items)?;
