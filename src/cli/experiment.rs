@@ -85,6 +85,7 @@ impl Job {
         argv: &[String],
     ) -> Result<Job> {
         let source = load_source(&c.scenario)?;
+        super::check_objective_metrics(&source)?;
         let print = Print::check(Some(o), c.json, &source.scenario)?;
         let seed = pick_seed(c.seed, &source.scenario);
         let runs = c.runs.unwrap_or(source.scenario.runs);

@@ -197,10 +197,7 @@ pub fn outcome_findings(t: &EstimateTable, metrics: &[String], refs: &Refs) -> V
             .find_map(|p| t.get(p, name).map(|e| (p, e)));
         if let Some((p, ne)) = nothing {
             if ne.mean > be.mean && !ne.overlaps(&be) {
-                s.push_str(&format!(
-                    " Doing nothing ({p}) has {}.",
-                    estimate(&m, &ne)
-                ));
+                s.push_str(&format!(" Doing nothing ({p}) has {}.", estimate(&m, &ne)));
             }
         }
         out.push(s);
@@ -252,9 +249,9 @@ pub fn tradeoff_findings(
             .min_by(|a, b| a.1 .1.total_cmp(&b.1 .1));
         let clearly = |j: usize| {
             let q = &t.policies[j];
-            [x_metric, y_metric].iter().any(|m| {
-                matches!((t.get(q, m), t.get(p, m)), (Some(a), Some(b)) if !a.overlaps(&b))
-            })
+            [x_metric, y_metric].iter().any(
+                |m| matches!((t.get(q, m), t.get(p, m)), (Some(a), Some(b)) if !a.overlaps(&b)),
+            )
         };
         if let Some((j, q)) = by.filter(|(j, _)| clearly(*j)) {
             out.push(format!(

@@ -4,8 +4,8 @@
 //! Every problem names the file and the line (and column for JSON), because a report is
 //! often rebuilt from files that were edited, merged from shards or cut short.
 
-use super::{rows, ReportError};
 use super::findings::Refs;
+use super::{rows, ReportError};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};

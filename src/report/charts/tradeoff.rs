@@ -118,10 +118,7 @@ fn panel_tradeoff(
             })
         })
         .collect();
-    let is_ref: Vec<bool> = pts
-        .iter()
-        .map(|p| !refs.ranked(p.policy))
-        .collect();
+    let is_ref: Vec<bool> = pts.iter().map(|p| !refs.ranked(p.policy)).collect();
     let front = pareto_front(
         &pts.iter()
             .zip(&is_ref)
