@@ -194,12 +194,20 @@ mod tests {
         for (k, ((row, x), end)) in places.iter().zip(&ends).enumerate() {
             assert!(*end <= width, "{} runs past the width", names[k]);
             if let Some(((next_row, next_x), _)) = places.iter().zip(&ends).nth(k + 1) {
-                assert!(next_row > row || *next_x >= end + GAP, "{} overlaps", names[k]);
+                assert!(
+                    next_row > row || *next_x >= end + GAP,
+                    "{} overlaps",
+                    names[k]
+                );
             }
             assert!(*x >= 0);
         }
         let rows = places.last().map_or(0, |p| p.0 + 1);
-        assert!(rows >= 3, "{rows} rows for {} pixels of labels", ends.iter().sum::<i32>());
+        assert!(
+            rows >= 3,
+            "{rows} rows for {} pixels of labels",
+            ends.iter().sum::<i32>()
+        );
         assert_eq!(legend_height(&items, width as u32), (rows * ROW + 6) as u32);
     }
 }
