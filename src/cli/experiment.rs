@@ -89,6 +89,7 @@ impl Job {
         argv: &[String],
     ) -> Result<Job> {
         let source = load_source(&c.scenario)?;
+        super::check_objective_metrics(&source)?;
         let print = Print::check(Some(o), c.json, &source.scenario)?;
         let names: Vec<String> = source
             .scenario

@@ -107,14 +107,37 @@ fn completions(shell: clap_complete::Shell) -> Result<()> {
 }
 
 /// `rollsim man`: the manual page: the command, then each subcommand's synopsis,
-/// description, options and examples.
+/// description, options and examples in a section of the same page. The SUBCOMMANDS list
+/// points to those sections (clap_mangen's own list names `rollsim-run(1)` pages, which
+/// are not installed).
 fn man() -> Result<()> {
     use clap::CommandFactory;
     use std::io::Write;
     let cmd = Cli::command();
     let mut out = std::io::stdout().lock();
-    clap_mangen::Man::new(cmd.clone()).render(&mut out)?;
-    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+    let top = clap_mangen::Man::new(cmd.clone());
+    top.render_title(&mut out)?;
+    top.render_name_section(&mut out)?;
+    top.render_synopsis_section(&mut out)?;
+    top.render_description_section(&mut out)?;
+    top.render_options_section(&mut out)?;
+    let subs: Vec<&clap::Command> = cmd
+        .get_subcommands()
+        .filter(|s| s.get_name() != "help" && !s.is_hide_set())
+        .collect();
+    writeln!(out, ".SH SUBCOMMANDS")?;
+    for sub in &subs {
+        let name = format!("rollsim {}", sub.get_name());
+        let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+        writeln!(out, ".TP\n\\fB{}\\fR", roff_text(&name))?;
+        writeln!(
+            out,
+            "{} (section {} below)",
+            roff_text(&about),
+            name.to_uppercase()
+        )?;
+    }
+    for sub in subs {
         let name = format!("rollsim {}", sub.get_name());
         let sub = sub.clone().bin_name(name.clone());
         writeln!(out, ".SH \"{}\"", name.to_uppercase())?;
@@ -124,7 +147,24 @@ fn man() -> Result<()> {
         page.render_options_section(&mut out)?;
         page.render_extra_section(&mut out)?;
     }
+    if cmd.get_after_help().is_some() || cmd.get_after_long_help().is_some() {
+        top.render_extra_section(&mut out)?;
+    }
+    if cmd.get_version().is_some() {
+        top.render_version_section(&mut out)?;
+    }
     Ok(())
+}
+
+/// Text as roff reads it literally: backslashes and hyphens escaped, no line starting a
+/// request.
+fn roff_text(s: &str) -> String {
+    let escaped = s.replace('\\', "\\e").replace('-', "\\-");
+    if escaped.starts_with(['.', '\'']) {
+        format!("\\&{escaped}")
+    } else {
+        escaped
+    }
 }
 
 /// Reads a scenario file's text; a missing file or invalid UTF-8 is a [`ScenarioError`].
@@ -158,6 +198,18 @@ fn load_source(path: &Path) -> Result<Source> {
         path: path.to_path_buf(),
         scenario,
     })
+}
+
+/// The metric names of the scenario's `[objective]` are columns of summary.csv: an unknown
+/// one is refused at its `file:line:col` before anything runs (the scenario module checks
+/// the table's shape but may not import the list of metrics).
+fn check_objective_metrics(source: &Source) -> Result<()> {
+    let known: Vec<&str> = rollsim::outcome::RunRecord::METRICS
+        .iter()
+        .map(|m| m.0)
+        .collect();
+    rollsim::scenario::objective::check_metrics(&source.text, &source.origin, &known)
+        .map_err(|m| UsageError(m).into())
 }
 
 fn default_out(scenario: &Path, suffix: &str) -> PathBuf {

@@ -33,13 +33,9 @@ pub fn sweep(a: &SweepArgs, argv: &[String]) -> Result<()> {
     // Every point's scenario is built and checked before anything runs or is written.
     let sweep = Sweep::new(&source.text, &source.origin, dir, &source.scenario, params)
         .map_err(|e| UsageError(e.0))?;
-    let objective = match &a.objective {
-        Some(o) => Some(
-            objective::parse(o, sweep.tuned.as_deref(), &sweep.policies)
-                .map_err(|e| UsageError(format!("--objective: {e}")))?,
-        ),
-        None => None,
-    };
+    super::check_objective_metrics(&source)?;
+    let objective = objective_of(a.objective.as_deref(), &source.scenario, &sweep)?;
+    let from_scenario = a.objective.is_none() && objective.is_some();
     let gates = Gates::check(&a.gate, sweep.tuned.as_deref(), &sweep.policies)?;
     let job = SweepJob {
         runs: c.runs.unwrap_or(source.scenario.runs),
@@ -86,7 +82,7 @@ pub fn sweep(a: &SweepArgs, argv: &[String]) -> Result<()> {
         &job.sweep.params,
         &results,
         tuned,
-        recommendation.as_ref(),
+        recommendation.as_ref().map(|r| (r, from_scenario)),
         &manifest,
     )?;
     eprintln!(
@@ -109,12 +105,44 @@ pub fn sweep(a: &SweepArgs, argv: &[String]) -> Result<()> {
     )
 }
 
+/// The sweep's objective: `--objective`, else the scenario's `[objective]` read for the
+/// tuned policy (its metrics without `@POLICY` are the tuned policy's). A scenario
+/// objective that names no policy, in a sweep that tunes none of several, cannot say whose
+/// metric it means: the sweep then runs without a recommendation and says so.
+fn objective_of(
+    flag: Option<&str>,
+    scenario: &rollsim::scenario::Scenario,
+    sweep: &Sweep,
+) -> Result<Option<objective::Objective>> {
+    let tuned = sweep.tuned.as_deref();
+    if let Some(o) = flag {
+        return objective::parse(o, tuned, &sweep.policies)
+            .map(Some)
+            .map_err(|e| UsageError(format!("--objective: {e}")).into());
+    }
+    let Some(o) = &scenario.objective else {
+        return Ok(None);
+    };
+    match objective::parse(o, tuned, &sweep.policies) {
+        Ok(obj) => Ok(Some(obj)),
+        Err(e) if tuned.is_none() => {
+            eprintln!(
+                "note: no recommendation: the scenario's [objective] ({o}) does not say which \
+                 policy's metrics it means and the sweep tunes no policy ({e}); give \
+                 --objective with METRIC@POLICY"
+            );
+            Ok(None)
+        }
+        Err(e) => Err(UsageError(format!("the scenario's [objective]: {e}")).into()),
+    }
+}
+
 fn print(
     json: bool,
     params: &[Param],
     points: &[PointResult],
     policy: &str,
-    rec: Option<&Recommendation>,
+    rec: Option<(&Recommendation, bool)>,
     manifest: &Manifest,
 ) -> Result<()> {
     let mut out = std::io::stdout().lock();
@@ -130,7 +158,7 @@ fn print(
                 serde_json::json!({"point": p.point, "values": p.values.iter().map(|(k, v)| (k.clone(), *v)).collect::<BTreeMap<_, _>>(), "policies": pol})
             })
             .collect();
-        let v = serde_json::json!({"seed": manifest.seed, "runs": manifest.runs, "points": pts, "recommendation": rec});
+        let v = serde_json::json!({"seed": manifest.seed, "runs": manifest.runs, "points": pts, "recommendation": rec.map(|r| r.0)});
         writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
         return Ok(());
     }
@@ -174,8 +202,13 @@ fn print(
             .collect();
         writeln!(out, "{}", line.join("  "))?;
     }
-    if let Some(r) = rec {
-        writeln!(out, "\nobjective: {}\n{}", r.objective, r.message)?;
+    if let Some((r, from_scenario)) = rec {
+        let whose = if from_scenario {
+            " (the scenario's [objective]; --objective overrides it)"
+        } else {
+            ""
+        };
+        writeln!(out, "\nobjective{whose}: {}\n{}", r.objective, r.message)?;
     }
     writeln!(out, "\nreproduce with: {}", manifest.command)?;
     Ok(())

@@ -33,6 +33,9 @@ pub struct ReleaseSpec {
     pub bad: bool,
     /// Whether every step but the last waits for the policy's `Advance`.
     pub gates_every_step: bool,
+    /// Whether the policy's `Advance` leaves a step with no gate of its own before its hold
+    /// ends (a judge that has seen enough: the sequential judge's `promote_early`).
+    pub passes_early: bool,
     /// Hold at 100% before the promotion.
     pub bake_ms: u64,
     /// When the oracle bound rolls a bad release back, after it begins to serve.
@@ -75,9 +78,11 @@ pub struct Release {
     /// A fix was rolled forward (the flag no longer matters to the defect).
     pub fixed: bool,
     promoted_once: bool,
-    /// The rollout's current plan step and when it started (for pause and resume).
+    /// The rollout's current plan step, when it started (for pause and resume) and how
+    /// long it holds (its plan's hold, cut short when it passed early).
     step: usize,
     step_at: u64,
+    hold_ms: u64,
     /// Bumped by a pause: plan events of an older epoch are void.
     epoch: u32,
     /// When the rollout paused, while it is paused.
@@ -108,6 +113,7 @@ impl Release {
             promoted_once: false,
             step: 0,
             step_at: 0,
+            hold_ms: 0,
             epoch: 0,
             paused_at: None,
             awaiting_signoff: false,
@@ -177,9 +183,10 @@ impl Release {
             || (step + 1 < self.plan.len() && self.spec.gates_every_step)
     }
 
-    /// Whether any step is gated: then each step schedules the next when it is reached.
+    /// Whether any step is gated, or a step may pass early: then each step schedules the
+    /// next when it is reached.
     fn chained(&self) -> bool {
-        (0..self.plan.len()).any(|k| self.gated(k))
+        self.spec.passes_early || (0..self.plan.len()).any(|k| self.gated(k))
     }
 
     /// Schedules traffic step `step` of the current deploy (and epoch) at `at`.
@@ -257,7 +264,7 @@ impl Release {
         let chained = self.chained();
         match self.phase {
             Phase::Rolling if chained => {
-                let hold = step.hold_ms.saturating_sub(elapsed);
+                let hold = self.hold_ms.saturating_sub(elapsed);
                 self.push_share(t + hold, self.step + 1, agenda);
             }
             Phase::Rolling => {
@@ -267,7 +274,7 @@ impl Release {
                 }
             }
             Phase::Baking => {
-                let hold = step.hold_ms + self.spec.bake_ms;
+                let hold = self.hold_ms + self.spec.bake_ms;
                 self.push_promote(t + hold.saturating_sub(elapsed), agenda);
             }
             _ => {}
@@ -289,6 +296,7 @@ impl Release {
         self.share = self.plan[step].share;
         self.step = step;
         self.step_at = t;
+        self.hold_ms = self.plan[step].hold_ms;
         let share = self.share;
         agenda.note(t, "share", || {
             format!("{:.0}% to the new version", share * 100.0)
@@ -322,16 +330,39 @@ impl Release {
         })
     }
 
-    /// The gated current step passed (the policy's `Advance`, or a person): the next step
-    /// follows once the step has held its pause; after the last step, the bake. Returns the
-    /// step reached at once, if any.
+    /// The current step passed (the policy's `Advance`, or a person) at `t`: the next step
+    /// follows once the step has held its pause; after the last step, the bake. A gated
+    /// step waits for this; a step with no gate of its own passes early (before its hold
+    /// ends, voiding the next step scheduled at the end of the hold) when the policy may
+    /// pass steps early ([`ReleaseSpec::passes_early`]); otherwise it is ignored. Returns
+    /// the step reached at once, if any.
     pub fn step_passed(&mut self, t: u64, agenda: &mut Agenda) -> Option<StepReached> {
-        if !self.awaiting_advance || self.paused_at.is_some() {
+        if self.paused_at.is_some() {
+            return None;
+        }
+        let hold_end = self.step_at + self.hold_ms;
+        let early = self.spec.passes_early
+            && self.rolling()
+            && self.gate() == StepGate::None
+            && t < hold_end;
+        if !self.awaiting_advance && !early {
             return None;
         }
         self.awaiting_advance = false;
-        let at = t.max(self.step_at + self.plan[self.step].hold_ms);
-        agenda.note(t, "step_passed", String::new);
+        let at = if early {
+            self.epoch += 1; // voids the next step (or the promotion) due at the hold's end
+            self.hold_ms = t - self.step_at;
+            t
+        } else {
+            t.max(hold_end)
+        };
+        agenda.note(t, "step_passed", || {
+            if early {
+                "before the end of its hold".into()
+            } else {
+                String::new()
+            }
+        });
         match self.phase {
             // At once when the hold is over, so this tick's traffic has the new share.
             Phase::Rolling if at == t => self.share_step(t, self.attempt, self.step + 1, agenda),

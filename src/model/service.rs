@@ -343,6 +343,7 @@ mod tests {
             service: 0,
             bad: true,
             gates_every_step: false,
+            passes_early: false,
             bake_ms: 0,
             oracle_after_ms: None,
             after_promotion: Vec::new(),

@@ -96,6 +96,13 @@ pub trait Policy: Send {
     fn gates_every_step(&self) -> bool {
         false
     }
+    /// Whether this policy's [`Decision::Advance`] also passes a step that has no gate of
+    /// its own before its hold ends: a judge that has seen enough evidence need not wait
+    /// out the pause (the sequential judge's `promote_early`). The engine then leaves the
+    /// step at once; a step analysis or a person's approval is never skipped.
+    fn passes_steps_early(&self) -> bool {
+        false
+    }
     /// The rollout reached a step; `gate_at_ms` is when the step's analysis gate opens
     /// (its hold ended), `None` when the step has no analysis gate.
     fn on_step(&mut self, _gate_at_ms: Option<u64>) {}

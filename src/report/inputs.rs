@@ -4,6 +4,7 @@
 //! Every problem names the file and the line (and column for JSON), because a report is
 //! often rebuilt from files that were edited, merged from shards or cut short.
 
+use super::findings::Refs;
 use super::{rows, ReportError};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -220,10 +221,11 @@ impl Inputs {
         }
     }
 
-    /// Policies that know the truth (`kind = "oracle"` in the copied scenario, or named
-    /// "oracle" when there is none): a reference for the best possible, not a choice, so
-    /// findings do not rank them and the Pareto front leaves them out.
-    pub fn references(&self) -> Vec<String> {
+    /// The yardsticks among the policies, from the copied scenario: those that know the
+    /// truth (`kind = "oracle"`) and those that never act (`kind = "none"`); without a
+    /// scenario, the policies named "oracle" and "none". Findings do not rank them and the
+    /// Pareto front leaves them out.
+    pub fn references(&self) -> Refs {
         #[derive(Deserialize)]
         struct P {
             name: Option<String>,
@@ -234,22 +236,24 @@ impl Inputs {
             #[serde(default)]
             policies: Vec<P>,
         }
-        match self
+        let parsed = self
             .scenario_text
             .as_deref()
-            .and_then(|t| toml::from_str::<S>(t).ok())
-        {
-            Some(s) => s
-                .policies
-                .into_iter()
-                .filter(|p| p.kind.as_deref() == Some("oracle"))
-                .filter_map(|p| p.name)
-                .collect(),
-            None => self
-                .policies()
-                .into_iter()
-                .filter(|p| p == "oracle")
-                .collect(),
+            .and_then(|t| toml::from_str::<S>(t).ok());
+        let of_kind = |kind: &str| -> Vec<String> {
+            match &parsed {
+                Some(s) => s
+                    .policies
+                    .iter()
+                    .filter(|p| p.kind.as_deref() == Some(kind))
+                    .filter_map(|p| p.name.clone())
+                    .collect(),
+                None => self.policies().into_iter().filter(|p| p == kind).collect(),
+            }
+        };
+        Refs {
+            bounds: of_kind("oracle"),
+            nothing: of_kind("none"),
         }
     }
 

@@ -103,6 +103,11 @@ impl<'a> Response<'a> {
         self.policy.gates_every_step()
     }
 
+    /// Whether the policy's `Advance` passes a step before its hold ends.
+    pub fn passes_steps_early(&self) -> bool {
+        self.policy.passes_steps_early()
+    }
+
     /// The pages sent to the team (empty outside a game day).
     pub fn pages(&self) -> &[team::LivePage] {
         self.team.as_ref().map_or(&[], |p| &p.pages)
@@ -233,7 +238,7 @@ impl<'a> Response<'a> {
         self.act(t, run);
     }
 
-    /// The gated current step passed (the policy's `Advance`, or a person).
+    /// The current step passed (the policy's `Advance`, or a person).
     pub fn step_passed(&mut self, t: u64, run: Run) {
         let reached = run.release.step_passed(t, run.agenda);
         self.on_step(reached);

@@ -126,6 +126,53 @@ fn target(s: &str, policies: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks the metric names of the scenario's `[objective]` against `known` (summary.csv's
+/// columns, handed in by the commands that make a verdict: `scenario` may not import the
+/// outcome's list). `text` is the scenario file, `origin` how messages name it. The first
+/// unknown metric is refused at its own `file:line:col` (the `minimize`/`maximize` value,
+/// or the `subject_to` entry), with the nearest known name when it looks like a typo.
+pub fn check_metrics(text: &str, origin: &str, known: &[&str]) -> Result<(), String> {
+    let Ok(doc) = toml_edit::Document::parse(text) else {
+        return Ok(()); // the scenario was read already: nothing to locate in
+    };
+    let Some(table) = doc.as_item().get("objective") else {
+        return Ok(());
+    };
+    let mut named: Vec<(Vec<Seg>, String)> = Vec::new();
+    for key in ["minimize", "maximize"] {
+        if let Some(m) = table.get(key).and_then(|v| v.as_str()) {
+            named.push((vec![Seg::Key("objective"), Seg::Key(key)], m.to_string()));
+        }
+    }
+    if let Some(list) = table.get("subject_to").and_then(|v| v.as_array()) {
+        for (i, c) in list.iter().enumerate() {
+            let first = c.as_str().and_then(|c| c.split_whitespace().next());
+            if let Some(m) = first {
+                let path = vec![Seg::Key("objective"), Seg::Key("subject_to"), Seg::Index(i)];
+                named.push((path, m.to_string()));
+            }
+        }
+    }
+    for (path, target) in named {
+        let metric = target.trim().split('@').next().unwrap_or_default();
+        if known.contains(&metric) {
+            continue;
+        }
+        let message = format!(
+            "objective: {metric:?} is not a metric{}; expected one of {}",
+            super::suggest::hint(metric, known.iter().copied()),
+            known.join(", ")
+        );
+        let problems = super::span::locate_all(text, vec![Problem { path, message }]);
+        return Err(super::ScenarioError::Invalid {
+            origin: origin.to_string(),
+            problems,
+        }
+        .to_string());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,5 +240,26 @@ mod tests {
             e.message
         );
         assert!(check(&raw(Some("downtime_s@gate"), None, &[]), &p).is_ok());
+    }
+
+    #[test]
+    fn an_unknown_metric_is_located_with_the_nearest_name() {
+        let known = ["downtime_s", "false_positive_rollbacks", "rollbacks"];
+        let text = "[objective]\nminimize = \"downtime_s\"\nsubject_to = [\"rollbacks <= 1\", \"false_positiv_rollbacks <= 0.05\"]\n";
+        assert_eq!(
+            check_metrics(text, "s.toml", &known).unwrap_err(),
+            "s.toml:3:33: objective: \"false_positiv_rollbacks\" is not a metric; did you mean \
+             `false_positive_rollbacks`?; expected one of downtime_s, false_positive_rollbacks, rollbacks"
+        );
+        let text = "[simulation]\nruns = 5\n\n[objective]\nmaximize = \"downtime@gate\"\n";
+        assert_eq!(
+            check_metrics(text, "s.toml", &known).unwrap_err(),
+            "s.toml:5:12: objective: \"downtime\" is not a metric; did you mean `downtime_s`?; \
+             expected one of downtime_s, false_positive_rollbacks, rollbacks"
+        );
+        let text =
+            "[objective]\nminimize = \"downtime_s@gate\"\nsubject_to = [\"rollbacks <= 1\"]\n";
+        assert!(check_metrics(text, "s.toml", &known).is_ok());
+        assert!(check_metrics("runs = 1\n", "s.toml", &known).is_ok());
     }
 }

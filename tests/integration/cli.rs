@@ -567,5 +567,13 @@ fn completions_and_man_page_are_generated() {
         "a section per subcommand"
     );
     assert!(page.contains("\\-\\-objective"), "options are listed");
+    // The list of subcommands points to their sections of this page, not to pages such
+    // as rollsim-run(1) that are not installed.
+    assert!(
+        page.contains(".TP\n\\fBrollsim run\\fR\n"),
+        "subcommands listed: {page}"
+    );
+    assert!(page.contains("(section ROLLSIM RUN below)"), "{page}");
+    assert!(!page.contains("(1)"), "no page of its own is named: {page}");
     rollsim().args(["completions", "tcsh"]).assert().code(2);
 }

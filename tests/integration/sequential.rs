@@ -38,11 +38,15 @@ fn parameters_are_checked_and_located() {
         ),
         (
             "[[policies]]\nname = \"s\"\nkind = \"sequential\"\ninterval = \"1m\"\n",
-            "s.toml:4:12: `interval` does not apply to kind `sequential`; expected only alpha, min_effect, metrics",
+            "s.toml:4:12: `interval` does not apply to kind `sequential`; expected only alpha, min_effect, metrics, promote_early",
         ),
         (
             "[[policies]]\nname = \"s\"\nkind = \"sequential\"\nmetrics = [\"errors\"]\n",
             "s.toml:4:",
+        ),
+        (
+            "[[policies]]\nname = \"s\"\nkind = \"sequential\"\nmetrics = [\"latency_p99\"]\npromote_early = true\n",
+            "s.toml:5:17: promote_early = true needs \"error_rate\" in metrics",
         ),
     ];
     for (text, expected) in cases {
@@ -60,6 +64,7 @@ fn defaults() {
             alpha: 0.05,
             min_effect: 1.5,
             metrics: vec![SequentialMetric::ErrorRate, SequentialMetric::LatencyP99],
+            promote_early: false,
         })
     );
     assert!(!s.policies[0].pipeline_retries);
@@ -423,4 +428,105 @@ fn as_a_game_days_pager_it_pages_when_it_would_roll_back() {
             "run {run}: a page does not roll back ({phase})"
         );
     }
+}
+
+/// A steady service with a 2% baseline error rate (plenty of errors to compare), a canary
+/// of 10% then 50% for 10 minutes each, then the 10-minute bake; the judge with and without
+/// `promote_early`.
+fn early_promotion(bad: f64) -> String {
+    format!(
+        r#"
+        [simulation]
+        duration = "2h"
+        scrape_interval = "15s"
+        [service]
+        request_rate = 1000.0
+        baseline_error_rate = 0.02
+        [signals]
+        noise_sd = 0.0
+        [release]
+        at = "20m"
+        bad_probability = {bad}
+        bake = "10m"
+        [release.bad]
+        error_rate = 0.1
+        [rollout]
+        strategy = "canary"
+        steps = [{{ weight = 10, pause = "10m" }}, {{ weight = 50, pause = "10m" }}, {{ weight = 100 }}]
+
+        [[policies]]
+        name = "early"
+        kind = "sequential"
+        metrics = ["error_rate"]
+        promote_early = true
+        [[policies]]
+        name = "on-time"
+        kind = "sequential"
+        metrics = ["error_rate"]
+        "#
+    )
+}
+
+/// The times (seconds after the deploy at 20m) of a traced run's events of one kind.
+fn event_times(trace: &rollsim::sim::trace::Trace, kind: &str) -> Vec<f64> {
+    trace
+        .events
+        .iter()
+        .filter(|e| e.kind == kind)
+        .map(|e| e.t_s - 1200.0)
+        .collect()
+}
+
+fn traced(text: &str, policy: usize) -> rollsim::sim::trace::Trace {
+    let s = scenario(text);
+    let prepared = rollsim::sim::Prepared::new(&s);
+    let world = rollsim::sim::World::draw(&s, 0, 1);
+    rollsim::sim::replicate_traced(&prepared, &world, &s.policies[policy]).1
+}
+
+/// The times (seconds after the deploy) at which the judge, fed a traced run's scrapes
+/// offline, answers `Advance`: a trace row is the 15-second interval that starts at its
+/// time, whose scrape reaches the policy at the interval's end.
+fn advances(trace: &rollsim::sim::trace::Trace, promote_early: bool) -> Vec<f64> {
+    use rollsim::policy::{sequential::Sequential, Decision, Policy};
+    let mut judge = Sequential::new(SequentialSpec {
+        metrics: vec![SequentialMetric::ErrorRate],
+        promote_early,
+        ..SequentialSpec::default()
+    });
+    scrapes(trace)
+        .iter()
+        .filter(|s| judge.on_scrape(s) == Decision::Advance)
+        .map(|s| s.at_ms as f64 / 1000.0 + 15.0 - 1200.0)
+        .collect()
+}
+
+#[test]
+fn promote_early_leaves_each_step_once_no_regression_is_shown() {
+    let good = early_promotion(0.0);
+    let early = traced(&good, 0);
+    // The engine leaves the 10% step at the judge's first `Advance`, long before the end
+    // of its 10-minute pause, the 50% step at the next scrape, and the bake follows.
+    let a = advances(&early, true);
+    assert!(a.len() >= 2, "the judge never showed no regression: {a:?}");
+    assert!(a[0] < 600.0, "first advance at {}s", a[0]);
+    assert_eq!(a[1], a[0] + 15.0);
+    assert_eq!(event_times(&early, "share"), vec![0.0, a[0], a[1]]);
+    assert_eq!(event_times(&early, "step_passed"), vec![a[0], a[1]]);
+    assert_eq!(event_times(&early, "promote"), vec![a[1] + 600.0]);
+    // Without the key the same world keeps every pause: 10 + 10 minutes and the bake.
+    let on_time = traced(&good, 1);
+    assert_eq!(event_times(&on_time, "share"), vec![0.0, 600.0, 1200.0]);
+    assert!(event_times(&on_time, "step_passed").is_empty());
+    assert_eq!(event_times(&on_time, "promote"), vec![1800.0]);
+    assert!(advances(&on_time, false).is_empty());
+
+    // A release with 5 times the errors is never shown to be no worse: no step passes
+    // early, and the judge rolls it back during the first pause.
+    let bad = traced(&early_promotion(1.0), 0);
+    assert!(advances(&bad, true).is_empty());
+    assert!(event_times(&bad, "step_passed").is_empty());
+    assert_eq!(event_times(&bad, "share"), vec![0.0]);
+    let rollback = event_times(&bad, "rollback");
+    assert!(rollback.len() == 1 && rollback[0] < 600.0, "{rollback:?}");
 }

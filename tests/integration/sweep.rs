@@ -397,3 +397,68 @@ fn a_mean_inside_a_constraint_is_not_enough() {
     assert_eq!(rec["met"], true, "{stdout}");
     assert!(stdout.contains("upper 50% bound"), "{stdout}");
 }
+
+/// The probes scenario with an `[objective]` (its metrics are the tuned policy's).
+fn probes_with_objective(objective: &str) -> String {
+    format!("{PROBES}\n[objective]\n{objective}\n")
+}
+
+#[test]
+fn the_scenarios_objective_is_the_default_and_the_flag_overrides_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scn = dir.path().join("probes.toml");
+    let objective = "maximize = \"false_positive_rollbacks\"\nsubject_to = [\"false_positive_rollbacks <= 0.1\"]";
+    std::fs::write(&scn, probes_with_objective(objective)).expect("write");
+    let sweep = |out: &str, extra: &[&str]| {
+        let out = dir.path().join(out);
+        let got = rollsim()
+            .arg("sweep")
+            .arg(&scn)
+            .args(["--param", "policies.probes.failures=1..5:5"])
+            .args(["--runs", "500", "--seed", "4", "--quiet", "--out"])
+            .arg(&out)
+            .args(extra)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        (String::from_utf8(got).expect("utf-8"), out)
+    };
+    // No flag: the scenario's objective, said so, with its recommendation written.
+    let (stdout, out) = sweep("a", &[]);
+    assert!(
+        stdout.contains(
+            "objective (the scenario's [objective]; --objective overrides it): max \
+             false_positive_rollbacks s.t. false_positive_rollbacks <= 0.1"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("recommended: policies.probes.failures = 3"),
+        "{stdout}"
+    );
+    assert!(out.join("recommendation.json").exists());
+    // The flag wins.
+    let (stdout, _) = sweep("b", &["--objective", "min false_positive_rollbacks"]);
+    assert!(
+        stdout.contains("\nobjective: min false_positive_rollbacks\n"),
+        "{stdout}"
+    );
+    // A misspelt metric in the scenario's objective is refused at its line and column
+    // before anything runs.
+    std::fs::write(&scn, probes_with_objective("minimize = \"downtim_s\"")).expect("write");
+    let out = dir.path().join("c");
+    rollsim()
+        .arg("sweep")
+        .arg(&scn)
+        .args(["--param", "policies.probes.failures=1..5:5", "--out"])
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "{}:22:12: objective: \"downtim_s\" is not a metric; did you mean `downtime_s`?",
+            scn.display()
+        )));
+    assert!(!out.exists(), "nothing is written");
+}

@@ -135,3 +135,38 @@ fn formats_carry_the_same_columns() {
     assert_eq!(v["verdict"]["best"], "error-rate-2pct");
     assert_eq!(v["verdict"]["source"], "scenario");
 }
+
+#[test]
+fn an_unknown_metric_in_the_scenarios_objective_is_located_before_anything_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = std::fs::read_to_string("scenarios/quickstart.toml").expect("quickstart");
+    let bad = text.replace(
+        "\"false_positive_rollbacks <=",
+        "\"false_positives_rollbacks <=",
+    );
+    assert_ne!(
+        bad, text,
+        "the objective's constraint is where the test expects it"
+    );
+    let (line, col) = bad
+        .lines()
+        .enumerate()
+        .find_map(|(i, l)| l.find("\"false_positives").map(|c| (i + 1, c + 1)))
+        .expect("the constraint");
+    let scn = dir.path().join("q.toml");
+    std::fs::write(&scn, &bad).expect("write");
+    let out = dir.path().join("out");
+    let mut cmd = Command::cargo_bin("rollsim").expect("binary");
+    cmd.arg("run")
+        .arg(&scn)
+        .args(["--runs", "5", "--out"])
+        .arg(&out);
+    cmd.assert()
+        .code(2)
+        .stderr(predicates::str::contains(format!(
+        "{}:{line}:{col}: objective: \"false_positives_rollbacks\" is not a metric; did you mean \
+         `false_positive_rollbacks`?",
+        scn.display()
+    )));
+    assert!(!out.exists(), "nothing is written");
+}

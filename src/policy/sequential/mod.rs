@@ -12,6 +12,7 @@
 //! | `alpha` | 0.05 | the bound on the probability of ever rolling back a good release (per deploy) |
 //! | `min_effect` | 1.5 | the smallest error-ratio regression worth catching (new / old error probability; 1.5 = 50% more errors) |
 //! | `metrics` | `["error_rate", "latency_p99"]` | which e-processes to run: the errors of each version (`error_rate`), which version's p99 is higher (`latency_p99`) |
+//! | `promote_early` | `false` | leave a canary step before its pause ends once the error ratio's confidence sequence lies below `min_effect` |
 //!
 //! # Errors: a conditional binomial e-process, one-sided by its mixture
 //!
@@ -102,13 +103,18 @@
 //! canary traffic and a low baseline error rate there are few errors to compare, and the
 //! judge is slow: the price of a bounded false-rollback rate.
 //!
-//! # Early promotion: not modelled
+//! # Early promotion
 //!
-//! Promoting once the confidence sequence excludes `min_effect` needs the engine to leave a
-//! step before its hold ends; `Decision::Advance` leaves a gated step at the end of its
-//! hold at the earliest (`model::release::Release::step_passed`), so a `promote_early`
-//! parameter would change nothing. [`Sequential::no_regression`] is there for the engine
-//! to use when it can.
+//! With `promote_early = true` the judge answers [`Decision::Advance`] at every scrape once
+//! [`Sequential::no_regression`] holds, and declares [`Policy::passes_steps_early`], so
+//! the engine leaves the current step at once instead of at the end of its pause
+//! (`model::release::Release::step_passed`); a step analysis or an approval still waits
+//! for its own gate, and the bake at 100% is kept. The evidence is kept across steps, so
+//! once it holds every later step passes at its first scrape. By the same duality as above
+//! the probability that a release at least `min_effect` times worse is ever promoted early
+//! is at most `alpha` (for Poisson counts); the judge keeps watching it for a rollback
+//! until the promotion. Only errors decide it: the sign test has no effect size to exclude,
+//! so `metrics = ["latency_p99"]` alone never promotes early.
 
 use super::{Decision, Needs, Policy, Scrape};
 use crate::check::{at, idx, Checker, Seg};
@@ -142,6 +148,8 @@ pub struct SequentialSpec {
     pub min_effect: f64,
     /// The e-processes run, each at most once, at least one.
     pub metrics: Vec<SequentialMetric>,
+    /// Leave a step before its pause once the confidence sequence excludes `min_effect`.
+    pub promote_early: bool,
 }
 
 impl Default for SequentialSpec {
@@ -150,6 +158,7 @@ impl Default for SequentialSpec {
             alpha: DEFAULT_ALPHA,
             min_effect: DEFAULT_MIN_EFFECT,
             metrics: vec![SequentialMetric::ErrorRate, SequentialMetric::LatencyP99],
+            promote_early: false,
         }
     }
 }
@@ -161,11 +170,13 @@ pub struct Raw {
     pub alpha: Option<f64>,
     pub min_effect: Option<f64>,
     pub metrics: Option<Vec<SequentialMetric>>,
+    pub promote_early: Option<bool>,
 }
 
 impl Raw {
     /// `alpha` in (0, 1), `min_effect` a ratio in [1, 1e6], `metrics` one or both of
-    /// `error_rate` and `latency_p99`, each once.
+    /// `error_rate` and `latency_p99`, each once; `promote_early` needs `error_rate` (the
+    /// only metric with an effect size to exclude).
     pub fn check(&self, c: &mut Checker, path: &[Seg]) -> PolicyRule {
         let defaults = SequentialSpec::default();
         let mut alpha = self.alpha.unwrap_or(defaults.alpha);
@@ -206,10 +217,18 @@ impl Raw {
                 metrics.push(m);
             }
         }
+        let promote_early = self.promote_early.unwrap_or(defaults.promote_early);
+        if promote_early && !metrics.contains(&SequentialMetric::ErrorRate) {
+            c.fail(
+                at(path, "promote_early"),
+                "promote_early = true needs \"error_rate\" in metrics; expected metrics to include it (the latency sign test has no effect size to exclude)",
+            );
+        }
         PolicyRule::Sequential(SequentialSpec {
             alpha,
             min_effect,
             metrics,
+            promote_early,
         })
     }
 }
@@ -338,6 +357,9 @@ pub struct Sequential {
     no_regression: RatioMixture,
     latency: SignTest,
     fired: bool,
+    /// The no-regression e-process has reached `1 / alpha` (once is enough: a confidence
+    /// sequence may be intersected over time).
+    cleared: bool,
 }
 
 impl Sequential {
@@ -347,6 +369,7 @@ impl Sequential {
             no_regression: RatioMixture::no_regression(spec.min_effect),
             latency: SignTest::default(),
             fired: false,
+            cleared: false,
             spec,
         }
     }
@@ -367,9 +390,10 @@ impl Sequential {
         log_sum_exp(logs.iter().copied()) - (logs.len().max(1) as f64).ln()
     }
 
-    /// Whether the error ratio's confidence sequence lies below `min_effect` (module docs).
+    /// Whether the error ratio's confidence sequence lies below `min_effect` (module docs),
+    /// now or at any scrape since the deploy.
     pub fn no_regression(&self) -> bool {
-        self.no_regression.log_value() >= -self.spec.alpha.ln()
+        self.cleared || self.no_regression.log_value() >= -self.spec.alpha.ln()
     }
 }
 
@@ -387,6 +411,11 @@ impl Policy for Sequential {
         self.no_regression.reset();
         self.latency = SignTest::default();
         self.fired = false;
+        self.cleared = false;
+    }
+
+    fn passes_steps_early(&self) -> bool {
+        self.spec.promote_early
     }
 
     fn on_scrape(&mut self, scrape: &Scrape) -> Decision {
@@ -404,6 +433,7 @@ impl Policy for Sequential {
             let s = new.requests as f64 / (new.requests + old.requests) as f64;
             self.errors.observe(new.errors, errors, s);
             self.no_regression.observe(new.errors, errors, s);
+            self.cleared = self.no_regression();
         }
         if self.watches(SequentialMetric::LatencyP99) {
             if let (Some(n), Some(o)) = (new.latency_p99_ms, old.latency_p99_ms) {
@@ -413,6 +443,8 @@ impl Policy for Sequential {
         if self.log_e_value() >= -self.spec.alpha.ln() {
             self.fired = true;
             Decision::Rollback
+        } else if self.spec.promote_early && self.no_regression() {
+            Decision::Advance
         } else {
             Decision::Continue
         }

@@ -1,5 +1,3 @@
-//! Unit tests of `sequential` (`super`).
-
 use super::super::VersionSample;
 use super::*;
 
@@ -246,4 +244,33 @@ fn no_regression_when_the_confidence_sequence_excludes_the_minimum_effect() {
         21.07123269313429,
         1e-10
     ));
+}
+
+#[test]
+fn promote_early_answers_advance_once_the_minimum_effect_is_excluded_for_good() {
+    // the scrapes above: no-regression at the 30th; then a scrape where the new version
+    // has every error lowers that e-value again, but the exclusion stands (the
+    // confidence sequence is intersected over time) and the rollback side stays low
+    let even = |k| scrape(k, sample(100, 5, 200.0), sample(100, 5, 200.0));
+    let mut p = Sequential::new(SequentialSpec {
+        promote_early: true,
+        ..errors_only()
+    });
+    assert!(p.passes_steps_early());
+    let answers: Vec<Decision> = (1..=30).map(|k| p.on_scrape(&even(k))).collect();
+    assert_eq!(answers[..29], [Decision::Continue; 29]);
+    assert_eq!(answers[29], Decision::Advance);
+    let before = p.no_regression.log_value();
+    assert_eq!(
+        p.on_scrape(&scrape(31, sample(100, 10, 200.0), sample(100, 0, 200.0))),
+        Decision::Advance
+    );
+    assert!(p.no_regression.log_value() < before);
+    // without the key the same scrapes never advance; a new deploy forgets the exclusion
+    let mut q = Sequential::new(errors_only());
+    assert!(!q.passes_steps_early());
+    assert!((1..=31).all(|k| q.on_scrape(&even(k)) == Decision::Continue));
+    p.reset();
+    assert!(!p.no_regression());
+    assert_eq!(p.on_scrape(&even(1)), Decision::Continue);
 }

@@ -5,7 +5,7 @@ use super::{
     bold, draw_legend, font, grid, legend_height, padded, render, rows_for, text_width, Area,
     Chart, Colors, DrawResult, HouseStyle, LegendItem, Mark, INK,
 };
-use crate::report::findings;
+use crate::report::findings::{self, Refs};
 use crate::report::metrics::{num, tick, MetricInfo};
 use crate::report::tables::EstimateTable;
 use crate::report::ReportError;
@@ -96,11 +96,11 @@ pub const GROUPS: [Group; 7] = [
 
 /// The bar charts of a summary, with their headings: one per [`GROUPS`] entry that has a
 /// metric to show.
-/// Policies in `refs` (oracles) are drawn but not ranked in the findings.
+/// References (oracles, doing nothing) are drawn but not ranked in the findings.
 pub fn outcome_charts(
     t: &EstimateTable,
     colors: &Colors,
-    refs: &[String],
+    refs: &Refs,
 ) -> Result<Vec<(&'static str, Chart)>, ReportError> {
     let mut out = Vec::new();
     for g in GROUPS {

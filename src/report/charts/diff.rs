@@ -5,7 +5,7 @@
 use super::{
     bold, font, grid, padded, render, rows_for, Area, Chart, Colors, DrawResult, HouseStyle, INK,
 };
-use crate::report::findings::comparison_findings;
+use crate::report::findings::{comparison_findings, Refs};
 use crate::report::metrics::{tick, MetricInfo};
 use crate::report::tables::EstimateTable;
 use crate::report::ReportError;
@@ -22,12 +22,12 @@ pub const METRICS: [&str; 5] = [
 ];
 
 /// The difference chart of `comparison.csv`, if it has any of [`METRICS`].
-/// Policies in `refs` (oracles) are drawn but left out of the findings.
+/// References (oracles, doing nothing) are drawn but left out of the findings.
 pub fn diff_chart(
     t: &EstimateTable,
     baseline: &str,
     colors: &Colors,
-    refs: &[String],
+    refs: &Refs,
 ) -> Result<Option<Chart>, ReportError> {
     let metrics: Vec<String> = METRICS
         .iter()

@@ -157,3 +157,57 @@ pub fn draw_legend(area: &Area<'_>, items: &[LegendItem]) -> DrawResult<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_legend_wraps_into_rows_whose_entries_never_overlap() {
+        // The sweep chart of controllers.toml: eleven policies and the constraint.
+        let names = [
+            "none (not swept)",
+            "oracle (not swept)",
+            "alert-rule-2pct (not swept)",
+            "argo-fl3 (not swept)",
+            "argo-step-analyses (not swept)",
+            "argo-band (not swept)",
+            "flagger (not swept)",
+            "kayenta (not swept)",
+            "burn-rate-page (not swept)",
+            "ecs-breaker (not swept)",
+            "sequential (mean, 95% band)",
+            "constraint",
+        ];
+        let items: Vec<LegendItem> = names
+            .iter()
+            .map(|n| LegendItem::new(*n, INK, Mark::Tick))
+            .collect();
+        let width = 976;
+        let places = layout(&items, width);
+        let f = font(SIZE);
+        let ends: Vec<i32> = places
+            .iter()
+            .zip(&items)
+            .map(|((_, x), it)| x + SWATCH + 6 + text_width(&it.label, &f))
+            .collect();
+        for (k, ((row, x), end)) in places.iter().zip(&ends).enumerate() {
+            assert!(*end <= width, "{} runs past the width", names[k]);
+            if let Some(((next_row, next_x), _)) = places.iter().zip(&ends).nth(k + 1) {
+                assert!(
+                    next_row > row || *next_x >= end + GAP,
+                    "{} overlaps",
+                    names[k]
+                );
+            }
+            assert!(*x >= 0);
+        }
+        let rows = places.last().map_or(0, |p| p.0 + 1);
+        assert!(
+            rows >= 3,
+            "{rows} rows for {} pixels of labels",
+            ends.iter().sum::<i32>()
+        );
+        assert_eq!(legend_height(&items, width as u32), (rows * ROW + 6) as u32);
+    }
+}

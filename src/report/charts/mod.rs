@@ -161,12 +161,19 @@ fn fonts() -> Result<(), ReportError> {
 }
 
 /// A text style of `size` (plotters' size: about 1.24 times the em size in the SVG).
+///
+/// A font looks its face up when it is made, so the fonts are registered first: one made
+/// before any chart was drawn (the legend of a sweep report's first chart) would otherwise
+/// measure every text as 0 pixels wide, and its legend would wrap into too few rows and
+/// overlap. A missing font is reported by the render that follows.
 pub fn font(size: f64) -> FontDesc<'static> {
+    let _ = fonts();
     FontDesc::new(FontFamily::Name(FONT), size, FontStyle::Normal)
 }
 
 /// A bold text style for titles.
 pub fn bold(size: f64) -> FontDesc<'static> {
+    let _ = fonts();
     FontDesc::new(FontFamily::Name(FONT), size, FontStyle::Bold)
 }
 

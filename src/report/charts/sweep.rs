@@ -71,6 +71,11 @@ pub fn sweep_chart(
             Mark::Tick,
         ));
     }
+    let bounds = constraints(rec);
+    if !bounds.is_empty() {
+        items.push(LegendItem::new("constraint", CONSTRAINT, Mark::Dashed));
+    }
+    // Measured with every item, so that the strip is as tall as the rows it wraps into.
     let w = 1000;
     let cols = 2;
     let legend_h = legend_height(&items, w - 24);
@@ -79,10 +84,6 @@ pub fn sweep_chart(
         "Outcomes as {} varies (mean, 95% band)",
         Sweep::short(&s.param)
     );
-    let bounds = constraints(rec);
-    if !bounds.is_empty() {
-        items.push(LegendItem::new("constraint", CONSTRAINT, Mark::Dashed));
-    }
     let mut chart = render_with_hover("sweep", &title, (w, h), |area| {
         let (top, body) = area.split_vertically(legend_h);
         draw_legend(&top, &items)?;
@@ -202,7 +203,9 @@ fn panel_curves(
         .draw()?;
     let mut hovers = Vec::new();
     let f = font(12.0);
-    let mut notes = 0;
+    // Reference labels: (the pixel row of their value, the value's place, text, colour),
+    // spread apart below so that none is drawn over another.
+    let mut notes: Vec<(i32, f64, String, RGBColor)> = Vec::new();
     for (p, c) in &curves {
         let col = colors.of(p);
         if !s.varies(p, metric) {
@@ -211,37 +214,18 @@ fn panel_curves(
             let Some(v) = c.first().map(|q| q.1) else {
                 continue;
             };
-            let (text, y, anchor) = if v > y1 {
-                (format!("{p}: {} \u{2191}", tick(v)), y1, VPos::Top)
+            let (text, y) = if v > y1 {
+                (format!("{p}: {} \u{2191}", tick(v)), y1)
             } else if v < y0 {
-                (format!("{p}: {} \u{2193}", tick(v)), y0, VPos::Bottom)
+                (format!("{p}: {} \u{2193}", tick(v)), y0)
             } else {
                 chart.draw_series(std::iter::once(PathElement::new(
                     vec![(x1 - (x1 - x0) * 0.04, v), (x1, v)],
                     col.stroke_width(3),
                 )))?;
-                (format!("{p}: {}", tick(v)), v, VPos::Bottom)
+                (format!("{p}: {}", tick(v)), v)
             };
-            let dy = if matches!(anchor, VPos::Top) {
-                14 * notes
-            } else {
-                -14 * notes
-            };
-            notes += 1;
-            chart.draw_series(std::iter::once(
-                EmptyElement::at((x1, y))
-                    + Text::new(
-                        text.clone(),
-                        (-4, dy - 2),
-                        f.color(&col).pos(Pos::new(HPos::Right, anchor)),
-                    ),
-            ))?;
-            let (hx, hy) = chart.backend_coord(&(x1, y));
-            hovers.push(Hover {
-                x: hx - 10,
-                y: hy + dy,
-                text: format!("{text} ({unit}; not swept)"),
-            });
+            notes.push((chart.backend_coord(&(x1, y)).1, y, text, col));
             continue;
         }
         let mut band: Vec<(f64, f64)> = c.iter().map(|q| (q.0, q.3)).collect();
@@ -267,6 +251,37 @@ fn panel_curves(
                 ),
             });
         }
+    }
+    // Each label as near its value as the others allow, 14 pixels apart: pushed down past
+    // the ones above it, then up from the axis's foot past the ones below it.
+    notes.sort_by_key(|n| n.0);
+    let top = chart.backend_coord(&(x1, y1)).1 + 7;
+    let bottom = chart.backend_coord(&(x1, y0)).1 - 7;
+    let mut rows: Vec<i32> = Vec::with_capacity(notes.len());
+    for n in &notes {
+        let want = n.0.clamp(top, bottom.max(top));
+        rows.push(rows.last().map_or(want, |&prev| want.max(prev + 14)));
+    }
+    let mut floor = bottom;
+    for r in rows.iter_mut().rev() {
+        *r = (*r).min(floor);
+        floor = *r - 14;
+    }
+    for ((px, y, text, col), &row) in notes.iter().zip(&rows) {
+        chart.draw_series(std::iter::once(
+            EmptyElement::at((x1, *y))
+                + Text::new(
+                    text.clone(),
+                    (-4, row - px),
+                    f.color(col).pos(Pos::new(HPos::Right, VPos::Center)),
+                ),
+        ))?;
+        let (hx, _) = chart.backend_coord(&(x1, *y));
+        hovers.push(Hover {
+            x: hx - 10,
+            y: row,
+            text: format!("{text} ({unit}; not swept)"),
+        });
     }
     for (text, v) in &here {
         chart.draw_series(DashedLineSeries::new(

@@ -7,7 +7,7 @@ use super::{
     bold, draw_legend, font, legend_height, padded, render_with_hover, text_width, Area, Chart,
     Colors, DrawResult, HouseStyle, Hover, LegendItem, Mark, INK,
 };
-use crate::report::findings::{pareto_front, tradeoff_findings};
+use crate::report::findings::{pareto_front, tradeoff_findings, Refs};
 use crate::report::metrics::{tick, MetricInfo};
 use crate::report::tables::EstimateTable;
 use crate::report::ReportError;
@@ -19,11 +19,12 @@ const YS: [&str; 2] = ["missed_bad_release", "downtime_s"];
 
 /// The trade-off chart, if the summary has false positives and at least one of the y
 /// metrics for two or more policies.
-/// Policies in `refs` (oracles) are drawn as diamonds and left off the front.
+/// References are drawn as diamonds and left off the front: oracles (the best possible)
+/// and policies that never act (what doing nothing costs).
 pub fn tradeoff_chart(
     t: &EstimateTable,
     colors: &Colors,
-    refs: &[String],
+    refs: &Refs,
 ) -> Result<Option<Chart>, ReportError> {
     let ys: Vec<&str> = YS
         .iter()
@@ -43,9 +44,15 @@ pub fn tradeoff_chart(
         .policies
         .iter()
         .map(|p| {
-            if refs.contains(p) {
+            if refs.is_bound(p) {
                 LegendItem::new(
                     format!("{p} (knows the truth: a reference)"),
+                    colors.of(p),
+                    Mark::Diamond,
+                )
+            } else if !refs.ranked(p) {
+                LegendItem::new(
+                    format!("{p} (never acts: a reference)"),
                     colors.of(p),
                     Mark::Diamond,
                 )
@@ -95,7 +102,7 @@ fn panel_tradeoff(
     t: &EstimateTable,
     y: &str,
     colors: &Colors,
-    refs: &[String],
+    refs: &Refs,
 ) -> DrawResult<Vec<Hover>> {
     let (xm, ym) = (MetricInfo::of(X), MetricInfo::of(y));
     let pts: Vec<Point<'_>> = t
@@ -111,10 +118,7 @@ fn panel_tradeoff(
             })
         })
         .collect();
-    let is_ref: Vec<bool> = pts
-        .iter()
-        .map(|p| refs.iter().any(|r| r == p.policy))
-        .collect();
+    let is_ref: Vec<bool> = pts.iter().map(|p| !refs.ranked(p.policy)).collect();
     let front = pareto_front(
         &pts.iter()
             .zip(&is_ref)

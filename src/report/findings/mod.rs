@@ -8,6 +8,29 @@ use super::inputs::{EventRow, Recommendation, TraceRow};
 use super::metrics::{num, Better, MetricInfo};
 use super::tables::{Est, EstimateTable, Sweep};
 
+/// The policies that are yardsticks, not choices: findings never rank them, and the
+/// Pareto front leaves them out. Saying that the policy which never acts has the fewest
+/// false-positive rollbacks, or that the oracle detects fastest, tells a reader nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Refs {
+    /// Policies that know the truth (`kind = "oracle"`): the best possible.
+    pub bounds: Vec<String>,
+    /// Policies that never act (`kind = "none"`): what doing nothing costs.
+    pub nothing: Vec<String>,
+}
+
+impl Refs {
+    /// Whether `p` is a choice a team could make (neither a bound nor doing nothing).
+    pub fn ranked(&self, p: &str) -> bool {
+        !self.bounds.iter().chain(&self.nothing).any(|r| r == p)
+    }
+
+    /// Whether `p` knows the truth.
+    pub fn is_bound(&self, p: &str) -> bool {
+        self.bounds.iter().any(|r| r == p)
+    }
+}
+
 /// Which points are on the Pareto front when lower is better on both coordinates: no other
 /// point is at most as high on both and lower on one. Points with a missing or non-finite
 /// coordinate are never on the front and dominate nothing. Equal points are all on it.
@@ -30,6 +53,28 @@ pub fn pareto_front(points: &[Option<(f64, f64)>]) -> Vec<bool> {
 /// Whether `a` is at most `b` on both coordinates and lower on one.
 pub fn dominates(a: (f64, f64), b: (f64, f64)) -> bool {
     a.0 <= b.0 && a.1 <= b.1 && (a.0 < b.0 || a.1 < b.1)
+}
+
+/// "fewer false-positive rollbacks", "less downtime", "shorter time to detect".
+fn fewer(m: &MetricInfo) -> String {
+    let label = m.label.to_lowercase();
+    let word = if m.name.starts_with("time_") || m.name.ends_with("_detected_s") {
+        "shorter"
+    } else if m.name == "downtime_s" {
+        "less"
+    } else {
+        "fewer"
+    };
+    format!("{word} {label}")
+}
+
+/// A value with its unit when it is a time ("798.5 s"); counts and rates as they are.
+fn in_seconds(m: &MetricInfo, x: f64) -> String {
+    if m.unit.starts_with("s") && !m.percent {
+        format!("{} s", m.value(x))
+    } else {
+        m.value(x)
+    }
 }
 
 /// "fewest false-positive rollbacks", "least downtime", "shortest time to detect".
@@ -59,87 +104,123 @@ fn estimate(m: &MetricInfo, e: &Est) -> String {
     m.estimate(e.mean, e.low, e.high)
 }
 
-/// The estimates of `metric` of the policies a user chooses among, in table order:
-/// policies in `refs` (oracles) are left out, being a yardstick, not a choice.
-fn choices<'t>(t: &'t EstimateTable, metric: &str, refs: &[String]) -> Vec<(&'t str, Est)> {
+/// The estimates of `metric` of the policies a team chooses among ([`Refs::ranked`]), in
+/// table order: baselines and oracles are yardsticks, not choices.
+fn choices<'t>(t: &'t EstimateTable, metric: &str, refs: &Refs) -> Vec<(&'t str, Est)> {
     t.policies
         .iter()
-        .filter(|p| !refs.contains(p))
+        .filter(|p| refs.ranked(p))
         .filter_map(|p| t.get(p, metric).map(|e| (p.as_str(), e)))
         .collect()
 }
 
-/// Per metric of a bar chart: which policy does best and worst (for metrics where lower is
-/// better), and whether the best is distinguishable from the runner-up.
-/// Policies in `refs` (oracles) are left out: they are a yardstick, not a choice.
-pub fn outcome_findings(t: &EstimateTable, metrics: &[String], refs: &[String]) -> Vec<String> {
+/// How far apart two means are: "3.1 percentage points" for proportions, the metric's own
+/// unit otherwise ("40.0 s per run").
+fn gap(m: &MetricInfo, a: f64, b: f64) -> String {
+    let d = (a - b).abs();
+    if m.percent {
+        format!("{:.1} percentage points", d * 100.0)
+    } else if m.unit.is_empty() {
+        num(d)
+    } else {
+        format!("{} {}", num(d), m.unit)
+    }
+}
+
+/// Per metric of a bar chart (where lower is better), among the policies a team could
+/// choose ([`Refs::ranked`]): which does best, by how much against the runner-up (or that
+/// the runs cannot tell them apart: their 95% intervals overlap), which does worst, and what
+/// doing nothing costs when the best clearly improves on it. A metric on which every choice
+/// is equal gets one sentence; one on which no choice differs clearly from another gets
+/// none beyond that.
+pub fn outcome_findings(t: &EstimateTable, metrics: &[String], refs: &Refs) -> Vec<String> {
     let mut out = Vec::new();
     for name in metrics {
         let m = MetricInfo::of(name);
-        let mut vals = choices(t, name, refs);
+        if m.better != Better::Lower {
+            continue;
+        }
+        // A mean of one value (a time to detect of a single caught release) has no
+        // interval to rank it by.
+        let mut vals: Vec<(&str, Est)> = choices(t, name, refs)
+            .into_iter()
+            .filter(|(_, e)| e.n >= 2)
+            .collect();
         if vals.len() < 2 {
             continue;
         }
         vals.sort_by(|a, b| a.1.mean.total_cmp(&b.1.mean));
+        let label = m.label.to_lowercase();
         let (best, be) = vals[0];
         let (worst, we) = vals[vals.len() - 1];
-        if m.better != Better::Lower {
-            continue;
-        }
         if be.mean == we.mean {
             out.push(format!(
-                "All policies have the same {}: {}.",
-                m.label.to_lowercase(),
+                "Every policy that acts has the same {label}: {}.",
                 estimate(&m, &be)
             ));
             continue;
         }
-        let ties: Vec<&str> = vals[1..]
+        // Policies the runs cannot tell from the best (their intervals overlap).
+        let level: Vec<&str> = vals[1..]
             .iter()
-            .filter(|(_, e)| e.mean == be.mean)
+            .filter(|(_, e)| e.overlaps(&be))
             .map(|(p, _)| *p)
             .collect();
-        let mut s = if ties.is_empty() {
+        let mut s = if level.is_empty() {
+            let (second, se) = vals[1];
             format!(
-                "{best} has the {}: {}",
+                "{best} has the {}: {}, ahead of the runner-up {second} ({}) by {}.",
                 superlative(&m, true),
+                estimate(&m, &be),
+                estimate(&m, &se),
+                gap(&m, se.mean, be.mean)
+            )
+        } else if level.len() + 1 == vals.len() {
+            format!(
+                "The runs cannot tell {best} and {} apart on {label}: their 95% intervals \
+                 overlap ({best} lowest at {}).",
+                level.join(", "),
                 estimate(&m, &be)
             )
         } else {
             format!(
-                "{best} and {} have the {}: {}",
-                ties.join(", "),
+                "{best} has the {}, {}, but the runs cannot tell it from {} (overlapping 95% \
+                 intervals).",
                 superlative(&m, true),
-                estimate(&m, &be)
+                estimate(&m, &be),
+                level.join(", ")
             )
         };
-        if ties.is_empty() {
-            let (second, se) = vals[1];
-            if be.overlaps(&se) {
-                s.push_str(&format!(
-                    " (not clearly ahead of {second} at {}: their 95% intervals overlap)",
-                    m.value(se.mean)
-                ));
+        if vals.len() > 2 && !we.overlaps(&be) {
+            s.push_str(&format!(
+                " {worst} has the {}: {}.",
+                superlative(&m, false),
+                estimate(&m, &we)
+            ));
+        }
+        let nothing = refs
+            .nothing
+            .iter()
+            .find_map(|p| t.get(p, name).map(|e| (p, e)));
+        if let Some((p, ne)) = nothing {
+            if ne.mean > be.mean && !ne.overlaps(&be) {
+                s.push_str(&format!(" Doing nothing ({p}) has {}.", estimate(&m, &ne)));
             }
         }
-        s.push_str(&format!(
-            "; {worst} has the {}: {}.",
-            superlative(&m, false),
-            estimate(&m, &we)
-        ));
         out.push(s);
     }
     out
 }
 
 /// The trade-off of false positives against `y_metric`: which policies are on the Pareto
-/// front, and for each one off it, a policy that beats it on both. Policies in `refs`
-/// (oracles) are neither on the front nor beaten.
+/// front, and for each one off it, a policy that beats it on both, said only when it is
+/// clearly better on one of them (the 95% intervals do not overlap). References (oracles,
+/// doing nothing) are neither on the front nor beaten.
 pub fn tradeoff_findings(
     t: &EstimateTable,
     x_metric: &str,
     y_metric: &str,
-    refs: &[String],
+    refs: &Refs,
 ) -> Vec<String> {
     let xm = MetricInfo::of(x_metric);
     let ym = MetricInfo::of(y_metric);
@@ -156,9 +237,9 @@ pub fn tradeoff_findings(
         return Vec::new();
     }
     let mut out = vec![format!(
-        "On the Pareto front (no other policy has both fewer {} and fewer {}): {}.",
-        xm.label.to_lowercase(),
-        ym.label.to_lowercase(),
+        "On the Pareto front (no other policy that acts has both {} and {}): {}.",
+        fewer(&xm),
+        fewer(&ym),
         on.join(", ")
     )];
     for (i, p) in t.policies.iter().enumerate() {
@@ -173,15 +254,22 @@ pub fn tradeoff_findings(
             .filter(|(j, q)| front[*j] && q.is_some_and(|q| dominates(q, me)))
             .filter_map(|(j, q)| q.map(|q| (j, q)))
             .min_by(|a, b| a.1 .1.total_cmp(&b.1 .1));
-        if let Some((j, q)) = by {
+        let clearly = |j: usize| {
+            let q = &t.policies[j];
+            [x_metric, y_metric].iter().any(
+                |m| matches!((t.get(q, m), t.get(p, m)), (Some(a), Some(b)) if !a.overlaps(&b)),
+            )
+        };
+        if let Some((j, q)) = by.filter(|(j, _)| clearly(*j)) {
             out.push(format!(
-                "{p} is beaten on both by {}: {} vs {} {}, {} vs {} {}.",
+                "{} does at least as well as {p} on both, and clearly better on one: {} vs {} \
+                 {}, {} vs {} {}.",
                 t.policies[j],
-                xm.value(q.0),
-                xm.value(me.0),
+                in_seconds(&xm, q.0),
+                in_seconds(&xm, me.0),
                 xm.label.to_lowercase(),
-                ym.value(q.1),
-                ym.value(me.1),
+                in_seconds(&ym, q.1),
+                in_seconds(&ym, me.1),
                 ym.label.to_lowercase(),
             ));
         }
@@ -194,12 +282,12 @@ pub fn tradeoff_points(
     t: &EstimateTable,
     x_metric: &str,
     y_metric: &str,
-    refs: &[String],
+    refs: &Refs,
 ) -> Vec<Option<(f64, f64)>> {
     t.policies
         .iter()
         .map(|p| {
-            if refs.contains(p) {
+            if !refs.ranked(p) {
                 return None;
             }
             Some((t.get(p, x_metric)?.mean, t.get(p, y_metric)?.mean))
@@ -208,12 +296,12 @@ pub fn tradeoff_points(
 }
 
 /// Paired differences against the baseline: per metric, the largest reduction and whether
-/// its interval excludes zero. Policies in `refs` (oracles) are left out.
+/// its interval excludes zero. References (oracles, doing nothing) are left out.
 pub fn comparison_findings(
     t: &EstimateTable,
     baseline: &str,
     metrics: &[String],
-    refs: &[String],
+    refs: &Refs,
 ) -> Vec<String> {
     let mut out = Vec::new();
     for name in metrics {
@@ -423,124 +511,8 @@ pub fn clock(t_s: f64) -> String {
     format!("{}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60)
 }
 
-/// A single run: when the release was deployed and acted on, the faults it met, and how
-/// high the new version's true error rate went.
-pub fn timeline_findings(trace: &[TraceRow], events: &[EventRow]) -> Vec<String> {
-    let mut out = Vec::new();
-    let deploy = events.iter().find(|e| e.kind == "deploy");
-    let action = events.iter().find(|e| {
-        matches!(
-            e.kind.as_str(),
-            "rollback" | "roll_forward" | "flag_off" | "refused"
-        )
-    });
-    let promote = events.iter().find(|e| e.kind == "promote");
-    match (deploy, action) {
-        (Some(d), Some(a)) => {
-            let what = match a.kind.as_str() {
-                "rollback" => "rolled back",
-                "roll_forward" => "rolled forward",
-                "flag_off" => "turned off by its flag",
-                _ => "refused a rollback",
-            };
-            let during: Vec<String> = fault_windows(events, trace)
-                .iter()
-                .filter(|(s, e, _)| *s <= a.t_s && a.t_s <= *e)
-                .map(|(_, _, name)| name.clone())
-                .collect();
-            out.push(format!(
-                "Deployed at {}, {what} at {} ({} later){}.",
-                clock(d.t_s),
-                clock(a.t_s),
-                duration(a.t_s - d.t_s),
-                if during.is_empty() {
-                    String::new()
-                } else {
-                    format!(", while a fault was active ({})", during.join(", "))
-                }
-            ));
-        }
-        (Some(d), None) => out.push(format!(
-            "Deployed at {}{}; no rollback.",
-            clock(d.t_s),
-            promote
-                .map(|p| format!(", promoted at {}", clock(p.t_s)))
-                .unwrap_or_default()
-        )),
-        _ => {}
-    }
-    let rollbacks = events.iter().filter(|e| e.kind == "rollback").count();
-    if rollbacks > 1 {
-        out.push(format!(
-            "{rollbacks} rollbacks in this run: a rollback loop."
-        ));
-    }
-    let faults = fault_windows(events, trace);
-    if !faults.is_empty() {
-        let list: Vec<String> = faults
-            .iter()
-            .map(|(s, e, n)| format!("{n} {}–{}", clock(*s), clock(*e)))
-            .collect();
-        out.push(format!("Faults: {}.", list.join("; ")));
-    }
-    let peak = trace
-        .iter()
-        .filter_map(|r| r.true_error_rate_new.map(|v| (r.t_s, v)))
-        .max_by(|a, b| a.1.total_cmp(&b.1));
-    if let Some((t, v)) = peak {
-        if v > 0.0 {
-            out.push(format!(
-                "The new version's true error rate peaked at {}% at {}.",
-                num(v * 100.0),
-                clock(t)
-            ));
-        }
-    }
-    out
-}
-
-/// Fault windows from `fault_start`/`fault_end` events paired by detail (a fault still
-/// active at the end of the trace ends there).
-pub fn fault_windows(events: &[EventRow], trace: &[TraceRow]) -> Vec<(f64, f64, String)> {
-    let end = trace
-        .last()
-        .map(|r| r.t_s)
-        .into_iter()
-        .chain(events.last().map(|e| e.t_s))
-        .fold(0.0, f64::max);
-    let mut open: Vec<(f64, String)> = Vec::new();
-    let mut out = Vec::new();
-    for e in events {
-        let detail = e.detail.clone().unwrap_or_default();
-        match e.kind.as_str() {
-            "fault_start" => open.push((e.t_s, detail)),
-            "fault_end" => {
-                let i = open
-                    .iter()
-                    .position(|(_, d)| *d == detail)
-                    .or(if open.is_empty() { None } else { Some(0) });
-                if let Some(i) = i {
-                    let (s, d) = open.remove(i);
-                    out.push((s, e.t_s, name_of(&d)));
-                }
-            }
-            _ => {}
-        }
-    }
-    for (s, d) in open {
-        out.push((s, end, name_of(&d)));
-    }
-    out.sort_by(|a, b| a.0.total_cmp(&b.0));
-    out
-}
-
-fn name_of(detail: &str) -> String {
-    if detail.is_empty() {
-        "fault".into()
-    } else {
-        detail.to_string()
-    }
-}
+mod timeline;
+pub use timeline::{fault_windows, timeline_findings};
 
 #[cfg(test)]
 mod tests;

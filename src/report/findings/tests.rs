@@ -1,5 +1,3 @@
-//! Unit tests of `findings` (`super`).
-
 use super::*;
 use crate::report::inputs::SummaryRow;
 
@@ -59,23 +57,65 @@ fn table() -> EstimateTable {
     )
 }
 
+fn nothing() -> Refs {
+    Refs {
+        bounds: Vec::new(),
+        nothing: vec!["none".into()],
+    }
+}
+
 #[test]
-fn findings_name_best_and_worst_with_intervals() {
+fn findings_rank_only_choices_and_say_by_how_much() {
     let f = outcome_findings(
         &table(),
         &["failed_requests".into(), "false_positive_rollbacks".into()],
-        &[],
+        &nothing(),
     );
+    // Overlapping intervals: no winner; doing nothing is clearly worse, so it is said.
     assert_eq!(
         f[0],
-        "canary has the fewest failed requests: 836.2 [748.0, 924.4] per run \
-             (not clearly ahead of threshold-x at 900.0: their 95% intervals overlap); none \
-             has the most failed requests: 32572 [30444, 34697] per run."
+        "The runs cannot tell canary and threshold-x apart on failed requests: their 95% \
+         intervals overlap (canary lowest at 836.2 [748.0, 924.4] per run). Doing nothing \
+         (none) has 32572 [30444, 34697] per run."
     );
+    // Not "none has the fewest false-positive rollbacks": it never acts.
     assert_eq!(
         f[1],
-        "none has the fewest false-positive rollbacks: 0.000 [0.000, 0.000] per run; \
-             threshold-x has the most false-positive rollbacks: 0.078 [0.066, 0.089] per run."
+        "canary has the fewest false-positive rollbacks: 0.030 [0.020, 0.040] per run, \
+         ahead of the runner-up threshold-x (0.078 [0.066, 0.089] per run) by 0.048 per run."
+    );
+    assert_eq!(f.len(), 2);
+}
+
+#[test]
+fn findings_name_the_worst_and_the_policies_level_with_the_best() {
+    let t = EstimateTable::from_summary(
+        &[
+            row("a", "downtime_s", 100.0, 90.0, 110.0),
+            row("b", "downtime_s", 105.0, 95.0, 115.0),
+            row("c", "downtime_s", 300.0, 280.0, 320.0),
+            row("d", "downtime_s", 300.0, 280.0, 320.0),
+        ],
+        &[],
+    );
+    let f = outcome_findings(&t, &["downtime_s".into()], &Refs::default());
+    assert_eq!(
+        f[0],
+        "a has the least downtime, 100.0 [90.0, 110.0] s per run, but the runs cannot tell \
+         it from b (overlapping 95% intervals). d has the most downtime: 300.0 [280.0, \
+         320.0] s per run."
+    );
+    let t = EstimateTable::from_summary(
+        &[
+            row("a", "rollback_loops", 0.0, 0.0, 0.0),
+            row("b", "rollback_loops", 0.0, 0.0, 0.0),
+        ],
+        &[],
+    );
+    let f = outcome_findings(&t, &["rollback_loops".into()], &Refs::default());
+    assert_eq!(
+        f,
+        ["Every policy that acts has the same rollback loops: 0.000 [0.000, 0.000] per run."]
     );
 }
 
@@ -87,13 +127,17 @@ fn references_are_not_ranked() {
         row("b", "failed_requests", 200.0, 190.0, 210.0),
     ]);
     let t = EstimateTable::from_summary(&rows, &[]);
-    let f = outcome_findings(&t, &["failed_requests".into()], &["oracle".into()]);
+    let refs = Refs {
+        bounds: vec!["oracle".into()],
+        nothing: Vec::new(),
+    };
+    let f = outcome_findings(&t, &["failed_requests".into()], &refs);
     assert!(
         f[0].starts_with("a has the fewest failed requests"),
         "{}",
         f[0]
     );
-    let pts = tradeoff_points(&t, "failed_requests", "failed_requests", &["oracle".into()]);
+    let pts = tradeoff_points(&t, "failed_requests", "failed_requests", &refs);
     assert_eq!(pareto_front(&pts), [false, true, false]);
 }
 
@@ -103,18 +147,35 @@ fn tradeoff_finding_names_front_and_who_beats_whom() {
         &table(),
         "false_positive_rollbacks",
         "missed_bad_release",
+        &nothing(),
+    );
+    // none (never acts) is not on the front it would trivially join.
+    assert_eq!(
+        f,
+        [
+            "On the Pareto front (no other policy that acts has both fewer false-positive \
+             rollbacks and fewer missed bad releases): canary.",
+            "canary does at least as well as threshold-x on both, and clearly better on one: \
+             0.030 vs 0.078 false-positive rollbacks, 0.0% vs 0.0% missed bad releases."
+        ]
+    );
+    // Better on both means but within the intervals on both: no claim.
+    let t = EstimateTable::from_summary(
+        &[
+            row("a", "false_positive_rollbacks", 0.03, 0.02, 0.04),
+            row("b", "false_positive_rollbacks", 0.035, 0.025, 0.045),
+            row("a", "missed_bad_release", 0.01, 0.0, 0.02),
+            row("b", "missed_bad_release", 0.012, 0.002, 0.022),
+        ],
         &[],
     );
-    assert_eq!(
-        f[0],
-        "On the Pareto front (no other policy has both fewer false-positive rollbacks and \
-             fewer missed bad releases): none, canary."
+    let f = tradeoff_findings(
+        &t,
+        "false_positive_rollbacks",
+        "missed_bad_release",
+        &Refs::default(),
     );
-    assert_eq!(
-        f[1],
-        "threshold-x is beaten on both by canary: 0.030 vs 0.078 false-positive rollbacks, \
-             0.0% vs 0.0% missed bad releases."
-    );
+    assert_eq!(f.len(), 1, "{f:?}");
 }
 
 #[test]
@@ -146,17 +207,17 @@ fn comparison_finding_says_whether_the_interval_excludes_zero() {
         &t,
         "none",
         &["downtime_s".into(), "false_positive_rollbacks".into()],
-        &[],
+        &nothing(),
     );
     assert_eq!(
         f[0],
         "gate has the largest reduction in downtime against none: -9844 [-10700, -8990] s \
-             per run (the interval excludes 0: a real difference)."
+         per run (the interval excludes 0: a real difference)."
     );
     assert_eq!(
         f[1],
         "No policy reduces false-positive rollbacks against none; gate adds the most: \
-             +0.010 [-0.002, +0.022] per run (not distinguishable from no change)."
+         +0.010 [-0.002, +0.022] per run (not distinguishable from no change)."
     );
 }
 
@@ -169,9 +230,9 @@ fn unmet_recommendation_is_said_plainly() {
         ..Default::default()
     };
     assert_eq!(
-            recommendation_sentence(&r),
-            "No value of error_rate_above meets \"min downtime_s s.t. false_positive_rollbacks <= 0.001\"."
-        );
+        recommendation_sentence(&r),
+        "No value of error_rate_above meets \"min downtime_s s.t. false_positive_rollbacks <= 0.001\"."
+    );
 }
 
 #[test]
@@ -203,7 +264,7 @@ fn timeline_finding_tells_the_story() {
     assert_eq!(
         f[0],
         "Deployed at 1:00:00, rolled back at 1:05:00 (5 min later), while a fault was \
-             active (dependency_outage)."
+         active (dependency_outage)."
     );
     assert_eq!(f[1], "Faults: dependency_outage 1:02:00–1:10:00.");
     assert_eq!(

@@ -164,6 +164,7 @@ impl<'a, 'w> Replication<'a, 'w> {
             service: 0,
             bad: world.release_bad,
             gates_every_step: response.gates_every_step(),
+            passes_early: response.passes_steps_early(),
             bake_ms: s.release.bake_ms,
             oracle_after_ms,
             after_promotion,
