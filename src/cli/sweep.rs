@@ -9,7 +9,7 @@ use anyhow::Result;
 use rollsim::experiment::objective::{self, PointResult, Recommendation};
 use rollsim::experiment::sweep::{Param, Sweep};
 use rollsim::jobs::sweep::{Finished, SweepJob};
-use rollsim::report::Manifest;
+use rollsim::report::{table, Manifest};
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -162,46 +162,17 @@ fn print(
         writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
         return Ok(());
     }
-    let metrics = [
-        "false_positive_rollbacks",
-        "missed_bad_release",
-        "rollback_loops",
-        "downtime_s",
-        "failed_requests",
-    ];
-    let mut header: Vec<String> = params.iter().map(|p| p.path.clone()).collect();
-    header.extend(metrics.iter().map(|m| m.to_string()));
-    let mut table = vec![header];
-    for p in points {
-        let mut row: Vec<String> = p.values.iter().map(|(_, v)| v.to_string()).collect();
-        for m in metrics {
-            row.push(
-                match p.estimates.get(&(policy.to_string(), m.to_string())) {
-                    Some(e) if e.n > 0 => {
-                        format!("{:.4} [{:.4}, {:.4}]", e.mean, e.ci95_low, e.ci95_high)
-                    }
-                    _ => "-".into(),
-                },
-            );
-        }
-        table.push(row);
-    }
-    let widths: Vec<usize> = (0..table[0].len())
-        .map(|c| table.iter().map(|r| r[c].len()).max().unwrap_or(0))
-        .collect();
+    let params: Vec<String> = params.iter().map(|p| p.path.clone()).collect();
     writeln!(
         out,
         "policy {policy}, {} runs per point, seed {}\n",
         manifest.runs, manifest.seed
     )?;
-    for r in &table {
-        let line: Vec<String> = r
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:>w$}"))
-            .collect();
-        writeln!(out, "{}", line.join("  "))?;
-    }
+    write!(
+        out,
+        "{}",
+        table::sweep_table(&params, points, policy, &table::SWEEP_METRICS, table::WIDTH)
+    )?;
     if let Some((r, from_scenario)) = rec {
         let whose = if from_scenario {
             " (the scenario's [objective]; --objective overrides it)"

@@ -129,9 +129,16 @@ fn cell(metric: &str, metrics: &[(&'static str, Estimate)], interval: bool) -> S
             format!("{} ({share})", unit.format(e.mean))
         };
     }
-    if e.n == 0 {
+    estimate_cell(metric, Some(&e), interval)
+}
+
+/// A mean in the metric's human unit with its 95% interval when `interval` ("-" when no
+/// run measured it): the cell of every text table of estimates.
+fn estimate_cell(metric: &str, e: Option<&Estimate>, interval: bool) -> String {
+    let unit = Unit::of(metric);
+    let Some(e) = e.filter(|e| e.n > 0) else {
         return "-".into();
-    }
+    };
     if !interval {
         return unit.format(e.mean);
     }
@@ -192,24 +199,96 @@ pub fn policy_table(
         }
         Format::Table | Format::Json => {}
     }
-    let mut intervals = vec![true; metrics.len()];
-    let mut table = rows(s, metrics, order, &intervals);
+    // `rows` has the policy column first; its intervals are per metric.
+    let (table, dropped) = fit(metrics.len(), 0, max_width, |iv| {
+        rows(s, metrics, order, iv)
+    });
+    let mut out = render(&table);
+    out.push_str(&legend(metrics, dropped, "--wide shows them all"));
+    out
+}
+
+/// Drops intervals, rightmost column first, until `rows(intervals)` fits `max_width`;
+/// returns the rows and whether any interval was dropped. `first` is the first column
+/// that has intervals (the columns before it name the row).
+fn fit(
+    columns: usize,
+    first: usize,
+    max_width: usize,
+    rows: impl Fn(&[bool]) -> Vec<Vec<String>>,
+) -> (Vec<Vec<String>>, bool) {
+    let mut intervals = vec![true; columns];
+    let mut table = rows(&intervals);
     let mut dropped = false;
-    for k in (0..metrics.len()).rev() {
+    for k in (first..columns).rev() {
         if width(&table) <= max_width {
             break;
         }
         intervals[k] = false;
         dropped = true;
-        table = rows(s, metrics, order, &intervals);
+        table = rows(&intervals);
     }
+    (table, dropped)
+}
+
+/// The columns of `rollsim sweep`'s terminal table, for the swept policy.
+pub const SWEEP_METRICS: [&str; 5] = [
+    "false_positive_rollbacks",
+    "missed_bad_release",
+    "rollback_loops",
+    "downtime_s",
+    "failed_requests",
+];
+
+/// The terminal table of a sweep: one row per point (the swept values first, headed by
+/// their last key),
+/// `metrics` of `policy` as columns in human units with their 95% intervals, fitted to
+/// `max_width` columns as [`policy_table`] is (intervals dropped from the right, said so).
+pub fn sweep_table(
+    params: &[String],
+    points: &[crate::experiment::objective::PointResult],
+    policy: &str,
+    metrics: &[&str],
+    max_width: usize,
+) -> String {
+    // A parameter's column is headed by its last key (the heading above the table names
+    // the policy); the whole path when two parameters share a last key.
+    let last = |p: &String| p.rsplit('.').next().unwrap_or(p).to_string();
+    let short: Vec<String> = params
+        .iter()
+        .map(|p| {
+            let twins = params.iter().filter(|q| last(q) == last(p)).count();
+            if twins > 1 {
+                p.clone()
+            } else {
+                last(p)
+            }
+        })
+        .collect();
+    let rows = |intervals: &[bool]| {
+        let mut head: Vec<String> = short.clone();
+        head.extend(metrics.iter().map(|m| header(m)));
+        let mut out = vec![head];
+        for p in points {
+            let mut row: Vec<String> = p.values.iter().map(|(_, v)| v.to_string()).collect();
+            for (k, m) in metrics.iter().enumerate() {
+                let e = p.estimates.get(&(policy.to_string(), m.to_string()));
+                row.push(estimate_cell(m, e, intervals[params.len() + k]));
+            }
+            out.push(row);
+        }
+        out
+    };
+    let (table, dropped) = fit(params.len() + metrics.len(), params.len(), max_width, rows);
+    let metrics: Vec<String> = metrics.iter().map(|m| m.to_string()).collect();
     let mut out = render(&table);
-    out.push_str(&legend(metrics, dropped));
+    out.push_str(&legend(&metrics, dropped, "sweep.csv has them all"));
     out
 }
 
 /// What the cells mean, under the table.
-fn legend(metrics: &[String], dropped: bool) -> String {
+/// `whole` says where the intervals left out can be read.
+fn legend(metrics: &[String], dropped: bool, whole: &str) -> String {
     let mut out = "mean per run [95% interval]".to_string();
     if metrics.iter().any(|m| Unit::of(m) == Unit::Percent) {
         out.push_str("; rates are % of runs (one release per run)");
@@ -221,7 +300,7 @@ fn legend(metrics: &[String], dropped: bool) -> String {
     }
     if dropped {
         out.push_str(&format!(
-            "\nsome intervals left out to fit {WIDTH} columns; --wide shows them all"
+            "\nsome intervals left out to fit {WIDTH} columns; {whole}"
         ));
     }
     out.push('\n');
@@ -385,6 +464,41 @@ mod tests {
         assert_eq!(
             md,
             "| policy | downtime |\n|---|---:|\n| b | 13m19s [11m42s, 14m55s] |\n"
+        );
+    }
+
+    #[test]
+    fn the_sweep_table_fits_the_width_in_human_units() {
+        use crate::experiment::objective::PointResult;
+        let s = summary();
+        let point = |i: usize, v: f64| PointResult {
+            point: i,
+            values: vec![("policies.error-rate-2pct.error_rate_above".into(), v)],
+            estimates: s.policies[0]
+                .metrics
+                .iter()
+                .map(|(m, e)| (("gate".to_string(), m.to_string()), *e))
+                .collect(),
+        };
+        let points = [point(0, 0.005), point(1, 0.0125)];
+        let params = ["policies.error-rate-2pct.error_rate_above".to_string()];
+        let wide = sweep_table(&params, &points, "gate", &SWEEP_METRICS, 1000);
+        assert!(wide.contains("7.8% [3.9, 15.6]"), "{wide}");
+        assert!(wide.contains("13m19s [11m42s, 14m55s]"), "{wide}");
+        assert!(
+            wide.lines().nth(2).is_some_and(|l| l.starts_with("0.005 ")),
+            "{wide}"
+        );
+        assert!(!wide.contains("left out"), "{wide}");
+        let t = sweep_table(&params, &points, "gate", &SWEEP_METRICS, WIDTH);
+        assert!(t.lines().all(|l| l.chars().count() <= WIDTH), "{t}");
+        assert!(t.contains("some intervals left out"), "{t}");
+        assert!(t.contains("7.8%"), "{t}");
+        // no estimate for a policy the sweep did not run: a dash, not a number
+        let other = sweep_table(&params, &points, "nobody", &SWEEP_METRICS, WIDTH);
+        assert!(
+            other.lines().nth(2).is_some_and(|l| l.ends_with('-')),
+            "{other}"
         );
     }
 }
