@@ -2,7 +2,7 @@
 //! [`rollsim::gameday::run`] and prints the scorecard.
 
 use super::args::GamedayArgs;
-use super::{command_line, default_out, load, pick_seed, policy_index, UsageError};
+use super::{command_line, default_out, load, pick_seed, policy_index, single_service, UsageError};
 use anyhow::Result;
 use rollsim::gameday::run::{run, GameDay};
 use rollsim::gameday::runtime::bind;
@@ -56,6 +56,7 @@ fn redact_token(argv: &[String]) -> Vec<String> {
 pub fn gameday(a: &GamedayArgs, argv: &[String]) -> Result<()> {
     check(a)?;
     let (text, origin, scenario) = load(&a.scenario)?;
+    single_service(&scenario, "gameday", &a.scenario)?;
     let pager = match a.pager.as_deref() {
         Some(name) => Some((policy_index(&scenario, name, "--pager")?, name.to_string())),
         None => None,

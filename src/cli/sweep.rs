@@ -4,7 +4,10 @@
 
 use super::args::SweepArgs;
 use super::gate::{self, Gates};
-use super::{command_line, default_out, load_source, pick_seed, progress, stop_flag, UsageError};
+use super::{
+    command_line, default_out, load_source, pick_seed, progress, single_service, stop_flag,
+    UsageError,
+};
 use anyhow::Result;
 use rollsim::experiment::objective::{self, PointResult, Recommendation};
 use rollsim::experiment::sweep::{Param, Sweep};
@@ -20,6 +23,7 @@ fn finite(x: f64) -> Option<f64> {
 pub fn sweep(a: &SweepArgs, argv: &[String]) -> Result<()> {
     let c = &a.common;
     let source = load_source(&c.scenario)?;
+    single_service(&source.scenario, "sweep", &c.scenario)?;
     let params: Vec<Param> = a
         .params
         .iter()

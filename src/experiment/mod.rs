@@ -18,7 +18,7 @@ pub mod tune;
 
 use crate::outcome::RunRecord;
 use crate::scenario::Scenario;
-use crate::sim::{replicate, Prepared, World};
+use crate::sim::{replicate, replicate_system, Prepared, World};
 use rayon::prelude::*;
 use stats::{Accumulator, Estimate};
 use std::ops::Range;
@@ -66,44 +66,83 @@ pub struct Results {
 }
 
 type Row = [Accumulator; RunRecord::METRICS.len()];
+type SystemRow = [Accumulator; RunRecord::SYSTEM_METRICS.len()];
 
 /// Accumulates the records of whole runs into a [`Summary`] and a [`Comparison`], in the
 /// order they are given.
 #[derive(Debug, Clone)]
 pub struct Summarizer {
     names: Vec<String>,
+    /// Rows per policy in a run: 1, or in a system the system's row and one per service.
+    group: usize,
+    /// The baseline policy's index.
     baseline: usize,
     acc: Vec<Row>,
     diff: Vec<Row>,
+    sys_acc: Vec<SystemRow>,
+    sys_diff: Vec<SystemRow>,
+}
+
+/// The summary's name of each row of a run: the policies, or in a system each policy
+/// (its system row) followed by `policy@service` for each service.
+pub fn row_names(policies: &[String], services: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(policies.len() * (services.len() + 1));
+    for p in policies {
+        out.push(p.clone());
+        out.extend(services.iter().map(|s| format!("{p}@{s}")));
+    }
+    out
+}
+
+/// The names of a scenario's services (none for a single service).
+pub fn service_names(scenario: &Scenario) -> Vec<String> {
+    scenario
+        .system
+        .iter()
+        .flat_map(|s| s.services.iter().map(|x| x.name.clone()))
+        .collect()
 }
 
 impl Summarizer {
     /// A summarizer for `policies` (in scenario order), paired against `baseline`.
     pub fn new(policies: Vec<String>, baseline: usize) -> Self {
+        Self::system(policies, baseline, &[])
+    }
+
+    /// A summarizer for a system's `policies` and `services` (none: a single service):
+    /// each service's rows are paired with the same service's rows of `baseline`.
+    pub fn system(policies: Vec<String>, baseline: usize, services: &[String]) -> Self {
+        let names = row_names(&policies, services);
         let empty = [Accumulator::default(); RunRecord::METRICS.len()];
+        let sys = [Accumulator::default(); RunRecord::SYSTEM_METRICS.len()];
         Summarizer {
-            acc: vec![empty; policies.len()],
-            diff: vec![empty; policies.len()],
-            names: policies,
+            acc: vec![empty; names.len()],
+            diff: vec![empty; names.len()],
+            sys_acc: vec![sys; names.len()],
+            sys_diff: vec![sys; names.len()],
+            group: services.len() + 1,
+            names,
             baseline,
         }
     }
 
-    /// Adds the records of one run, one per policy in scenario order.
+    /// Adds the records of one run, one per row name in order.
     pub fn add_run(&mut self, rows: &[RunRecord]) {
-        let base = rows.get(self.baseline).map(RunRecord::metrics);
         for (i, r) in rows.iter().enumerate().take(self.names.len()) {
-            let m = r.metrics();
-            for (k, v) in m.iter().enumerate() {
-                if let Some(v) = v {
-                    self.acc[i][k].add(*v);
-                    if let Some(Some(b)) = base.map(|b| b[k]) {
-                        if i != self.baseline {
-                            self.diff[i][k].add(v - b);
-                        }
-                    }
-                }
-            }
+            let j = self.baseline * self.group + i % self.group;
+            let base = rows.get(j).filter(|_| i != j);
+            add(
+                &mut self.acc[i],
+                &mut self.diff[i],
+                &r.metrics(),
+                base.map(RunRecord::metrics),
+            );
+            add(
+                &mut self.sys_acc[i],
+                &mut self.sys_diff[i],
+                &r.system_metrics(),
+                base.map(RunRecord::system_metrics),
+            );
         }
     }
 
@@ -114,10 +153,16 @@ impl Summarizer {
         }
     }
 
-    fn estimates(acc: &Row) -> Vec<(&'static str, Estimate)> {
+    /// The estimates of a row: every metric, and a system's metrics where present.
+    fn estimates(acc: &Row, sys: &SystemRow) -> Vec<(&'static str, Estimate)> {
+        let system = RunRecord::SYSTEM_METRICS
+            .iter()
+            .zip(sys)
+            .filter(|(_, a)| a.n > 0);
         RunRecord::METRICS
             .iter()
             .zip(acc)
+            .chain(system)
             .map(|((m, kind), a)| (*m, a.estimate(*kind)))
             .collect()
     }
@@ -128,10 +173,10 @@ impl Summarizer {
             policies: self
                 .names
                 .iter()
-                .zip(&self.acc)
-                .map(|(name, acc)| PolicySummary {
+                .zip(self.acc.iter().zip(&self.sys_acc))
+                .map(|(name, (acc, sys))| PolicySummary {
                     policy: name.clone(),
-                    metrics: Self::estimates(acc),
+                    metrics: Self::estimates(acc, sys),
                 })
                 .collect(),
         }
@@ -140,19 +185,30 @@ impl Summarizer {
     /// The paired comparison of everything added so far. Differences of proportions get
     /// a normal interval too (a difference lies in [-1, 1], not [0, 1]).
     pub fn comparison(&self) -> Comparison {
+        let base = self.baseline * self.group..(self.baseline + 1) * self.group;
         Comparison {
-            baseline: self.names.get(self.baseline).cloned().unwrap_or_default(),
+            baseline: self
+                .names
+                .get(self.baseline * self.group)
+                .cloned()
+                .unwrap_or_default(),
             policies: self
                 .names
                 .iter()
-                .zip(&self.diff)
+                .zip(self.diff.iter().zip(&self.sys_diff))
                 .enumerate()
-                .filter(|(i, _)| *i != self.baseline)
-                .map(|(_, (name, acc))| PolicySummary {
+                .filter(|(i, _)| !base.contains(i))
+                .map(|(_, (name, (acc, sys)))| PolicySummary {
                     policy: name.clone(),
                     metrics: RunRecord::METRICS
                         .iter()
                         .zip(acc)
+                        .chain(
+                            RunRecord::SYSTEM_METRICS
+                                .iter()
+                                .zip(sys)
+                                .filter(|(_, a)| a.n > 0),
+                        )
                         .map(|((m, _), a)| (*m, a.normal()))
                         .collect(),
                 })
@@ -161,10 +217,31 @@ impl Summarizer {
     }
 }
 
-/// Simulates every policy on run `run` (one world, shared by all policies).
+/// Adds one row's `values` to `acc`, and their differences from `base` to `diff`.
+fn add<const N: usize>(
+    acc: &mut [Accumulator; N],
+    diff: &mut [Accumulator; N],
+    values: &[Option<f64>; N],
+    base: Option<[Option<f64>; N]>,
+) {
+    for (k, v) in values.iter().enumerate() {
+        if let Some(v) = v {
+            acc[k].add(*v);
+            if let Some(Some(b)) = base.map(|b| b[k]) {
+                diff[k].add(v - b);
+            }
+        }
+    }
+}
+
+/// Simulates every policy on run `run` (one world, shared by all policies); in a system,
+/// each policy's rows are the system's then one per service (see [`row_names`]).
 pub fn simulate_run(prepared: &Prepared<'_>, master_seed: u64, run: u64) -> Vec<RunRecord> {
     let scenario = prepared.scenario;
     let world = World::for_run(scenario, master_seed, run);
+    if scenario.system.is_some() {
+        return replicate_system(prepared, &world);
+    }
     scenario
         .policies
         .iter()
@@ -208,7 +285,7 @@ pub fn run<E>(
 ) -> Result<Results, E> {
     let prepared = Prepared::with_stop(scenario, opts.stop);
     let names = scenario.policies.iter().map(|p| p.name.clone()).collect();
-    let mut summarizer = Summarizer::new(names, opts.baseline);
+    let mut summarizer = Summarizer::system(names, opts.baseline, &service_names(scenario));
     let mut start = opts.runs.start;
     let mut interrupted = false;
     while start < opts.runs.end {

@@ -229,17 +229,22 @@ impl MergeJob {
             .as_ref()
             .and_then(|b| first.policies.iter().position(|p| p == b))
             .unwrap_or(0);
-        let mut summarizer = Summarizer::new(first.policies.clone(), baseline);
+        let mut summarizer: Option<Summarizer> = None;
         let mut writer = out.runs_writer()?;
         for (d, _) in shards {
             let records: Vec<RunRecord> = rows::read::<RunRecord>(&d.join("runs.csv"))?
                 .into_iter()
                 .map(|(_, r)| r)
                 .collect();
+            let summarizer = summarizer.get_or_insert_with(|| {
+                Summarizer::system(first.policies.clone(), baseline, &services_of(&records))
+            });
             summarizer.add_records(&records);
             writer.write(&records)?;
         }
         let sha256 = writer.finish()?;
+        let summarizer =
+            summarizer.unwrap_or_else(|| Summarizer::system(first.policies.clone(), baseline, &[]));
         rows::write_bytes(out, "summary.csv", summary_csv(&summarizer.summary()))?;
         if first.baseline.is_some() {
             rows::write_bytes(
@@ -287,4 +292,18 @@ fn csv_err(
         path: out.path().join(name).display().to_string(),
         source,
     })
+}
+
+/// The services of a system's records, in the order of the first run's first policy
+/// (none for a single service).
+fn services_of(records: &[RunRecord]) -> Vec<String> {
+    let Some(first) = records.first() else {
+        return Vec::new();
+    };
+    records
+        .iter()
+        .take_while(|r| r.run == first.run && r.policy == first.policy)
+        .filter_map(|r| r.service.clone())
+        .filter(|s| s != "system")
+        .collect()
 }

@@ -10,7 +10,7 @@ use crate::recorded::export::{labels_csv, metrics_csv};
 use crate::report::{rows, Manifest, OutputDir};
 use crate::sim::command::Timed;
 use crate::sim::trace::Trace;
-use crate::sim::{replicate_scripted, replicate_traced, Prepared, World};
+use crate::sim::{replicate_scripted, replicate_system_traced, replicate_traced, Prepared, World};
 use std::path::PathBuf;
 
 /// Who acts in the traced run.
@@ -64,7 +64,10 @@ pub fn trace_run(
                 .policies
                 .get(*i)
                 .ok_or_else(|| JobError::Input(format!("the scenario has no policy {i}")))?;
-            let (record, trace) = replicate_traced(&prepared, &world, spec);
+            let (record, trace) = match replicate_system_traced(&prepared, &world, *i) {
+                Some(system) => system,
+                None => replicate_traced(&prepared, &world, spec),
+            };
             (spec.name.clone(), record, trace)
         }
         Actor::Recorded { script, pager } => {

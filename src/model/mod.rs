@@ -10,6 +10,7 @@ pub mod faults;
 pub mod release;
 pub mod rollout;
 pub mod service;
+pub mod system;
 pub mod traffic;
 
 use crate::scenario::{BadRelease, FaultEffect, Scenario};

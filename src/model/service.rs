@@ -5,6 +5,7 @@
 use super::data::DataState;
 use super::faults::{ActiveFaults, FaultWindow};
 use super::release::Release;
+use super::system::Upstream;
 use super::traffic::{Split, Traffic};
 use super::{Effects, ServiceModel, VersionTruth};
 use crate::scenario::{MigrationWhen, Scenario};
@@ -28,6 +29,8 @@ pub struct Service<'a, 'w> {
     /// moves once per interval, at the tick).
     baseline: f64,
     slo_tail: [TailCache; 2],
+    /// What its callees do to its requests (in a system; none otherwise).
+    upstream: Option<Upstream>,
 }
 
 /// The truth of one scrape interval `[t, t + dt)` of a service.
@@ -110,6 +113,7 @@ impl<'a, 'w> Service<'a, 'w> {
             traffic: Traffic::new(seed, scenario),
             baseline: scenario.service.baseline_error_rate,
             slo_tail: [TailCache::default(); 2],
+            upstream: None,
         }
     }
 
@@ -170,7 +174,14 @@ impl<'a, 'w> Service<'a, 'w> {
         release: &Release,
     ) -> ([VersionTruth; 2], Option<u64>) {
         let model = self.model;
-        let effects = self.faults.effects();
+        let with_calls;
+        let effects = match &self.upstream {
+            None => self.faults.effects(),
+            Some(u) => {
+                with_calls = u.apply(self.faults.effects());
+                &with_calls
+            }
+        };
         let shared = model.shared_error(baseline, effects, rate);
         let (intensity, onset_ms) = match release.defect_age_ms(t) {
             Some(age) => {
@@ -186,6 +197,12 @@ impl<'a, 'w> Service<'a, 'w> {
             model.version(shared, effects, intensity),
         ];
         (truth, onset_ms)
+    }
+
+    /// Sets what its callees do to its requests from now on (a system's engine sets it at
+    /// each tick, after the callees' own ticks).
+    pub fn set_upstream(&mut self, upstream: Upstream) {
+        self.upstream = Some(upstream);
     }
 
     /// Fault occurrence `i` starts (`on`) or ends at `t`.

@@ -7,8 +7,9 @@
 //! done, and it turns that into the row.
 
 mod scorer;
+pub mod system;
 
-pub use scorer::Scorer;
+pub use scorer::{Scorer, Timeline};
 
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +21,10 @@ pub struct RunRecord {
     /// Seed of this run (derived from the master seed and the run index).
     pub seed: u64,
     pub policy: String,
+    /// In a system: the service of the row, or `system` for the whole; absent (no
+    /// column) for a single service, whose `runs.csv` keeps today's columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
     /// Ground truth: was the new version bad?
     pub release_bad: bool,
     /// Deploys of the release started (1 + automatic retries).
@@ -71,6 +76,29 @@ pub struct RunRecord {
     pub human_minutes: f64,
     /// Rollback decisions a loop guard suppressed (`max_auto_rollbacks`).
     pub rollbacks_suppressed: u32,
+    /// The columns of a system (see [`RunRecord::SYSTEM_METRICS`]); absent for a single
+    /// service. False-positive rollbacks while a dependency's bad release hurt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrong_service_rollbacks: Option<u32>,
+    /// Other false-positive rollbacks while a fault hit the service or a dependency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub infra_misattributed_rollbacks: Option<u32>,
+    /// Rollback storms (the system's; a service's: the storms it took part in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_storms: Option<u32>,
+    /// Most services rolled back within one storm window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub largest_storm: Option<u32>,
+    /// Failed requests of the users (at entry services).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry_failed_requests: Option<u64>,
+    /// From a bad release's onset until that service itself was rolled back (the
+    /// system's: the last bad service); empty when none was bad or one never was.
+    #[serde(default, skip_serializing_if = "Seconds::is_absent")]
+    pub time_to_bad_service_rollback_s: Seconds,
+    /// Rollback decisions held because a dependency's trouble explained the signal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollbacks_held: Option<u32>,
 }
 
 impl RunRecord {
@@ -81,6 +109,7 @@ impl RunRecord {
             run,
             seed,
             policy: policy.to_string(),
+            service: None,
             release_bad,
             deploy_attempts: 0,
             rollbacks: 0,
@@ -106,7 +135,96 @@ impl RunRecord {
             pages: 0,
             human_minutes: 0.0,
             rollbacks_suppressed: 0,
+            wrong_service_rollbacks: None,
+            infra_misattributed_rollbacks: None,
+            rollback_storms: None,
+            largest_storm: None,
+            entry_failed_requests: None,
+            time_to_bad_service_rollback_s: Seconds::Absent,
+            rollbacks_held: None,
         }
+    }
+
+    /// The columns only a system's `runs.csv` has: a single service's has none of them,
+    /// and a reader must not ask for them.
+    pub const SYSTEM_COLUMNS: [&'static str; 8] = [
+        "service",
+        "wrong_service_rollbacks",
+        "infra_misattributed_rollbacks",
+        "rollback_storms",
+        "largest_storm",
+        "entry_failed_requests",
+        "time_to_bad_service_rollback_s",
+        "rollbacks_held",
+    ];
+
+    /// The outcomes only a system has, summarised when present (a single service's
+    /// summary keeps today's rows).
+    pub const SYSTEM_METRICS: [(&'static str, MetricKind); 7] = [
+        ("wrong_service_rollbacks", MetricKind::Count),
+        ("infra_misattributed_rollbacks", MetricKind::Count),
+        ("rollback_storms", MetricKind::Count),
+        ("largest_storm", MetricKind::Count),
+        ("entry_failed_requests", MetricKind::Count),
+        ("time_to_bad_service_rollback_s", MetricKind::Value),
+        ("rollbacks_held", MetricKind::Count),
+    ];
+
+    /// The values of [`Self::SYSTEM_METRICS`]; `None` where one does not apply.
+    pub fn system_metrics(&self) -> [Option<f64>; 7] {
+        [
+            self.wrong_service_rollbacks.map(f64::from),
+            self.infra_misattributed_rollbacks.map(f64::from),
+            self.rollback_storms.map(f64::from),
+            self.largest_storm.map(f64::from),
+            self.entry_failed_requests.map(|x| x as f64),
+            self.time_to_bad_service_rollback_s.value(),
+            self.rollbacks_held.map(f64::from),
+        ]
+    }
+}
+
+/// A time of a system's column: absent (no column, a single service), empty (it does not
+/// apply in this run) or a number of seconds. An empty cell reads back as empty, so a
+/// system's `runs.csv` keeps its columns through `merge`.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Seconds {
+    #[default]
+    Absent,
+    Empty,
+    Value(f64),
+}
+
+impl Seconds {
+    /// No column (a single service's record).
+    pub fn is_absent(&self) -> bool {
+        *self == Seconds::Absent
+    }
+
+    /// The number of seconds, if any.
+    pub fn value(self) -> Option<f64> {
+        match self {
+            Seconds::Value(x) => Some(x),
+            _ => None,
+        }
+    }
+}
+
+impl From<Option<f64>> for Seconds {
+    fn from(x: Option<f64>) -> Self {
+        x.map_or(Seconds::Empty, Seconds::Value)
+    }
+}
+
+impl Serialize for Seconds {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.value().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Seconds {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Option::<f64>::deserialize(d).map(Seconds::from)
     }
 }
 

@@ -5,6 +5,15 @@ use crate::model::data::DataState;
 use crate::model::release::Release;
 use crate::model::service::ServiceLevel;
 
+/// When things happened to one service in a run (see [`Scorer::timeline`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Timeline {
+    pub rollbacks_ms: Vec<u64>,
+    pub onset_ms: Option<u64>,
+    pub recovered_ms: Option<u64>,
+    pub held: u32,
+}
+
 /// Everything a run's record counts, gathered as the run goes.
 #[derive(Debug, Clone)]
 pub struct Scorer {
@@ -16,6 +25,10 @@ pub struct Scorer {
     first_onset_ms: Option<u64>,
     first_detect_ms: Option<u64>,
     first_recover_ms: Option<u64>,
+    /// When each rollback started (a system's storms and blame are scored from them).
+    rollback_times_ms: Vec<u64>,
+    /// Rollback decisions held because a dependency explained the signal.
+    held: u32,
 }
 
 impl Scorer {
@@ -28,6 +41,8 @@ impl Scorer {
             first_onset_ms: None,
             first_detect_ms: None,
             first_recover_ms: None,
+            rollback_times_ms: Vec::new(),
+            held: 0,
         }
     }
 
@@ -66,8 +81,9 @@ impl Scorer {
         }
     }
 
-    /// A rollback of a release (`bad` or not) started, `infra` with a fault active.
-    pub fn rollback(&mut self, bad: bool, infra: bool) {
+    /// A rollback of a release (`bad` or not) started at `t`, `infra` with a fault active.
+    pub fn rollback(&mut self, t: u64, bad: bool, infra: bool) {
+        self.rollback_times_ms.push(t);
         let o = &mut self.out;
         o.rollbacks += 1;
         if bad {
@@ -78,6 +94,27 @@ impl Scorer {
                 o.misattributed_rollbacks += 1;
             }
         }
+    }
+
+    /// A rollback decision was held: a dependency's own trouble explained the signal.
+    pub fn held(&mut self) {
+        self.held += 1;
+    }
+
+    /// What a system's scoring needs beyond the record: when each rollback started, the
+    /// first onset and recovery of a bad release, and the decisions held.
+    pub fn timeline(&self) -> Timeline {
+        Timeline {
+            rollbacks_ms: self.rollback_times_ms.clone(),
+            onset_ms: self.first_onset_ms,
+            recovered_ms: self.first_recover_ms,
+            held: self.held,
+        }
+    }
+
+    /// When the last rollback started, if any.
+    pub fn last_rollback_ms(&self) -> Option<u64> {
+        self.rollback_times_ms.last().copied()
     }
 
     /// Rollbacks so far (what the loop guards count).

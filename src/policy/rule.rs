@@ -46,6 +46,10 @@ pub struct Guards {
     pub retry_backoff: f64,
     /// After the first automatic rollback, a human decides the next one.
     pub human_after_first_rollback: bool,
+    /// In a system: hold a rollback while a dependency's rollout explains the signal (it
+    /// deployed or rolled back within this window, or its observed error rate is over the
+    /// SLO).
+    pub hold_on_dependency_ms: Option<u64>,
 }
 
 /// The decision rule of a policy.

@@ -238,18 +238,29 @@ impl OutputDir {
             path: target.display().to_string(),
             source,
         })?;
-        // The header is written at once, so a run stopped before its first run finished
-        // still leaves a `runs.csv` that reads back (as no runs).
-        let mut csv = csv::WriterBuilder::new()
+        let csv = csv::WriterBuilder::new()
             .has_headers(false)
             .from_writer(Hashing::new(std::io::BufWriter::new(file)));
-        csv.write_record(super::rows::columns::<RunRecord>())
-            .map_err(|source| ReportError::Csv {
-                path: target.display().to_string(),
-                source,
-            })?;
-        Ok(RunsWriter { csv, tmp, target })
+        Ok(RunsWriter {
+            csv,
+            tmp,
+            target,
+            header: false,
+        })
     }
+}
+
+/// The header of `runs.csv`: every field for a system's rows; for a single service
+/// today's columns, without `service` and [`RunRecord::SYSTEM_METRICS`] (which its rows
+/// leave out).
+fn runs_columns(system: bool) -> Vec<&'static str> {
+    super::rows::columns::<RunRecord>()
+        .iter()
+        .copied()
+        .filter(|c| {
+            system || (*c != "service" && !RunRecord::SYSTEM_METRICS.iter().any(|(m, _)| m == c))
+        })
+        .collect()
 }
 
 /// Streams [`RunRecord`] rows into `runs.csv`, hashing them on the way.
@@ -257,11 +268,31 @@ pub struct RunsWriter {
     csv: csv::Writer<Hashing<std::io::BufWriter<std::fs::File>>>,
     tmp: NamedTempFile,
     target: PathBuf,
+    /// Whether the header line is written: with the first rows (a system's rows carry
+    /// more columns than a single service's), or at `finish` when no run finished, so a
+    /// run stopped before its first run still leaves a `runs.csv` that reads back.
+    header: bool,
 }
 
 impl RunsWriter {
+    fn header(&mut self, system: bool) -> Result<(), ReportError> {
+        if !self.header {
+            self.header = true;
+            self.csv
+                .write_record(runs_columns(system))
+                .map_err(|source| ReportError::Csv {
+                    path: self.target.display().to_string(),
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+
     /// Appends rows.
     pub fn write(&mut self, rows: &[RunRecord]) -> Result<(), ReportError> {
+        if let Some(first) = rows.first() {
+            self.header(first.service.is_some())?;
+        }
         for r in rows {
             self.csv.serialize(r).map_err(|source| ReportError::Csv {
                 path: self.target.display().to_string(),
@@ -273,7 +304,8 @@ impl RunsWriter {
 
     /// Flushes and renames the file into place; returns the SHA-256 (hex) of its bytes,
     /// for the manifest.
-    pub fn finish(self) -> Result<String, ReportError> {
+    pub fn finish(mut self) -> Result<String, ReportError> {
+        self.header(false)?;
         let target = self.target.clone();
         let err = |source| ReportError::Write {
             path: target.display().to_string(),

@@ -43,6 +43,10 @@ pub struct Response<'a> {
     acted: bool,
     /// After keeping a release, the human silences the alert until then.
     silenced_until: u64,
+    /// In a system, with `hold_on_dependency`: a dependency's own trouble explains the
+    /// signal now (set by the engine from observed dependency health), so a rollback
+    /// decision is held instead of acted on.
+    pub held: bool,
     human_rng: StreamRng,
     recovery: StreamRng,
     pipeline: StreamRng,
@@ -87,6 +91,7 @@ impl<'a> Response<'a> {
             team: team.then(Pager::default),
             acted: false,
             silenced_until: 0,
+            held: false,
             human_rng,
             recovery: stream(seed, Stream::Recovery),
             pipeline: stream(seed, Stream::Pipeline),
@@ -212,6 +217,13 @@ impl<'a> Response<'a> {
             return;
         }
         if d != Decision::Rollback || !watching || t < self.silenced_until {
+            return;
+        }
+        if self.held {
+            run.agenda.note(t, "held", || {
+                "a dependency's own trouble explains it".into()
+            });
+            run.scorer.held();
             return;
         }
         self.acted = true;
@@ -411,7 +423,7 @@ impl<'a> Response<'a> {
                 String::new()
             }
         });
-        run.scorer.rollback(run.release.bad(), infra);
+        run.scorer.rollback(t, run.release.bad(), infra);
         run.scorer.detected(t);
         run.service.on_rollback();
         if run.release.begin_rollback(t, run.agenda) {

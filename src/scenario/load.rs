@@ -5,7 +5,7 @@
 use super::error::{Located, ScenarioError};
 use super::imports::Imports;
 use super::raw::RawScenario;
-use super::{limits, policies, source, span, validate, Scenario};
+use super::{limits, policies, services, source, span, validate, Scenario};
 use serde::Deserialize;
 use std::path::Path;
 use toml::de::{DeTable, Deserializer};
@@ -69,7 +69,13 @@ pub fn parse_with(text: &str, origin: &str, imports: &Imports) -> Result<Scenari
     };
     let warnings = policies::warnings(&raw_policies, text, origin);
     let bounds = limits::Limits::of(raw.limits.as_ref());
-    let checked = validate::validate(raw, &raw_policies);
+    let checked = if services::is_system(&raw) {
+        let copy = raw.clone();
+        validate::validate(raw, &raw_policies)
+            .and_then(|s| services::attach(s, &copy, &raw_policies))
+    } else {
+        validate::validate(raw, &raw_policies)
+    };
     let checked = checked.and_then(|s| limits::within(s, &bounds));
     let mut scn = checked.map_err(|mut problems| {
         policies::annotate(&raw_policies, &mut problems);

@@ -19,6 +19,7 @@ mod load;
 pub mod objective;
 mod policies;
 pub mod raw;
+pub mod services;
 pub mod source;
 pub mod span;
 mod strategy;
@@ -42,6 +43,7 @@ pub use error::{Located, ScenarioError};
 pub use imports::{ImportedText, Imports};
 pub use load::{load, load_text, parse, parse_at, parse_with, read};
 pub use raw::{FaultKind, OnUnknown, StrategyName};
+pub use services::{Call, System, SystemService};
 
 /// The demo scenario built into the binary, run by `rollsim` with no arguments.
 pub const DEMO_SCENARIO: &str = include_str!("../../scenarios/quickstart.toml");
@@ -79,6 +81,8 @@ pub struct Scenario {
     /// What imported policies could not carry over (`import = "file.yaml"`), one line each
     /// with its YAML position: printed once by the commands that load the scenario.
     pub warnings: Vec<String>,
+    /// The services of a system (`[[services]]`); `None` for a single service.
+    pub system: Option<Box<System>>,
 }
 
 /// The service under release: its traffic and its healthy behaviour.

@@ -9,7 +9,7 @@
 
 use super::error::Located;
 use super::imports::Imports;
-use super::raw::{fields_of, Action, Checkpoint, RawRollout, UnsafeRollback, Until};
+use super::raw::{fields_of, Action, Checkpoint, Dur, RawRollout, UnsafeRollback, Until};
 use super::span::{line_col, Problem, Seg};
 use super::{suggest, Guards, PolicyRule, PolicySpec, Rollout, ThresholdSpec};
 use crate::check::{at, does_not_apply, idx, Checker, PolicyContext};
@@ -61,6 +61,9 @@ pub struct RawCommon {
     pub human_after_first_rollback: Option<bool>,
     /// Whether the pipeline re-deploys after this policy's rollback (default by kind).
     pub pipeline_retries: Option<bool>,
+    /// In a system: hold a rollback while a dependency deployed within this window (or
+    /// its observed error rate is over the SLO) explains the signal.
+    pub hold_on_dependency: Option<Dur>,
 }
 
 /// The keys of every policy, as listed in messages.
@@ -382,6 +385,14 @@ fn guards(c: &mut Checker, path: &[Seg], p: &RawCommon) -> Guards {
             false,
         ),
         human_after_first_rollback: p.human_after_first_rollback.unwrap_or(false),
+        hold_on_dependency_ms: p.hold_on_dependency.map(|d| {
+            c.positive(
+                at(path, "hold_on_dependency"),
+                "hold_on_dependency",
+                Some(d),
+                1,
+            )
+        }),
     }
 }
 

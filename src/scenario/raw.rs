@@ -44,6 +44,11 @@ pub struct RawScenario {
     pub human: RawHuman,
     #[serde(default)]
     pub faults: Vec<RawFault>,
+    /// A system of services (`[[services]]`); empty for today's single service.
+    #[serde(default)]
+    pub services: Vec<super::services::RawSystemService>,
+    /// Storms and deploy waves of a system (`[system]`).
+    pub system: Option<super::services::RawSystem>,
     // `[[policies]]` is read apart (`scenario::policies`): a policy's keys depend on its
     // kind, and each kind's module owns them.
     /// Raised bounds on the work of a run (see `scenario::limits`).
@@ -200,6 +205,10 @@ pub struct RawFault {
     pub rate_window: Option<Dur>,
     /// `scrape_jitter`: how far a scrape may land from its slot (either way).
     pub jitter: Option<Dur>,
+    /// In a system: the services it hits (default: every service).
+    pub services: Option<Vec<String>>,
+    /// In a system: the zone whose services it hits.
+    pub zone: Option<String>,
 }
 
 /// The on-call human.

@@ -267,6 +267,7 @@ pub(super) fn validate(
         policies,
         objective,
         warnings: Vec::new(),
+        system: None,
     })
 }
 

@@ -83,6 +83,8 @@ impl Paired {
                 .ok_or_else(|| bad(1, format!("no column `{name}`")))
         };
         let (run_col, policy_col, metric_col) = (col("run")?, col("policy")?, col(metric)?);
+        // A system's verdict is the system's: its services' own rows are left out.
+        let service_col = headers.iter().position(|h| h == "service");
         let mut paired = Paired::new(names);
         let mut current: Option<String> = None;
         let mut values: Vec<Option<f64>> = vec![None; names.len()];
@@ -95,6 +97,12 @@ impl Paired {
                 values.iter_mut().for_each(|v| *v = None);
             }
             current = Some(run);
+            if service_col
+                .and_then(|c| rec.get(c))
+                .is_some_and(|s| s != "system" && !s.is_empty())
+            {
+                continue;
+            }
             let policy = rec.get(policy_col).unwrap_or("");
             let Some(k) = names.iter().position(|n| n == policy) else {
                 return Err(bad(

@@ -14,6 +14,7 @@ use super::trace::{Trace, TraceRow};
 use super::world::World;
 use crate::model::release::{Phase, Release, ReleaseSpec};
 use crate::model::service::{Interval, Service};
+use crate::model::system::CalleeState;
 use crate::model::{ServiceModel, VersionTruth};
 use crate::outcome::{RunRecord, Scorer};
 use crate::policy::{Scrape, VersionSample};
@@ -24,7 +25,9 @@ use crate::signals::{ProbeTruth, Served, Signals};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 mod live;
+mod system;
 pub use live::{Live, LiveEnd, LiveView};
+pub use system::{replicate_system, replicate_system_traced};
 
 /// What every replication of a scenario shares, computed once per experiment.
 #[derive(Debug, Clone)]
@@ -33,6 +36,8 @@ pub struct Prepared<'a> {
     model: ServiceModel,
     /// The caller's stop flag (Ctrl-C): once set, replications end at once, cut short.
     stop: Option<&'a AtomicBool>,
+    /// Each service of a system, prepared as its own scenario (empty for one service).
+    services: Vec<Prepared<'a>>,
 }
 
 /// Events between two looks at the stop flag: a replication notices a stop within about
@@ -42,10 +47,19 @@ const STOP_EVERY: u32 = 4096;
 impl<'a> Prepared<'a> {
     /// Precomputes the service model of `scenario`.
     pub fn new(scenario: &'a Scenario) -> Self {
+        let services = match &scenario.system {
+            Some(system) => system
+                .services
+                .iter()
+                .map(|s| Prepared::new(&s.scenario))
+                .collect(),
+            None => Vec::new(),
+        };
         Prepared {
             scenario,
             model: ServiceModel::new(scenario),
             stop: None,
+            services,
         }
     }
 
@@ -53,10 +67,12 @@ impl<'a> Prepared<'a> {
     /// Ctrl-C stops even one long run promptly. A record made while the flag was set is
     /// incomplete: the caller drops it (see [`Prepared::stopped`]).
     pub fn with_stop(scenario: &'a Scenario, stop: Option<&'a AtomicBool>) -> Self {
-        Prepared {
-            stop,
-            ..Prepared::new(scenario)
+        let mut p = Prepared::new(scenario);
+        p.stop = stop;
+        for s in &mut p.services {
+            s.stop = stop;
         }
+        p
     }
 
     /// Whether the stop flag is set. Read after a replication: unset, the replication ran
@@ -79,6 +95,13 @@ struct Replication<'a, 'w> {
     exposition: Option<Box<Exposition>>,
     /// Events before this instant have been processed.
     now_ms: u64,
+    /// The last interval's truth of service 0, as its callers see it (in a system).
+    last: CalleeState,
+    /// The error ratio of the last scrape delivered (both versions), while a release of
+    /// service 0 exists: what a dependency-aware caller may see of it.
+    seen_error: Option<f64>,
+    /// When the current release of service 0 last started to deploy (public knowledge).
+    deployed_ms: Option<u64>,
 }
 
 /// Runs `spec` against `world` and scores the outcome.
@@ -194,6 +217,9 @@ impl<'a, 'w> Replication<'a, 'w> {
             ),
             exposition: live.then(|| Box::new(Exposition::new(world.seed, sigma))),
             now_ms: 0,
+            last: CalleeState::default(),
+            seen_error: None,
+            deployed_ms: None,
         }
     }
 
@@ -295,6 +321,7 @@ impl<'a, 'w> Replication<'a, 'w> {
 
     /// A deploy of release `r` starts at `t`.
     fn deploy(&mut self, t: u64, r: usize) {
+        self.deployed_ms = Some(t);
         let (response, run) = self.run(r);
         let first = run.release.deploy(t, run.agenda);
         run.scorer.deployed(run.release.attempt);
@@ -317,6 +344,12 @@ impl<'a, 'w> Replication<'a, 'w> {
 
         // 1. Observations whose delay has passed reach the policy.
         while let Some(p) = self.signals.due(t) {
+            if let (Some(old), Some(new)) = (p.scrape.old, p.scrape.new) {
+                let requests = old.requests + new.requests;
+                if requests > 0 {
+                    self.seen_error = Some((old.errors + new.errors) as f64 / requests as f64);
+                }
+            }
             let (response, run) = self.run(r);
             if p.attempt == run.release.attempt && response.watching(run.release) {
                 response.observe_scrape(t, &p.scrape, run);
@@ -332,6 +365,13 @@ impl<'a, 'w> Replication<'a, 'w> {
             self.scorer.onset(onset);
         }
         let level = service.level(&iv, share);
+        if !release.exists() {
+            self.seen_error = None;
+        }
+        self.last = CalleeState {
+            share,
+            truth: iv.with_data(),
+        };
         self.scorer.interval(dt, iv.total(), iv.failed(), &level);
 
         // 3. The scrape of this interval, delivered after the metric delay.

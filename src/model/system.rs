@@ -1,0 +1,177 @@
+//! What a service's callees do to its requests: a share of the caller's requests call each
+//! callee, and a call that fails (after its retries) or outlasts its timeout fails the
+//! caller's request; a slower callee makes the caller slower by the time it adds.
+//!
+//! With independent callees, a caller's request fails for its calls with probability
+//! `1 - Π(1 - f_i q_i^(1 + r_i))`, where `f_i` is the share of requests that call callee
+//! `i`, `r_i` its retries and `q_i` the probability that one attempt fails: the callee's
+//! error probability, or its latency beyond the timeout, mixed over its two versions by
+//! its traffic share (each attempt lands on a version independently). Pure functions.
+
+use super::{Effects, ServiceModel, VersionTruth};
+use crate::scenario::Call;
+
+/// What a service's callees do to its requests in one interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Upstream {
+    /// Probability that a request fails because a call failed.
+    pub error: f64,
+    /// Multiplier of the service's latency for the time its callees add beyond healthy.
+    pub latency_factor: f64,
+}
+
+impl Default for Upstream {
+    fn default() -> Self {
+        Upstream {
+            error: 0.0,
+            latency_factor: 1.0,
+        }
+    }
+}
+
+impl Upstream {
+    /// The service's own fault effects with its callees' added: their failures as a
+    /// dependency's errors, their slowness as a latency factor. The infrastructure flag
+    /// stays the service's own (a callee's trouble is not a fault of this service).
+    pub fn apply(&self, own: &Effects) -> Effects {
+        Effects {
+            dependency_error: 1.0 - (1.0 - own.dependency_error) * (1.0 - self.error),
+            latency_factor: own.latency_factor * self.latency_factor,
+            ..*own
+        }
+    }
+}
+
+/// A callee as its callers see it in one interval: its share on the new version and the
+/// truth of both versions (with its data store's errors).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CalleeState {
+    pub share: f64,
+    pub truth: [VersionTruth; 2],
+}
+
+impl Default for CalleeState {
+    fn default() -> Self {
+        let healthy = VersionTruth {
+            error_prob: 0.0,
+            latency_mu: 0.0,
+        };
+        CalleeState {
+            share: 0.0,
+            truth: [healthy; 2],
+        }
+    }
+}
+
+/// The probability that one call of `callee` (its `model`) fails: an error, or no answer
+/// within `timeout_ms`, on the version the call lands on.
+pub fn attempt_failure(callee: &CalleeState, model: &ServiceModel, timeout_ms: Option<u64>) -> f64 {
+    let fails = |v: &VersionTruth| {
+        let late = timeout_ms.map_or(0.0, |t| model.latency_tail(v.latency_mu, t as f64));
+        1.0 - (1.0 - v.error_prob) * (1.0 - late)
+    };
+    (1.0 - callee.share) * fails(&callee.truth[0]) + callee.share * fails(&callee.truth[1])
+}
+
+/// The probability that a call fails after `retries` further independent attempts.
+pub fn call_failure(attempt: f64, retries: u32) -> f64 {
+    attempt.powi(retries as i32 + 1)
+}
+
+/// What the callees do to a caller whose healthy median latency is `caller_p50_ms`:
+/// `calls` pairs each call with its callee's state and model.
+pub fn upstream<'a>(
+    calls: impl Iterator<Item = (&'a Call, &'a CalleeState, &'a ServiceModel)>,
+    caller_p50_ms: f64,
+) -> Upstream {
+    let mut ok = 1.0;
+    let mut extra_ms = 0.0;
+    for (call, callee, model) in calls {
+        let q = attempt_failure(callee, model, call.timeout_ms);
+        ok *= 1.0 - call.fraction * call_failure(q, call.retries);
+        // The median of the call's latency, mixed over the versions' log-means.
+        let mu = (1.0 - callee.share) * callee.truth[0].latency_mu
+            + callee.share * callee.truth[1].latency_mu;
+        extra_ms += call.fraction * (mu.exp() - model.latency_mu.exp());
+    }
+    Upstream {
+        error: 1.0 - ok,
+        latency_factor: (1.0 + extra_ms / caller_p50_ms).max(0.01),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::parse;
+
+    fn model() -> ServiceModel {
+        match parse(
+            "[service]\nlatency_p50 = \"20ms\"\nlatency_p99 = \"100ms\"\n",
+            "t",
+        ) {
+            Ok(s) => ServiceModel::new(&s),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn state(m: &ServiceModel, share: f64, p_old: f64, p_new: f64) -> CalleeState {
+        let v = |p| VersionTruth {
+            error_prob: p,
+            latency_mu: m.latency_mu,
+        };
+        CalleeState {
+            share,
+            truth: [v(p_old), v(p_new)],
+        }
+    }
+
+    fn call(fraction: f64, retries: u32, timeout_ms: Option<u64>) -> Call {
+        Call {
+            callee: 0,
+            fraction,
+            retries,
+            timeout_ms,
+        }
+    }
+
+    #[test]
+    fn independent_callees_fail_a_request_with_the_product_form() {
+        let m = model();
+        let a = state(&m, 0.25, 0.02, 0.4);
+        let b = state(&m, 0.0, 0.1, 0.9);
+        let calls = [call(0.6, 0, None), call(0.3, 2, None)];
+        let up = upstream(calls.iter().zip([&a, &b]).map(|(c, s)| (c, s, &m)), 50.0);
+        let qa = 0.75 * 0.02 + 0.25 * 0.4;
+        let qb: f64 = 0.1;
+        let expected = 1.0 - (1.0 - 0.6 * qa) * (1.0 - 0.3 * qb.powi(3));
+        assert!(
+            (up.error - expected).abs() < 1e-15,
+            "{} vs {expected}",
+            up.error
+        );
+        // Healthy latency on both: nothing added.
+        assert!((up.latency_factor - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_timeout_fails_the_calls_slower_than_it() {
+        let m = model();
+        let s = state(&m, 0.0, 0.0, 0.0);
+        // The callee's p99 is 100 ms: a 100 ms timeout fails 1% of calls.
+        let q = attempt_failure(&s, &m, Some(100));
+        assert!((q - 0.01).abs() < 1e-9);
+        let up = upstream([(&call(0.5, 1, Some(100)), &s, &m)].into_iter(), 50.0);
+        assert!((up.error - 0.5 * 0.01 * 0.01).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_slower_callee_adds_its_extra_time() {
+        let m = model();
+        let mut s = state(&m, 1.0, 0.0, 0.0);
+        s.truth[1].latency_mu = m.latency_mu + 3f64.ln(); // 60 ms instead of 20 ms
+        let up = upstream([(&call(0.5, 0, None), &s, &m)].into_iter(), 40.0);
+        // Half the requests wait 40 ms more: the median moves by 20 ms of 40.
+        assert!((up.latency_factor - 1.5).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,188 @@
+//! A system of services in one run: one replication per service, stepped together one
+//! scrape interval at a time, callees before their callers, so that each caller's interval
+//! sees what its callees truly did in the same interval (their failed calls fail its
+//! requests; their extra latency adds to its own).
+//!
+//! Each service draws from streams named by (run seed, service name), so a change in one
+//! service (its policy, its release, its place in the file) never moves another service's
+//! draws; the faults of the system are drawn once, from the run's fault stream, so one
+//! incident hits every service it names at the same moment.
+
+use super::{Prepared, Replication};
+use crate::model::system::upstream;
+use crate::outcome::system::{score, ServiceRun, StormRule};
+use crate::outcome::RunRecord;
+use crate::scenario::System;
+use crate::sim::rng::{run_seed, stream, Stream};
+use crate::sim::trace::Trace;
+use crate::sim::world::World;
+use rand::Rng;
+
+/// The seed of service `name` in the run whose seed is `seed`: keyed by the name, so it
+/// does not depend on the service's place in the file or on the other services.
+fn service_seed(seed: u64, name: &str) -> u64 {
+    // FNV-1a: a fixed, portable hash of the name.
+    let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    run_seed(seed, h)
+}
+
+/// Each service's world in the run of `world` (the system's): its own seed and release
+/// truth, and the system's fault occurrences that hit it.
+fn worlds(system: &System, world: &World) -> Vec<World> {
+    system
+        .services
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let seed = service_seed(world.seed, &s.name);
+            let release_bad =
+                stream(seed, Stream::Release).random::<f64>() < s.scenario.release.bad_probability;
+            World {
+                run: world.run,
+                seed,
+                release_bad,
+                faults: world
+                    .faults
+                    .iter()
+                    .filter(|w| system.fault_targets[w.fault].contains(&i))
+                    .copied()
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// Runs every policy of a system scenario on the run of `world` (drawn from the system's
+/// scenario by `World::for_run`): for each policy in scenario order, the system's record
+/// then one per service, in file order. Empty when `p` is not a system.
+pub fn replicate_system(p: &Prepared<'_>, world: &World) -> Vec<RunRecord> {
+    let Some(system) = p.scenario.system.as_deref() else {
+        return Vec::new();
+    };
+    let worlds = worlds(system, world);
+    let policies = p.scenario.policies.len();
+    let mut out = Vec::with_capacity(policies * (system.services.len() + 1));
+    for k in 0..policies {
+        out.extend(one_policy(p, system, world, &worlds, k, false).0);
+    }
+    out
+}
+
+/// Policy `k` of a system scenario on the run of `world`, traced: the system's record,
+/// and a timeline whose events are every service's (each detail led by the service's
+/// name, in time order) and whose interval rows are the first entry service's (what the
+/// users saw). `None` when `p` is not a system or has no policy `k`.
+pub fn replicate_system_traced(
+    p: &Prepared<'_>,
+    world: &World,
+    k: usize,
+) -> Option<(RunRecord, Trace)> {
+    let system = p.scenario.system.as_deref()?;
+    if k >= p.scenario.policies.len() {
+        return None;
+    }
+    let worlds = worlds(system, world);
+    let (records, trace) = one_policy(p, system, world, &worlds, k, true);
+    Some((records.into_iter().next()?, trace.unwrap_or_default()))
+}
+
+/// Whether service `r`'s own changes explain trouble of its callers at `t`, as anyone can
+/// see them: it deployed or rolled back within `window_ms` (the deploy log), or the error
+/// ratio of its last scrape is over `slo`.
+fn explains(r: &Replication<'_, '_>, t: u64, window_ms: u64, slo: f64) -> bool {
+    let changed = r.deployed_ms.max(r.scorer.last_rollback_ms());
+    changed.is_some_and(|c| t < c.saturating_add(window_ms))
+        || r.seen_error.is_some_and(|e| e > slo)
+}
+
+fn one_policy(
+    p: &Prepared<'_>,
+    system: &System,
+    world: &World,
+    worlds: &[World],
+    k: usize,
+    traced: bool,
+) -> (Vec<RunRecord>, Option<Trace>) {
+    let s = p.scenario;
+    let n = system.services.len();
+    let mut reps: Vec<Replication<'_, '_>> = (0..n)
+        .map(|i| {
+            let spec = &system.services[i].scenario.policies[k];
+            let trace = traced.then(Trace::default);
+            Replication::new(&p.services[i], &worlds[i], spec, trace, false)
+        })
+        .collect();
+    for r in &mut reps {
+        r.start();
+    }
+    let deps: Vec<Vec<usize>> = (0..n).map(|i| system.dependencies(i)).collect();
+    let dt = s.scrape_interval_ms;
+    let mut t = 0;
+    while t < s.duration_ms {
+        for &i in &system.order {
+            reps[i].advance(t);
+            let svc = &system.services[i];
+            if !svc.calls.is_empty() {
+                let calls = svc.calls.iter().map(|c| {
+                    let callee = &reps[c.callee];
+                    (c, &callee.last, &p.services[c.callee].model)
+                });
+                let up = upstream(calls, svc.scenario.service.latency_p50_ms);
+                reps[i].services[0].set_upstream(up);
+            }
+            if let Some(w) = svc.scenario.policies[k].guards.hold_on_dependency_ms {
+                let slo = svc.scenario.slo.error_rate;
+                let held = deps[i].iter().any(|&d| explains(&reps[d], t, w, slo));
+                reps[i].response.held = held;
+            }
+            reps[i].advance(t + 1);
+        }
+        t += dt;
+    }
+    let mut runs = Vec::with_capacity(n);
+    let mut whole: Option<Trace> = traced.then(Trace::default);
+    let users = system.services.iter().position(|s| s.entry).unwrap_or(0);
+    for (i, mut r) in reps.into_iter().enumerate() {
+        r.advance(s.duration_ms);
+        let timeline = r.scorer.timeline();
+        let (record, trace) = r.finish();
+        let svc = &system.services[i];
+        if let (Some(w), Some(t)) = (&mut whole, trace) {
+            w.events.extend(t.events.into_iter().map(|mut e| {
+                e.detail = if e.detail.is_empty() {
+                    svc.name.clone()
+                } else {
+                    format!("{}: {}", svc.name, e.detail)
+                };
+                e
+            }));
+            if i == users {
+                w.rows = t.rows;
+                w.health_checks = t.health_checks;
+            }
+        }
+        runs.push(ServiceRun {
+            name: svc.name.clone(),
+            record,
+            timeline,
+            entry: svc.entry,
+            dependencies: deps[i].clone(),
+            faults_ms: worlds[i]
+                .faults
+                .iter()
+                .map(|w| (w.start_ms, w.end_ms))
+                .collect(),
+        });
+    }
+    let rule = StormRule {
+        services: system.storm_services,
+        window_ms: system.storm_window_ms,
+    };
+    if let Some(w) = &mut whole {
+        // In time order; at one instant, in service order (a stable sort).
+        w.events.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
+    }
+    (score(runs, rule, world.faults.len() as u32), whole)
+}

@@ -1,0 +1,326 @@
+//! Systems of services: calls against their closed forms, storms against the binomial,
+//! common random numbers across services, determinism across threads and shards, and bad
+//! input located at its `file:line:col`.
+
+use crate::{records, scenario};
+use assert_cmd::Command;
+use predicates::prelude::*;
+use rollsim::outcome::RunRecord;
+use rollsim::scenario::parse;
+use std::path::Path;
+
+/// The rows of `service` (or `system`) under `policy`.
+fn rows<'a>(all: &'a [RunRecord], policy: &str, service: &str) -> Vec<&'a RunRecord> {
+    all.iter()
+        .filter(|r| r.policy == policy && r.service.as_deref() == Some(service))
+        .collect()
+}
+
+/// Failed over total requests of some rows.
+fn ratio(rows: &[&RunRecord]) -> (f64, f64) {
+    let failed: u64 = rows.iter().map(|r| r.failed_requests).sum();
+    let total: u64 = rows.iter().map(|r| r.total_requests).sum();
+    (failed as f64 / total as f64, total as f64)
+}
+
+const CALLS: &str = r#"
+[simulation]
+duration = "2h"
+runs = 20
+[service]
+baseline_error_rate = 0.0
+latency_p50 = "20ms"
+latency_p99 = "100ms"
+[signals]
+noise_sd = 0.0
+[release]
+bad_probability = 0.0
+[[services]]
+name = "api"
+request_rate = 200.0
+calls = [
+  { service = "cards", fraction = 0.6 },
+  { service = "fraud", fraction = 0.3, retries = 2 },
+]
+[[services]]
+name = "cards"
+baseline_error_rate = 0.05
+[[services]]
+name = "fraud"
+baseline_error_rate = 0.2
+[[policies]]
+name = "none"
+kind = "none"
+"#;
+
+#[test]
+fn a_caller_fails_as_its_independent_callees_and_retries_say() {
+    let s = scenario(CALLS);
+    let all = records(&s, 3, 20);
+    // Callees' traffic follows from the calls: 0.6 and 0.3 of the caller's.
+    let (_, api_total) = ratio(&rows(&all, "none", "api"));
+    let (cards, cards_total) = ratio(&rows(&all, "none", "cards"));
+    let (_, fraud_total) = ratio(&rows(&all, "none", "fraud"));
+    assert!(
+        (cards_total / api_total - 0.6).abs() < 0.005,
+        "{cards_total} / {api_total}"
+    );
+    assert!((fraud_total / api_total - 0.3).abs() < 0.005);
+    assert!((cards - 0.05).abs() < 5.0 * (0.05 * 0.95 / cards_total).sqrt());
+    // 1 - (1 - f1 p1)(1 - f2 p2^(1 + retries)), with three tries of fraud.
+    let expected = 1.0 - (1.0 - 0.6 * 0.05) * (1.0 - 0.3 * 0.2f64.powi(3));
+    let (api, n) = ratio(&rows(&all, "none", "api"));
+    let se = (expected * (1.0 - expected) / n).sqrt();
+    assert!(
+        (api - expected).abs() < 5.0 * se,
+        "caller failure {api} vs closed form {expected} (se {se})"
+    );
+    // Users see the caller's failures; the system's failed requests are the entry's.
+    let system = rows(&all, "none", "system");
+    let api_rows = rows(&all, "none", "api");
+    for (s, a) in system.iter().zip(&api_rows) {
+        assert_eq!(s.failed_requests, a.failed_requests);
+        assert_eq!(s.entry_failed_requests, Some(a.failed_requests));
+    }
+}
+
+#[test]
+fn a_service_draws_the_same_world_whatever_the_others_do_and_wherever_it_is_written() {
+    let base = scenario(CALLS);
+    let all = records(&base, 11, 10);
+    // Another order of the entries, and cards' release made bad: fraud (which calls
+    // nothing and shares no stream) is untouched, run by run.
+    let moved = CALLS.replace(
+        "[[services]]\nname = \"cards\"\nbaseline_error_rate = 0.05\n",
+        "",
+    ) + "[[services]]\nname = \"cards\"\nbaseline_error_rate = 0.05\n\
+         release = { bad_probability = 1.0, at = \"30m\" }\n";
+    let all2 = records(&scenario(&moved), 11, 10);
+    let a = rows(&all, "none", "fraud");
+    let b = rows(&all2, "none", "fraud");
+    assert_eq!(a.len(), 10);
+    assert_eq!(a, b);
+    // ... while cards itself did change.
+    assert_ne!(rows(&all, "none", "cards"), rows(&all2, "none", "cards"));
+}
+
+#[test]
+fn storms_of_independent_services_have_the_binomial_rate() {
+    // Six independent services deploy at once, each bad with probability 0.4; the oracle
+    // rolls every bad one back at the same instant. A storm (3 services within 10 min)
+    // happens when at least three are bad: P(Bin(6, 0.4) >= 3).
+    let mut text = String::from(
+        "[simulation]\nduration = \"2h\"\n[release]\nat = \"30m\"\nbad_probability = 0.4\n\
+         [rollout]\nstrategy = \"all_at_once\"\n\
+         [[policies]]\nname = \"oracle\"\nkind = \"oracle\"\nreaction = \"1m\"\n",
+    );
+    for i in 0..6 {
+        text += &format!("[[services]]\nname = \"s{i}\"\nrequest_rate = 5.0\n");
+    }
+    let s = scenario(&text);
+    let runs = 2000;
+    let all = records(&s, 5, runs);
+    let system = rows(&all, "oracle", "system");
+    let storms: u32 = system.iter().map(|r| r.rollback_storms.unwrap_or(0)).sum();
+    let choose = |n: u64, k: u64| (0..k).fold(1.0, |c, i| c * (n - i) as f64 / (i + 1) as f64);
+    let p: f64 = (3..=6)
+        .map(|k| choose(6, k) * 0.4f64.powi(k as i32) * 0.6f64.powi(6 - k as i32))
+        .sum();
+    let rate = f64::from(storms) / runs as f64;
+    let se = (p * (1.0 - p) / runs as f64).sqrt();
+    assert!(
+        (rate - p).abs() < 4.0 * se,
+        "storm rate {rate} vs {p} (se {se})"
+    );
+    // The largest storm is the number of bad services, run by run.
+    for (k, r) in system.iter().enumerate() {
+        let bad = all
+            .iter()
+            .filter(|x| x.run == k as u64 && x.service.as_deref() != Some("system"))
+            .filter(|x| x.release_bad)
+            .count() as u32;
+        assert_eq!(r.largest_storm, Some(bad), "run {k}");
+    }
+}
+
+#[test]
+fn a_file_without_services_has_no_system_columns() {
+    let s = scenario("[simulation]\nduration = \"1h\"\n");
+    assert!(s.system.is_none());
+    let all = records(&s, 1, 2);
+    assert!(all.iter().all(|r| r.service.is_none()));
+    let mut w = csv::Writer::from_writer(vec![]);
+    w.serialize(&all[0]).expect("row");
+    let text = String::from_utf8(w.into_inner().expect("bytes")).expect("utf8");
+    assert!(!text.contains("service"), "{text}");
+}
+
+fn rejected(text: &str, at: &str, message: &str) {
+    let e = match parse(text, "sys.toml") {
+        Ok(_) => panic!("accepted: {text}"),
+        Err(e) => e.to_string(),
+    };
+    assert!(e.contains(&format!("sys.toml:{at}: ")), "{e}");
+    assert!(e.contains(message), "{e}");
+}
+
+#[test]
+fn unknown_callees_cycles_and_faults_naming_no_service_are_located() {
+    rejected(
+        "[[services]]\nname = \"a\"\ncalls = [{ service = \"payment\" }]\n\
+         [[services]]\nname = \"payments\"\n",
+        "3:22",
+        "calls unknown service \"payment\"; expected one of the [[services]] names; did you mean `payments`?",
+    );
+    rejected(
+        "[[services]]\nname = \"a\"\ncalls = [{ service = \"b\" }]\n\
+         [[services]]\nname = \"b\"\ncalls = [{ service = \"a\" }]\n",
+        "3:10",
+        "calls form a cycle (a -> b -> a)",
+    );
+    rejected(
+        "[[services]]\nname = \"a\"\nzone = \"eu\"\n\
+         [[faults]]\nkind = \"node_loss\"\nat = \"1h\"\nduration = \"5m\"\n\
+         capacity_loss = 0.5\nservices = [\"a\", \"b\"]\n",
+        "9:18",
+        "fault names unknown service \"b\"",
+    );
+    rejected(
+        "[[services]]\nname = \"a\"\nzone = \"eu\"\n\
+         [[faults]]\nkind = \"node_loss\"\nat = \"1h\"\nduration = \"5m\"\n\
+         capacity_loss = 0.5\nzone = \"us\"\n",
+        "9:8",
+        "fault names unknown zone \"us\"",
+    );
+    rejected(
+        "[[faults]]\nkind = \"node_loss\"\nat = \"1h\"\nduration = \"5m\"\n\
+         capacity_loss = 0.5\nzone = \"us\"\n",
+        "6:8",
+        "a fault names services or a zone only in a system",
+    );
+    // A service's own keys are checked as a single service's, at the entry.
+    rejected(
+        "[[services]]\nname = \"a\"\nreplicas = 0\n",
+        "3:12",
+        "service \"a\": service.replicas = 0 is out of range",
+    );
+}
+
+#[test]
+fn bad_system_input_exits_2_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = dir.path().join("cycle.toml");
+    std::fs::write(
+        &f,
+        "[[services]]\nname = \"a\"\ncalls = [{ service = \"a\" }]\n",
+    )
+    .expect("write");
+    let out = dir.path().join("out");
+    Command::cargo_bin("rollsim")
+        .expect("binary")
+        .arg("run")
+        .arg(&f)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!("{}:3:10: ", f.display())))
+        .stderr(predicate::str::contains("calls form a cycle (a -> a)"));
+    assert!(!out.exists());
+}
+
+fn run_into(out: &Path, threads: &str, extra: &[&str]) {
+    Command::cargo_bin("rollsim")
+        .expect("binary")
+        .env("RAYON_NUM_THREADS", threads)
+        .args([
+            "compare",
+            "scenarios/checkout-payments-ledger.toml",
+            "--runs",
+            "40",
+            "--seed",
+            "4",
+            "--out",
+        ])
+        .arg(out)
+        .args(extra)
+        .assert()
+        .success();
+}
+
+#[test]
+fn a_system_is_byte_identical_across_threads_and_shards() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let one = dir.path().join("one");
+    let two = dir.path().join("two");
+    run_into(&one, "1", &[]);
+    run_into(&two, "2", &[]);
+    let mut shards = Vec::new();
+    for i in 0..2 {
+        let d = dir.path().join(format!("s{i}"));
+        run_into(&d, "2", &["--shard", &format!("{i}/2")]);
+        shards.push(d);
+    }
+    let merged = dir.path().join("merged");
+    Command::cargo_bin("rollsim")
+        .expect("binary")
+        .arg("merge")
+        .args(&shards)
+        .arg("--out")
+        .arg(&merged)
+        .assert()
+        .success();
+    for f in ["runs.csv", "summary.csv", "comparison.csv"] {
+        let a = std::fs::read(one.join(f)).expect("one");
+        assert!(
+            a == std::fs::read(two.join(f)).expect("two"),
+            "{f}: threads"
+        );
+        assert!(
+            a == std::fs::read(merged.join(f)).expect("merged"),
+            "{f}: shards"
+        );
+    }
+    let runs = std::fs::read_to_string(one.join("runs.csv")).expect("runs");
+    assert!(runs.starts_with("run,seed,policy,service,release_bad,"));
+    assert!(runs.contains(",system,") && runs.contains(",payments,"));
+}
+
+#[test]
+fn sweep_refuses_a_system_rather_than_run_its_template_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("sweep");
+    Command::cargo_bin("rollsim")
+        .expect("binary")
+        .args(["sweep", "scenarios/checkout-payments-ledger.toml"])
+        .args([
+            "--param",
+            "policies.error-rate-2pct.error_rate_above=0.01..0.03:3",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "`rollsim sweep` simulates one service; this file has [[services]]",
+        ));
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_single_service_runs_csv_reads_back_without_the_system_columns() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("runs.csv");
+    let all = records(&scenario("[simulation]\nduration = \"1h\"\n"), 2, 3);
+    let mut w = csv::Writer::from_path(&p).expect("writer");
+    for r in &all {
+        w.serialize(r).expect("row");
+    }
+    w.flush().expect("flush");
+    let back: Vec<RunRecord> = rollsim::report::rows::read::<RunRecord>(&p)
+        .expect("read back")
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect();
+    assert_eq!(back, all);
+}
