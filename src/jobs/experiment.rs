@@ -72,23 +72,17 @@ impl Experiment {
     }
 
     fn manifest(&self, r: &Results) -> Manifest {
+        let policies = self.source.policies();
+        let command = self.command.clone();
         Manifest {
-            rollsim_version: env!("CARGO_PKG_VERSION").into(),
-            kind: self.kind.into(),
-            scenario: self.source.origin.clone(),
-            scenario_sha256: self.source.sha256(),
-            seed: self.seed,
-            runs: self.runs,
             first_run: self.range.start,
             completed_runs: r.completed,
             interrupted: r.interrupted,
-            policies: self.source.policies(),
             baseline: self.compare.then(|| r.comparison.baseline.clone()),
             shard: self.shard.clone(),
-            params: vec![],
-            points: None,
-            command: self.command.clone(),
-            sha256: Default::default(),
+            ..self
+                .source
+                .manifest(self.kind, self.seed, self.runs, policies, command)
         }
     }
 }

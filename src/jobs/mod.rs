@@ -19,7 +19,7 @@ pub mod sweep;
 pub mod trace;
 pub mod tune;
 
-use crate::report::ReportError;
+use crate::report::{Manifest, ReportError};
 use crate::scenario::{Scenario, ScenarioError};
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
@@ -78,5 +78,26 @@ impl Source {
             .iter()
             .map(|p| p.name.clone())
             .collect()
+    }
+
+    /// The manifest of command `kind` run on this scenario ([`Manifest::new`]): `runs`
+    /// runs from run 0, all finished; the job sets what differs.
+    pub fn manifest(
+        &self,
+        kind: &str,
+        seed: u64,
+        runs: u64,
+        policies: Vec<String>,
+        command: String,
+    ) -> Manifest {
+        Manifest::new(
+            kind,
+            &self.origin,
+            &self.text,
+            seed,
+            runs,
+            policies,
+            command,
+        )
     }
 }

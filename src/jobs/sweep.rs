@@ -80,18 +80,9 @@ impl SweepJob {
     fn manifest(&self) -> Manifest {
         let total = self.sweep.points.len() as u64;
         let slice = self.slice();
+        let policies = self.sweep.policies.clone();
+        let command = self.command.clone();
         Manifest {
-            rollsim_version: env!("CARGO_PKG_VERSION").into(),
-            kind: "sweep".into(),
-            scenario: self.source.origin.clone(),
-            scenario_sha256: self.source.sha256(),
-            seed: self.seed,
-            runs: self.runs,
-            first_run: 0,
-            completed_runs: self.runs,
-            interrupted: false,
-            policies: self.sweep.policies.clone(),
-            baseline: None,
             shard: self.shard.map(|s| s.to_string()),
             params: self.params.clone(),
             points: Some(PointRange {
@@ -99,8 +90,9 @@ impl SweepJob {
                 count: slice.end - slice.start,
                 total,
             }),
-            command: self.command.clone(),
-            sha256: Default::default(),
+            ..self
+                .source
+                .manifest("sweep", self.seed, self.runs, policies, command)
         }
     }
 

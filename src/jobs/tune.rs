@@ -68,23 +68,15 @@ pub const FINAL_METRICS: [&str; 5] = [
 
 impl TuneJob {
     fn manifest(&self, completed: u64, interrupted: bool) -> Manifest {
+        let policies = vec![self.tune.policy.clone()];
+        let command = self.command.clone();
         Manifest {
-            rollsim_version: env!("CARGO_PKG_VERSION").into(),
-            kind: "tune".into(),
-            scenario: self.source.origin.clone(),
-            scenario_sha256: self.source.sha256(),
-            seed: self.seed,
-            runs: self.runs,
-            first_run: 0,
             completed_runs: completed,
             interrupted,
-            policies: vec![self.tune.policy.clone()],
-            baseline: None,
-            shard: None,
             params: self.params.clone(),
-            points: None,
-            command: self.command.clone(),
-            sha256: Default::default(),
+            ..self
+                .source
+                .manifest("tune", self.seed, self.runs, policies, command)
         }
     }
 

@@ -377,6 +377,41 @@ pub struct PointRange {
 }
 
 impl Manifest {
+    /// The manifest of a command `kind` that ran `runs` runs from run 0, all of them,
+    /// uninterrupted, on the scenario `origin` (its text `text`, hashed here) with `seed`:
+    /// the one place a manifest is built, so every command records the same fields the
+    /// same way. A command sets what differs with struct update syntax
+    /// (`Manifest { shard, ..Manifest::new(...) }`).
+    pub fn new(
+        kind: &str,
+        origin: &str,
+        text: &str,
+        seed: u64,
+        runs: u64,
+        policies: Vec<String>,
+        command: String,
+    ) -> Self {
+        use sha2::Digest;
+        Manifest {
+            rollsim_version: env!("CARGO_PKG_VERSION").into(),
+            kind: kind.into(),
+            scenario: origin.into(),
+            scenario_sha256: format!("{:x}", sha2::Sha256::digest(text.as_bytes())),
+            seed,
+            runs,
+            first_run: 0,
+            completed_runs: runs,
+            interrupted: false,
+            policies,
+            baseline: None,
+            shard: None,
+            params: vec![],
+            points: None,
+            command,
+            sha256: BTreeMap::new(),
+        }
+    }
+
     /// The manifest of an output of one run (`trace`, `gameday`): `kind`, the scenario's
     /// origin and text, the seed and run, the policies in it and the command.
     pub fn single_run(
@@ -388,24 +423,9 @@ impl Manifest {
         policies: Vec<String>,
         command: String,
     ) -> Self {
-        use sha2::Digest;
         Manifest {
-            rollsim_version: env!("CARGO_PKG_VERSION").into(),
-            kind: kind.into(),
-            scenario: origin.into(),
-            scenario_sha256: format!("{:x}", sha2::Sha256::digest(text.as_bytes())),
-            seed,
-            runs: 1,
             first_run: run,
-            completed_runs: 1,
-            interrupted: false,
-            policies,
-            baseline: None,
-            shard: None,
-            params: vec![],
-            points: None,
-            command,
-            sha256: BTreeMap::new(),
+            ..Manifest::new(kind, origin, text, seed, 1, policies, command)
         }
     }
 
