@@ -118,127 +118,50 @@ pub(super) fn check(c: &mut Checker, path: &[Seg], f: &RawFault, i: usize, horiz
         ("rate_window", f.rate_window.is_some()),
         ("jitter", f.jitter.is_some()),
     ];
-    let (kind, effect) = match f.kind {
-        FaultKind::InfraLatency => {
-            c.only(
-                path,
-                "infra_latency",
-                &set,
-                &["latency_factor", "packet_loss"],
-            );
-            let e = FaultEffect::InfraLatency {
-                latency_factor: c.number(
-                    at(path, "latency_factor"),
-                    "latency_factor",
-                    f.latency_factor,
-                    3.0,
-                    1.0,
-                    false,
-                ),
-                packet_loss: c.prob(at(path, "packet_loss"), "packet_loss", f.packet_loss, 0.0),
-            };
-            ("infra_latency", e)
-        }
-        FaultKind::NodeLoss => {
-            c.only(path, "node_loss", &set, &["capacity_loss"]);
-            let e = FaultEffect::NodeLoss {
-                capacity_loss: c.prob(
-                    at(path, "capacity_loss"),
-                    "capacity_loss",
-                    f.capacity_loss,
-                    0.34,
-                ),
-            };
-            ("node_loss", e)
-        }
-        FaultKind::DependencyOutage => {
-            c.only(path, "dependency_outage", &set, &["error_rate"]);
-            let e = FaultEffect::DependencyOutage {
-                error_rate: c.prob(at(path, "error_rate"), "error_rate", f.error_rate, 0.5),
-            };
-            ("dependency_outage", e)
-        }
-        FaultKind::FlappingHealthCheck => {
-            c.only(
-                path,
-                "flapping_health_check",
-                &set,
-                &["failure_probability"],
-            );
-            let e = FaultEffect::FlappingHealthCheck {
-                failure_probability: c.prob(
-                    at(path, "failure_probability"),
-                    "failure_probability",
-                    f.failure_probability,
-                    0.3,
-                ),
-            };
-            ("flapping_health_check", e)
-        }
-        FaultKind::MetricsGap => {
-            c.only(path, "metrics_gap", &set, &[]);
-            ("metrics_gap", FaultEffect::MetricsGap)
-        }
-        FaultKind::WarmUp => {
-            c.only(
-                path,
-                "warm_up",
-                &set,
-                &["latency_factor", "error_rate", "decay"],
-            );
-            let e = SignalFault::WarmUp {
-                latency_factor: c.number(
-                    at(path, "latency_factor"),
-                    "latency_factor",
-                    f.latency_factor,
-                    3.0,
-                    1.0,
-                    false,
-                ),
-                error_rate: c.prob(at(path, "error_rate"), "error_rate", f.error_rate, 0.0),
-                decay_ms: c.positive(at(path, "decay"), "decay", f.decay, 120_000),
-            };
-            ("warm_up", FaultEffect::Signal(e))
-        }
-        FaultKind::LowTraffic => {
-            c.only(path, "low_traffic", &set, &["request_rate"]);
-            let e = SignalFault::LowTraffic {
-                request_rate: c.number(
-                    at(path, "request_rate"),
-                    "request_rate",
-                    f.request_rate,
-                    0.1,
-                    0.0,
-                    true,
-                ),
-            };
-            ("low_traffic", FaultEffect::Signal(e))
-        }
-        FaultKind::QueryError => {
-            c.only(path, "query_error", &set, &["failure_probability"]);
-            let e = SignalFault::QueryError {
-                failure_probability: c.prob(
-                    at(path, "failure_probability"),
-                    "failure_probability",
-                    f.failure_probability,
-                    1.0,
-                ),
-            };
-            ("query_error", FaultEffect::Signal(e))
-        }
-        FaultKind::ScrapeJitter => {
-            c.only(path, "scrape_jitter", &set, &["rate_window", "jitter"]);
-            let e = SignalFault::ScrapeJitter {
-                rate_window_ms: c.positive(
-                    at(path, "rate_window"),
-                    "rate_window",
-                    f.rate_window,
-                    60_000,
-                ),
-                jitter_ms: f.jitter.map_or(0, |d| d.0),
-            };
-            ("scrape_jitter", FaultEffect::Signal(e))
-        }
+    let (kind, keys): (&str, &[&str]) = match f.kind {
+        FaultKind::InfraLatency => ("infra_latency", &["latency_factor", "packet_loss"]),
+        FaultKind::NodeLoss => ("node_loss", &["capacity_loss"]),
+        FaultKind::DependencyOutage => ("dependency_outage", &["error_rate"]),
+        FaultKind::FlappingHealthCheck => ("flapping_health_check", &["failure_probability"]),
+        FaultKind::MetricsGap => ("metrics_gap", &[]),
+        FaultKind::WarmUp => ("warm_up", &["latency_factor", "error_rate", "decay"]),
+        FaultKind::LowTraffic => ("low_traffic", &["request_rate"]),
+        FaultKind::QueryError => ("query_error", &["failure_probability"]),
+        FaultKind::ScrapeJitter => ("scrape_jitter", &["rate_window", "jitter"]),
+    };
+    c.only(path, kind, &set, keys);
+    // A fault's keys are named bare in messages (`latency_factor = 0.5 ...`).
+    let mut t = c.table(path, "");
+    let effect = match f.kind {
+        FaultKind::InfraLatency => FaultEffect::InfraLatency {
+            latency_factor: t.number("latency_factor", f.latency_factor, 3.0, 1.0, false),
+            packet_loss: t.prob("packet_loss", f.packet_loss, 0.0),
+        },
+        FaultKind::NodeLoss => FaultEffect::NodeLoss {
+            capacity_loss: t.prob("capacity_loss", f.capacity_loss, 0.34),
+        },
+        FaultKind::DependencyOutage => FaultEffect::DependencyOutage {
+            error_rate: t.prob("error_rate", f.error_rate, 0.5),
+        },
+        FaultKind::FlappingHealthCheck => FaultEffect::FlappingHealthCheck {
+            failure_probability: t.prob("failure_probability", f.failure_probability, 0.3),
+        },
+        FaultKind::MetricsGap => FaultEffect::MetricsGap,
+        FaultKind::WarmUp => FaultEffect::Signal(SignalFault::WarmUp {
+            latency_factor: t.number("latency_factor", f.latency_factor, 3.0, 1.0, false),
+            error_rate: t.prob("error_rate", f.error_rate, 0.0),
+            decay_ms: t.positive("decay", f.decay, 120_000),
+        }),
+        FaultKind::LowTraffic => FaultEffect::Signal(SignalFault::LowTraffic {
+            request_rate: t.number("request_rate", f.request_rate, 0.1, 0.0, true),
+        }),
+        FaultKind::QueryError => FaultEffect::Signal(SignalFault::QueryError {
+            failure_probability: t.prob("failure_probability", f.failure_probability, 1.0),
+        }),
+        FaultKind::ScrapeJitter => FaultEffect::Signal(SignalFault::ScrapeJitter {
+            rate_window_ms: t.positive("rate_window", f.rate_window, 60_000),
+            jitter_ms: f.jitter.map_or(0, |d| d.0),
+        }),
     };
     Fault {
         name: f.name.clone().unwrap_or_else(|| format!("{kind}-{i}")),
