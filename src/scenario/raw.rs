@@ -66,18 +66,57 @@ pub struct RawSimulation {
     pub seed: Option<u64>,
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct RawService {
-    pub name: Option<String>,
-    pub request_rate: Option<f64>,
-    pub diurnal_amplitude: Option<f64>,
-    pub peak_hour: Option<f64>,
-    pub baseline_error_rate: Option<f64>,
-    pub latency_p50: Option<Dur>,
-    pub latency_p99: Option<Dur>,
-    pub replicas: Option<i64>,
-    pub capacity_rps: Option<f64>,
+/// Declares a table that holds the `[service]` keys (written once, here) between its own
+/// leading and trailing keys, in that order (the order messages list them in), and gives
+/// it `service_over`: those keys as a [`RawService`], each taken from a template where
+/// the table leaves it out. `[service]` itself and each `[[services]]` entry are such
+/// tables (serde's `flatten` would lose `deny_unknown_fields` and the key list).
+macro_rules! with_service_keys {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident { $($head:tt)* } { $($tail:tt)* }
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $($head)*
+            pub request_rate: Option<f64>,
+            pub diurnal_amplitude: Option<f64>,
+            pub peak_hour: Option<f64>,
+            pub baseline_error_rate: Option<f64>,
+            pub latency_p50: Option<Dur>,
+            pub latency_p99: Option<Dur>,
+            pub replicas: Option<i64>,
+            pub capacity_rps: Option<f64>,
+            $($tail)*
+        }
+
+        impl $name {
+            /// The `[service]` keys of this table, each one left out taken from
+            /// `template` (no name).
+            pub fn service_over(&self, template: &RawService) -> RawService {
+                RawService {
+                    name: None,
+                    request_rate: self.request_rate.or(template.request_rate),
+                    diurnal_amplitude: self.diurnal_amplitude.or(template.diurnal_amplitude),
+                    peak_hour: self.peak_hour.or(template.peak_hour),
+                    baseline_error_rate: self.baseline_error_rate.or(template.baseline_error_rate),
+                    latency_p50: self.latency_p50.or(template.latency_p50),
+                    latency_p99: self.latency_p99.or(template.latency_p99),
+                    replicas: self.replicas.or(template.replicas),
+                    capacity_rps: self.capacity_rps.or(template.capacity_rps),
+                }
+            }
+        }
+    };
+}
+pub(crate) use with_service_keys;
+
+with_service_keys! {
+    #[derive(Debug, Clone, Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct RawService {
+        pub name: Option<String>,
+    } {}
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

@@ -14,37 +14,36 @@
 
 use super::check::{at, idx, Checker, Path};
 use super::policies::RawPolicy;
-use super::raw::{Dur, RawData, RawHealthCheck, RawRelease, RawRollout, RawScenario, RawService};
+use super::raw::{
+    with_service_keys, Dur, RawData, RawHealthCheck, RawRelease, RawRollout, RawScenario,
+    RawService,
+};
 use super::span::{Problem, Seg};
 use super::suggest::hint;
 use super::Scenario;
 use serde::Deserialize;
 
-/// One `[[services]]` entry as written.
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct RawSystemService {
-    pub name: Option<String>,
-    /// This many copies, named `name-01`, `name-02`, ... (a fleet or a deploy wave).
-    pub count: Option<i64>,
-    /// Whether users call it (default: when no other service calls it).
-    pub entry: Option<bool>,
-    /// The shared infrastructure it runs in (faults may name it).
-    pub zone: Option<String>,
-    #[serde(default)]
-    pub calls: Vec<RawCall>,
-    pub request_rate: Option<f64>,
-    pub diurnal_amplitude: Option<f64>,
-    pub peak_hour: Option<f64>,
-    pub baseline_error_rate: Option<f64>,
-    pub latency_p50: Option<Dur>,
-    pub latency_p99: Option<Dur>,
-    pub replicas: Option<i64>,
-    pub capacity_rps: Option<f64>,
-    pub release: Option<RawRelease>,
-    pub rollout: Option<RawRollout>,
-    pub health_check: Option<RawHealthCheck>,
-    pub data: Option<RawData>,
+with_service_keys! {
+    /// One `[[services]]` entry as written: its own keys, then the `[service]` keys, then
+    /// its own tables.
+    #[derive(Debug, Clone, Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct RawSystemService {
+        pub name: Option<String>,
+        /// This many copies, named `name-01`, `name-02`, ... (a fleet or a deploy wave).
+        pub count: Option<i64>,
+        /// Whether users call it (default: when no other service calls it).
+        pub entry: Option<bool>,
+        /// The shared infrastructure it runs in (faults may name it).
+        pub zone: Option<String>,
+        #[serde(default)]
+        pub calls: Vec<RawCall>,
+    } {
+        pub release: Option<RawRelease>,
+        pub rollout: Option<RawRollout>,
+        pub health_check: Option<RawHealthCheck>,
+        pub data: Option<RawData>,
+    }
 }
 
 /// One call edge as written: `{ service = "payments", fraction = 0.6 }`.
@@ -353,17 +352,10 @@ pub(super) fn attach(
             f.zone = None;
         }
         let e = n.raw;
-        let t = &raw.service;
         one.service = RawService {
             name: Some(n.name.clone()),
             request_rate: Some(rate[i]),
-            diurnal_amplitude: e.diurnal_amplitude.or(t.diurnal_amplitude),
-            peak_hour: e.peak_hour.or(t.peak_hour),
-            baseline_error_rate: e.baseline_error_rate.or(t.baseline_error_rate),
-            latency_p50: e.latency_p50.or(t.latency_p50),
-            latency_p99: e.latency_p99.or(t.latency_p99),
-            replicas: e.replicas.or(t.replicas),
-            capacity_rps: e.capacity_rps.or(t.capacity_rps),
+            ..e.service_over(&raw.service)
         };
         if let Some(r) = &e.release {
             let t = &raw.release;
