@@ -431,19 +431,7 @@ pub(crate) fn import(docs: &[Doc], notes: &mut Notes) -> Result<Imported, Unusab
         notes.skip(&s, "session affinity is not modelled; ignored");
     }
     header.push("a check fails when the new version's success rate is below the minimum, its p99 above the maximum, or a metric has no data; the rollback comes at the tick after `threshold` failed checks, counted over the whole analysis".into());
-    Ok(Imported {
-        origin: String::new(),
-        name: if doc.name.is_empty() {
-            "imported".into()
-        } else {
-            doc.name.clone()
-        },
-        kind: "flagger",
-        header,
-        entries,
-        steps: None,
-        notes: Vec::new(),
-    })
+    Ok(Imported::new(&doc.name, "flagger", header, entries, None))
 }
 
 #[cfg(test)]

@@ -113,6 +113,27 @@ pub struct Imported {
 }
 
 impl Imported {
+    /// What an importer read: the resource's `name` ("imported" when it has none), the
+    /// rollsim `kind`, the header lines, the entries and the canary steps. The caller
+    /// ([`import_str`]) fills in the origin and the notes.
+    fn new(
+        name: &str,
+        kind: &'static str,
+        header: Vec<String>,
+        entries: Vec<Entry>,
+        steps: Option<Vec<Step>>,
+    ) -> Imported {
+        Imported {
+            origin: String::new(),
+            name: if name.is_empty() { "imported" } else { name }.into(),
+            kind,
+            header,
+            entries,
+            steps,
+            notes: Vec::new(),
+        }
+    }
+
     /// The `[[policies]]` block with a comment on every value (see `emit`).
     pub fn to_toml(&self) -> String {
         emit::render(self)

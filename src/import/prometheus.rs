@@ -489,19 +489,12 @@ pub(crate) fn import(docs: &[Doc<'_, '_>], notes: &mut Notes) -> Result<Imported
             }
         }
     }
-    Ok(Imported {
-        origin: String::new(),
-        name,
-        kind: if matches!(first, Rule::Threshold { .. }) {
-            "threshold"
-        } else {
-            "burn_rate"
-        },
-        header,
-        entries,
-        steps: None,
-        notes: Vec::new(),
-    })
+    let kind = if matches!(first, Rule::Threshold { .. }) {
+        "threshold"
+    } else {
+        "burn_rate"
+    };
+    Ok(Imported::new(&name, kind, header, entries, None))
 }
 
 #[cfg(test)]

@@ -425,19 +425,13 @@ pub(crate) fn import(docs: &[Doc], notes: &mut Notes) -> Result<Imported, Unusab
     if step_analyses > 0 {
         header.push("step analyses: an AnalysisRun starts when its step's pause ends and the rollout waits for it (Successful: next step; Failed or Error: abort; Inconclusive: pause); no background analysis runs".into());
     }
-    Ok(Imported {
-        origin: String::new(),
-        name: if name.is_empty() {
-            "imported".into()
-        } else {
-            name
-        },
-        kind: "argo_analysis",
+    Ok(Imported::new(
+        &name,
+        "argo_analysis",
         header,
         entries,
         steps,
-        notes: Vec::new(),
-    })
+    ))
 }
 
 #[cfg(test)]
