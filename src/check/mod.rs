@@ -9,15 +9,19 @@
 //! - `path`: key paths (`policies[2].failures`) that name where a problem lies;
 //! - `checker`: the [`Checker`], which applies defaults and ranges and collects every
 //!   problem with its key path, with messages of one shape everywhere;
+//! - `text`: positions in written text (`Located`, `line_col`) and UTF-8 decoding with the
+//!   first invalid byte located, shared by the scenario and the YAML importer;
 //! - `values`: the checked rollout, human, duration distributions and per-policy choices.
 
 mod checker;
 mod path;
+mod text;
 mod values;
 mod written;
 
 pub use checker::{does_not_apply, Checker, Table, MAX_COUNT, Z95};
 pub use path::{at, idx, Path, Problem, Seg};
+pub use text::{decode, line_col, Located};
 pub use values::{
     Action, CanaryStep, Checkpoint, Day, DurationDist, Human, PolicyContext, Rollout, StepGate,
     Strategy, UnsafeRollback, Until,

@@ -2,7 +2,7 @@
 //! the field it came from, ready to paste into a scenario.
 
 use super::{format_ms, Imported, Value};
-use crate::scenario::StepGate;
+use crate::check::StepGate;
 use std::fmt::Write;
 
 /// Column at which value comments start.

@@ -82,7 +82,7 @@ pub fn effective_threshold(t: i64) -> i64 {
 }
 
 /// The canary weights Flagger steps through (shared with the scenario's flagger keys).
-pub use crate::scenario::flagger_weights as weights;
+pub use crate::policy::flagger::weights;
 
 fn lines(n: &Node<'_, '_>) -> String {
     format!("{} (line {})", n.path, n.pos.line)

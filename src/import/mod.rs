@@ -90,7 +90,7 @@ pub struct Step {
     pub weight: i64,
     pub pause_ms: u64,
     /// After the pause: a step analysis (`analysis = true`) or a person (`approval = true`).
-    pub gate: crate::scenario::StepGate,
+    pub gate: crate::check::StepGate,
     pub source: String,
 }
 
@@ -189,7 +189,7 @@ pub fn import_file(path: &Path) -> Result<Imported, ImportError> {
         path: origin.clone(),
         source,
     })?;
-    let text = crate::scenario::source::decode(bytes).map_err(|l| ImportError::Syntax {
+    let text = crate::check::decode(bytes).map_err(|l| ImportError::Syntax {
         origin: origin.clone(),
         pos: Pos {
             line: l.line,
@@ -499,11 +499,7 @@ mod tests {
     fn durations_round_trip_through_rollsim_strings() {
         for ms in [1, 500, 10_000, 90_000, 5_400_000] {
             let s = format_ms(ms);
-            assert_eq!(
-                crate::scenario::raw::parse_duration(&s).map(|d| d.0),
-                Ok(ms),
-                "{s}"
-            );
+            assert_eq!(crate::check::parse_duration(&s).map(|d| d.0), Ok(ms), "{s}");
         }
     }
 

@@ -1,14 +1,6 @@
 //! Errors a scenario can produce, each naming where in the file it is.
 
-use std::fmt;
-
-/// One problem at a position in the file (1-based line and column).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Located {
-    pub line: usize,
-    pub col: usize,
-    pub message: String,
-}
+pub use crate::check::Located;
 
 /// Why a scenario could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -34,10 +26,4 @@ fn render(origin: &str, problems: &[Located]) -> String {
         out.push_str(&format!("{origin}:{}:{}: {}", p.line, p.col, p.message));
     }
     out
-}
-
-impl fmt::Display for Located {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.line, self.col, self.message)
-    }
 }

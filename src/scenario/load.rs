@@ -5,7 +5,7 @@
 use super::error::{Located, ScenarioError};
 use super::imports::Imports;
 use super::raw::RawScenario;
-use super::{limits, policies, services, source, span, validate, Scenario};
+use super::{limits, policies, services, span, validate, Scenario};
 use serde::Deserialize;
 use std::path::Path;
 use toml::de::{DeTable, Deserializer};
@@ -18,7 +18,7 @@ pub fn read(path: &Path) -> Result<String, ScenarioError> {
         path: origin.clone(),
         reason: e.to_string(),
     })?;
-    source::decode(bytes).map_err(|l| ScenarioError::Invalid {
+    crate::check::decode(bytes).map_err(|l| ScenarioError::Invalid {
         origin,
         problems: vec![l],
     })

@@ -20,7 +20,6 @@ pub mod objective;
 mod policies;
 pub mod raw;
 pub mod services;
-pub mod source;
 pub mod span;
 mod strategy;
 mod suggest;

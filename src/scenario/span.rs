@@ -4,19 +4,8 @@
 //! (`policies[2].failures`); this module re-reads the text with `toml_edit`, which keeps
 //! spans, and finds the line and column of the deepest part of that path that exists.
 
-use super::error::Located;
-pub use crate::check::{Problem, Seg};
+pub use crate::check::{line_col, Located, Problem, Seg};
 use toml_edit::{Document, Item};
-
-/// 1-based line and column (in characters) of a byte offset.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-    let col = before[line_start..].chars().count() + 1;
-    (line, col)
-}
 
 /// Locates every problem; a path that cannot be found points at the start of the file.
 pub fn locate_all(text: &str, problems: Vec<Problem>) -> Vec<Located> {

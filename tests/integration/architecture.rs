@@ -191,12 +191,28 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// Whether `file` is a test module kept in a file of its own: `dir/tests.rs` declared as
+/// `#[cfg(test)] mod tests;` in `dir/mod.rs` (tests may use anything).
+fn is_test_file(file: &Path) -> bool {
+    if file.file_name().is_none_or(|n| n != "tests.rs") {
+        return false;
+    }
+    let parent = file.with_file_name("mod.rs");
+    let Ok(text) = std::fs::read_to_string(parent) else {
+        return false;
+    };
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    lines
+        .windows(2)
+        .any(|w| w[0] == "#[cfg(test)]" && w[1] == "mod tests;")
+}
+
 /// Every violation of `rules` in the tree under `src`, as `file:line: message`.
 fn violations(src: &Path, rules: &[Rule]) -> Vec<String> {
     let mut files = Vec::new();
     rust_files(src, &mut files);
     let mut out = Vec::new();
-    for file in files {
+    for file in files.into_iter().filter(|f| !is_test_file(f)) {
         let module = module_of(&file, src);
         let Ok(text) = std::fs::read_to_string(&file) else {
             continue;
@@ -257,15 +273,36 @@ fn the_rule_checker_finds_a_broken_rule_with_its_file_and_line() {
          #[cfg(test)]\nmod tests {\n    use crate::signals::x;\n}\n",
     )
     .expect("write");
+    // A test module in its own file may import anything; the same file not declared
+    // `#[cfg(test)]` may not.
+    std::fs::create_dir_all(src.join("model/rollout")).expect("dir");
+    std::fs::write(
+        src.join("model/rollout/mod.rs"),
+        "#[cfg(test)]\nmod tests;\n",
+    )
+    .expect("write");
+    std::fs::write(
+        src.join("model/rollout/tests.rs"),
+        "use crate::signals::x;\n",
+    )
+    .expect("write");
+    std::fs::create_dir_all(src.join("model/data")).expect("dir");
+    std::fs::write(src.join("model/data/mod.rs"), "mod tests;\n").expect("write");
+    std::fs::write(src.join("model/data/tests.rs"), "use crate::signals::y;\n").expect("write");
     let rules = rules(
         "## Import rules\n- `model` imports only `scenario`, `sample`.\n- `x` never imports `y`.\n## Next\n- `model` imports only `nothing`.\n",
     );
     assert_eq!(rules.len(), 2, "{rules:?}");
     let broken = violations(src, &rules);
-    assert_eq!(broken.len(), 1, "{broken:?}");
+    assert_eq!(broken.len(), 2, "{broken:?}");
     assert!(
-        broken[0].ends_with("model/truth.rs:2: `model::truth` imports `crate::signals::draw`, against the rule Only { module: \"model\", allowed: [\"scenario\", \"sample\"] }"),
+        broken[0].ends_with("model/data/tests.rs:1: `model::data::tests` imports `crate::signals::y`, against the rule Only { module: \"model\", allowed: [\"scenario\", \"sample\"] }"),
         "{}",
         broken[0]
+    );
+    assert!(
+        broken[1].ends_with("model/truth.rs:2: `model::truth` imports `crate::signals::draw`, against the rule Only { module: \"model\", allowed: [\"scenario\", \"sample\"] }"),
+        "{}",
+        broken[1]
     );
 }

@@ -48,7 +48,7 @@
 
 use super::yaml::Node;
 use super::{format_ms, Doc, Entry, Imported, Notes, Pos, Step, Unusable, Value};
-use crate::scenario::StepGate;
+use crate::check::StepGate;
 
 mod mapping;
 mod metric;

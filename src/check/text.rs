@@ -1,11 +1,35 @@
-//! Files as text: bytes decoded as UTF-8, the first invalid byte located.
+//! Positions in written text: a problem at a line and column, the line and column of a
+//! byte offset, and bytes decoded as UTF-8 with the first invalid byte located.
 //!
 //! `std::fs::read_to_string` says only "stream did not contain valid UTF-8"; a scenario or
 //! an imported YAML with a stray Latin-1 byte deserves its `file:line:col`, like every other
-//! problem in it.
+//! problem in it. Both readers (`scenario`, `import`) use these, so they live below both.
 
-use super::error::Located;
-use super::span::line_col;
+use std::fmt;
+
+/// One problem at a position in the file (1-based line and column).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+}
+
+impl fmt::Display for Located {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.line, self.col, self.message)
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let col = before[line_start..].chars().count() + 1;
+    (line, col)
+}
 
 /// Decodes `bytes`; an invalid sequence is reported at the line and column where it starts.
 pub fn decode(bytes: Vec<u8>) -> Result<String, Located> {
