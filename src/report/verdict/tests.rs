@@ -71,21 +71,32 @@ fn facts<'a>(
     }
 }
 
-#[test]
-fn names_the_best_with_paired_margins_and_keeps_the_oracle_as_a_bound() {
+/// The verdict of `objective` on the five policies, careful `gap` seconds behind fast on
+/// every run (with `noise`), the oracle a reference and none the do-nothing policy.
+fn judge(objective: &str, source: Source, gap: f64, noise: f64) -> Verdict {
     let (n, r, z) = (
         names(),
         vec!["oracle".to_string()],
         vec!["none".to_string()],
     );
-    let e = estimates(65.0);
-    let v = decide(
+    let e = estimates(gap);
+    decide(
+        objective,
+        source,
+        &facts(&n, &r, &z, &e),
+        &paired(gap, noise),
+    )
+    .unwrap()
+}
+
+#[test]
+fn names_the_best_with_paired_margins_and_keeps_the_oracle_as_a_bound() {
+    let v = judge(
         "min downtime_s s.t. false_positive_rollbacks <= 0.05",
         Source::Scenario,
-        &facts(&n, &r, &z, &e),
-        &paired(65.0, 5.0),
-    )
-    .unwrap();
+        65.0,
+        5.0,
+    );
     assert_eq!(v.best.as_deref(), Some("fast"));
     assert_eq!(v.runner_up.as_deref(), Some("careful"));
     assert_eq!(v.failing, vec!["noisy"]);
@@ -105,19 +116,12 @@ fn names_the_best_with_paired_margins_and_keeps_the_oracle_as_a_bound() {
 
 #[test]
 fn overlapping_paired_intervals_are_a_tie() {
-    let (n, r, z) = (
-        names(),
-        vec!["oracle".to_string()],
-        vec!["none".to_string()],
-    );
-    let e = estimates(0.5);
-    let v = decide(
+    let v = judge(
         "min downtime_s s.t. false_positive_rollbacks <= 0.05",
         Source::Flag,
-        &facts(&n, &r, &z, &e),
-        &paired(0.5, 20.0),
-    )
-    .unwrap();
+        0.5,
+        20.0,
+    );
     assert_eq!(v.best.as_deref(), Some("fast"));
     assert_eq!(v.tied, vec!["careful"]);
     assert!(
@@ -130,29 +134,21 @@ fn overlapping_paired_intervals_are_a_tie() {
 
 #[test]
 fn a_constraint_met_on_the_mean_but_not_the_bound_is_not_met() {
-    let (n, r, z) = (
-        names(),
-        vec!["oracle".to_string()],
-        vec!["none".to_string()],
-    );
-    let e = estimates(65.0);
     // noisy's mean 0.09 meets <= 0.1, its upper bound 0.13 does not.
-    let v = decide(
+    let v = judge(
         "min downtime_s s.t. false_positive_rollbacks <= 0.1",
         Source::Flag,
-        &facts(&n, &r, &z, &e),
-        &paired(65.0, 5.0),
-    )
-    .unwrap();
+        65.0,
+        5.0,
+    );
     assert_eq!(v.best.as_deref(), Some("fast"));
     assert_eq!(v.failing, vec!["noisy"]);
-    let v = decide(
+    let v = judge(
         "min downtime_s s.t. false_positive_rollbacks <= 0.001",
         Source::Flag,
-        &facts(&n, &r, &z, &e),
-        &paired(65.0, 5.0),
-    )
-    .unwrap();
+        65.0,
+        5.0,
+    );
     assert_eq!(v.best, None);
     assert!(
         v.text.contains("no policy meets the constraints"),
