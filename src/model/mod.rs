@@ -99,6 +99,9 @@ pub struct ServiceModel {
     rate: f64,
     amplitude: f64,
     peak_ms: f64,
+    weekly: f64,
+    /// Peak of the weekly swing, in ms after the simulated week's Monday 00:00.
+    week_peak_ms: f64,
     /// Log-mean of healthy latency (ms).
     pub latency_mu: f64,
     /// Log-sd of latency, common to all versions.
@@ -108,6 +111,10 @@ pub struct ServiceModel {
 }
 
 const DAY_MS: f64 = 86_400_000.0;
+const WEEK_MS: f64 = 7.0 * DAY_MS;
+/// The simulation starts on a Thursday at 00:00 (1970-01-01, as traces record it): its
+/// time 0 is this far into its week, counted from Monday 00:00.
+pub const START_IN_WEEK_MS: f64 = 3.0 * DAY_MS;
 
 impl ServiceModel {
     /// Precomputes the model of the scenario's service.
@@ -118,6 +125,8 @@ impl ServiceModel {
             rate: s.service.request_rate,
             amplitude: s.service.diurnal_amplitude,
             peak_ms: s.service.peak_hour * 3_600_000.0,
+            weekly: s.service.weekly_amplitude,
+            week_peak_ms: s.service.peak_weekday * DAY_MS,
             latency_mu,
             latency_sigma,
             capacity_total: s
@@ -128,14 +137,22 @@ impl ServiceModel {
         }
     }
 
-    /// Mean request rate (per second) at simulated time `t_ms`; the run starts at 00:00.
+    /// Mean request rate (per second) at simulated time `t_ms`; the run starts at 00:00
+    /// on a Thursday. The daily and the weekly cosines add up: `rate × (1 + a cos(day
+    /// phase) + w cos(week phase))`, whose mean over a week is `rate` exactly.
     #[inline]
     pub fn rate_at(&self, t_ms: u64) -> f64 {
-        if self.amplitude == 0.0 {
+        if self.amplitude == 0.0 && self.weekly == 0.0 {
             return self.rate;
         }
         let phase = (t_ms as f64 - self.peak_ms) / DAY_MS * std::f64::consts::TAU;
-        self.rate * (1.0 + self.amplitude * phase.cos())
+        let mut factor = 1.0 + self.amplitude * phase.cos();
+        if self.weekly != 0.0 {
+            let week = (t_ms as f64 + START_IN_WEEK_MS - self.week_peak_ms) / WEEK_MS
+                * std::f64::consts::TAU;
+            factor += self.weekly * week.cos();
+        }
+        self.rate * factor
     }
 
     /// Whether the request rate bears on the error probability (a capacity is set, so
@@ -237,6 +254,31 @@ mod tests {
         assert!((m.rate_at(2 * 3_600_000) - 50.0).abs() < 1e-9);
         let mean: f64 = (0..86_400).map(|s| m.rate_at(s * 1000)).sum::<f64>() / 86_400.0;
         assert!((mean - 100.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn weekly_rate_peaks_on_its_weekday_and_averages_to_rate() {
+        // Peak on Wednesday 12:00 (2.5 days after Monday 00:00); the run starts on a
+        // Thursday, so Wednesday 12:00 is 6.5 days in and the trough 3 days in (Sunday).
+        let m = model(
+            "request_rate = 100.0\ndiurnal_amplitude = 0.2\npeak_hour = 12.0\nweekly_amplitude = 0.3\npeak_weekday = 2.5\n",
+        );
+        let h = 3_600_000;
+        // At noon the daily cosine is at its peak: 1 + 0.2 + 0.3 cos(week phase).
+        assert!((m.rate_at(6 * 24 * h + 12 * h) - 150.0).abs() < 1e-9);
+        assert!((m.rate_at(3 * 24 * h + 12 * h) - 90.0).abs() < 1e-9);
+        // Mean over a week (and over any whole number of weeks) is the rate.
+        let week_s = 7 * 86_400;
+        let mean: f64 = (0..week_s).map(|s| m.rate_at(s * 1000)).sum::<f64>() / week_s as f64;
+        assert!((mean - 100.0).abs() < 1e-6, "{mean}");
+        // Over one day the weekly term does not average out: its closed form is
+        // 1 + 0.3 × (mean of the week's cosine over that day).
+        let day_mean: f64 =
+            (0..86_400).map(|s| m.rate_at(s * 1000)).sum::<f64>() / 86_400.0 / 100.0;
+        let tau = std::f64::consts::TAU;
+        let (a, b) = ((3.0 - 2.5) / 7.0 * tau, (4.0 - 2.5) / 7.0 * tau);
+        let want = 1.0 + 0.3 * (b.sin() - a.sin()) / (b - a);
+        assert!((day_mean - want).abs() < 1e-6, "{day_mean} vs {want}");
     }
 
     #[test]

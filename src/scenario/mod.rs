@@ -94,6 +94,12 @@ pub struct Service {
     pub diurnal_amplitude: f64,
     /// Hour of the simulated day (run starts at 00:00) when traffic peaks.
     pub peak_hour: f64,
+    /// Relative weekly swing, added to the daily one: `rate × (1 + a cos(day) + w
+    /// cos(week))`; recordings of two weeks or more show it (weekends).
+    pub weekly_amplitude: f64,
+    /// When in the week traffic peaks, in days after Monday 00:00, in [0, 7); the run
+    /// starts on a Thursday (1970-01-01, as traces record it).
+    pub peak_weekday: f64,
     /// Error probability of a request on a healthy version with no fault.
     pub baseline_error_rate: f64,
     pub latency_p50_ms: f64,

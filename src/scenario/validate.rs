@@ -48,11 +48,33 @@ pub(super) fn validate(
             format!("service.peak_hour = {peak_hour}; expected an hour in [0, 24)"),
         );
     }
+    let peak_weekday = t.number("peak_weekday", rs.peak_weekday, 2.5, 0.0, false);
+    if peak_weekday >= 7.0 {
+        t.fail(
+            "peak_weekday",
+            format!(
+                "service.peak_weekday = {peak_weekday}; expected days after Monday 00:00 in [0, 7)"
+            ),
+        );
+    }
+    let diurnal_amplitude = t.prob("diurnal_amplitude", rs.diurnal_amplitude, 0.0);
+    let weekly_amplitude = t.prob("weekly_amplitude", rs.weekly_amplitude, 0.0);
+    if diurnal_amplitude + weekly_amplitude > 1.0 {
+        t.fail(
+            "weekly_amplitude",
+            format!(
+                "service.diurnal_amplitude + service.weekly_amplitude = {}; expected at most 1 (the rate would go below 0)",
+                diurnal_amplitude + weekly_amplitude
+            ),
+        );
+    }
     let service = Service {
         name: rs.name.clone().unwrap_or_else(|| "service".into()),
         request_rate: t.number("request_rate", rs.request_rate, 50.0, 0.0, true),
-        diurnal_amplitude: t.prob("diurnal_amplitude", rs.diurnal_amplitude, 0.0),
+        diurnal_amplitude,
         peak_hour,
+        weekly_amplitude,
+        peak_weekday,
         baseline_error_rate: t.prob("baseline_error_rate", rs.baseline_error_rate, 0.001),
         latency_p50_ms,
         latency_p99_ms,
