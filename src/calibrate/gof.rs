@@ -70,8 +70,11 @@ pub fn ks(a: &[f64], b: &[f64]) -> Ks {
     }
 }
 
-/// Per-scrape error ratios (scrapes with requests).
+/// Per-scrape error ratios (scrapes with requests); none when errors were not recorded.
 pub fn error_ratios(input: &Input) -> Vec<f64> {
+    if !input.has_errors {
+        return vec![];
+    }
     input
         .samples
         .iter()
@@ -90,10 +93,22 @@ pub fn request_rates(input: &Input) -> Vec<f64> {
         .collect()
 }
 
+/// Scraped p99 latencies (ms) of the scrapes that have one.
+pub fn latencies(input: &Input) -> Vec<f64> {
+    input
+        .samples
+        .iter()
+        .filter_map(|x| x.latency_p99_ms)
+        .collect()
+}
+
 /// Autocorrelation of the per-scrape error ratio outside spikes (which would swamp the
 /// drift) at each lag (in scrapes), over the pairs of present scrapes; `NaN` where
 /// undefined.
 pub fn acf(input: &Input, lags: &[usize]) -> Vec<f64> {
+    if !input.has_errors {
+        return vec![f64::NAN; lags.len()];
+    }
     let spikes = find_spikes(&input.samples);
     let all: Vec<&Sample> = input
         .samples

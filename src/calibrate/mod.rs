@@ -18,23 +18,26 @@
 pub mod fit;
 pub mod gof;
 
-pub use fit::{Daily, Fit, Spikes};
+pub use fit::{Daily, Fit, Latency, Options, Spikes, Weekly};
 pub use gof::Ks;
 
 use crate::recorded::{format_timestamp, Scrapes};
 use crate::scenario::Scenario;
 use crate::sim::{replicate_traced, Prepared, World};
 
-const DAY_MS: u64 = 86_400_000;
+const WEEK_MS: u64 = 7 * 86_400_000;
 
 /// The counts of one present scrape.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sample {
     /// End of the scraped interval (Unix ms; the time of day is UTC).
     pub at_ms: u64,
-    /// Requests and failed requests in the interval.
+    /// Requests and failed requests in the interval (errors are 0 when the input has no
+    /// errors series: see [`Input::has_errors`]).
     pub requests: u64,
     pub errors: u64,
+    /// The scraped p99 latency, when the recording has a latency series.
+    pub latency_p99_ms: Option<f64>,
 }
 
 /// A recorded (or simulated) series of scrapes; lost scrapes are the gaps.
@@ -44,10 +47,16 @@ pub struct Input {
     pub interval_ms: u64,
     /// Present scrapes in time order.
     pub samples: Vec<Sample>,
+    /// Whether errors were recorded: without them (counts only) the error rate, its drift
+    /// and spikes are not fitted, rather than fitted as zero.
+    pub has_errors: bool,
+    /// Indices of the samples that start a new stretch (after a part left out of the
+    /// fit): the time before them is not lost scrapes.
+    pub breaks: Vec<usize>,
 }
 
 impl Input {
-    /// The watched version's counts of recorded scrapes.
+    /// The watched version's counts of recorded scrapes (errors recorded).
     pub fn from_scrapes(s: &Scrapes) -> Input {
         Input {
             interval_ms: s.interval_ms,
@@ -58,10 +67,96 @@ impl Input {
                     at_ms: x.at_ms,
                     requests: x.new.requests,
                     errors: x.new.errors,
+                    latency_p99_ms: x.new.latency_p99_ms,
                 })
                 .collect(),
+            has_errors: true,
+            breaks: vec![],
         }
     }
+
+    /// Whether sample `i` continues the stretch of sample `i - 1` (so the spacing between
+    /// them is scrapes, present or lost).
+    pub fn same_stretch(&self, i: usize) -> bool {
+        i > 0 && self.breaks.binary_search(&i).is_err()
+    }
+
+    /// The samples `sel` keeps, a break wherever it left time out between two of them.
+    pub fn select(&self, sel: &Selection) -> Input {
+        let mut samples = Vec::new();
+        let mut breaks = Vec::new();
+        let mut prev: Option<(usize, (usize, usize))> = None;
+        for (i, x) in self.samples.iter().enumerate() {
+            let Some(part) = sel.part(x.at_ms) else {
+                continue;
+            };
+            if let Some((j, p)) = prev {
+                let broken = self.breaks.iter().any(|&b| b > j && b <= i);
+                if p != part || broken {
+                    breaks.push(samples.len());
+                }
+            }
+            prev = Some((i, part));
+            samples.push(*x);
+        }
+        Input {
+            interval_ms: self.interval_ms,
+            samples,
+            has_errors: self.has_errors,
+            breaks,
+        }
+    }
+}
+
+/// Which times a fit keeps: healthy stretches (none: all of it), less excluded windows;
+/// both inclusive, Unix ms.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Selection {
+    stretches: Vec<(u64, u64)>,
+    excluded: Vec<(u64, u64)>,
+}
+
+impl Selection {
+    /// Overlapping or touching windows are merged, so a stretch is one piece of time.
+    pub fn new(stretches: Vec<(u64, u64)>, excluded: Vec<(u64, u64)>) -> Selection {
+        Selection {
+            stretches: merged(stretches),
+            excluded: merged(excluded),
+        }
+    }
+
+    /// The piece of the selection that holds `t`: (stretch, excluded windows before it);
+    /// `None` outside the selection.
+    fn part(&self, t: u64) -> Option<(usize, usize)> {
+        let stretch = if self.stretches.is_empty() {
+            0
+        } else {
+            self.stretches.iter().position(|&(a, b)| a <= t && t <= b)?
+        };
+        if self.excluded.iter().any(|&(a, b)| a <= t && t <= b) {
+            return None;
+        }
+        Some((stretch, self.excluded.iter().filter(|w| w.1 < t).count()))
+    }
+}
+
+fn merged(mut w: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
+    w.sort_unstable();
+    let mut out: Vec<(u64, u64)> = Vec::with_capacity(w.len());
+    for (a, b) in w {
+        match out.last_mut() {
+            Some(last) if a <= last.1.saturating_add(1) => last.1 = last.1.max(b),
+            _ => out.push((a, b)),
+        }
+    }
+    out
+}
+
+/// What a calibration is asked beyond the data: the stretches to fit and the fit's options.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Settings {
+    pub selection: Selection,
+    pub fit: fit::Options,
 }
 
 /// Simulates run `run` of `scn` under its first policy (the release must not disturb the
@@ -73,6 +168,8 @@ pub fn simulated_input(scn: &Scenario, seed: u64, run: u64, from_ms: u64) -> Inp
         return Input {
             interval_ms: dt,
             samples: vec![],
+            has_errors: true,
+            breaks: vec![],
         };
     };
     let prepared = Prepared::new(scn);
@@ -86,16 +183,20 @@ pub fn simulated_input(scn: &Scenario, seed: u64, run: u64, from_ms: u64) -> Inp
             if t < from_ms {
                 return None;
             }
+            let requests = r.observed_requests_new?;
             Some(Sample {
                 at_ms: t + dt,
-                requests: r.observed_requests_new?,
+                requests,
                 errors: r.observed_errors_new?,
+                latency_p99_ms: r.observed_p99_new_ms.filter(|_| requests > 0),
             })
         })
         .collect();
     Input {
         interval_ms: dt,
         samples,
+        has_errors: true,
+        breaks: vec![],
     }
 }
 
@@ -120,9 +221,15 @@ fn dur(ms: u64) -> String {
     humantime::format_duration(std::time::Duration::from_millis(ms)).to_string()
 }
 
-/// The scenario keys of a fit (no comments). With `duration_ms`, a complete scenario for
-/// the goodness-of-fit simulation: that long, the new version deployed at once at 0 and
-/// good, and a policy that never acts, so the new version's scrapes are the service's.
+/// A latency in the scenario syntax: whole milliseconds, at least 1.
+fn ms(x: f64) -> u64 {
+    (x.round() as u64).max(1)
+}
+
+/// The scenario keys of a fit (comments only for what is not fitted). With
+/// `duration_ms`, a complete scenario for the goodness-of-fit simulation: that long, the
+/// new version deployed at once at 0 and good, and a policy that never acts, so the new
+/// version's scrapes are the service's.
 pub fn simulation_toml(fit: &Fit, description: &str, duration_ms: Option<u64>) -> String {
     let mut t = String::new();
     t.push_str(&format!("description = {}\n\n", toml_string(description)));
@@ -146,16 +253,47 @@ pub fn simulation_toml(fit: &Fit, description: &str, duration_ms: Option<u64>) -
             num((h * 100.0).round() / 100.0 % 24.0)
         ));
     }
-    t.push_str(&format!(
-        "baseline_error_rate = {}\n\n",
-        num(fit.baseline_error_rate)
-    ));
-    t.push_str("[signals]\n");
-    t.push_str(&format!("noise_sd = {}\n", num(fit.noise_sd)));
-    t.push_str(&format!(
-        "noise_correlation = \"{}\"\n",
-        dur(fit.noise_correlation_ms)
-    ));
+    if let Some(w) = fit.weekly {
+        // Rounded down so that the two amplitudes, rounded, still add up to at most 1.
+        let wa: f64 = num(w.amplitude).parse().unwrap_or(w.amplitude);
+        let room = 1.0 - num(a).parse().unwrap_or(a);
+        t.push_str(&format!(
+            "weekly_amplitude = {}\n",
+            num(if wa > room { room.max(0.0) } else { wa })
+        ));
+        t.push_str(&format!(
+            "peak_weekday = {}\n",
+            num((w.peak_weekday * 100.0).round() / 100.0 % 7.0)
+        ));
+    }
+    if fit.errors_fitted {
+        t.push_str(&format!(
+            "baseline_error_rate = {}\n",
+            num(fit.baseline_error_rate)
+        ));
+    } else {
+        t.push_str("# baseline_error_rate: not fitted (no errors series); the default applies\n");
+    }
+    if let Some(l) = fit.latency {
+        let p50 = ms(l.p50_ms);
+        let p99 = ms(l.p99_ms).max(p50 + 1);
+        t.push_str(&format!("latency_p50 = \"{p50}ms\"\n"));
+        t.push_str(&format!("latency_p99 = \"{p99}ms\"\n"));
+    }
+    t.push_str("\n[signals]\n");
+    if fit.errors_fitted {
+        t.push_str(&format!("noise_sd = {}\n", num(fit.noise_sd)));
+        match fit.noise_correlation_ms {
+            Some(tau) => t.push_str(&format!("noise_correlation = \"{}\"\n", dur(tau))),
+            None => {
+                t.push_str("# noise_correlation: not written, no drift was found (noise_sd = 0)\n")
+            }
+        }
+    } else {
+        t.push_str(
+            "# noise_sd, noise_correlation: not fitted (no errors series); the defaults apply\n",
+        );
+    }
     t.push_str(&format!(
         "missing_scrape_probability = {}\n",
         num(fit.missing_scrape_probability)
@@ -234,28 +372,73 @@ pub struct Calibration {
 const LAGS: [usize; 6] = [1, 4, 20, 60, 240, 960];
 const QUANTILES: [f64; 9] = [0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99];
 
-/// The parameters of a fit as named in `fit.csv`.
+/// The parameters of a fit as named in `fit.csv` (`NaN` where not fitted).
 pub fn parameters(f: &Fit) -> Vec<(&'static str, f64)> {
+    let lat = |g: fn(&fit::Latency) -> f64| f.latency.as_ref().map_or(f64::NAN, g);
     vec![
         ("request_rate", f.request_rate),
         ("diurnal_amplitude", f.daily.map_or(0.0, |d| d.amplitude)),
         ("peak_hour", f.daily.map_or(f64::NAN, |d| d.peak_hour)),
+        (
+            "weekly_amplitude",
+            f.weekly.map_or(f64::NAN, |w| w.amplitude),
+        ),
+        (
+            "peak_weekday",
+            f.weekly.map_or(f64::NAN, |w| w.peak_weekday),
+        ),
         ("baseline_error_rate", f.baseline_error_rate),
         ("noise_sd", f.noise_sd),
         ("noise_sd_lag0", f.noise_sd_lag0),
         (
             "noise_correlation_s",
-            f.noise_correlation_ms as f64 / 1000.0,
+            f.noise_correlation_ms
+                .map_or(f64::NAN, |t| t as f64 / 1000.0),
         ),
+        ("drift_z", f.drift_z),
         ("missing_scrape_probability", f.missing_scrape_probability),
         ("count_dispersion", f.dispersion),
-        ("spikes_per_hour", f.spikes.per_hour),
-        ("spike_added_error_rate", f.spikes.added_error_rate),
-        ("spike_duration_s", f.spikes.duration_ms as f64 / 1000.0),
+        (
+            "spikes_per_hour",
+            if f.errors_fitted {
+                f.spikes.per_hour
+            } else {
+                f64::NAN
+            },
+        ),
+        (
+            "spike_added_error_rate",
+            if f.errors_fitted {
+                f.spikes.added_error_rate
+            } else {
+                f64::NAN
+            },
+        ),
+        (
+            "spike_duration_s",
+            if f.errors_fitted {
+                f.spikes.duration_ms as f64 / 1000.0
+            } else {
+                f64::NAN
+            },
+        ),
+        ("latency_p50_ms", lat(|l| l.p50_ms)),
+        ("latency_p99_ms", lat(|l| l.p99_ms)),
+        ("latency_p99_sampling_sd", lat(|l| l.sampling_sd)),
+        ("latency_p99_extra_sd", lat(|l| l.extra_sd)),
     ]
 }
 
-/// The mean of each parameter over `fits` (peak hours as a circular mean).
+/// The period of a parameter that is a time of day or of week, averaged on a circle.
+fn period_of(name: &str) -> Option<f64> {
+    match name {
+        "peak_hour" => Some(24.0),
+        "peak_weekday" => Some(7.0),
+        _ => None,
+    }
+}
+
+/// The mean of each parameter over `fits` (peak hours and weekdays as circular means).
 pub fn mean_parameters(fits: &[Fit]) -> Vec<(&'static str, f64)> {
     let all: Vec<Vec<(&'static str, f64)>> = fits.iter().map(parameters).collect();
     let Some(first) = all.first() else {
@@ -272,14 +455,14 @@ pub fn mean_parameters(fits: &[Fit]) -> Vec<(&'static str, f64)> {
             if vals.is_empty() {
                 return (name, f64::NAN);
             }
-            if name == "peak_hour" {
+            if let Some(period) = period_of(name) {
                 let (s, c) = vals.iter().fold((0.0, 0.0), |(s, c), h| {
-                    let a = h / 24.0 * std::f64::consts::TAU;
+                    let a = h / period * std::f64::consts::TAU;
                     (s + a.sin(), c + a.cos())
                 });
                 return (
                     name,
-                    (s.atan2(c) / std::f64::consts::TAU * 24.0).rem_euclid(24.0),
+                    (s.atan2(c) / std::f64::consts::TAU * period).rem_euclid(period),
                 );
             }
             (name, vals.iter().sum::<f64>() / vals.len() as f64)
@@ -287,29 +470,115 @@ pub fn mean_parameters(fits: &[Fit]) -> Vec<(&'static str, f64)> {
         .collect()
 }
 
-/// Fits `input`, writes the scenario, simulates it `runs` times from `seed` and compares.
-/// `provenance` is a line saying where the data came from (file names, command).
+/// The smallest and largest value of each parameter over `fits` (`NaN` where none): how
+/// far the same estimators move between copies of one model, so how much a recorded
+/// value can be trusted.
+pub fn parameter_ranges(fits: &[Fit]) -> Vec<(&'static str, f64, f64)> {
+    let all: Vec<Vec<(&'static str, f64)>> = fits.iter().map(parameters).collect();
+    let Some(first) = all.first() else {
+        return vec![];
+    };
+    (0..first.len())
+        .map(|k| {
+            let vals = all.iter().map(|p| p[k].1).filter(|v| v.is_finite());
+            let (lo, hi) = vals.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                (lo.min(v), hi.max(v))
+            });
+            if lo > hi {
+                (first[k].0, f64::NAN, f64::NAN)
+            } else {
+                (first[k].0, lo, hi)
+            }
+        })
+        .collect()
+}
+
+/// Warnings on the drift's check: when the simulated copies of the fitted model re-fit
+/// to drifts that disagree (some with none, or a spread over a factor of 3), the check
+/// cannot confirm the recorded drift at this record length.
+pub fn drift_warnings(c: &Calibration) -> Vec<String> {
+    if !c.fit.errors_fitted || c.simulated_fits.len() < 2 {
+        return vec![];
+    }
+    let sds: Vec<f64> = c.simulated_fits.iter().map(|f| f.noise_sd).collect();
+    let found = sds.iter().filter(|&&x| x > 0.0).count();
+    let lo = sds.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = sds.iter().copied().fold(0.0, f64::max);
+    let mut w = Vec::new();
+    if found > 0 && found < sds.len() {
+        w.push(format!(
+            "warning: the drift is found in {found} of {} simulated copies of the fitted model (noise_sd {lo:.3} to {hi:.3}): at this record length the check cannot confirm noise_sd; fit a longer healthy period",
+            sds.len()
+        ));
+    } else if found == sds.len() && hi > 3.0 * lo {
+        w.push(format!(
+            "warning: simulated copies of the fitted model re-fit noise_sd from {lo:.3} to {hi:.3}, over a factor of 3: the recorded value is uncertain by as much"
+        ));
+    }
+    let taus: Vec<f64> = c
+        .simulated_fits
+        .iter()
+        .filter_map(|f| f.noise_correlation_ms)
+        .map(|t| t as f64)
+        .collect();
+    if taus.len() >= 2 {
+        let lo = taus.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = taus.iter().copied().fold(0.0, f64::max);
+        if hi > 3.0 * lo {
+            w.push(format!(
+                "warning: simulated copies re-fit the drift's correlation time from {} to {}: the recorded one is uncertain by as much",
+                dur(lo as u64),
+                dur(hi as u64)
+            ));
+        }
+    }
+    w
+}
+
+/// Fits the part of `input` that `settings` selects, writes the scenario, simulates it
+/// `runs` times from `seed` over the same hours of the same weekdays, selects the same
+/// stretches of each simulated run, and compares. `provenance` is a line saying where the
+/// data came from (file names, command).
 pub fn calibrate(
     input: &Input,
+    settings: &Settings,
     provenance: &str,
     seed: u64,
     runs: u64,
 ) -> Result<Calibration, String> {
-    let fit = fit::fit(input)?;
+    let input = &input.select(&settings.selection);
+    let fit = fit::fit_with(input, settings.fit)?;
+    let start_ms = fit.first_ms.saturating_sub(fit.interval_ms);
     let description = format!(
         "Calibrated from recorded signals, {} to {}",
-        format_timestamp(fit.first_ms.saturating_sub(fit.interval_ms)),
+        format_timestamp(start_ms),
         format_timestamp(fit.last_ms)
     );
-    // Simulate the same hours of the day as the recording.
-    let from_ms = fit.first_ms.saturating_sub(fit.interval_ms) % DAY_MS;
+    // Simulate the same hours of the same weekdays as the recording: simulated time is
+    // Unix time less a whole number of weeks.
+    let from_ms = start_ms % WEEK_MS;
+    let shift = start_ms - from_ms;
     let text = simulation_toml(&fit, &description, Some(from_ms + fit.span_ms()));
     let scn = crate::scenario::parse(&text, "<calibrated scenario>")
         .map_err(|e| format!("the fitted values make no valid scenario (a bug): {e}"))?;
+    let has_latency = fit.latency.is_some();
     let sims: Vec<Input> = (0..runs)
-        .map(|r| simulated_input(&scn, seed, r, from_ms))
+        .map(|r| {
+            let mut sim = simulated_input(&scn, seed, r, from_ms);
+            sim.has_errors = input.has_errors;
+            for x in &mut sim.samples {
+                x.at_ms += shift;
+                if !has_latency {
+                    x.latency_p99_ms = None;
+                }
+            }
+            sim.select(&settings.selection)
+        })
         .collect();
-    let simulated_fits: Vec<Fit> = sims.iter().filter_map(|s| fit::fit(s).ok()).collect();
+    let simulated_fits: Vec<Fit> = sims
+        .iter()
+        .filter_map(|s| fit::fit_with(s, settings.fit).ok())
+        .collect();
 
     let rec_ratio = gof::error_ratios(input);
     let sim_ratio: Vec<f64> = sims.iter().flat_map(gof::error_ratios).collect();
@@ -362,10 +631,18 @@ pub fn calibrate(
         })
         .collect::<Vec<_>>();
     let mut quantiles = Vec::new();
-    for (series, rec, sim) in [
+    let mut series_of = vec![
         ("error_ratio", rec_ratio, sim_ratio),
         ("requests_per_s", rec_rate, sim_rate),
-    ] {
+    ];
+    if has_latency {
+        series_of.push((
+            "latency_p99_ms",
+            gof::latencies(input),
+            sims.iter().flat_map(gof::latencies).collect(),
+        ));
+    }
+    for (series, rec, sim) in series_of {
         let (mut rec, mut sim) = (rec, sim);
         rec.sort_by(f64::total_cmp);
         sim.sort_by(f64::total_cmp);
@@ -419,26 +696,67 @@ pub fn report_lines(c: &Calibration, seed: u64, runs: u64) -> Vec<String> {
         format_timestamp(f.first_ms.saturating_sub(f.interval_ms)),
         format_timestamp(f.last_ms)
     ));
+    if f.covered_ms + f.interval_ms < f.span_ms() {
+        l.push(format!(
+            "stretches fitted: {:.1} h of the {:.1} h from first to last scrape",
+            f.covered_ms as f64 / 3.6e6,
+            f.span_ms() as f64 / 3.6e6
+        ));
+    }
     l.push(format!(
-        "rate fit: R² = {:.3} of requests per second explained by the daily curve",
-        f.rate_r2
+        "rate fit: R² = {:.3} of requests per second explained by the {} curve",
+        f.rate_r2,
+        if f.weekly.is_some() {
+            "daily and weekly"
+        } else {
+            "daily"
+        }
     ));
+    if let Some(w) = f.weekly {
+        l.push(format!(
+            "weekly shape: amplitude {:.3}, peak {:.2} days after Monday 00:00 UTC",
+            w.amplitude, w.peak_weekday
+        ));
+    }
     l.push(format!(
         "count over-dispersion (variance / mean of requests per scrape around the curve): {:.3}; \
          written as `request_dispersion` (1 is Poisson)",
         f.dispersion
     ));
-    l.push(format!(
-        "drift sd from lags >= 1: {:.3}; from the lag-0 variance less binomial noise: {:.3}{}",
-        f.noise_sd,
-        f.noise_sd_lag0,
-        if f.noise_sd_lag0 > 1.5 * f.noise_sd + 0.05 {
-            " (extra scrape-to-scrape noise in errors the model lacks)"
-        } else {
-            ""
-        }
-    ));
-    if f.spikes.events > 0 {
+    if !f.errors_fitted {
+        l.push("errors: not recorded; the error rate, drift and spikes are not fitted".into());
+    } else if f.noise_correlation_ms.is_none() {
+        l.push(format!(
+            "drift: none found (z = {:.2} over lags 1 to {}, found above {}); noise_sd = 0, no correlation time written",
+            f.drift_z,
+            fit::DRIFT_TEST_LAGS,
+            fit::DRIFT_Z
+        ));
+    } else {
+        l.push(format!(
+            "drift sd from lags >= 1: {:.3} (z = {:.1}); from the lag-0 variance less binomial noise: {:.3}{}",
+            f.noise_sd,
+            f.drift_z,
+            f.noise_sd_lag0,
+            if f.noise_sd_lag0 > 1.5 * f.noise_sd + 0.05 {
+                " (extra scrape-to-scrape noise in errors the model lacks)"
+            } else {
+                ""
+            }
+        ));
+    }
+    if let Some(lat) = f.latency {
+        l.push(format!(
+            "latency: p99 {:.1} ms, p50 {:.1} ms{} from {} scrapes; the p99's log-sd from sampling {:.3}, beyond it {:.3}",
+            lat.p99_ms,
+            lat.p50_ms,
+            if lat.identified { "" } else { " (see the notes)" },
+            lat.scrapes,
+            lat.sampling_sd,
+            lat.extra_sd
+        ));
+    }
+    if f.errors_fitted && f.spikes.events > 0 {
         l.push(format!(
             "spikes: {} in {} scrapes, {:.4} per hour, median added error rate {:.4}, mean length {}",
             f.spikes.events,
@@ -447,22 +765,34 @@ pub fn report_lines(c: &Calibration, seed: u64, runs: u64) -> Vec<String> {
             f.spikes.added_error_rate,
             dur(f.spikes.duration_ms)
         ));
-    } else {
+    } else if f.errors_fitted {
         l.push("spikes: none found".into());
     }
     for n in &f.notes {
         l.push(format!("note: {n}"));
     }
+    l.extend(drift_warnings(c));
     l.push(format!(
         "goodness of fit, recorded vs {runs} simulated runs of this scenario (seed {seed}):"
     ));
     let sim = mean_parameters(&c.simulated_fits);
+    let range = parameter_ranges(&c.simulated_fits);
     l.push(format!(
-        "  {:<28} {:>12} {:>12}",
-        "parameter", "recorded", "simulated"
+        "  {:<28} {:>12} {:>12}  {}",
+        "parameter", "recorded", "simulated", "simulated range"
     ));
-    for ((name, rec), (_, s)) in parameters(f).into_iter().zip(sim) {
-        l.push(format!("  {:<28} {:>12} {:>12}", name, fmt(rec), fmt(s)));
+    for (((name, rec), (_, s)), (_, lo, hi)) in parameters(f).into_iter().zip(sim).zip(range) {
+        if !rec.is_finite() && !s.is_finite() {
+            continue;
+        }
+        l.push(format!(
+            "  {:<28} {:>12} {:>12}  {} to {}",
+            name,
+            fmt(rec),
+            fmt(s),
+            fmt(lo),
+            fmt(hi)
+        ));
     }
     for (what, k, reference) in [
         (
@@ -476,6 +806,9 @@ pub fn report_lines(c: &Calibration, seed: u64, runs: u64) -> Vec<String> {
             &c.ks_requests_reference,
         ),
     ] {
+        if k.n_recorded == 0 {
+            continue;
+        }
         l.push(format!(
             "  KS two-sample, {what}: D = {:.4} ({} vs {} scrapes){}",
             k.d,
@@ -496,10 +829,12 @@ pub fn report_lines(c: &Calibration, seed: u64, runs: u64) -> Vec<String> {
             )
         })
         .collect();
-    l.push(format!(
-        "  autocorrelation of the error ratio outside spikes, recorded vs simulated, at lag {}",
-        acf.join("; ")
-    ));
+    if f.errors_fitted {
+        l.push(format!(
+            "  autocorrelation of the error ratio outside spikes, recorded vs simulated, at lag {}",
+            acf.join("; ")
+        ));
+    }
     l
 }
 
@@ -543,4 +878,69 @@ fn scenario_file(
     t.push('\n');
     t.push_str(&simulation_toml(&c.fit, description, None));
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(times_s: &[u64]) -> Input {
+        Input {
+            interval_ms: 15_000,
+            samples: times_s
+                .iter()
+                .map(|&t| Sample {
+                    at_ms: t * 1000,
+                    requests: 10,
+                    errors: 0,
+                    latency_p99_ms: None,
+                })
+                .collect(),
+            has_errors: true,
+            breaks: vec![],
+        }
+    }
+
+    #[test]
+    fn calibrate_selection_keeps_stretches_and_breaks_between_them() {
+        let all = input(&[15, 30, 45, 60, 75, 90, 105, 120, 135, 150]);
+        // Two stretches, overlapping ones merged, and a window left out of the second.
+        let sel = Selection::new(
+            vec![(15_000, 30_000), (25_000, 45_000), (90_000, 150_000)],
+            vec![(110_000, 125_000)],
+        );
+        let got = all.select(&sel);
+        let times: Vec<u64> = got.samples.iter().map(|x| x.at_ms / 1000).collect();
+        assert_eq!(times, vec![15, 30, 45, 90, 105, 135, 150]);
+        assert_eq!(
+            got.breaks,
+            vec![3, 5],
+            "after 45 s (stretch) and 105 s (exclusion)"
+        );
+        assert!(got.same_stretch(1) && !got.same_stretch(3) && got.same_stretch(4));
+        // Selecting again keeps the breaks even where nothing more is left out.
+        assert_eq!(got.select(&Selection::default()).breaks, vec![3, 5]);
+        // No selection: everything, one stretch.
+        let whole = all.select(&Selection::default());
+        assert_eq!((whole.samples.len(), whole.breaks.len()), (10, 0));
+    }
+
+    #[test]
+    fn calibrate_gaps_between_stretches_are_not_lost_scrapes() {
+        // 300 scrapes, a lost one at 100, then an hour left out, then 300 more.
+        let mut t: Vec<u64> = (1..=300).filter(|&i| i != 100).map(|i| i * 15).collect();
+        t.extend((541..=840).map(|i| i * 15));
+        let mut x = input(&t);
+        for (i, s) in x.samples.iter_mut().enumerate() {
+            s.requests = 100 + (i as u64 * 7919) % 13;
+            s.errors = (i as u64 * 104_729) % 3;
+        }
+        let sel = Selection::new(vec![], vec![(300 * 15_000 + 1, 540 * 15_000)]);
+        let f = fit::fit(&x.select(&sel)).expect("fits");
+        assert_eq!(f.lost, 1);
+        assert_eq!(f.covered_ms, 600 * 15_000);
+        assert!((f.missing_scrape_probability - 1.0 / 600.0).abs() < 1e-12);
+        // Without the exclusion, the hour is 239 lost scrapes.
+        assert_eq!(fit::fit(&x).expect("fits").lost, 240);
+    }
 }

@@ -452,12 +452,27 @@ pub struct CalibrateArgs {
     /// The scenario file to write.
     #[arg(long)]
     pub out: PathBuf,
-    /// Fit only scrapes from this time on (RFC 3339 or Unix seconds): pick a healthy period.
+    /// Fit only scrapes from this time on (RFC 3339 or Unix seconds): pick a healthy
+    /// period. Repeat with --to for several: the i-th --from pairs with the i-th --to.
     #[arg(long, value_parser = rollsim::recorded::parse_timestamp)]
-    pub from: Option<u64>,
-    /// Fit only scrapes up to this time (RFC 3339 or Unix seconds).
+    pub from: Vec<u64>,
+    /// Fit only scrapes up to this time (RFC 3339 or Unix seconds); repeatable with --from.
     #[arg(long, value_parser = rollsim::recorded::parse_timestamp)]
-    pub to: Option<u64>,
+    pub to: Vec<u64>,
+    /// A healthy stretch to fit, START..END (RFC 3339 or Unix seconds, both included);
+    /// repeat for several. The time between stretches is not lost scrapes.
+    #[arg(long, value_name = "START..END", value_parser = time_range)]
+    pub stretch: Vec<(u64, u64)>,
+    /// Leave START..END out of the fit (an incident, a metrics outage); repeatable.
+    #[arg(long, value_name = "START..END", value_parser = time_range)]
+    pub exclude: Vec<(u64, u64)>,
+    /// Leave out every incident window of a labels file (`start,end,kind`, as replay's
+    /// --labels; deploy and promoted instants are not windows).
+    #[arg(long, value_name = "LABELS.csv")]
+    pub exclude_labels: Option<PathBuf>,
+    /// Fit the weekly shape of traffic from one week of data (two weeks fit it anyway).
+    #[arg(long)]
+    pub weekly: bool,
     /// Directory for the fit report (default: reports/calibrate-<scenario file name>).
     #[arg(long)]
     pub report: Option<PathBuf>,
@@ -470,6 +485,21 @@ pub struct CalibrateArgs {
     /// Overwrite an existing scenario file and a non-empty report directory.
     #[arg(long)]
     pub force: bool,
+}
+
+/// A time range flag, `START..END` (RFC 3339 or Unix seconds), in Unix milliseconds.
+fn time_range(s: &str) -> Result<(u64, u64), String> {
+    let (a, b) = s
+        .split_once("..")
+        .ok_or_else(|| format!("{s:?} is not START..END"))?;
+    let (a, b) = (
+        rollsim::recorded::parse_timestamp(a)?,
+        rollsim::recorded::parse_timestamp(b)?,
+    );
+    if a > b {
+        return Err(format!("{s:?} ends before it starts"));
+    }
+    Ok((a, b))
 }
 
 /// A duration flag ("30m", "1h 30m") in milliseconds.

@@ -6,7 +6,7 @@ use super::args::CalibrateArgs;
 use super::replay::{digest, typed, FileDigest};
 use super::UsageError;
 use anyhow::{Context, Result};
-use rollsim::calibrate::{self, Calibration, Input};
+use rollsim::calibrate::{self, Calibration, Input, Selection, Settings};
 use rollsim::recorded::{self, Scrapes};
 use rollsim::report::{OutputDir, ReportError};
 use serde::Serialize;
@@ -17,7 +17,10 @@ use std::path::{Path, PathBuf};
 struct ParamRow<'a> {
     parameter: &'a str,
     recorded: Option<f64>,
+    /// Mean, smallest and largest over the simulated runs' fits.
     simulated: Option<f64>,
+    simulated_min: Option<f64>,
+    simulated_max: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -99,25 +102,50 @@ fn write_scenario(path: &Path, text: &str, force: bool) -> Result<()> {
     Ok(())
 }
 
+/// The stretches and exclusions of the flags: `--from`/`--to` in pairs (one of either
+/// alone is open-ended), `--stretch`, `--exclude` and the windows of `--exclude-labels`.
+fn selection(a: &CalibrateArgs) -> Result<Selection> {
+    let mut stretches: Vec<(u64, u64)> = match (a.from.len(), a.to.len()) {
+        (0, 0) => vec![],
+        (1, 0) => vec![(a.from[0], u64::MAX)],
+        (0, 1) => vec![(0, a.to[0])],
+        (f, t) if f == t => a.from.iter().copied().zip(a.to.iter().copied()).collect(),
+        (f, t) => {
+            return Err(UsageError(format!(
+                "--from is given {f} times and --to {t} times; give them in pairs (or use --stretch START..END)"
+            ))
+            .into())
+        }
+    };
+    if stretches.iter().any(|(f, t)| f > t) {
+        return Err(UsageError("--from is after --to".into()).into());
+    }
+    stretches.extend(a.stretch.iter().copied());
+    let mut excluded = a.exclude.clone();
+    if let Some(p) = &a.exclude_labels {
+        let origin = p.display().to_string();
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| UsageError(format!("{origin}: cannot read: {e}")))?;
+        let labels = rollsim::replay::labels::Labels::parse(&text, &origin)
+            .map_err(|e| UsageError(e.to_string()))?;
+        excluded.extend(labels.incidents.iter().map(|i| (i.start_ms, i.end_ms)));
+    }
+    Ok(Selection::new(stretches, excluded))
+}
+
 pub fn calibrate(a: &CalibrateArgs, argv: &[String]) -> Result<()> {
     let rec = recorded::read(&a.metrics).map_err(|e| UsageError(e.to_string()))?;
     let scrapes = Scrapes::from_recording(&rec)
         .map_err(|e| UsageError(e.to_string()))?
         .ok_or_else(|| {
             UsageError(format!(
-                "{}: no requests series; calibration needs requests and errors (or error_ratio)",
+                "{}: no requests series; calibration needs requests (errors or error_ratio and latency_p99_ms are fitted when given)",
                 a.metrics[0].display()
             ))
         })?;
-    if rec.get(recorded::SeriesName::Errors).is_none()
-        && rec.get(recorded::SeriesName::ErrorRatio).is_none()
-    {
-        return Err(UsageError(format!(
-            "{}: no errors or error_ratio series; calibration needs them to fit the error rate",
-            a.metrics[0].display()
-        ))
-        .into());
-    }
+    let has_errors = rec.get(recorded::SeriesName::Errors).is_some()
+        || rec.get(recorded::SeriesName::ErrorRatio).is_some();
+    let selection = selection(a)?;
     if a.out.exists() && !a.force {
         return Err(UsageError(format!(
             "{} exists; choose another --out or pass --force to overwrite",
@@ -133,28 +161,32 @@ pub fn calibrate(a: &CalibrateArgs, argv: &[String]) -> Result<()> {
             .unwrap_or_else(|| "scenario".into());
         PathBuf::from("reports").join(format!("calibrate-{stem}"))
     });
-    let dir = OutputDir::prepare(&report, a.force)?;
     let mut input = Input::from_scrapes(&scrapes);
-    let (from, to) = (a.from.unwrap_or(0), a.to.unwrap_or(u64::MAX));
-    if from > to {
-        return Err(UsageError("--from is after --to".into()).into());
-    }
-    input.samples.retain(|x| x.at_ms >= from && x.at_ms <= to);
+    input.has_errors = has_errors;
     let names: Vec<String> = a.metrics.iter().map(|p| p.display().to_string()).collect();
     let provenance = format!("Data: {}; command: {}", names.join(", "), typed(argv));
-    let c: Calibration = calibrate::calibrate(&input, &provenance, a.seed, a.runs)
+    let settings = Settings {
+        selection,
+        fit: calibrate::Options { weekly: a.weekly },
+    };
+    let c: Calibration = calibrate::calibrate(&input, &settings, &provenance, a.seed, a.runs)
         .map_err(|m| UsageError(format!("{}: {m}", names.join(", "))))?;
 
+    let dir = OutputDir::prepare(&report, a.force)?;
     write_scenario(&a.out, &c.scenario, a.force)?;
     let sim = calibrate::mean_parameters(&c.simulated_fits);
-    let rows = calibrate::parameters(&c.fit)
-        .into_iter()
-        .zip(sim.iter().map(|p| p.1).chain(std::iter::repeat(f64::NAN)))
-        .map(|((parameter, rec), s)| ParamRow {
-            parameter,
-            recorded: finite(rec),
-            simulated: finite(s),
-        });
+    let range = calibrate::parameter_ranges(&c.simulated_fits);
+    let rows =
+        calibrate::parameters(&c.fit)
+            .into_iter()
+            .enumerate()
+            .map(|(i, (parameter, rec))| ParamRow {
+                parameter,
+                recorded: finite(rec),
+                simulated: sim.get(i).and_then(|p| finite(p.1)),
+                simulated_min: range.get(i).and_then(|p| finite(p.1)),
+                simulated_max: range.get(i).and_then(|p| finite(p.2)),
+            });
     dir.write("fit.csv", &csv_bytes(rows).context("fit.csv")?)?;
     let ks = [
         ("error_ratio", c.ks_error_ratio, &c.ks_error_ratio_reference),
@@ -191,6 +223,7 @@ pub fn calibrate(a: &CalibrateArgs, argv: &[String]) -> Result<()> {
     let q: Vec<_> = c
         .quantiles
         .iter()
+        .filter(|r| r.series != "latency_p99_ms")
         .map(|r| (r.series, r.q, r.recorded, r.simulated))
         .collect();
     let acf: Vec<_> = c
@@ -205,7 +238,12 @@ pub fn calibrate(a: &CalibrateArgs, argv: &[String]) -> Result<()> {
         rollsim_version: env!("CARGO_PKG_VERSION").into(),
         kind: "calibrate",
         scenario: a.out.display().to_string(),
-        inputs: a.metrics.iter().map(|p| digest(p)).collect::<Result<_>>()?,
+        inputs: a
+            .metrics
+            .iter()
+            .chain(&a.exclude_labels)
+            .map(|p| digest(p))
+            .collect::<Result<_>>()?,
         seed: a.seed,
         runs: a.runs,
         command: typed(argv),

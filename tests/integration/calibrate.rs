@@ -102,7 +102,7 @@ fn calibrate_recovers_the_drift_sd() {
 fn calibrate_recovers_the_drift_correlation_time() {
     within(
         "noise_correlation",
-        week().0.noise_correlation_ms as f64,
+        week().0.noise_correlation_ms.expect("a drift is found") as f64,
         1_800_000.0,
         0.4 * 1_800_000.0,
     );
@@ -164,7 +164,8 @@ fn calibrate_finds_no_spike_in_drift_alone() {
 fn calibrate_writes_a_valid_scenario_that_simulates_like_the_data() {
     let scn = crate::scenario(&WEEK.replace("duration = \"7d\"", "duration = \"2d\""));
     let input = simulated_input(&scn, SEED, 0, 0);
-    let c = calibrate::calibrate(&input, "test data", 1, 4).expect("calibrates");
+    let c =
+        calibrate::calibrate(&input, &Default::default(), "test data", 1, 4).expect("calibrates");
     let written = crate::scenario(&c.scenario);
     assert!((written.service.request_rate - 100.0).abs() < 1.0);
     assert!((written.signals.noise_sd - 0.3).abs() < 0.1);
@@ -229,7 +230,7 @@ fn calibrate_cli_writes_the_scenario_and_the_fit_report() {
         assert!(report.join(f).exists(), "{f} missing");
     }
     let fit = std::fs::read_to_string(report.join("fit.csv")).expect("fit.csv");
-    assert!(fit.starts_with("parameter,recorded,simulated\n"));
+    assert!(fit.starts_with("parameter,recorded,simulated,simulated_min,simulated_max\n"));
     // The file is not overwritten without --force.
     Command::cargo_bin("rollsim")
         .expect("binary")
@@ -244,18 +245,305 @@ fn calibrate_cli_writes_the_scenario_and_the_fit_report() {
         ));
 }
 
+/// Two days of a service with a daily swing, the latency set, errors drifting (or not).
+fn two_days(noise_sd: f64, extra: &str) -> String {
+    format!(
+        r#"
+[simulation]
+duration = "2d"
+scrape_interval = "60s"
+
+[service]
+request_rate = 20.0
+diurnal_amplitude = 0.5
+peak_hour = 15.0
+baseline_error_rate = 0.01
+latency_p50 = "40ms"
+latency_p99 = "400ms"
+{extra}
+
+[signals]
+noise_sd = {noise_sd}
+noise_correlation = "30m"
+
+[release]
+at = "0s"
+bad_probability = 0.0
+
+[[policies]]
+name = "none"
+kind = "none"
+"#
+    )
+}
+
 #[test]
-fn calibrate_rejects_data_without_errors() {
+fn calibrate_recovers_latency_p50_and_p99_from_the_scraped_p99() {
+    let scn = crate::scenario(&two_days(0.3, ""));
+    let f = fit(&simulated_input(&scn, SEED, 0, 0)).expect("fits");
+    let l = f.latency.expect("a latency series is fitted");
+    assert!(l.identified);
+    within("latency_p99_ms", l.p99_ms, 400.0, 0.01 * 400.0);
+    within("latency_p50_ms", l.p50_ms, 40.0, 0.15 * 40.0);
+    // The model's only p99 noise is sampling error: sd ≈ σ √(q(1-q)/n) / φ(z) at n ≈ 1200.
+    let sigma = 10f64.ln() / 2.326_347_874;
+    let phi = (-0.5f64 * 2.326_347_874 * 2.326_347_874).exp() / (2.0 * std::f64::consts::PI).sqrt();
+    let sd_at_mean = sigma * (0.0099f64 / 1200.0).sqrt() / phi;
+    assert!(
+        l.sampling_sd > sd_at_mean && l.sampling_sd < 1.3 * sd_at_mean,
+        "sampling sd {} vs {sd_at_mean} at the mean traffic (lower traffic adds)",
+        l.sampling_sd
+    );
+    assert!(l.extra_sd < 0.3 * l.sampling_sd, "extra sd {}", l.extra_sd);
+    let c = calibrate::calibrate(
+        &simulated_input(&scn, SEED, 0, 0),
+        &Default::default(),
+        "test data",
+        1,
+        2,
+    )
+    .expect("calibrates");
+    let written = crate::scenario(&c.scenario);
+    assert!((written.service.latency_p99_ms - 400.0).abs() <= 4.0);
+    assert!((written.service.latency_p50_ms - 40.0).abs() <= 6.0);
+}
+
+#[test]
+fn calibrate_counts_only_fits_traffic_and_says_what_is_not_fitted() {
+    let scn = crate::scenario(&two_days(0.3, ""));
+    let mut input = simulated_input(&scn, SEED, 0, 0);
+    input.has_errors = false;
+    for x in &mut input.samples {
+        x.errors = 0;
+        x.latency_p99_ms = None;
+    }
+    let c = calibrate::calibrate(&input, &Default::default(), "counts", 1, 2).expect("calibrates");
+    assert!(!c.fit.errors_fitted && c.fit.baseline_error_rate.is_nan());
+    within("request_rate", c.fit.request_rate, 20.0, 0.2);
+    let written = crate::scenario(&c.scenario);
+    assert_eq!(written.service.baseline_error_rate, 0.001, "the default");
+    assert!(c
+        .scenario
+        .contains("# baseline_error_rate: not fitted (no errors series)"));
+    assert!(!c.scenario.contains("\nnoise_sd ="), "{}", c.scenario);
+    assert!(c
+        .fit
+        .notes
+        .iter()
+        .any(|n| n.starts_with("no errors series")));
+}
+
+#[test]
+fn calibrate_fits_the_weekly_shape_from_two_weeks_and_writes_it() {
+    let text = two_days(0.3, "weekly_amplitude = 0.2\npeak_weekday = 5.5")
+        .replace("duration = \"2d\"", "duration = \"14d\"")
+        .replace("scrape_interval = \"60s\"", "scrape_interval = \"5m\"");
+    let scn = crate::scenario(&text);
+    let input = simulated_input(&scn, SEED, 0, 0);
+    let f = fit(&input).expect("fits");
+    let w = f.weekly.expect("two weeks fit the weekly shape");
+    within("weekly_amplitude", w.amplitude, 0.2, 0.005);
+    within("peak_weekday", w.peak_weekday, 5.5, 0.05);
+    let d = f.daily.expect("daily");
+    within("diurnal_amplitude", d.amplitude, 0.5, 0.005);
+    // One week fits it only when asked.
+    let week = calibrate::Input {
+        samples: input
+            .samples
+            .iter()
+            .copied()
+            .filter(|x| x.at_ms <= 7 * 86_400_000)
+            .collect(),
+        ..input.clone()
+    };
+    assert!(fit(&week).expect("fits").weekly.is_none());
+    let asked = calibrate::fit::fit_with(&week, calibrate::Options { weekly: true }).expect("fits");
+    within(
+        "one week's weekly_amplitude",
+        asked.weekly.expect("asked").amplitude,
+        0.2,
+        0.01,
+    );
+    let c =
+        calibrate::calibrate(&input, &Default::default(), "two weeks", 1, 2).expect("calibrates");
+    let written = crate::scenario(&c.scenario);
+    within(
+        "written weekly_amplitude",
+        written.service.weekly_amplitude,
+        0.2,
+        0.005,
+    );
+    within(
+        "written peak_weekday",
+        written.service.peak_weekday,
+        5.5,
+        0.05,
+    );
+}
+
+#[test]
+fn calibrate_without_drift_writes_noise_sd_zero_and_no_correlation_time() {
+    let scn = crate::scenario(&two_days(0.0, ""));
+    let input = simulated_input(&scn, SEED, 0, 0);
+    let c =
+        calibrate::calibrate(&input, &Default::default(), "no drift", 1, 4).expect("calibrates");
+    assert_eq!(c.fit.noise_sd, 0.0);
+    assert_eq!(c.fit.noise_correlation_ms, None);
+    assert!(
+        !c.scenario.contains("\nnoise_correlation ="),
+        "{}",
+        c.scenario
+    );
+    assert!(c.scenario.contains("noise_sd = 0.0"));
+    assert_eq!(crate::scenario(&c.scenario).signals.noise_sd, 0.0);
+}
+
+/// The drift test's statistic is standard normal when there is no drift (closed form:
+/// mean 0, sd 1, `P(Z > 3) = 0.00135`), and the drift re-fitted over seeds stays within
+/// a factor of its true value where it is there: no swing by orders of magnitude.
+#[test]
+fn calibrate_drift_fit_is_stable_across_seeds() {
+    let none = crate::scenario(&two_days(0.0, ""));
+    let zs: Vec<f64> = (0..40)
+        .map(|seed| {
+            fit(&simulated_input(&none, seed, 0, 0))
+                .expect("fits")
+                .drift_z
+        })
+        .collect();
+    let n = zs.len() as f64;
+    let mean = zs.iter().sum::<f64>() / n;
+    let sd = (zs.iter().map(|z| (z - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    // Mean within 3 standard errors of 0 (less the small bias of subtracting the mean).
+    assert!(mean.abs() < 3.0 / n.sqrt(), "mean z {mean} over 40 seeds");
+    assert!((0.65..1.35).contains(&sd), "sd of z {sd} over 40 seeds");
+    let found = zs.iter().filter(|&&z| z >= calibrate::fit::DRIFT_Z).count();
+    // Expected 40 × 0.00135 = 0.05; 2 or more has probability 0.0014.
+    assert!(found <= 1, "{found} false drifts in 40 seeds: {zs:?}");
+
+    let drift = crate::scenario(&two_days(0.3, ""));
+    let sds: Vec<f64> = (0..12)
+        .map(|seed| {
+            fit(&simulated_input(&drift, seed, 0, 0))
+                .expect("fits")
+                .noise_sd
+        })
+        .collect();
+    let lo = sds.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = sds.iter().copied().fold(0.0, f64::max);
+    assert!(lo > 0.15 && hi < 0.45, "noise_sd over 12 seeds: {sds:?}");
+    let mean = sds.iter().sum::<f64>() / sds.len() as f64;
+    within("mean noise_sd over 12 seeds", mean, 0.3, 0.05);
+}
+
+fn rollsim() -> Command {
+    Command::cargo_bin("rollsim").expect("binary")
+}
+
+#[test]
+fn calibrate_cli_fits_the_two_week_fixture_without_its_incident() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let m = dir.path().join("m.csv");
-    std::fs::write(&m, "timestamp,series,value\n15,requests,1\n30,requests,2\n").expect("write");
-    Command::cargo_bin("rollsim")
-        .expect("binary")
-        .arg("calibrate")
-        .arg(&m)
-        .arg("--out")
-        .arg(dir.path().join("x.toml"))
+    let out = dir.path().join("checkout.toml");
+    rollsim()
+        .args(["calibrate", "tests/data/calibrate/two-weeks.csv"])
+        .args(["--exclude-labels", "tests/data/calibrate/incidents.csv"])
+        .args(["--runs", "2", "--out"])
+        .arg(&out)
+        .arg("--report")
+        .arg(dir.path().join("r"))
         .assert()
-        .code(2)
-        .stderr(predicate::str::contains("no errors or error_ratio series"));
+        .success()
+        .stdout(predicate::str::contains(
+            "stretches fitted: 333.9 h of the 336.0 h",
+        ))
+        .stdout(predicate::str::contains("weekly shape: amplitude 0.250"));
+    let text = std::fs::read_to_string(&out).expect("scenario");
+    let s = crate::scenario(&text);
+    within("weekly_amplitude", s.service.weekly_amplitude, 0.25, 0.01);
+    within("latency_p99", s.service.latency_p99_ms, 400.0, 5.0);
+    assert!(
+        text.contains("spikes: none found"),
+        "the outage is left out"
+    );
+    let fit = std::fs::read_to_string(dir.path().join("r/fit.csv")).expect("fit.csv");
+    assert!(fit.starts_with("parameter,recorded,simulated,simulated_min,simulated_max\n"));
+}
+
+#[test]
+fn calibrate_cli_counts_only_and_stretches() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("counts.toml");
+    rollsim()
+        .args([
+            "calibrate",
+            "tests/data/calibrate/counts-only.csv",
+            "--runs",
+            "2",
+        ])
+        .args(["--stretch", "2024-05-30T00:00:00Z..2024-05-30T20:00:00Z"])
+        .args(["--from", "1717113600", "--to", "1717200000"])
+        .arg("--out")
+        .arg(&out)
+        .arg("--report")
+        .arg(dir.path().join("r"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("errors: not recorded"))
+        .stdout(predicate::str::contains(
+            "stretches fitted: 44.1 h of the 48.0 h",
+        ));
+    let text = std::fs::read_to_string(&out).expect("scenario");
+    assert!(text.contains("# noise_sd, noise_correlation: not fitted (no errors series)"));
+    crate::scenario(&text);
+}
+
+#[test]
+fn calibrate_cli_bad_input_is_located_and_exits_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases = [
+        (
+            "timestamp,series,value\n15,requests,1\n15,requests,2\n",
+            "m.csv:3: duplicate timestamp",
+        ),
+        (
+            "timestamp,series,value\n30,requests,1\n15,requests,2\n",
+            "m.csv:3: timestamp 1970-01-01T00:00:15Z of series requests is before the previous one",
+        ),
+        (
+            "timestamp,series,value\n15,requests,NaN\n",
+            "m.csv:2: requests is NaN",
+        ),
+        (
+            "timestamp,series,value\n15,requests,4\n15,latency_p99_ms,NaN\n",
+            "m.csv:3: latency_p99_ms is NaN",
+        ),
+    ];
+    for (text, want) in cases {
+        let m = dir.path().join("m.csv");
+        std::fs::write(&m, text).expect("write");
+        let out = dir.path().join("x.toml");
+        rollsim()
+            .current_dir(dir.path())
+            .args(["calibrate", "m.csv", "--out", "x.toml"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(want));
+        assert!(!out.exists(), "nothing written for {want}");
+    }
+    for (flags, want) in [
+        (vec!["--stretch", "100"], "is not START..END"),
+        (vec!["--exclude", "200..100"], "ends before it starts"),
+        (
+            vec!["--from", "1", "--from", "2", "--to", "3"],
+            "--from is given 2 times and --to 1 times",
+        ),
+    ] {
+        rollsim()
+            .args(["calibrate", "tests/data/calibrate/counts-only.csv", "--out"])
+            .arg(dir.path().join("y.toml"))
+            .args(flags)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(want));
+    }
 }
