@@ -59,6 +59,12 @@ pub enum Command {
         after_help = "Examples:\n  rollsim gameday scenarios/gameday-checkout.toml --speed 30 --listen 127.0.0.1:9184 --pager error-rate-2pct\n  printf 'advance 27m\\nrollback\\nend\\n' | rollsim gameday scenarios/gameday-checkout.toml --virtual --seed 6"
     )]
     Gameday(GamedayArgs),
+    /// Run a release train ([train]): weeks of releases, reviews after rollbacks and latent
+    /// causes; every policy under every review policy on the same trains.
+    #[command(
+        after_help = "Examples:\n  rollsim train scenarios/train-review-latent-network.toml --runs 200 --seed 7\n  rollsim train scenarios/train-review-latent-network-fast.toml --out out/fast"
+    )]
+    Train(TrainArgs),
     /// Combine the output directories of `--shard i/n` runs into the single-machine output.
     #[command(
         after_help = "Examples:\n  rollsim run scenarios/strategies.toml --seed 42 --shard 0/2 --out out/shard-0\n  rollsim run scenarios/strategies.toml --seed 42 --shard 1/2 --out out/shard-1\n  rollsim merge out/shard-* --out out/merged"
@@ -505,4 +511,24 @@ fn time_range(s: &str) -> Result<(u64, u64), String> {
 /// A duration flag ("30m", "1h 30m") in milliseconds.
 fn duration_ms(s: &str) -> Result<u64, String> {
     rollsim::scenario::raw::parse_duration(s).map(|d| d.0)
+}
+
+/// `rollsim train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// The scenario file (TOML) with a [train] section.
+    pub scenario: PathBuf,
+    /// Number of runs (trains) per (policy, review policy) pair (default: the scenario's
+    /// `simulation.runs`, else 1000).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub runs: Option<u64>,
+    /// Master seed (default: the scenario's `simulation.seed`, else a fresh one that is printed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Output directory (default: reports/<scenario name>-train).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Overwrite files in a non-empty output directory.
+    #[arg(long)]
+    pub force: bool,
 }

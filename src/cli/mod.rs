@@ -16,6 +16,7 @@ mod replay;
 mod report;
 mod sweep;
 mod trace;
+mod train;
 mod tune;
 
 pub use args::Cli;
@@ -87,6 +88,7 @@ pub fn dispatch(cli: Cli, argv: &[String]) -> Result<()> {
         Some(Command::Tune(a)) => tune::tune(&a, argv),
         Some(Command::Export(a)) => tune::export(&a),
         Some(Command::Gameday(a)) => gameday::gameday(&a, argv),
+        Some(Command::Train(a)) => train::train(&a, argv),
         Some(Command::Merge(a)) => merge::merge(&a, argv),
         Some(Command::Report(a)) => report::report(&a),
         Some(Command::Import { file }) => import::import(&file),
@@ -197,8 +199,23 @@ fn single_service(scenario: &Scenario, command: &str, path: &Path) -> Result<()>
     Ok(())
 }
 
-/// Reads and checks a scenario, printing its warnings.
+/// Reads and checks a scenario, printing its warnings; a release train is refused (it
+/// runs with `rollsim train` only: every other command simulates one release).
 fn load_source(path: &Path) -> Result<Source> {
+    let source = load_any(path)?;
+    if source.scenario.train.is_some() {
+        return Err(UsageError(format!(
+            "{}: this file has [train], a train of releases; run it with `rollsim train {}`",
+            path.display(),
+            path.display()
+        ))
+        .into());
+    }
+    Ok(source)
+}
+
+/// Reads and checks a scenario, printing its warnings, whatever it holds.
+fn load_any(path: &Path) -> Result<Source> {
     let text = read(path)?;
     let origin = path.display().to_string();
     let dir = path.parent().unwrap_or(Path::new(""));
@@ -235,7 +252,7 @@ fn default_out(scenario: &Path, suffix: &str) -> PathBuf {
 }
 
 fn validate(path: &Path) -> Result<()> {
-    let (_, _, scn) = load(path)?;
+    let scn = load_any(path)?.scenario;
     let names: Vec<&str> = scn.policies.iter().map(|p| p.name.as_str()).collect();
     println!(
         "{}: ok ({} policies: {}; {} faults; {} simulated per run)",

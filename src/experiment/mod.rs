@@ -14,6 +14,7 @@ pub mod recommend;
 pub mod shard;
 pub mod stats;
 pub mod sweep;
+pub mod train;
 pub mod tune;
 
 use crate::outcome::RunRecord;

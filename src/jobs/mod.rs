@@ -17,6 +17,7 @@ pub mod experiment;
 pub mod merge;
 pub mod sweep;
 pub mod trace;
+pub mod train;
 pub mod tune;
 
 use crate::report::{Manifest, ReportError};

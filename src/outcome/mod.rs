@@ -8,6 +8,7 @@
 
 mod scorer;
 pub mod system;
+pub mod train;
 
 pub use scorer::{Scorer, Timeline};
 

@@ -19,6 +19,7 @@ pub mod rows;
 mod summary;
 pub mod table;
 pub mod tables;
+pub mod train;
 pub mod verdict;
 
 pub use builder::{build_report, build_report_until, ReportFiles};

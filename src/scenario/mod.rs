@@ -23,6 +23,7 @@ pub mod services;
 pub mod span;
 mod strategy;
 mod suggest;
+pub mod train;
 mod validate;
 
 /// The checking toolkit, under its former path (`scenario::check`).
@@ -82,6 +83,8 @@ pub struct Scenario {
     pub warnings: Vec<String>,
     /// The services of a system (`[[services]]`); `None` for a single service.
     pub system: Option<Box<System>>,
+    /// A train of releases (`[train]`); `None` for one release.
+    pub train: Option<Box<train::Train>>,
 }
 
 /// The service under release: its traffic and its healthy behaviour.

@@ -55,6 +55,8 @@ pub struct RawScenario {
     pub limits: Option<super::limits::RawLimits>,
     /// What "best" means for the verdict (`[objective]`).
     pub objective: Option<super::objective::RawObjective>,
+    /// A train of releases over days or weeks (`[train]`); absent for one release.
+    pub train: Option<super::train::RawTrain>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

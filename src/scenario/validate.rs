@@ -225,12 +225,29 @@ pub(super) fn validate(
         .map(|d| super::data::check(&mut c, &at(&root, "data"), d, release.at_ms));
 
     // [[faults]]
-    let faults = raw
+    let faults: Vec<Fault> = raw
         .faults
         .iter()
         .enumerate()
         .map(|(i, f)| super::fault::check(&mut c, &idx(&at(&root, "faults"), i), f, i, duration_ms))
         .collect();
+
+    // [train]: its latent causes name inject_only faults.
+    let train = raw.train.as_ref().map(|t| {
+        if super::services::is_system(&raw) {
+            c.push(super::train::refuse_system());
+        }
+        let named: Vec<(String, bool)> = faults
+            .iter()
+            .map(|f| (f.name.clone(), f.schedule == Schedule::Injected))
+            .collect();
+        Box::new(super::train::check(
+            &mut c,
+            t,
+            &named,
+            raw.release.bad_probability.is_some(),
+        ))
+    });
 
     // [[policies]]
     let ctx = PolicyContext {
@@ -290,6 +307,7 @@ pub(super) fn validate(
         objective,
         warnings: Vec::new(),
         system: None,
+        train,
     })
 }
 

@@ -14,6 +14,7 @@ mod engine;
 mod queue;
 pub mod rng;
 pub mod trace;
+pub mod train;
 mod world;
 
 pub use crate::response::team::LivePage;

@@ -20,6 +20,7 @@ pub mod sweep;
 pub mod timeline;
 pub mod tradeoff;
 pub mod tune;
+pub mod weekly;
 
 use super::ReportError;
 use plotters::coord::Shift;

@@ -53,6 +53,14 @@ pub enum Stream {
     /// Faults of the signal (`signals::faults`): warm-up errors, thinned counts, failed
     /// queries; drawn only when a scenario has such a fault, so no other stream moves.
     SignalFaults = 17,
+    /// A release train's merge times.
+    Train = 18,
+    /// One release of a train (keyed by its index): cause, seed, latent showing.
+    TrainRelease = 19,
+    /// One latent cause of a train (keyed by its index): its appearances.
+    Latent = 20,
+    /// The review after one release of a train (keyed by the release's index).
+    Review = 21,
 }
 
 /// The generator behind every stream.
@@ -75,6 +83,13 @@ pub fn run_seed(master: u64, run: u64) -> u64 {
 /// The stream `stream` of the run whose seed is `run_seed`.
 pub fn stream(run_seed: u64, stream: Stream) -> StreamRng {
     keyed(run_seed, 0, stream)
+}
+
+/// The stream `stream` of item `index` of run `run_seed` (a train's release `index`):
+/// every item draws from its own stream, so how many items another choice consumed never
+/// moves this one's draws.
+pub fn stream_at(run_seed: u64, index: u64, stream: Stream) -> StreamRng {
+    keyed(run_seed, index.wrapping_add(1), stream)
 }
 
 #[cfg(test)]

@@ -1,0 +1,46 @@
+//! `rollsim train`: a release train's runs into an output directory, the verdict on
+//! reviews printed.
+
+use super::args::TrainArgs;
+use super::{command_line, default_out, load_any, pick_seed, stop_flag, Interrupted, UsageError};
+use anyhow::Result;
+use rollsim::jobs::train::TrainJob;
+
+pub fn train(a: &TrainArgs, argv: &[String]) -> Result<()> {
+    let source = load_any(&a.scenario)?;
+    if source.scenario.train.is_none() {
+        return Err(UsageError(format!(
+            "{}: `rollsim train` needs a [train] section (see docs/scenarios.md)",
+            a.scenario.display()
+        ))
+        .into());
+    }
+    let seed = pick_seed(a.seed, &source.scenario);
+    let runs = a.runs.unwrap_or(source.scenario.runs);
+    let job = TrainJob {
+        out: a
+            .out
+            .clone()
+            .unwrap_or_else(|| default_out(&a.scenario, "-train")),
+        force: a.force,
+        seed,
+        runs,
+        command: command_line(argv, seed),
+        source,
+    };
+    let stop = stop_flag();
+    let done = job.run(Some(&stop))?;
+    println!("Verdict on reviews ({runs} trains per pair, seed {seed}):");
+    for v in &done.verdict {
+        println!("- {v}");
+    }
+    eprintln!("wrote {}", done.dir.path().display());
+    if done.results.interrupted {
+        return Err(Interrupted(format!(
+            "kept the runs that finished in {}",
+            done.dir.path().display()
+        ))
+        .into());
+    }
+    Ok(())
+}

@@ -1,0 +1,193 @@
+//! Many runs of a release train: every (policy, review policy) pair on the same train
+//! worlds, runs in parallel, collected in run order, summarised serially.
+//!
+//! Architecture invariant: results are identical for any thread count (rayon's indexed
+//! collect keeps run order; every reduction is serial, in that order); no I/O.
+
+use super::stats::Accumulator;
+use crate::outcome::train::{TrainRecord, WeekRow};
+use crate::scenario::train::Train;
+use crate::sim::train::simulate_train_run;
+use crate::sim::Prepared;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::ops::Range;
+use std::sync::atomic::AtomicBool;
+
+/// Every run's rows, in run order (pairs: policies outer, review policies inner).
+#[derive(Debug, Clone, Default)]
+pub struct TrainResults {
+    pub records: Vec<TrainRecord>,
+    pub weeks: Vec<WeekRow>,
+    /// Whether the stop flag ended the runs early (the rows are a prefix of whole runs).
+    pub interrupted: bool,
+}
+
+/// One row of `train-summary.csv`: a metric of one pair over the runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrainSummaryRow {
+    pub policy: String,
+    pub review: String,
+    pub metric: String,
+    pub mean: f64,
+    pub ci95_low: f64,
+    pub ci95_high: f64,
+    /// Runs where the metric applied (lead and recovery times need a release to time).
+    pub n: u64,
+}
+
+/// One row of `weekly-summary.csv`: one pair's week over the runs, as charted.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WeekSummaryRow {
+    pub policy: String,
+    pub review: String,
+    pub week: u64,
+    /// Failed deployments over deployments, pooled over the runs.
+    pub change_failure_rate: Option<f64>,
+    pub deployments: f64,
+    pub downtime_s: f64,
+    pub recurrences: f64,
+    pub review_hours: f64,
+}
+
+/// Runs `runs` of the train with master seed `seed`; once `stop` is set, the runs that
+/// finished whole are kept.
+pub fn run_train(
+    prepared: &Prepared<'_>,
+    train: &Train,
+    seed: u64,
+    runs: Range<u64>,
+    stop: Option<&AtomicBool>,
+) -> TrainResults {
+    let stopped = || stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed));
+    let mut out = TrainResults::default();
+    let mut start = runs.start;
+    while start < runs.end {
+        let end = (start + 64).min(runs.end);
+        let chunk: Vec<Option<_>> = (start..end)
+            .into_par_iter()
+            .map(|run| {
+                let r = simulate_train_run(prepared, train, seed, run);
+                (!stopped()).then_some(r)
+            })
+            .collect();
+        let n = chunk.len();
+        let whole: Vec<_> = chunk.into_iter().map_while(|r| r).collect();
+        let cut = whole.len() < n;
+        for run in whole {
+            for t in run {
+                out.records.push(t.record);
+                out.weeks.extend(t.weeks);
+            }
+        }
+        if cut || stopped() {
+            out.interrupted = true;
+            break;
+        }
+        start = end;
+    }
+    out
+}
+
+/// The (policy, review) pairs of the records, in their first-seen order.
+pub fn pairs(records: &[TrainRecord]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for r in records {
+        if !out.iter().any(|(p, v)| *p == r.policy && *v == r.review) {
+            out.push((r.policy.clone(), r.review.clone()));
+        }
+    }
+    out
+}
+
+/// Mean and normal 95% interval of every metric of every pair.
+pub fn summarize(records: &[TrainRecord]) -> Vec<TrainSummaryRow> {
+    let mut out = Vec::new();
+    for (policy, review) in pairs(records) {
+        let mine: Vec<&TrainRecord> = records
+            .iter()
+            .filter(|r| r.policy == policy && r.review == review)
+            .collect();
+        let Some(first) = mine.first() else { continue };
+        for (k, (metric, _)) in first.metrics().iter().enumerate() {
+            let mut acc = Accumulator::default();
+            for r in &mine {
+                if let Some(x) = r.metrics()[k].1 {
+                    acc.add(x);
+                }
+            }
+            let e = acc.normal();
+            out.push(TrainSummaryRow {
+                policy: policy.clone(),
+                review: review.clone(),
+                metric: metric.to_string(),
+                mean: e.mean,
+                ci95_low: e.ci95_low,
+                ci95_high: e.ci95_high,
+                n: acc.n,
+            });
+        }
+    }
+    out
+}
+
+/// Each pair's weeks over the runs.
+pub fn summarize_weeks(weeks: &[WeekRow]) -> Vec<WeekSummaryRow> {
+    let mut out: Vec<(WeekSummaryRow, u64, u64, u64)> = Vec::new();
+    for w in weeks {
+        let i = match out
+            .iter()
+            .position(|(s, ..)| s.policy == w.policy && s.review == w.review && s.week == w.week)
+        {
+            Some(i) => i,
+            None => {
+                out.push((
+                    WeekSummaryRow {
+                        policy: w.policy.clone(),
+                        review: w.review.clone(),
+                        week: w.week,
+                        change_failure_rate: None,
+                        deployments: 0.0,
+                        downtime_s: 0.0,
+                        recurrences: 0.0,
+                        review_hours: 0.0,
+                    },
+                    0,
+                    0,
+                    0,
+                ));
+                out.len() - 1
+            }
+        };
+        let (s, runs, deployed, failed) = &mut out[i];
+        *runs += 1;
+        *deployed += u64::from(w.deployments);
+        *failed += u64::from(w.failed_deployments);
+        s.deployments += f64::from(w.deployments);
+        s.downtime_s += w.downtime_s;
+        s.recurrences += f64::from(w.recurrences);
+        s.review_hours += w.review_hours;
+    }
+    out.into_iter()
+        .map(|(mut s, runs, deployed, failed)| {
+            let n = runs.max(1) as f64;
+            s.change_failure_rate = (deployed > 0).then(|| failed as f64 / deployed as f64);
+            s.deployments /= n;
+            s.downtime_s /= n;
+            s.recurrences /= n;
+            s.review_hours /= n;
+            s
+        })
+        .collect()
+}
+
+/// The (policy, review) pairs of a summary, in order.
+pub fn pairs_of_summary(rows: &[TrainSummaryRow]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for r in rows {
+        if !out.iter().any(|(p, v)| *p == r.policy && *v == r.review) {
+            out.push((r.policy.clone(), r.review.clone()));
+        }
+    }
+    out
+}
