@@ -253,6 +253,15 @@ pub(super) fn check(
             ),
         );
     }
+    let releases = horizon_ms as f64 / DAY_MS as f64 * releases_per_day;
+    if releases > 100_000.0 {
+        t.fail(
+            "releases_per_day",
+            format!(
+                "train.horizon x train.releases_per_day is {releases:.0} releases; expected at most 100000 in one train"
+            ),
+        );
+    }
     let arrivals = match raw.arrivals.as_deref() {
         None | Some("schedule") => Arrivals::Schedule,
         Some("poisson") => Arrivals::Poisson,

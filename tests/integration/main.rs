@@ -30,6 +30,7 @@ mod sequential;
 mod signal_faults;
 mod sweep;
 mod systems;
+mod train;
 mod tune;
 mod verdict;
 

@@ -306,6 +306,8 @@ fn shipped_with_judge(alpha: f64) -> Vec<(String, rollsim::scenario::Scenario)> 
             s.policies.retain(|p| p.name == "judge-under-test");
             (origin, s)
         })
+        // A release train is judged release by release through `rollsim train`.
+        .filter(|(_, s)| s.train.is_none())
         .collect()
 }
 

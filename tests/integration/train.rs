@@ -1,0 +1,323 @@
+//! Release trains: closed forms (change failure rate equals the bad probability with no
+//! latent cause, deployment frequency equals the schedule, a never-reviewed latent cause
+//! recurs at its known rate), common random numbers (the train's world depends on no
+//! policy or review policy), determinism across threads, and bad input located.
+
+use crate::scenario;
+use assert_cmd::Command;
+use predicates::prelude::*;
+use rollsim::experiment::train::{run_train, summarize};
+use rollsim::outcome::train::TrainRecord;
+use rollsim::scenario::Scenario;
+use rollsim::sim::train::{simulate_train_run, Cause, TrainWorld};
+use rollsim::sim::Prepared;
+
+/// A quiet one-release template (two-hour slots) with a train of `train` keys and the
+/// given policies.
+fn train_text(train: &str, policies: &str) -> String {
+    format!(
+        r#"
+[simulation]
+duration = "1h"
+scrape_interval = "15s"
+
+[service]
+request_rate = 20.0
+baseline_error_rate = 0.001
+replicas = 4
+
+[signals]
+noise_sd = 0.05
+
+[slo]
+error_rate = 0.01
+
+[release]
+at = "5m"
+bake = "10m"
+
+[release.bad]
+error_rate = 0.2
+
+[rollout]
+strategy = "all_at_once"
+
+[pipeline]
+max_attempts = 1
+
+[[faults]]
+name = "lossy-network"
+kind = "infra_latency"
+inject_only = true
+duration = "1h"
+latency_factor = 1.0
+packet_loss = 0.3
+
+{train}
+
+{policies}
+"#
+    )
+}
+
+const ORACLE: &str = r#"
+[[policies]]
+name = "oracle"
+kind = "oracle"
+reaction = "1m"
+"#;
+
+const ERRORS: &str = r#"
+[[policies]]
+name = "errors-5pct"
+kind = "threshold"
+error_rate_above = 0.05
+window = "2m"
+for = "1m"
+"#;
+
+fn records(s: &Scenario, runs: u64) -> Vec<TrainRecord> {
+    let Some(train) = s.train.as_deref() else {
+        panic!("no [train]")
+    };
+    let p = Prepared::new(s);
+    run_train(&p, train, 11, 0..runs, None).records
+}
+
+#[test]
+fn change_failure_rate_is_the_bad_probability_and_frequency_the_schedule() {
+    let s = scenario(&train_text(
+        "[train]\nhorizon = \"4w\"\nreleases_per_day = 3\ncode_defect_probability = 0.1\n\
+         config_change_probability = 0.05\nreviews = [\"none\"]",
+        ORACLE,
+    ));
+    let runs = 100;
+    let recs = records(&s, runs);
+    assert_eq!(recs.len(), runs as usize);
+    let (mut failed, mut deployed) = (0u64, 0u64);
+    for r in &recs {
+        // 3 a working day, 5 working days a week, every slot (1h) well inside the gaps.
+        assert_eq!(r.releases, 60, "run {}", r.run);
+        assert_eq!(r.deployments, 60, "run {}", r.run);
+        assert!((r.deployments_per_week - 15.0).abs() < 1e-9);
+        assert_eq!(r.queued_at_end, 0);
+        failed += u64::from(r.failed_deployments);
+        deployed += u64::from(r.deployments);
+    }
+    // The oracle rolls back exactly the bad releases: the change failure rate is the
+    // bad probability (0.1 + 0.05), within a 99.9% binomial interval.
+    let p = failed as f64 / deployed as f64;
+    let sd = (0.15 * 0.85 / deployed as f64).sqrt();
+    assert!(
+        (p - 0.15).abs() < 3.3 * sd,
+        "change failure rate {p}, n {deployed}"
+    );
+}
+
+#[test]
+fn a_never_reviewed_latent_cause_recurs_at_its_known_rate() {
+    // Present from the start, never fixed, showing in a release with probability 0.4;
+    // the loss (30% of calls) makes the error rule roll back every release it shows in,
+    // and nothing else is ever rolled back (no bad release, a quiet service).
+    let s = scenario(&train_text(
+        "[train]\nhorizon = \"4w\"\nreleases_per_day = 4\ncode_defect_probability = 0.0\n\
+         reviews = [\"none\", \"every_rollback\"]\n\n[[train.latent]]\nname = \"lossy\"\n\
+         fault = \"lossy-network\"\nat = \"0s\"\nshows_probability = 0.4",
+        ERRORS,
+    ));
+    let runs = 60;
+    let recs = records(&s, runs);
+    let never: Vec<&TrainRecord> = recs.iter().filter(|r| r.review == "none").collect();
+    let mut total = 0.0;
+    for r in &never {
+        assert_eq!(
+            r.false_positive_rollbacks_per_week * 4.0,
+            f64::from(r.latent_shown)
+        );
+        // Every showing after the first is a recurrence of the same unfixed cause.
+        assert_eq!(
+            r.recurrences,
+            r.latent_shown.saturating_sub(1),
+            "run {}",
+            r.run
+        );
+        assert_eq!(r.latent_fixed, 0);
+        total += f64::from(r.latent_shown);
+    }
+    // Known rate: 0.4 of 80 deploys a train show it.
+    let n = never.len() as f64 * 80.0;
+    let mean = total / n;
+    let sd = (0.4 * 0.6 / n).sqrt();
+    assert!((mean - 0.4).abs() < 3.3 * sd, "shown per deploy {mean}");
+    // Reviewing every rollback fixes it (find probability 0.8 by default): fewer
+    // recurrences on the same trains.
+    let reviewed: u32 = recs
+        .iter()
+        .filter(|r| r.review == "every_rollback")
+        .map(|r| r.recurrences)
+        .sum();
+    let unreviewed: u32 = never.iter().map(|r| r.recurrences).sum();
+    assert!(reviewed * 4 < unreviewed, "{reviewed} vs {unreviewed}");
+}
+
+#[test]
+fn the_train_world_depends_on_no_policy_or_review_policy() {
+    let train = "[train]\nhorizon = \"2w\"\nreleases_per_day = 2\narrivals = \"poisson\"\n\
+                 reviews = [\"every_rollback\", \"none\"]\n\n[[train.latent]]\n\
+                 fault = \"lossy-network\"\nrate_per_week = 1\nshows_probability = 0.5";
+    let both = scenario(&train_text(train, &format!("{ORACLE}{ERRORS}")));
+    let one = scenario(&train_text(train, ERRORS));
+    let (Some(t1), Some(t2)) = (both.train.as_deref(), one.train.as_deref()) else {
+        panic!("no [train]")
+    };
+    for run in 0..5 {
+        let w = TrainWorld::for_run(t1, 3, run);
+        assert_eq!(w, TrainWorld::for_run(t2, 3, run));
+        assert!(w.releases.iter().any(|r| r.cause == Cause::Good));
+        // The errors rule's pairs are the same whether or not the oracle runs beside it.
+        let pb = Prepared::new(&both);
+        let po = Prepared::new(&one);
+        let a = simulate_train_run(&pb, t1, 3, run);
+        let b = simulate_train_run(&po, t2, 3, run);
+        assert_eq!(a.len(), 4);
+        assert_eq!(&a[2..], &b[..]);
+    }
+    // A review policy added or removed leaves the other's rows alone.
+    let none_only = scenario(&train_text(
+        &train.replace("[\"every_rollback\", \"none\"]", "[\"none\"]"),
+        ERRORS,
+    ));
+    let t3 = none_only.train.as_deref().expect("train");
+    let p1 = Prepared::new(&one);
+    let p3 = Prepared::new(&none_only);
+    for run in 0..5 {
+        let a = simulate_train_run(&p1, t2, 3, run);
+        let b = simulate_train_run(&p3, t3, 3, run);
+        assert_eq!(a[1], b[0]);
+    }
+    let s = summarize(&records(&one, 10));
+    assert!(s.iter().any(|r| r.metric == "change_failure_rate"));
+}
+
+fn rollsim() -> Command {
+    Command::cargo_bin("rollsim").expect("binary")
+}
+
+#[test]
+fn a_train_is_byte_identical_with_one_and_two_threads() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut got = Vec::new();
+    for threads in ["1", "2"] {
+        let out = dir.path().join(format!("t{threads}"));
+        rollsim()
+            .env("RAYON_NUM_THREADS", threads)
+            .args(["train", "scenarios/train-review-latent-network.toml"])
+            .args(["--runs", "8", "--seed", "9", "--out"])
+            .arg(&out)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("Verdict on reviews"));
+        let files: Vec<Vec<u8>> = ["train-runs.csv", "weekly.csv", "train-summary.csv"]
+            .iter()
+            .map(|f| std::fs::read(out.join(f)).expect("written"))
+            .collect();
+        got.push(files);
+    }
+    assert!(
+        got[0] == got[1],
+        "train outputs differ between 1 and 2 threads"
+    );
+    let weekly = String::from_utf8_lossy(&got[0][1]).into_owned();
+    assert!(weekly.starts_with("run,policy,review,week,deployments,"));
+}
+
+/// Writes a scenario and returns its path.
+fn write(dir: &std::path::Path, text: &str) -> std::path::PathBuf {
+    let p = dir.join("bad.toml");
+    std::fs::write(&p, text).expect("write");
+    p
+}
+
+#[test]
+fn bad_train_input_is_located_and_nothing_is_written() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out");
+    let cases = [
+        (
+            "reviews = [\"every_rollback\", \"sometimes\"]",
+            "unknown review policy \"sometimes\"",
+        ),
+        ("working_hours = [18, 9]", "train.working_hours must be"),
+        (
+            "\n[[train.latent]]\nfault = \"nowhere\"",
+            "names no [[faults]] entry",
+        ),
+        ("code_defect_probability = 1.5", "is not a probability"),
+    ];
+    for (keys, message) in cases {
+        let text = train_text(&format!("[train]\n{keys}"), ORACLE);
+        let path = write(dir.path(), &text);
+        let line = text
+            .lines()
+            .position(|l| l.contains(keys.trim().lines().last().unwrap_or(keys)))
+            .map_or(0, |i| i + 1);
+        rollsim()
+            .args(["train"])
+            .arg(&path)
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!("bad.toml:{line}:")))
+            .stderr(predicate::str::contains(message));
+        assert!(!out.exists(), "{keys}: nothing may be written");
+    }
+    // A latent cause's fault must be left to the train.
+    let text = train_text(
+        "[train]\n[[train.latent]]\nfault = \"lossy-network\"",
+        ORACLE,
+    )
+    .replace("inject_only = true\n", "at = \"10m\"\n");
+    let path = write(dir.path(), &text);
+    rollsim()
+        .args(["validate"])
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("must be inject_only = true"));
+    // Another command refuses a train; `train` refuses a file without one.
+    let path = write(dir.path(), &train_text("[train]", ORACLE));
+    rollsim()
+        .args(["run"])
+        .arg(&path)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("rollsim train"));
+    let path = write(dir.path(), &train_text("", ORACLE));
+    rollsim()
+        .args(["train"])
+        .arg(&path)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("needs a [train] section"));
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_train_of_a_system_is_refused_at_its_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text =
+        "[[services]]\nname = \"a\"\n\n[[services]]\nname = \"b\"\n\n[train]\nhorizon = \"1w\"\n";
+    let path = write(dir.path(), text);
+    rollsim()
+        .args(["validate"])
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("bad.toml:7:"))
+        .stderr(predicate::str::contains("[train] runs one service"));
+}
