@@ -81,6 +81,8 @@ fn panel(area: &Area<'_>, title: &str, lines: &[Vec<(f64, f64)>]) -> DrawResult<
     chart
         .configure_mesh()
         .x_desc("week")
+        .x_labels(weeks as usize + 1)
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .label_style(font(12.0).color(&INK))
         .axis_desc_style(font(13.0).color(&INK))
         .light_line_style(WHITE)
