@@ -262,6 +262,17 @@ fn validate(path: &Path) -> Result<()> {
         scn.faults.len(),
         humantime::format_duration(std::time::Duration::from_millis(scn.duration_ms)),
     );
+    if let Some(t) = scn.train.as_deref() {
+        let reviews: Vec<&str> = t.reviews.iter().map(|r| r.name()).collect();
+        println!(
+            "a release train: {} of {} releases a working day, each simulated in that slot; \
+             {} latent causes; reviews: {} (run it with `rollsim train`)",
+            humantime::format_duration(std::time::Duration::from_millis(t.horizon_ms)),
+            t.releases_per_day,
+            t.latent.len(),
+            reviews.join(", ")
+        );
+    }
     Ok(())
 }
 
