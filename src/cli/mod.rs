@@ -265,9 +265,9 @@ fn validate(path: &Path) -> Result<()> {
     if let Some(t) = scn.train.as_deref() {
         let reviews: Vec<&str> = t.reviews.iter().map(|r| r.name()).collect();
         println!(
-            "a release train: {} of {} releases a working day, each simulated in that slot; \
-             {} latent causes; reviews: {} (run it with `rollsim train`)",
-            humantime::format_duration(std::time::Duration::from_millis(t.horizon_ms)),
+            "a release train: {} days, {} releases a working day, each in a slot of the \
+             simulated time above; {} latent causes; reviews: {} (run it with `rollsim train`)",
+            t.horizon_ms as f64 / 86_400_000.0,
             t.releases_per_day,
             t.latent.len(),
             reviews.join(", ")
