@@ -69,22 +69,15 @@ impl TrainJob {
         dir.write("scenario.toml", self.source.text.as_bytes())?;
         let completed = results.records.last().map_or(0, |r| r.run + 1);
         let manifest = Manifest {
-            rollsim_version: env!("CARGO_PKG_VERSION").into(),
-            kind: "train".into(),
-            scenario: self.source.origin.clone(),
-            scenario_sha256: self.source.sha256(),
-            seed: self.seed,
-            runs: self.runs,
-            first_run: 0,
             completed_runs: completed,
             interrupted: results.interrupted,
-            policies: self.source.policies(),
-            baseline: None,
-            shard: None,
-            params: vec![],
-            points: None,
-            command: self.command.clone(),
-            sha256: Default::default(),
+            ..self.source.manifest(
+                "train",
+                self.seed,
+                self.runs,
+                self.source.policies(),
+                self.command.clone(),
+            )
         };
         dir.write("manifest.json", &manifest.to_json())?;
         let verdict = crate::report::train::verdict(&summary);
