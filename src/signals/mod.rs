@@ -62,6 +62,9 @@ pub struct Signals {
     scrape: StreamRng,
     latency: StreamRng,
     health: StreamRng,
+    /// The number of the health check whose draw comes next in `health` (see
+    /// [`Signals::probe_draw`]).
+    next_probe: u64,
     pending: VecDeque<Pending>,
     timeout_tail: TailCache,
     /// The signal's own faults, if the scenario has any.
@@ -81,6 +84,7 @@ impl Signals {
             scrape: stream(seed, Stream::Scrape),
             latency: stream(seed, Stream::Latency),
             health: stream(seed, Stream::Health),
+            next_probe: 0,
             pending: VecDeque::new(),
             timeout_tail: TailCache::default(),
             faults: None,
@@ -177,10 +181,17 @@ impl Signals {
         (!(lost || gap)).then_some(scrape)
     }
 
-    /// The uniform draw of the health check due now (drawn whether or not anyone reads the
-    /// check, so the stream does not depend on the policy).
+    /// The uniform draw of health check number `k` (the one at `k` health-check intervals
+    /// from time 0). Check `k` reads the `k`-th 64-bit word pair of the health stream
+    /// whatever was drawn before it, so the checks nobody reads need not be drawn at all,
+    /// and the stream still does not depend on the policy.
     #[inline]
-    pub fn probe_draw(&mut self) -> f64 {
+    pub fn probe_draw(&mut self, k: u64) -> f64 {
+        if k != self.next_probe {
+            // A ChaCha word is 32 bits; one uniform f64 reads one u64: two words.
+            self.health.set_word_pos(2 * u128::from(k));
+        }
+        self.next_probe = k + 1;
         self.health.random()
     }
 
@@ -195,5 +206,36 @@ impl Signals {
         let ok_prob =
             (1.0 - flaky) * (1.0 - truth.error_prob) * (1.0 - slow) * (1.0 - truth.capacity_loss);
         u < ok_prob
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::parse;
+
+    fn signals(seed: u64) -> Signals {
+        let s = match parse("[simulation]\nduration = \"1h\"\n", "t") {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        };
+        Signals::new(seed, &s, Needs::default(), 0.5)
+    }
+
+    #[test]
+    fn a_health_check_draws_the_same_whatever_checks_were_skipped() {
+        // Every check drawn in turn: check k reads the k-th u64 of the health stream.
+        let mut all = signals(11);
+        let drawn: Vec<f64> = (0..200).map(|k| all.probe_draw(k)).collect();
+        let mut plain = stream(11, Stream::Health);
+        let expected: Vec<f64> = (0..200).map(|_| plain.random::<f64>()).collect();
+        assert_eq!(drawn, expected);
+
+        // Checks drawn with gaps (across ChaCha blocks of 16 words, both ways of
+        // landing on a block's edge): each equals its draw in the full sequence.
+        let mut sparse = signals(11);
+        for k in [0u64, 1, 7, 8, 9, 31, 32, 33, 100, 101, 150, 199] {
+            assert_eq!(sparse.probe_draw(k), drawn[k as usize], "check {k}");
+        }
     }
 }

@@ -96,6 +96,11 @@ impl<E> EventQueue<E> {
         self.heap.peek().map(|e| e.time_ms)
     }
 
+    /// The time and phase of the earliest event, if any.
+    pub fn peek_key(&self) -> Option<(u64, Phase)> {
+        self.heap.peek().map(|e| (e.time_ms, e.phase))
+    }
+
     /// Removes and returns the earliest event.
     pub fn pop(&mut self) -> Option<(u64, E)> {
         self.heap.pop().map(|e| (e.time_ms, e.event))

@@ -95,6 +95,9 @@ struct Replication<'a, 'w> {
     exposition: Option<Box<Exposition>>,
     /// Events before this instant have been processed.
     now_ms: u64,
+    /// Whether this replication is one service of a system: only then does it keep what
+    /// its callers see of it (`last`, `seen_error`); a single service skips that work.
+    in_system: bool,
     /// The last interval's truth of service 0, as its callers see it (in a system).
     last: CalleeState,
     /// The error ratio of the last scrape delivered (both versions), while a release of
@@ -102,6 +105,18 @@ struct Replication<'a, 'w> {
     seen_error: Option<f64>,
     /// When the current release of service 0 last started to deploy (public knowledge).
     deployed_ms: Option<u64>,
+    /// Per service, while nobody reads its health checks: the number of its next check.
+    /// Those checks are not scheduled at all (a check draws at its own position in the
+    /// health stream, so skipping them moves no other draw); an event that makes the
+    /// policy watch again schedules them anew (see [`Self::unpark_probes`]).
+    parked_probes: Vec<Option<u64>>,
+    /// Whether any entry of `parked_probes` is set.
+    probes_parked: bool,
+    /// The instant of each service's next scrape tick. Ticks recur every scrape interval
+    /// all run long, so they wait here instead of in the queue; they fire exactly where
+    /// the queue would fire them: in the Sample phase of their instant (the only events
+    /// of that phase), in service order.
+    next_ticks: Vec<u64>,
 }
 
 /// Runs `spec` against `world` and scores the outcome.
@@ -217,9 +232,13 @@ impl<'a, 'w> Replication<'a, 'w> {
             ),
             exposition: live.then(|| Box::new(Exposition::new(world.seed, sigma))),
             now_ms: 0,
+            in_system: false,
             last: CalleeState::default(),
             seen_error: None,
             deployed_ms: None,
+            parked_probes: vec![None; 1], // one per service, as `services`
+            probes_parked: false,
+            next_ticks: vec![u64::MAX; 1],
         }
     }
 
@@ -248,7 +267,7 @@ impl<'a, 'w> Replication<'a, 'w> {
         }
         for s in &self.services {
             let service = s.index;
-            self.agenda.at_in(0, At::Sample, Event::Tick { service });
+            self.next_ticks[service] = 0;
             if self.signals.needs().health_checks {
                 self.agenda
                     .at_in(0, At::Probe, Event::HealthCheck { service });
@@ -260,13 +279,35 @@ impl<'a, 'w> Replication<'a, 'w> {
     fn advance(&mut self, until: u64) {
         let until = until.min(self.p.scenario.duration_ms);
         let mut events = 0u32;
-        while self.agenda.queue.peek_time().is_some_and(|t| t < until) {
+        loop {
+            // The next tick (the earliest; the first service of an instant) and whether it
+            // comes before the queue's next event: by time, then phase.
+            let (mut tick_ms, mut service) = (u64::MAX, 0);
+            for (s, &t) in self.next_ticks.iter().enumerate() {
+                if t < tick_ms {
+                    (tick_ms, service) = (t, s);
+                }
+            }
+            let queued = self.agenda.queue.peek_key();
+            let tick_first = queued.is_none_or(|key| (tick_ms, At::Sample) < key);
+            let t = match queued {
+                Some((t, _)) if !tick_first => t,
+                _ => tick_ms,
+            };
+            if t >= until {
+                break;
+            }
             events = events.wrapping_add(1);
             if events % STOP_EVERY == 0 && self.p.stopped() {
                 break;
             }
-            let Some((t, ev)) = self.agenda.queue.pop() else {
-                break;
+            let ev = if tick_first {
+                Event::Tick { service }
+            } else {
+                let Some((_, ev)) = self.agenda.queue.pop() else {
+                    break;
+                };
+                ev
             };
             self.now_ms = t;
             self.dispatch(t, ev);
@@ -308,6 +349,33 @@ impl<'a, 'w> Replication<'a, 'w> {
                 response.on_event(t, ev, run);
             }
         }
+        if self.probes_parked {
+            self.unpark_probes(t);
+        }
+    }
+
+    /// Schedules again the parked health checks of every service whose new version the
+    /// policy now watches, from the first check at or after `t` (a check at `t` itself
+    /// fires after the event that woke it: probes are the last phase of an instant), as
+    /// if they had never stopped.
+    fn unpark_probes(&mut self, t: u64) {
+        let interval = self.p.scenario.health_check.interval_ms;
+        let mut still = false;
+        for (s, parked) in self.parked_probes.iter_mut().enumerate() {
+            let Some(next) = *parked else {
+                continue;
+            };
+            let release = &self.releases[self.services[s].release];
+            if release.exists() && self.response.watching(release) {
+                let k = next.max(t.div_ceil(interval));
+                self.agenda
+                    .at_in(k * interval, At::Probe, Event::HealthCheck { service: s });
+                *parked = None;
+            } else {
+                still = true;
+            }
+        }
+        self.probes_parked = still;
     }
 
     /// The record of the run and its timeline.
@@ -338,13 +406,12 @@ impl<'a, 'w> Replication<'a, 'w> {
     /// signals draw its scrape.
     fn tick(&mut self, t: u64, s: usize) {
         let dt = self.p.scenario.scrape_interval_ms;
-        self.agenda
-            .at_in(t + dt, At::Sample, Event::Tick { service: s });
+        self.next_ticks[s] = t + dt;
         let r = self.services[s].release;
 
         // 1. Observations whose delay has passed reach the policy.
         while let Some(p) = self.signals.due(t) {
-            if let (Some(old), Some(new)) = (p.scrape.old, p.scrape.new) {
+            if let (true, Some(old), Some(new)) = (self.in_system, p.scrape.old, p.scrape.new) {
                 let requests = old.requests + new.requests;
                 if requests > 0 {
                     self.seen_error = Some((old.errors + new.errors) as f64 / requests as f64);
@@ -365,13 +432,15 @@ impl<'a, 'w> Replication<'a, 'w> {
             self.scorer.onset(onset);
         }
         let level = service.level(&iv, share);
-        if !release.exists() {
-            self.seen_error = None;
+        if self.in_system {
+            if !release.exists() {
+                self.seen_error = None;
+            }
+            self.last = CalleeState {
+                share,
+                truth: iv.with_data(),
+            };
         }
-        self.last = CalleeState {
-            share,
-            truth: iv.with_data(),
-        };
         self.scorer.interval(dt, iv.total(), iv.failed(), &level);
 
         // 3. The scrape of this interval, delivered after the metric delay.
@@ -404,21 +473,25 @@ impl<'a, 'w> Replication<'a, 'w> {
 
     /// A health check of the new version on service `s` at `t`.
     fn health_check(&mut self, t: u64, s: usize) {
-        let hc = &self.p.scenario.health_check;
-        self.agenda.at_in(
-            t + hc.interval_ms,
-            At::Probe,
-            Event::HealthCheck { service: s },
-        );
-        let u = self.signals.probe_draw();
+        let interval = self.p.scenario.health_check.interval_ms;
+        let k = t / interval;
         let r = self.services[s].release;
         let exists = self.releases[r].exists();
         let watching = exists && self.response.watching(&self.releases[r]);
         // A game day shows every probe of the new version, watched by the policy or not.
         let shown = self.exposition.is_some() && exists;
+        if !(watching || shown) && self.exposition.is_none() {
+            // Nobody reads this check, nor any before an event makes the policy watch.
+            self.parked_probes[s] = Some(k + 1);
+            self.probes_parked = true;
+            return;
+        }
+        self.agenda
+            .at_in(t + interval, At::Probe, Event::HealthCheck { service: s });
         if !(watching || shown) {
             return;
         }
+        let u = self.signals.probe_draw(k);
         // The truth at the probe's own instant: every change up to `t` shows at once (the
         // baseline is the one drawn at the tick of the interval that holds `t`).
         let service = &self.services[s];

@@ -111,7 +111,9 @@ fn one_policy(
         .map(|i| {
             let spec = &system.services[i].scenario.policies[k];
             let trace = traced.then(Trace::default);
-            Replication::new(&p.services[i], &worlds[i], spec, trace, false)
+            let mut r = Replication::new(&p.services[i], &worlds[i], spec, trace, false);
+            r.in_system = true;
+            r
         })
         .collect();
     for r in &mut reps {
