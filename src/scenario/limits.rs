@@ -10,6 +10,7 @@
 //! ticks_per_run = 50_000_000      # default 5,000,000: duration / scrape_interval
 //! fault_windows_per_run = 100_000 # default 10,000: expected fault occurrences per run
 //! faults = 1_000                  # default 200: [[faults]] entries
+//! service_ticks_per_run = 100_000_000 # default 20,000,000: services x scrape ticks
 //! ```
 //!
 //! Names (the service's, every fault's and every policy's) are at most
@@ -27,6 +28,7 @@ pub struct RawLimits {
     pub ticks_per_run: Option<u64>,
     pub fault_windows_per_run: Option<u64>,
     pub faults: Option<u64>,
+    pub service_ticks_per_run: Option<u64>,
 }
 
 /// The work one run may imply.
@@ -41,6 +43,10 @@ pub struct Limits {
     pub fault_windows_per_run: u64,
     /// `[[faults]]` entries.
     pub faults: u64,
+    /// In a system, scrape ticks of every service per run (services x ticks): each service
+    /// steps through every tick of the run. 20,000,000 is a week of 660 services at 30 s
+    /// scrapes; the shipped fleet needs 6,048,000.
+    pub service_ticks_per_run: u64,
 }
 
 impl Default for Limits {
@@ -49,6 +55,7 @@ impl Default for Limits {
             ticks_per_run: 5_000_000,
             fault_windows_per_run: 10_000,
             faults: 200,
+            service_ticks_per_run: 20_000_000,
         }
     }
 }
@@ -62,6 +69,7 @@ impl Limits {
             ticks_per_run: r.ticks_per_run.unwrap_or(d.ticks_per_run),
             fault_windows_per_run: r.fault_windows_per_run.unwrap_or(d.fault_windows_per_run),
             faults: r.faults.unwrap_or(d.faults),
+            service_ticks_per_run: r.service_ticks_per_run.unwrap_or(d.service_ticks_per_run),
         }
     }
 }
@@ -99,6 +107,31 @@ pub fn check(s: &Scenario, limits: &Limits) -> Vec<Problem> {
                 raise("ticks_per_run", ticks)
             ),
         });
+    }
+
+    if let Some(system) = &s.system {
+        let n = system.services.len() as u64;
+        let work = n.saturating_mul(ticks);
+        if work > limits.service_ticks_per_run {
+            problems.push(Problem {
+                path: path(&[Key("services")]),
+                message: format!(
+                    "{n} services x {ticks} scrape ticks is {work} service-ticks per run, over \
+                     the limit of {}; fewer services (or `count`), a longer scrape_interval or a \
+                     shorter duration keeps runs fast; {}",
+                    limits.service_ticks_per_run,
+                    raise("service_ticks_per_run", work)
+                ),
+            });
+        }
+        for (i, svc) in system.services.iter().enumerate() {
+            if let Some(why) = bad_name(&svc.name) {
+                problems.push(Problem {
+                    path: path(&[Key("services"), Index(i), Key("name")]),
+                    message: format!("a service's name {why}"),
+                });
+            }
+        }
     }
 
     if s.faults.len() as u64 > limits.faults {
