@@ -2,13 +2,16 @@
 //! iteration, for each kind of policy. Criterion reports elements/s = service-days/s on
 //! one core. Run with `cargo bench --bench simulate`.
 //!
-//! Two groups: `service_day` (every kind of policy watching until the end of the day) and
+//! Three groups: `service_day` (every kind of policy watching until the end of the day),
 //! `benchmark_model` (`scenarios/benchmark.toml`: a daily canary watched for about an hour,
-//! two blunt rules; one iteration is one policy-day), also with drift switched on.
+//! two blunt rules; one iteration is one policy-day), also with drift switched on, and
+//! `fleet` (`scenarios/fleet-week.toml`, 300 services calling each other, cut to its first
+//! two days: one iteration is one run of its three policies, 3 x 300 x 2 = 1,800
+//! service-days, so elements/s is service-days per second on one core).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rollsim::scenario::parse;
-use rollsim::sim::{replicate, Prepared, World};
+use rollsim::sim::{replicate, replicate_system, Prepared, World};
 use std::hint::black_box;
 
 const DAY: &str = r#"
@@ -103,5 +106,35 @@ fn benchmark_model(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, service_day, benchmark_model);
+/// `scenarios/fleet-week.toml` cut to its first two days (Tuesday's wave, the zones'
+/// incidents; the stores' Thursday upgrade moved to Tuesday afternoon so it stays in the
+/// run): every service of the system stepped together, callees before callers.
+fn fleet(c: &mut Criterion) {
+    let text = include_str!("../scenarios/fleet-week.toml")
+        .replace("duration = \"7d\"", "duration = \"2d\"")
+        .replace("at = \"3d ", "at = \"1d ");
+    let scenario = match parse(&text, "scenarios/fleet-week.toml") {
+        Ok(s) => s,
+        Err(e) => panic!("fleet scenario: {e}"),
+    };
+    let services = scenario.system.as_ref().map_or(0, |s| s.services.len()) as u64;
+    let days = scenario.duration_ms / 86_400_000;
+    let prepared = Prepared::new(&scenario);
+    let mut group = c.benchmark_group("fleet");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(
+        scenario.policies.len() as u64 * services * days,
+    ));
+    group.bench_function("two_days_three_policies", |b| {
+        let mut run = 0u64;
+        b.iter(|| {
+            run += 1;
+            let world = World::for_run(&scenario, 42, run);
+            black_box(replicate_system(&prepared, &world))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, service_day, benchmark_model, fleet);
 criterion_main!(benches);

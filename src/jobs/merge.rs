@@ -10,6 +10,7 @@ use super::JobError;
 use crate::experiment::merge::{self, Block};
 use crate::experiment::Summarizer;
 use crate::outcome::RunRecord;
+use crate::report::system::{EVENTS_FILE, GRAPH_FILE};
 use crate::report::{
     checksum, comparison_csv, rows, summary_csv, Manifest, OutputDir, PointRange, ReportError,
 };
@@ -193,6 +194,17 @@ impl MergeJob {
         };
         if let Ok(text) = std::fs::read(first_dir.join("scenario.toml")) {
             out.write("scenario.toml", &text)?;
+        }
+        // A system's graph, and the traced run one machine would have picked: the first
+        // shard's that has one (see `jobs::system`).
+        if let Ok(bytes) = std::fs::read(first_dir.join(GRAPH_FILE)) {
+            out.write(GRAPH_FILE, &bytes)?;
+        }
+        if let Some(bytes) = shards
+            .iter()
+            .find_map(|(d, _)| std::fs::read(d.join(EVENTS_FILE)).ok())
+        {
+            out.write(EVENTS_FILE, &bytes)?;
         }
         let manifest = Manifest {
             first_run: 0,

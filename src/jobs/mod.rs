@@ -11,11 +11,13 @@
 //! - [`sweep`]: a [`crate::experiment::sweep::Sweep`], its points streamed to `sweep.csv`,
 //!   `--resume`, the objective's `recommendation.json`.
 //! - [`merge`]: shard outputs into the single-machine output.
+//! - [`system`]: a system's graph and one traced run's events by service, for the report.
 //! - [`trace`]: one run of one policy (or a game's recorded commands) as a timeline.
 
 pub mod experiment;
 pub mod merge;
 pub mod sweep;
+pub mod system;
 pub mod trace;
 pub mod train;
 pub mod tune;

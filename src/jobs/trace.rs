@@ -7,6 +7,7 @@ use super::{JobError, Source};
 use crate::gameday::team_spec;
 use crate::outcome::RunRecord;
 use crate::recorded::export::{labels_csv, metrics_csv};
+use crate::report::system::EVENTS_FILE;
 use crate::report::{rows, Manifest, OutputDir};
 use crate::sim::command::Timed;
 use crate::sim::trace::Trace;
@@ -90,6 +91,11 @@ impl TraceJob {
         let dt = self.source.scenario.scrape_interval_ms;
         rows::write_bytes(&dir, "metrics.csv", metrics_csv(&trace, dt))?;
         rows::write_bytes(&dir, "labels.csv", labels_csv(&trace, dt))?;
+        if let (Some(system), Actor::Policy(_)) = (&self.source.scenario.system, &self.actor) {
+            let events = super::system::events_of(&trace.events, self.run, &policy);
+            super::system::write_graph(&dir, system)?;
+            rows::write(&dir, EVENTS_FILE, &events)?;
+        }
         dir.write("scenario.toml", self.source.text.as_bytes())?;
         let manifest = Manifest::single_run(
             "trace",

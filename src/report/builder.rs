@@ -337,6 +337,50 @@ pub(crate) fn compose(inputs: &Inputs) -> Result<Doc, ReportError> {
         });
     }
 
+    if let (Some(g), Some(rows)) = (&inputs.graph, &inputs.summary) {
+        let t = EstimateTable::from_summary(rows, &order);
+        let policies = charts::services::system_policies(&t);
+        for (i, chart) in charts::services::graph_charts(g, &t)?
+            .into_iter()
+            .enumerate()
+        {
+            let policy = policies.get(i).cloned().unwrap_or_default();
+            doc.sections.push(Section {
+                heading: format!("Service graph: {policy}"),
+                text: if i == 0 {
+                    vec![format!(
+                        "Each box is a service, each arrow a call (its share of the caller's \
+                         requests); a box's colour is the mean number of its healthy releases \
+                         rolled back per run (one scale for every policy). Hover over a box for \
+                         its wrong-service rollbacks and failed requests. {} services.",
+                        g.services.len()
+                    )]
+                } else {
+                    Vec::new()
+                },
+                chart: Some(chart),
+                table: None,
+            });
+        }
+    }
+
+    if let Some(events) = &inputs.service_events {
+        if let Some(chart) = charts::services::rollback_timeline(events, &colors)? {
+            doc.sections.push(Section {
+                heading: "Rollbacks by service in one run".into(),
+                text: vec![
+                    "One traced run (the first whose system any policy rolled back), every \
+                     policy on the same world: a row per service that was rolled back, a dot \
+                     per rollback in the policy's colour, deploys as dark ticks, fault windows \
+                     shaded."
+                        .into(),
+                ],
+                chart: Some(chart),
+                table: None,
+            });
+        }
+    }
+
     if let Some(rows) = &inputs.comparison {
         let baseline = manifest
             .baseline

@@ -5,6 +5,7 @@
 //! often rebuilt from files that were edited, merged from shards or cut short.
 
 use super::findings::Refs;
+use super::system::{ServiceEventRow, SystemGraph, EVENTS_FILE, GRAPH_FILE};
 use super::{rows, ReportError};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -102,6 +103,10 @@ pub struct Inputs {
     pub recommendation: Option<Recommendation>,
     /// `verdict.json` of `run` and `compare`: the paragraph they printed.
     pub verdict: Option<VerdictText>,
+    /// A system's services and calls (`system.json`).
+    pub graph: Option<SystemGraph>,
+    /// One traced run's events by service (`service-events.csv`).
+    pub service_events: Option<Vec<ServiceEventRow>>,
 }
 
 /// What the report shows of `verdict.json` (the whole file is
@@ -156,6 +161,8 @@ impl Inputs {
         let recommendation = read_json::<Recommendation>(dir, "recommendation.json")?;
         let verdict = read_json::<VerdictText>(dir, "verdict.json")?;
         let scenario_text = read_text(dir, "scenario.toml")?;
+        let graph = read_json::<SystemGraph>(dir, GRAPH_FILE)?;
+        let service_events = read_csv::<ServiceEventRow>(dir, EVENTS_FILE)?;
         let mut inputs = Inputs {
             dir: dir.to_path_buf(),
             manifest,
@@ -167,6 +174,8 @@ impl Inputs {
             events: events.map(|rows| rows.into_iter().map(|(_, r)| r).collect()),
             recommendation,
             verdict,
+            graph,
+            service_events: service_events.map(|rows| rows.into_iter().map(|(_, r)| r).collect()),
         };
         if let Some(rows) = sweep {
             check_sweep(&dir.join("sweep.csv"), &rows)?;

@@ -17,6 +17,7 @@ mod markdown;
 pub mod metrics;
 pub mod rows;
 mod summary;
+pub mod system;
 pub mod table;
 pub mod tables;
 pub mod train;

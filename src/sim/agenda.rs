@@ -120,6 +120,7 @@ impl Agenda {
                 t_s: t as f64 / 1000.0,
                 kind,
                 detail: detail(),
+                service: None,
             });
         }
     }

@@ -36,6 +36,10 @@ pub struct TraceEvent {
     pub t_s: f64,
     pub kind: &'static str,
     pub detail: String,
+    /// The service it happened to, in a system's trace (not a column of `events.csv`,
+    /// whose detail names the service; `service-events.csv` has it as its own column).
+    #[serde(skip)]
+    pub service: Option<String>,
 }
 
 /// One event as the logs print it (`rollsim trace`, a game's plain log):
@@ -58,4 +62,8 @@ pub struct Trace {
     /// Every health check the policy received: (time in ms, passed). Empty when the
     /// policy reads no health checks (none are probed then).
     pub health_checks: Vec<(u64, bool)>,
+    /// Record events only, no rows nor health checks: a system's services whose rows no
+    /// one reads (a traced system keeps the entry service's), so tracing 300 services for
+    /// a week does not hold 300 services' weeks of rows.
+    pub events_only: bool,
 }

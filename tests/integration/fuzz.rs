@@ -257,6 +257,9 @@ fn mutated_inputs_never_crash_abort_or_hang() {
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        // The fleet runs a week of 300 services (over a minute a run here): its keys are
+        // those of the two other systems, which are mutated.
+        .filter(|p| !p.ends_with("fleet-week.toml"))
         .collect();
     scenarios.sort();
     let yamls = [

@@ -155,6 +155,10 @@ fn a_file_without_services_has_no_system_columns() {
     assert!(!text.contains("service"), "{text}");
 }
 
+fn text_of(path: &str) -> String {
+    std::fs::read_to_string(path).expect("a shipped scenario")
+}
+
 fn rejected(text: &str, at: &str, message: &str) {
     let e = match parse(text, "sys.toml") {
         Ok(_) => panic!("accepted: {text}"),
@@ -270,7 +274,13 @@ fn a_system_is_byte_identical_across_threads_and_shards() {
         .arg(&merged)
         .assert()
         .success();
-    for f in ["runs.csv", "summary.csv", "comparison.csv"] {
+    for f in [
+        "runs.csv",
+        "summary.csv",
+        "comparison.csv",
+        "system.json",
+        "service-events.csv",
+    ] {
         let a = std::fs::read(one.join(f)).expect("one");
         assert!(
             a == std::fs::read(two.join(f)).expect("two"),
@@ -323,4 +333,83 @@ fn a_single_service_runs_csv_reads_back_without_the_system_columns() {
         .map(|(_, r)| r)
         .collect();
     assert_eq!(back, all);
+}
+
+#[test]
+fn the_report_of_a_system_run_draws_its_service_graph_and_rollbacks_by_service() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("run");
+    Command::cargo_bin("rollsim")
+        .expect("binary")
+        .args(["run", "scenarios/checkout-payments-ledger.toml", "--quiet"])
+        .args(["--runs", "30", "--seed", "4", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    // The graph as data beside the runs: names, entry, calls.
+    let graph: rollsim::report::system::SystemGraph =
+        serde_json::from_slice(&std::fs::read(out.join("system.json")).expect("system.json"))
+            .expect("graph");
+    let names: Vec<&str> = graph.services.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["checkout", "payments", "ledger"]);
+    assert!(graph.services[0].entry && !graph.services[1].entry);
+    assert_eq!(graph.services[1].calls[0].service, "ledger");
+    assert_eq!(graph.services[1].calls[0].retries, 1);
+    assert_eq!(graph.depths(), vec![0, 1, 2]);
+    // The traced run is the first whose system row shows a rollback, every policy on it.
+    let runs = records(
+        &scenario(&text_of("scenarios/checkout-payments-ledger.toml")),
+        4,
+        30,
+    );
+    let first = runs
+        .iter()
+        .find(|r| r.service.as_deref() == Some("system") && r.rollbacks > 0)
+        .map(|r| r.run)
+        .expect("a run with a rollback");
+    let events: Vec<rollsim::report::system::ServiceEventRow> =
+        rollsim::report::rows::read(&out.join("service-events.csv"))
+            .expect("service-events.csv")
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect();
+    assert!(events.iter().all(|e| e.run == first));
+    // Its rollbacks are those the run's rows count, service by service.
+    for r in runs.iter().filter(|r| r.run == first) {
+        let Some(service) = r.service.as_deref().filter(|s| *s != "system") else {
+            continue;
+        };
+        let n = events
+            .iter()
+            .filter(|e| e.policy == r.policy && e.service == service && e.kind == "rollback")
+            .count() as u32;
+        assert_eq!(n, r.rollbacks, "{} on {service}", r.policy);
+    }
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
+    let md = std::fs::read_to_string(out.join("report.md")).expect("report.md");
+    for needle in [
+        "Service graph: error-rate-2pct",
+        "Rollbacks by service in one run",
+    ] {
+        assert!(html.contains(needle), "report.html lacks {needle}");
+        assert!(md.contains(needle), "report.md lacks {needle}");
+    }
+    let graph_svg = std::fs::read_to_string(out.join("charts/service-graph-1.svg")).expect("svg");
+    assert!(graph_svg.contains("<title>checkout: healthy releases rolled back"));
+    assert!(graph_svg.contains("<title>ledger: healthy releases rolled back"));
+    let timeline = std::fs::read_to_string(out.join("charts/service-rollbacks.svg")).expect("svg");
+    assert!(timeline.contains("rolled back"));
+}
+
+#[test]
+fn a_system_over_its_work_limit_is_refused_with_the_key_to_raise() {
+    let text = "[simulation]\nduration = \"7d\"\nscrape_interval = \"1s\"\n\
+                [[services]]\nname = \"a\"\ncount = 40\n";
+    rejected(
+        text,
+        "4:1",
+        "40 services x 604800 scrape ticks is 24192000 service-ticks per run, over the limit of 20000000",
+    );
+    let raised = format!("{text}[limits]\nservice_ticks_per_run = 25_000_000\n");
+    assert!(parse(&raised, "sys.toml").is_ok());
 }

@@ -9,13 +9,15 @@
 //! One file per chart kind: `bars` (outcomes with 95% error bars), `tradeoff` (false
 //! positives against misses or downtime, Pareto front marked), `sweep` (curves with
 //! confidence bands), `heatmap` (2-D sweeps), `timeline` (one run), `diff` (paired
-//! differences against a baseline).
+//! differences against a baseline), `services` (a system's service graph and the rollbacks
+//! of one run by service).
 
 pub mod bars;
 pub mod calibration;
 pub mod diff;
 pub mod heatmap;
 mod legend;
+pub mod services;
 pub mod sweep;
 pub mod timeline;
 pub mod tradeoff;

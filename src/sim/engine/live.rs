@@ -124,6 +124,7 @@ impl<'a> Live<'a> {
             rows: Vec::new(),
             events: Vec::new(),
             health_checks: Vec::new(),
+            events_only: false,
         };
         self.r.agenda.trace.as_ref().unwrap_or(&EMPTY)
     }
@@ -232,6 +233,7 @@ impl Replication<'_, '_> {
                     if applied.done { "" } else { "ignored, " },
                     applied.detail
                 ),
+                service: None,
             };
             tr.events.insert(at.min(tr.events.len()), event);
         }

@@ -466,7 +466,7 @@ impl<'a, 'w> Replication<'a, 'w> {
             ];
             x.tick(t, &served, seen, !scraped);
         }
-        if let Some(tr) = &mut self.agenda.trace {
+        if let Some(tr) = self.agenda.trace.as_mut().filter(|tr| !tr.events_only) {
             tr.rows.push(row(&self.p.model, t, share, &iv, observed));
         }
     }
@@ -515,7 +515,7 @@ impl<'a, 'w> Replication<'a, 'w> {
         if !watching {
             return;
         }
-        if let Some(tr) = &mut self.agenda.trace {
+        if let Some(tr) = self.agenda.trace.as_mut().filter(|tr| !tr.events_only) {
             tr.health_checks.push((t, ok));
         }
         let (response, run) = self.run(r);

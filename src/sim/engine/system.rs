@@ -107,10 +107,15 @@ fn one_policy(
 ) -> (Vec<RunRecord>, Option<Trace>) {
     let s = p.scenario;
     let n = system.services.len();
+    // The users' service: its rows are the traced system's rows.
+    let users = system.services.iter().position(|s| s.entry).unwrap_or(0);
     let mut reps: Vec<Replication<'_, '_>> = (0..n)
         .map(|i| {
             let spec = &system.services[i].scenario.policies[k];
-            let trace = traced.then(Trace::default);
+            let trace = traced.then(|| Trace {
+                events_only: i != users,
+                ..Trace::default()
+            });
             let mut r = Replication::new(&p.services[i], &worlds[i], spec, trace, false);
             r.in_system = true;
             r
@@ -145,7 +150,6 @@ fn one_policy(
     }
     let mut runs = Vec::with_capacity(n);
     let mut whole: Option<Trace> = traced.then(Trace::default);
-    let users = system.services.iter().position(|s| s.entry).unwrap_or(0);
     for (i, mut r) in reps.into_iter().enumerate() {
         r.advance(s.duration_ms);
         let timeline = r.scorer.timeline();
@@ -158,6 +162,7 @@ fn one_policy(
                 } else {
                     format!("{}: {}", svc.name, e.detail)
                 };
+                e.service = Some(svc.name.clone());
                 e
             }));
             if i == users {
