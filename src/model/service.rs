@@ -31,6 +31,9 @@ pub struct Service<'a, 'w> {
     slo_tail: [TailCache; 2],
     /// What its callees do to its requests (in a system; none otherwise).
     upstream: Option<Upstream>,
+    /// Its request rate over the scenario's mean rate: in a system, callers' retries add
+    /// attempts beyond the calls (1 otherwise, which leaves every rate bit for bit).
+    load: f64,
 }
 
 /// The truth of one scrape interval `[t, t + dt)` of a service.
@@ -114,6 +117,7 @@ impl<'a, 'w> Service<'a, 'w> {
             baseline: scenario.service.baseline_error_rate,
             slo_tail: [TailCache::default(); 2],
             upstream: None,
+            load: 1.0,
         }
     }
 
@@ -155,7 +159,7 @@ impl<'a, 'w> Service<'a, 'w> {
     pub fn truth_at(&self, t: u64, release: &Release) -> Moment {
         // The rate matters only for overload; a probe asks often, and the rate costs a cosine.
         let rate = if self.model.overloads() {
-            self.model.rate_at(t)
+            self.model.rate_at(t) * self.load
         } else {
             0.0
         };
@@ -203,6 +207,13 @@ impl<'a, 'w> Service<'a, 'w> {
     /// each tick, after the callees' own ticks).
     pub fn set_upstream(&mut self, upstream: Upstream) {
         self.upstream = Some(upstream);
+    }
+
+    /// Sets its request rate to `load` times the scenario's from its next interval on (a
+    /// system's engine sets it at each tick, before the service's own tick, when callers
+    /// retry its calls).
+    pub fn set_load(&mut self, load: f64) {
+        self.load = load;
     }
 
     /// Fault occurrence `i` starts (`on`) or ends at `t`.
@@ -266,7 +277,7 @@ impl<'a, 'w> Service<'a, 'w> {
         let s = self.scenario;
         let model = self.model;
         let share = release.share;
-        let rate = model.rate_at(t);
+        let rate = model.rate_at(t) * self.load;
         let total = self
             .traffic
             .arrivals(rate * dt as f64 / 1000.0, s.signals.request_dispersion);

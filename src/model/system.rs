@@ -6,10 +6,13 @@
 //! `1 - Π(1 - f_i q_i^(1 + r_i))`, where `f_i` is the share of requests that call callee
 //! `i`, `r_i` its retries and `q_i` the probability that one attempt fails: the callee's
 //! error probability, or its latency beyond the timeout, mixed over its two versions by
-//! its traffic share (each attempt lands on a version independently). Pure functions.
+//! its traffic share (each attempt lands on a version independently). Every attempt is a
+//! request at the callee: a call costs `1 + q + ... + q^r` requests on average
+//! ([`expected_attempts`]), and [`demand`] sums them into each service's rate. Pure
+//! functions.
 
 use super::{Effects, ServiceModel, VersionTruth};
-use crate::scenario::Call;
+use crate::scenario::{Call, System};
 
 /// What a service's callees do to its requests in one interval.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -76,6 +79,35 @@ pub fn attempt_failure(callee: &CalleeState, model: &ServiceModel, timeout_ms: O
 /// The probability that a call fails after `retries` further independent attempts.
 pub fn call_failure(attempt: f64, retries: u32) -> f64 {
     attempt.powi(retries as i32 + 1)
+}
+
+/// The expected attempts of one call when each attempt fails with probability `attempt`
+/// and a failed one is tried again up to `retries` times: `1 + q + ... + q^retries`
+/// (exactly 1 without retries). Each attempt is a request at the callee.
+pub fn expected_attempts(attempt: f64, retries: u32) -> f64 {
+    let mut sum = 1.0;
+    let mut term = 1.0;
+    for _ in 0..retries {
+        term *= attempt;
+        sum += term;
+    }
+    sum
+}
+
+/// Each service's request rate in a system when call `c` of caller `i` costs
+/// `attempts(i, c)` requests at its callee: its users' rate plus its callers' calls times
+/// their attempts, callers first. With one attempt per call it is, bit for bit, the
+/// `request_rate` the scenario gave each service (the same sums in the same order).
+pub fn demand(system: &System, attempts: impl Fn(usize, &Call) -> f64) -> Vec<f64> {
+    let mut rate = vec![0.0; system.services.len()];
+    for &i in system.order.iter().rev() {
+        let s = &system.services[i];
+        rate[i] += s.users;
+        for c in &s.calls {
+            rate[c.callee] += c.fraction * rate[i] * attempts(i, c);
+        }
+    }
+    rate
 }
 
 /// What the callees do to a caller whose healthy median latency is `caller_p50_ms`:
@@ -163,6 +195,39 @@ mod tests {
         assert!((q - 0.01).abs() < 1e-9);
         let up = upstream([(&call(0.5, 1, Some(100)), &s, &m)].into_iter(), 50.0);
         assert!((up.error - 0.5 * 0.01 * 0.01).abs() < 1e-12);
+    }
+
+    #[test]
+    fn one_attempt_per_call_gives_the_scenarios_rates_bit_for_bit() {
+        let text = "[[services]]\nname = \"a\"\nrequest_rate = 33.3\n\
+                    calls = [{ service = \"b\", fraction = 0.37 }, { service = \"c\", fraction = 0.11 }]\n\
+                    [[services]]\nname = \"b\"\ncalls = [{ service = \"c\", fraction = 0.7, retries = 2 }]\n\
+                    [[services]]\nname = \"c\"\nrequest_rate = 1.9\nentry = true\n";
+        let s = match parse(text, "t") {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        };
+        let Some(system) = s.system.as_deref() else {
+            panic!("a system")
+        };
+        let d = demand(system, |_, _| 1.0);
+        for (r, svc) in d.iter().zip(&system.services) {
+            assert_eq!(r.to_bits(), svc.scenario.service.request_rate.to_bits());
+        }
+        // Two attempts on every call of b: c gets b's calls twice.
+        let d2 = demand(system, |i, _| if i == 1 { 2.0 } else { 1.0 });
+        let b = 33.3 * 0.37;
+        assert!((d2[2] - (1.9 + 33.3 * 0.11 + 2.0 * 0.7 * b)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn expected_attempts_are_the_geometric_sum() {
+        assert_eq!(expected_attempts(0.7, 0), 1.0);
+        assert!((expected_attempts(0.2, 2) - 1.24).abs() < 1e-15);
+        // The closed form (1 - q^(r+1)) / (1 - q).
+        let q: f64 = 0.35;
+        assert!((expected_attempts(q, 5) - (1.0 - q.powi(6)) / (1.0 - q)).abs() < 1e-12);
+        assert_eq!(expected_attempts(1.0, 3), 4.0);
     }
 
     #[test]

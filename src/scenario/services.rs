@@ -100,6 +100,9 @@ pub struct SystemService {
     pub calls: Vec<Call>,
     /// Users call it: its failed requests are the users' failed requests.
     pub entry: bool,
+    /// Requests per second from its users (its `request_rate` is these plus its callers'
+    /// calls).
+    pub users: f64,
     pub zone: Option<String>,
 }
 
@@ -322,6 +325,7 @@ pub(super) fn attach(
         .map(|i| calls.iter().flatten().any(|x| x.callee == i))
         .collect();
     let mut rate = vec![0.0; named.len()];
+    let mut users_rate = vec![0.0; named.len()];
     let entry: Vec<bool> = named
         .iter()
         .zip(&called)
@@ -334,6 +338,7 @@ pub(super) fn attach(
             (None, true) => raw.service.request_rate.unwrap_or(50.0),
             (None, false) => 0.0,
         };
+        users_rate[i] = users;
         rate[i] += users;
         for call in &calls[i] {
             rate[call.callee] += call.fraction * rate[i];
@@ -392,6 +397,7 @@ pub(super) fn attach(
                 scenario: s,
                 calls: calls[i].clone(),
                 entry: entry[i],
+                users: users_rate[i],
                 zone: e.zone.clone(),
             }),
             Err(problems) => {

@@ -57,15 +57,23 @@ kind = "none"
 fn a_caller_fails_as_its_independent_callees_and_retries_say() {
     let s = scenario(CALLS);
     let all = records(&s, 3, 20);
-    // Callees' traffic follows from the calls: 0.6 and 0.3 of the caller's.
+    // Callees' traffic follows from the calls: 0.6 of the caller's requests call cards
+    // once; 0.3 call fraud, whose attempts fail with probability 0.2 and are tried up to
+    // three times, 1 + 0.2 + 0.2^2 = 1.24 attempts per call on average, each a request.
     let (_, api_total) = ratio(&rows(&all, "none", "api"));
     let (cards, cards_total) = ratio(&rows(&all, "none", "cards"));
-    let (_, fraud_total) = ratio(&rows(&all, "none", "fraud"));
+    let (fraud, fraud_total) = ratio(&rows(&all, "none", "fraud"));
     assert!(
         (cards_total / api_total - 0.6).abs() < 0.005,
         "{cards_total} / {api_total}"
     );
-    assert!((fraud_total / api_total - 0.3).abs() < 0.005);
+    let attempts = 1.0 + 0.2 + 0.2 * 0.2;
+    assert!(
+        (fraud_total / api_total - 0.3 * attempts).abs() < 0.005,
+        "fraud's requests {fraud_total} / api's {api_total} vs 0.3 x {attempts}"
+    );
+    // Retries are requests like any other: fraud fails its own share of them.
+    assert!((fraud - 0.2).abs() < 5.0 * (0.2 * 0.8 / fraud_total).sqrt());
     assert!((cards - 0.05).abs() < 5.0 * (0.05 * 0.95 / cards_total).sqrt());
     // 1 - (1 - f1 p1)(1 - f2 p2^(1 + retries)), with three tries of fraud.
     let expected = 1.0 - (1.0 - 0.6 * 0.05) * (1.0 - 0.3 * 0.2f64.powi(3));

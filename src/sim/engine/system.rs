@@ -3,13 +3,17 @@
 //! sees what its callees truly did in the same interval (their failed calls fail its
 //! requests; their extra latency adds to its own).
 //!
+//! A retried call is another request at its callee: before each tick, every service's
+//! request rate is set from its callers' attempts (`model::system::demand`), each attempt
+//! failing as the callee did in the interval before.
+//!
 //! Each service draws from streams named by (run seed, service name), so a change in one
 //! service (its policy, its release, its place in the file) never moves another service's
 //! draws; the faults of the system are drawn once, from the run's fault stream, so one
 //! incident hits every service it names at the same moment.
 
 use super::{Prepared, Replication};
-use crate::model::system::upstream;
+use crate::model::system::{attempt_failure, demand, expected_attempts, upstream};
 use crate::outcome::system::{score, ServiceRun, StormRule};
 use crate::outcome::RunRecord;
 use crate::scenario::System;
@@ -126,8 +130,25 @@ fn one_policy(
     }
     let deps: Vec<Vec<usize>> = (0..n).map(|i| system.dependencies(i)).collect();
     let dt = s.scrape_interval_ms;
+    let retried = system
+        .services
+        .iter()
+        .any(|s| s.calls.iter().any(|c| c.retries > 0));
     let mut t = 0;
     while t < s.duration_ms {
+        if retried {
+            // Each retry is another request at the callee: its rate follows its callers'
+            // attempts, each failing as the callee did in the interval before (a retry
+            // answers a failure already seen).
+            let rates = demand(system, |_, c| {
+                let callee = &reps[c.callee];
+                let q = attempt_failure(&callee.last, &p.services[c.callee].model, c.timeout_ms);
+                expected_attempts(q, c.retries)
+            });
+            for (r, (rate, svc)) in reps.iter_mut().zip(rates.iter().zip(&system.services)) {
+                r.services[0].set_load(rate / svc.scenario.service.request_rate);
+            }
+        }
         for &i in &system.order {
             reps[i].advance(t);
             let svc = &system.services[i];
