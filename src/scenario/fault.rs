@@ -25,7 +25,12 @@ pub(super) fn check(c: &mut Checker, path: &[Seg], f: &RawFault, i: usize, horiz
     let inject_only = f.inject_only == Some(true);
     let signal = matches!(
         f.kind,
-        FaultKind::WarmUp | FaultKind::LowTraffic | FaultKind::QueryError | FaultKind::ScrapeJitter
+        FaultKind::WarmUp
+            | FaultKind::LowTraffic
+            | FaultKind::QueryError
+            | FaultKind::ScrapeJitter
+            | FaultKind::CounterReset
+            | FaultKind::PreExistingAlarm
     );
     if inject_only && signal {
         // The engine hands the signal its faults once, when the run starts.
@@ -34,9 +39,11 @@ pub(super) fn check(c: &mut Checker, path: &[Seg], f: &RawFault, i: usize, horiz
             "a signal fault cannot be injected live in a game day; give it a schedule (`at`, `probability` or `rate_per_hour`)",
         );
     }
-    // A warm-up or scrape jitter without a schedule lasts the whole run.
-    let always = matches!(f.kind, FaultKind::WarmUp | FaultKind::ScrapeJitter)
-        && !inject_only
+    // A warm-up, scrape jitter or counter reset without a schedule lasts the whole run.
+    let always = matches!(
+        f.kind,
+        FaultKind::WarmUp | FaultKind::ScrapeJitter | FaultKind::CounterReset
+    ) && !inject_only
         && f.at.is_none()
         && f.probability.is_none()
         && f.rate_per_hour.is_none()
@@ -44,7 +51,7 @@ pub(super) fn check(c: &mut Checker, path: &[Seg], f: &RawFault, i: usize, horiz
     let schedule = match (f.at, f.probability, f.rate_per_hour) {
         _ if always => {
             if f.window.is_some() {
-                c.fail(at(path, "window"), "`window` applies to random faults (`probability` or `rate_per_hour`); a `warm_up` or `scrape_jitter` without a schedule lasts the whole run");
+                c.fail(at(path, "window"), "`window` applies to random faults (`probability` or `rate_per_hour`); a `warm_up`, `scrape_jitter` or `counter_reset` without a schedule lasts the whole run");
             }
             Schedule::At(0)
         }
@@ -117,6 +124,8 @@ pub(super) fn check(c: &mut Checker, path: &[Seg], f: &RawFault, i: usize, horiz
         ("request_rate", f.request_rate.is_some()),
         ("rate_window", f.rate_window.is_some()),
         ("jitter", f.jitter.is_some()),
+        ("restarts_per_hour", f.restarts_per_hour.is_some()),
+        ("query", f.query.is_some()),
     ];
     let (kind, keys): (&str, &[&str]) = match f.kind {
         FaultKind::InfraLatency => ("infra_latency", &["latency_factor", "packet_loss"]),
@@ -128,6 +137,8 @@ pub(super) fn check(c: &mut Checker, path: &[Seg], f: &RawFault, i: usize, horiz
         FaultKind::LowTraffic => ("low_traffic", &["request_rate"]),
         FaultKind::QueryError => ("query_error", &["failure_probability"]),
         FaultKind::ScrapeJitter => ("scrape_jitter", &["rate_window", "jitter"]),
+        FaultKind::CounterReset => ("counter_reset", &["restarts_per_hour", "query"]),
+        FaultKind::PreExistingAlarm => ("pre_existing_alarm", &["error_rate"]),
     };
     c.only(path, kind, &set, keys);
     // A fault's keys are named bare in messages (`latency_factor = 0.5 ...`).
@@ -161,6 +172,13 @@ pub(super) fn check(c: &mut Checker, path: &[Seg], f: &RawFault, i: usize, horiz
         FaultKind::ScrapeJitter => FaultEffect::Signal(SignalFault::ScrapeJitter {
             rate_window_ms: t.positive("rate_window", f.rate_window, 60_000),
             jitter_ms: f.jitter.map_or(0, |d| d.0),
+        }),
+        FaultKind::CounterReset => FaultEffect::Signal(SignalFault::CounterReset {
+            restarts_per_hour: t.number("restarts_per_hour", f.restarts_per_hour, 2.0, 0.0, true),
+            sum_then_rate: f.query == Some(CounterQuery::SumThenRate),
+        }),
+        FaultKind::PreExistingAlarm => FaultEffect::Signal(SignalFault::PreExistingAlarm {
+            error_rate: t.prob("error_rate", f.error_rate, 0.05),
         }),
     };
     Fault {

@@ -372,6 +372,20 @@ pub enum SignalFault {
     /// their slot, and the query is evaluated at a uniform phase between scrapes: a window
     /// that holds fewer than two samples gives no data (Prometheus' `rate()` needs two).
     ScrapeJitter { rate_window_ms: u64, jitter_ms: u64 },
+    /// The new version's pods restart (`restarts_per_hour` among them, at most one a
+    /// scrape interval) and their counters start again from zero; the scrape shows what
+    /// Prometheus' reset handling makes of it (`crate::signals::faults`): a dip (the
+    /// restarted pod's counts before the restart are lost) or, when the query sums the
+    /// pods' counters before `rate()`, a spike (the whole sum read as new counts).
+    CounterReset {
+        restarts_per_hour: f64,
+        sum_then_rate: bool,
+    },
+    /// An alarm that fires before the deploy and goes on through it: both versions'
+    /// scrapes show `error_rate` more of their successful requests as errors (a client
+    /// retry storm counted as 5xx, a broken synthetic check), while no real request
+    /// fails. Rules on the new version's own error rate read it as the release's.
+    PreExistingAlarm { error_rate: f64 },
 }
 
 #[cfg(test)]

@@ -221,6 +221,21 @@ pub enum FaultKind {
     LowTraffic,
     QueryError,
     ScrapeJitter,
+    CounterReset,
+    PreExistingAlarm,
+}
+
+/// `counter_reset`: how the query aggregates the pods' counters (Prometheus' reset
+/// handling sees a pod's own counter fall, or only the sum's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CounterQuery {
+    /// `sum(rate(x[w]))`: each pod's counter is its own series (what the Prometheus
+    /// documentation asks for).
+    RateThenSum,
+    /// `rate(sum(x)[w])` (a recording rule that sums first): a pod's restart is a fall of
+    /// the sum.
+    SumThenRate,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -250,6 +265,10 @@ pub struct RawFault {
     pub rate_window: Option<Dur>,
     /// `scrape_jitter`: how far a scrape may land from its slot (either way).
     pub jitter: Option<Dur>,
+    /// `counter_reset`: restarts of the new version's pods per hour.
+    pub restarts_per_hour: Option<f64>,
+    /// `counter_reset`: how the query aggregates the pods' counters.
+    pub query: Option<CounterQuery>,
     /// In a system: the services it hits (default: every service).
     pub services: Option<Vec<String>>,
     /// In a system: the zone whose services it hits.

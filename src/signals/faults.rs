@@ -12,6 +12,22 @@
 //! A fault is active for the scrape of `[t, t + dt)` when its occurrence holds `t` (a
 //! fault that starts between two scrapes shows from the next one, as the service's faults
 //! do).
+//!
+//! `counter_reset` follows Prometheus' reset handling (`promql/functions.go`,
+//! `extrapolatedRate`): between two samples of a counter, a fall (`curr < prev`) is a
+//! reset and the increase is taken as `curr` (the counter counted from zero); otherwise it
+//! is `curr - prev`. A scrape here is the increase between two consecutive samples. The
+//! new version's pods are `max(1, round(share x replicas))`, equally loaded, so a pod's
+//! counter at the last sample is the version's sum over the pods divided by their number
+//! (the sum kept from the deploy: a rollback to zero forgets it). A restart lands at a
+//! uniform point of the interval: the pod's counts before it are gone with the old
+//! process. With `sum(rate(x))` (each pod its own series) the pod's fall is seen, so the
+//! reading loses those counts (a dip); had the pod counted less before than after (a young
+//! pod), it loses its whole earlier count instead. With `rate(sum(x))` only the sum is seen:
+//! when the sum falls, the whole sum is read as new counts (a spike, roughly the version's
+//! counts since the deploy), and when it does not, the pod's earlier count is subtracted
+//! (a dip). Errors and requests are separate counters, so one may spike while the other
+//! dips: the error ratio then jumps or collapses. A ratio read above 1 is shown as 1.
 
 use super::Served;
 use crate::scenario::{FaultEffect, Scenario, SignalFault};
@@ -45,7 +61,39 @@ pub struct SignalFaults {
     cohorts: Vec<Cohort>,
     /// The new version's share at the last scrape.
     share: f64,
+    /// The new version's counters (requests, errors) summed over its pods at the last
+    /// sample; kept only with a `counter_reset`.
+    counters: Option<[u64; 2]>,
+    /// The service's replicas (the new version's pods are its share of them).
+    replicas: u32,
     rng: StreamRng,
+}
+
+/// One counter of the new version across a restart of one of its `pods` pods: its sum over
+/// the pods at the last sample (`sum_before`), the version's counts in the interval
+/// (`interval`), the restarted pod's share of them (`pod_interval`) and those it counted
+/// before the restart (`lost`, gone with the old process). Returns what the query reads
+/// and the sum at this sample (see the module doc for Prometheus' rule).
+pub fn reading_after_restart(
+    sum_before: u64,
+    pods: u64,
+    interval: u64,
+    pod_interval: u64,
+    lost: u64,
+    sum_then_rate: bool,
+) -> (u64, u64) {
+    let prev = sum_before / pods.max(1);
+    let pod_interval = pod_interval.min(interval);
+    let curr = pod_interval - lost.min(pod_interval);
+    let others = interval - pod_interval;
+    let sum_after = sum_before - prev + others + curr;
+    let increase = |prev: u64, curr: u64| if curr < prev { curr } else { curr - prev };
+    let reading = if sum_then_rate {
+        increase(sum_before, sum_after)
+    } else {
+        others + increase(prev, curr)
+    };
+    (reading, sum_after)
 }
 
 /// The mean of `e^(-age/decay)` over an interval of `dt_ms` that starts at `age_ms`: how
@@ -85,11 +133,16 @@ impl SignalFaults {
             })
             .max()
             .unwrap_or(0);
+        let resets = occurrences
+            .iter()
+            .any(|o| matches!(o.fault, SignalFault::CounterReset { .. }));
         Some(SignalFaults {
             occurrences,
             decay_max_ms,
             cohorts: Vec::new(),
             share: 0.0,
+            counters: resets.then_some([0, 0]),
+            replicas: s.service.replicas,
             rng: stream(seed, Stream::SignalFaults),
         })
     }
@@ -157,10 +210,28 @@ impl SignalFaults {
         n
     }
 
+    /// Adds what the new version `served` to its summed counters (a rollback to zero
+    /// forgets them); returns the sums before. Called for every scrape, lost or not, as the
+    /// pods count whether or not anyone reads them.
+    pub fn count(&mut self, served: &Served) -> [u64; 2] {
+        let Some(c) = &mut self.counters else {
+            return [0, 0];
+        };
+        let before = *c;
+        if served.share <= 0.0 {
+            *c = [0, 0];
+        } else {
+            c[0] += served.requests[1];
+            c[1] += served.errors[1].min(served.requests[1]);
+        }
+        before
+    }
+
     /// What the scrape of `[t, t + dt)` counts, given what was `served` while the new
     /// version had `share` of the traffic; `None` when the query failed (no data).
     pub fn apply(&mut self, t: u64, dt: u64, share: f64, served: &Served) -> Option<Served> {
         self.track(t, share);
+        let before = self.count(served);
         let mut seen = *served;
         for k in 0..self.occurrences.len() {
             let o = self.occurrences[k];
@@ -202,6 +273,44 @@ impl SignalFaults {
                         let ok = binomial(&mut self.rng, n - e, keep);
                         seen.errors[1] = errors;
                         seen.requests[1] = errors + ok;
+                    }
+                }
+                SignalFault::CounterReset {
+                    restarts_per_hour,
+                    sum_then_rate,
+                } => {
+                    let p = 1.0 - (-restarts_per_hour * dt as f64 / 3_600_000.0).exp();
+                    if share <= 0.0 || self.rng.random::<f64>() >= p {
+                        continue;
+                    }
+                    let pods = ((share * f64::from(self.replicas)).round() as u64).max(1);
+                    let u = self.rng.random::<f64>();
+                    let e = seen.errors[1].min(seen.requests[1]);
+                    let ok = seen.requests[1] - e;
+                    let rng = &mut self.rng;
+                    let (pe, pok) = (
+                        binomial(rng, e, 1.0 / pods as f64),
+                        binomial(rng, ok, 1.0 / pods as f64),
+                    );
+                    let (le, lok) = (binomial(rng, pe, u), binomial(rng, pok, u));
+                    let (n, sum_n) = reading_after_restart(
+                        before[0],
+                        pods,
+                        seen.requests[1],
+                        pe + pok,
+                        le + lok,
+                        sum_then_rate,
+                    );
+                    let (k, sum_e) =
+                        reading_after_restart(before[1], pods, e, pe, le, sum_then_rate);
+                    seen.requests[1] = n;
+                    seen.errors[1] = k.min(n);
+                    self.counters = Some([sum_n, sum_e]);
+                }
+                SignalFault::PreExistingAlarm { error_rate } => {
+                    for v in 0..2 {
+                        let ok = seen.requests[v] - seen.errors[v].min(seen.requests[v]);
+                        seen.errors[v] += binomial(&mut self.rng, ok, error_rate);
                     }
                 }
             }
@@ -389,5 +498,126 @@ mod tests {
             .filter(|k| f.apply(k * 15_000, 15_000, 0.1, &served(10, 0)).is_none())
             .count();
         assert!(lost > 0 && lost < 6000 / 5, "{lost}");
+    }
+
+    #[test]
+    fn a_counter_reset_reads_as_prometheus_would_by_the_exact_trace() {
+        // Four pods, 4000 requests counted since the deploy: the restarted pod had 1000.
+        // Of this interval's 400 requests it served 100, 40 of them before its restart.
+        // Its own series falls (60 < 1000): a reset, read as 60; the others add 300.
+        assert_eq!(
+            reading_after_restart(4000, 4, 400, 100, 40, false),
+            (360, 3360)
+        );
+        // Summed first, the sum falls (3360 < 4000): the whole sum is read as new counts.
+        assert_eq!(
+            reading_after_restart(4000, 4, 400, 100, 40, true),
+            (3360, 3360)
+        );
+        // Young pods (200 counted, 50 each): the pod's 60 after the restart is no fall,
+        // so 60 - 50 = 10 is read; the sum does not fall either: 510 - 200 = 310.
+        assert_eq!(
+            reading_after_restart(200, 4, 400, 100, 40, false),
+            (310, 510)
+        );
+        assert_eq!(
+            reading_after_restart(200, 4, 400, 100, 40, true),
+            (310, 510)
+        );
+        // Rare errors: 8 counted, 2 on the pod, none this interval. Its own series
+        // falls to 0 (read 0); summed first, the sum falls from 8 to 6 and reads 6.
+        assert_eq!(reading_after_restart(8, 4, 0, 0, 0, false), (0, 6));
+        assert_eq!(reading_after_restart(8, 4, 0, 0, 0, true), (6, 6));
+    }
+
+    fn served_new(n: u64, e: u64, share: f64) -> Served {
+        Served {
+            requests: [n, n],
+            errors: [e, e],
+            mu: [4.0, 4.0],
+            share,
+        }
+    }
+
+    #[test]
+    fn a_counter_reset_per_pod_loses_half_a_pods_interval_on_average() {
+        // A restart every interval (p = 1) among 4 pods (share 0.5 of 8 replicas): the
+        // pod's counter always falls, so the reading loses its counts before the restart:
+        // 400 x 1/4 x 1/2 = 50 on average.
+        let (_, mut f) = faults(
+            "[service]\nreplicas = 8\n[[faults]]\nkind = \"counter_reset\"\nrestarts_per_hour = 1e9\n",
+        );
+        let runs = 4000u64;
+        let mut sum = 0u64;
+        for k in 0..runs {
+            let x = f
+                .apply(k * 15_000, 15_000, 0.5, &served_new(400, 0, 0.5))
+                .expect("data");
+            assert!((200..=400).contains(&x.requests[1]), "{}", x.requests[1]);
+            assert_eq!(x.requests[0], 400, "the old version is untouched");
+            sum += x.requests[1];
+        }
+        let mean = sum as f64 / runs as f64;
+        // sd of one reading about 30 (lost ~ Binomial(100, u) with u uniform).
+        assert!(
+            (mean - 350.0).abs() < 4.0 * 30.0 / (runs as f64).sqrt(),
+            "{mean}"
+        );
+    }
+
+    #[test]
+    fn a_counter_reset_summed_first_reads_the_whole_sum() {
+        let s = parse(
+            "[service]\nreplicas = 8\n[[faults]]\nkind = \"counter_reset\"\nrestarts_per_hour = 1e9\nquery = \"sum_then_rate\"\nat = \"25m\"\nduration = \"1h\"\n",
+            "t",
+        )
+        .expect("scenario");
+        let mut f = SignalFaults::new(5, &s, [(0, 1_500_000, 5_100_000)]).expect("fault");
+        let dt = 15_000;
+        // 100 scrapes before the window: 40,000 requests and 400 errors counted.
+        for k in 0..100 {
+            let x = f
+                .apply(k * dt, dt, 0.5, &served_new(400, 4, 0.5))
+                .expect("data");
+            assert_eq!((x.requests[1], x.errors[1]), (400, 4));
+        }
+        // The restart: the pod had 10,000 and 100; the sum falls, so Prometheus reads it
+        // whole: 30,000 + what the others and the pod counted since.
+        let x = f
+            .apply(1_500_000, dt, 0.5, &served_new(400, 4, 0.5))
+            .expect("data");
+        assert!(
+            (30_000..=30_400).contains(&x.requests[1]),
+            "{}",
+            x.requests[1]
+        );
+        assert!((300..=304).contains(&x.errors[1]), "{}", x.errors[1]);
+        // A rollback forgets the sums.
+        f.apply(1_515_000, dt, 0.0, &served_new(0, 0, 0.0));
+        assert_eq!(f.count(&served_new(0, 0, 0.0)), [0, 0]);
+    }
+
+    #[test]
+    fn a_pre_existing_alarm_shows_errors_on_both_versions() {
+        let (_, mut f) = faults(
+            "[[faults]]\nkind = \"pre_existing_alarm\"\nerror_rate = 0.1\nat = \"0s\"\nduration = \"1h\"\n",
+        );
+        let runs = 2000u64;
+        let mut extra = [0u64; 2];
+        for k in 0..runs {
+            let x = f
+                .apply(k * 15_000, 15_000, 0.1, &served(100, 10))
+                .expect("data");
+            assert_eq!(x.requests, [100, 100], "no request is added");
+            for v in 0..2 {
+                extra[v] += x.errors[v] - 10;
+            }
+        }
+        // 90 successes x 0.1 = 9 extra errors a scrape on each version.
+        let sd = (90.0 * 0.1 * 0.9 / runs as f64).sqrt();
+        for e in extra {
+            let mean = e as f64 / runs as f64;
+            assert!((mean - 9.0).abs() < 4.0 * sd, "{mean}");
+        }
     }
 }

@@ -138,6 +138,12 @@ impl Signals {
         let mut lost = self.scrape.random::<f64>() < self.missing_scrape_probability;
         let at_ms = t + dt;
         let faulty;
+        if let Some(f) = &mut self.faults {
+            if lost || gap {
+                // Nothing read, yet the pods counted.
+                f.count(served);
+            }
+        }
         let served = match &mut self.faults {
             Some(f) if !(lost || gap) => match f.apply(t, dt, served.share, served) {
                 Some(seen) => {
