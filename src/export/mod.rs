@@ -367,6 +367,12 @@ fn prometheus_threshold(name: &str, t: &ThresholdSpec) -> String {
         ThresholdSignal::LatencyP99 { above_ms } => {
             format!("{} > {}", p99_seconds(sel, &range), num(above_ms / 1000.0))
         }
+        ThresholdSignal::RequestsBelow { below } => {
+            format!(
+                "sum(increase(http_requests_total{{{}}}[{range}])) < {below}",
+                sel.trim_end_matches(',')
+            )
+        }
     };
     let mut out = String::new();
     let _ = writeln!(

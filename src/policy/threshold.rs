@@ -18,8 +18,21 @@
 //!
 //! A lost scrape is not by itself "no data": the window still holds the scrapes before it,
 //! as a range query still finds the earlier samples.
+//!
+//! `requests_below = n` fires when the new version's requests summed over the window are
+//! fewer than `n` (`sum(increase(requests[w])) < n`, the "is the canary getting traffic"
+//! guard); a window with no scrape is no data, `min_requests` does not apply.
+//!
+//! `alarm_at_start = "ignored"` follows AWS's deployment alarms (ECS `deploymentAlarms`,
+//! CodeDeploy `DEPLOYMENT_STOP_ON_ALARM`): the deploy stops when an alarm *enters* ALARM
+//! during it, so an alarm already in ALARM when the deploy starts is ignored (the
+//! `aws/copilot-cli` documentation says so, PR 4512) until it has been OK once. The rule
+//! judges its state at the start from the stable version's sample of the first scrape
+//! that has one with data (the service as it was before the new version served);
+//! `"acts"` (the default) is a Prometheus rule, which acts on a condition whenever it
+//! holds.
 
-use super::{Decision, Needs, Policy, Scrape};
+use super::{Decision, Needs, Policy, Scrape, VersionSample};
 use crate::check::{at, Checker, Dur, Seg};
 use crate::policy::PolicyRule;
 use serde::Deserialize;
@@ -34,8 +47,20 @@ pub struct Raw {
     pub window: Option<Dur>,
     #[serde(rename = "for")]
     pub for_: Option<Dur>,
+    pub requests_below: Option<i64>,
     pub min_requests: Option<i64>,
     pub on_no_data: Option<NoData>,
+    pub alarm_at_start: Option<AlarmAtStart>,
+}
+
+/// What a threshold rule does with an alarm that already holds when the deploy starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlarmAtStart {
+    /// The condition acts whenever it holds (a Prometheus alerting rule).
+    Acts,
+    /// Only an alarm that enters ALARM during the deploy acts (AWS deployment alarms).
+    Ignored,
 }
 
 /// What a threshold policy does with a window that holds no data.
@@ -56,6 +81,8 @@ pub enum ThresholdSignal {
     ErrorRate { above: f64 },
     /// Mean of the scraped p99 latency of the new version over the window, in ms.
     LatencyP99 { above_ms: f64 },
+    /// Requests of the new version summed over the window, fewer than `below`.
+    RequestsBelow { below: u64 },
 }
 
 /// The checked parameters of a `threshold` policy.
@@ -68,6 +95,8 @@ pub struct ThresholdSpec {
     /// Fewer requests than this in the window is no data.
     pub min_requests: u64,
     pub on_no_data: NoData,
+    /// An alarm already holding when the deploy starts is ignored until it clears.
+    pub ignore_alarm_at_start: bool,
 }
 
 impl Default for ThresholdSpec {
@@ -79,6 +108,7 @@ impl Default for ThresholdSpec {
             for_ms: 0,
             min_requests: 1,
             on_no_data: NoData::Ignore,
+            ignore_alarm_at_start: false,
         }
     }
 }
@@ -86,8 +116,12 @@ impl Default for ThresholdSpec {
 impl Raw {
     /// Checks the keys and fills the defaults (5-minute window, no hold, one request).
     pub fn check(&self, c: &mut Checker, path: &[Seg]) -> PolicyRule {
-        let signal = match (self.error_rate_above, self.latency_p99_above) {
-            (Some(v), None) => ThresholdSignal::ErrorRate {
+        let signal = match (
+            self.error_rate_above,
+            self.latency_p99_above,
+            self.requests_below,
+        ) {
+            (Some(v), None, None) => ThresholdSignal::ErrorRate {
                 above: c.prob(
                     at(path, "error_rate_above"),
                     "error_rate_above",
@@ -95,7 +129,7 @@ impl Raw {
                     0.0,
                 ),
             },
-            (None, Some(d)) => ThresholdSignal::LatencyP99 {
+            (None, Some(d), None) => ThresholdSignal::LatencyP99 {
                 above_ms: c.positive(
                     at(path, "latency_p99_above"),
                     "latency_p99_above",
@@ -103,8 +137,18 @@ impl Raw {
                     1,
                 ) as f64,
             },
+            (None, None, Some(n)) => ThresholdSignal::RequestsBelow {
+                below: c.int(
+                    at(path, "requests_below"),
+                    "requests_below",
+                    Some(n),
+                    1,
+                    1,
+                    u64::MAX >> 1,
+                ),
+            },
             _ => {
-                c.fail(path.to_vec(), "a threshold policy needs exactly one of `error_rate_above` (a ratio such as 0.02) or `latency_p99_above` (a duration such as \"500ms\")");
+                c.fail(path.to_vec(), "a threshold policy needs exactly one of `error_rate_above` (a ratio such as 0.02), `latency_p99_above` (a duration such as \"500ms\") or `requests_below` (a count over the window such as 100)");
                 ThresholdSignal::ErrorRate { above: 1.0 }
             }
         };
@@ -121,6 +165,7 @@ impl Raw {
                 u64::MAX >> 1,
             ),
             on_no_data: self.on_no_data.unwrap_or(NoData::Ignore),
+            ignore_alarm_at_start: self.alarm_at_start == Some(AlarmAtStart::Ignored),
         })
     }
 }
@@ -147,6 +192,10 @@ pub struct Threshold {
     p99_sum: f64,
     p99_n: u64,
     breach_since: Option<u64>,
+    ignore_alarm_at_start: bool,
+    /// With `ignore_alarm_at_start`: `None` until the state at the start is judged, then
+    /// whether a breach acts (false while an alarm that held at the start has not cleared).
+    armed: Option<bool>,
 }
 
 impl Threshold {
@@ -164,6 +213,7 @@ impl Threshold {
             for_ms,
             min_requests,
             on_no_data,
+            ignore_alarm_at_start: false,
         })
     }
 
@@ -175,6 +225,7 @@ impl Threshold {
             for_ms,
             min_requests,
             on_no_data,
+            ignore_alarm_at_start,
         } = spec;
         Threshold {
             signal,
@@ -188,11 +239,27 @@ impl Threshold {
             p99_sum: 0.0,
             p99_n: 0,
             breach_since: None,
+            ignore_alarm_at_start,
+            armed: None,
+        }
+    }
+
+    /// Whether the stable version's `old` sample alone breaches the limit (the alarm's
+    /// state before the new version served); `None` without data.
+    fn breached_before(&self, old: &VersionSample) -> Option<bool> {
+        match self.signal {
+            ThresholdSignal::ErrorRate { above } => (old.requests >= self.min_requests.max(1))
+                .then(|| old.errors as f64 / old.requests as f64 > above),
+            ThresholdSignal::LatencyP99 { above_ms } => old.latency_p99_ms.map(|v| v > above_ms),
+            ThresholdSignal::RequestsBelow { below } => Some(old.requests < below),
         }
     }
 
     /// Whether the window breaches the limit; `None` when it holds no data.
     fn breached(&self) -> Option<bool> {
+        if let ThresholdSignal::RequestsBelow { below } = self.signal {
+            return (!self.points.is_empty()).then_some(self.requests < below);
+        }
         if self.requests < self.min_requests.max(1) {
             return None;
         }
@@ -207,6 +274,7 @@ impl Threshold {
                     Some(self.p99_sum / self.p99_n as f64 > above_ms)
                 }
             }
+            ThresholdSignal::RequestsBelow { .. } => None,
         }
     }
 }
@@ -227,10 +295,16 @@ impl Policy for Threshold {
         self.p99_sum = 0.0;
         self.p99_n = 0;
         self.breach_since = None;
+        self.armed = None;
     }
 
     fn on_scrape(&mut self, scrape: &Scrape) -> Decision {
         let now = scrape.at_ms;
+        if self.ignore_alarm_at_start && self.armed.is_none() {
+            if let Some(before) = scrape.old.as_ref().and_then(|o| self.breached_before(o)) {
+                self.armed = Some(!before);
+            }
+        }
         if let Some(s) = scrape.new {
             let p = Point {
                 at_ms: now,
@@ -275,6 +349,13 @@ impl Policy for Threshold {
         };
         if !breach {
             self.breach_since = None;
+            if self.armed == Some(false) {
+                // The alarm that held at the start cleared: the next one enters ALARM.
+                self.armed = Some(true);
+            }
+            return Decision::Continue;
+        }
+        if self.armed == Some(false) {
             return Decision::Continue;
         }
         let since = *self.breach_since.get_or_insert(now);
@@ -457,5 +538,92 @@ mod tests {
         s.at_ms = 30_000;
         s.new.as_mut().unwrap().latency_p99_ms = Some(250.0);
         assert_eq!(t.on_scrape(&s), Decision::Rollback); // mean 175 > 150
+    }
+
+    fn with_old(at_ms: u64, new: (u64, u64), old: (u64, u64)) -> Scrape {
+        let v = |(requests, errors)| VersionSample {
+            requests,
+            errors,
+            latency_p99_ms: Some(100.0),
+        };
+        Scrape {
+            at_ms,
+            new: Some(v(new)),
+            old: Some(v(old)),
+        }
+    }
+
+    #[test]
+    fn requests_below_counts_the_window_and_needs_a_scrape() {
+        let mut t = Threshold::new(
+            ThresholdSignal::RequestsBelow { below: 100 },
+            30_000,
+            0,
+            1,
+            NoData::Ignore,
+        );
+        // No scrape in the window yet: no data.
+        assert_eq!(t.on_scrape(&missing(15_000)), Decision::Continue);
+        assert_eq!(t.on_scrape(&scrape(30_000, 60, 0)), Decision::Rollback);
+        t.reset();
+        assert_eq!(t.on_scrape(&scrape(15_000, 60, 0)), Decision::Rollback);
+        t.reset();
+        assert_eq!(t.on_scrape(&scrape(15_000, 100, 0)), Decision::Continue);
+        // 100 + 0 in the window (15..45 s): not fewer than 100.
+        assert_eq!(t.on_scrape(&scrape(30_000, 0, 0)), Decision::Continue);
+        // 0 + 0 in the window (30..60 s].
+        assert_eq!(t.on_scrape(&scrape(45_000, 0, 0)), Decision::Rollback);
+    }
+
+    fn aws(above: f64) -> Threshold {
+        Threshold::from_spec(ThresholdSpec {
+            signal: ThresholdSignal::ErrorRate { above },
+            window_ms: 15_000,
+            for_ms: 0,
+            min_requests: 1,
+            on_no_data: NoData::Ignore,
+            ignore_alarm_at_start: true,
+        })
+    }
+
+    #[test]
+    fn an_alarm_holding_at_the_start_is_ignored_until_it_clears() {
+        // The stable version already shows 5% at the first scrape: the alarm was in ALARM.
+        let mut t = aws(0.02);
+        assert_eq!(
+            t.on_scrape(&with_old(15_000, (100, 5), (100, 5))),
+            Decision::Continue
+        );
+        assert_eq!(
+            t.on_scrape(&with_old(30_000, (100, 9), (100, 5))),
+            Decision::Continue
+        );
+        // It clears once (1%), then enters ALARM again: that one acts.
+        assert_eq!(
+            t.on_scrape(&with_old(45_000, (100, 1), (100, 1))),
+            Decision::Continue
+        );
+        assert_eq!(
+            t.on_scrape(&with_old(60_000, (100, 5), (100, 1))),
+            Decision::Rollback
+        );
+        // A new deploy judges the start again: OK before, so the first breach acts.
+        t.reset();
+        assert_eq!(
+            t.on_scrape(&with_old(15_000, (100, 5), (100, 1))),
+            Decision::Rollback
+        );
+        // Without the key, the same first scrape acts at once.
+        let mut p = Threshold::new(
+            ThresholdSignal::ErrorRate { above: 0.02 },
+            15_000,
+            0,
+            1,
+            NoData::Ignore,
+        );
+        assert_eq!(
+            p.on_scrape(&with_old(15_000, (100, 5), (100, 5))),
+            Decision::Rollback
+        );
     }
 }
