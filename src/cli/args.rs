@@ -441,6 +441,10 @@ pub struct ReplayArgs {
     /// afresh (the time a rollback and a new deploy take), e.g. "30m".
     #[arg(long, value_parser = duration_ms)]
     pub hold: Option<u64>,
+    /// The time zone of timestamps written without an offset (an IANA name such as
+    /// Europe/Paris); without it such timestamps are refused.
+    #[arg(long)]
+    pub timezone: Option<String>,
     /// Output directory (default: reports/replay-<first metrics file name>).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -479,6 +483,10 @@ pub struct CalibrateArgs {
     /// Fit the weekly shape of traffic from one week of data (two weeks fit it anyway).
     #[arg(long)]
     pub weekly: bool,
+    /// The time zone of the recording's timestamps written without an offset (an IANA
+    /// name such as Europe/Paris); without it such timestamps are refused.
+    #[arg(long)]
+    pub timezone: Option<String>,
     /// Directory for the fit report (default: reports/calibrate-<scenario file name>).
     #[arg(long)]
     pub report: Option<PathBuf>,

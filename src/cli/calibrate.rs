@@ -126,7 +126,13 @@ fn selection(a: &CalibrateArgs) -> Result<Selection> {
         let origin = p.display().to_string();
         let text = std::fs::read_to_string(p)
             .map_err(|e| UsageError(format!("{origin}: cannot read: {e}")))?;
-        let labels = rollsim::replay::labels::Labels::parse(&text, &origin)
+        let tz = a
+            .timezone
+            .as_deref()
+            .map(recorded::time_zone)
+            .transpose()
+            .map_err(|m| UsageError(format!("--timezone: {m}")))?;
+        let labels = rollsim::replay::labels::Labels::parse_in(&text, &origin, tz.as_ref())
             .map_err(|e| UsageError(e.to_string()))?;
         excluded.extend(labels.incidents.iter().map(|i| (i.start_ms, i.end_ms)));
     }
@@ -134,7 +140,13 @@ fn selection(a: &CalibrateArgs) -> Result<Selection> {
 }
 
 pub fn calibrate(a: &CalibrateArgs, argv: &[String]) -> Result<()> {
-    let rec = recorded::read(&a.metrics).map_err(|e| UsageError(e.to_string()))?;
+    let tz = a
+        .timezone
+        .as_deref()
+        .map(recorded::time_zone)
+        .transpose()
+        .map_err(|m| UsageError(format!("--timezone: {m}")))?;
+    let rec = recorded::read_in(&a.metrics, tz.as_ref()).map_err(|e| UsageError(e.to_string()))?;
     let scrapes = Scrapes::from_recording(&rec)
         .map_err(|e| UsageError(e.to_string()))?
         .ok_or_else(|| {

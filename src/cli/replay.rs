@@ -65,7 +65,13 @@ fn bad(e: recorded::InputError) -> anyhow::Error {
 
 pub fn replay(a: &ReplayArgs, argv: &[String]) -> Result<()> {
     let (text, origin, scn) = load(&a.policies)?;
-    let rec = recorded::read(&a.metrics).map_err(bad)?;
+    let tz = a
+        .timezone
+        .as_deref()
+        .map(recorded::time_zone)
+        .transpose()
+        .map_err(|m| UsageError(format!("--timezone: {m}")))?;
+    let rec = recorded::read_in(&a.metrics, tz.as_ref()).map_err(bad)?;
     let Some((first, last)) = rec.span_ms() else {
         return Err(UsageError(format!(
             "{}: no data point; expected rows timestamp,series,value",
@@ -90,7 +96,7 @@ pub fn replay(a: &ReplayArgs, argv: &[String]) -> Result<()> {
         Some(p) => {
             let t = std::fs::read_to_string(p)
                 .map_err(|e| UsageError(format!("{}: cannot read: {e}", p.display())))?;
-            let l = Labels::parse(&t, &p.display().to_string()).map_err(bad)?;
+            let l = Labels::parse_in(&t, &p.display().to_string(), tz.as_ref()).map_err(bad)?;
             let interval = scrapes
                 .as_ref()
                 .map_or(scn.scrape_interval_ms, |s| s.interval_ms);

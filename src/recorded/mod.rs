@@ -2,20 +2,25 @@
 //! (policies fed with recorded observations) and `rollsim calibrate` (the noise model
 //! fitted to them).
 //!
-//! Two formats, told apart by their first character (`{` is JSON):
+//! Three formats, told apart by their first character (`{` is JSON) and, in JSON, by a
+//! `MetricDataResults` key:
 //!
 //! - a tidy CSV with the header `timestamp,series,value` (other columns are ignored, lines
 //!   starting with `#` are comments);
 //! - a Prometheus range-query response (`/api/v1/query_range`, `"resultType": "matrix"`),
-//!   each result named by its `series` label, or else by `__name__`.
+//!   each result named by its `series` label, or else by `__name__`;
+//! - a CloudWatch `get-metric-data` export (`cloudwatch.rs`), each query named by its
+//!   `Id`, newest first as CloudWatch writes it.
 //!
 //! Timestamps are RFC 3339 with an offset (`2024-06-03T10:00:15Z`) or Unix seconds
-//! (`1717408815`, `1717408815.250`), kept as integer milliseconds. Series names are a fixed
+//! (`1717408815`, `1717408815.250`), kept as integer milliseconds; a date and time without
+//! an offset only with a time zone (`read_in`, `--timezone`). Series names are a fixed
 //! list ([`SeriesName`]) so that a typo is an error, not a silently ignored series.
 //!
 //! Architecture invariant: every rejection names the file and the line (and the column in
 //! JSON, which is often one line); a gap in a series is data (lost scrapes), not an error.
 
+mod cloudwatch;
 pub mod export;
 mod prometheus;
 mod scrapes;
@@ -24,7 +29,9 @@ mod timestamp;
 
 pub use scrapes::{lost_between, most_common_spacing, RecordedScrape, Scrapes};
 pub use tidy::{read_tidy, TidyCsv};
-pub use timestamp::{format_timestamp, parse_timestamp, unix_seconds};
+pub use timestamp::{
+    format_timestamp, parse_timestamp, parse_timestamp_in, time_zone, unix_seconds,
+};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -392,10 +399,23 @@ impl<'t> LineCol<'t> {
 /// Parses recorded input; `origin` names it in messages. JSON (first character `{`) is a
 /// Prometheus range-query response, anything else the tidy CSV.
 pub fn parse(text: &str, origin: &str) -> Result<Recording, InputError> {
+    parse_in(text, origin, None)
+}
+
+/// [`parse`], reading timestamps without an offset in `tz` when given.
+pub fn parse_in(
+    text: &str,
+    origin: &str,
+    tz: Option<&jiff::tz::TimeZone>,
+) -> Result<Recording, InputError> {
     let rec = if text.trim_start().starts_with('{') {
-        prometheus::parse(text, origin)?
+        if cloudwatch::is_cloudwatch(text) {
+            cloudwatch::parse(text, origin, tz)?
+        } else {
+            prometheus::parse(text, origin)?
+        }
     } else {
-        tidy::parse_csv(text, origin)?
+        tidy::parse_csv(text, origin, tz)?
     };
     check_order(&rec)?;
     Ok(rec)
@@ -403,6 +423,14 @@ pub fn parse(text: &str, origin: &str) -> Result<Recording, InputError> {
 
 /// Reads and parses one or more files into one recording.
 pub fn read(paths: &[impl AsRef<Path>]) -> Result<Recording, InputError> {
+    read_in(paths, None)
+}
+
+/// [`read`], reading timestamps without an offset in `tz` when given.
+pub fn read_in(
+    paths: &[impl AsRef<Path>],
+    tz: Option<&jiff::tz::TimeZone>,
+) -> Result<Recording, InputError> {
     let mut all = Recording::default();
     let mut problems = Vec::new();
     for p in paths {
@@ -418,7 +446,7 @@ pub fn read(paths: &[impl AsRef<Path>]) -> Result<Recording, InputError> {
                 continue;
             }
         };
-        match parse(&text, &origin).and_then(|r| all.merge(r)) {
+        match parse_in(&text, &origin, tz).and_then(|r| all.merge(r)) {
             Ok(()) => {}
             Err(e) => problems.extend(e.problems),
         }

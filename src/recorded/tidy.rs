@@ -1,7 +1,7 @@
 //! The tidy CSV of recorded input (`timestamp,series,value`; `#` comments), read with its
 //! columns located and every row's line kept, so each problem names `file:line`.
 
-use super::{parse_timestamp, InputError, Location, Point, Problem, Recording, SeriesName};
+use super::{parse_timestamp_in, InputError, Location, Point, Problem, Recording, SeriesName};
 
 /// A tidy CSV read with its required columns located: every readable row with its line,
 /// and a problem for every row that could not be read.
@@ -64,8 +64,13 @@ pub fn read_tidy<const N: usize>(
     })
 }
 
-/// Parses the tidy CSV (`timestamp,series,value`) into a recording.
-pub(super) fn parse_csv(text: &str, origin: &str) -> Result<Recording, InputError> {
+/// Parses the tidy CSV (`timestamp,series,value`) into a recording, reading timestamps
+/// without an offset in `tz` when given.
+pub(super) fn parse_csv(
+    text: &str,
+    origin: &str,
+    tz: Option<&jiff::tz::TimeZone>,
+) -> Result<Recording, InputError> {
     let at = |line: usize| Location::line(origin, line);
     let TidyCsv {
         columns: [ti, si, vi],
@@ -77,7 +82,7 @@ pub(super) fn parse_csv(text: &str, origin: &str) -> Result<Recording, InputErro
         let field = |i: usize| row.get(i).unwrap_or("");
         let result = (|| -> Result<(SeriesName, u64, f64), String> {
             let name = SeriesName::parse(field(si))?;
-            let at_ms = parse_timestamp(field(ti))?;
+            let at_ms = parse_timestamp_in(field(ti), tz)?;
             let raw = field(vi);
             if raw.is_empty() {
                 return Err(format!(

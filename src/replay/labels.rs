@@ -6,7 +6,7 @@
 //! Timestamps are written as in the metrics (RFC 3339 or Unix seconds).
 
 use crate::recorded::{
-    format_timestamp, parse_timestamp, read_tidy, InputError, Location, Problem, TidyCsv,
+    format_timestamp, parse_timestamp_in, read_tidy, InputError, Location, Problem, TidyCsv,
 };
 
 /// An incident window.
@@ -43,6 +43,15 @@ pub struct Labels {
 impl Labels {
     /// Parses a labels CSV; `origin` names it in messages. Every problem is listed.
     pub fn parse(text: &str, origin: &str) -> Result<Labels, InputError> {
+        Labels::parse_in(text, origin, None)
+    }
+
+    /// [`Labels::parse`], reading timestamps without an offset in `tz` when given.
+    pub fn parse_in(
+        text: &str,
+        origin: &str,
+        tz: Option<&jiff::tz::TimeZone>,
+    ) -> Result<Labels, InputError> {
         let at = |line: usize| Location::line(origin, line);
         let TidyCsv {
             columns: [si, ei, ki],
@@ -54,10 +63,10 @@ impl Labels {
             let here = at(line);
             let field = |i: usize| row.get(i).unwrap_or("");
             let kind = field(ki).to_string();
-            let start = parse_timestamp(field(si)).map_err(|m| format!("start: {m}"));
+            let start = parse_timestamp_in(field(si), tz).map_err(|m| format!("start: {m}"));
             let end = match field(ei) {
                 "" => Ok(None),
-                e => parse_timestamp(e)
+                e => parse_timestamp_in(e, tz)
                     .map(Some)
                     .map_err(|m| format!("end: {m}")),
             };
