@@ -21,7 +21,9 @@
 //!
 //! `requests_below = n` fires when the new version's requests summed over the window are
 //! fewer than `n` (`sum(increase(requests[w])) < n`, the "is the canary getting traffic"
-//! guard); a window with no scrape is no data, `min_requests` does not apply.
+//! guard); it is judged only once a whole window has passed since the first scrape after
+//! the deploy (a window that the deploy cuts short holds too few requests by
+//! construction), and a window with no scrape is no data; `min_requests` does not apply.
 //!
 //! `alarm_at_start = "ignored"` follows AWS's deployment alarms (ECS `deploymentAlarms`,
 //! CodeDeploy `DEPLOYMENT_STOP_ON_ALARM`): the deploy stops when an alarm *enters* ALARM
@@ -193,6 +195,8 @@ pub struct Threshold {
     p99_n: u64,
     breach_since: Option<u64>,
     ignore_alarm_at_start: bool,
+    /// The first scrape seen since the deploy (`requests_below` waits a whole window).
+    first_ms: Option<u64>,
     /// With `ignore_alarm_at_start`: `None` until the state at the start is judged, then
     /// whether a breach acts (false while an alarm that held at the start has not cleared).
     armed: Option<bool>,
@@ -240,6 +244,7 @@ impl Threshold {
             p99_n: 0,
             breach_since: None,
             ignore_alarm_at_start,
+            first_ms: None,
             armed: None,
         }
     }
@@ -258,7 +263,11 @@ impl Threshold {
     /// Whether the window breaches the limit; `None` when it holds no data.
     fn breached(&self) -> Option<bool> {
         if let ThresholdSignal::RequestsBelow { below } = self.signal {
-            return (!self.points.is_empty()).then_some(self.requests < below);
+            let full = match (self.first_ms, self.points.back()) {
+                (Some(first), Some(last)) => last.at_ms - first >= self.window_ms,
+                _ => false,
+            };
+            return full.then_some(self.requests < below);
         }
         if self.requests < self.min_requests.max(1) {
             return None;
@@ -295,11 +304,13 @@ impl Policy for Threshold {
         self.p99_sum = 0.0;
         self.p99_n = 0;
         self.breach_since = None;
+        self.first_ms = None;
         self.armed = None;
     }
 
     fn on_scrape(&mut self, scrape: &Scrape) -> Decision {
         let now = scrape.at_ms;
+        self.first_ms.get_or_insert(now);
         if self.ignore_alarm_at_start && self.armed.is_none() {
             if let Some(before) = scrape.old.as_ref().and_then(|o| self.breached_before(o)) {
                 self.armed = Some(!before);
@@ -562,17 +573,22 @@ mod tests {
             1,
             NoData::Ignore,
         );
-        // No scrape in the window yet: no data.
+        // Judged once a whole window (30 s) has passed since the first scrape (15 s).
         assert_eq!(t.on_scrape(&missing(15_000)), Decision::Continue);
-        assert_eq!(t.on_scrape(&scrape(30_000, 60, 0)), Decision::Rollback);
+        assert_eq!(t.on_scrape(&scrape(30_000, 60, 0)), Decision::Continue);
+        assert_eq!(t.on_scrape(&scrape(45_000, 30, 0)), Decision::Rollback);
         t.reset();
-        assert_eq!(t.on_scrape(&scrape(15_000, 60, 0)), Decision::Rollback);
-        t.reset();
-        assert_eq!(t.on_scrape(&scrape(15_000, 100, 0)), Decision::Continue);
-        // 100 + 0 in the window (15..45 s): not fewer than 100.
-        assert_eq!(t.on_scrape(&scrape(30_000, 0, 0)), Decision::Continue);
+        assert_eq!(t.on_scrape(&scrape(15_000, 10, 0)), Decision::Continue);
+        assert_eq!(t.on_scrape(&scrape(30_000, 100, 0)), Decision::Continue);
+        // 100 + 0 in the window (15..45 s]: not fewer than 100.
+        assert_eq!(t.on_scrape(&scrape(45_000, 0, 0)), Decision::Continue);
         // 0 + 0 in the window (30..60 s].
-        assert_eq!(t.on_scrape(&scrape(45_000, 0, 0)), Decision::Rollback);
+        assert_eq!(t.on_scrape(&scrape(60_000, 0, 0)), Decision::Rollback);
+        // A lost scrape keeps the window's earlier scrapes.
+        t.reset();
+        assert_eq!(t.on_scrape(&scrape(15_000, 200, 0)), Decision::Continue);
+        assert_eq!(t.on_scrape(&missing(30_000)), Decision::Continue);
+        assert_eq!(t.on_scrape(&missing(45_000)), Decision::Continue);
     }
 
     fn aws(above: f64) -> Threshold {

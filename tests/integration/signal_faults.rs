@@ -1,9 +1,10 @@
-//! Signal faults (`warm_up`, `low_traffic`, `query_error`, `scrape_jitter`): they change what the policies
+//! Signal faults (`warm_up`, `low_traffic`, `query_error`, `scrape_jitter`, `counter_reset`,
+//! `pre_existing_alarm`): they change what the policies
 //! see and nothing that really happened, each shipped scenario shows the false positives
 //! its fault causes, and bad parameters are located.
 
 use super::{of, records, scenario};
-use rollsim::scenario::{parse, FaultEffect};
+use rollsim::scenario::{parse, FaultEffect, SignalFault};
 
 /// A canary with a bad release now and then, every signal fault at once, and a policy
 /// that reads every scrape's p99 and never acts.
@@ -51,6 +52,15 @@ failure_probability = 0.7
 kind = "scrape_jitter"
 rate_window = "25s"
 jitter = "2s"
+[[faults]]
+kind = "counter_reset"
+restarts_per_hour = 30.0
+query = "sum_then_rate"
+[[faults]]
+kind = "pre_existing_alarm"
+at = "50m"
+duration = "30m"
+error_rate = 0.05
 [[policies]]
 name = "watcher"
 kind = "threshold"
@@ -155,6 +165,22 @@ fn bad_signal_fault_parameters_are_located() {
             "[[faults]]\nkind = \"scrape_jitter\"\nrate_window = \"0s\"\n",
             "f.toml:3:15: rate_window must be longer than zero",
         ),
+        (
+            "[[faults]]\nkind = \"counter_reset\"\nrestarts_per_hour = 0\n",
+            "f.toml:3:21: restarts_per_hour = 0 is out of range; expected a number > 0",
+        ),
+        (
+            "[[faults]]\nkind = \"counter_reset\"\nquery = \"sum\"\n",
+            "f.toml:3:9",
+        ),
+        (
+            "[[faults]]\nkind = \"pre_existing_alarm\"\nat = \"1h\"\nduration = \"1h\"\nerror_rate = 2.0\n",
+            "f.toml:5:14: error_rate = 2 is not a probability",
+        ),
+        (
+            "[[faults]]\nkind = \"pre_existing_alarm\"\nerror_rate = 0.1\n",
+            "a fault needs exactly one schedule",
+        ),
     ];
     let live = "[[faults]]\nkind = \"query_error\"\ninject_only = true\nduration = \"5m\"\n";
     let e = parse(live, "f.toml")
@@ -196,6 +222,11 @@ fn each_shipped_signal_fault_causes_the_false_positives_its_scenario_describes()
         ("scenarios/query-errors.toml", "flagger", 0.04),
         ("scenarios/rate-window-aliasing.toml", "flagger", 0.95),
         ("scenarios/rate-window-aliasing.toml", "argo-fl3", 0.95),
+        ("scenarios/counter-reset.toml", "alert-rule-2pct-1m", 0.05),
+        ("scenarios/counter-reset.toml", "argo-fl0", 0.05),
+        ("scenarios/pre-existing-alarm.toml", "alert-rule-2pct", 0.25),
+        ("scenarios/pre-existing-alarm.toml", "argo-fl3", 0.25),
+        ("scenarios/pre-existing-alarm.toml", "flagger", 0.25),
     ];
     for (file, policy, least) in cases {
         let (with, without) = false_positive_rates(file, policy, 200);
@@ -211,6 +242,49 @@ fn each_shipped_signal_fault_causes_the_false_positives_its_scenario_describes()
     let (lenient, _) =
         false_positive_rates("scenarios/query-errors.toml", "argo-fl3-errors20", 200);
     assert!(lenient * 4.0 < strict, "{lenient} vs {strict}");
+    // Counters summed per pod (rate, then sum) leave the error ratio alone.
+    let mut per_pod = rollsim::scenario::load(std::path::Path::new("scenarios/counter-reset.toml"))
+        .expect("counter-reset");
+    for f in &mut per_pod.faults {
+        if let FaultEffect::Signal(SignalFault::CounterReset { sum_then_rate, .. }) = &mut f.effect
+        {
+            *sum_then_rate = false;
+        }
+    }
+    let all = records(&per_pod, 5, 200);
+    for policy in ["alert-rule-2pct-1m", "argo-fl0"] {
+        let fp = of(&all, policy)
+            .into_iter()
+            .filter(|r| !r.release_bad && r.false_positive_rollbacks > 0)
+            .count();
+        assert!(
+            fp <= 4,
+            "{policy}: {fp} false positives with per-pod counters"
+        );
+    }
+    // The pre-existing alarm: Kayenta compares with the baseline, which shows it too; the
+    // AWS-style alarm ignores it at the start, and misses bad releases deployed under it.
+    let (kayenta, _) = false_positive_rates("scenarios/pre-existing-alarm.toml", "kayenta", 200);
+    assert!(kayenta <= 0.03, "kayenta {kayenta}");
+    let (aws, _) = false_positive_rates("scenarios/pre-existing-alarm.toml", "aws-alarm-2pct", 200);
+    let (prom, _) =
+        false_positive_rates("scenarios/pre-existing-alarm.toml", "alert-rule-2pct", 200);
+    assert!(aws < prom * 0.75, "aws {aws} vs prometheus {prom}");
+    let s = rollsim::scenario::load(std::path::Path::new("scenarios/pre-existing-alarm.toml"))
+        .expect("pre-existing-alarm");
+    let all = records(&s, 5, 200);
+    let missed = |p: &str| {
+        of(&all, p)
+            .into_iter()
+            .filter(|r| r.release_bad && r.missed_bad_release)
+            .count()
+    };
+    assert_eq!(missed("alert-rule-2pct"), 0);
+    assert!(
+        missed("aws-alarm-2pct") >= 5,
+        "{}",
+        missed("aws-alarm-2pct")
+    );
     // Argo's knob for warm-up: initialDelay.
     let (early, _) = false_positive_rates("scenarios/warm-up.toml", "argo-fl1", 200);
     let (delayed, _) = false_positive_rates("scenarios/warm-up.toml", "argo-fl1-delay5m", 200);
