@@ -146,10 +146,11 @@ pub(super) fn parse(
                 })
                 .and_then(|x| name.check(x));
             match value {
+                // Located at its timestamp: what an order problem is about.
                 Ok(value) => series.points.push(Point {
                     at_ms,
                     value,
-                    at: where_v,
+                    at: where_t,
                 }),
                 Err(m) => problems.push(Problem {
                     at: where_v,

@@ -3,7 +3,7 @@
 
 use assert_cmd::Command;
 use predicates::prelude::*;
-use rollsim::recorded::{self, export, Scrapes};
+use rollsim::recorded::{self, export, Scrapes, SeriesName};
 use rollsim::replay::{self, Labels, Observations, Reset, Timeline};
 use rollsim::sim::{replicate_traced, Prepared, World};
 
@@ -495,4 +495,170 @@ fn a_nan_error_ratio_at_zero_traffic_replays_as_no_data() {
             m.display()
         )));
     assert!(!dir.path().join("out2").exists());
+}
+
+/// A scenario whose one policy is read at the CloudWatch fixture's one-minute period.
+const MINUTE_POLICIES: &str = "[simulation]\nscrape_interval = \"1m\"\n[[policies]]\nname = \"alert\"\nkind = \"threshold\"\nerror_rate_above = 0.02\n";
+
+/// Replays `text` (written to a file) with `args`; the assertion and the file's path.
+fn replay_text(
+    dir: &std::path::Path,
+    name: &str,
+    text: &str,
+    args: &[&str],
+) -> (assert_cmd::assert::Assert, String) {
+    let m = dir.join(name);
+    std::fs::write(&m, text).expect("write");
+    let p = dir.join("minute.toml");
+    std::fs::write(&p, MINUTE_POLICIES).expect("write");
+    let a = rollsim()
+        .arg("replay")
+        .arg(&m)
+        .arg("--policies")
+        .arg(&p)
+        .args(args)
+        .arg("--out")
+        .arg(dir.join(format!("out-{name}")))
+        .assert();
+    (a, m.display().to_string())
+}
+
+/// The export with its last page's status set to `status`.
+fn last_status(text: &str, status: &str) -> String {
+    let k = text.rfind("\"Complete\"").expect("a status");
+    format!(
+        "{}\"{status}\"{}",
+        &text[..k],
+        &text[k + "\"Complete\"".len()..]
+    )
+}
+
+#[test]
+fn a_cloudwatch_export_replays_newest_first_and_its_problems_are_located() {
+    let fixture = "tests/data/recorded/alb-canary-cloudwatch.json";
+    let text = std::fs::read_to_string(fixture).expect("fixture");
+    let rec = recorded::parse(&text, fixture).expect("the export parses");
+    let requests = rec.get(SeriesName::Requests).expect("requests");
+    // 60 one-minute points less the one never reported, oldest first once read.
+    assert_eq!(requests.points.len(), 59);
+    assert!(requests.points.windows(2).all(|w| w[0].at_ms < w[1].at_ms));
+    assert_eq!(requests.points[0].at_ms, 1_717_405_260_000);
+    // The errors query's two pages are joined into one series.
+    assert_eq!(
+        rec.get(SeriesName::Errors).expect("errors").points.len(),
+        59
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, _) = replay_text(dir.path(), "ok.json", &text, &[]);
+    a.success().stdout(predicate::str::contains(
+        "replayed 2024-06-03T09:01:00Z to 2024-06-03T10:00:00Z",
+    ));
+    // Each bad edit, and what it must say where.
+    let first_value = |t: &str, at: &str| t.find(at).expect("in the fixture");
+    let cases: Vec<(String, &str, String)> = vec![
+        (
+            text.replacen(
+                "\"2024-06-03T09:59:00+00:00\"",
+                "\"2024-06-03T10:00:00+00:00\"",
+                1,
+            ),
+            "duplicate timestamp 2024-06-03T10:00:00Z for series requests",
+            "\"2024-06-03T10:00:00+00:00\"".into(),
+        ),
+        (
+            text.replacen(
+                "\"2024-06-03T09:58:00+00:00\"",
+                "\"2024-06-03T10:30:00+00:00\"",
+                1,
+            ),
+            "of series requests is before the previous one",
+            "\"2024-06-03T09:59:00+00:00\"".into(),
+        ),
+        (
+            text.replacen(
+                "\"Values\": [\n                ",
+                "\"Values\": [\n                null,\n                ",
+                1,
+            )
+            .replacen(
+                "\"Timestamps\": [\n",
+                "\"Timestamps\": [\n                \"2024-06-03T10:01:00+00:00\",\n",
+                1,
+            ),
+            "MetricDataResults[0].Values[0]: null is not a number",
+            "null".into(),
+        ),
+        (
+            last_status(&text, "InternalError"),
+            "the query errors failed (StatusCode InternalError)",
+            String::new(),
+        ),
+        (
+            last_status(&text, "PartialData"),
+            "the query errors is partial (StatusCode PartialData)",
+            String::new(),
+        ),
+        (
+            text.replacen("\"Id\": \"requests\"", "\"Id\": \"m1\"", 1),
+            "MetricDataResults[0].Id: unknown series \"m1\"",
+            "{".into(),
+        ),
+    ];
+    for (i, (bad, message, located)) in cases.into_iter().enumerate() {
+        assert_ne!(bad, text, "case {i} edits the fixture");
+        let name = format!("bad{i}.json");
+        let (a, path) = replay_text(dir.path(), &name, &bad, &[]);
+        let a = a
+            .code(2)
+            .stderr(predicate::str::contains(message))
+            .stderr(predicate::str::contains("panicked").not());
+        if !located.is_empty() {
+            // file:line:col of the value at fault.
+            let off = if located == "{" {
+                first_value(&bad, "{\n            \"Id\": \"m1\"")
+            } else if located == "null" {
+                first_value(&bad, "null")
+            } else {
+                // A timestamp: its first place in the file (the requests query's).
+                first_value(&bad, &located)
+            };
+            let line = bad[..off].matches('\n').count() + 1;
+            let col = off - bad[..off].rfind('\n').map_or(0, |k| k + 1) + 1;
+            a.stderr(predicate::str::contains(format!("{path}:{line}:{col}:")));
+        }
+        assert!(!dir.path().join(format!("out-{name}")).exists());
+    }
+}
+
+#[test]
+fn timestamps_without_an_offset_need_a_time_zone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rows: String = (1..=8)
+        .map(|i| {
+            format!("2024-06-03 10:{i:02}:00,requests,100\n2024-06-03 10:{i:02}:00,errors,1\n")
+        })
+        .collect();
+    let text = format!("{HEADER}{rows}");
+    let (a, path) = replay_text(dir.path(), "local.csv", &text, &[]);
+    a.code(2).stderr(predicate::str::contains(format!(
+        "{path}:2: timestamp \"2024-06-03 10:01:00\" has no offset"
+    )));
+    let (a, _) = replay_text(
+        dir.path(),
+        "local2.csv",
+        &text,
+        &["--timezone", "Europe/Paris"],
+    );
+    a.success().stdout(predicate::str::contains(
+        "replayed 2024-06-03T08:01:00Z to 2024-06-03T08:08:00Z",
+    ));
+    let (a, _) = replay_text(
+        dir.path(),
+        "local3.csv",
+        &text,
+        &["--timezone", "Europe/Pariss"],
+    );
+    a.code(2).stderr(predicate::str::contains(
+        "--timezone: unknown time zone \"Europe/Pariss\"",
+    ));
 }
