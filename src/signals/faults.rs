@@ -609,8 +609,8 @@ mod tests {
                 .apply(k * 15_000, 15_000, 0.1, &served(100, 10))
                 .expect("data");
             assert_eq!(x.requests, [100, 100], "no request is added");
-            for v in 0..2 {
-                extra[v] += x.errors[v] - 10;
+            for (e, seen) in extra.iter_mut().zip(x.errors) {
+                *e += seen - 10;
             }
         }
         // 90 successes x 0.1 = 9 extra errors a scrape on each version.
