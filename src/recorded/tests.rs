@@ -55,7 +55,7 @@ fn recorded_csv_problems_are_located() {
         "{e}"
     );
     assert!(
-        e.contains("m.csv:3: timestamp \"2024-06-03T10:00:00\" is not RFC 3339"),
+        e.contains("m.csv:3: timestamp \"2024-06-03T10:00:00\" has no offset"),
         "{e}"
     );
     let e = err("timestamp,series,value\n1,health_check,0.5\n2,error_ratio,2\n3,requests,-1\n");
