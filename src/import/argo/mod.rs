@@ -421,7 +421,7 @@ pub(crate) fn import(docs: &[Doc], notes: &mut Notes) -> Result<Imported, Unusab
     }
     let metrics: Vec<&str> = chosen.iter().map(|u| u.label.as_str()).collect();
     header.push(format!("measured: {}", metrics.join(", ")));
-    header.push("each measurement is Successful, Failed, Inconclusive or Error as Argo classifies it; Failed or Error aborts (rollback); Inconclusive pauses for a person, and `on_inconclusive` (default \"hold\") says what that person does".into());
+    header.push("each measurement is Successful, Failed, Inconclusive or Error as Argo classifies it; Failed past failureLimit, or Error past consecutiveErrorLimit, aborts (rollback); Inconclusive pauses the rollout and pages a person (`on_inconclusive = \"pause\"`, the default, as Argo does; \"hold\" or \"rollback\" instead)".into());
     if step_analyses > 0 {
         header.push("step analyses: an AnalysisRun starts when its step's pause ends and the rollout waits for it (Successful: next step; Failed or Error: abort; Inconclusive: pause); no background analysis runs".into());
     }
