@@ -26,4 +26,4 @@ pub use values::{
     Action, CanaryStep, Checkpoint, Day, DurationDist, Human, PolicyContext, Rollout, StepGate,
     Strategy, UnsafeRollback, Until,
 };
-pub use written::{fields_of, parse_duration, Dur, DurDist, ShapedDist};
+pub use written::{duration_text, fields_of, parse_duration, Dur, DurDist, ShapedDist};

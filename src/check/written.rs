@@ -31,6 +31,27 @@ impl<'de> Deserialize<'de> for Dur {
     }
 }
 
+/// A duration in milliseconds as a scenario writes it: whole hours, minutes, seconds and
+/// milliseconds, largest first (`5400000` is `"1h 30m"`, `180000` is `"3m"`), so a value
+/// rollsim writes back into a scenario reads as a person would have written it.
+pub fn duration_text(ms: u64) -> String {
+    if ms == 0 {
+        return "0s".into();
+    }
+    let parts = [
+        (ms / 3_600_000, "h"),
+        (ms / 60_000 % 60, "m"),
+        (ms / 1000 % 60, "s"),
+        (ms % 1000, "ms"),
+    ];
+    parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, u)| format!("{n}{u}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Parses a human duration into whole milliseconds; the error names what was expected.
 pub fn parse_duration(s: &str) -> Result<Dur, String> {
     // "5M" reads as five months to the parser and as five minutes to many people: refuse
@@ -134,4 +155,21 @@ pub fn fields_of<T: de::DeserializeOwned>() -> &'static [&'static str] {
     let mut fields: &'static [&'static str] = &[];
     let _ = T::deserialize(Catch(&mut fields));
     fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{duration_text, parse_duration};
+
+    #[test]
+    fn a_written_duration_reads_back_as_the_same_milliseconds() {
+        for ms in [
+            0, 1, 999, 1000, 61_000, 180_000, 5_400_250, 86_400_000, 90_061_001,
+        ] {
+            let text = duration_text(ms);
+            assert_eq!(parse_duration(&text).map(|d| d.0), Ok(ms), "{text}");
+        }
+        assert_eq!(duration_text(180_000), "3m");
+        assert_eq!(duration_text(90_061_001), "25h 1m 1s 1ms");
+    }
 }

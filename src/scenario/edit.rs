@@ -124,12 +124,9 @@ fn set(t: &mut dyn TableLike, key: &str, path: &str, v: f64) -> Result<(), Strin
                 return Err(format!("`{path}` is a duration; {v} seconds is negative"));
             }
             let ms = (v * 1000.0).round();
-            let text = if ms % 1000.0 == 0.0 {
-                format!("{}s", ms / 1000.0)
-            } else {
-                format!("{ms}ms")
-            };
-            toml_edit::value(text)
+            // Largest whole units ("3m", not "180s"), as a person writes it; an
+            // out-of-range value saturates and the scenario check refuses it.
+            toml_edit::value(crate::check::duration_text(ms as u64))
         }
         Some(Value::Integer(_)) => {
             if !integral {
@@ -208,7 +205,12 @@ mod tests {
         let t = set_number(TEXT, "health_check.interval", 900.0).expect("duration");
         assert_eq!(
             literal(&t, "health_check.interval").as_deref(),
-            Some("\"900s\"")
+            Some("\"15m\"")
+        );
+        let t = set_number(TEXT, "health_check.interval", 5400.25).expect("duration");
+        assert_eq!(
+            literal(&t, "health_check.interval").as_deref(),
+            Some("\"1h 30m 250ms\"")
         );
         assert_eq!(
             literal(TEXT, "rollout.steps.0.weight").as_deref(),
