@@ -1,7 +1,8 @@
 //! Goodness of fit: recorded against simulated signals, by distribution (two-sample
 //! Kolmogorov-Smirnov, quantiles) and by autocorrelation.
 
-use super::fit::{autocov, find_spikes, grid_mean, ratio_grid};
+use super::drift::{autocov, grid_mean, ratio_grid};
+use super::spikes::find_spikes;
 use super::{Input, Sample};
 
 /// A two-sample Kolmogorov-Smirnov test.

@@ -15,144 +15,27 @@
 //! recover from simulated data, or a distribution that differs, shows where the model and
 //! the recording part ways.
 
+mod drift;
 pub mod fit;
 pub mod gof;
+mod input;
+mod latency;
+mod scenario_text;
+mod spikes;
 mod summary;
 
 pub use fit::{Daily, Fit, Latency, Options, Spikes, Weekly};
 pub use gof::Ks;
+pub use input::{Input, Sample, Selection};
+pub use scenario_text::simulation_toml;
 pub use summary::report_lines;
 
-use crate::recorded::{format_timestamp, Scrapes};
+use crate::recorded::format_timestamp;
 use crate::scenario::Scenario;
 use crate::sim::{replicate_traced, Prepared, World};
+use scenario_text::dur;
 
 const WEEK_MS: u64 = 7 * 86_400_000;
-
-/// The counts of one present scrape.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Sample {
-    /// End of the scraped interval (Unix ms; the time of day is UTC).
-    pub at_ms: u64,
-    /// Requests and failed requests in the interval (errors are 0 when the input has no
-    /// errors series: see [`Input::has_errors`]).
-    pub requests: u64,
-    pub errors: u64,
-    /// The scraped p99 latency, when the recording has a latency series.
-    pub latency_p99_ms: Option<f64>,
-}
-
-/// A recorded (or simulated) series of scrapes; lost scrapes are the gaps.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Input {
-    /// The scrape interval; spacings longer than it are lost scrapes.
-    pub interval_ms: u64,
-    /// Present scrapes in time order.
-    pub samples: Vec<Sample>,
-    /// Whether errors were recorded: without them (counts only) the error rate, its drift
-    /// and spikes are not fitted, rather than fitted as zero.
-    pub has_errors: bool,
-    /// Indices of the samples that start a new stretch (after a part left out of the
-    /// fit): the time before them is not lost scrapes.
-    pub breaks: Vec<usize>,
-}
-
-impl Input {
-    /// The watched version's counts of recorded scrapes (errors recorded).
-    pub fn from_scrapes(s: &Scrapes) -> Input {
-        Input {
-            interval_ms: s.interval_ms,
-            samples: s
-                .present
-                .iter()
-                .map(|x| Sample {
-                    at_ms: x.at_ms,
-                    requests: x.new.requests,
-                    errors: x.new.errors,
-                    latency_p99_ms: x.new.latency_p99_ms,
-                })
-                .collect(),
-            has_errors: true,
-            breaks: vec![],
-        }
-    }
-
-    /// Whether sample `i` continues the stretch of sample `i - 1` (so the spacing between
-    /// them is scrapes, present or lost).
-    pub fn same_stretch(&self, i: usize) -> bool {
-        i > 0 && self.breaks.binary_search(&i).is_err()
-    }
-
-    /// The samples `sel` keeps, a break wherever it left time out between two of them.
-    pub fn select(&self, sel: &Selection) -> Input {
-        let mut samples = Vec::new();
-        let mut breaks = Vec::new();
-        let mut prev: Option<(usize, (usize, usize))> = None;
-        for (i, x) in self.samples.iter().enumerate() {
-            let Some(part) = sel.part(x.at_ms) else {
-                continue;
-            };
-            if let Some((j, p)) = prev {
-                let broken = self.breaks.iter().any(|&b| b > j && b <= i);
-                if p != part || broken {
-                    breaks.push(samples.len());
-                }
-            }
-            prev = Some((i, part));
-            samples.push(*x);
-        }
-        Input {
-            interval_ms: self.interval_ms,
-            samples,
-            has_errors: self.has_errors,
-            breaks,
-        }
-    }
-}
-
-/// Which times a fit keeps: healthy stretches (none: all of it), less excluded windows;
-/// both inclusive, Unix ms.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Selection {
-    stretches: Vec<(u64, u64)>,
-    excluded: Vec<(u64, u64)>,
-}
-
-impl Selection {
-    /// Overlapping or touching windows are merged, so a stretch is one piece of time.
-    pub fn new(stretches: Vec<(u64, u64)>, excluded: Vec<(u64, u64)>) -> Selection {
-        Selection {
-            stretches: merged(stretches),
-            excluded: merged(excluded),
-        }
-    }
-
-    /// The piece of the selection that holds `t`: (stretch, excluded windows before it);
-    /// `None` outside the selection.
-    fn part(&self, t: u64) -> Option<(usize, usize)> {
-        let stretch = if self.stretches.is_empty() {
-            0
-        } else {
-            self.stretches.iter().position(|&(a, b)| a <= t && t <= b)?
-        };
-        if self.excluded.iter().any(|&(a, b)| a <= t && t <= b) {
-            return None;
-        }
-        Some((stretch, self.excluded.iter().filter(|w| w.1 < t).count()))
-    }
-}
-
-fn merged(mut w: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
-    w.sort_unstable();
-    let mut out: Vec<(u64, u64)> = Vec::with_capacity(w.len());
-    for (a, b) in w {
-        match out.last_mut() {
-            Some(last) if a <= last.1.saturating_add(1) => last.1 = last.1.max(b),
-            _ => out.push((a, b)),
-        }
-    }
-    out
-}
 
 /// What a calibration is asked beyond the data: the stretches to fit and the fit's options.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -200,129 +83,6 @@ pub fn simulated_input(scn: &Scenario, seed: u64, run: u64, from_ms: u64) -> Inp
         has_errors: true,
         breaks: vec![],
     }
-}
-
-/// Rounds to 4 significant digits and prints as a TOML float.
-fn num(x: f64) -> String {
-    let r: f64 = format!("{x:.3e}").parse().unwrap_or(x);
-    let s = format!("{r}");
-    if s.contains('.') || s.contains('e') || s.contains("inf") || s.contains("NaN") {
-        s
-    } else {
-        format!("{s}.0")
-    }
-}
-
-/// A duration in the scenario syntax, whole seconds when at least a second.
-fn dur(ms: u64) -> String {
-    let ms = if ms >= 1000 {
-        (ms + 500) / 1000 * 1000
-    } else {
-        ms.max(1)
-    };
-    humantime::format_duration(std::time::Duration::from_millis(ms)).to_string()
-}
-
-/// A latency in the scenario syntax: whole milliseconds, at least 1.
-fn ms(x: f64) -> u64 {
-    (x.round() as u64).max(1)
-}
-
-/// The scenario keys of a fit (comments only for what is not fitted). With
-/// `duration_ms`, a complete scenario for the goodness-of-fit simulation: that long, the
-/// new version deployed at once at 0 and good, and a policy that never acts, so the new
-/// version's scrapes are the service's.
-pub fn simulation_toml(fit: &Fit, description: &str, duration_ms: Option<u64>) -> String {
-    let mut t = String::new();
-    t.push_str(&format!("description = {}\n\n", toml_string(description)));
-    t.push_str("[simulation]\n");
-    if let Some(d) = duration_ms {
-        t.push_str(&format!("duration = \"{}\"\n", dur(d)));
-    }
-    t.push_str(&format!(
-        "scrape_interval = \"{}\"\n\n",
-        dur(fit.interval_ms)
-    ));
-    t.push_str("[service]\n");
-    t.push_str(&format!("request_rate = {}\n", num(fit.request_rate)));
-    let (a, h) = fit
-        .daily
-        .map_or((0.0, None), |d| (d.amplitude, Some(d.peak_hour)));
-    t.push_str(&format!("diurnal_amplitude = {}\n", num(a)));
-    if let Some(h) = h {
-        t.push_str(&format!(
-            "peak_hour = {}\n",
-            num((h * 100.0).round() / 100.0 % 24.0)
-        ));
-    }
-    if let Some(w) = fit.weekly {
-        // Rounded down so that the two amplitudes, rounded, still add up to at most 1.
-        let wa: f64 = num(w.amplitude).parse().unwrap_or(w.amplitude);
-        let room = 1.0 - num(a).parse().unwrap_or(a);
-        t.push_str(&format!(
-            "weekly_amplitude = {}\n",
-            num(if wa > room { room.max(0.0) } else { wa })
-        ));
-        t.push_str(&format!(
-            "peak_weekday = {}\n",
-            num((w.peak_weekday * 100.0).round() / 100.0 % 7.0)
-        ));
-    }
-    if fit.errors_fitted {
-        t.push_str(&format!(
-            "baseline_error_rate = {}\n",
-            num(fit.baseline_error_rate)
-        ));
-    } else {
-        t.push_str("# baseline_error_rate: not fitted (no errors series); the default applies\n");
-    }
-    if let Some(l) = fit.latency {
-        let p50 = ms(l.p50_ms);
-        let p99 = ms(l.p99_ms).max(p50 + 1);
-        t.push_str(&format!("latency_p50 = \"{p50}ms\"\n"));
-        t.push_str(&format!("latency_p99 = \"{p99}ms\"\n"));
-    }
-    t.push_str("\n[signals]\n");
-    if fit.errors_fitted {
-        t.push_str(&format!("noise_sd = {}\n", num(fit.noise_sd)));
-        match fit.noise_correlation_ms {
-            Some(tau) => t.push_str(&format!("noise_correlation = \"{}\"\n", dur(tau))),
-            None => {
-                t.push_str("# noise_correlation: not written, no drift was found (noise_sd = 0)\n")
-            }
-        }
-    } else {
-        t.push_str(
-            "# noise_sd, noise_correlation: not fitted (no errors series); the defaults apply\n",
-        );
-    }
-    t.push_str(&format!(
-        "missing_scrape_probability = {}\n",
-        num(fit.missing_scrape_probability)
-    ));
-    t.push_str(&format!(
-        "request_dispersion = {}\n",
-        num(fit.dispersion.max(1.0))
-    ));
-    let sp = &fit.spikes;
-    if sp.events > 0 {
-        t.push_str(&format!(
-            "\n# Error spikes beyond the drift ({} found), as short dependency outages.\n",
-            sp.events
-        ));
-        t.push_str("[[faults]]\nname = \"error-spikes\"\nkind = \"dependency_outage\"\n");
-        t.push_str(&format!("rate_per_hour = {}\n", num(sp.per_hour)));
-        t.push_str(&format!("duration = \"{}\"\n", dur(sp.duration_ms)));
-        t.push_str(&format!("error_rate = {}\n", num(sp.added_error_rate)));
-    }
-    if duration_ms.is_some() {
-        t.push_str("\n[release]\nat = \"0s\"\nbad_probability = 0.0\n\n[rollout]\nstrategy = \"all_at_once\"\n\n[[policies]]\nname = \"none\"\nkind = \"none\"\n");
-    }
-    t
-}
-
-fn toml_string(s: &str) -> String {
-    toml::Value::String(s.to_string()).to_string()
 }
 
 /// One lag of the autocorrelation comparison.
@@ -696,66 +456,4 @@ fn scenario_file(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn input(times_s: &[u64]) -> Input {
-        Input {
-            interval_ms: 15_000,
-            samples: times_s
-                .iter()
-                .map(|&t| Sample {
-                    at_ms: t * 1000,
-                    requests: 10,
-                    errors: 0,
-                    latency_p99_ms: None,
-                })
-                .collect(),
-            has_errors: true,
-            breaks: vec![],
-        }
-    }
-
-    #[test]
-    fn calibrate_selection_keeps_stretches_and_breaks_between_them() {
-        let all = input(&[15, 30, 45, 60, 75, 90, 105, 120, 135, 150]);
-        // Two stretches, overlapping ones merged, and a window left out of the second.
-        let sel = Selection::new(
-            vec![(15_000, 30_000), (25_000, 45_000), (90_000, 150_000)],
-            vec![(110_000, 125_000)],
-        );
-        let got = all.select(&sel);
-        let times: Vec<u64> = got.samples.iter().map(|x| x.at_ms / 1000).collect();
-        assert_eq!(times, vec![15, 30, 45, 90, 105, 135, 150]);
-        assert_eq!(
-            got.breaks,
-            vec![3, 5],
-            "after 45 s (stretch) and 105 s (exclusion)"
-        );
-        assert!(got.same_stretch(1) && !got.same_stretch(3) && got.same_stretch(4));
-        // Selecting again keeps the breaks even where nothing more is left out.
-        assert_eq!(got.select(&Selection::default()).breaks, vec![3, 5]);
-        // No selection: everything, one stretch.
-        let whole = all.select(&Selection::default());
-        assert_eq!((whole.samples.len(), whole.breaks.len()), (10, 0));
-    }
-
-    #[test]
-    fn calibrate_gaps_between_stretches_are_not_lost_scrapes() {
-        // 300 scrapes, a lost one at 100, then an hour left out, then 300 more.
-        let mut t: Vec<u64> = (1..=300).filter(|&i| i != 100).map(|i| i * 15).collect();
-        t.extend((541..=840).map(|i| i * 15));
-        let mut x = input(&t);
-        for (i, s) in x.samples.iter_mut().enumerate() {
-            s.requests = 100 + (i as u64 * 7919) % 13;
-            s.errors = (i as u64 * 104_729) % 3;
-        }
-        let sel = Selection::new(vec![], vec![(300 * 15_000 + 1, 540 * 15_000)]);
-        let f = fit::fit(&x.select(&sel)).expect("fits");
-        assert_eq!(f.lost, 1);
-        assert_eq!(f.covered_ms, 600 * 15_000);
-        assert!((f.missing_scrape_probability - 1.0 / 600.0).abs() < 1e-12);
-        // Without the exclusion, the hour's 240 slots are lost scrapes too.
-        assert_eq!(fit::fit(&x).expect("fits").lost, 241);
-    }
-}
+mod tests;
