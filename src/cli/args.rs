@@ -126,24 +126,34 @@ pub struct ReportArgs {
     pub open: bool,
 }
 
-/// What `run`, `compare` and `sweep` share.
+/// The scenario, how many runs from which seed, and where they are written: what every
+/// command that simulates a scenario file's runs into an output directory takes (`run`,
+/// `compare`, `sweep`, `train`).
 #[derive(Debug, Args, Clone)]
-pub struct CommonArgs {
+pub struct ScenarioRunsArgs {
     /// The scenario file (TOML).
     pub scenario: PathBuf,
-    /// Number of runs (default: the scenario's `simulation.runs`, else 1000).
+    /// Number of runs (default: the scenario's `simulation.runs`, else 1000); for
+    /// `train`, the trains per (policy, review policy) pair.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     pub runs: Option<u64>,
     /// Master seed (default: the scenario's `simulation.seed`, else a fresh one that is printed).
     #[arg(long)]
     pub seed: Option<u64>,
     /// Output directory (default: reports/<scenario name> for run, reports/<scenario
-    /// name>-compare for compare, reports/<scenario name>-sweep for sweep).
+    /// name>-compare for compare, -sweep for sweep, -train for train).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Overwrite files in a non-empty output directory.
     #[arg(long)]
     pub force: bool,
+}
+
+/// What `run`, `compare` and `sweep` share.
+#[derive(Debug, Args, Clone)]
+pub struct CommonArgs {
+    #[command(flatten)]
+    pub base: ScenarioRunsArgs,
     /// Print the results as JSON on stdout instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -421,12 +431,25 @@ pub enum ResetArg {
     Decision,
 }
 
+/// The recorded input `replay` and `calibrate` read.
 #[derive(Debug, Args, Clone)]
-pub struct ReplayArgs {
-    /// Recorded metrics: tidy CSV (timestamp,series,value) or a Prometheus range-query
-    /// response (JSON); several files are merged (each series in one file).
+pub struct RecordingArgs {
+    /// Recorded metrics: tidy CSV (timestamp,series,value), a Prometheus range-query
+    /// response or a CloudWatch get-metric-data export (JSON); several files are merged
+    /// (each series in one file).
     #[arg(required = true)]
     pub metrics: Vec<PathBuf>,
+    /// The time zone of timestamps written without an offset (an IANA name such as
+    /// Europe/Paris), in the files and in the command's time flags; without it such
+    /// timestamps are refused.
+    #[arg(long)]
+    pub timezone: Option<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ReplayArgs {
+    #[command(flatten)]
+    pub recording: RecordingArgs,
     /// The scenario whose [[policies]] are replayed; its simulation.scrape_interval must be
     /// the data's.
     #[arg(long)]
@@ -441,10 +464,6 @@ pub struct ReplayArgs {
     /// afresh (the time a rollback and a new deploy take), e.g. "30m".
     #[arg(long, value_parser = duration_ms)]
     pub hold: Option<u64>,
-    /// The time zone of timestamps written without an offset (an IANA name such as
-    /// Europe/Paris); without it such timestamps are refused.
-    #[arg(long)]
-    pub timezone: Option<String>,
     /// Output directory (default: reports/replay-<first metrics file name>).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -455,27 +474,29 @@ pub struct ReplayArgs {
 
 #[derive(Debug, Args, Clone)]
 pub struct CalibrateArgs {
-    /// Recorded metrics of a healthy period (requests and errors or error_ratio), as for
-    /// `replay`.
-    #[arg(required = true)]
-    pub metrics: Vec<PathBuf>,
+    // The recorded metrics of a healthy period (requests, and errors or error_ratio,
+    // latency_p99_ms when fitted) and the time zone of their timestamps.
+    #[command(flatten)]
+    pub recording: RecordingArgs,
     /// The scenario file to write.
     #[arg(long)]
     pub out: PathBuf,
-    /// Fit only scrapes from this time on (RFC 3339 or Unix seconds): pick a healthy
-    /// period. Repeat with --to for several: the i-th --from pairs with the i-th --to.
-    #[arg(long, value_parser = rollsim::recorded::parse_timestamp)]
-    pub from: Vec<u64>,
-    /// Fit only scrapes up to this time (RFC 3339 or Unix seconds); repeatable with --from.
-    #[arg(long, value_parser = rollsim::recorded::parse_timestamp)]
-    pub to: Vec<u64>,
-    /// A healthy stretch to fit, START..END (RFC 3339 or Unix seconds, both included);
-    /// repeat for several. The time between stretches is not lost scrapes.
-    #[arg(long, value_name = "START..END", value_parser = time_range)]
-    pub stretch: Vec<(u64, u64)>,
-    /// Leave START..END out of the fit (an incident, a metrics outage); repeatable.
-    #[arg(long, value_name = "START..END", value_parser = time_range)]
-    pub exclude: Vec<(u64, u64)>,
+    /// Fit only scrapes from this time on (RFC 3339, Unix seconds, or a date and time
+    /// without an offset read in --timezone): pick a healthy period. Repeat with --to for
+    /// several: the i-th --from pairs with the i-th --to.
+    #[arg(long)]
+    pub from: Vec<String>,
+    /// Fit only scrapes up to this time (as --from); repeatable with --from.
+    #[arg(long)]
+    pub to: Vec<String>,
+    /// A healthy stretch to fit, START..END (each as --from, both included); repeat for
+    /// several. The time between stretches is not lost scrapes.
+    #[arg(long, value_name = "START..END")]
+    pub stretch: Vec<String>,
+    /// Leave START..END out of the fit (an incident, a metrics outage; each as --from);
+    /// repeatable.
+    #[arg(long, value_name = "START..END")]
+    pub exclude: Vec<String>,
     /// Leave out every incident window of a labels file (`start,end,kind`, as replay's
     /// --labels; deploy and promoted instants are not windows).
     #[arg(long, value_name = "LABELS.csv")]
@@ -483,10 +504,6 @@ pub struct CalibrateArgs {
     /// Fit the weekly shape of traffic from one week of data (two weeks fit it anyway).
     #[arg(long)]
     pub weekly: bool,
-    /// The time zone of the recording's timestamps written without an offset (an IANA
-    /// name such as Europe/Paris); without it such timestamps are refused.
-    #[arg(long)]
-    pub timezone: Option<String>,
     /// Directory for the fit report (default: reports/calibrate-<scenario file name>).
     #[arg(long)]
     pub report: Option<PathBuf>,
@@ -501,42 +518,14 @@ pub struct CalibrateArgs {
     pub force: bool,
 }
 
-/// A time range flag, `START..END` (RFC 3339 or Unix seconds), in Unix milliseconds.
-fn time_range(s: &str) -> Result<(u64, u64), String> {
-    let (a, b) = s
-        .split_once("..")
-        .ok_or_else(|| format!("{s:?} is not START..END"))?;
-    let (a, b) = (
-        rollsim::recorded::parse_timestamp(a)?,
-        rollsim::recorded::parse_timestamp(b)?,
-    );
-    if a > b {
-        return Err(format!("{s:?} ends before it starts"));
-    }
-    Ok((a, b))
-}
-
 /// A duration flag ("30m", "1h 30m") in milliseconds.
 fn duration_ms(s: &str) -> Result<u64, String> {
     rollsim::scenario::raw::parse_duration(s).map(|d| d.0)
 }
 
-/// `rollsim train`.
+/// `rollsim train`: a scenario with a [train] section, its runs as `run` takes them.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// The scenario file (TOML) with a [train] section.
-    pub scenario: PathBuf,
-    /// Number of runs (trains) per (policy, review policy) pair (default: the scenario's
-    /// `simulation.runs`, else 1000).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
-    pub runs: Option<u64>,
-    /// Master seed (default: the scenario's `simulation.seed`, else a fresh one that is printed).
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Output directory (default: reports/<scenario name>-train).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Overwrite files in a non-empty output directory.
-    #[arg(long)]
-    pub force: bool,
+    #[command(flatten)]
+    pub base: ScenarioRunsArgs,
 }

@@ -3,9 +3,10 @@
 //! directory (`fit.csv`, `ks.csv`, `acf.csv`, `quantiles.csv`, `manifest.json`).
 
 use super::args::CalibrateArgs;
-use super::replay::{digest, typed, FileDigest};
+use super::replay::{digest, read_recording, typed, FileDigest};
 use super::UsageError;
 use anyhow::{Context, Result};
+use jiff::tz::TimeZone;
 use rollsim::calibrate::{self, Calibration, Input, Selection, Settings};
 use rollsim::recorded::{self, Scrapes};
 use rollsim::report::{OutputDir, ReportError};
@@ -102,14 +103,37 @@ fn write_scenario(path: &Path, text: &str, force: bool) -> Result<()> {
     Ok(())
 }
 
+/// A time flag's value: RFC 3339 or Unix seconds, or a date and time without an offset
+/// read in `tz` (`--timezone`); refused without it.
+fn instant(flag: &str, s: &str, tz: Option<&TimeZone>) -> Result<u64> {
+    recorded::parse_timestamp_in(s, tz).map_err(|m| UsageError(format!("{flag}: {m}")).into())
+}
+
+/// A time range flag's value, `START..END`, each end as [`instant`] reads it.
+fn time_range(flag: &str, s: &str, tz: Option<&TimeZone>) -> Result<(u64, u64)> {
+    let (a, b) = s
+        .split_once("..")
+        .ok_or_else(|| UsageError(format!("{flag}: {s:?} is not START..END")))?;
+    let (a, b) = (instant(flag, a, tz)?, instant(flag, b, tz)?);
+    if a > b {
+        return Err(UsageError(format!("{flag}: {s:?} ends before it starts")).into());
+    }
+    Ok((a, b))
+}
+
 /// The stretches and exclusions of the flags: `--from`/`--to` in pairs (one of either
-/// alone is open-ended), `--stretch`, `--exclude` and the windows of `--exclude-labels`.
-fn selection(a: &CalibrateArgs) -> Result<Selection> {
-    let mut stretches: Vec<(u64, u64)> = match (a.from.len(), a.to.len()) {
+/// alone is open-ended), `--stretch`, `--exclude` and the windows of `--exclude-labels`,
+/// times without an offset read in `tz`.
+fn selection(a: &CalibrateArgs, tz: Option<&TimeZone>) -> Result<Selection> {
+    let each = |flag: &str, v: &[String]| -> Result<Vec<u64>> {
+        v.iter().map(|s| instant(flag, s, tz)).collect()
+    };
+    let (from, to) = (each("--from", &a.from)?, each("--to", &a.to)?);
+    let mut stretches: Vec<(u64, u64)> = match (from.len(), to.len()) {
         (0, 0) => vec![],
-        (1, 0) => vec![(a.from[0], u64::MAX)],
-        (0, 1) => vec![(0, a.to[0])],
-        (f, t) if f == t => a.from.iter().copied().zip(a.to.iter().copied()).collect(),
+        (1, 0) => vec![(from[0], u64::MAX)],
+        (0, 1) => vec![(0, to[0])],
+        (f, t) if f == t => from.into_iter().zip(to).collect(),
         (f, t) => {
             return Err(UsageError(format!(
                 "--from is given {f} times and --to {t} times; give them in pairs (or use --stretch START..END)"
@@ -120,19 +144,19 @@ fn selection(a: &CalibrateArgs) -> Result<Selection> {
     if stretches.iter().any(|(f, t)| f > t) {
         return Err(UsageError("--from is after --to".into()).into());
     }
-    stretches.extend(a.stretch.iter().copied());
-    let mut excluded = a.exclude.clone();
+    for s in &a.stretch {
+        stretches.push(time_range("--stretch", s, tz)?);
+    }
+    let mut excluded = a
+        .exclude
+        .iter()
+        .map(|s| time_range("--exclude", s, tz))
+        .collect::<Result<Vec<_>>>()?;
     if let Some(p) = &a.exclude_labels {
         let origin = p.display().to_string();
         let text = std::fs::read_to_string(p)
             .map_err(|e| UsageError(format!("{origin}: cannot read: {e}")))?;
-        let tz = a
-            .timezone
-            .as_deref()
-            .map(recorded::time_zone)
-            .transpose()
-            .map_err(|m| UsageError(format!("--timezone: {m}")))?;
-        let labels = rollsim::replay::labels::Labels::parse_in(&text, &origin, tz.as_ref())
+        let labels = rollsim::replay::labels::Labels::parse_in(&text, &origin, tz)
             .map_err(|e| UsageError(e.to_string()))?;
         excluded.extend(labels.incidents.iter().map(|i| (i.start_ms, i.end_ms)));
     }
@@ -140,24 +164,18 @@ fn selection(a: &CalibrateArgs) -> Result<Selection> {
 }
 
 pub fn calibrate(a: &CalibrateArgs, argv: &[String]) -> Result<()> {
-    let tz = a
-        .timezone
-        .as_deref()
-        .map(recorded::time_zone)
-        .transpose()
-        .map_err(|m| UsageError(format!("--timezone: {m}")))?;
-    let rec = recorded::read_in(&a.metrics, tz.as_ref()).map_err(|e| UsageError(e.to_string()))?;
+    let (rec, tz) = read_recording(&a.recording)?;
     let scrapes = Scrapes::from_recording(&rec)
         .map_err(|e| UsageError(e.to_string()))?
         .ok_or_else(|| {
             UsageError(format!(
                 "{}: no requests series; calibration needs requests (errors or error_ratio and latency_p99_ms are fitted when given)",
-                a.metrics[0].display()
+                a.recording.metrics[0].display()
             ))
         })?;
     let has_errors = rec.get(recorded::SeriesName::Errors).is_some()
         || rec.get(recorded::SeriesName::ErrorRatio).is_some();
-    let selection = selection(a)?;
+    let selection = selection(a, tz.as_ref())?;
     if a.out.exists() && !a.force {
         return Err(UsageError(format!(
             "{} exists; choose another --out or pass --force to overwrite",
@@ -175,7 +193,12 @@ pub fn calibrate(a: &CalibrateArgs, argv: &[String]) -> Result<()> {
     });
     let mut input = Input::from_scrapes(&scrapes);
     input.has_errors = has_errors;
-    let names: Vec<String> = a.metrics.iter().map(|p| p.display().to_string()).collect();
+    let names: Vec<String> = a
+        .recording
+        .metrics
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
     let provenance = format!("Data: {}; command: {}", names.join(", "), typed(argv));
     let settings = Settings {
         selection,
@@ -251,6 +274,7 @@ pub fn calibrate(a: &CalibrateArgs, argv: &[String]) -> Result<()> {
         kind: "calibrate",
         scenario: a.out.display().to_string(),
         inputs: a
+            .recording
             .metrics
             .iter()
             .chain(&a.exclude_labels)

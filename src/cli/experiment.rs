@@ -88,7 +88,8 @@ impl Job {
         g: &GateArgs,
         argv: &[String],
     ) -> Result<Job> {
-        let source = load_source(&c.scenario)?;
+        let b = &c.base;
+        let source = load_source(&b.scenario)?;
         super::check_objective_metrics(&source)?;
         let print = Print::check(Some(o), c.json, &source.scenario)?;
         let names: Vec<String> = source
@@ -98,16 +99,16 @@ impl Job {
             .map(|p| p.name.clone())
             .collect();
         let gates = Gates::check(g, None, &names)?;
-        let seed = pick_seed(c.seed, &source.scenario);
-        let runs = c.runs.unwrap_or(source.scenario.runs);
+        let seed = pick_seed(b.seed, &source.scenario);
+        let runs = b.runs.unwrap_or(source.scenario.runs);
         let range = c.shard.map(|s| s.range(runs)).unwrap_or(0..runs);
         Ok(Job {
             experiment: Experiment {
                 kind,
-                out: c.out.clone().unwrap_or_else(|| {
-                    default_out(&c.scenario, if kind == "compare" { "-compare" } else { "" })
+                out: b.out.clone().unwrap_or_else(|| {
+                    default_out(&b.scenario, if kind == "compare" { "-compare" } else { "" })
                 }),
-                force: c.force,
+                force: b.force,
                 seed,
                 runs,
                 range,

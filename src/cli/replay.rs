@@ -2,10 +2,11 @@
 //! with labels `incidents.csv`, `summary.csv` (as `rollsim run` writes it),
 //! `manifest.json` and the policies' scenario.
 
-use super::args::{ReplayArgs, ResetArg};
+use super::args::{RecordingArgs, ReplayArgs, ResetArg};
 use super::{load, UsageError};
 use anyhow::{Context, Result};
-use rollsim::recorded::{self, format_timestamp, Scrapes};
+use jiff::tz::TimeZone;
+use rollsim::recorded::{self, format_timestamp, Recording, Scrapes};
 use rollsim::replay::{self, Labels, Observations, PolicyDecisions, Reset, Timeline};
 use rollsim::report::{summary_csv, summary_table, OutputDir};
 use rollsim::scenario::PolicyRule;
@@ -63,19 +64,26 @@ fn bad(e: recorded::InputError) -> anyhow::Error {
     UsageError(e.to_string()).into()
 }
 
-pub fn replay(a: &ReplayArgs, argv: &[String]) -> Result<()> {
-    let (text, origin, scn) = load(&a.policies)?;
-    let tz = a
+/// The recorded metrics of `r` read with `--timezone` (an unknown zone is bad input), and
+/// that zone, which the command's other times (labels, time flags) are read in too.
+pub(super) fn read_recording(r: &RecordingArgs) -> Result<(Recording, Option<TimeZone>)> {
+    let tz = r
         .timezone
         .as_deref()
         .map(recorded::time_zone)
         .transpose()
         .map_err(|m| UsageError(format!("--timezone: {m}")))?;
-    let rec = recorded::read_in(&a.metrics, tz.as_ref()).map_err(bad)?;
+    let rec = recorded::read_in(&r.metrics, tz.as_ref()).map_err(bad)?;
+    Ok((rec, tz))
+}
+
+pub fn replay(a: &ReplayArgs, argv: &[String]) -> Result<()> {
+    let (text, origin, scn) = load(&a.policies)?;
+    let (rec, tz) = read_recording(&a.recording)?;
     let Some((first, last)) = rec.span_ms() else {
         return Err(UsageError(format!(
             "{}: no data point; expected rows timestamp,series,value",
-            a.metrics[0].display()
+            a.recording.metrics[0].display()
         ))
         .into());
     };
@@ -106,7 +114,7 @@ pub fn replay(a: &ReplayArgs, argv: &[String]) -> Result<()> {
         None => None,
     };
     let out = a.out.clone().unwrap_or_else(|| {
-        let stem = a.metrics[0]
+        let stem = a.recording.metrics[0]
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "metrics".into());
@@ -225,7 +233,12 @@ pub fn replay(a: &ReplayArgs, argv: &[String]) -> Result<()> {
         kind: "replay",
         scenario: origin,
         scenario_sha256: format!("{:x}", Sha256::digest(text.as_bytes())),
-        inputs: a.metrics.iter().map(|p| digest(p)).collect::<Result<_>>()?,
+        inputs: a
+            .recording
+            .metrics
+            .iter()
+            .map(|p| digest(p))
+            .collect::<Result<_>>()?,
         labels: a.labels.as_deref().map(digest).transpose()?,
         reset: match reset {
             Reset::Deploy => "deploy",

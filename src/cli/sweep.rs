@@ -22,8 +22,9 @@ fn finite(x: f64) -> Option<f64> {
 
 pub fn sweep(a: &SweepArgs, argv: &[String]) -> Result<()> {
     let c = &a.common;
-    let source = load_source(&c.scenario)?;
-    single_service(&source.scenario, "sweep", &c.scenario)?;
+    let b = &c.base;
+    let source = load_source(&b.scenario)?;
+    single_service(&source.scenario, "sweep", &b.scenario)?;
     let params: Vec<Param> = a
         .params
         .iter()
@@ -32,8 +33,8 @@ pub fn sweep(a: &SweepArgs, argv: &[String]) -> Result<()> {
         .map_err(|e: rollsim::experiment::sweep::SweepError| UsageError(e.0))?;
     let confidence = objective::check_confidence(a.confidence)
         .map_err(|e| UsageError(format!("--confidence: {e}")))?;
-    let seed = pick_seed(c.seed, &source.scenario);
-    let dir = c.scenario.parent().unwrap_or(std::path::Path::new(""));
+    let seed = pick_seed(b.seed, &source.scenario);
+    let dir = b.scenario.parent().unwrap_or(std::path::Path::new(""));
     // Every point's scenario is built and checked before anything runs or is written.
     let sweep = Sweep::new(&source.text, &source.origin, dir, &source.scenario, params)
         .map_err(|e| UsageError(e.0))?;
@@ -42,18 +43,18 @@ pub fn sweep(a: &SweepArgs, argv: &[String]) -> Result<()> {
     let from_scenario = a.objective.is_none() && objective.is_some();
     let gates = Gates::check(&a.gate, sweep.tuned.as_deref(), &sweep.policies)?;
     let job = SweepJob {
-        runs: c.runs.unwrap_or(source.scenario.runs),
+        runs: b.runs.unwrap_or(source.scenario.runs),
         source,
         sweep,
         objective,
         confidence,
         seed,
         shard: c.shard,
-        out: c
+        out: b
             .out
             .clone()
-            .unwrap_or_else(|| default_out(&c.scenario, "-sweep")),
-        force: c.force,
+            .unwrap_or_else(|| default_out(&b.scenario, "-sweep")),
+        force: b.force,
         resume: a.resume,
         params: a.params.clone(),
         command: command_line(argv, seed),

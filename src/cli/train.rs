@@ -7,6 +7,7 @@ use anyhow::Result;
 use rollsim::jobs::train::TrainJob;
 
 pub fn train(a: &TrainArgs, argv: &[String]) -> Result<()> {
+    let a = &a.base;
     let source = load_any(&a.scenario)?;
     if source.scenario.train.is_none() {
         return Err(UsageError(format!(

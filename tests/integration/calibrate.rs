@@ -547,3 +547,196 @@ fn calibrate_cli_bad_input_is_located_and_exits_2() {
             .stderr(predicate::str::contains(want));
     }
 }
+
+/// Runs `rollsim calibrate` on `metrics` with `flags` (two simulated runs), writing into
+/// `dir` under `name`; returns the printout and the scenario written.
+fn calibrate_cli(
+    dir: &std::path::Path,
+    name: &str,
+    metrics: &str,
+    flags: &[&str],
+) -> (String, String) {
+    let out = dir.join(format!("{name}.toml"));
+    let assert = rollsim()
+        .args(["calibrate", metrics, "--runs", "2"])
+        .args(flags)
+        .arg("--out")
+        .arg(&out)
+        .arg("--report")
+        .arg(dir.join(name))
+        .assert()
+        .success();
+    let stdout = String::from_utf8(assert.get_output().stdout.clone()).expect("UTF-8");
+    (stdout, std::fs::read_to_string(&out).expect("scenario"))
+}
+
+/// The scenario without its provenance line (which names the files and the command).
+fn without_provenance(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.starts_with("# Data: "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn calibrate_cli_reads_a_cloudwatch_export_as_the_same_data_in_csv() {
+    // 400 one-minute scrapes from 2024-06-03T00:01:00Z, one lost, written as tidy CSV and
+    // as a get-metric-data export (newest first, errors in two pages, timestamps without
+    // an offset in Paris time, +02:00 in June): the fit and its check are the same.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let t0 = 1_717_372_860u64;
+    let points: Vec<(u64, u64, u64)> = (0..401u64)
+        .filter(|&i| i != 123)
+        .map(|i| (t0 + 60 * i, 600 + (i * 7919) % 97, (i * 104_729) % 5))
+        .collect();
+    let mut csv = String::from("timestamp,series,value\n");
+    for &(t, r, e) in &points {
+        csv.push_str(&format!("{t},requests,{r}\n{t},errors,{e}\n"));
+    }
+    let paris = |t: u64| {
+        let s = t + 7200;
+        let (d, h, m) = (s / 86_400 - 19_877, s % 86_400 / 3600, s % 3600 / 60);
+        format!("\"2024-06-{:02}T{h:02}:{m:02}:00\"", 3 + d)
+    };
+    let entry = |id: &str,
+                 pts: &[&(u64, u64, u64)],
+                 value: fn(&(u64, u64, u64)) -> u64,
+                 status: &str| {
+        let ts: Vec<String> = pts.iter().map(|p| paris(p.0)).collect();
+        let vs: Vec<String> = pts.iter().map(|p| format!("{}.0", value(p))).collect();
+        format!(
+            "{{\"Id\": \"{id}\", \"Label\": \"{id}\", \"Timestamps\": [{}], \"Values\": [{}], \"StatusCode\": \"{status}\"}}",
+            ts.join(", "),
+            vs.join(", ")
+        )
+    };
+    let newest_first: Vec<&(u64, u64, u64)> = points.iter().rev().collect();
+    let (page1, page2) = newest_first.split_at(150);
+    let json = format!(
+        "{{\"MetricDataResults\": [{}, {}, {}], \"Messages\": []}}\n",
+        entry("requests", &newest_first, |p| p.1, "Complete"),
+        entry("errors", page1, |p| p.2, "PartialData"),
+        entry("errors", page2, |p| p.2, "Complete"),
+    );
+    let (csv_path, json_path) = (dir.path().join("m.csv"), dir.path().join("m.json"));
+    std::fs::write(&csv_path, csv).expect("write");
+    std::fs::write(&json_path, json).expect("write");
+    let from_csv = calibrate_cli(dir.path(), "csv", &csv_path.to_string_lossy(), &[]);
+    let from_json = calibrate_cli(
+        dir.path(),
+        "json",
+        &json_path.to_string_lossy(),
+        &["--timezone", "Europe/Paris"],
+    );
+    assert!(from_csv.0.contains("400 scrapes"), "{}", from_csv.0);
+    assert_eq!(from_csv.0, from_json.0);
+    assert_eq!(
+        without_provenance(&from_csv.1),
+        without_provenance(&from_json.1)
+    );
+    crate::scenario(&from_json.1);
+    // The shipped export (an hour: 59 scrapes, the errors' two pages joined) is read, and
+    // refused only for being too short to fit.
+    rollsim()
+        .args([
+            "calibrate",
+            "tests/data/recorded/alb-canary-cloudwatch.json",
+            "--out",
+        ])
+        .arg(dir.path().join("short.toml"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "calibration needs at least 200 scrapes and the data has 59",
+        ));
+}
+
+#[test]
+fn calibrate_cli_time_flags_and_exclusions_are_read_in_the_time_zone() {
+    // The same stretches and exclusions written in UTC and as Paris wall-clock times
+    // (+02:00 in May and June), in the flags and in the labels file, select the same
+    // scrapes: the printouts and the scenarios are the same.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let utc_labels = dir.path().join("utc.csv");
+    std::fs::write(
+        &utc_labels,
+        "start,end,kind\n2024-05-30T06:00:00Z,2024-05-30T07:00:00Z,incident\n",
+    )
+    .expect("write");
+    let paris_labels = dir.path().join("paris.csv");
+    std::fs::write(
+        &paris_labels,
+        "start,end,kind\n2024-05-30 08:00:00,2024-05-30 09:00:00,incident\n",
+    )
+    .expect("write");
+    let counts = "tests/data/calibrate/counts-only.csv";
+    let utc = calibrate_cli(
+        dir.path(),
+        "utc",
+        counts,
+        &[
+            "--stretch",
+            "2024-05-30T00:00:00Z..2024-05-30T20:00:00Z",
+            "--from",
+            "2024-05-31T00:00:00Z",
+            "--to",
+            "2024-06-01T00:00:00Z",
+            "--exclude",
+            "2024-05-31T10:00:00Z..2024-05-31T11:00:00Z",
+            "--exclude-labels",
+            &utc_labels.to_string_lossy(),
+        ],
+    );
+    let paris = calibrate_cli(
+        dir.path(),
+        "paris",
+        counts,
+        &[
+            "--timezone",
+            "Europe/Paris",
+            "--stretch",
+            "2024-05-30T02:00:00..2024-05-30T22:00:00",
+            "--from",
+            "2024-05-31 02:00:00",
+            "--to",
+            "2024-06-01T02:00:00",
+            "--exclude",
+            "2024-05-31T12:00:00..2024-05-31T13:00:00",
+            "--exclude-labels",
+            &paris_labels.to_string_lossy(),
+        ],
+    );
+    // 44.1 h of stretches (see calibrate_cli_counts_only_and_stretches) less two one-hour
+    // windows, 13 five-minute scrapes each (both ends included).
+    assert!(
+        utc.0.contains("stretches fitted: 41.9 h of the 48.0 h"),
+        "{}",
+        utc.0
+    );
+    assert_eq!(utc.0, paris.0);
+    assert_eq!(without_provenance(&utc.1), without_provenance(&paris.1));
+    // Without --timezone, a time without an offset is refused, naming the flag.
+    for (flag, value) in [
+        ("--from", "2024-05-31 02:00:00"),
+        ("--stretch", "2024-05-30T02:00:00..2024-05-30T22:00:00"),
+        ("--exclude", "2024-05-31T12:00:00Z..2024-05-31T13:00:00"),
+    ] {
+        rollsim()
+            .args(["calibrate", counts, flag, value, "--out"])
+            .arg(dir.path().join("refused.toml"))
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!("{flag}: timestamp")))
+            .stderr(predicate::str::contains("has no offset"));
+        assert!(!dir.path().join("refused.toml").exists());
+    }
+    rollsim()
+        .args(["calibrate", counts, "--exclude-labels"])
+        .arg(&paris_labels)
+        .arg("--out")
+        .arg(dir.path().join("refused.toml"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("paris.csv:2"))
+        .stderr(predicate::str::contains("has no offset"));
+}
