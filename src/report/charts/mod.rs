@@ -95,6 +95,36 @@ impl<
     }
 }
 
+/// The axes of a chart of numbers on both sides: six ticks a side, each written by
+/// [`tick`](crate::report::metrics::tick), and the axis titles (one place, so the x-y charts
+/// label their axes alike).
+pub trait NumericAxes {
+    /// Sets the ticks and the axis titles.
+    fn numeric_axes(&mut self, x_desc: String, y_desc: String) -> &mut Self;
+}
+
+/// A tick label of a numeric axis.
+const TICK: &(dyn Fn(&f64) -> String + Sync) = &|v: &f64| crate::report::metrics::tick(*v);
+
+impl<DB: DrawingBackend> NumericAxes
+    for plotters::chart::MeshStyle<
+        '_,
+        '_,
+        plotters::coord::types::RangedCoordf64,
+        plotters::coord::types::RangedCoordf64,
+        DB,
+    >
+{
+    fn numeric_axes(&mut self, x_desc: String, y_desc: String) -> &mut Self {
+        self.x_labels(6)
+            .y_labels(6)
+            .x_label_formatter(TICK)
+            .y_label_formatter(TICK)
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+    }
+}
+
 /// The font family every chart uses (registered with plotters and resvg).
 pub const FONT: &str = "DejaVu Sans";
 

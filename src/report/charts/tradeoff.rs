@@ -5,7 +5,7 @@
 
 use super::{
     bold, draw_legend, font, legend_height, padded, render_with_hover, text_width, Area, Chart,
-    Colors, DrawResult, HouseStyle, Hover, LegendItem, Mark, INK,
+    Colors, DrawResult, HouseStyle, Hover, LegendItem, Mark, NumericAxes, INK,
 };
 use crate::report::findings::{pareto_front, tradeoff_findings, Refs};
 use crate::report::metrics::{tick, MetricInfo};
@@ -151,12 +151,7 @@ fn panel_tradeoff(
         .build_cartesian_2d(x0..x1, y0..y1)?;
     chart
         .configure_mesh()
-        .x_labels(6)
-        .y_labels(6)
-        .x_label_formatter(&|v| tick(*v))
-        .y_label_formatter(&|v| tick(*v))
-        .x_desc(xm.axis_label())
-        .y_desc(ym.axis_label())
+        .numeric_axes(xm.axis_label(), ym.axis_label())
         .house_style()
         .draw()?;
 

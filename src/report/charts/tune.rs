@@ -6,9 +6,9 @@
 
 use super::{
     bold, draw_legend, font, legend_height, padded, render, Area, Chart, DrawResult, LegendItem,
-    Mark, Span, INK,
+    Mark, NumericAxes, Span, INK,
 };
-use crate::report::metrics::{tick, MetricInfo};
+use crate::report::metrics::MetricInfo;
 use crate::report::ReportError;
 use plotters::prelude::*;
 
@@ -116,15 +116,11 @@ fn tradeoff(
         .build_cartesian_2d(x0..x1, y0..y1)?;
     chart
         .configure_mesh()
-        .x_labels(6)
-        .y_labels(6)
-        .x_label_formatter(&|v| tick(*v))
-        .y_label_formatter(&|v| tick(*v))
-        .x_desc(format!("{} ({})", xm.label, unit(xm)))
-        .y_desc(format!("{} ({})", ym.label, unit(ym)))
-        .label_style(font(12.0).color(&INK))
-        .axis_desc_style(font(13.0).color(&INK))
-        .light_line_style(WHITE.mix(0.0))
+        .numeric_axes(
+            format!("{} ({})", xm.label, unit(xm)),
+            format!("{} ({})", ym.label, unit(ym)),
+        )
+        .tune_style()
         .draw()?;
     if let Some(l) = limit {
         chart.draw_series(DashedLineSeries::new(
@@ -134,14 +130,7 @@ fn tradeoff(
             LIMIT.stroke_width(2),
         ))?;
     }
-    // Dropped first, the winner last: on top.
-    let mut order: Vec<&TunePoint> = points.iter().collect();
-    order.sort_by_key(|p| match p.status {
-        Status::Dropped => 0,
-        Status::Finalist => 1,
-        Status::Winner => 2,
-    });
-    for p in order {
+    for p in drawing_order(points) {
         if !(fin(p.x.0) && fin(p.y.0)) {
             continue;
         }
@@ -166,6 +155,36 @@ fn tradeoff(
     Ok(())
 }
 
+/// The points in the order they are drawn: dropped first, the winner last (on top).
+fn drawing_order(points: &[TunePoint]) -> Vec<&TunePoint> {
+    let mut order: Vec<&TunePoint> = points.iter().collect();
+    order.sort_by_key(|p| match p.status {
+        Status::Dropped => 0,
+        Status::Finalist => 1,
+        Status::Winner => 2,
+    });
+    order
+}
+
+/// The tune chart's own type sizes and grid: a size smaller than the house style's, no
+/// minor grid lines.
+trait TuneStyle {
+    fn tune_style(&mut self) -> &mut Self;
+}
+
+impl<
+        X: plotters::coord::ranged1d::Ranged,
+        Y: plotters::coord::ranged1d::Ranged,
+        DB: DrawingBackend,
+    > TuneStyle for plotters::chart::MeshStyle<'_, '_, X, Y, DB>
+{
+    fn tune_style(&mut self) -> &mut Self {
+        self.label_style(font(12.0).color(&INK))
+            .axis_desc_style(font(13.0).color(&INK))
+            .light_line_style(WHITE.mix(0.0))
+    }
+}
+
 fn progress(area: &Area<'_>, points: &[TunePoint], ym: &MetricInfo) -> DrawResult<()> {
     let all: Vec<(f64, f64)> = points.iter().flat_map(|p| p.track.clone()).collect();
     let rmax = all.iter().map(|t| t.0).fold(1.0, f64::max);
@@ -182,23 +201,13 @@ fn progress(area: &Area<'_>, points: &[TunePoint], ym: &MetricInfo) -> DrawResul
         .build_cartesian_2d(0.0..rmax * 1.05, ym.scale(y0)..ym.scale(y1))?;
     chart
         .configure_mesh()
-        .x_labels(6)
-        .y_labels(6)
-        .x_label_formatter(&|v| tick(*v))
-        .y_label_formatter(&|v| tick(*v))
-        .x_desc("runs per candidate")
-        .y_desc(format!("{} ({})", ym.label, unit(ym)))
-        .label_style(font(12.0).color(&INK))
-        .axis_desc_style(font(13.0).color(&INK))
-        .light_line_style(WHITE.mix(0.0))
+        .numeric_axes(
+            "runs per candidate".into(),
+            format!("{} ({})", ym.label, unit(ym)),
+        )
+        .tune_style()
         .draw()?;
-    let mut order: Vec<&TunePoint> = points.iter().collect();
-    order.sort_by_key(|p| match p.status {
-        Status::Dropped => 0,
-        Status::Finalist => 1,
-        Status::Winner => 2,
-    });
-    for p in order {
+    for p in drawing_order(points) {
         let c = colour(p.status);
         let pts: Vec<(f64, f64)> = p
             .track
