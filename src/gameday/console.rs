@@ -78,25 +78,9 @@ pub fn parse(scenario: &Scenario, line: &str) -> Result<Typed, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::parse as parse_scenario;
 
     fn scenario() -> Scenario {
-        let text = r#"
-[simulation]
-duration = "2h"
-[service]
-name = "s"
-request_rate = 10
-[release]
-at = "1m"
-[[faults]]
-name = "db-slow"
-kind = "infra_latency"
-at = "30m"
-duration = "5m"
-latency_factor = 2.0
-"#;
-        parse_scenario(text, "t.toml").expect("a valid scenario")
+        crate::gameday::test_scenario("2h", "at = \"30m\"\nlatency_factor = 2.0")
     }
 
     #[test]

@@ -22,6 +22,18 @@ pub use game::{Game, Source, State};
 
 use crate::scenario::{Checkpoint, Guards, PolicyRule, PolicySpec, Scenario, Until};
 
+/// The game the unit tests play: a service of 10 requests/s over `duration`, a release at
+/// 1 m and a five-minute `infra_latency` fault `db-slow` with `fault_keys` added.
+#[cfg(test)]
+pub(crate) fn test_scenario(duration: &str, fault_keys: &str) -> Scenario {
+    let text = format!(
+        "[simulation]\nduration = \"{duration}\"\n[service]\nname = \"s\"\nrequest_rate = 10\n\
+         [release]\nat = \"1m\"\n[[faults]]\nname = \"db-slow\"\nkind = \"infra_latency\"\n\
+         duration = \"5m\"\n{fault_keys}\n"
+    );
+    crate::scenario::parse(&text, "t.toml").expect("a valid scenario")
+}
+
 /// The team's policy: the rule that pages the team (a scenario policy's, with a page
 /// instead of an automatic action), or no rule at all. Pipeline retries stay off: after
 /// the team rolls back, re-deploying is the team's call (`deploy`).

@@ -86,21 +86,7 @@ mod tests {
     use crate::gameday::game::Source;
 
     fn scenario() -> Scenario {
-        let text = r#"
-[simulation]
-duration = "1h"
-[service]
-name = "s"
-request_rate = 10
-[release]
-at = "1m"
-[[faults]]
-name = "db-slow"
-kind = "infra_latency"
-inject_only = true
-duration = "5m"
-"#;
-        crate::scenario::parse(text, "t.toml").expect("a valid scenario")
+        crate::gameday::test_scenario("1h", "inject_only = true")
     }
 
     fn action(at_ms: u64, command: Command, fault: Option<&str>) -> Action {

@@ -125,22 +125,11 @@ fn classification_rules() {
 
 #[test]
 fn scores() {
-    let p = Classification {
-        label: Label::Pass,
-        critical: false,
-    };
-    let h = Classification {
-        label: Label::High,
-        critical: false,
-    };
-    let n = Classification {
-        label: Label::Nodata,
-        critical: false,
-    };
-    let e = Classification {
-        label: Label::Error,
-        critical: false,
-    };
+    let [p, h, n, e] =
+        [Label::Pass, Label::High, Label::Nodata, Label::Error].map(|label| Classification {
+            label,
+            critical: false,
+        });
     assert_eq!(score(&[p, p]), 100.0);
     assert_eq!(score(&[p, h]), 50.0);
     assert_eq!(score(&[p, p, h]), 66.67);

@@ -34,6 +34,15 @@ fn probe_detection(scrape_s: u64, probe_s: u64, deploy_s: u64) -> (Option<u64>, 
     (rollback, record.time_to_detect_s)
 }
 
+/// Asserts that [`probe_detection`] rolls back at `expected_s` and measures the time to
+/// detect from the deploy.
+fn detected_at(scrape_s: u64, probe_s: u64, deploy_s: u64, expected_s: u64) {
+    let (rollback, detect) = probe_detection(scrape_s, probe_s, deploy_s);
+    let case = format!("scrape {scrape_s} s, probe {probe_s} s, deploy at {deploy_s} s");
+    assert_eq!(rollback, Some(expected_s * 1000), "{case}");
+    assert_eq!(detect, Some((expected_s - deploy_s) as f64), "{case}");
+}
+
 fn gcd(a: u64, b: u64) -> u64 {
     if b == 0 {
         a
@@ -63,18 +72,7 @@ fn a_probe_sees_the_interval_that_starts_at_its_instant() {
         .chain(at_a_shared_instant.map(|(s, p)| (s, p, s * p / gcd(s, p))))
         .chain([(15, 20, 65)]);
     for (scrape, probe, deploy) in cases {
-        let expected = deploy.div_ceil(probe) * probe;
-        let (rollback, detect) = probe_detection(scrape, probe, deploy);
-        assert_eq!(
-            rollback,
-            Some(expected * 1000),
-            "scrape {scrape} s, probe {probe} s, deploy at {deploy} s"
-        );
-        assert_eq!(
-            detect,
-            Some((expected - deploy) as f64),
-            "scrape {scrape} s, probe {probe} s, deploy at {deploy} s"
-        );
+        detected_at(scrape, probe, deploy, deploy.div_ceil(probe) * probe);
     }
 }
 
@@ -96,17 +94,7 @@ fn a_probe_between_ticks_sees_a_deploy_at_once() {
         (30, 7, 3601, 3605),
     ];
     for (scrape, probe, deploy, expected) in cases {
-        let (rollback, detect) = probe_detection(scrape, probe, deploy);
-        assert_eq!(
-            rollback,
-            Some(expected * 1000),
-            "scrape {scrape} s, probe {probe} s, deploy at {deploy} s"
-        );
-        assert_eq!(
-            detect,
-            Some((expected - deploy) as f64),
-            "scrape {scrape} s, probe {probe} s, deploy at {deploy} s"
-        );
+        detected_at(scrape, probe, deploy, expected);
     }
 }
 
