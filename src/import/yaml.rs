@@ -222,42 +222,41 @@ impl<'a, 't> Node<'a, 't> {
         scalar_text(self.y)
     }
 
-    /// A string scalar (numbers and booleans are not strings here).
-    pub fn str(&self) -> Option<&'a str> {
+    /// The scalar, tags stripped; `None` for a mapping, a sequence or an alias.
+    fn scalar(&self) -> Option<&'a Scalar<'t>> {
         match &untag(self.y).data {
-            YamlData::Value(Scalar::String(s)) => Some(s.as_ref()),
+            YamlData::Value(v) => Some(v),
             _ => None,
         }
+    }
+
+    /// A string scalar (numbers and booleans are not strings here).
+    pub fn str(&self) -> Option<&'a str> {
+        self.scalar()?.as_str()
     }
 
     /// An integer scalar.
     pub fn int(&self) -> Option<i64> {
-        match &untag(self.y).data {
-            YamlData::Value(Scalar::Integer(i)) => Some(*i),
-            _ => None,
-        }
+        self.scalar()?.as_integer()
     }
 
     /// A number scalar (integer or float).
     pub fn number(&self) -> Option<f64> {
-        match &untag(self.y).data {
-            YamlData::Value(Scalar::Integer(i)) => Some(*i as f64),
-            YamlData::Value(Scalar::FloatingPoint(f)) => Some(f.into_inner()),
+        match self.scalar()? {
+            Scalar::Integer(i) => Some(*i as f64),
+            Scalar::FloatingPoint(f) => Some(f.into_inner()),
             _ => None,
         }
     }
 
     /// A boolean scalar.
     pub fn bool(&self) -> Option<bool> {
-        match &untag(self.y).data {
-            YamlData::Value(Scalar::Boolean(b)) => Some(*b),
-            _ => None,
-        }
+        self.scalar()?.as_bool()
     }
 
     /// Whether the node is null or absent-like (`~`, `null`, empty value).
     pub fn is_null(&self) -> bool {
-        matches!(&untag(self.y).data, YamlData::Value(Scalar::Null))
+        self.scalar().is_some_and(Scalar::is_null)
     }
 
     /// Whether the node is a mapping.
@@ -284,35 +283,32 @@ fn walk(y: &MarkedYaml<'_>, path: &str, reads: &Reads, out: &mut Vec<Unread>) {
     if reads.was_read_whole(y) {
         return;
     }
-    match &untag(y).data {
-        YamlData::Mapping(m) => {
-            for (k, v) in m {
+    // Each child with its path and the node whose position names it (a mapping entry's
+    // key, a sequence item itself).
+    let children: Vec<(String, &MarkedYaml<'_>, &MarkedYaml<'_>)> = match &untag(y).data {
+        YamlData::Mapping(m) => m
+            .iter()
+            .map(|(k, v)| {
                 let key = scalar_text(k).unwrap_or_else(|| "?".into());
-                let p = join(path, &key);
-                if reads.was_read(v) {
-                    walk(v, &p, reads, out);
-                } else {
-                    out.push(Unread {
-                        path: p,
-                        pos: pos_of(k),
-                    });
-                }
-            }
+                (join(path, &key), v, k)
+            })
+            .collect(),
+        YamlData::Sequence(s) => s
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (format!("{path}[{i}]"), v, v))
+            .collect(),
+        _ => vec![],
+    };
+    for (p, v, named_at) in children {
+        if reads.was_read(v) {
+            walk(v, &p, reads, out);
+        } else {
+            out.push(Unread {
+                path: p,
+                pos: pos_of(named_at),
+            });
         }
-        YamlData::Sequence(s) => {
-            for (i, v) in s.iter().enumerate() {
-                let p = format!("{path}[{i}]");
-                if reads.was_read(v) {
-                    walk(v, &p, reads, out);
-                } else {
-                    out.push(Unread {
-                        path: p,
-                        pos: pos_of(v),
-                    });
-                }
-            }
-        }
-        _ => {}
     }
 }
 
