@@ -4,24 +4,36 @@
 use super::*;
 use crate::scenario::parse;
 
+/// A scenario `duration` long without noise or false probe failures, scraped every
+/// `scrape_s` and probed every `probe_s`, with `rest` (release, faults, policies) added.
+fn noiseless(scrape_s: u64, probe_s: u64, duration: &str, rest: &str) -> crate::scenario::Scenario {
+    let text = format!(
+        "[simulation]\nduration = \"{duration}\"\nscrape_interval = \"{scrape_s}s\"\n\
+         [service]\nbaseline_error_rate = 0.0\n\
+         [signals]\nnoise_sd = 0.0\nmissing_scrape_probability = 0.0\n\
+         [health_check]\ninterval = \"{probe_s}s\"\ntimeout = \"10s\"\n\
+         false_failure_probability = 0.0\n{rest}"
+    );
+    match parse(&text, "t") {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    }
+}
+
 /// A bad release that fails every request from its deploy at `deploy_s`, watched by a
 /// probe rule that rolls back on the first failed probe: returns when the rollback came
 /// (ms) and the run's time to detect (s).
 fn probe_detection(scrape_s: u64, probe_s: u64, deploy_s: u64) -> (Option<u64>, Option<f64>) {
-    let text = format!(
-        "[simulation]\nduration = \"2h\"\nscrape_interval = \"{scrape_s}s\"\n\
-         [service]\nbaseline_error_rate = 0.0\n\
-         [signals]\nnoise_sd = 0.0\nmissing_scrape_probability = 0.0\n\
-         [health_check]\ninterval = \"{probe_s}s\"\ntimeout = \"10s\"\n\
-         false_failure_probability = 0.0\n\
-         [release]\nat = \"{deploy_s}s\"\nbad_probability = 1.0\n\
-         [release.bad]\nerror_rate = 1.0\n\
-         [[policies]]\nname = \"first-failed-probe\"\nkind = \"consecutive\"\nfailures = 1\n"
+    let s = noiseless(
+        scrape_s,
+        probe_s,
+        "2h",
+        &format!(
+            "[release]\nat = \"{deploy_s}s\"\nbad_probability = 1.0\n\
+             [release.bad]\nerror_rate = 1.0\n\
+             [[policies]]\nname = \"first-failed-probe\"\nkind = \"consecutive\"\nfailures = 1\n"
+        ),
     );
-    let s = match parse(&text, "t") {
-        Ok(s) => s,
-        Err(e) => panic!("{e}"),
-    };
     let p = Prepared::new(&s);
     let world = World::draw(&s, 0, 1);
     assert!(world.release_bad);
@@ -108,21 +120,17 @@ fn probes_under_fault(
     start_s: u64,
     end_s: u64,
 ) -> Vec<(u64, bool)> {
-    let text = format!(
-        "[simulation]\nduration = \"10m\"\nscrape_interval = \"{scrape_s}s\"\n\
-         [service]\nbaseline_error_rate = 0.0\n\
-         [signals]\nnoise_sd = 0.0\nmissing_scrape_probability = 0.0\n\
-         [health_check]\ninterval = \"{probe_s}s\"\ntimeout = \"10s\"\n\
-         false_failure_probability = 0.0\n\
-         [release]\nat = \"0s\"\nbad_probability = 0.0\nbake = \"1h\"\n\
-         [[faults]]\n{effect}\nat = \"{start_s}s\"\nduration = \"{}s\"\n\
-         [[policies]]\nname = \"patient-probe\"\nkind = \"consecutive\"\nfailures = 10000\n",
-        end_s - start_s
+    let s = noiseless(
+        scrape_s,
+        probe_s,
+        "10m",
+        &format!(
+            "[release]\nat = \"0s\"\nbad_probability = 0.0\nbake = \"1h\"\n\
+             [[faults]]\n{effect}\nat = \"{start_s}s\"\nduration = \"{}s\"\n\
+             [[policies]]\nname = \"patient-probe\"\nkind = \"consecutive\"\nfailures = 10000\n",
+            end_s - start_s
+        ),
     );
-    let s = match parse(&text, "t") {
-        Ok(s) => s,
-        Err(e) => panic!("{e}"),
-    };
     let p = Prepared::new(&s);
     let world = World::draw(&s, 0, 1);
     assert!(!world.release_bad);
