@@ -224,30 +224,32 @@ pub fn html(rows: &[ScoreRow], c: &Context<'_>) -> String {
                 table: Some(table),
                 ..Section::default()
             },
-            Section {
-                heading: "The faults (hidden during the game)".into(),
-                text: if c.faults.is_empty() {
-                    vec!["No fault occurred.".into()]
-                } else {
-                    vec![]
-                },
-                table: (!c.faults.is_empty()).then_some(faults),
-                ..Section::default()
-            },
-            Section {
-                heading: "What the team did".into(),
-                text: if c.actions.is_empty() {
-                    vec!["The team sent no command.".into()]
-                } else {
-                    vec![]
-                },
-                table: (!c.actions.is_empty()).then_some(actions),
-                ..Section::default()
-            },
+            table_or_words(
+                "The faults (hidden during the game)",
+                faults,
+                c.faults.is_empty(),
+                "No fault occurred.",
+            ),
+            table_or_words(
+                "What the team did",
+                actions,
+                c.actions.is_empty(),
+                "The team sent no command.",
+            ),
         ],
         scenario_text: None,
     };
     render_html(&doc)
+}
+
+/// A section of the scorecard's page: `table`, or `none` in words when it has no row.
+fn table_or_words(heading: &str, table: Table, empty: bool, none: &str) -> Section {
+    Section {
+        heading: heading.into(),
+        text: if empty { vec![none.into()] } else { vec![] },
+        table: (!empty).then_some(table),
+        ..Section::default()
+    }
 }
 
 #[cfg(test)]
