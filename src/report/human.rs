@@ -64,21 +64,11 @@ pub fn duration(s: f64) -> String {
         return format!("{whole}s");
     }
     if whole < 3600 {
-        let (m, sec) = (whole / 60, whole % 60);
-        return if sec == 0 {
-            format!("{m}m")
-        } else {
-            format!("{m}m{sec:02}s")
-        };
+        return two_units(whole / 60, "m", whole % 60, "s");
     }
     let minutes = (s / 60.0).round() as u64;
     if minutes < 24 * 60 {
-        let (h, m) = (minutes / 60, minutes % 60);
-        return if m == 0 {
-            format!("{h}h")
-        } else {
-            format!("{h}h{m:02}m")
-        };
+        return two_units(minutes / 60, "h", minutes % 60, "m");
     }
     let hours = (s / 3600.0).round() as u64;
     let (d, h) = (hours / 24, hours % 24);
@@ -86,6 +76,15 @@ pub fn duration(s: f64) -> String {
         format!("{d}d")
     } else {
         format!("{d}d{h}h")
+    }
+}
+
+/// `5m`, or `5m07s` when the smaller unit is not zero (two digits, as on a clock).
+fn two_units(big: u64, big_unit: &str, small: u64, small_unit: &str) -> String {
+    if small == 0 {
+        format!("{big}{big_unit}")
+    } else {
+        format!("{big}{big_unit}{small:02}{small_unit}")
     }
 }
 
