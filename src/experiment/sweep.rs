@@ -11,7 +11,7 @@ use super::objective::{Paste, PointResult};
 use super::stats::Estimate;
 use super::{Options, Summary};
 use crate::outcome::RunRecord;
-use crate::scenario::{self, edit, raw, Scenario};
+use crate::scenario::{self, edit, Scenario};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -345,8 +345,8 @@ impl Known {
 
 impl Sweep {
     /// The values of a point as lines to paste into the scenario `text`, each in the
-    /// syntax the file uses for that field: what [`edit::set_number`] writes, read back,
-    /// with a duration in its largest whole units (`"15m"`, not `"900s"`).
+    /// syntax the file uses for that field: what [`edit::set_number`] writes, read back
+    /// (a duration in its largest whole units: `"15m"`, not `"900s"`).
     pub fn paste(&self, text: &str, values: &[f64]) -> Vec<Paste> {
         self.params
             .iter()
@@ -354,10 +354,6 @@ impl Sweep {
             .filter_map(|(p, v)| {
                 let edited = edit::set_number(text, &p.path, *v).ok()?;
                 let literal = edit::literal(&edited, &p.path)?;
-                let literal = match literal.strip_prefix('"').and_then(|l| l.strip_suffix('"')) {
-                    Some(d) => format!("{:?}", duration_text(raw::parse_duration(d).ok()?.0)),
-                    None => literal,
-                };
                 let (table, key) = p.path.rsplit_once('.').unwrap_or(("", &p.path));
                 Some(Paste {
                     table: table.to_string(),
@@ -366,26 +362,6 @@ impl Sweep {
             })
             .collect()
     }
-}
-
-/// A duration in milliseconds as a scenario writes it: whole hours, minutes, seconds and
-/// milliseconds, largest first (`5400000` is `"1h 30m"`).
-pub fn duration_text(ms: u64) -> String {
-    if ms == 0 {
-        return "0s".into();
-    }
-    let parts = [
-        (ms / 3_600_000, "h"),
-        (ms / 60_000 % 60, "m"),
-        (ms / 1000 % 60, "s"),
-        (ms % 1000, "ms"),
-    ];
-    parts
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, u)| format!("{n}{u}"))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// `path=value, path2=value2`: how a point is named in messages.
@@ -445,18 +421,6 @@ mod tests {
         assert!(e("x=1..2").contains("expected PATH=LOW..HIGH:POINTS"));
         assert!(e("x=a,b").contains("\"a\" is not a number"));
         assert!(e("x").contains("no '='"));
-    }
-
-    #[test]
-    fn durations_are_written_in_their_largest_units() {
-        assert_eq!(duration_text(900_000), "15m");
-        assert_eq!(duration_text(5_400_000), "1h 30m");
-        assert_eq!(duration_text(1_500), "1s 500ms");
-        assert_eq!(duration_text(0), "0s");
-        for ms in [1, 999, 61_000, 3_600_000, 86_400_000 + 1] {
-            let back = raw::parse_duration(&duration_text(ms)).expect("parses").0;
-            assert_eq!(back, ms);
-        }
     }
 
     /// Rows of `sweep` when every point simulates every policy (the plain way).
