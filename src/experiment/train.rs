@@ -5,7 +5,7 @@
 //! collect keeps run order; every reduction is serial, in that order); no I/O.
 
 use super::stats::Accumulator;
-use crate::outcome::train::{TrainRecord, WeekRow};
+use crate::outcome::train::{ServiceTrainRow, TrainRecord, WeekRow};
 use crate::scenario::train::Train;
 use crate::sim::train::simulate_train_run;
 use crate::sim::Prepared;
@@ -19,6 +19,8 @@ use std::sync::atomic::AtomicBool;
 pub struct TrainResults {
     pub records: Vec<TrainRecord>,
     pub weeks: Vec<WeekRow>,
+    /// In a system's train, a row per run, pair and service; empty for one service.
+    pub services: Vec<ServiceTrainRow>,
     /// Whether the stop flag ended the runs early (the rows are a prefix of whole runs).
     pub interrupted: bool,
 }
@@ -78,6 +80,7 @@ pub fn run_train(
             for t in run {
                 out.records.push(t.record);
                 out.weeks.extend(t.weeks);
+                out.services.extend(t.services);
             }
         }
         if cut || stopped() {
@@ -190,4 +193,71 @@ pub fn pairs_of_summary(rows: &[TrainSummaryRow]) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+/// One row of `services-summary.csv`: one service's releases under one pair, over the runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServiceSummaryRow {
+    pub policy: String,
+    pub review: String,
+    pub service: String,
+    /// Mean deployments of its releases per train.
+    pub deployments: f64,
+    /// Failed deployments over deployments, pooled over the runs.
+    pub change_failure_rate: Option<f64>,
+    /// Mean rollbacks of its releases per train.
+    pub rollbacks: f64,
+    /// Mean rollbacks of its fine releases per train.
+    pub false_positive_rollbacks: f64,
+    /// Mean releases deployed while a latent cause showed, per train.
+    pub latent_shown: f64,
+}
+
+/// Each (pair, service) over the runs, in first-seen order.
+pub fn summarize_services(rows: &[ServiceTrainRow]) -> Vec<ServiceSummaryRow> {
+    let mut out: Vec<(ServiceSummaryRow, u64, u64, u64)> = Vec::new();
+    for r in rows {
+        let i = match out.iter().position(|(s, ..)| {
+            s.policy == r.policy && s.review == r.review && s.service == r.service
+        }) {
+            Some(i) => i,
+            None => {
+                out.push((
+                    ServiceSummaryRow {
+                        policy: r.policy.clone(),
+                        review: r.review.clone(),
+                        service: r.service.clone(),
+                        deployments: 0.0,
+                        change_failure_rate: None,
+                        rollbacks: 0.0,
+                        false_positive_rollbacks: 0.0,
+                        latent_shown: 0.0,
+                    },
+                    0,
+                    0,
+                    0,
+                ));
+                out.len() - 1
+            }
+        };
+        let (s, runs, deployed, failed) = &mut out[i];
+        *runs += 1;
+        *deployed += u64::from(r.deployments);
+        *failed += u64::from(r.failed_deployments);
+        s.deployments += f64::from(r.deployments);
+        s.rollbacks += f64::from(r.rollbacks);
+        s.false_positive_rollbacks += f64::from(r.false_positive_rollbacks);
+        s.latent_shown += f64::from(r.latent_shown);
+    }
+    out.into_iter()
+        .map(|(mut s, runs, deployed, failed)| {
+            let n = runs.max(1) as f64;
+            s.change_failure_rate = (deployed > 0).then(|| failed as f64 / deployed as f64);
+            s.deployments /= n;
+            s.rollbacks /= n;
+            s.false_positive_rollbacks /= n;
+            s.latent_shown /= n;
+            s
+        })
+        .collect()
 }

@@ -1,12 +1,14 @@
 //! `rollsim train`: a release train's runs written into an output directory:
 //! `train-runs.csv` (a row per run and (policy, review policy) pair), `weekly.csv` (a row
-//! per run, pair and week), `train-summary.csv`, `weekly-summary.csv`, the weekly chart
+//! per run, pair and week), `train-summary.csv`, `weekly-summary.csv`, in a system's
+//! train `train-services.csv` (a row per run, pair and service) and
+//! `services-summary.csv`, the weekly chart
 //! (`weekly.svg`, `weekly.png`), `report.html`, `report.md`, `scenario.toml` and
 //! `manifest.json`.
 
 use super::{JobError, Source};
 use crate::experiment::train::{
-    run_train, summarize, summarize_weeks, TrainResults, TrainSummaryRow,
+    run_train, summarize, summarize_services, summarize_weeks, TrainResults, TrainSummaryRow,
 };
 use crate::report::train::train_report;
 use crate::report::{csv_bytes, Manifest, OutputDir};
@@ -56,12 +58,20 @@ impl TrainJob {
         dir.write("weekly.csv", &csv_bytes(&results.weeks).map_err(csv)?)?;
         dir.write("train-summary.csv", &csv_bytes(&summary).map_err(csv)?)?;
         dir.write("weekly-summary.csv", &csv_bytes(&weeks).map_err(csv)?)?;
+        let services = summarize_services(&results.services);
+        if !results.services.is_empty() {
+            dir.write(
+                "train-services.csv",
+                &csv_bytes(&results.services).map_err(csv)?,
+            )?;
+            dir.write("services-summary.csv", &csv_bytes(&services).map_err(csv)?)?;
+        }
         let title = if scenario.description.is_empty() {
             self.source.origin.clone()
         } else {
             scenario.description.clone()
         };
-        let (html, md, chart) = train_report(&title, &summary, &weeks)?;
+        let (html, md, chart) = train_report(&title, &summary, &weeks, &services)?;
         dir.write("weekly.svg", chart.svg.as_bytes())?;
         dir.write("weekly.png", &chart.png)?;
         dir.write("report.html", html.as_bytes())?;

@@ -115,3 +115,22 @@ pub struct WeekRow {
     pub downtime_s: f64,
     pub failed_requests: u64,
 }
+
+/// One (run, policy, review, service) row of `train-services.csv`, in a system's train:
+/// which service's releases were deployed and rolled back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ServiceTrainRow {
+    pub run: u64,
+    pub policy: String,
+    pub review: String,
+    pub service: String,
+    /// Its releases whose deploy started.
+    pub deployments: u32,
+    /// Its deployments that needed remediation.
+    pub failed_deployments: u32,
+    pub rollbacks: u32,
+    /// Rollbacks of its releases that were in truth fine.
+    pub false_positive_rollbacks: u32,
+    /// Its releases deployed while a latent cause showed.
+    pub latent_shown: u32,
+}

@@ -54,7 +54,8 @@ pub(crate) struct Doc {
 /// `manifest.json` and `scenario.toml` it holds. Commands call it after writing their
 /// files; `rollsim report DIR` calls it alone. A missing directory, a directory with none of
 /// the data files, or a malformed file is a [`ReportError::Input`] naming `file:line`, and
-/// then nothing is written.
+/// then nothing is written. A release train's directory (`train-runs.csv`) gets the
+/// train's report, byte for byte as `rollsim train` wrote it (see [`super::train::rebuild`]).
 pub fn build_report(dir: &Path) -> Result<ReportFiles, ReportError> {
     build_report_until(dir, None)
 }
@@ -73,6 +74,9 @@ pub fn build_report_until(
         _ => Ok(()),
     };
     check()?;
+    if dir.join(super::train::TRAIN_RUNS).is_file() {
+        return super::train::rebuild(dir);
+    }
     let inputs = Inputs::read(dir)?;
     check()?;
     let doc = compose(&inputs)?;
@@ -119,7 +123,7 @@ fn remove_stale_charts(dir: &Path, keep: &[String]) {
 }
 
 /// The scenario's `description`, for the title, if the copied scenario has one.
-fn description(text: &str) -> Option<String> {
+pub(super) fn description(text: &str) -> Option<String> {
     let v: toml::Table = toml::from_str(text).ok()?;
     v.get("description")?
         .as_str()

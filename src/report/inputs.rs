@@ -379,7 +379,7 @@ fn check_sweep(path: &Path, rows: &[(u64, SweepRow)]) -> Result<(), ReportError>
     Ok(())
 }
 
-fn read_text(dir: &Path, name: &str) -> Result<Option<String>, ReportError> {
+pub(super) fn read_text(dir: &Path, name: &str) -> Result<Option<String>, ReportError> {
     let path = dir.join(name);
     match std::fs::read(&path) {
         Ok(bytes) => String::from_utf8(bytes)
@@ -396,7 +396,10 @@ fn read_text(dir: &Path, name: &str) -> Result<Option<String>, ReportError> {
     }
 }
 
-fn read_json<T: DeserializeOwned>(dir: &Path, name: &str) -> Result<Option<T>, ReportError> {
+pub(super) fn read_json<T: DeserializeOwned>(
+    dir: &Path,
+    name: &str,
+) -> Result<Option<T>, ReportError> {
     let path = dir.join(name);
     let Some(text) = read_text(dir, name)? else {
         return Ok(None);
@@ -410,7 +413,7 @@ fn read_json<T: DeserializeOwned>(dir: &Path, name: &str) -> Result<Option<T>, R
 }
 
 /// Reads `name` from `dir` if present, each row with its line (see [`rows::read`]).
-fn read_csv<T: DeserializeOwned>(
+pub(super) fn read_csv<T: DeserializeOwned>(
     dir: &Path,
     name: &str,
 ) -> Result<Option<Vec<(u64, T)>>, ReportError> {

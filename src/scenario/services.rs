@@ -352,6 +352,8 @@ pub(super) fn attach(
         let mut one = raw.clone();
         one.services = Vec::new();
         one.system = None;
+        // A service of a train is one release of it at a time: the train is the system's.
+        one.train = None;
         for f in &mut one.faults {
             f.services = None;
             f.zone = None;
@@ -451,6 +453,29 @@ pub(super) fn attach(
             }
         }
         fault_targets.push((0..named.len()).filter(|&i| hit[i]).collect());
+    }
+    // [train]: the services that release in turn; each release's truth is the train's.
+    if let Some(train) = base.train.as_deref_mut() {
+        train.services = super::train::resolve_services(
+            &mut c,
+            raw.train.as_ref().and_then(|t| t.services.as_deref()),
+            &names,
+        );
+        for n in &named {
+            if n.raw
+                .release
+                .as_ref()
+                .is_some_and(|r| r.bad_probability.is_some())
+            {
+                c.fail(
+                    at(&at(&idx(&root, n.entry), "release"), "bad_probability"),
+                    format!(
+                        "service {:?}: a train draws each release's truth from train.code_defect_probability and train.config_change_probability; remove release.bad_probability",
+                        n.name
+                    ),
+                );
+            }
+        }
     }
     if !c.is_clean() {
         return Err(c.into_problems());

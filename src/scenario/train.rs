@@ -51,6 +51,8 @@ pub struct RawTrain {
     pub code_defect_probability: Option<f64>,
     pub config_change_probability: Option<f64>,
     pub reviews: Option<Vec<String>>,
+    /// In a system: the services that release, in turn (a name may repeat).
+    pub services: Option<Vec<String>>,
     pub review: Option<RawReview>,
     pub freeze: Option<RawFreeze>,
     #[serde(default)]
@@ -186,6 +188,11 @@ pub struct Train {
     pub review: Review,
     pub freeze: Option<Freeze>,
     pub latent: Vec<Latent>,
+    /// In a system of services: the services that release, in turn (indices in
+    /// [`super::System::services`]; release `k` of the train releases
+    /// `services[k % services.len()]`, so a service named twice releases twice as
+    /// often). Empty for a single service.
+    pub services: Vec<usize>,
 }
 
 const DAY_MS: u64 = 86_400_000;
@@ -417,13 +424,48 @@ pub(super) fn check(
         review,
         freeze,
         latent,
+        services: Vec::new(),
     }
 }
 
-/// Refuses `[train]` in a system of services, at the `[train]` key.
-pub(super) fn refuse_system() -> Problem {
+/// Refuses `train.services` in a file without `[[services]]`, at the key.
+pub(super) fn refuse_services() -> Problem {
     Problem {
-        path: vec![Seg::Key("train")],
-        message: "[train] runs one service; this file has [[services]] (a train of a system is not supported yet)".into(),
+        path: vec![Seg::Key("train"), Seg::Key("services")],
+        message: "train.services names the services of a system that release in turn; this file has no [[services]] (remove train.services)".into(),
     }
+}
+
+/// The services of a system that release on the train, in turn: `names` resolved among
+/// the system's `services` (every service in file order when `names` is `None`).
+pub(super) fn resolve_services(
+    c: &mut Checker,
+    names: Option<&[String]>,
+    services: &[&str],
+) -> Vec<usize> {
+    let root: Path = vec![Seg::Key("train"), Seg::Key("services")];
+    let Some(names) = names else {
+        return (0..services.len()).collect();
+    };
+    if names.is_empty() {
+        c.fail(
+            root,
+            "train.services is empty; expected the names of the services that release",
+        );
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(names.len());
+    for (j, name) in names.iter().enumerate() {
+        match services.iter().position(|s| s == name) {
+            Some(i) => out.push(i),
+            None => c.fail(
+                idx(&root, j),
+                format!(
+                    "train.services names unknown service {name:?}; expected one of the [[services]] names{}",
+                    super::suggest::hint(name, services.iter().copied())
+                ),
+            ),
+        }
+    }
+    out
 }

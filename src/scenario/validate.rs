@@ -234,8 +234,8 @@ pub(super) fn validate(
 
     // [train]: its latent causes name inject_only faults.
     let train = raw.train.as_ref().map(|t| {
-        if super::services::is_system(&raw) {
-            c.push(super::train::refuse_system());
+        if t.services.is_some() && !super::services::is_system(&raw) {
+            c.push(super::train::refuse_services());
         }
         let named: Vec<(String, bool)> = faults
             .iter()

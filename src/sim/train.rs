@@ -17,12 +17,12 @@
 
 use super::rng::{run_seed, stream, stream_at, Stream};
 use super::world::World;
-use super::{replicate, Prepared};
+use super::{replicate, replicate_system_release, Prepared};
 use crate::model::faults::{realize, FaultWindow};
-use crate::outcome::train::{TrainRecord, WeekRow};
+use crate::outcome::train::{ServiceTrainRow, TrainRecord, WeekRow};
 use crate::outcome::RunRecord;
 use crate::scenario::train::{Appears, Arrivals, ReviewPolicy, Train};
-use crate::scenario::{PolicySpec, Scenario};
+use crate::scenario::Scenario;
 use rand::{Rng, RngCore};
 use rand_distr::{Distribution, Exp};
 use std::collections::HashMap;
@@ -43,6 +43,9 @@ pub enum Cause {
 pub struct TrainRelease {
     /// When its change merged (train time, ms from Monday 00:00 of week 0).
     pub merge_ms: u64,
+    /// In a system, the service it releases (its index in the system's services): the
+    /// train's services in turn, drawing nothing; 0 for a single service.
+    pub service: usize,
     pub cause: Cause,
     /// The seed of its one-release world (its traffic, noise, faults, retries).
     pub seed: u64,
@@ -90,6 +93,11 @@ impl TrainWorld {
                 let review_draw = v.random();
                 TrainRelease {
                     merge_ms,
+                    service: train
+                        .services
+                        .get(i % train.services.len().max(1))
+                        .copied()
+                        .unwrap_or(0),
                     cause,
                     seed: release_seed,
                     shows,
@@ -196,6 +204,8 @@ fn merge_times<R: Rng + ?Sized>(train: &Train, rng: &mut R) -> Vec<u64> {
 pub struct TrainRun {
     pub record: TrainRecord,
     pub weeks: Vec<WeekRow>,
+    /// In a system, a row per service of the system (file order); empty for one service.
+    pub services: Vec<ServiceTrainRow>,
 }
 
 /// The one-release outcomes of one policy in one train world, by (release, latent causes
@@ -216,16 +226,30 @@ struct LatentState {
     hurt: bool,
 }
 
-/// Simulates the train of `world` under `spec` and review policy `review`.
+/// Simulates the train of `world` under the scenario's policy `k` and review policy
+/// `review`.
 pub fn simulate_train(
     p: &Prepared<'_>,
     train: &Train,
     world: &TrainWorld,
-    spec: &PolicySpec,
+    k: usize,
     review: ReviewPolicy,
     cache: &mut ReleaseCache,
 ) -> TrainRun {
     let s = p.scenario;
+    let spec = &s.policies[k];
+    let mut services: Vec<ServiceTrainRow> = s
+        .system
+        .iter()
+        .flat_map(|sys| sys.services.iter())
+        .map(|svc| ServiceTrainRow {
+            run: world.run,
+            policy: spec.name.clone(),
+            review: review.name().to_string(),
+            service: svc.name.clone(),
+            ..ServiceTrainRow::default()
+        })
+        .collect();
     let slot = s.duration_ms;
     let weeks_n = train.weeks() as usize;
     let mut weeks: Vec<WeekRow> = (0..weeks_n)
@@ -282,9 +306,22 @@ pub fn simulate_train(
                 shown |= 1 << l;
             }
         }
-        let one = cache
-            .entry((i, shown))
-            .or_insert_with(|| replicate(p, &world.release_world(s, train, i, shown), spec));
+        let one = cache.entry((i, shown)).or_insert_with(|| {
+            let w = world.release_world(s, train, i, shown);
+            if s.system.is_some() {
+                let bad = r.cause != Cause::Good;
+                let mut rows = replicate_system_release(p, &w, k, r.service, bad);
+                // The system's row: only the releasing service deploys, so its counts are
+                // that service's; downtime and failed requests are what the users saw.
+                if rows.is_empty() {
+                    RunRecord::new(world.run, r.seed, &spec.name, bad, 0)
+                } else {
+                    rows.swap_remove(0)
+                }
+            } else {
+                replicate(p, &w, spec)
+            }
+        });
         let end = start + slot;
         free_at = end;
         let week = &mut weeks[((start / WEEK_MS) as usize).min(weeks_n - 1)];
@@ -321,6 +358,13 @@ pub fn simulate_train(
         week.downtime_s += one.downtime_s;
         failed_requests += one.failed_requests;
         week.failed_requests += one.failed_requests;
+        if let Some(row) = services.get_mut(r.service) {
+            row.deployments += 1;
+            row.failed_deployments += u32::from(failed);
+            row.rollbacks += one.rollbacks;
+            row.false_positive_rollbacks += one.false_positive_rollbacks;
+            row.latent_shown += u32::from(shown != 0);
+        }
         if one.rollbacks == 0 {
             continue;
         }
@@ -384,7 +428,11 @@ pub fn simulate_train(
         w.change_failure_rate =
             (w.deployments > 0).then(|| f64::from(w.failed_deployments) / f64::from(w.deployments));
     }
-    TrainRun { record: rec, weeks }
+    TrainRun {
+        record: rec,
+        weeks,
+        services,
+    }
 }
 
 /// Every (policy, review policy) pair's train in run `run`, policies outer, review
@@ -397,10 +445,10 @@ pub fn simulate_train_run(
 ) -> Vec<TrainRun> {
     let world = TrainWorld::for_run(train, master_seed, run);
     let mut out = Vec::new();
-    for spec in &p.scenario.policies {
+    for k in 0..p.scenario.policies.len() {
         let mut cache = ReleaseCache::new();
         for &review in &train.reviews {
-            out.push(simulate_train(p, train, &world, spec, review, &mut cache));
+            out.push(simulate_train(p, train, &world, k, review, &mut cache));
         }
     }
     out

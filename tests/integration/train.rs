@@ -308,16 +308,58 @@ fn bad_train_input_is_located_and_nothing_is_written() {
 }
 
 #[test]
-fn a_train_of_a_system_is_refused_at_its_line() {
+fn report_rebuilds_a_train_directory_as_train_wrote_it() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let text =
-        "[[services]]\nname = \"a\"\n\n[[services]]\nname = \"b\"\n\n[train]\nhorizon = \"1w\"\n";
-    let path = write(dir.path(), text);
+    let out = dir.path().join("t");
     rollsim()
-        .args(["validate"])
-        .arg(&path)
+        .args(["train", "scenarios/train-review-latent-network.toml"])
+        .args(["--runs", "3", "--seed", "9", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let made = ["report.html", "report.md", "weekly.svg", "weekly.png"];
+    let written: Vec<Vec<u8>> = made
+        .iter()
+        .map(|f| std::fs::read(out.join(f)).expect("written"))
+        .collect();
+    for f in made {
+        std::fs::remove_file(out.join(f)).expect("remove");
+    }
+    rollsim().arg("report").arg(&out).assert().success();
+    for (f, bytes) in made.iter().zip(&written) {
+        let again = std::fs::read(out.join(f)).expect("rebuilt");
+        assert!(
+            &again == bytes,
+            "{f} differs from what `rollsim train` wrote"
+        );
+    }
+    let md = String::from_utf8_lossy(&written[1]).into_owned();
+    assert!(md.contains("## Verdict on reviews"));
+    assert!(md.contains("![weekly](weekly.svg)"));
+
+    // A malformed row is located at its line; nothing is written.
+    for f in made {
+        std::fs::remove_file(out.join(f)).expect("remove");
+    }
+    let runs = std::fs::read_to_string(out.join("train-runs.csv")).expect("runs");
+    let mut lines: Vec<String> = runs.lines().map(str::to_string).collect();
+    lines[2] = lines[2].replacen(",", ",not-a-seed,", 1);
+    std::fs::write(out.join("train-runs.csv"), lines.join("\n") + "\n").expect("write");
+    rollsim()
+        .arg("report")
+        .arg(&out)
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("bad.toml:7:"))
-        .stderr(predicate::str::contains("[train] runs one service"));
+        .stderr(predicate::str::contains("train-runs.csv:3"));
+    assert!(made.iter().all(|f| !out.join(f).exists()));
+    // Without its weeks, a train's report says what is missing.
+    std::fs::write(out.join("train-runs.csv"), runs).expect("write");
+    std::fs::remove_file(out.join("weekly.csv")).expect("remove");
+    rollsim()
+        .arg("report")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("weekly.csv"))
+        .stderr(predicate::str::contains("is missing"));
 }

@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 mod live;
 mod system;
 pub use live::{Live, LiveEnd, LiveView};
-pub use system::{replicate_system, replicate_system_traced};
+pub use system::{replicate_system, replicate_system_release, replicate_system_traced};
 
 /// What every replication of a scenario shares, computed once per experiment.
 #[derive(Debug, Clone)]
@@ -98,6 +98,9 @@ struct Replication<'a, 'w> {
     /// Whether this replication is one service of a system: only then does it keep what
     /// its callers see of it (`last`, `seen_error`); a single service skips that work.
     in_system: bool,
+    /// Whether its release deploys at all: in a system's release train, only the service
+    /// whose release it is deploys; the others serve their current version all along.
+    deploys: bool,
     /// The last interval's truth of service 0, as its callers see it (in a system).
     last: CalleeState,
     /// The error ratio of the last scrape delivered (both versions), while a release of
@@ -233,6 +236,7 @@ impl<'a, 'w> Replication<'a, 'w> {
             exposition: live.then(|| Box::new(Exposition::new(world.seed, sigma))),
             now_ms: 0,
             in_system: false,
+            deploys: true,
             last: CalleeState::default(),
             seen_error: None,
             deployed_ms: None,
@@ -260,7 +264,7 @@ impl<'a, 'w> Replication<'a, 'w> {
         for s in &self.services {
             s.schedule(&mut self.agenda);
         }
-        for r in &self.releases {
+        for r in self.releases.iter().filter(|_| self.deploys) {
             let release = r.index;
             self.agenda
                 .at(self.p.scenario.release.at_ms, Event::Deploy { release });

@@ -69,9 +69,47 @@ pub fn replicate_system(p: &Prepared<'_>, world: &World) -> Vec<RunRecord> {
     let policies = p.scenario.policies.len();
     let mut out = Vec::with_capacity(policies * (system.services.len() + 1));
     for k in 0..policies {
-        out.extend(one_policy(p, system, world, &worlds, k, false).0);
+        out.extend(one_policy(p, system, world, &worlds, k, false, None).0);
     }
     out
+}
+
+/// Policy `k` of a system scenario on the run of `world` when only service `service`
+/// releases, bad or not (`bad`): one release of a system's train. The other services
+/// serve their current version all run long and their own release truth is not drawn;
+/// the system's faults in `world` hit the services they name, as in any run. Returns the
+/// system's record then one per service, in file order; empty when `p` is not a system,
+/// has no policy `k` or no service `service`.
+pub fn replicate_system_release(
+    p: &Prepared<'_>,
+    world: &World,
+    k: usize,
+    service: usize,
+    bad: bool,
+) -> Vec<RunRecord> {
+    let Some(system) = p.scenario.system.as_deref() else {
+        return Vec::new();
+    };
+    if k >= p.scenario.policies.len() || service >= system.services.len() {
+        return Vec::new();
+    }
+    let worlds: Vec<World> = system
+        .services
+        .iter()
+        .enumerate()
+        .map(|(i, s)| World {
+            run: world.run,
+            seed: service_seed(world.seed, &s.name),
+            release_bad: i == service && bad,
+            faults: world
+                .faults
+                .iter()
+                .filter(|w| system.fault_targets[w.fault].contains(&i))
+                .copied()
+                .collect(),
+        })
+        .collect();
+    one_policy(p, system, world, &worlds, k, false, Some(service)).0
 }
 
 /// Policy `k` of a system scenario on the run of `world`, traced: the system's record,
@@ -88,7 +126,7 @@ pub fn replicate_system_traced(
         return None;
     }
     let worlds = worlds(system, world);
-    let (records, trace) = one_policy(p, system, world, &worlds, k, true);
+    let (records, trace) = one_policy(p, system, world, &worlds, k, true, None);
     Some((records.into_iter().next()?, trace.unwrap_or_default()))
 }
 
@@ -108,6 +146,7 @@ fn one_policy(
     worlds: &[World],
     k: usize,
     traced: bool,
+    only: Option<usize>,
 ) -> (Vec<RunRecord>, Option<Trace>) {
     let s = p.scenario;
     let n = system.services.len();
@@ -122,6 +161,7 @@ fn one_policy(
             });
             let mut r = Replication::new(&p.services[i], &worlds[i], spec, trace, false);
             r.in_system = true;
+            r.deploys = only.is_none_or(|o| o == i);
             r
         })
         .collect();
