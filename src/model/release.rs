@@ -78,6 +78,8 @@ pub struct Release {
     /// A fix was rolled forward (the flag no longer matters to the defect).
     pub fixed: bool,
     promoted_once: bool,
+    /// When it was last promoted (reached all of production), if it was.
+    pub promoted_ms: Option<u64>,
     /// The rollout's current plan step, when it started (for pause and resume) and how
     /// long it holds (its plan's hold, cut short when it passed early).
     step: usize,
@@ -111,6 +113,7 @@ impl Release {
             flag_off: false,
             fixed: false,
             promoted_once: false,
+            promoted_ms: None,
             step: 0,
             step_at: 0,
             hold_ms: 0,
@@ -395,6 +398,7 @@ impl Release {
     /// wait for it.
     pub fn promote(&mut self, t: u64, agenda: &mut Agenda) {
         self.phase = Phase::Promoted;
+        self.promoted_ms = Some(t);
         agenda.note(t, "promote", String::new);
         if self.promoted_once {
             return;

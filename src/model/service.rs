@@ -34,6 +34,8 @@ pub struct Service<'a, 'w> {
     /// Its request rate over the scenario's mean rate: in a system, callers' retries add
     /// attempts beyond the calls (1 otherwise, which leaves every rate bit for bit).
     load: f64,
+    /// The model time at which the run starts (0 but in a release train's slot).
+    clock_ms: u64,
 }
 
 /// The truth of one scrape interval `[t, t + dt)` of a service.
@@ -118,7 +120,15 @@ impl<'a, 'w> Service<'a, 'w> {
             slo_tail: [TailCache::default(); 2],
             upstream: None,
             load: 1.0,
+            clock_ms: 0,
         }
+    }
+
+    /// The same, its run starting at model time `clock_ms` (a train's slot at its time of
+    /// day and week): its traffic is the model's rate at `clock_ms + t`.
+    pub fn with_clock(mut self, clock_ms: u64) -> Self {
+        self.clock_ms = clock_ms;
+        self
     }
 
     /// Schedules what is known at time 0: the fault occurrences and timed migrations.
@@ -159,7 +169,7 @@ impl<'a, 'w> Service<'a, 'w> {
     pub fn truth_at(&self, t: u64, release: &Release) -> Moment {
         // The rate matters only for overload; a probe asks often, and the rate costs a cosine.
         let rate = if self.model.overloads() {
-            self.model.rate_at(t) * self.load
+            self.model.rate_at(self.clock_ms + t) * self.load
         } else {
             0.0
         };
@@ -277,7 +287,7 @@ impl<'a, 'w> Service<'a, 'w> {
         let s = self.scenario;
         let model = self.model;
         let share = release.share;
-        let rate = model.rate_at(t) * self.load;
+        let rate = model.rate_at(self.clock_ms + t) * self.load;
         let total = self
             .traffic
             .arrivals(rate * dt as f64 / 1000.0, s.signals.request_dispersion);

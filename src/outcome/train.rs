@@ -5,8 +5,9 @@
 //! The DORA keys are defined as the State of DevOps reports define them, made exact for
 //! the simulator (docs/scenarios.md repeats these definitions):
 //! - deployment frequency: releases whose deploy started, per week of the horizon;
-//! - lead time for changes: from a release's merge to the end of its slot in the pipeline
-//!   (when it counts as in production), over the releases in production at that end;
+//! - lead time for changes: from a release's merge to its last promotion (all of
+//!   production; the end of its slot if the slot ended first), over the releases in
+//!   production at the slot's end;
 //! - change failure rate: deployments that needed remediation (rolled back, rolled
 //!   forward, flag turned off, or a bad release left serving) over deployments;
 //! - failed deployment recovery time: from a bad release's onset until it stopped hurting

@@ -16,6 +16,7 @@
 //! time = { uniform = ["1h", "4h"] }
 //! find_probability = 0.8
 //! hold_releases = true
+//! notice_probability = 1.0          # misattributed_only: the team notices a fine release
 //!
 //! [train.freeze]
 //! rollbacks = 3
@@ -66,6 +67,7 @@ pub struct RawReview {
     pub time: Option<DurDist>,
     pub find_probability: Option<f64>,
     pub hold_releases: Option<bool>,
+    pub notice_probability: Option<f64>,
 }
 
 /// `[train.freeze]` as written.
@@ -140,6 +142,9 @@ pub struct Review {
     pub find_probability: f64,
     /// Whether releases wait in the queue until the review ends.
     pub hold_releases: bool,
+    /// Under `misattributed_only`: probability that the team notices a rolled-back
+    /// release was in truth fine (and so reviews it).
+    pub notice_probability: f64,
 }
 
 /// A deploy freeze: after `rollbacks` rolled-back releases within `window_ms`, no deploy
@@ -344,6 +349,7 @@ pub(super) fn check(
         time: t.dist("time", &rr.time, DurationDist::Fixed(2 * 3_600_000)),
         find_probability: t.prob("find_probability", rr.find_probability, 0.8),
         hold_releases: rr.hold_releases.unwrap_or(true),
+        notice_probability: t.prob("notice_probability", rr.notice_probability, 1.0),
     };
 
     let freeze = raw.freeze.as_ref().map(|f| {

@@ -17,7 +17,7 @@
 
 use super::rng::{run_seed, stream, stream_at, Stream};
 use super::world::World;
-use super::{replicate, replicate_system_release, Prepared};
+use super::{replicate_promoted, replicate_system_release, Prepared};
 use crate::model::faults::{realize, FaultWindow};
 use crate::outcome::train::{ServiceTrainRow, TrainRecord, WeekRow};
 use crate::outcome::RunRecord;
@@ -27,7 +27,8 @@ use rand::{Rng, RngCore};
 use rand_distr::{Distribution, Exp};
 use std::collections::HashMap;
 
-const WEEK_MS: u64 = 7 * 86_400_000;
+const DAY_MS: u64 = 86_400_000;
+const WEEK_MS: u64 = 7 * DAY_MS;
 const HOUR_MS: f64 = 3_600_000.0;
 
 /// Why a release of the train is bad, if it is.
@@ -56,6 +57,9 @@ pub struct TrainRelease {
     /// below `find_probability`).
     pub review_ms: u64,
     pub review_draw: f64,
+    /// A uniform draw: under `misattributed_only`, the team notices that its rollback was
+    /// of a fine release when the draw is below `notice_probability`.
+    pub notice_draw: f64,
 }
 
 /// The truth of one run of a train, whatever the policy or review policy.
@@ -91,6 +95,7 @@ impl TrainWorld {
                 let mut v = stream_at(seed, i as u64, Stream::Review);
                 let review_ms = train.review.time.sample(&mut v);
                 let review_draw = v.random();
+                let notice_draw = v.random();
                 TrainRelease {
                     merge_ms,
                     service: train
@@ -103,6 +108,7 @@ impl TrainWorld {
                     shows,
                     review_ms,
                     review_draw,
+                    notice_draw,
                 }
             })
             .collect();
@@ -137,21 +143,35 @@ impl TrainWorld {
         }
     }
 
-    /// The one-release world of release `i`, with the latent causes of `shown` (a bit per
-    /// latent cause) active through the whole slot.
-    fn release_world(&self, scenario: &Scenario, train: &Train, i: usize, shown: u64) -> World {
+    /// The one-release world of release `i` deployed at train time `start_ms`, with the
+    /// latent causes of `shown` (a bit per latent cause) acting up from the slot's start
+    /// for their fault's own duration (drawn for every latent cause, in order, from the
+    /// release's `LatentSpell` stream), cut at the slot's end.
+    fn release_world(
+        &self,
+        scenario: &Scenario,
+        train: &Train,
+        i: usize,
+        shown: u64,
+        start_ms: u64,
+    ) -> World {
         let r = &self.releases[i];
         let mut faults = realize(
             &scenario.faults,
             scenario.duration_ms,
             &mut stream(r.seed, Stream::Faults),
         );
+        let mut spells = stream_at(self.seed, i as u64, Stream::LatentSpell);
         for (l, lat) in train.latent.iter().enumerate() {
-            if shown & (1 << l) != 0 {
+            let spell = scenario
+                .faults
+                .get(lat.fault)
+                .map_or(u64::MAX, |f| f.duration.sample(&mut spells));
+            if shown & (1 << l) != 0 && spell > 0 {
                 faults.push(FaultWindow {
                     fault: lat.fault,
                     start_ms: 0,
-                    end_ms: scenario.duration_ms,
+                    end_ms: spell.min(scenario.duration_ms),
                 });
             }
         }
@@ -160,6 +180,8 @@ impl TrainWorld {
             seed: r.seed,
             release_bad: r.cause != Cause::Good,
             faults,
+            // Train time 0 is a Monday 00:00; model time 0 a Thursday 00:00.
+            clock_ms: start_ms + 4 * DAY_MS,
         }
     }
 }
@@ -208,10 +230,23 @@ pub struct TrainRun {
     pub services: Vec<ServiceTrainRow>,
 }
 
-/// The one-release outcomes of one policy in one train world, by (release, latent causes
-/// shown): a release's outcome depends on nothing else, so every review policy of a
-/// policy shares them.
-pub type ReleaseCache = HashMap<(usize, u64), RunRecord>;
+/// The one-release outcomes of one policy in one train world (its record and when it was
+/// last promoted), by (release, latent causes shown, deploy time when the traffic varies
+/// with the time of day or week, else 0): a release's outcome depends on nothing else, so
+/// every review policy of a policy shares them where they deploy it alike.
+pub type ReleaseCache = HashMap<(usize, u64, u64), (RunRecord, Option<u64>)>;
+
+/// Whether any service's traffic varies with the time of day or week (then a release's
+/// outcome depends on when it deploys).
+fn traffic_varies(s: &Scenario) -> bool {
+    let varies =
+        |s: &Scenario| s.service.diurnal_amplitude > 0.0 || s.service.weekly_amplitude > 0.0;
+    varies(s)
+        || s.system
+            .iter()
+            .flat_map(|x| x.services.iter())
+            .any(|x| varies(&x.scenario))
+}
 
 /// The state of one latent cause during a train.
 #[derive(Debug, Clone, Default)]
@@ -251,6 +286,7 @@ pub fn simulate_train(
         })
         .collect();
     let slot = s.duration_ms;
+    let varies = traffic_varies(s);
     let weeks_n = train.weeks() as usize;
     let mut weeks: Vec<WeekRow> = (0..weeks_n)
         .map(|w| WeekRow {
@@ -306,22 +342,25 @@ pub fn simulate_train(
                 shown |= 1 << l;
             }
         }
-        let one = cache.entry((i, shown)).or_insert_with(|| {
-            let w = world.release_world(s, train, i, shown);
+        let clock = if varies { start } else { 0 };
+        let (one, promoted) = cache.entry((i, shown, clock)).or_insert_with(|| {
+            let w = world.release_world(s, train, i, shown, start);
             if s.system.is_some() {
                 let bad = r.cause != Cause::Good;
-                let mut rows = replicate_system_release(p, &w, k, r.service, bad);
+                let (mut rows, promoted) = replicate_system_release(p, &w, k, r.service, bad);
                 // The system's row: only the releasing service deploys, so its counts are
                 // that service's; downtime and failed requests are what the users saw.
-                if rows.is_empty() {
+                let record = if rows.is_empty() {
                     RunRecord::new(world.run, r.seed, &spec.name, bad, 0)
                 } else {
                     rows.swap_remove(0)
-                }
+                };
+                (record, promoted)
             } else {
-                replicate(p, &w, spec)
+                replicate_promoted(p, &w, spec)
             }
         });
+        let one = &*one;
         let end = start + slot;
         free_at = end;
         let week = &mut weeks[((start / WEEK_MS) as usize).min(weeks_n - 1)];
@@ -334,10 +373,12 @@ pub fn simulate_train(
             || one.roll_forwards > 0
             || one.flags_off > 0
             || one.missed_bad_release;
-        // In production at the slot's end: its last deploy was not rolled back.
+        // In production at the slot's end: its last deploy was not rolled back. Its lead
+        // time ends when it was last promoted (the slot's end if it never was).
         let in_production = one.rollbacks < one.deploy_attempts.max(1);
         if in_production {
-            lead_sum += (end - r.merge_ms) as f64 / HOUR_MS;
+            let live = promoted.map_or(end, |t| start + t);
+            lead_sum += (live - r.merge_ms) as f64 / HOUR_MS;
             lead_n += 1;
         }
         if failed {
@@ -365,32 +406,36 @@ pub fn simulate_train(
             row.false_positive_rollbacks += one.false_positive_rollbacks;
             row.latent_shown += u32::from(shown != 0);
         }
-        if one.rollbacks == 0 {
+        if one.rollbacks == 0 && one.pages == 0 {
             continue;
         }
-        // A rolled-back release: recurrences of a latent cause left in place, the freeze,
-        // and the review.
-        for (l, st) in latent.iter_mut().enumerate() {
-            if shown & (1 << l) != 0 {
-                if st.hurt {
-                    rec.recurrences += 1;
-                    week.recurrences += 1;
+        // A rolled-back release: recurrences of a latent cause left in place, the freeze.
+        if one.rollbacks > 0 {
+            for (l, st) in latent.iter_mut().enumerate() {
+                if shown & (1 << l) != 0 {
+                    if st.hurt {
+                        rec.recurrences += 1;
+                        week.recurrences += 1;
+                    }
+                    st.hurt = true;
                 }
-                st.hurt = true;
+            }
+            if let Some(f) = train.freeze {
+                recent_rollbacks.retain(|&t| t + f.window_ms > end);
+                recent_rollbacks.push(end);
+                if recent_rollbacks.len() as u32 >= f.rollbacks {
+                    freeze_until = end + f.duration_ms;
+                    rec.freezes += 1;
+                    recent_rollbacks.clear();
+                }
             }
         }
-        if let Some(f) = train.freeze {
-            recent_rollbacks.retain(|&t| t + f.window_ms > end);
-            recent_rollbacks.push(end);
-            if recent_rollbacks.len() as u32 >= f.rollbacks {
-                freeze_until = end + f.duration_ms;
-                rec.freezes += 1;
-                recent_rollbacks.clear();
-            }
-        }
+        // The review of an incident (a rollback, or a page a person answered).
         let reviewed = match review {
             ReviewPolicy::EveryRollback => true,
-            ReviewPolicy::MisattributedOnly => one.false_positive_rollbacks > 0,
+            ReviewPolicy::MisattributedOnly => {
+                one.false_positive_rollbacks > 0 && r.notice_draw < train.review.notice_probability
+            }
             ReviewPolicy::None => false,
         };
         if reviewed {

@@ -14,6 +14,10 @@ pub struct World {
     pub release_bad: bool,
     /// Every fault occurrence, in scenario order.
     pub faults: Vec<FaultWindow>,
+    /// The model time at which the run starts: 0 for a run (00:00 on a Thursday); a
+    /// release train's slot starts at its own clock time, so its traffic follows the
+    /// day and the week (see [`crate::model::ServiceModel::rate_at`]).
+    pub clock_ms: u64,
 }
 
 impl World {
@@ -38,6 +42,7 @@ impl World {
             seed,
             release_bad,
             faults,
+            clock_ms: 0,
         }
     }
 }

@@ -31,6 +31,7 @@ mod signal_faults;
 mod sweep;
 mod systems;
 mod train;
+mod train_model;
 mod train_system;
 mod tune;
 mod verdict;

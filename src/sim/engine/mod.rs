@@ -127,6 +127,20 @@ pub fn replicate(p: &Prepared<'_>, world: &World, spec: &PolicySpec) -> RunRecor
     replicate_with(p, world, spec, None).0
 }
 
+/// Like [`replicate`], with the time the release was last promoted (reached all of
+/// production), if it was: where a release train's lead time for changes ends.
+pub fn replicate_promoted(
+    p: &Prepared<'_>,
+    world: &World,
+    spec: &PolicySpec,
+) -> (RunRecord, Option<u64>) {
+    let mut r = Replication::new(p, world, spec, None, false);
+    r.start();
+    r.advance(p.scenario.duration_ms);
+    let promoted = r.releases.first().and_then(|x| x.promoted_ms);
+    (r.finish().0, promoted)
+}
+
 /// Like [`replicate`], and records the timeline. The outcome is the same: recording draws
 /// observations the policy may not need, from streams that only feed observations.
 pub fn replicate_traced(p: &Prepared<'_>, world: &World, spec: &PolicySpec) -> (RunRecord, Trace) {
@@ -215,7 +229,9 @@ impl<'a, 'w> Replication<'a, 'w> {
             p,
             world,
             agenda: Agenda::new(trace),
-            services: vec![Service::new(0, s, &p.model, &world.faults, world.seed)],
+            services: vec![
+                Service::new(0, s, &p.model, &world.faults, world.seed).with_clock(world.clock_ms)
+            ],
             releases: vec![Release::new(0, release, &spec.rollout, s.service.replicas)],
             signals: Signals::new(world.seed, s, needs, sigma).with_faults(
                 world.seed,

@@ -53,6 +53,7 @@ fn worlds(system: &System, world: &World) -> Vec<World> {
                     .filter(|w| system.fault_targets[w.fault].contains(&i))
                     .copied()
                     .collect(),
+                clock_ms: world.clock_ms,
             }
         })
         .collect()
@@ -78,20 +79,20 @@ pub fn replicate_system(p: &Prepared<'_>, world: &World) -> Vec<RunRecord> {
 /// releases, bad or not (`bad`): one release of a system's train. The other services
 /// serve their current version all run long and their own release truth is not drawn;
 /// the system's faults in `world` hit the services they name, as in any run. Returns the
-/// system's record then one per service, in file order; empty when `p` is not a system,
-/// has no policy `k` or no service `service`.
+/// system's record then one per service, in file order (empty when `p` is not a system,
+/// has no policy `k` or no service `service`), and when the release was last promoted.
 pub fn replicate_system_release(
     p: &Prepared<'_>,
     world: &World,
     k: usize,
     service: usize,
     bad: bool,
-) -> Vec<RunRecord> {
+) -> (Vec<RunRecord>, Option<u64>) {
     let Some(system) = p.scenario.system.as_deref() else {
-        return Vec::new();
+        return (Vec::new(), None);
     };
     if k >= p.scenario.policies.len() || service >= system.services.len() {
-        return Vec::new();
+        return (Vec::new(), None);
     }
     let worlds: Vec<World> = system
         .services
@@ -107,9 +108,11 @@ pub fn replicate_system_release(
                 .filter(|w| system.fault_targets[w.fault].contains(&i))
                 .copied()
                 .collect(),
+            clock_ms: world.clock_ms,
         })
         .collect();
-    one_policy(p, system, world, &worlds, k, false, Some(service)).0
+    let (records, _, promoted) = one_policy(p, system, world, &worlds, k, false, Some(service));
+    (records, promoted)
 }
 
 /// Policy `k` of a system scenario on the run of `world`, traced: the system's record,
@@ -126,7 +129,7 @@ pub fn replicate_system_traced(
         return None;
     }
     let worlds = worlds(system, world);
-    let (records, trace) = one_policy(p, system, world, &worlds, k, true, None);
+    let (records, trace, _) = one_policy(p, system, world, &worlds, k, true, None);
     Some((records.into_iter().next()?, trace.unwrap_or_default()))
 }
 
@@ -147,7 +150,7 @@ fn one_policy(
     k: usize,
     traced: bool,
     only: Option<usize>,
-) -> (Vec<RunRecord>, Option<Trace>) {
+) -> (Vec<RunRecord>, Option<Trace>, Option<u64>) {
     let s = p.scenario;
     let n = system.services.len();
     // The users' service: its rows are the traced system's rows.
@@ -211,9 +214,13 @@ fn one_policy(
     }
     let mut runs = Vec::with_capacity(n);
     let mut whole: Option<Trace> = traced.then(Trace::default);
+    let mut promoted = None;
     for (i, mut r) in reps.into_iter().enumerate() {
         r.advance(s.duration_ms);
         let timeline = r.scorer.timeline();
+        if only == Some(i) {
+            promoted = r.releases.first().and_then(|x| x.promoted_ms);
+        }
         let (record, trace) = r.finish();
         let svc = &system.services[i];
         if let (Some(w), Some(t)) = (&mut whole, trace) {
@@ -252,5 +259,9 @@ fn one_policy(
         // In time order; at one instant, in service order (a stable sort).
         w.events.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
     }
-    (score(runs, rule, world.faults.len() as u32), whole)
+    (
+        score(runs, rule, world.faults.len() as u32),
+        whole,
+        promoted,
+    )
 }

@@ -61,6 +61,9 @@ pub enum Stream {
     Latent = 20,
     /// The review after one release of a train (keyed by the release's index).
     Review = 21,
+    /// How long each latent cause acts up in one release of a train (keyed by the
+    /// release's index): its fault's own duration.
+    LatentSpell = 22,
 }
 
 /// The generator behind every stream.
