@@ -397,7 +397,7 @@ fn wrap_command(command: &str, width: usize) -> String {
 
 /// Breaks text into lines of at most `width` characters at spaces (a word longer than
 /// the width stays whole).
-fn wrap(text: &str, width: usize) -> String {
+pub(super) fn wrap(text: &str, width: usize) -> String {
     let mut out = String::new();
     let mut line = String::new();
     for word in text.split_whitespace() {

@@ -2,6 +2,7 @@
 //! reviews printed.
 
 use super::args::TrainArgs;
+use super::experiment::wrap;
 use super::{command_line, default_out, load_any, pick_seed, stop_flag, Interrupted, UsageError};
 use anyhow::Result;
 use rollsim::jobs::train::TrainJob;
@@ -32,8 +33,9 @@ pub fn train(a: &TrainArgs, argv: &[String]) -> Result<()> {
     let stop = stop_flag();
     let done = job.run(Some(&stop))?;
     println!("Verdict on reviews ({runs} trains per pair, seed {seed}):");
+    // Each line within 100 columns: "- " and the wrapped sentence, indented after.
     for v in &done.verdict {
-        println!("- {v}");
+        println!("- {}", wrap(v, 98).replace('\n', "\n  "));
     }
     eprintln!("wrote {}", done.dir.path().display());
     if done.results.interrupted {

@@ -216,7 +216,10 @@ fn a_train_is_byte_identical_with_one_and_two_threads() {
             .arg(&out)
             .assert()
             .success()
-            .stdout(predicate::str::contains("Verdict on reviews"));
+            .stdout(predicate::str::contains("Verdict on reviews"))
+            .stdout(predicate::function(|out: &str| {
+                out.lines().all(|l| l.chars().count() <= 100)
+            }));
         let files: Vec<Vec<u8>> = ["train-runs.csv", "weekly.csv", "train-summary.csv"]
             .iter()
             .map(|f| std::fs::read(out.join(f)).expect("written"))
@@ -362,4 +365,126 @@ fn report_rebuilds_a_train_directory_as_train_wrote_it() {
         .code(2)
         .stderr(predicate::str::contains("weekly.csv"))
         .stderr(predicate::str::contains("is missing"));
+}
+
+/// Malformed `[train]` sections, each with the text of the line its message must name and
+/// a part of that message: every one is refused with `file:line:col` and exit 2.
+const MALFORMED: &[(&str, &str, &str)] = &[
+    ("horizon = \"0s\"", "horizon", "horizon"),
+    ("horizon = \"soon\"", "horizon", "soon"),
+    ("horizon = 3", "horizon", "expected a duration"),
+    (
+        "releases_per_day = -1",
+        "releases_per_day",
+        "releases_per_day",
+    ),
+    ("releases_per_day = 5000", "releases_per_day", "too many"),
+    (
+        "horizon = \"500w\"\nreleases_per_day = 1000",
+        "releases_per_day",
+        "expected at most 100000",
+    ),
+    ("arrivals = \"random\"", "arrivals", "\"random\" is unknown"),
+    (
+        "working_hours = [9]",
+        "working_hours",
+        "working_hours must be",
+    ),
+    (
+        "working_hours = [9, 25]",
+        "working_hours",
+        "working_hours must be",
+    ),
+    (
+        "working_hours = [-3, 4]",
+        "working_hours",
+        "working_hours must be",
+    ),
+    ("weekends = \"yes\"", "weekends", "expected a boolean"),
+    (
+        "code_defect_probability = 0.5\nconfig_change_probability = 0.9",
+        "config_change_probability",
+        "is over 1",
+    ),
+    (
+        "config_change_probability = -0.1",
+        "config_change_probability",
+        "probability",
+    ),
+    ("reviews = []", "reviews", "is empty"),
+    ("reviews = [\"none\", \"none\"]", "reviews", "twice"),
+    ("reviews = \"none\"", "reviews", "expected a sequence"),
+    ("horizn = \"1w\"", "horizn", "horizn"),
+    ("services = [\"payments\"]", "services", "no [[services]]"),
+    (
+        "[train.review]\nfind_probability = 2",
+        "find_probability",
+        "probability",
+    ),
+    (
+        "[train.review]\nnotice_probability = 1.5",
+        "notice_probability",
+        "probability",
+    ),
+    (
+        "[train.review]\ntime = \"-1h\"",
+        "time",
+        "invalid duration \"-1h\"",
+    ),
+    ("[train.review]\nhold = true", "hold", "hold"),
+    ("[train.freeze]\nrollbacks = 0", "rollbacks", "rollbacks"),
+    ("[train.freeze]\nwindow = \"0s\"", "window", "window"),
+    (
+        "[[train.latent]]\nfault = \"lossy-network\"\nrate_per_week = 1\nat = \"1d\"",
+        "at = ",
+        "not both",
+    ),
+    (
+        "[[train.latent]]\nfault = \"lossy-network\"\nshows_probability = -0.1",
+        "shows_probability",
+        "probability",
+    ),
+    (
+        "[[train.latent]]\nfault = \"lossy-network\"\nrate_per_week = 0",
+        "rate_per_week",
+        "rate_per_week",
+    ),
+    (
+        "[[train.latent]]\nfault = 7",
+        "fault = 7",
+        "expected a string",
+    ),
+];
+
+#[test]
+fn every_malformed_train_section_is_located_with_exit_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut failures = Vec::new();
+    for (keys, marker, message) in MALFORMED {
+        let text = train_text(&format!("[train]\n{keys}"), ORACLE);
+        let path = write(dir.path(), &text);
+        // The last line of the section holding the marker (the section's own keys come
+        // after the template's).
+        let line = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.trim_start().starts_with(marker))
+            .last()
+            .map_or(0, |(i, _)| i + 1);
+        assert!(line > 0, "{keys}: marker {marker:?} not found");
+        let out = rollsim().arg("validate").arg(&path).output().expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let located = stderr.contains(&format!("bad.toml:{line}:"));
+        if out.status.code() != Some(2)
+            || stderr.contains("panicked")
+            || !located
+            || !stderr.contains(message)
+        {
+            failures.push(format!(
+                "{keys}: want exit 2, line {line}, {message:?}; got {:?}: {stderr}",
+                out.status.code()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
