@@ -2,7 +2,7 @@
 //! [`rollsim::gameday::run`] and prints the scorecard.
 
 use super::args::GamedayArgs;
-use super::{command_line, default_out, load, pick_seed, policy_index, single_service, UsageError};
+use super::{command_line, default_out, load, pick_seed, policy_index, UsageError};
 use anyhow::Result;
 use rollsim::gameday::run::{run, GameDay};
 use rollsim::gameday::runtime::bind;
@@ -56,7 +56,19 @@ fn redact_token(argv: &[String]) -> Vec<String> {
 pub fn gameday(a: &GamedayArgs, argv: &[String]) -> Result<()> {
     check(a)?;
     let (text, origin, scenario) = load(&a.scenario)?;
-    single_service(&scenario, "gameday", &a.scenario)?;
+    if scenario.system.is_some() {
+        // The live engine (`sim::Live`) steps one service's replication by its events; a
+        // system's services are stepped together a scrape interval at a time, callees
+        // first, by `sim::engine::system`, which has no live form yet. Run otherwise, the
+        // game would play the file's template service alone and say nothing.
+        return Err(UsageError(format!(
+            "{}: `rollsim gameday` plays one service live; this file has [[services]], a \
+             system, which a game day cannot play yet (use `rollsim trace` to follow one \
+             run of the system, or `run`, `compare` or `sweep`)",
+            a.scenario.display()
+        ))
+        .into());
+    }
     let pager = match a.pager.as_deref() {
         Some(name) => Some((policy_index(&scenario, name, "--pager")?, name.to_string())),
         None => None,

@@ -185,20 +185,6 @@ fn load(path: &Path) -> Result<(String, String, Scenario)> {
     Ok((text, origin, scenario))
 }
 
-/// Refuses a system of services for `command`, which simulates one service only: it would
-/// otherwise run the file's template service alone and say nothing.
-fn single_service(scenario: &Scenario, command: &str, path: &Path) -> Result<()> {
-    if scenario.system.is_some() {
-        return Err(UsageError(format!(
-            "{}: `rollsim {command}` simulates one service; this file has [[services]] \
-             (use `rollsim run`, `compare` or `trace`)",
-            path.display()
-        ))
-        .into());
-    }
-    Ok(())
-}
-
 /// Reads and checks a scenario, printing its warnings; a release train is refused (it
 /// runs with `rollsim train` only: every other command simulates one release).
 fn load_source(path: &Path) -> Result<Source> {

@@ -4,10 +4,7 @@
 
 use super::args::SweepArgs;
 use super::gate::{self, Gates};
-use super::{
-    command_line, default_out, load_source, pick_seed, progress, single_service, stop_flag,
-    UsageError,
-};
+use super::{command_line, default_out, load_source, pick_seed, progress, stop_flag, UsageError};
 use anyhow::Result;
 use rollsim::experiment::objective::{self, PointResult, Recommendation};
 use rollsim::experiment::sweep::{Param, Sweep};
@@ -24,7 +21,6 @@ pub fn sweep(a: &SweepArgs, argv: &[String]) -> Result<()> {
     let c = &a.common;
     let b = &c.base;
     let source = load_source(&b.scenario)?;
-    single_service(&source.scenario, "sweep", &b.scenario)?;
     let params: Vec<Param> = a
         .params
         .iter()

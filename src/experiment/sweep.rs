@@ -11,7 +11,7 @@ use super::objective::{Paste, PointResult};
 use super::stats::Estimate;
 use super::{Options, Summary};
 use crate::outcome::RunRecord;
-use crate::scenario::{self, edit, Scenario};
+use crate::scenario::{self, edit, PolicySpec, Scenario};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -99,7 +99,11 @@ pub struct SweepRow {
     pub param2: Option<String>,
     pub value2: Option<f64>,
     pub policy: String,
-    /// One of [`RunRecord::METRICS`].
+    /// In a system: the service of the row, or `system` for the whole; absent (no column)
+    /// for a single service, whose `sweep.csv` keeps its columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// One of [`RunRecord::METRICS`] (in a system, or [`RunRecord::SYSTEM_METRICS`]).
     pub metric: String,
     /// Mean and 95% interval over the point's runs; empty when no run had a value.
     pub mean: Option<f64>,
@@ -127,6 +131,30 @@ pub struct Sweep {
     /// The policy the first parameter belongs to (`policies.NAME.key`), if any: the one
     /// the sweep tunes, and the default policy of an objective's metrics.
     pub tuned: Option<String>,
+    /// A system's services, in order (a point may not change them); empty for a single
+    /// service.
+    pub services: Vec<String>,
+}
+
+impl SweepRow {
+    /// The columns of `sweep.csv`: every field for a system's rows; for a single service
+    /// the columns without `service` (which its rows leave out).
+    pub fn columns(system: bool) -> Vec<&'static str> {
+        crate::check::fields_of::<SweepRow>()
+            .iter()
+            .copied()
+            .filter(|c| system || *c != "service")
+            .collect()
+    }
+
+    /// The row's name as the summary and an objective name it: the policy, or in a
+    /// system `policy@service` for a service's row (the system's row is the policy's).
+    pub fn series(&self) -> String {
+        match self.service.as_deref() {
+            Some(s) if s != "system" => format!("{}@{s}", self.policy),
+            _ => self.policy.clone(),
+        }
+    }
 }
 
 fn finite(x: f64) -> Option<f64> {
@@ -181,6 +209,11 @@ impl Sweep {
                     "--param {label} changes the policies; sweep values, not names"
                 )));
             }
+            if super::service_names(&scenario) != super::service_names(base) {
+                return Err(SweepError(format!(
+                    "--param {label} changes the services; sweep values, not names or counts"
+                )));
+            }
             points.push(Point { values, scenario });
         }
         let policies: Vec<String> = base.policies.iter().map(|p| p.name.clone()).collect();
@@ -198,32 +231,63 @@ impl Sweep {
             points,
             policies,
             tuned,
+            services: super::service_names(base),
         })
     }
 
-    /// Rows a complete point has in `sweep.csv`: every metric of every policy.
-    pub fn rows_per_point(&self) -> usize {
-        self.policies.len() * RunRecord::METRICS.len()
+    /// Whether the sweep is of a system of services.
+    pub fn is_system(&self) -> bool {
+        !self.services.is_empty()
     }
 
-    /// The rows of point `i` from its experiment's summary.
+    /// The metrics of every row of a point: [`RunRecord::METRICS`], and in a system
+    /// [`RunRecord::SYSTEM_METRICS`] too (empty where one does not apply), so that every
+    /// point of a system has the same rows.
+    fn metrics(&self) -> impl Iterator<Item = &'static str> + '_ {
+        let system = RunRecord::SYSTEM_METRICS
+            .iter()
+            .filter(|_| self.is_system());
+        RunRecord::METRICS.iter().chain(system).map(|(m, _)| *m)
+    }
+
+    /// Rows a complete point has in `sweep.csv`: every metric of every policy (in a
+    /// system, of every policy's system row and each of its services' rows).
+    pub fn rows_per_point(&self) -> usize {
+        self.policies.len() * (self.services.len() + 1) * self.metrics().count()
+    }
+
+    /// The rows of point `i` from its experiment's summary (in a system, the summary's
+    /// rows are each policy's system row then its services', as [`super::row_names`]).
     pub fn rows(&self, i: usize, s: &Summary) -> Vec<SweepRow> {
         let values = &self.points[i].values;
+        let group = self.services.len() + 1;
         let mut rows = Vec::new();
-        for p in &s.policies {
-            for (metric, e) in &p.metrics {
+        for (k, p) in s.policies.iter().enumerate() {
+            let (policy, service) = if self.is_system() {
+                let policy = self.policies.get(k / group).cloned().unwrap_or_default();
+                let service = match k % group {
+                    0 => "system".to_string(),
+                    j => self.services[j - 1].clone(),
+                };
+                (policy, Some(service))
+            } else {
+                (p.policy.clone(), None)
+            };
+            for metric in self.metrics() {
+                let e = p.metrics.iter().find(|(m, _)| *m == metric).map(|(_, e)| e);
                 rows.push(SweepRow {
                     point: i as u64,
                     param: self.params[0].path.clone(),
                     value: values[0],
                     param2: self.params.get(1).map(|p| p.path.clone()),
                     value2: values.get(1).copied(),
-                    policy: p.policy.clone(),
+                    policy: policy.clone(),
+                    service: service.clone(),
                     metric: metric.to_string(),
-                    mean: finite(e.mean),
-                    ci95_low: finite(e.ci95_low),
-                    ci95_high: finite(e.ci95_high),
-                    n: e.n,
+                    mean: e.and_then(|e| finite(e.mean)),
+                    ci95_low: e.and_then(|e| finite(e.ci95_low)),
+                    ci95_high: e.and_then(|e| finite(e.ci95_high)),
+                    n: e.map_or(0, |e| e.n),
                 });
             }
         }
@@ -293,21 +357,60 @@ impl Sweep {
 /// policy reads another. So when two points differ only in some policies' rules, every
 /// other policy's records, and hence its estimates (accumulated in run order), are the
 /// same at both, and are taken from the last point instead of simulated again.
+///
+/// In a system each service holds its own copy of every policy, checked against that
+/// service: a policy is the same at two points when its copy is the same in every service
+/// as well, and its estimates are a block of rows (its system row, then its services').
 struct Known {
-    /// The scenario with no policies: what every policy's runs share.
+    /// The scenario with no policies (in a system, none in any service either): what
+    /// every policy's runs share.
     rest: Scenario,
-    policies: Vec<crate::scenario::PolicySpec>,
+    /// Each policy as every run of it sees it: its spec, then its copy in each service.
+    policies: Vec<Vec<PolicySpec>>,
     summary: Summary,
+}
+
+/// `scenario` with only the policies `keep` (by index), in the system's services too.
+fn with_policies(scenario: &Scenario, keep: &[usize]) -> Scenario {
+    let pick = |all: &[PolicySpec]| keep.iter().filter_map(|&j| all.get(j).cloned()).collect();
+    let mut out = Scenario {
+        policies: pick(&scenario.policies),
+        ..scenario.clone()
+    };
+    if let Some(system) = out.system.as_deref_mut() {
+        for s in &mut system.services {
+            s.scenario.policies = pick(&s.scenario.policies);
+        }
+    }
+    out
+}
+
+/// Policy `j` of `scenario` as every run of it sees it: its spec, then each service's copy.
+fn identity(scenario: &Scenario, j: usize) -> Vec<PolicySpec> {
+    let copies = scenario
+        .system
+        .iter()
+        .flat_map(|s| s.services.iter())
+        .filter_map(|s| s.scenario.policies.get(j).cloned());
+    scenario.policies[j..=j]
+        .iter()
+        .cloned()
+        .chain(copies)
+        .collect()
+}
+
+/// Rows of a summary per policy: 1, or in a system its system row and one per service.
+fn group(scenario: &Scenario) -> usize {
+    scenario.system.as_ref().map_or(0, |s| s.services.len()) + 1
 }
 
 impl Known {
     fn new(scenario: &Scenario, summary: Summary) -> Known {
         Known {
-            rest: Scenario {
-                policies: Vec::new(),
-                ..scenario.clone()
-            },
-            policies: scenario.policies.clone(),
+            rest: with_policies(scenario, &[]),
+            policies: (0..scenario.policies.len())
+                .map(|j| identity(scenario, j))
+                .collect(),
             summary,
         }
     }
@@ -316,29 +419,26 @@ impl Known {
     /// policies that differ from the last point's (all of them when more than the policies
     /// differ), and their indices.
     fn changed(&self, scenario: &Scenario) -> (Scenario, Vec<usize>) {
-        let same_rest = Scenario {
-            policies: Vec::new(),
-            ..scenario.clone()
-        } == self.rest;
+        let same_rest = with_policies(scenario, &[]) == self.rest;
         let changed: Vec<usize> = (0..scenario.policies.len())
-            .filter(|&j| !same_rest || self.policies.get(j) != Some(&scenario.policies[j]))
+            .filter(|&j| !same_rest || self.policies.get(j) != Some(&identity(scenario, j)))
             .collect();
-        let subset = Scenario {
-            policies: changed
-                .iter()
-                .map(|&j| scenario.policies[j].clone())
-                .collect(),
-            ..scenario.clone()
-        };
-        (subset, changed)
+        (with_policies(scenario, &changed), changed)
     }
 
     /// Takes the estimates of the simulated policies `changed` (in `simulated` order) into
     /// the point whose scenario is `scenario`.
     fn update(&mut self, scenario: &Scenario, changed: &[usize], simulated: Summary) {
-        for (&j, p) in changed.iter().zip(simulated.policies) {
-            self.summary.policies[j] = p;
-            self.policies[j] = scenario.policies[j].clone();
+        let g = group(scenario);
+        let mut rows = simulated.policies.into_iter();
+        for &j in changed {
+            for (slot, p) in self.summary.policies[j * g..(j + 1) * g]
+                .iter_mut()
+                .zip(rows.by_ref())
+            {
+                *slot = p;
+            }
+            self.policies[j] = identity(scenario, j);
         }
     }
 }
@@ -374,7 +474,8 @@ fn label(params: &[Param], values: &[f64]) -> String {
         .join(", ")
 }
 
-/// The estimates of every point, in point order, as the objective reads them.
+/// The estimates of every point, in point order, as the objective reads them: by policy,
+/// or in a system by the system's row of a policy and `policy@service` for a service's.
 pub fn results(rows: &[SweepRow]) -> Vec<PointResult> {
     let mut by_point: BTreeMap<usize, PointResult> = BTreeMap::new();
     for r in rows {
@@ -390,7 +491,7 @@ pub fn results(rows: &[SweepRow]) -> Vec<PointResult> {
             }
         });
         p.estimates.insert(
-            (r.policy.clone(), r.metric.clone()),
+            (r.series(), r.metric.clone()),
             Estimate {
                 mean: r.mean.unwrap_or(f64::NAN),
                 ci95_low: r.ci95_low.unwrap_or(f64::NAN),
@@ -476,6 +577,42 @@ mod tests {
         }
     }
 
+    const SYSTEM: &str = "[simulation]\nduration = \"3h\"\n\
+        [signals]\nnoise_sd = 0.3\n\
+        [release]\nat = \"1h\"\nbad_probability = 0.3\n\
+        [[services]]\nname = \"api\"\nrequest_rate = 30.0\n\
+        calls = [{ service = \"db\", fraction = 0.5 }]\n\
+        [[services]]\nname = \"db\"\n\
+        [[policies]]\nname = \"gate\"\nkind = \"threshold\"\nerror_rate_above = 0.02\n\
+        [[policies]]\nname = \"probes\"\nkind = \"consecutive\"\nfailures = 3\n";
+
+    #[test]
+    fn a_system_sweep_equals_simulating_every_policy_at_every_point() {
+        let base = scenario::parse(SYSTEM, "t").expect("valid");
+        for params in [
+            vec!["policies.probes.failures=1..3:3"],
+            vec!["services.db.release.bad_probability=0.1,0.9"],
+            vec![
+                "policies.gate.error_rate_above=0.01,0.03",
+                "services.api.request_rate=20,40",
+            ],
+        ] {
+            let params = params.iter().map(|p| p.parse().expect("param")).collect();
+            let sweep = Sweep::new(SYSTEM, "t", Path::new("."), &base, params).expect("sweep");
+            let rows = sweep_rows(&sweep, 5, 20);
+            assert_eq!(rows.len(), sweep.points.len() * sweep.rows_per_point());
+            assert_eq!(rows, rows_simulating_everything(&sweep, 5, 20));
+            let services: Vec<_> = rows[..3 * sweep.metrics().count()]
+                .chunks(sweep.metrics().count())
+                .map(|c| c[0].service.clone())
+                .collect();
+            assert_eq!(
+                services,
+                [Some("system".into()), Some("api".into()), Some("db".into())]
+            );
+        }
+    }
+
     #[test]
     fn only_the_policies_a_point_changes_are_simulated_again() {
         let base = scenario::parse(TWO_RULES, "t").expect("valid");
@@ -491,5 +628,25 @@ mod tests {
         let mut other = base.clone();
         other.signals.noise_sd = 0.4;
         assert_eq!(known.changed(&other).1, vec![0, 1]);
+
+        // In a system, a policy's copies in the services are part of it.
+        let base = scenario::parse(SYSTEM, "t").expect("valid");
+        let at = |v: u32| {
+            let text = SYSTEM.replace("failures = 3", &format!("failures = {v}"));
+            scenario::parse(&text, "t").expect("valid")
+        };
+        let known = Known::new(&base, Summary { policies: vec![] });
+        let (subset, changed) = known.changed(&at(5));
+        assert_eq!(changed, vec![1]);
+        let system = subset.system.as_deref().expect("a system");
+        for s in &system.services {
+            assert_eq!(s.scenario.policies.len(), 1);
+            assert_eq!(s.scenario.policies[0].name, "probes");
+        }
+        let mut other = base.clone();
+        if let Some(s) = other.system.as_deref_mut() {
+            s.services[1].scenario.policies[0].name = "renamed".into();
+        }
+        assert_eq!(known.changed(&other).1, vec![0]);
     }
 }

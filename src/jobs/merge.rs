@@ -8,6 +8,7 @@
 use super::sweep::points::{PointSum, POINTS_FILE};
 use super::JobError;
 use crate::experiment::merge::{self, Block};
+use crate::experiment::sweep::SweepRow;
 use crate::experiment::Summarizer;
 use crate::outcome::RunRecord;
 use crate::report::system::{EVENTS_FILE, GRAPH_FILE};
@@ -284,7 +285,9 @@ impl MergeJob {
             let bytes = csv_err(rows::csv_text(point, false), out, "sweep.csv")?;
             sums.push(PointSum::of(point[0].point, point.len(), &bytes));
         }
-        let bytes = csv_err(rows::csv_text(&all, true), out, "sweep.csv")?;
+        // A system's rows carry a `service` column that a single service's leave out.
+        let columns = SweepRow::columns(all.iter().any(|r| r.service.is_some()));
+        let bytes = csv_err(rows::csv_text_with(&all, Some(&columns)), out, "sweep.csv")?;
         out.write("sweep.csv", &bytes)?;
         rows::write_bytes(out, POINTS_FILE, rows::csv_text(&sums, true))?;
         Ok((

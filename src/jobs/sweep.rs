@@ -76,6 +76,16 @@ fn csv<T: serde::Serialize + serde::de::DeserializeOwned>(
     })
 }
 
+/// `sweep.csv` rows as CSV text, with the header of a system's sweep (with `service`) or
+/// a single service's when `header` says which.
+fn sweep_csv(rows: &[SweepRow], header: Option<bool>) -> Result<Vec<u8>, ReportError> {
+    let columns = header.map(SweepRow::columns);
+    rows::csv_text_with(rows, columns.as_deref()).map_err(|source| ReportError::Csv {
+        path: "sweep.csv".into(),
+        source,
+    })
+}
+
 impl SweepJob {
     fn manifest(&self) -> Manifest {
         let total = self.sweep.points.len() as u64;
@@ -108,6 +118,7 @@ impl SweepJob {
     pub fn start(&self) -> Result<Started<'_>, JobError> {
         let manifest = self.manifest();
         let csv_path = self.out.join("sweep.csv");
+        let system = self.sweep.is_system();
         let (dir, done, notes) = if self.resume {
             let dir = OutputDir::reopen(&self.out)?;
             self.check_resumable(&manifest)?;
@@ -118,12 +129,12 @@ impl SweepJob {
             let kept = points::keep(rows, sums, self.sweep.rows_per_point(), &shown)?;
             notes.extend(kept.notes);
             // Only the points that check out are kept, atomically; the rest run again.
-            dir.write("sweep.csv", &csv(&kept.rows, true)?)?;
+            dir.write("sweep.csv", &sweep_csv(&kept.rows, Some(system))?)?;
             dir.write(POINTS_FILE, &csv(&kept.sums, true)?)?;
             (dir, kept.done, notes)
         } else {
             let dir = OutputDir::prepare(&self.out, self.force)?;
-            dir.write("sweep.csv", &csv::<SweepRow>(&[], true)?)?;
+            dir.write("sweep.csv", &sweep_csv(&[], Some(system))?)?;
             dir.write(POINTS_FILE, &csv::<PointSum>(&[], true)?)?;
             (dir, vec![], vec![])
         };
@@ -187,13 +198,13 @@ impl Started<'_> {
     ) -> Result<Finished, JobError> {
         let job = self.job;
         let csv_path = self.dir.path().join("sweep.csv");
-        let mut sweep_csv = Appender::open(&csv_path)?;
+        let mut csv_file = Appender::open(&csv_path)?;
         let mut sums = Appender::open(&self.dir.path().join(POINTS_FILE))?;
         let finished = job
             .sweep
             .run(job.seed, job.runs, &self.todo, stop, progress, |rows| {
-                let bytes = csv(rows, false)?;
-                sweep_csv.append(&bytes)?;
+                let bytes = sweep_csv(rows, None)?;
+                csv_file.append(&bytes)?;
                 let point = rows.first().map_or(0, |r| r.point);
                 sums.append(&csv(&[PointSum::of(point, rows.len(), &bytes)], false)?)?;
                 Ok::<(), JobError>(())

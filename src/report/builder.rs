@@ -6,7 +6,7 @@
 
 use super::charts::{self, Chart, Colors};
 use super::findings::{clock, num_plain, recommendation_sentence};
-use super::inputs::Inputs;
+use super::inputs::{Inputs, SweepRow};
 use super::metrics::MetricInfo;
 use super::tables::{EstimateTable, Sweep};
 use super::{html, markdown, OutputDir, ReportError};
@@ -140,6 +140,33 @@ fn cell(m: &MetricInfo, e: Option<super::tables::Est>) -> String {
         },
         None => "-".into(),
     }
+}
+
+/// The views of a sweep's rows the report draws, each with its scope: a single
+/// service's rows whole; a system's, the system's rows, then those of the service the
+/// first parameter edits (`services.NAME.`), if it is one of the rows' services.
+fn sweep_views(rows: &[SweepRow]) -> Vec<(Option<String>, Vec<SweepRow>)> {
+    if rows.iter().all(|r| r.service.is_none()) {
+        return vec![(None, rows.to_vec())];
+    }
+    let of = |service: &str| -> Vec<SweepRow> {
+        rows.iter()
+            .filter(|r| r.service.as_deref() == Some(service))
+            .cloned()
+            .collect()
+    };
+    let mut views = vec![(Some("system".to_string()), of("system"))];
+    let edited = rows.first().and_then(|r| {
+        let rest = r.param.strip_prefix("services.")?;
+        Some(rest.split('.').next()?.to_string())
+    });
+    if let Some(service) = edited.filter(|s| s != "system") {
+        let mine = of(&service);
+        if !mine.is_empty() {
+            views.push((Some(service), mine));
+        }
+    }
+    views
 }
 
 fn label_with_unit(m: &MetricInfo) -> String {
@@ -432,8 +459,9 @@ pub(crate) fn compose(inputs: &Inputs) -> Result<Doc, ReportError> {
         });
     }
 
-    if let Some(rows) = &inputs.sweep {
-        if let Some(s) = Sweep::new(rows, &order) {
+    for (scope, rows) in inputs.sweep.as_deref().map(sweep_views).unwrap_or_default() {
+        if let Some(mut s) = Sweep::new(&rows, &order) {
+            s.scope = scope;
             let rec = inputs.recommendation.as_ref();
             let metrics = charts::sweep::chosen_metrics(&s, rec);
             let chart = if s.param2.is_some() {
@@ -487,6 +515,11 @@ pub(crate) fn compose(inputs: &Inputs) -> Result<Doc, ReportError> {
             let heading = match &s.param2 {
                 Some(p2) => format!("Sweep over {} and {}", s.param, p2),
                 None => format!("Sweep over {}", s.param),
+            };
+            let heading = match s.scope.as_deref() {
+                Some("system") => format!("{heading}: the system"),
+                Some(service) => format!("{heading}: {service}"),
+                None => heading,
             };
             doc.sections.push(Section {
                 heading,

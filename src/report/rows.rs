@@ -138,11 +138,21 @@ pub fn csv_text<T: Serialize + DeserializeOwned>(
     rows: &[T],
     header: bool,
 ) -> Result<Vec<u8>, csv::Error> {
+    csv_text_with(rows, header.then(columns::<T>))
+}
+
+/// Rows as CSV text, led by the header `columns` when given: for a row type whose rows
+/// leave some columns out (a single service's rows have no `service`), the header the
+/// rows are written with.
+pub fn csv_text_with<T: Serialize>(
+    rows: &[T],
+    columns: Option<&[&str]>,
+) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::WriterBuilder::new()
         .has_headers(false)
         .from_writer(vec![]);
-    if header {
-        w.write_record(columns::<T>())?;
+    if let Some(columns) = columns {
+        w.write_record(columns)?;
     }
     for r in rows {
         w.serialize(r)?;
@@ -294,6 +304,7 @@ mod tests {
             param2: Some("service.request_rate".into()),
             value2: Some(20.0),
             policy: "gate".into(),
+            service: Some("payments".into()),
             metric: "rollbacks".into(),
             mean: Some(0.25),
             ci95_low: Some(0.1),

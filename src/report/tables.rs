@@ -176,6 +176,9 @@ pub struct Sweep {
     by_series: HashMap<(String, String), Vec<usize>>,
     /// Index into `rows` of each (policy, metric, value, value2).
     by_cell: HashMap<CellKey, usize>,
+    /// In a system's sweep, whose rows these are: `system` or a service's name (its
+    /// charts are named and titled for it); `None` for a single service.
+    pub scope: Option<String>,
 }
 
 /// A sweep cell's key: policy, metric and the parameter values' bits (-0 read as 0).
@@ -270,7 +273,27 @@ impl Sweep {
             rows: cells,
             by_series,
             by_cell,
+            scope: None,
         })
+    }
+
+    /// A chart's id for this sweep: `id` itself, or for a service of a system
+    /// `id-SERVICE`, so each service's chart has its own file.
+    pub fn chart_id(&self, id: &str) -> String {
+        match self.scope.as_deref() {
+            Some(s) if s != "system" => format!("{id}-{s}"),
+            _ => id.to_string(),
+        }
+    }
+
+    /// Whose outcomes a chart title names: "" for a single service, else " of the
+    /// system" or " of SERVICE".
+    pub fn of_whom(&self) -> String {
+        match self.scope.as_deref() {
+            None => String::new(),
+            Some("system") => " of the system".into(),
+            Some(s) => format!(" of {s}"),
+        }
     }
 
     /// The rows of one policy and metric, in increasing value.
@@ -347,6 +370,7 @@ mod tests {
             param2: y.map(|_| "policies.gate.for_s".into()),
             value2: y,
             policy: policy.into(),
+            service: None,
             metric: metric.into(),
             mean: Some(mean),
             ci95_low: None,

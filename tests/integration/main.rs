@@ -29,6 +29,7 @@ mod scenario_limits;
 mod sequential;
 mod signal_faults;
 mod sweep;
+mod system_sweep;
 mod systems;
 mod train;
 mod train_model;

@@ -305,22 +305,22 @@ fn a_system_is_byte_identical_across_threads_and_shards() {
 }
 
 #[test]
-fn sweep_refuses_a_system_rather_than_run_its_template_alone() {
+fn gameday_refuses_a_system_rather_than_play_its_template_alone() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = dir.path().join("sweep");
+    let out = dir.path().join("game");
     Command::cargo_bin("rollsim")
         .expect("binary")
-        .args(["sweep", "scenarios/checkout-payments-ledger.toml"])
         .args([
-            "--param",
-            "policies.error-rate-2pct.error_rate_above=0.01..0.03:3",
+            "gameday",
+            "scenarios/checkout-payments-ledger.toml",
+            "--virtual",
         ])
         .arg("--out")
         .arg(&out)
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "`rollsim sweep` simulates one service; this file has [[services]]",
+            "`rollsim gameday` plays one service live; this file has [[services]], a system",
         ));
     assert!(!out.exists());
 }

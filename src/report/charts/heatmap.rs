@@ -69,7 +69,8 @@ pub fn heatmap_chart(
     let cols = 2;
     let (w, ph) = (1000, 420);
     let title = format!(
-        "Outcomes over {} and {} (mean per run)",
+        "Outcomes{} over {} and {} (mean per run)",
+        s.of_whom(),
         Sweep::short(&s.param),
         Sweep::short(&p2)
     );
@@ -77,7 +78,7 @@ pub fn heatmap_chart(
         .filter(|r| r.met)
         .and_then(|r| Some((r.value?, r.value2?)));
     let mut chart = render(
-        "heatmap",
+        &s.chart_id("heatmap"),
         &title,
         (w, 40 + rows_for(panels.len(), cols) * ph),
         |area| {

@@ -81,10 +81,11 @@ pub fn sweep_chart(
     let legend_h = legend_height(&items, w - 24);
     let h = 50 + legend_h + rows_for(metrics.len(), cols) * 330;
     let title = format!(
-        "Outcomes as {} varies (mean, 95% band)",
+        "Outcomes{} as {} varies (mean, 95% band)",
+        s.of_whom(),
         Sweep::short(&s.param)
     );
-    let mut chart = render_with_hover("sweep", &title, (w, h), |area| {
+    let mut chart = render_with_hover(&s.chart_id("sweep"), &title, (w, h), |area| {
         let (top, body) = area.split_vertically(legend_h);
         draw_legend(&top, &items)?;
         let mut hovers = Vec::new();
