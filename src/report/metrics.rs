@@ -57,6 +57,16 @@ impl MetricInfo {
             "pages" => ("Pages to a human", "per run", Lower),
             "human_minutes" => ("Human minutes", "per run", Lower),
             "rollbacks_suppressed" => ("Rollbacks suppressed by a guard", "per run", Neither),
+            // A system of services (`RunRecord::SYSTEM_METRICS`).
+            "wrong_service_rollbacks" => ("Wrong-service rollbacks", "per run", Lower),
+            "infra_misattributed_rollbacks" => {
+                ("Rollbacks blamed on infrastructure", "per run", Lower)
+            }
+            "rollback_storms" => ("Rollback storms", "per run", Lower),
+            "largest_storm" => ("Largest storm", "services", Lower),
+            "entry_failed_requests" => ("Users' failed requests", "per run", Lower),
+            "time_to_bad_service_rollback_s" => ("Time to roll back the bad service", "s", Lower),
+            "rollbacks_held" => ("Rollbacks held for a dependency", "per run", Neither),
             // `rollsim replay`: per deploy (or per day), over recorded incidents.
             "decisions" => ("Decisions", "per deploy", Neither),
             "false_positive_decisions" => ("False-positive decisions", "per deploy", Lower),

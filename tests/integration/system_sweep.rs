@@ -201,6 +201,8 @@ fn the_report_draws_the_system_and_the_swept_service() {
         md.contains("Sweep over services.payments.release.bad_probability: payments"),
         "{md}"
     );
+    // A system's sweep charts the wrong-service rollbacks beside the usual outcomes.
+    assert!(md.contains("Wrong-service rollbacks (per run)"), "{md}");
     assert!(
         out.join("charts/sweep.svg").exists() && out.join("charts/sweep-payments.svg").exists()
     );

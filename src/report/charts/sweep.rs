@@ -23,11 +23,19 @@ pub const KEY_METRICS: [&str; 4] = [
     "failed_requests",
 ];
 
-/// The metrics to chart for a sweep: the key ones present, plus the recommendation's.
+/// What a system's sweep charts beside [`KEY_METRICS`]: the healthy releases rolled back
+/// for another service's bad release, the mistake a system is about.
+pub const SYSTEM_KEY_METRIC: &str = "wrong_service_rollbacks";
+
+/// The metrics to chart for a sweep: the key ones present (a system's with
+/// [`SYSTEM_KEY_METRIC`]), plus the recommendation's.
 pub fn chosen_metrics(s: &Sweep, rec: Option<&Recommendation>) -> Vec<String> {
+    let system = s.scope.is_some().then_some(SYSTEM_KEY_METRIC);
     let mut out: Vec<String> = KEY_METRICS
         .iter()
-        .filter(|m| s.metrics.iter().any(|x| x == *m))
+        .copied()
+        .chain(system)
+        .filter(|m| s.metrics.iter().any(|x| x == m))
         .map(|m| m.to_string())
         .collect();
     if let Some(m) = rec.and_then(|r| r.metric.clone()) {
