@@ -1,0 +1,262 @@
+use super::super::VersionSample;
+use super::*;
+
+fn scrape(at_ms: u64, requests: u64, errors: u64) -> Scrape {
+    let s = VersionSample {
+        requests,
+        errors,
+        latency_p99_ms: Some(100.0),
+    };
+    Scrape {
+        at_ms,
+        new: Some(s),
+        old: None,
+    }
+}
+
+fn missing(at_ms: u64) -> Scrape {
+    Scrape {
+        at_ms,
+        new: None,
+        old: None,
+    }
+}
+
+#[test]
+fn ratio_of_sums_over_the_window() {
+    // 60 s window, 15 s scrapes: four scrapes in the window.
+    let mut t = Threshold::new(
+        ThresholdSignal::ErrorRate { above: 0.05 },
+        60_000,
+        0,
+        1,
+        NoData::Ignore,
+    );
+    assert_eq!(t.on_scrape(&scrape(15_000, 100, 0)), Decision::Continue);
+    assert_eq!(t.on_scrape(&scrape(30_000, 100, 0)), Decision::Continue);
+    assert_eq!(t.on_scrape(&scrape(45_000, 100, 0)), Decision::Continue);
+    // 20 / 400 = 0.05: not strictly above.
+    assert_eq!(t.on_scrape(&scrape(60_000, 100, 20)), Decision::Continue);
+    // window now 30..75 s: 21 / 400 > 0.05
+    assert_eq!(t.on_scrape(&scrape(75_000, 100, 1)), Decision::Rollback);
+}
+
+#[test]
+fn hold_time_must_elapse_in_breach() {
+    let mut t = Threshold::new(
+        ThresholdSignal::ErrorRate { above: 0.01 },
+        15_000,
+        30_000,
+        1,
+        NoData::Ignore,
+    );
+    assert_eq!(t.on_scrape(&scrape(15_000, 100, 50)), Decision::Continue);
+    assert_eq!(t.on_scrape(&scrape(30_000, 100, 50)), Decision::Continue);
+    assert_eq!(t.on_scrape(&scrape(45_000, 100, 0)), Decision::Continue); // breaks the hold
+    assert_eq!(t.on_scrape(&scrape(60_000, 100, 50)), Decision::Continue);
+    assert_eq!(t.on_scrape(&scrape(75_000, 100, 50)), Decision::Continue);
+    assert_eq!(t.on_scrape(&scrape(90_000, 100, 50)), Decision::Rollback);
+}
+
+#[test]
+fn no_data_is_ignored_or_a_breach_as_configured() {
+    let mut ignore = Threshold::new(
+        ThresholdSignal::ErrorRate { above: 0.01 },
+        15_000,
+        0,
+        1,
+        NoData::Ignore,
+    );
+    let mut breach = Threshold::new(
+        ThresholdSignal::ErrorRate { above: 0.01 },
+        15_000,
+        0,
+        1,
+        NoData::Breach,
+    );
+    assert_eq!(ignore.on_scrape(&missing(15_000)), Decision::Continue);
+    assert_eq!(breach.on_scrape(&missing(15_000)), Decision::Rollback);
+    // Too few requests is no data as well.
+    let mut low = Threshold::new(
+        ThresholdSignal::ErrorRate { above: 0.01 },
+        15_000,
+        0,
+        50,
+        NoData::Ignore,
+    );
+    assert_eq!(low.on_scrape(&scrape(15_000, 10, 10)), Decision::Continue);
+}
+
+/// Bug 6 of issue 12: a pending `for` timer does not survive a window with no data
+/// under `ignore` (a Prometheus pending alert is deleted when its query returns
+/// nothing), and does under `breach`. 15 s window and scrapes, `for` = 30 s.
+#[test]
+fn no_data_drops_a_pending_timer_unless_it_is_a_breach() {
+    let rule = |no_data| {
+        Threshold::new(
+            ThresholdSignal::ErrorRate { above: 0.01 },
+            15_000,
+            30_000,
+            1,
+            no_data,
+        )
+    };
+    let trace = |t: &mut Threshold| -> Vec<(u64, Decision)> {
+        let mut out = Vec::new();
+        for s in [
+            scrape(15_000, 100, 50), // breach: pending since 15 s
+            scrape(30_000, 100, 50), // 15 s pending
+            missing(45_000),         // the window is empty: no data
+            scrape(60_000, 100, 50), // breach again
+            scrape(75_000, 100, 50),
+            scrape(90_000, 100, 50),
+        ] {
+            let d = t.on_scrape(&s);
+            out.push((s.at_ms, d));
+            if d == Decision::Rollback {
+                break;
+            }
+        }
+        out
+    };
+    use Decision::{Continue as C, Rollback as R};
+    // ignore: pending again from 60 s, fires once 30 s have passed, at 90 s.
+    assert_eq!(
+        trace(&mut rule(NoData::Ignore)),
+        vec![
+            (15_000, C),
+            (30_000, C),
+            (45_000, C),
+            (60_000, C),
+            (75_000, C),
+            (90_000, R)
+        ]
+    );
+    // breach: the empty window keeps the condition, which has held 30 s at 45 s.
+    assert_eq!(
+        trace(&mut rule(NoData::Breach)),
+        vec![(15_000, C), (30_000, C), (45_000, R)]
+    );
+    // A lost scrape with data left in a longer window is not "no data": 60 s window,
+    // the timer from 15 s runs on and fires at 45 s.
+    let mut long = Threshold::new(
+        ThresholdSignal::ErrorRate { above: 0.01 },
+        60_000,
+        30_000,
+        1,
+        NoData::Ignore,
+    );
+    assert_eq!(
+        trace(&mut long),
+        vec![(15_000, C), (30_000, C), (45_000, R)]
+    );
+}
+
+#[test]
+fn latency_uses_the_mean_scraped_p99() {
+    let mut t = Threshold::new(
+        ThresholdSignal::LatencyP99 { above_ms: 150.0 },
+        30_000,
+        0,
+        1,
+        NoData::Ignore,
+    );
+    let mut s = scrape(15_000, 10, 0);
+    s.new.as_mut().unwrap().latency_p99_ms = Some(100.0);
+    assert_eq!(t.on_scrape(&s), Decision::Continue);
+    s.at_ms = 30_000;
+    s.new.as_mut().unwrap().latency_p99_ms = Some(250.0);
+    assert_eq!(t.on_scrape(&s), Decision::Rollback); // mean 175 > 150
+}
+
+fn with_old(at_ms: u64, new: (u64, u64), old: (u64, u64)) -> Scrape {
+    let v = |(requests, errors)| VersionSample {
+        requests,
+        errors,
+        latency_p99_ms: Some(100.0),
+    };
+    Scrape {
+        at_ms,
+        new: Some(v(new)),
+        old: Some(v(old)),
+    }
+}
+
+#[test]
+fn requests_below_counts_the_window_and_needs_a_scrape() {
+    let mut t = Threshold::new(
+        ThresholdSignal::RequestsBelow { below: 100 },
+        30_000,
+        0,
+        1,
+        NoData::Ignore,
+    );
+    // Judged once a whole window (30 s) has passed since the first scrape (15 s).
+    assert_eq!(t.on_scrape(&missing(15_000)), Decision::Continue);
+    assert_eq!(t.on_scrape(&scrape(30_000, 60, 0)), Decision::Continue);
+    assert_eq!(t.on_scrape(&scrape(45_000, 30, 0)), Decision::Rollback);
+    t.reset();
+    assert_eq!(t.on_scrape(&scrape(15_000, 10, 0)), Decision::Continue);
+    assert_eq!(t.on_scrape(&scrape(30_000, 100, 0)), Decision::Continue);
+    // 100 + 0 in the window (15..45 s]: not fewer than 100.
+    assert_eq!(t.on_scrape(&scrape(45_000, 0, 0)), Decision::Continue);
+    // 0 + 0 in the window (30..60 s].
+    assert_eq!(t.on_scrape(&scrape(60_000, 0, 0)), Decision::Rollback);
+    // A lost scrape keeps the window's earlier scrapes.
+    t.reset();
+    assert_eq!(t.on_scrape(&scrape(15_000, 200, 0)), Decision::Continue);
+    assert_eq!(t.on_scrape(&missing(30_000)), Decision::Continue);
+    assert_eq!(t.on_scrape(&missing(45_000)), Decision::Continue);
+}
+
+fn aws(above: f64) -> Threshold {
+    Threshold::from_spec(ThresholdSpec {
+        signal: ThresholdSignal::ErrorRate { above },
+        window_ms: 15_000,
+        for_ms: 0,
+        min_requests: 1,
+        on_no_data: NoData::Ignore,
+        ignore_alarm_at_start: true,
+    })
+}
+
+#[test]
+fn an_alarm_holding_at_the_start_is_ignored_until_it_clears() {
+    // The stable version already shows 5% at the first scrape: the alarm was in ALARM.
+    let mut t = aws(0.02);
+    assert_eq!(
+        t.on_scrape(&with_old(15_000, (100, 5), (100, 5))),
+        Decision::Continue
+    );
+    assert_eq!(
+        t.on_scrape(&with_old(30_000, (100, 9), (100, 5))),
+        Decision::Continue
+    );
+    // It clears once (1%), then enters ALARM again: that one acts.
+    assert_eq!(
+        t.on_scrape(&with_old(45_000, (100, 1), (100, 1))),
+        Decision::Continue
+    );
+    assert_eq!(
+        t.on_scrape(&with_old(60_000, (100, 5), (100, 1))),
+        Decision::Rollback
+    );
+    // A new deploy judges the start again: OK before, so the first breach acts.
+    t.reset();
+    assert_eq!(
+        t.on_scrape(&with_old(15_000, (100, 5), (100, 1))),
+        Decision::Rollback
+    );
+    // Without the key, the same first scrape acts at once.
+    let mut p = Threshold::new(
+        ThresholdSignal::ErrorRate { above: 0.02 },
+        15_000,
+        0,
+        1,
+        NoData::Ignore,
+    );
+    assert_eq!(
+        p.on_scrape(&with_old(15_000, (100, 5), (100, 5))),
+        Decision::Rollback
+    );
+}
