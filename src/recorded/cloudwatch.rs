@@ -15,7 +15,7 @@
 //! (`MetricDataResults[0].Values[3]`).
 
 use super::{
-    parse_timestamp_in, InputError, LineCol, Location, Point, Problem, Recording, Series,
+    parse_timestamp_in, InputError, JsonText, LineCol, Location, Point, Problem, Recording, Series,
     SeriesName,
 };
 use serde::Deserialize;
@@ -51,34 +51,19 @@ pub(super) fn parse(
     origin: &str,
     tz: Option<&jiff::tz::TimeZone>,
 ) -> Result<Recording, InputError> {
-    let positions = std::cell::RefCell::new(LineCol::new(text));
-    let at = |offset: usize| {
-        let (line, col) = positions.borrow_mut().at(offset);
-        Location {
-            origin: origin.to_string(),
-            line,
-            col: Some(col),
-        }
-    };
-    let offset =
-        |raw: &RawValue| (raw.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+    let mut positions = LineCol::new(text);
+    let json = JsonText::new(text, origin, &mut positions);
     let export: Export = serde_json::from_str(text).map_err(|e| {
-        InputError::one(
-            Location {
-                origin: origin.to_string(),
-                line: e.line(),
-                col: Some(e.column()),
-            },
-            format!(
-                "not a CloudWatch get-metric-data export ({{\"MetricDataResults\":[{{\"Id\":..,\"Timestamps\":[..],\"Values\":[..],\"StatusCode\":\"Complete\"}}]}}): {e}"
-            ),
+        json.error(
+            e,
+            "not a CloudWatch get-metric-data export ({\"MetricDataResults\":[{\"Id\":..,\"Timestamps\":[..],\"Values\":[..],\"StatusCode\":\"Complete\"}]})",
         )
     })?;
     let mut problems = Vec::new();
     // Each query's points in file order and the status of its last page.
     let mut queries: BTreeMap<SeriesName, (Series, String, Location)> = BTreeMap::new();
     for (i, raw) in export.results.iter().enumerate() {
-        let here = at(offset(raw));
+        let here = json.locate(raw);
         let path = format!("MetricDataResults[{i}]");
         let entry: Entry = match serde_json::from_str(raw.get()) {
             Ok(e) => e,
@@ -122,7 +107,7 @@ pub(super) fn parse(
         *last_status = status;
         *last_at = here;
         for (k, (t, v)) in entry.timestamps.iter().zip(&entry.values).enumerate() {
-            let where_t = at(offset(t));
+            let where_t = json.locate(t);
             let stamp = serde_json::from_str::<String>(t.get())
                 .map_err(|_| format!("expected a timestamp string, found {}", t.get()))
                 .and_then(|s| parse_timestamp_in(&s, tz));
@@ -136,7 +121,7 @@ pub(super) fn parse(
                     continue;
                 }
             };
-            let where_v = at(offset(v));
+            let where_v = json.locate(v);
             let value = serde_json::from_str::<f64>(v.get())
                 .map_err(|_| {
                     format!(

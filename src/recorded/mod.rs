@@ -22,11 +22,14 @@
 
 mod cloudwatch;
 pub mod export;
+mod json;
 mod prometheus;
 mod scrapes;
 mod tidy;
 mod timestamp;
 
+use json::JsonText;
+pub(crate) use json::LineCol;
 pub use scrapes::{lost_between, most_common_spacing, RecordedScrape, Scrapes};
 pub use tidy::{read_tidy, TidyCsv};
 pub use timestamp::{
@@ -338,61 +341,6 @@ impl Recording {
         } else {
             Err(InputError { problems })
         }
-    }
-}
-
-/// 1-based line and column (in characters) of byte offsets in one text, asked in
-/// increasing order (as a parser meets values): each call scans only the text since the
-/// previous one, so locating every value of a file costs one pass over it, not one pass
-/// per value. An offset before the previous one starts again from the top (correct,
-/// only slower).
-pub(crate) struct LineCol<'t> {
-    text: &'t str,
-    /// The byte offset reached, and its line and column.
-    offset: usize,
-    line: usize,
-    col: usize,
-    /// Bytes scanned so far: the work done, for the test that it stays linear.
-    scanned: usize,
-}
-
-impl<'t> LineCol<'t> {
-    pub(crate) fn new(text: &'t str) -> Self {
-        LineCol {
-            text,
-            offset: 0,
-            line: 1,
-            col: 1,
-            scanned: 0,
-        }
-    }
-
-    /// Line and column of byte `offset` (clamped to the text and to a character start).
-    pub(crate) fn at(&mut self, offset: usize) -> (usize, usize) {
-        let mut offset = offset.min(self.text.len());
-        while !self.text.is_char_boundary(offset) {
-            offset -= 1;
-        }
-        if offset < self.offset {
-            (self.offset, self.line, self.col) = (0, 1, 1);
-        }
-        let piece = &self.text[self.offset..offset];
-        self.scanned += piece.len();
-        for c in piece.chars() {
-            if c == '\n' {
-                self.line += 1;
-                self.col = 1;
-            } else {
-                self.col += 1;
-            }
-        }
-        self.offset = offset;
-        (self.line, self.col)
-    }
-
-    #[cfg(test)]
-    pub(crate) fn scanned(&self) -> usize {
-        self.scanned
     }
 }
 

@@ -6,7 +6,8 @@
 //! line and column of the pair, because responses are often a single line.
 
 use super::{
-    unix_seconds, InputError, LineCol, Location, Point, Problem, Recording, Series, SeriesName,
+    unix_seconds, InputError, JsonText, LineCol, Location, Point, Problem, Recording, Series,
+    SeriesName,
 };
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -44,42 +45,21 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Recording, InputError> {
 
 /// [`parse`], locating values through `positions` (values are met in text order, so
 /// locating all of them is one pass over the text).
-fn parse_with(
-    text: &str,
+fn parse_with<'t>(
+    text: &'t str,
     origin: &str,
-    positions: &mut LineCol<'_>,
+    positions: &mut LineCol<'t>,
 ) -> Result<Recording, InputError> {
-    let positions = std::cell::RefCell::new(positions);
-    let at = |offset: usize| {
-        let (line, col) = positions.borrow_mut().at(offset);
-        Location {
-            origin: origin.to_string(),
-            line,
-            col: Some(col),
-        }
-    };
-    // Where a borrowed piece of `text` starts in it.
-    let offset =
-        |raw: &RawValue| (raw.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
-    let json_err = |e: serde_json::Error, what: &str| {
-        InputError::one(
-            Location {
-                origin: origin.to_string(),
-                line: e.line(),
-                col: Some(e.column()),
-            },
-            format!("{what}: {e}"),
-        )
-    };
+    let json = JsonText::new(text, origin, positions);
     let resp: Response = serde_json::from_str(text).map_err(|e| {
-        json_err(
+        json.error(
             e,
             "not a Prometheus range-query response ({\"status\":..,\"data\":{\"resultType\":\"matrix\",\"result\":[..]}})",
         )
     })?;
     if resp.status != "success" {
         return Err(InputError::one(
-            at(0),
+            json.at(0),
             format!(
                 "the query failed (status {:?}): {}",
                 resp.status,
@@ -88,11 +68,11 @@ fn parse_with(
         ));
     }
     let Some(data) = resp.data else {
-        return Err(InputError::one(at(0), "the response has no \"data\""));
+        return Err(InputError::one(json.at(0), "the response has no \"data\""));
     };
     if data.result_type != "matrix" {
         return Err(InputError::one(
-            at(0),
+            json.at(0),
             format!(
                 "resultType is {:?}; expected \"matrix\", the answer of a range query (/api/v1/query_range)",
                 data.result_type
@@ -103,7 +83,7 @@ fn parse_with(
     let mut problems = Vec::new();
     let mut seen: BTreeMap<SeriesName, Location> = BTreeMap::new();
     for raw in data.result {
-        let here = at(offset(raw));
+        let here = json.locate(raw);
         let entry: Entry = match serde_json::from_str(raw.get()) {
             Ok(e) => e,
             Err(e) => {
@@ -152,7 +132,7 @@ fn parse_with(
         seen.insert(name, here);
         let mut series = Series::default();
         for v in entry.values {
-            let here = at(offset(v));
+            let here = json.locate(v);
             let pair: Result<(f64, String), _> = serde_json::from_str(v.get());
             let point = match pair {
                 Err(e) => Err(format!("expected [unix_seconds, \"value\"]: {e}")),
