@@ -277,6 +277,18 @@ impl Table<'_> {
             .number(at(&self.path, key), &name, v, default, min, strict)
     }
 
+    /// [`Checker::within`] of `key`.
+    pub fn within(
+        &mut self,
+        key: &'static str,
+        v: Option<f64>,
+        default: f64,
+        range: (f64, f64),
+    ) -> f64 {
+        let name = self.name(key);
+        self.c.within(at(&self.path, key), &name, v, default, range)
+    }
+
     /// [`Checker::int`] of `key`.
     pub fn int(
         &mut self,

@@ -167,6 +167,19 @@ pub fn replay(a: &ReplayArgs, argv: &[String]) -> Result<()> {
             );
             continue;
         }
+        let gauge = match &spec.rule {
+            PolicyRule::Threshold(t) => t.signal.gauge(),
+            _ => None,
+        };
+        if let Some(g) = gauge.filter(|g| !rec.series.keys().any(|n| n.as_str() == g.series())) {
+            eprintln!(
+                "note: policy {} reads the {} gauge but the data has no {} series; skipped",
+                spec.name,
+                g.series(),
+                g.series()
+            );
+            continue;
+        }
         let needs = rollsim::policy::build(spec).needs();
         if needs.scrapes && obs.scrapes.is_empty() {
             eprintln!(

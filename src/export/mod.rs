@@ -73,7 +73,19 @@ pub fn export(
         (Format::Scenario, _) => scenario_table(scenario_text, &policy.name)?,
         (Format::Argo, PolicyRule::ArgoAnalysis(a)) => argo(&policy.name, a, policy)?,
         (Format::Flagger, PolicyRule::Flagger(f)) => flagger(&policy.name, f, policy)?,
-        (Format::Prometheus, PolicyRule::Threshold(t)) => prometheus_threshold(&policy.name, t),
+        (Format::Prometheus, PolicyRule::Threshold(t)) => {
+            if let Some(g) = t.signal.gauge() {
+                // The importer reads error ratios and latency quantiles, not gauges: a rule
+                // it could not read back is not written.
+                return Err(ExportError(format!(
+                    "--emit prometheus: policy {:?} reads the {} gauge, whose metric name and labels are the exporter's own; write its rule by hand (avg_over_time(<{}>[window]) > limit), or use --emit scenario",
+                    policy.name,
+                    g.series(),
+                    g.series()
+                )));
+            }
+            prometheus_threshold(&policy.name, t)
+        }
         (Format::Prometheus, PolicyRule::BurnRate(b)) => prometheus_burn_rate(&policy.name, b),
         (f, _) => {
             let needs = match f {
@@ -373,6 +385,8 @@ fn prometheus_threshold(name: &str, t: &ThresholdSpec) -> String {
                 sel.trim_end_matches(',')
             )
         }
+        // Refused by the caller.
+        ThresholdSignal::Gauge { .. } => String::new(),
     };
     let mut out = String::new();
     let _ = writeln!(

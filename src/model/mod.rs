@@ -107,7 +107,32 @@ pub struct ServiceModel {
     /// Log-sd of latency, common to all versions.
     pub latency_sigma: f64,
     capacity_total: Option<f64>,
+    /// CPU a replica burns idle, as a share of its cores.
+    cpu_baseline: f64,
+    /// Requests one replica queues at most.
+    queue_limit: f64,
     bad: BadRelease,
+}
+
+/// The gauges of one version over one interval, as its pods truly are: the CPU share
+/// busy, the utilisation (demand over capacity) and the requests waiting per replica.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GaugeTruth {
+    pub cpu: f64,
+    pub saturation: f64,
+    pub queue_length: f64,
+}
+
+/// Mean requests waiting at one replica of utilisation `rho`, an M/M/1 queue:
+/// `L_q = rho^2 / (1 - rho)`, capped at `limit`; at `rho >= 1` the queue is full (the
+/// requests it rejects are the overload errors).
+#[inline]
+pub fn queue_length(rho: f64, limit: f64) -> f64 {
+    if rho >= 1.0 {
+        limit
+    } else {
+        (rho * rho / (1.0 - rho)).min(limit)
+    }
 }
 
 const DAY_MS: f64 = 86_400_000.0;
@@ -133,6 +158,8 @@ impl ServiceModel {
                 .service
                 .capacity_rps
                 .map(|c| c * f64::from(s.service.replicas)),
+            cpu_baseline: s.service.cpu_baseline,
+            queue_limit: s.service.queue_limit,
             bad: s.release.bad.clone(),
         }
     }
@@ -214,6 +241,59 @@ impl ServiceModel {
         }
     }
 
+    /// The CPU cost of a request of the new version relative to the old one's, when a bad
+    /// version's defect has developed to `intensity` (1 for a good or old version):
+    /// `1 + fraction x (cpu_factor - 1) x intensity`, as its latency.
+    #[inline]
+    pub fn cpu_cost(&self, intensity: f64) -> f64 {
+        if intensity > 0.0 && self.bad.cpu_factor != 1.0 {
+            1.0 + self.bad.fraction * (self.bad.cpu_factor - 1.0) * intensity
+        } else {
+            1.0
+        }
+    }
+
+    /// The utilisation of a version whose requests cost `cost` (relative CPU) at `rate`
+    /// requests per second on the whole service with `capacity_loss` of its replicas gone:
+    /// `rho = rate x cost / (replicas x capacity_rps x (1 - capacity_loss))`. Each version
+    /// runs on its share of the replicas and takes that share of the requests, so the
+    /// share cancels. `None` without a capacity.
+    #[inline]
+    pub fn utilisation(&self, rate: f64, capacity_loss: f64, cost: f64) -> Option<f64> {
+        let cap = self.capacity_total? * (1.0 - capacity_loss);
+        Some(if cap > 0.0 {
+            rate * cost / cap
+        } else if rate > 0.0 {
+            f64::INFINITY
+        } else {
+            0.0
+        })
+    }
+
+    /// The gauges of a version at utilisation `rho`: CPU `min(1, cpu_baseline + rho)`,
+    /// saturation `rho`, queue length [`queue_length`].
+    #[inline]
+    pub fn gauges(&self, rho: f64) -> GaugeTruth {
+        GaugeTruth {
+            cpu: (self.cpu_baseline + rho).min(1.0),
+            saturation: rho,
+            queue_length: queue_length(rho, self.queue_limit),
+        }
+    }
+
+    /// The share of the new version's requests that its own overload fails beyond the
+    /// overload every version shares, when its requests cost `cost` at utilisation `rho`
+    /// of the old: it serves `min(1, 1/(rho cost))` of them where the old serves
+    /// `min(1, 1/rho)`. 0 when `cost <= 1`.
+    #[inline]
+    pub fn own_overload(rho: f64, cost: f64) -> f64 {
+        if cost <= 1.0 || rho <= 0.0 {
+            return 0.0;
+        }
+        let served = |r: f64| if r <= 1.0 { 1.0 } else { 1.0 / r };
+        1.0 - served(rho * cost) / served(rho)
+    }
+
     /// Probability that a request of latency log-mean `mu` takes longer than `x_ms`.
     pub fn latency_tail(&self, mu: f64, x_ms: f64) -> f64 {
         lognormal_tail(mu, self.latency_sigma, x_ms)
@@ -290,6 +370,43 @@ mod tests {
         assert_eq!(m.intensity(3_600_000), 0.0);
         assert!((m.intensity(2 * 3_600_000) - 0.5).abs() < 1e-12);
         assert_eq!(m.intensity(10 * 3_600_000), 1.0);
+    }
+
+    #[test]
+    fn gauges_follow_the_utilisation_by_the_closed_forms() {
+        // 10 replicas x 50 rps = 500 rps; 400 rps with 20% of the replicas gone: rho = 1.
+        let m =
+            model("replicas = 10\ncapacity_rps = 50.0\ncpu_baseline = 0.1\nqueue_limit = 40.0\n");
+        assert_eq!(m.utilisation(400.0, 0.2, 1.0), Some(400.0 / 400.0));
+        let rho = m.utilisation(300.0, 0.0, 1.0).expect("a capacity");
+        assert!((rho - 0.6).abs() < 1e-12);
+        let g = m.gauges(rho);
+        assert!((g.cpu - 0.7).abs() < 1e-12);
+        assert_eq!(g.saturation, rho);
+        // M/M/1: 0.36 / 0.4 = 0.9 waiting.
+        assert!((g.queue_length - 0.9).abs() < 1e-12);
+        // Past capacity: CPU full, the queue at its limit; near it, capped by the limit.
+        let over = m.gauges(1.2);
+        assert_eq!((over.cpu, over.queue_length), (1.0, 40.0));
+        assert_eq!(queue_length(0.99, 40.0), 40.0);
+        assert!((queue_length(0.9, 40.0) - 8.1).abs() < 1e-9);
+        // No capacity, no gauges.
+        assert_eq!(model("").utilisation(300.0, 0.0, 1.0), None);
+    }
+
+    #[test]
+    fn a_cpu_defect_raises_the_cost_and_past_capacity_the_errors() {
+        let m = model("capacity_rps = 10.0\n[release.bad]\ncpu_factor = 1.5\nfraction = 0.5\n");
+        assert_eq!(m.cpu_cost(0.0), 1.0);
+        assert!((m.cpu_cost(1.0) - 1.25).abs() < 1e-12);
+        assert!((m.cpu_cost(0.5) - 1.125).abs() < 1e-12);
+        // Under capacity either way: nothing fails.
+        assert_eq!(ServiceModel::own_overload(0.5, 1.25), 0.0);
+        // rho 0.9 x 1.25 = 1.125: serves 1/1.125 of its requests, the old all of them.
+        assert!((ServiceModel::own_overload(0.9, 1.25) - (1.0 - 1.0 / 1.125)).abs() < 1e-12);
+        // Both over: the share beyond the old's own overload, 1 - (1/2.5) / (1/2) = 0.2.
+        assert!((ServiceModel::own_overload(2.0, 1.25) - 0.2).abs() < 1e-12);
+        assert_eq!(ServiceModel::own_overload(2.0, 1.0), 0.0);
     }
 
     #[test]

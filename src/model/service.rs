@@ -7,7 +7,7 @@ use super::faults::{ActiveFaults, FaultWindow};
 use super::release::Release;
 use super::system::Upstream;
 use super::traffic::{Split, Traffic};
-use super::{Effects, ServiceModel, VersionTruth};
+use super::{Effects, GaugeTruth, ServiceModel, VersionTruth};
 use crate::scenario::{MigrationWhen, Scenario};
 use crate::sim::agenda::{Agenda, Event};
 use crate::sim::rng::sample::TailCache;
@@ -206,11 +206,34 @@ impl<'a, 'w> Service<'a, 'w> {
             }
             None => (0.0, None),
         };
-        let truth = [
+        let mut truth = [
             model.version(shared, effects, 0.0),
             model.version(shared, effects, intensity),
         ];
+        let cost = model.cpu_cost(intensity);
+        if cost > 1.0 {
+            // A CPU defect: past its capacity, the new version fails more than the old.
+            if let Some(rho) = model.utilisation(rate, effects.capacity_loss, 1.0) {
+                let extra = ServiceModel::own_overload(rho, cost);
+                truth[1].error_prob = either(truth[1].error_prob, extra);
+            }
+        }
         (truth, onset_ms)
+    }
+
+    /// The gauges of each version (old, new) at `t` with `release` as it stands (the rate
+    /// at `t`, the replicas lost, the defect's CPU cost); `None` without a capacity. Pure,
+    /// and asked only when something reads the gauges.
+    pub fn gauges(&self, t: u64, release: &Release) -> Option<[GaugeTruth; 2]> {
+        let model = self.model;
+        let rate = model.rate_at(t) * self.load;
+        let loss = self.faults.effects().capacity_loss;
+        let intensity = release
+            .defect_age_ms(t)
+            .map_or(0.0, |age| model.intensity(age));
+        let old = model.utilisation(rate, loss, 1.0)?;
+        let new = model.utilisation(rate, loss, model.cpu_cost(intensity))?;
+        Some([model.gauges(old), model.gauges(new)])
     }
 
     /// Sets what its callees do to its requests from now on (a system's engine sets it at

@@ -248,6 +248,7 @@ impl Policy for BurnRate {
             scrapes: true,
             latency: false,
             health_checks: false,
+            gauges: false,
         }
     }
 
@@ -325,6 +326,7 @@ mod tests {
                 requests: 1000,
                 errors,
                 latency_p99_ms: None,
+                gauges: Default::default(),
             };
             let d = p.on_scrape(&Scrape {
                 at_ms: t,
@@ -386,6 +388,7 @@ mod tests {
                 requests: 1000,
                 errors,
                 latency_p99_ms: None,
+                gauges: Default::default(),
             };
             if p.on_scrape(&Scrape {
                 at_ms: t,
@@ -418,6 +421,7 @@ mod tests {
                 requests,
                 errors,
                 latency_p99_ms: None,
+                gauges: Default::default(),
             })
         };
         // a 10% canary failing 5% of its requests: 0.5% of all traffic (5x burn), 50x on

@@ -42,6 +42,50 @@ pub struct VersionSample {
     pub errors: u64,
     /// Scraped p99 latency; `None` when the version served no request in the interval.
     pub latency_p99_ms: Option<f64>,
+    /// Its gauges at the scrape (read whether or not it served a request).
+    pub gauges: Gauges,
+}
+
+/// The gauge readings of one version at one scrape: levels, not counts, so a gauge reads
+/// at zero traffic too. `None` where nothing was read: a recording without the series, or
+/// a simulation whose policies read no gauge (nothing is drawn for them then).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Gauges {
+    /// CPU busy, as a share of the version's cores, in [0, 1].
+    pub cpu: Option<f64>,
+    /// Utilisation: the demand over the capacity (above 1 when overloaded).
+    pub saturation: Option<f64>,
+    /// Requests waiting, per replica.
+    pub queue_length: Option<f64>,
+}
+
+/// One of the [`Gauges`], for a rule that reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gauge {
+    Cpu,
+    Saturation,
+    QueueLength,
+}
+
+impl Gauge {
+    /// This gauge's reading in `g`.
+    #[inline]
+    pub fn of(self, g: &Gauges) -> Option<f64> {
+        match self {
+            Gauge::Cpu => g.cpu,
+            Gauge::Saturation => g.saturation,
+            Gauge::QueueLength => g.queue_length,
+        }
+    }
+
+    /// The name of its series in a recording (`cpu`, `saturation`, `queue_length`).
+    pub fn series(self) -> &'static str {
+        match self {
+            Gauge::Cpu => "cpu",
+            Gauge::Saturation => "saturation",
+            Gauge::QueueLength => "queue_length",
+        }
+    }
 }
 
 /// One scrape as a policy receives it (after the metric delay).
@@ -74,6 +118,8 @@ pub struct Needs {
     pub scrapes: bool,
     pub latency: bool,
     pub health_checks: bool,
+    /// The versions' gauges (CPU, saturation, queue length) with each scrape.
+    pub gauges: bool,
 }
 
 /// A rollback policy driven by observations.

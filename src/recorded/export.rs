@@ -27,7 +27,8 @@ fn secs(ms: u64) -> String {
 }
 
 /// `metrics.csv` of a traced run: per scrape that reached the policies, the new version's
-/// `requests`, `errors`, `latency_p99_ms` and the old version's `old_*` (unless it served
+/// `requests`, `errors`, `latency_p99_ms`, the gauges (`cpu`, `saturation`,
+/// `queue_length`, when the run read them) and the old version's `old_*` (unless it served
 /// nothing in any scrape); per health check,
 /// `health_check`. Lost scrapes and intervals without a new version are left out (gaps).
 pub fn metrics_csv(trace: &Trace, interval_ms: u64) -> Result<Vec<u8>, csv::Error> {
@@ -66,6 +67,20 @@ pub fn metrics_csv(trace: &Trace, interval_ms: u64) -> Result<Vec<u8>, csv::Erro
             add(at, SeriesName::OldErrors, e.to_string());
             if let Some(p) = r.observed_p99_old_ms {
                 add(at, SeriesName::OldLatencyP99Ms, p.to_string());
+            }
+        }
+        if let Some([old, new]) = r.observed_gauges {
+            let mut gauges = |names: [SeriesName; 3], g: &crate::policy::Gauges| {
+                for (name, v) in names.into_iter().zip([g.cpu, g.saturation, g.queue_length]) {
+                    if let Some(v) = v {
+                        add(at, name, v.to_string());
+                    }
+                }
+            };
+            use SeriesName as N;
+            gauges([N::Cpu, N::Saturation, N::QueueLength], &new);
+            if old_served {
+                gauges([N::OldCpu, N::OldSaturation, N::OldQueueLength], &old);
             }
         }
     }

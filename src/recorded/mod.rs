@@ -63,11 +63,23 @@ pub enum SeriesName {
     OldErrorRatio,
     /// Scraped p99 latency of the old version, in milliseconds.
     OldLatencyP99Ms,
+    /// CPU busy of the watched version at the scrape, a share of its cores in [0, 1].
+    Cpu,
+    /// Utilisation of the watched version (demand over capacity; above 1 overloaded).
+    Saturation,
+    /// Requests waiting per replica of the watched version.
+    QueueLength,
+    /// CPU busy of the old version.
+    OldCpu,
+    /// Utilisation of the old version.
+    OldSaturation,
+    /// Requests waiting per replica of the old version.
+    OldQueueLength,
 }
 
 impl SeriesName {
     /// Every series, in documentation order.
-    pub const ALL: [SeriesName; 9] = [
+    pub const ALL: [SeriesName; 15] = [
         SeriesName::Requests,
         SeriesName::Errors,
         SeriesName::ErrorRatio,
@@ -77,6 +89,12 @@ impl SeriesName {
         SeriesName::OldErrors,
         SeriesName::OldErrorRatio,
         SeriesName::OldLatencyP99Ms,
+        SeriesName::Cpu,
+        SeriesName::Saturation,
+        SeriesName::QueueLength,
+        SeriesName::OldCpu,
+        SeriesName::OldSaturation,
+        SeriesName::OldQueueLength,
     ];
 
     /// The name as written in files.
@@ -91,6 +109,12 @@ impl SeriesName {
             SeriesName::OldErrors => "old_errors",
             SeriesName::OldErrorRatio => "old_error_ratio",
             SeriesName::OldLatencyP99Ms => "old_latency_p99_ms",
+            SeriesName::Cpu => "cpu",
+            SeriesName::Saturation => "saturation",
+            SeriesName::QueueLength => "queue_length",
+            SeriesName::OldCpu => "old_cpu",
+            SeriesName::OldSaturation => "old_saturation",
+            SeriesName::OldQueueLength => "old_queue_length",
         }
     }
 
@@ -149,6 +173,23 @@ impl SeriesName {
             SeriesName::HealthCheck => {
                 if v != 0.0 && v != 1.0 {
                     return Err(format!("{name} = {v}; expected 1 (passed) or 0 (failed)"));
+                }
+                Ok(v)
+            }
+            SeriesName::Cpu | SeriesName::OldCpu => {
+                if !(0.0..=1.0).contains(&v) {
+                    return Err(format!(
+                        "{name} = {v}; expected a share of the cores in [0, 1] (divide by the cores requested)"
+                    ));
+                }
+                Ok(v)
+            }
+            SeriesName::Saturation
+            | SeriesName::OldSaturation
+            | SeriesName::QueueLength
+            | SeriesName::OldQueueLength => {
+                if v < 0.0 {
+                    return Err(format!("{name} = {v} is negative; expected a level >= 0"));
                 }
                 Ok(v)
             }

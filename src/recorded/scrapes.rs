@@ -6,7 +6,7 @@
 //! and metrics gaps), fed to policies as empty scrapes, as the simulator does.
 
 use super::{format_timestamp, InputError, Problem, Recording, Series, SeriesName};
-use crate::policy::{Scrape, VersionSample};
+use crate::policy::{Gauges, Scrape, VersionSample};
 use std::collections::BTreeMap;
 
 /// The most scrape slots (present and lost) a recording may span, from its first
@@ -86,6 +86,12 @@ impl Scrapes {
             (N::OldErrors, N::OldRequests),
             (N::OldErrorRatio, N::OldRequests),
             (N::OldLatencyP99Ms, N::OldRequests),
+            (N::Cpu, N::Requests),
+            (N::Saturation, N::Requests),
+            (N::QueueLength, N::Requests),
+            (N::OldCpu, N::OldRequests),
+            (N::OldSaturation, N::OldRequests),
+            (N::OldQueueLength, N::OldRequests),
         ];
         for (name, base) in needs {
             let (Some(s), b) = (rec.get(name), rec.get(base)) else {
@@ -114,8 +120,10 @@ impl Scrapes {
                        counts: SeriesName,
                        ratio: SeriesName,
                        latency: SeriesName,
+                       gauges: [SeriesName; 3],
                        filled: &mut usize,
                        problems: &mut Vec<Problem>| {
+            let read = |name: SeriesName| rec.get(name).and_then(|s| s.at(at)).map(|p| p.value);
             let errors = match errors_at(rec.get(counts), rec.get(ratio), at, n) {
                 Some(e) => e,
                 None => {
@@ -154,7 +162,12 @@ impl Scrapes {
             VersionSample {
                 requests: n,
                 errors: errors.min(n),
-                latency_p99_ms: rec.get(latency).and_then(|s| s.at(at)).map(|p| p.value),
+                latency_p99_ms: read(latency),
+                gauges: Gauges {
+                    cpu: read(gauges[0]),
+                    saturation: read(gauges[1]),
+                    queue_length: read(gauges[2]),
+                },
             }
         };
         let mut filled = 0;
@@ -167,6 +180,7 @@ impl Scrapes {
                 N::Errors,
                 N::ErrorRatio,
                 N::LatencyP99Ms,
+                [N::Cpu, N::Saturation, N::QueueLength],
                 &mut filled,
                 &mut problems,
             );
@@ -177,6 +191,7 @@ impl Scrapes {
                     N::OldErrors,
                     N::OldErrorRatio,
                     N::OldLatencyP99Ms,
+                    [N::OldCpu, N::OldSaturation, N::OldQueueLength],
                     &mut ignored,
                     &mut problems,
                 )

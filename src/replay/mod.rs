@@ -481,6 +481,7 @@ mod tests {
                         requests: 100,
                         errors: errors(i),
                         latency_p99_ms: None,
+                        gauges: Default::default(),
                     }),
                     old: None,
                 })

@@ -84,6 +84,6 @@ pub fn parse_with(text: &str, origin: &str, imports: &Imports) -> Result<Scenari
         located.sort_by_key(|l| (l.line, l.col));
         invalid(located)
     })?;
-    scn.warnings = warnings;
+    scn.warnings.splice(0..0, warnings);
     Ok(scn)
 }

@@ -108,8 +108,14 @@ pub struct Service {
     pub latency_p50_ms: f64,
     pub latency_p99_ms: f64,
     pub replicas: u32,
-    /// Requests per second one replica can serve; `None` means never saturated.
+    /// Requests per second one replica can serve; `None` means never saturated (and no
+    /// gauges: they follow the utilisation).
     pub capacity_rps: Option<f64>,
+    /// The CPU a replica burns with no request (sidecars, GC, health checks), as a share
+    /// of its cores; the CPU gauge reads this plus the utilisation.
+    pub cpu_baseline: f64,
+    /// The most requests one replica queues; a full queue rejects (the overload errors).
+    pub queue_limit: f64,
 }
 
 /// How noisy and how late the metrics are.
@@ -126,6 +132,8 @@ pub struct Signals {
     pub request_dispersion: f64,
     /// Delay between a scrape and the moment a policy can see it.
     pub metric_delay_ms: u64,
+    /// Relative noise of a gauge reading (the log-sd of a mean-one factor).
+    pub gauge_noise_sd: f64,
 }
 
 /// Health checks against the new version's replicas.
@@ -162,6 +170,9 @@ pub struct BadRelease {
     pub error_rate: f64,
     /// Latency multiplier on affected requests at full effect.
     pub latency_factor: f64,
+    /// CPU cost multiplier of affected requests at full effect (an efficiency defect):
+    /// it raises the new version's utilisation, and past its capacity, its errors.
+    pub cpu_factor: f64,
     /// Share of version B's requests that are affected (partial failures).
     pub fraction: f64,
     /// Delay after version B starts serving before the defect shows.

@@ -91,6 +91,8 @@ macro_rules! with_service_keys {
             pub latency_p99: Option<Dur>,
             pub replicas: Option<i64>,
             pub capacity_rps: Option<f64>,
+            pub cpu_baseline: Option<f64>,
+            pub queue_limit: Option<f64>,
             $($tail)*
         }
 
@@ -110,6 +112,8 @@ macro_rules! with_service_keys {
                     latency_p99: self.latency_p99.or(template.latency_p99),
                     replicas: self.replicas.or(template.replicas),
                     capacity_rps: self.capacity_rps.or(template.capacity_rps),
+                    cpu_baseline: self.cpu_baseline.or(template.cpu_baseline),
+                    queue_limit: self.queue_limit.or(template.queue_limit),
                 }
             }
         }
@@ -133,6 +137,7 @@ pub struct RawSignals {
     pub missing_scrape_probability: Option<f64>,
     pub request_dispersion: Option<f64>,
     pub metric_delay: Option<Dur>,
+    pub gauge_noise_sd: Option<f64>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -164,6 +169,7 @@ pub struct RawRelease {
 pub struct RawBadRelease {
     pub error_rate: Option<f64>,
     pub latency_factor: Option<f64>,
+    pub cpu_factor: Option<f64>,
     pub fraction: Option<f64>,
     pub onset: Option<Dur>,
     pub ramp: Option<Dur>,

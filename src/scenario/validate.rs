@@ -82,6 +82,8 @@ pub(super) fn validate(
         capacity_rps: rs
             .capacity_rps
             .map(|v| t.number("capacity_rps", Some(v), 1.0, 0.0, true)),
+        cpu_baseline: t.within("cpu_baseline", rs.cpu_baseline, 0.05, (0.0, 1.0)),
+        queue_limit: t.number("queue_limit", rs.queue_limit, 100.0, 0.0, true),
     };
 
     // [signals]
@@ -97,6 +99,7 @@ pub(super) fn validate(
         ),
         metric_delay_ms: rs.metric_delay.map(|d| d.0).unwrap_or(0),
         request_dispersion: t.number("request_dispersion", rs.request_dispersion, 1.0, 1.0, false),
+        gauge_noise_sd: t.within("gauge_noise_sd", rs.gauge_noise_sd, 0.05, (0.0, 1.0)),
     };
     if signals.metric_delay_ms >= duration_ms {
         t.fail(
@@ -150,14 +153,19 @@ pub(super) fn validate(
     let bad = BadRelease {
         error_rate: t.prob("error_rate", rb.error_rate, default_error),
         latency_factor: t.number("latency_factor", rb.latency_factor, 1.0, 0.0, true),
+        cpu_factor: t.number("cpu_factor", rb.cpu_factor, 1.0, 0.0, true),
         fraction: t.prob("fraction", rb.fraction, 1.0),
         onset_ms: rb.onset.map(|d| d.0).unwrap_or(0),
         ramp_ms: rb.ramp.map(|d| d.0).unwrap_or(0),
     };
-    if rr.bad.is_some() && bad.error_rate == 0.0 && bad.latency_factor <= 1.0 {
+    if rr.bad.is_some()
+        && bad.error_rate == 0.0
+        && bad.latency_factor <= 1.0
+        && bad.cpu_factor <= 1.0
+    {
         c.fail(
             b.clone(),
-            "release.bad changes nothing: set error_rate > 0 or latency_factor > 1",
+            "release.bad changes nothing: set error_rate > 0, latency_factor > 1 or cpu_factor > 1",
         );
     }
     let release = Release {
@@ -265,6 +273,24 @@ pub(super) fn validate(
         |c, path, r| check_rollout(c, path, &merged(&raw.rollout, r), service.replicas),
     );
 
+    // A gauge rule on a service without a capacity sees no data when simulated.
+    let mut warnings = Vec::new();
+    if service.capacity_rps.is_none() {
+        for p in &policies {
+            if let Some(g) = match &p.rule {
+                PolicyRule::Threshold(t) => t.signal.gauge(),
+                _ => None,
+            } {
+                warnings.push(format!(
+                    "policy {:?} reads the {} gauge, but [service] has no capacity_rps: the gauges follow the utilisation, so a simulation reads none (no data); set capacity_rps (a recording's {} series needs none)",
+                    p.name,
+                    g.series(),
+                    g.series()
+                ));
+            }
+        }
+    }
+
     // [objective]: checked against the policies' names.
     let names: Vec<String> = policies
         .iter()
@@ -305,7 +331,7 @@ pub(super) fn validate(
         faults,
         policies,
         objective,
-        warnings: Vec::new(),
+        warnings,
         system: None,
         train,
     })

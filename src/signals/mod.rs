@@ -9,12 +9,14 @@
 
 pub mod exposition;
 pub mod faults;
+pub mod gauges;
 
 use crate::policy::{Needs, Scrape, VersionSample};
 use crate::scenario::{HealthCheck, Scenario};
 use crate::sim::rng::sample::{scraped_p99, TailCache};
 use crate::sim::rng::{stream, Stream, StreamRng};
 use faults::SignalFaults;
+use gauges::{GaugeLevels, GaugeReader};
 use rand::Rng;
 use std::collections::VecDeque;
 
@@ -27,6 +29,8 @@ pub struct Served {
     pub mu: [f64; 2],
     /// The new version's share of the traffic in the interval.
     pub share: f64,
+    /// Each version's true gauges, when something reads them.
+    pub gauges: Option<[GaugeLevels; 2]>,
 }
 
 /// The truth a health check of the new version probes, at the probe's instant.
@@ -69,6 +73,8 @@ pub struct Signals {
     timeout_tail: TailCache,
     /// The signal's own faults, if the scenario has any.
     faults: Option<Box<SignalFaults>>,
+    /// The gauge readings' noise, when something reads the gauges.
+    gauges: Option<GaugeReader>,
 }
 
 impl Signals {
@@ -88,6 +94,9 @@ impl Signals {
             pending: VecDeque::new(),
             timeout_tail: TailCache::default(),
             faults: None,
+            gauges: needs
+                .gauges
+                .then(|| GaugeReader::new(seed, s.signals.gauge_noise_sd)),
         }
     }
 
@@ -173,11 +182,20 @@ impl Signals {
                     errors: served.errors[v],
                     latency_p99_ms: (latency && n > 0)
                         .then(|| scraped_p99(rng, served.mu[v], sigma, n)),
+                    gauges: Default::default(),
                 }
             };
-            let new = Some(sample(1));
-            let old = Some(sample(0));
-            Scrape { at_ms, new, old }
+            let mut new = sample(1);
+            let mut old = sample(0);
+            if let (Some(reader), Some([o, n])) = (&mut self.gauges, served.gauges) {
+                old.gauges = reader.scrape(&o);
+                new.gauges = reader.scrape(&n);
+            }
+            Scrape {
+                at_ms,
+                new: Some(new),
+                old: Some(old),
+            }
         };
         self.pending.push_back(Pending {
             deliver_ms: at_ms + self.metric_delay_ms,

@@ -1,6 +1,7 @@
 //! A recorded timeline of one replication, for `rollsim trace`: one row per scrape
 //! interval (truth beside what the policy could observe) and the events in between.
 
+use crate::policy::Gauges;
 use serde::Serialize;
 
 /// One scrape interval `[t_s, t_s + scrape)`.
@@ -28,6 +29,11 @@ pub struct TraceRow {
     pub observed_requests_old: Option<u64>,
     pub observed_errors_old: Option<u64>,
     pub observed_p99_old_ms: Option<f64>,
+    /// The gauges the scrape read of each version (old, new), when the service has a
+    /// capacity (they follow its utilisation). Not a column of `trace.csv`: the
+    /// recording of the run (`metrics.csv`) carries them.
+    #[serde(skip)]
+    pub observed_gauges: Option<[Gauges; 2]>,
 }
 
 /// Something that happened at one instant (deploy, rollback, fault start, ...).

@@ -15,6 +15,7 @@ mod fuzz;
 mod gameday;
 mod gameday_server;
 mod gates;
+mod gauges;
 mod golden;
 mod human;
 mod import;

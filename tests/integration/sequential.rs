@@ -150,6 +150,7 @@ fn scrapes(trace: &rollsim::sim::trace::Trace) -> Vec<rollsim::policy::Scrape> {
                     requests: n,
                     errors: errors.unwrap_or(0),
                     latency_p99_ms: p99,
+                    gauges: Default::default(),
                 })
             };
             Scrape {

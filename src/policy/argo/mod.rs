@@ -341,6 +341,7 @@ impl Policy for ArgoAnalysis {
             scrapes: true,
             latency: self.spec.latency_p99_ms.any(),
             health_checks: false,
+            gauges: false,
         }
     }
 

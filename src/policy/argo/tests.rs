@@ -192,6 +192,7 @@ fn scrape(at_ms: u64, requests: u64, errors: u64) -> Scrape {
         requests,
         errors,
         latency_p99_ms: None,
+        gauges: Default::default(),
     };
     Scrape {
         at_ms,

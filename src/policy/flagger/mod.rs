@@ -105,6 +105,7 @@ impl Policy for Flagger {
             scrapes: true,
             latency: self.spec.request_duration_p99_max_ms.is_some(),
             health_checks: false,
+            gauges: false,
         }
     }
 
@@ -169,6 +170,7 @@ mod tests {
                 requests: 1000,
                 errors: if ok { 0 } else { 50 },
                 latency_p99_ms: Some(100.0),
+                gauges: Default::default(),
             });
             let d = p.on_scrape(&Scrape {
                 at_ms,
@@ -222,6 +224,7 @@ mod tests {
             requests: 1000,
             errors,
             latency_p99_ms: Some(p99),
+            gauges: Default::default(),
         };
         let at = |p: &mut Flagger, at_ms: u64, v: VersionSample| {
             p.on_scrape(&Scrape {
@@ -252,6 +255,7 @@ mod tests {
                 requests: 1000,
                 errors: if *ok { 0 } else { 50 },
                 latency_p99_ms: None,
+                gauges: Default::default(),
             });
             let at_ms = (k as u64 + 1) * 60_000;
             answers.push(p.on_scrape(&Scrape {
@@ -277,6 +281,7 @@ mod tests {
                 requests: 100,
                 errors: 5,
                 latency_p99_ms: None,
+                gauges: Default::default(),
             };
             let d = p.on_scrape(&Scrape {
                 at_ms,

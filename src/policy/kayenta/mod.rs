@@ -174,6 +174,7 @@ impl Policy for Kayenta {
                 .iter()
                 .any(|(m, _)| *m == KayentaMetric::LatencyP99),
             health_checks: false,
+            gauges: false,
         }
     }
 

@@ -171,11 +171,13 @@ fn feed(p: &mut Kayenta, new_errors: impl Fn(u64) -> u64, scrapes: u64) -> Optio
             requests: 1000,
             errors: 5 + k % 3,
             latency_p99_ms: Some(200.0 + jitter),
+            gauges: Default::default(),
         };
         let new = VersionSample {
             requests: 100,
             errors: new_errors(k),
             latency_p99_ms: Some(200.0 + (jitter * 3.0) % 13.0),
+            gauges: Default::default(),
         };
         let d = p.on_scrape(&Scrape {
             at_ms: k * 15_000,
@@ -214,6 +216,7 @@ fn judging_stops_when_the_baseline_serves_nothing() {
             requests,
             errors,
             latency_p99_ms: Some(200.0),
+            gauges: Default::default(),
         })
     };
     // the rollout is at 100%: the canary fails 50% of requests, the baseline serves none

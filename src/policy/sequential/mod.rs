@@ -403,6 +403,7 @@ impl Policy for Sequential {
             scrapes: true,
             latency: self.watches(SequentialMetric::LatencyP99),
             health_checks: false,
+            gauges: false,
         }
     }
 

@@ -129,6 +129,7 @@ fn sample(requests: u64, errors: u64, p99: f64) -> Option<VersionSample> {
         requests,
         errors,
         latency_p99_ms: Some(p99),
+        gauges: Default::default(),
     })
 }
 

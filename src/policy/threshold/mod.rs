@@ -16,6 +16,13 @@
 //! - `on_no_data = "breach"` counts the window as over the limit (Flagger's "no values
 //!   found" is a failed check), so the timer keeps running through it.
 //!
+//! `cpu_above`, `saturation_above` and `queue_above` compare the mean of the new
+//! version's gauge readings in the window (a Prometheus rule on
+//! `avg_over_time(cpu[5m]) > 0.8`); a gauge reads at any traffic, so only a window
+//! without a reading (every scrape lost, or a recording without the series) is no data,
+//! and `min_requests` does not apply. With `alarm_at_start`, the state at the start is
+//! the stable version's reading.
+//!
 //! A lost scrape is not by itself "no data": the window still holds the scrapes before it,
 //! as a range query still finds the earlier samples.
 //!
@@ -46,7 +53,8 @@ struct Point {
     at_ms: u64,
     requests: u64,
     errors: u64,
-    p99_ms: Option<f64>,
+    /// The value the rule averages: the scraped p99, or the gauge a gauge rule reads.
+    value: Option<f64>,
 }
 
 /// A windowed threshold with a hold time.
@@ -60,8 +68,8 @@ pub struct Threshold {
     points: VecDeque<Point>,
     requests: u64,
     errors: u64,
-    p99_sum: f64,
-    p99_n: u64,
+    value_sum: f64,
+    value_n: u64,
     breach_since: Option<u64>,
     ignore_alarm_at_start: bool,
     /// The first scrape seen since the deploy (`requests_below` waits a whole window).
@@ -109,8 +117,8 @@ impl Threshold {
             points: VecDeque::new(),
             requests: 0,
             errors: 0,
-            p99_sum: 0.0,
-            p99_n: 0,
+            value_sum: 0.0,
+            value_n: 0,
             breach_since: None,
             ignore_alarm_at_start,
             first_ms: None,
@@ -126,6 +134,7 @@ impl Threshold {
                 .then(|| old.errors as f64 / old.requests as f64 > above),
             ThresholdSignal::LatencyP99 { above_ms } => old.latency_p99_ms.map(|v| v > above_ms),
             ThresholdSignal::RequestsBelow { below } => Some(old.requests < below),
+            ThresholdSignal::Gauge { gauge, above } => gauge.of(&old.gauges).map(|v| v > above),
         }
     }
 
@@ -138,6 +147,10 @@ impl Threshold {
             };
             return full.then_some(self.requests < below);
         }
+        if let ThresholdSignal::Gauge { above, .. } = self.signal {
+            // A gauge reads at any traffic: only a window without a reading is no data.
+            return (self.value_n > 0).then(|| self.value_sum / self.value_n as f64 > above);
+        }
         if self.requests < self.min_requests.max(1) {
             return None;
         }
@@ -146,13 +159,13 @@ impl Threshold {
                 Some(self.errors as f64 / self.requests as f64 > above)
             }
             ThresholdSignal::LatencyP99 { above_ms } => {
-                if self.p99_n == 0 {
+                if self.value_n == 0 {
                     None
                 } else {
-                    Some(self.p99_sum / self.p99_n as f64 > above_ms)
+                    Some(self.value_sum / self.value_n as f64 > above_ms)
                 }
             }
-            ThresholdSignal::RequestsBelow { .. } => None,
+            ThresholdSignal::RequestsBelow { .. } | ThresholdSignal::Gauge { .. } => None,
         }
     }
 }
@@ -163,6 +176,7 @@ impl Policy for Threshold {
             scrapes: true,
             latency: matches!(self.signal, ThresholdSignal::LatencyP99 { .. }),
             health_checks: false,
+            gauges: self.signal.gauge().is_some(),
         }
     }
 
@@ -170,8 +184,8 @@ impl Policy for Threshold {
         self.points.clear();
         self.requests = 0;
         self.errors = 0;
-        self.p99_sum = 0.0;
-        self.p99_n = 0;
+        self.value_sum = 0.0;
+        self.value_n = 0;
         self.breach_since = None;
         self.first_ms = None;
         self.armed = None;
@@ -190,13 +204,16 @@ impl Policy for Threshold {
                 at_ms: now,
                 requests: s.requests,
                 errors: s.errors,
-                p99_ms: s.latency_p99_ms,
+                value: match self.signal.gauge() {
+                    Some(g) => g.of(&s.gauges),
+                    None => s.latency_p99_ms,
+                },
             };
             self.requests += p.requests;
             self.errors += p.errors;
-            if let Some(v) = p.p99_ms {
-                self.p99_sum += v;
-                self.p99_n += 1;
+            if let Some(v) = p.value {
+                self.value_sum += v;
+                self.value_n += 1;
             }
             self.points.push_back(p);
         }
@@ -207,14 +224,14 @@ impl Policy for Threshold {
             }
             self.requests -= old.requests;
             self.errors -= old.errors;
-            if let Some(v) = old.p99_ms {
-                self.p99_sum -= v;
-                self.p99_n -= 1;
+            if let Some(v) = old.value {
+                self.value_sum -= v;
+                self.value_n -= 1;
             }
             self.points.pop_front();
         }
-        if self.p99_n == 0 {
-            self.p99_sum = 0.0; // no float residue once the window empties
+        if self.value_n == 0 {
+            self.value_sum = 0.0; // no float residue once the window empties
         }
         let breach = match self.breached() {
             Some(b) => b,

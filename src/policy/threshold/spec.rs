@@ -2,7 +2,7 @@
 //! (`ThresholdSpec`): which signal it compares, over which window, held how long.
 
 use crate::check::{at, Checker, Dur, Seg};
-use crate::policy::PolicyRule;
+use crate::policy::{Gauge, PolicyRule};
 use serde::Deserialize;
 
 /// A `threshold` entry's own keys.
@@ -15,6 +15,9 @@ pub struct Raw {
     #[serde(rename = "for")]
     pub for_: Option<Dur>,
     pub requests_below: Option<i64>,
+    pub cpu_above: Option<f64>,
+    pub saturation_above: Option<f64>,
+    pub queue_above: Option<f64>,
     pub min_requests: Option<i64>,
     pub on_no_data: Option<NoData>,
     pub alarm_at_start: Option<AlarmAtStart>,
@@ -50,6 +53,19 @@ pub enum ThresholdSignal {
     LatencyP99 { above_ms: f64 },
     /// Requests of the new version summed over the window, fewer than `below`.
     RequestsBelow { below: u64 },
+    /// Mean of a gauge of the new version over the window (`cpu_above`,
+    /// `saturation_above`, `queue_above`), above `above`.
+    Gauge { gauge: Gauge, above: f64 },
+}
+
+impl ThresholdSignal {
+    /// The gauge this rule reads, if it reads one.
+    pub fn gauge(&self) -> Option<Gauge> {
+        match *self {
+            ThresholdSignal::Gauge { gauge, .. } => Some(gauge),
+            _ => None,
+        }
+    }
 }
 
 /// The checked parameters of a `threshold` policy.
@@ -83,28 +99,37 @@ impl Default for ThresholdSpec {
 impl Raw {
     /// Checks the keys and fills the defaults (5-minute window, no hold, one request).
     pub fn check(&self, c: &mut Checker, path: &[Seg]) -> PolicyRule {
-        let signal = match (
-            self.error_rate_above,
-            self.latency_p99_above,
-            self.requests_below,
-        ) {
-            (Some(v), None, None) => ThresholdSignal::ErrorRate {
+        let given = [
+            self.error_rate_above.is_some(),
+            self.latency_p99_above.is_some(),
+            self.requests_below.is_some(),
+            self.cpu_above.is_some(),
+            self.saturation_above.is_some(),
+            self.queue_above.is_some(),
+        ];
+        let signal = if given.iter().filter(|g| **g).count() != 1 {
+            c.fail(path.to_vec(), "a threshold policy needs exactly one of `error_rate_above` (a ratio such as 0.02), `latency_p99_above` (a duration such as \"500ms\"), `requests_below` (a count over the window such as 100), `cpu_above` (a share of the cores such as 0.8), `saturation_above` (demand over capacity such as 0.9) or `queue_above` (requests waiting per replica such as 5)");
+            ThresholdSignal::ErrorRate { above: 1.0 }
+        } else if let Some(v) = self.error_rate_above {
+            ThresholdSignal::ErrorRate {
                 above: c.prob(
                     at(path, "error_rate_above"),
                     "error_rate_above",
                     Some(v),
                     0.0,
                 ),
-            },
-            (None, Some(d), None) => ThresholdSignal::LatencyP99 {
+            }
+        } else if let Some(d) = self.latency_p99_above {
+            ThresholdSignal::LatencyP99 {
                 above_ms: c.positive(
                     at(path, "latency_p99_above"),
                     "latency_p99_above",
                     Some(d),
                     1,
                 ) as f64,
-            },
-            (None, None, Some(n)) => ThresholdSignal::RequestsBelow {
+            }
+        } else if let Some(n) = self.requests_below {
+            ThresholdSignal::RequestsBelow {
                 below: c.int(
                     at(path, "requests_below"),
                     "requests_below",
@@ -113,10 +138,35 @@ impl Raw {
                     1,
                     u64::MAX >> 1,
                 ),
-            },
-            _ => {
-                c.fail(path.to_vec(), "a threshold policy needs exactly one of `error_rate_above` (a ratio such as 0.02), `latency_p99_above` (a duration such as \"500ms\") or `requests_below` (a count over the window such as 100)");
-                ThresholdSignal::ErrorRate { above: 1.0 }
+            }
+        } else if let Some(v) = self.cpu_above {
+            ThresholdSignal::Gauge {
+                gauge: Gauge::Cpu,
+                above: c.within(at(path, "cpu_above"), "cpu_above", Some(v), 1.0, (0.0, 1.0)),
+            }
+        } else if let Some(v) = self.saturation_above {
+            ThresholdSignal::Gauge {
+                gauge: Gauge::Saturation,
+                above: c.number(
+                    at(path, "saturation_above"),
+                    "saturation_above",
+                    Some(v),
+                    1.0,
+                    0.0,
+                    true,
+                ),
+            }
+        } else {
+            ThresholdSignal::Gauge {
+                gauge: Gauge::QueueLength,
+                above: c.number(
+                    at(path, "queue_above"),
+                    "queue_above",
+                    self.queue_above,
+                    1.0,
+                    0.0,
+                    false,
+                ),
             }
         };
         PolicyRule::Threshold(ThresholdSpec {

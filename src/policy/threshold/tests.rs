@@ -6,6 +6,7 @@ fn scrape(at_ms: u64, requests: u64, errors: u64) -> Scrape {
         requests,
         errors,
         latency_p99_ms: Some(100.0),
+        gauges: Default::default(),
     };
     Scrape {
         at_ms,
@@ -174,6 +175,7 @@ fn with_old(at_ms: u64, new: (u64, u64), old: (u64, u64)) -> Scrape {
         requests,
         errors,
         latency_p99_ms: Some(100.0),
+        gauges: Default::default(),
     };
     Scrape {
         at_ms,
@@ -257,6 +259,86 @@ fn an_alarm_holding_at_the_start_is_ignored_until_it_clears() {
     );
     assert_eq!(
         p.on_scrape(&with_old(15_000, (100, 5), (100, 5))),
+        Decision::Rollback
+    );
+}
+
+fn gauge_scrape(at_ms: u64, requests: u64, new_cpu: Option<f64>, old_cpu: Option<f64>) -> Scrape {
+    let v = |cpu| VersionSample {
+        requests,
+        errors: 0,
+        latency_p99_ms: None,
+        gauges: crate::policy::Gauges {
+            cpu,
+            ..Default::default()
+        },
+    };
+    Scrape {
+        at_ms,
+        new: Some(v(new_cpu)),
+        old: Some(v(old_cpu)),
+    }
+}
+
+fn cpu_rule(above: f64, window_ms: u64, min_requests: u64, ignore_at_start: bool) -> Threshold {
+    Threshold::from_spec(ThresholdSpec {
+        signal: ThresholdSignal::Gauge {
+            gauge: crate::policy::Gauge::Cpu,
+            above,
+        },
+        window_ms,
+        for_ms: 0,
+        min_requests,
+        on_no_data: NoData::Ignore,
+        ignore_alarm_at_start: ignore_at_start,
+    })
+}
+
+#[test]
+fn a_gauge_rule_compares_the_mean_reading_at_any_traffic() {
+    // 30 s window, 15 s scrapes: the mean of the last two readings; min_requests = 50 does
+    // not apply (a gauge reads with no request at all).
+    let mut t = cpu_rule(0.8, 30_000, 50, false);
+    assert!(t.needs().gauges && !t.needs().latency);
+    assert_eq!(
+        t.on_scrape(&gauge_scrape(15_000, 0, Some(0.7), None)),
+        Decision::Continue
+    );
+    // (0.7 + 0.9) / 2 = 0.8: not strictly above.
+    assert_eq!(
+        t.on_scrape(&gauge_scrape(30_000, 0, Some(0.9), None)),
+        Decision::Continue
+    );
+    // (0.9 + 0.75) / 2 = 0.825 > 0.8.
+    assert_eq!(
+        t.on_scrape(&gauge_scrape(45_000, 0, Some(0.75), None)),
+        Decision::Rollback
+    );
+    // No reading in the window (a recording without the series): no data.
+    let mut t = cpu_rule(0.1, 15_000, 1, false);
+    assert_eq!(
+        t.on_scrape(&gauge_scrape(15_000, 100, None, Some(0.9))),
+        Decision::Continue
+    );
+    assert_eq!(t.on_scrape(&missing(30_000)), Decision::Continue);
+}
+
+#[test]
+fn a_gauge_alarm_at_the_start_is_judged_on_the_stable_versions_reading() {
+    // The stable pods were already at 90% CPU when the deploy started: ignored until the
+    // stable reading is judged OK... the alarm held, so the canary's 95% does not act.
+    let mut t = cpu_rule(0.8, 15_000, 1, true);
+    assert_eq!(
+        t.on_scrape(&gauge_scrape(15_000, 10, Some(0.95), Some(0.9))),
+        Decision::Continue
+    );
+    // It clears (70%), then enters ALARM again: that acts.
+    assert_eq!(
+        t.on_scrape(&gauge_scrape(30_000, 10, Some(0.7), Some(0.7))),
+        Decision::Continue
+    );
+    assert_eq!(
+        t.on_scrape(&gauge_scrape(45_000, 10, Some(0.85), Some(0.7))),
         Decision::Rollback
     );
 }

@@ -15,6 +15,7 @@ fn served(n: u64, e: u64) -> Served {
         errors: [e, e],
         mu: [4.0, 4.0],
         share: 0.0,
+        gauges: None,
     }
 }
 
@@ -213,6 +214,7 @@ fn served_new(n: u64, e: u64, share: f64) -> Served {
         errors: [e, e],
         mu: [4.0, 4.0],
         share,
+        gauges: None,
     }
 }
 

@@ -15,12 +15,13 @@ use super::world::World;
 use crate::model::release::{Phase, Release, ReleaseSpec};
 use crate::model::service::{Interval, Service};
 use crate::model::system::CalleeState;
-use crate::model::{ServiceModel, VersionTruth};
+use crate::model::{GaugeTruth, ServiceModel, VersionTruth};
 use crate::outcome::{RunRecord, Scorer};
 use crate::policy::{Scrape, VersionSample};
 use crate::response::{Response, Run};
 use crate::scenario::{MigrationWhen, PolicyRule, PolicySpec, Scenario};
 use crate::signals::exposition::Exposition;
+use crate::signals::gauges::GaugeLevels;
 use crate::signals::{ProbeTruth, Served, Signals};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -195,6 +196,10 @@ impl<'a, 'w> Replication<'a, 'w> {
         if trace.is_some() || live {
             needs.scrapes = true;
             needs.latency = true;
+        }
+        if trace.is_some() && s.service.capacity_rps.is_some() {
+            // A trace records the gauges for its replay (their own stream: nothing moves).
+            needs.gauges = true;
         }
         if live {
             needs.health_checks = true;
@@ -464,12 +469,23 @@ impl<'a, 'w> Replication<'a, 'w> {
         self.scorer.interval(dt, iv.total(), iv.failed(), &level);
 
         // 3. The scrape of this interval, delivered after the metric delay.
-        let served = Served {
+        let mut served = Served {
             requests: iv.served.requests,
             errors: iv.served.errors,
             mu: [iv.truth[0].latency_mu, iv.truth[1].latency_mu],
             share,
+            gauges: None,
         };
+        if self.signals.needs().gauges && release.exists() {
+            let level = |g: GaugeTruth| GaugeLevels {
+                cpu: g.cpu,
+                saturation: g.saturation,
+                queue_length: g.queue_length,
+            };
+            served.gauges = service
+                .gauges(t, release)
+                .map(|[o, n]| [level(o), level(n)]);
+        }
         // Scrapes run only while the new version exists; before, the game draws its own.
         let scraped = self.signals.needs().scrapes && release.exists();
         let observed = if scraped {
@@ -571,6 +587,10 @@ fn row(
         observed_requests_old: old.map(|o| o.requests),
         observed_errors_old: old.map(|o| o.errors),
         observed_p99_old_ms: old.and_then(|o| o.latency_p99_ms),
+        observed_gauges: match (old, new) {
+            (Some(o), Some(n)) if n.gauges.cpu.is_some() => Some([o.gauges, n.gauges]),
+            _ => None,
+        },
     }
 }
 

@@ -64,6 +64,9 @@ pub enum Stream {
     /// How long each latent cause acts up in one release of a train (keyed by the
     /// release's index): its fault's own duration.
     LatentSpell = 22,
+    /// Noise of the gauge readings (CPU, saturation, queue length): drawn only when a
+    /// policy or a trace reads the gauges.
+    Gauges = 23,
 }
 
 /// The generator behind every stream.
