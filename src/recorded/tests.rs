@@ -77,3 +77,51 @@ fn recorded_series_given_twice_is_an_error() {
         "{e}"
     );
 }
+
+#[test]
+fn gauge_series_are_read_from_every_format_and_checked() {
+    // A Prometheus matrix and a CloudWatch export name gauges as they name the rest.
+    let prom = r#"{"status":"success","data":{"resultType":"matrix","result":[
+        {"metric":{"series":"requests"},"values":[[15,"10"],[30,"12"]]},
+        {"metric":{"series":"cpu"},"values":[[15,"0.42"],[30,"0.97"]]},
+        {"metric":{"series":"old_queue_length"},"values":[[15,"3.5"]]}]}}"#;
+    let r = parse(prom, "q.json").unwrap();
+    let cpu = &r.get(SeriesName::Cpu).unwrap().points;
+    assert_eq!(
+        (cpu[0].value, cpu[1].value),
+        (0.42, 0.97),
+        "gauges are not rounded"
+    );
+    assert_eq!(
+        r.get(SeriesName::OldQueueLength).unwrap().points[0].value,
+        3.5
+    );
+    let cw = r#"{"MetricDataResults":[{"Id":"saturation","Timestamps":["2024-06-03T10:01:00Z"],"Values":[1.25],"StatusCode":"Complete"}]}"#;
+    let r = parse(cw, "cw.json").unwrap();
+    assert_eq!(r.get(SeriesName::Saturation).unwrap().points[0].value, 1.25);
+    // A CPU outside [0, 1] (a percentage, or cores) and a negative level are refused.
+    let e = err("timestamp,series,value\n1,cpu,85\n2,queue_length,-1\n3,old_saturation,-0.5\n");
+    assert!(
+        e.contains("m.csv:2: cpu = 85; expected a share of the cores in [0, 1]"),
+        "{e}"
+    );
+    assert!(
+        e.contains("m.csv:3: queue_length = -1 is negative; expected a level >= 0"),
+        "{e}"
+    );
+    assert!(
+        e.contains("m.csv:4: old_saturation = -0.5 is negative"),
+        "{e}"
+    );
+    // A gauge point needs its version's requests at the same timestamp.
+    let r = parse(
+        "timestamp,series,value\n15,requests,1\n30,cpu,0.5\n",
+        "m.csv",
+    )
+    .unwrap();
+    let e = Scrapes::from_recording(&r).unwrap_err().to_string();
+    assert!(
+        e.contains("m.csv:3: cpu at 1970-01-01T00:00:30Z has no requests point"),
+        "{e}"
+    );
+}
