@@ -8,6 +8,9 @@ use rollsim::recorded::{self, export, Scrapes};
 use rollsim::replay::{self, Labels, Observations, Reset, Timeline};
 use rollsim::sim::{replicate_traced, Prepared, World};
 
+/// One gauge of a version's readings.
+type Reading = fn(&Gauges) -> Option<f64>;
+
 /// The new and old gauge readings of every scrape of a traced run: (interval start in
 /// ms, [old, new]).
 fn readings(text: &str, run: u64) -> Vec<(u64, [Gauges; 2])> {
@@ -48,7 +51,7 @@ fn the_mean_readings_are_the_closed_forms() {
     let n = rows.len() as f64;
     // A reading's sd is level x sqrt(e^(0.1^2) - 1) = 0.1003 x level.
     for (v, name) in [(0, "old"), (1, "new")] {
-        let gauges: [(f64, fn(&Gauges) -> Option<f64>); 3] = [
+        let gauges: [(f64, Reading); 3] = [
             (0.7, |g| g.cpu),
             (0.6, |g| g.saturation),
             (0.9, |g| g.queue_length),
