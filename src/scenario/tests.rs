@@ -38,7 +38,7 @@ fn a_key_of_another_kind_is_located_at_its_value() {
     assert_eq!(
         e,
         "s.toml:5:12: `failures` does not apply to kind `threshold`; expected only \
-         error_rate_above, latency_p99_above, window, for, requests_below, min_requests, on_no_data, alarm_at_start"
+         error_rate_above, latency_p99_above, window, for, requests_below, cpu_above, saturation_above, queue_above, min_requests, on_no_data, alarm_at_start"
     );
 }
 

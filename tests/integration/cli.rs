@@ -51,7 +51,7 @@ fn a_misspelt_key_gets_the_nearest_spelling() {
     rejects(
         "[[policies]]\nname = \"x\"\nkind = \"threshold\"\nerror_rate_abov = 0.1\n",
         "4:1",
-        "unknown field `error_rate_abov`; a `threshold` policy takes error_rate_above, latency_p99_above, window, for, requests_below, min_requests, on_no_data, alarm_at_start, besides the keys of every policy",
+        "unknown field `error_rate_abov`; a `threshold` policy takes error_rate_above, latency_p99_above, window, for, requests_below, cpu_above, saturation_above, queue_above, min_requests, on_no_data, alarm_at_start, besides the keys of every policy",
     );
     rejects(
         "[service]\nrequest_rat = 5\n",
