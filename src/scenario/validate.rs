@@ -273,9 +273,11 @@ pub(super) fn validate(
         |c, path, r| check_rollout(c, path, &merged(&raw.rollout, r), service.replicas),
     );
 
-    // A gauge rule on a service without a capacity sees no data when simulated.
+    // A gauge rule on a service without a capacity sees no data when simulated (in a
+    // system, unless some service of it has one).
     let mut warnings = Vec::new();
-    if service.capacity_rps.is_none() {
+    let any_capacity = raw.services.iter().any(|e| e.capacity_rps.is_some());
+    if service.capacity_rps.is_none() && !any_capacity {
         for p in &policies {
             if let Some(g) = match &p.rule {
                 PolicyRule::Threshold(t) => t.signal.gauge(),
