@@ -414,3 +414,33 @@ fn a_gauge_rule_without_a_capacity_warns_and_a_prometheus_export_refuses_it() {
         .code(2)
         .stderr(predicates::str::contains("reads the cpu gauge"));
 }
+
+/// Reading gauges moves no other draw: a traced run (which reads the gauges of a service
+/// with a capacity) scores exactly as the plain run of a rule that reads none, and the
+/// gauge rules of `cpu-peak.toml` meet the same worlds as its error-rate rule.
+#[test]
+fn reading_gauges_changes_no_other_draw() {
+    let text = std::fs::read_to_string("scenarios/cpu-peak.toml").expect("scenario");
+    let s = scenario(&text);
+    let prepared = Prepared::new(&s);
+    for run in 0..30 {
+        let world = World::for_run(&s, 9, run);
+        for spec in &s.policies {
+            let plain = rollsim::sim::replicate(&prepared, &world, spec);
+            let (traced, trace) = replicate_traced(&prepared, &world, spec);
+            assert_eq!(plain, traced, "run {run}, policy {}", spec.name);
+            assert!(trace.rows.iter().any(|r| r.observed_gauges.is_some()));
+        }
+    }
+    // The error-rate rule alone (no policy reads a gauge, nothing drawn for them) decides
+    // as it does beside the gauge rules.
+    let mut alone = s.clone();
+    alone.policies.retain(|p| p.name == "error-rate-2pct");
+    let all = super::records(&s, 9, 60);
+    let only = super::records(&alone, 9, 60);
+    let beside: Vec<_> = super::of(&all, "error-rate-2pct");
+    assert_eq!(beside.len(), only.len());
+    for (a, b) in beside.iter().zip(&only) {
+        assert_eq!(*a, b);
+    }
+}
