@@ -5,6 +5,7 @@
 //! or a slow network shifts its log-mean. Error probabilities of independent causes combine
 //! as `1 - Π(1 - p_i)`.
 
+pub mod blocks;
 pub mod data;
 pub mod faults;
 pub mod release;

@@ -434,6 +434,12 @@ impl Release {
         self.serve_start_ms = None;
     }
 
+    /// Whether the share is moving back to 0 (a gradual rollback): it changes every tick.
+    #[inline]
+    pub fn ramping(&self) -> bool {
+        self.ramp.is_some()
+    }
+
     /// The share at `t`, moved along a gradual rollback.
     pub fn update_share(&mut self, t: u64) -> f64 {
         if let Some((t0, s0, t1)) = self.ramp {

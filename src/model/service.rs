@@ -2,6 +2,7 @@
 //! versions at every instant. It is a value the engine holds in a collection, so a system
 //! of services adds services without touching the loop.
 
+use super::blocks::{Blocks, BLOCK_TICKS};
 use super::data::DataState;
 use super::faults::{ActiveFaults, FaultWindow};
 use super::release::Release;
@@ -24,7 +25,7 @@ pub struct Service<'a, 'w> {
     faults: ActiveFaults<'w>,
     /// The record store, when the scenario has `[data]`.
     pub data: Option<DataState<'a>>,
-    traffic: Traffic,
+    traffic: Traffic<'a>,
     /// The baseline error rate drawn for the current scrape interval (its drift path
     /// moves once per interval, at the tick).
     baseline: f64,
@@ -74,6 +75,18 @@ impl Interval {
     }
 }
 
+/// A block of intervals drawn at once (see [`Service::skip_block`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stretch {
+    /// Requests served and truly failed over the stretch.
+    pub requests: u64,
+    pub failed: u64,
+    /// Its intervals.
+    pub ticks: u64,
+    /// The onset of a bad release's defect, once the stretch is past it.
+    pub onset_ms: Option<u64>,
+}
+
 /// The truth of a service at one instant (see [`Service::truth_at`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Moment {
@@ -100,13 +113,14 @@ pub struct ServiceLevel {
 
 impl<'a, 'w> Service<'a, 'w> {
     /// Service `index` of `scenario`, with the world's fault occurrences `faults`, in the
-    /// run whose seed is `seed`.
+    /// run whose seed is `seed`, its traffic drawn in `blocks` if given.
     pub fn new(
         index: usize,
         scenario: &'a Scenario,
         model: &'a ServiceModel,
         faults: &'w [FaultWindow],
         seed: u64,
+        blocks: Option<&'a Blocks>,
     ) -> Self {
         Service {
             index,
@@ -115,7 +129,7 @@ impl<'a, 'w> Service<'a, 'w> {
             model,
             faults: ActiveFaults::new(faults),
             data: scenario.data.as_ref().map(DataState::new),
-            traffic: Traffic::new(seed, scenario),
+            traffic: Traffic::new(seed, scenario, blocks),
             baseline: scenario.service.baseline_error_rate,
             slo_tail: [TailCache::default(); 2],
             upstream: None,
@@ -310,13 +324,17 @@ impl<'a, 'w> Service<'a, 'w> {
         let s = self.scenario;
         let model = self.model;
         let share = release.share;
-        let rate = model.rate_at(self.clock_ms + t) * self.load;
-        let total = self
-            .traffic
-            .arrivals(rate * dt as f64 / 1000.0, s.signals.request_dispersion);
-        self.baseline = self.traffic.baseline(s.service.baseline_error_rate);
-        let (truth, onset_ms) = self.truth(t, rate, self.baseline, release);
-        let mut served = self.traffic.split(total, share, &truth);
+        let (mut served, truth, onset_ms) = if self.traffic.blocks().is_some() {
+            self.block_interval(t, dt, release)
+        } else {
+            let rate = model.rate_at(self.clock_ms + t) * self.load;
+            let total = self
+                .traffic
+                .arrivals(rate * dt as f64 / 1000.0, s.signals.request_dispersion);
+            self.baseline = self.traffic.baseline(s.service.baseline_error_rate);
+            let (truth, onset_ms) = self.truth(t, rate, self.baseline, release);
+            (self.traffic.split(total, share, &truth), truth, onset_ms)
+        };
         // Reads of formats a version does not know: errors, lost writes or corruption.
         let mut data_error = [0.0; 2];
         if let Some(d) = &mut self.data {
@@ -346,6 +364,137 @@ impl<'a, 'w> Service<'a, 'w> {
             truth,
             data_error,
             onset_ms,
+        }
+    }
+
+    /// The requests, errors and truth of [`Self::interval`] for traffic drawn in blocks
+    /// (never with callees: see [`super::blocks`]).
+    fn block_interval(
+        &mut self,
+        t: u64,
+        dt: u64,
+        release: &Release,
+    ) -> (Split, [VersionTruth; 2], Option<u64>) {
+        let i = t / dt;
+        if !self.traffic.in_block(i) {
+            self.traffic.start_block(i / BLOCK_TICKS as u64);
+        }
+        let rate = if self.model.overloads() {
+            self.model.rate_at(t) * self.load
+        } else {
+            0.0
+        };
+        let base = self.scenario.service.baseline_error_rate;
+        self.baseline = self.traffic.baseline_at(i, base);
+        let (truth, onset_ms) = self.truth(t, rate, self.baseline, release);
+        let served = self.traffic.block_interval(i, release.share, &truth);
+        (served, truth, onset_ms)
+    }
+
+    /// Whether `t` starts a block of its traffic (see [`super::blocks`]): then the engine
+    /// calls [`Self::start_block`] before the interval.
+    #[inline]
+    pub fn starts_block(&self, t: u64) -> bool {
+        self.traffic
+            .blocks()
+            .is_some_and(|b| (t / b.dt_ms()) % BLOCK_TICKS as u64 == 0)
+    }
+
+    /// The block starting at `t` (see [`Self::starts_block`]) draws its request total,
+    /// and, when its truth is constant with `release` as it stands (one version serves
+    /// every request, no ramp, no overload, the faults and the defect's intensity the same
+    /// at its first and last interval), its baselines and errors; returns whether it is
+    /// constant, which [`Self::skip_block`] requires.
+    pub fn start_block(&mut self, t: u64, release: &Release) -> bool {
+        let Some(blocks) = self.traffic.blocks() else {
+            return false;
+        };
+        let dt = blocks.dt_ms();
+        let b = t / dt / BLOCK_TICKS as u64;
+        self.traffic.start_block(b);
+        let share = release.share;
+        if self.upstream.is_some()
+            || self.model.overloads()
+            || release.ramping()
+            || !(share == 0.0 || share == 1.0)
+        {
+            return false;
+        }
+        let (_, end) = blocks.range(b);
+        let last = (end.max(1) - 1) * dt;
+        let x = self.baseline;
+        if self.truth(t, 0.0, x, release) != self.truth(last.max(t), 0.0, x, release) {
+            return false;
+        }
+        let version = usize::from(share == 1.0);
+        let base = self.scenario.service.baseline_error_rate;
+        let mut p = [0.0; BLOCK_TICKS];
+        let baselines = self.traffic.draw_baselines(base);
+        let len = baselines.len();
+        let baselines: [f64; BLOCK_TICKS] = {
+            let mut xs = [0.0; BLOCK_TICKS];
+            xs[..len].copy_from_slice(baselines);
+            xs
+        };
+        // Without drift every baseline is the same: the truth is computed once.
+        let mut last = (f64::NAN, 0.0);
+        for (pk, &x) in p.iter_mut().zip(&baselines[..len]) {
+            if x != last.0 {
+                last = (x, self.truth(t, 0.0, x, release).0[version].error_prob);
+            }
+            *pk = last.1;
+        }
+        self.traffic.set_constant(version, share, &p[..len]);
+        true
+    }
+
+    /// The whole of a constant block that starts at `t` (see [`Self::start_block`]) at
+    /// once (never with a data store, whose reads and writes are drawn per interval): its totals, and each interval's service level handed to `level` as the
+    /// interval would have been scored, one by one (the drift moves the baseline in each).
+    pub fn skip_block(
+        &mut self,
+        t: u64,
+        release: &Release,
+        mut level: impl FnMut(&ServiceLevel),
+    ) -> Stretch {
+        let share = release.share;
+        let mut onset = None;
+        let base = self.scenario.service.baseline_error_rate;
+        let (first, end) = match self.traffic.blocks() {
+            Some(b) => (t / b.dt_ms(), b.range(t / b.dt_ms() / BLOCK_TICKS as u64).1),
+            None => (0, 0),
+        };
+        let mut last: Option<(f64, ServiceLevel)> = None;
+        for i in first..end {
+            let x = self.traffic.baseline_at(i, base);
+            self.baseline = x;
+            // Without drift every interval's truth is the same: computed once.
+            let at = match last {
+                Some((y, at)) if y == x => at,
+                _ => {
+                    let (truth, onset_ms) = self.truth(t, 0.0, x, release);
+                    onset = onset.or(onset_ms);
+                    let iv = Interval {
+                        served: Split {
+                            requests: [0; 2],
+                            errors: [0; 2],
+                        },
+                        truth,
+                        data_error: [0.0; 2],
+                        onset_ms,
+                    };
+                    self.level(&iv, share)
+                }
+            };
+            last = Some((x, at));
+            level(&at);
+        }
+        let (requests, failed) = self.traffic.skip_block();
+        Stretch {
+            requests,
+            failed,
+            ticks: end - first,
+            onset_ms: onset,
         }
     }
 
@@ -399,7 +548,7 @@ mod tests {
             start_ms: 20_000,
             end_ms: 40_000,
         }];
-        let mut service = Service::new(0, &s, &model, &windows, 7);
+        let mut service = Service::new(0, &s, &model, &windows, 7, None);
         let spec = ReleaseSpec {
             service: 0,
             bad: true,

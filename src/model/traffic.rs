@@ -2,13 +2,15 @@
 //! between the versions, and how many truly fail. These are the truth of the interval (the
 //! users' experience), drawn from the world's streams only, whatever the policy does.
 
+use super::blocks::{Blocks, BLOCK_TICKS};
 use super::VersionTruth;
 use crate::scenario::Scenario;
 use crate::sim::rng::sample::{binomial, requests, Drift};
-use crate::sim::rng::{stream, Stream, StreamRng};
+use crate::sim::rng::{stream, stream_at, Stream, StreamRng};
 
 /// The streams of a service's traffic, and the drift of its baseline error rate.
-pub struct Traffic {
+pub struct Traffic<'a> {
+    seed: u64,
     traffic: StreamRng,
     noise: StreamRng,
     split: StreamRng,
@@ -17,12 +19,57 @@ pub struct Traffic {
     /// Reads and writes of the data store.
     pub data: StreamRng,
     drift: Drift,
+    /// The blocks its traffic is drawn in, if any (see [`super::blocks`]).
+    blocks: Option<&'a Blocks>,
+    /// The draws of the current block.
+    block: Box<BlockState>,
 }
 
-impl Traffic {
+/// What is left to draw of the current block.
+struct BlockState {
+    /// Its first interval and one past its last.
+    first: u64,
+    end: u64,
+    /// Requests not yet given to an interval, and the sum of the means left.
+    n_left: u64,
+    m_left: f64,
+    /// The binomial bridges that split the block's totals into intervals.
+    bridge: StreamRng,
+    /// The baselines of its intervals, drawn at its start (constant blocks only).
+    baselines: Option<[f64; BLOCK_TICKS]>,
+    /// The errors drawn at once in a block whose truth is constant.
+    constant: Option<Constant>,
+}
+
+/// A block whose truth is constant (but for the baseline's drift): its errors and
+/// successes drawn at once, split into intervals when asked for.
+struct Constant {
+    /// The version serving every request, and its share (0 or 1).
+    version: usize,
+    share: f64,
+    /// Each interval's error probability and `m_i p_i`.
+    p: [f64; BLOCK_TICKS],
+    w: [f64; BLOCK_TICKS],
+    /// Errors and successes not yet given to an interval, and the weights left.
+    e_left: u64,
+    s_left: u64,
+    w_left: f64,
+}
+
+/// `part / whole` as a probability (0 when nothing is left).
+#[inline]
+fn fraction(part: f64, whole: f64) -> f64 {
+    if whole > 0.0 {
+        (part / whole).clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
+}
+
+impl<'a> Traffic<'a> {
     /// The traffic streams of the run whose seed is `seed` (the drift starts in its
-    /// stationary distribution, drawn from the noise stream).
-    pub fn new(seed: u64, s: &Scenario) -> Self {
+    /// stationary distribution, drawn from the noise stream), drawn in `blocks` if given.
+    pub fn new(seed: u64, s: &Scenario, blocks: Option<&'a Blocks>) -> Self {
         let mut noise = stream(seed, Stream::Noise);
         let drift = Drift::new(
             &mut noise,
@@ -31,6 +78,7 @@ impl Traffic {
             s.scrape_interval_ms,
         );
         Traffic {
+            seed,
             traffic: stream(seed, Stream::Traffic),
             noise,
             split: stream(seed, Stream::Split),
@@ -38,7 +86,170 @@ impl Traffic {
             errors_new: stream(seed, Stream::ErrorsNew),
             data: stream(seed, Stream::Data),
             drift,
+            blocks,
+            block: Box::new(BlockState {
+                first: 0,
+                end: 0,
+                n_left: 0,
+                m_left: 0.0,
+                bridge: stream(seed, Stream::Bridge),
+                baselines: None,
+                constant: None,
+            }),
         }
+    }
+
+    /// The blocks its traffic is drawn in, if any.
+    #[inline]
+    pub fn blocks(&self) -> Option<&'a Blocks> {
+        self.blocks
+    }
+
+    /// Whether interval `i` lies in the current block.
+    #[inline]
+    pub fn in_block(&self, i: u64) -> bool {
+        self.block.first <= i && i < self.block.end
+    }
+
+    /// Block `b` starts: its streams are keyed by `b` and its request total is drawn.
+    pub fn start_block(&mut self, b: u64) {
+        let Some(blocks) = self.blocks else {
+            return;
+        };
+        let seed = self.seed;
+        let (first, end) = blocks.range(b);
+        let m = blocks.total(b);
+        self.traffic = stream_at(seed, b, Stream::Traffic);
+        self.split = stream_at(seed, b, Stream::Split);
+        self.errors_old = stream_at(seed, b, Stream::ErrorsOld);
+        self.errors_new = stream_at(seed, b, Stream::ErrorsNew);
+        let n = requests(&mut self.traffic, m, 1.0);
+        let block = &mut *self.block;
+        block.bridge = stream_at(seed, b, Stream::Bridge);
+        block.first = first;
+        block.end = end;
+        block.n_left = n;
+        block.m_left = m;
+        block.baselines = None;
+        block.constant = None;
+    }
+
+    /// Draws the baselines of every interval of the current block now (the drift moves
+    /// once per interval, from the noise stream, in the same order as interval by
+    /// interval) and returns them.
+    pub fn draw_baselines(&mut self, baseline: f64) -> &[f64] {
+        let len = (self.block.end - self.block.first) as usize;
+        let mut xs = [baseline; BLOCK_TICKS];
+        for x in xs.iter_mut().take(len) {
+            *x = self.baseline(baseline);
+        }
+        &self.block.baselines.insert(xs)[..len]
+    }
+
+    /// The current block's truth is constant: `version` serves every request (at
+    /// `share`), failing with probability `p[i]` in its `i`-th interval. Its errors are
+    /// drawn now: `Binomial(N, Σ m_i p_i / M)` (see [`super::blocks`]).
+    pub fn set_constant(&mut self, version: usize, share: f64, p: &[f64]) {
+        let Some(blocks) = self.blocks else {
+            return;
+        };
+        let block = &mut *self.block;
+        let mut c = Constant {
+            version,
+            share,
+            p: [0.0; BLOCK_TICKS],
+            w: [0.0; BLOCK_TICKS],
+            e_left: 0,
+            s_left: 0,
+            w_left: 0.0,
+        };
+        for (k, &pk) in p.iter().enumerate().take(BLOCK_TICKS) {
+            let w = blocks.mean(block.first + k as u64) * pk;
+            c.p[k] = pk;
+            c.w[k] = w;
+            c.w_left += w;
+        }
+        let errors = if version == 0 {
+            &mut self.errors_old
+        } else {
+            &mut self.errors_new
+        };
+        c.e_left = binomial(errors, block.n_left, fraction(c.w_left, block.m_left));
+        c.s_left = block.n_left - c.e_left;
+        block.constant = Some(c);
+    }
+
+    /// The rest of a constant block at once: (requests, errors), nothing left to split.
+    pub fn skip_block(&mut self) -> (u64, u64) {
+        let block = &mut *self.block;
+        let n = block.n_left;
+        let e = block.constant.take().map_or(0, |c| c.e_left);
+        block.n_left = 0;
+        block.m_left = 0.0;
+        block.first = block.end;
+        (n, e)
+    }
+
+    /// The baseline error rate of interval `i`: drawn at the block's start for a constant
+    /// block, else now.
+    #[inline]
+    pub fn baseline_at(&mut self, i: u64, baseline: f64) -> f64 {
+        match &self.block.baselines {
+            Some(xs) if self.in_block(i) => xs[(i - self.block.first) as usize],
+            _ => self.baseline(baseline),
+        }
+    }
+
+    /// The requests and errors of interval `i` of the current block at `share` under
+    /// `truth`: split off the block's totals while its truth stays what it was at its
+    /// start; otherwise its requests split off the requests left and their errors drawn.
+    pub fn block_interval(&mut self, i: u64, share: f64, truth: &[VersionTruth; 2]) -> Split {
+        let Some(blocks) = self.blocks else {
+            return self.split(0, share, truth);
+        };
+        let m = blocks.mean(i);
+        let block = &mut *self.block;
+        let last = i + 1 >= block.end;
+        let k = (i - block.first) as usize;
+        if let Some(c) = &mut block.constant {
+            if share == c.share && truth[c.version].error_prob == c.p[k] {
+                let w = c.w[k];
+                let (e, s) = if last {
+                    (c.e_left, c.s_left)
+                } else {
+                    let e = binomial(&mut block.bridge, c.e_left, fraction(w, c.w_left));
+                    let s = binomial(
+                        &mut block.bridge,
+                        c.s_left,
+                        fraction(m - w, block.m_left - c.w_left),
+                    );
+                    (e, s)
+                };
+                c.e_left -= e;
+                c.s_left -= s;
+                c.w_left -= w;
+                block.n_left -= e + s;
+                block.m_left -= m;
+                let mut out = Split {
+                    requests: [0; 2],
+                    errors: [0; 2],
+                };
+                out.requests[c.version] = e + s;
+                out.errors[c.version] = e;
+                return out;
+            }
+            // The truth changed within the block: its requests left stay, their errors
+            // are drawn under the truth as it is.
+            block.constant = None;
+        }
+        let n = if last {
+            block.n_left
+        } else {
+            binomial(&mut block.bridge, block.n_left, fraction(m, block.m_left))
+        };
+        block.n_left -= n;
+        block.m_left -= m;
+        self.split(n, share, truth)
     }
 
     /// Requests arriving in an interval of mean `mean`.

@@ -53,8 +53,19 @@ impl Scorer {
 
     /// An interval of `dt` served `total` requests, `failed` of them failed, at `level`.
     pub fn interval(&mut self, dt: u64, total: u64, failed: u64, level: &ServiceLevel) {
+        self.served(total, failed);
+        self.level(dt, level);
+    }
+
+    /// Requests served, `failed` of them failed, over any stretch of intervals (a block
+    /// drawn at once: see `model::blocks`).
+    pub fn served(&mut self, total: u64, failed: u64) {
         self.out.total_requests += total;
         self.out.failed_requests += failed;
+    }
+
+    /// An interval of `dt` at `level`: downtime when it breaks the SLO.
+    pub fn level(&mut self, dt: u64, level: &ServiceLevel) {
         if level.error_ratio > self.slo_error_rate || level.slow > 0.01 {
             self.downtime_ms += dt;
         }

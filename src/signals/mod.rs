@@ -14,7 +14,7 @@ pub mod gauges;
 use crate::policy::{Needs, Scrape, VersionSample};
 use crate::scenario::{HealthCheck, Scenario};
 use crate::sim::rng::sample::{scraped_p99, TailCache};
-use crate::sim::rng::{stream, Stream, StreamRng};
+use crate::sim::rng::{stream, stream_at, Stream, StreamRng, BLOCK_TICKS};
 use faults::SignalFaults;
 use gauges::{GaugeLevels, GaugeReader};
 use rand::Rng;
@@ -58,6 +58,7 @@ pub struct Pending {
 
 /// The observation stage of one replication.
 pub struct Signals {
+    seed: u64,
     needs: Needs,
     sigma: f64,
     metric_delay_ms: u64,
@@ -75,6 +76,12 @@ pub struct Signals {
     faults: Option<Box<SignalFaults>>,
     /// The gauge readings' noise, when something reads the gauges.
     gauges: Option<GaugeReader>,
+    /// Whether the traffic is drawn in blocks (see [`Signals::in_blocks`]).
+    blocks: bool,
+    /// The number of the scrape whose draw comes next in `scrape`, and the block whose
+    /// latency stream `latency` is (blocks only).
+    next_scrape: u64,
+    latency_block: u64,
 }
 
 impl Signals {
@@ -82,6 +89,7 @@ impl Signals {
     /// `sigma` is the log-sd of the service's latency.
     pub fn new(seed: u64, s: &Scenario, needs: Needs, sigma: f64) -> Self {
         Signals {
+            seed,
             needs,
             sigma,
             metric_delay_ms: s.signals.metric_delay_ms,
@@ -97,7 +105,25 @@ impl Signals {
             gauges: needs
                 .gauges
                 .then(|| GaugeReader::new(seed, s.signals.gauge_noise_sd)),
+            blocks: false,
+            next_scrape: 0,
+            latency_block: u64::MAX,
         }
+    }
+
+    /// The same signals for traffic drawn in blocks, whose unobserved blocks may be skipped
+    /// whole: scrape `k` (of the interval at `k` scrape intervals) reads the `k`-th u64 of
+    /// the scrape stream, and the latency of a block's scrapes comes from a stream keyed by
+    /// the block, so the scrapes skipped never move those drawn.
+    pub fn in_blocks(mut self) -> Self {
+        self.blocks = true;
+        self
+    }
+
+    /// Whether the scenario has signal faults (whose state moves at every scrape).
+    #[inline]
+    pub fn has_faults(&self) -> bool {
+        self.faults.is_some()
     }
 
     /// The same signals with the run's signal faults among its fault occurrences
@@ -144,6 +170,18 @@ impl Signals {
         served: &Served,
         gap: bool,
     ) -> Option<Scrape> {
+        if self.blocks {
+            let k = t / dt.max(1);
+            if k != self.next_scrape {
+                self.scrape.set_word_pos(2 * u128::from(k));
+            }
+            self.next_scrape = k + 1;
+            let b = k / BLOCK_TICKS as u64;
+            if b != self.latency_block {
+                self.latency = stream_at(self.seed, b, Stream::Latency);
+                self.latency_block = b;
+            }
+        }
         let mut lost = self.scrape.random::<f64>() < self.missing_scrape_probability;
         let at_ms = t + dt;
         let faulty;

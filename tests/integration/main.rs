@@ -1,6 +1,7 @@
 //! Integration tests: one binary, a module per topic.
 
 mod architecture;
+mod blocks;
 mod bounded_inputs;
 mod calibrate;
 mod checksums;

@@ -12,6 +12,7 @@ use super::command::Timed;
 use super::queue::Phase as At;
 use super::trace::{Trace, TraceRow};
 use super::world::World;
+use crate::model::blocks::Blocks;
 use crate::model::release::{Phase, Release, ReleaseSpec};
 use crate::model::service::{Interval, Service};
 use crate::model::system::CalleeState;
@@ -26,6 +27,7 @@ use crate::signals::{ProbeTruth, Served, Signals};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 mod live;
+mod skip;
 mod system;
 pub use live::{Live, LiveEnd, LiveView};
 pub use system::{replicate_system, replicate_system_release, replicate_system_traced};
@@ -39,6 +41,9 @@ pub struct Prepared<'a> {
     stop: Option<&'a AtomicBool>,
     /// Each service of a system, prepared as its own scenario (empty for one service).
     services: Vec<Prepared<'a>>,
+    /// The blocks a single service's traffic is drawn in, where they are exact (see
+    /// `model::blocks`; never for a service of a system).
+    blocks: Option<Blocks>,
 }
 
 /// Events between two looks at the stop flag: a replication notices a stop within about
@@ -48,19 +53,39 @@ const STOP_EVERY: u32 = 4096;
 impl<'a> Prepared<'a> {
     /// Precomputes the service model of `scenario`.
     pub fn new(scenario: &'a Scenario) -> Self {
+        Prepared::build(scenario, true)
+    }
+
+    /// The same, with every interval's traffic drawn one by one from sequential streams,
+    /// never in blocks (see `model::blocks`): the reference the block path is measured
+    /// and tested against (its distributions are the same; its draws are not).
+    pub fn scrape_by_scrape(scenario: &'a Scenario) -> Self {
+        Prepared::build(scenario, false)
+    }
+
+    /// [`Prepared::new`], with blocks where `blocks` allows them (not for the services of
+    /// a system, whose load its callers change at every tick).
+    fn build(scenario: &'a Scenario, blocks: bool) -> Self {
         let services = match &scenario.system {
             Some(system) => system
                 .services
                 .iter()
-                .map(|s| Prepared::new(&s.scenario))
+                .map(|s| Prepared::build(&s.scenario, false))
                 .collect(),
             None => Vec::new(),
         };
+        let model = ServiceModel::new(scenario);
+        let blocks = if blocks && scenario.system.is_none() {
+            Blocks::new(&model, scenario)
+        } else {
+            None
+        };
         Prepared {
             scenario,
-            model: ServiceModel::new(scenario),
+            model,
             stop: None,
             services,
+            blocks,
         }
     }
 
@@ -96,6 +121,8 @@ struct Replication<'a, 'w> {
     exposition: Option<Box<Exposition>>,
     /// Events before this instant have been processed.
     now_ms: u64,
+    /// The instant the current [`Self::advance`] stops before.
+    until_ms: u64,
     /// Whether this replication is one service of a system: only then does it keep what
     /// its callers see of it (`last`, `seen_error`); a single service skips that work.
     in_system: bool,
@@ -234,15 +261,29 @@ impl<'a, 'w> Replication<'a, 'w> {
             p,
             world,
             agenda: Agenda::new(trace),
-            services: vec![
-                Service::new(0, s, &p.model, &world.faults, world.seed).with_clock(world.clock_ms)
-            ],
-            releases: vec![Release::new(0, release, &spec.rollout, s.service.replicas)],
-            signals: Signals::new(world.seed, s, needs, sigma).with_faults(
-                world.seed,
+            // Blocks hold the means of a run that starts at model time 0: a train's slot
+            // at another time of day draws its intervals one by one.
+            services: vec![Service::new(
+                0,
                 s,
-                world.faults.iter().map(|w| (w.fault, w.start_ms, w.end_ms)),
-            ),
+                &p.model,
+                &world.faults,
+                world.seed,
+                p.blocks.as_ref().filter(|_| world.clock_ms == 0),
+            )
+            .with_clock(world.clock_ms)],
+            releases: vec![Release::new(0, release, &spec.rollout, s.service.replicas)],
+            signals: {
+                let signals = Signals::new(world.seed, s, needs, sigma).with_faults(
+                    world.seed,
+                    s,
+                    world.faults.iter().map(|w| (w.fault, w.start_ms, w.end_ms)),
+                );
+                match p.blocks {
+                    Some(_) if world.clock_ms == 0 => signals.in_blocks(),
+                    _ => signals,
+                }
+            },
             response,
             scorer: Scorer::new(
                 RunRecord::new(
@@ -256,6 +297,7 @@ impl<'a, 'w> Replication<'a, 'w> {
             ),
             exposition: live.then(|| Box::new(Exposition::new(world.seed, sigma))),
             now_ms: 0,
+            until_ms: 0,
             in_system: false,
             deploys: true,
             last: CalleeState::default(),
@@ -303,6 +345,7 @@ impl<'a, 'w> Replication<'a, 'w> {
     /// Processes every event before `until` (and before the horizon).
     fn advance(&mut self, until: u64) {
         let until = until.min(self.p.scenario.duration_ms);
+        self.until_ms = until;
         let mut events = 0u32;
         loop {
             // The next tick (the earliest; the first service of an instant) and whether it
@@ -448,10 +491,18 @@ impl<'a, 'w> Replication<'a, 'w> {
             }
         }
 
-        // 2. The true state over [t, t + dt), scored.
+        // 2. The true state over [t, t + dt), scored; a block nobody observes, whose
+        // truth is constant, at once.
+        let share = self.releases[r].update_share(t);
+        if self.services[s].starts_block(t)
+            && self.services[s].start_block(t, &self.releases[r])
+            && self.unobserved_block(t, s)
+        {
+            self.skip_block(t, s);
+            return;
+        }
         let release = &mut self.releases[r];
         let service = &mut self.services[s];
-        let share = release.update_share(t);
         let iv = service.interval(t, dt, release);
         if let Some(onset) = iv.onset_ms {
             self.scorer.onset(onset);

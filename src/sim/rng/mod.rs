@@ -67,7 +67,15 @@ pub enum Stream {
     /// Noise of the gauge readings (CPU, saturation, queue length): drawn only when a
     /// policy or a trace reads the gauges.
     Gauges = 23,
+    /// The binomial bridges that split a block's request, error and success totals into
+    /// its scrape intervals (keyed by the block's index; see `model::blocks`).
+    Bridge = 24,
 }
+
+/// Scrape intervals per block: a single service's traffic is drawn in blocks of this many
+/// intervals, each from sub-streams keyed by the block's index (see `model::blocks`), and
+/// its scrapes' latency too, so skipping a block moves no later draw.
+pub const BLOCK_TICKS: usize = 60;
 
 /// The generator behind every stream.
 pub type StreamRng = ChaCha8Rng;

@@ -1,0 +1,231 @@
+//! Traffic drawn in blocks (`model::blocks`) against closed forms and against the
+//! scrape-by-scrape path: the same distributions, and runs that score the same whether
+//! traced, live or not.
+
+use super::scenario;
+use rollsim::model::ServiceModel;
+use rollsim::outcome::RunRecord;
+use rollsim::scenario::Scenario;
+use rollsim::sim::{replicate, replicate_traced, Prepared, World};
+
+/// A day of 15 s scrapes at 40 requests/s (+-50%), a drift of `noise_sd`, a canary at
+/// 10 h, bad with probability `bad`; `extra` adds sections.
+fn day(noise_sd: f64, bad: f64, extra: &str, policies: &str) -> Scenario {
+    scenario(&format!(
+        r#"
+        [simulation]
+        duration = "24h"
+        scrape_interval = "15s"
+        [service]
+        request_rate = 40.0
+        diurnal_amplitude = 0.5
+        baseline_error_rate = 0.002
+        [signals]
+        noise_sd = {noise_sd}
+        noise_correlation = "20m"
+        {extra}
+        [release]
+        at = "10h"
+        bad_probability = {bad}
+        [release.bad]
+        error_rate = 0.05
+        [rollout]
+        strategy = "canary"
+        {policies}
+        "#
+    ))
+}
+
+const NONE: &str = "[[policies]]\nname = \"none\"\nkind = \"none\"\n";
+
+/// Every run's record of the first policy, with traffic in blocks or scrape by scrape.
+fn runs(s: &Scenario, blocks: bool, seed: u64, n: u64) -> Vec<RunRecord> {
+    let p = if blocks {
+        Prepared::new(s)
+    } else {
+        Prepared::scrape_by_scrape(s)
+    };
+    (0..n)
+        .map(|run| replicate(&p, &World::for_run(s, seed, run), &s.policies[0]))
+        .collect()
+}
+
+fn mean_var(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, var)
+}
+
+/// The sum of the day's interval means: the mean (and variance) of its requests.
+fn day_mean(s: &Scenario) -> f64 {
+    let model = ServiceModel::new(s);
+    let dt = s.scrape_interval_ms;
+    (0..s.duration_ms / dt)
+        .map(|i| model.rate_at(i * dt) * dt as f64 / 1000.0)
+        .sum()
+}
+
+#[test]
+fn a_day_of_requests_and_errors_is_poisson_in_blocks_and_scrape_by_scrape() {
+    // No drift and a good release: a day's requests are Poisson(Σ m_i) and its failed
+    // requests Poisson(0.002 Σ m_i) (a Poisson count thinned), on both paths.
+    let s = day(0.0, 0.0, "", NONE);
+    let mu = day_mean(&s);
+    let r = 1500;
+    for blocks in [true, false] {
+        let rows = runs(&s, blocks, 3, r);
+        let total: Vec<f64> = rows.iter().map(|x| x.total_requests as f64).collect();
+        let failed: Vec<f64> = rows.iter().map(|x| x.failed_requests as f64).collect();
+        for (what, xs, want) in [("requests", &total, mu), ("failed", &failed, 0.002 * mu)] {
+            let (mean, var) = mean_var(xs);
+            let sd = (want / r as f64).sqrt();
+            assert!(
+                (mean - want).abs() < 4.0 * sd,
+                "blocks {blocks}: {what} mean {mean:.1}, exact {want:.1} (sd {sd:.2})"
+            );
+            // The sample variance of a Poisson count: sd about sqrt(2 / r) of its value.
+            let ratio = var / want;
+            assert!(
+                (ratio - 1.0).abs() < 4.0 * (2.0 / r as f64).sqrt(),
+                "blocks {blocks}: {what} variance / mean {ratio:.3}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_drifting_day_with_bad_releases_has_the_same_distribution_on_both_paths() {
+    // Drift, bad releases and an outage: the worlds (release, faults, drift path) are the
+    // same on both paths, run by run, so the truth and the downtime are too; given the
+    // world, each path's requests are Poisson(Σ m_i) and failed requests Poisson(Σ m_i p_i),
+    // drawn independently: their paired difference has mean 0 and mean square twice the
+    // mean.
+    let s = day(
+        0.4,
+        0.5,
+        "[[faults]]\nkind = \"dependency_outage\"\nprobability = 0.5\n\
+         window = [\"2h\", \"20h\"]\nduration = { exponential = \"30m\" }\nerror_rate = 0.2\n",
+        NONE,
+    );
+    let r = 1000;
+    let a = runs(&s, true, 8, r);
+    let b = runs(&s, false, 8, r);
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!((x.release_bad, x.faults), (y.release_bad, y.faults));
+        assert_eq!(x.downtime_s, y.downtime_s, "run {}", x.run);
+    }
+    type Field = fn(&RunRecord) -> u64;
+    let fields: [(&str, Field); 2] = [
+        ("requests", |x| x.total_requests),
+        ("failed", |x| x.failed_requests),
+    ];
+    for (what, f) in fields {
+        let d: Vec<f64> = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| f(x) as f64 - f(y) as f64)
+            .collect();
+        let mean_d = d.iter().sum::<f64>() / r as f64;
+        let square = d.iter().map(|x| x * x).sum::<f64>() / r as f64;
+        let both = a.iter().chain(&b).map(|x| f(x) as f64).sum::<f64>() / r as f64;
+        assert!(
+            mean_d.abs() < 4.0 * (square / r as f64).sqrt(),
+            "{what}: paired difference {mean_d:.2}"
+        );
+        let ratio = square / both;
+        assert!(
+            (ratio - 1.0).abs() < 0.15,
+            "{what}: mean square difference / (2 x mean) {ratio:.3}"
+        );
+    }
+}
+
+#[test]
+fn a_traced_run_in_blocks_splits_its_totals_into_poisson_intervals() {
+    // After the promotion nobody watches: the untraced run draws those blocks at once, the
+    // traced one splits the same totals into intervals. Each interval's requests are
+    // Poisson(m_i), and two intervals are uncorrelated.
+    let s = day(0.0, 0.0, "", NONE);
+    let p = Prepared::new(&s);
+    let model = ServiceModel::new(&s);
+    let picks = [3_000usize, 3_001, 4_000, 5_700];
+    let r = 600;
+    let mut counts = vec![Vec::new(); picks.len()];
+    for run in 0..r {
+        let world = World::for_run(&s, 5, run);
+        let (record, trace) = replicate_traced(&p, &world, &s.policies[0]);
+        assert_eq!(record, replicate(&p, &world, &s.policies[0]));
+        let total: u64 = trace.rows.iter().map(|row| row.requests).sum();
+        assert_eq!(total, record.total_requests);
+        for (k, &i) in picks.iter().enumerate() {
+            counts[k].push(trace.rows[i].requests as f64);
+        }
+    }
+    for (k, &i) in picks.iter().enumerate() {
+        let want = model.rate_at(i as u64 * 15_000) * 15.0;
+        let (mean, var) = mean_var(&counts[k]);
+        assert!(
+            (mean - want).abs() < 4.0 * (want / r as f64).sqrt(),
+            "interval {i}: mean {mean:.2}, exact {want:.2}"
+        );
+        assert!(
+            (var / want - 1.0).abs() < 4.0 * (2.0 / r as f64).sqrt(),
+            "interval {i}: variance / mean {:.3}",
+            var / want
+        );
+    }
+    let (m0, v0) = mean_var(&counts[0]);
+    let (m1, v1) = mean_var(&counts[1]);
+    let cov = counts[0]
+        .iter()
+        .zip(&counts[1])
+        .map(|(x, y)| (x - m0) * (y - m1))
+        .sum::<f64>()
+        / (r - 1) as f64;
+    let corr = cov / (v0 * v1).sqrt();
+    assert!(
+        corr.abs() < 4.0 / (r as f64).sqrt(),
+        "correlation {corr:.3}"
+    );
+}
+
+#[test]
+fn blocks_skipped_or_not_score_the_same_and_share_the_world() {
+    // Policies that stop watching at the promotion (their later blocks skipped) beside one
+    // watching to the end, bad releases, retries, a drifting and a flat baseline: traced
+    // runs score exactly as untraced ones, and every policy meets the same requests.
+    let policies = "[[policies]]\nname = \"none\"\nkind = \"none\"\n\
+        [[policies]]\nname = \"threshold\"\nkind = \"threshold\"\nerror_rate_above = 0.02\n\
+        window = \"1m\"\n\
+        [[policies]]\nname = \"to-the-end\"\nkind = \"threshold\"\nerror_rate_above = 0.02\n\
+        window = \"1m\"\nuntil = \"end\"\n\
+        [[policies]]\nname = \"probes\"\nkind = \"consecutive\"\nfailures = 3\n";
+    for noise_sd in [0.0, 0.3] {
+        let s = day(
+            noise_sd,
+            0.4,
+            "[pipeline]\nmax_attempts = 3\nretry_delay = \"30m\"\n",
+            policies,
+        );
+        let p = Prepared::new(&s);
+        for run in 0..40 {
+            let world = World::for_run(&s, 12, run);
+            let mut totals = Vec::new();
+            for spec in &s.policies {
+                let record = replicate(&p, &world, spec);
+                assert_eq!(
+                    record,
+                    replicate_traced(&p, &world, spec).0,
+                    "run {run} {}",
+                    spec.name
+                );
+                totals.push(record.total_requests);
+            }
+            assert!(
+                totals.iter().all(|&t| t == totals[0]),
+                "run {run}: {totals:?}"
+            );
+        }
+    }
+}
