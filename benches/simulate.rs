@@ -4,7 +4,8 @@
 //!
 //! Three groups: `service_day` (every kind of policy watching until the end of the day),
 //! `benchmark_model` (`scenarios/benchmark.toml`: a daily canary watched for about an hour,
-//! two blunt rules; one iteration is one policy-day), also with drift switched on, and
+//! two blunt rules; one iteration is one policy-day), also with drift switched on, both
+//! also scrape by scrape (the path without blocks), and
 //! `fleet` (`scenarios/fleet-week.toml`, 300 services calling each other, cut to its first
 //! two days: one iteration is one run of its three policies, 3 x 300 x 2 = 1,800
 //! service-days, so elements/s is service-days per second on one core).
@@ -75,8 +76,10 @@ fn service_day(c: &mut Criterion) {
     group.finish();
 }
 
-/// `scenarios/benchmark.toml` as shipped, and with a drifting baseline (a per-scrape path
-/// that must be drawn whatever is watched).
+/// `scenarios/benchmark.toml` as shipped, and with a drifting baseline (the drift path is
+/// drawn interval by interval; the counts still in blocks), and both with every interval's
+/// traffic drawn one by one (`scrape_by_scrape/`: the path without blocks, as dispersed
+/// requests, a data store or a system's services still take).
 fn benchmark_model(c: &mut Criterion) {
     let text = include_str!("../scenarios/benchmark.toml");
     let drifting = text.replace(
@@ -91,16 +94,20 @@ fn benchmark_model(c: &mut Criterion) {
             Ok(s) => s,
             Err(e) => panic!("benchmark scenario: {e}"),
         };
-        let prepared = Prepared::new(&scenario);
-        for spec in &scenario.policies {
-            group.bench_function(format!("{label}{}", spec.name), |b| {
-                let mut run = 0u64;
-                b.iter(|| {
-                    run += 1;
-                    let world = World::for_run(&scenario, 42, run);
-                    black_box(replicate(&prepared, &world, spec))
-                })
-            });
+        for (path, prepared) in [
+            ("", Prepared::new(&scenario)),
+            ("scrape_by_scrape/", Prepared::scrape_by_scrape(&scenario)),
+        ] {
+            for spec in &scenario.policies {
+                group.bench_function(format!("{path}{label}{}", spec.name), |b| {
+                    let mut run = 0u64;
+                    b.iter(|| {
+                        run += 1;
+                        let world = World::for_run(&scenario, 42, run);
+                        black_box(replicate(&prepared, &world, spec))
+                    })
+                });
+            }
         }
     }
     group.finish();
