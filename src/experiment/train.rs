@@ -94,10 +94,15 @@ pub fn run_train(
 
 /// The (policy, review) pairs of the records, in their first-seen order.
 pub fn pairs(records: &[TrainRecord]) -> Vec<(String, String)> {
+    first_seen(records.iter().map(|r| (&r.policy, &r.review)))
+}
+
+/// The distinct (policy, review) pairs, in first-seen order.
+fn first_seen<'a>(pairs: impl Iterator<Item = (&'a String, &'a String)>) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
-    for r in records {
-        if !out.iter().any(|(p, v)| *p == r.policy && *v == r.review) {
-            out.push((r.policy.clone(), r.review.clone()));
+    for (policy, review) in pairs {
+        if !out.iter().any(|(p, v)| p == policy && v == review) {
+            out.push((policy.clone(), review.clone()));
         }
     }
     out
@@ -136,49 +141,82 @@ pub fn summarize(records: &[TrainRecord]) -> Vec<TrainSummaryRow> {
 
 /// Each pair's weeks over the runs.
 pub fn summarize_weeks(weeks: &[WeekRow]) -> Vec<WeekSummaryRow> {
-    let mut out: Vec<(WeekSummaryRow, u64, u64, u64)> = Vec::new();
-    for w in weeks {
-        let i = match out
-            .iter()
-            .position(|(s, ..)| s.policy == w.policy && s.review == w.review && s.week == w.week)
-        {
+    group_mean(weeks)
+}
+
+impl MeanOverRuns<WeekRow> for WeekSummaryRow {
+    fn holds(&self, w: &WeekRow) -> bool {
+        self.policy == w.policy && self.review == w.review && self.week == w.week
+    }
+
+    fn start(w: &WeekRow) -> Self {
+        WeekSummaryRow {
+            policy: w.policy.clone(),
+            review: w.review.clone(),
+            week: w.week,
+            change_failure_rate: None,
+            deployments: 0.0,
+            downtime_s: 0.0,
+            recurrences: 0.0,
+            review_hours: 0.0,
+        }
+    }
+
+    fn add(&mut self, w: &WeekRow) -> (u32, u32) {
+        self.deployments += f64::from(w.deployments);
+        self.downtime_s += w.downtime_s;
+        self.recurrences += f64::from(w.recurrences);
+        self.review_hours += w.review_hours;
+        (w.deployments, w.failed_deployments)
+    }
+
+    fn divide(&mut self, n: f64, change_failure_rate: Option<f64>) {
+        self.change_failure_rate = change_failure_rate;
+        self.deployments /= n;
+        self.downtime_s /= n;
+        self.recurrences /= n;
+        self.review_hours /= n;
+    }
+}
+
+/// A summary row that is a mean over runs of rows `R` of one group (a pair's week, a
+/// pair's service): the weekly and the per-service summaries are the same reduction over
+/// different columns, written once in [`group_mean`].
+trait MeanOverRuns<R>: Sized {
+    /// Whether `r` belongs to this row's group.
+    fn holds(&self, r: &R) -> bool;
+    /// The group's row from its first member, every sum at zero.
+    fn start(r: &R) -> Self;
+    /// Adds one run's row to the sums; returns its (deployments, failed deployments).
+    fn add(&mut self, r: &R) -> (u32, u32);
+    /// Turns the sums into means over `n` runs; `change_failure_rate` is failed over
+    /// deployed, pooled over the runs (none where nothing deployed).
+    fn divide(&mut self, n: f64, change_failure_rate: Option<f64>);
+}
+
+/// The rows grouped in first-seen order, each group averaged over its runs (serially,
+/// in row order, so the sums are the same for any thread count).
+fn group_mean<R, S: MeanOverRuns<R>>(rows: &[R]) -> Vec<S> {
+    // Each group: its row, runs, deployments, failed deployments.
+    let mut out: Vec<(S, u64, u64, u64)> = Vec::new();
+    for r in rows {
+        let i = match out.iter().position(|(s, ..)| s.holds(r)) {
             Some(i) => i,
             None => {
-                out.push((
-                    WeekSummaryRow {
-                        policy: w.policy.clone(),
-                        review: w.review.clone(),
-                        week: w.week,
-                        change_failure_rate: None,
-                        deployments: 0.0,
-                        downtime_s: 0.0,
-                        recurrences: 0.0,
-                        review_hours: 0.0,
-                    },
-                    0,
-                    0,
-                    0,
-                ));
+                out.push((S::start(r), 0, 0, 0));
                 out.len() - 1
             }
         };
         let (s, runs, deployed, failed) = &mut out[i];
+        let (d, f) = s.add(r);
         *runs += 1;
-        *deployed += u64::from(w.deployments);
-        *failed += u64::from(w.failed_deployments);
-        s.deployments += f64::from(w.deployments);
-        s.downtime_s += w.downtime_s;
-        s.recurrences += f64::from(w.recurrences);
-        s.review_hours += w.review_hours;
+        *deployed += u64::from(d);
+        *failed += u64::from(f);
     }
     out.into_iter()
         .map(|(mut s, runs, deployed, failed)| {
-            let n = runs.max(1) as f64;
-            s.change_failure_rate = (deployed > 0).then(|| failed as f64 / deployed as f64);
-            s.deployments /= n;
-            s.downtime_s /= n;
-            s.recurrences /= n;
-            s.review_hours /= n;
+            let rate = (deployed > 0).then(|| failed as f64 / deployed as f64);
+            s.divide(runs.max(1) as f64, rate);
             s
         })
         .collect()
@@ -186,13 +224,7 @@ pub fn summarize_weeks(weeks: &[WeekRow]) -> Vec<WeekSummaryRow> {
 
 /// The (policy, review) pairs of a summary, in order.
 pub fn pairs_of_summary(rows: &[TrainSummaryRow]) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    for r in rows {
-        if !out.iter().any(|(p, v)| *p == r.policy && *v == r.review) {
-            out.push((r.policy.clone(), r.review.clone()));
-        }
-    }
-    out
+    first_seen(rows.iter().map(|r| (&r.policy, &r.review)))
 }
 
 /// One row of `services-summary.csv`: one service's releases under one pair, over the runs.
@@ -215,49 +247,40 @@ pub struct ServiceSummaryRow {
 
 /// Each (pair, service) over the runs, in first-seen order.
 pub fn summarize_services(rows: &[ServiceTrainRow]) -> Vec<ServiceSummaryRow> {
-    let mut out: Vec<(ServiceSummaryRow, u64, u64, u64)> = Vec::new();
-    for r in rows {
-        let i = match out.iter().position(|(s, ..)| {
-            s.policy == r.policy && s.review == r.review && s.service == r.service
-        }) {
-            Some(i) => i,
-            None => {
-                out.push((
-                    ServiceSummaryRow {
-                        policy: r.policy.clone(),
-                        review: r.review.clone(),
-                        service: r.service.clone(),
-                        deployments: 0.0,
-                        change_failure_rate: None,
-                        rollbacks: 0.0,
-                        false_positive_rollbacks: 0.0,
-                        latent_shown: 0.0,
-                    },
-                    0,
-                    0,
-                    0,
-                ));
-                out.len() - 1
-            }
-        };
-        let (s, runs, deployed, failed) = &mut out[i];
-        *runs += 1;
-        *deployed += u64::from(r.deployments);
-        *failed += u64::from(r.failed_deployments);
-        s.deployments += f64::from(r.deployments);
-        s.rollbacks += f64::from(r.rollbacks);
-        s.false_positive_rollbacks += f64::from(r.false_positive_rollbacks);
-        s.latent_shown += f64::from(r.latent_shown);
+    group_mean(rows)
+}
+
+impl MeanOverRuns<ServiceTrainRow> for ServiceSummaryRow {
+    fn holds(&self, r: &ServiceTrainRow) -> bool {
+        self.policy == r.policy && self.review == r.review && self.service == r.service
     }
-    out.into_iter()
-        .map(|(mut s, runs, deployed, failed)| {
-            let n = runs.max(1) as f64;
-            s.change_failure_rate = (deployed > 0).then(|| failed as f64 / deployed as f64);
-            s.deployments /= n;
-            s.rollbacks /= n;
-            s.false_positive_rollbacks /= n;
-            s.latent_shown /= n;
-            s
-        })
-        .collect()
+
+    fn start(r: &ServiceTrainRow) -> Self {
+        ServiceSummaryRow {
+            policy: r.policy.clone(),
+            review: r.review.clone(),
+            service: r.service.clone(),
+            deployments: 0.0,
+            change_failure_rate: None,
+            rollbacks: 0.0,
+            false_positive_rollbacks: 0.0,
+            latent_shown: 0.0,
+        }
+    }
+
+    fn add(&mut self, r: &ServiceTrainRow) -> (u32, u32) {
+        self.deployments += f64::from(r.deployments);
+        self.rollbacks += f64::from(r.rollbacks);
+        self.false_positive_rollbacks += f64::from(r.false_positive_rollbacks);
+        self.latent_shown += f64::from(r.latent_shown);
+        (r.deployments, r.failed_deployments)
+    }
+
+    fn divide(&mut self, n: f64, change_failure_rate: Option<f64>) {
+        self.change_failure_rate = change_failure_rate;
+        self.deployments /= n;
+        self.rollbacks /= n;
+        self.false_positive_rollbacks /= n;
+        self.latent_shown /= n;
+    }
 }
