@@ -26,6 +26,18 @@ fn normal_quantile_matches_kayenta_test() {
     assert!(close(statrs_quantile(0.01), -2.326348, 1e-6));
 }
 
+/// One sample of Kayenta's "Tie out with R Version" test, kept as data in `tests/data`.
+fn tie_out_sample(name: &str) -> Vec<f64> {
+    let text = include_str!("../../../tests/data/kayenta-tie-out.txt");
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .unwrap_or_else(|| panic!("no {name} sample"));
+    line.split_whitespace()
+        .map(|v| v.parse().unwrap_or_else(|_| panic!("{v}: not a number")))
+        .collect()
+}
+
 #[test]
 fn mann_whitney_matches_kayenta_tests() {
     // MannWhitneySuite "Mann-Whitney Confidence Interval & Estimate" (confidence 0.95)
@@ -38,20 +50,9 @@ fn mann_whitney_matches_kayenta_tests() {
     assert!(close(est, 22.5, 1e-6), "{est}");
 
     // "Tie out with R Version": wilcox.test(experiment, control, conf.int = TRUE)
-    let control = [
-        1.5, 6.0, 5.0, 2.5, 2.5, 2.0, 2.0, 3.5, 3.0, 3.0, 3.0, 2.0, 3.0, 8.0, 4.0, 2.5, 3.0, 2.5,
-        2.5, 2.0, 2.5, 2.0, 2.0, 2.5, 3.5, 3.0, 1.5, 5.0, 2.5, 5.5, 2.0, 2.5, 3.5, 2.0, 2.5, 4.0,
-        2.0, 2.0, 2.0, 2.0, 5.5, 4.5, 4.0, 3.0, 3.0, 3.5, 2.5, 3.0, 2.5, 4.0, 6.0, 2.0, 5.0, 6.0,
-        3.5, 3.0, 54.5, 3.0, 5.0, 6.0, 3.5, 4.5, 2.5, 2.0, 6.0, 5.0, 2.5, 3.5, 2.0, 3.0, 2.5, 3.5,
-        3.5, 2.5, 3.0, 4.5, 3.0, 15.5, 5.0, 2.5, 3.0, 4.0, 3.5, 4.0, 4.0, 2.0, 4.5, 2.5, 4.0, 3.0,
-    ];
-    let experiment = [
-        2.5, 2.5, 2.0, 2.5, 3.5, 2.0, 3.5, 1.5, 3.0, 3.0, 2.5, 3.5, 2.0, 2.5, 2.0, 2.0, 5.0, 3.0,
-        2.0, 1.5, 2.0, 4.0, 3.0, 2.5, 3.0, 2.0, 2.0, 2.0, 2.5, 3.5, 1.5, 1.5, 3.5, 2.0, 2.5, 2.5,
-        3.0, 3.5, 2.5, 6.5, 2.5, 4.0, 2.5, 3.0, 2.5, 6.5, 2.5, 3.0, 1.5, 2.0, 2.5, 3.0, 7.5, 1.5,
-        2.0, 4.0, 2.5, 2.0, 2.5, 3.5, 4.0, 2.5, 3.0, 2.5, 2.0, 3.5, 3.0, 16.5, 3.0, 3.0, 7.0, 4.5,
-        5.0, 2.0, 3.5, 6.0, 1.5, 3.0, 2.5, 4.0, 3.0, 1.5, 5.0, 3.0, 2.5, 5.5, 3.0, 1.5, 2.5, 6.0,
-    ];
+    let control = tie_out_sample("control");
+    let experiment = tie_out_sample("experiment");
+    assert_eq!((control.len(), experiment.len()), (90, 90));
     let (lo, hi, est) = match mann_whitney(&experiment, &control, 0.95) {
         Ok(r) => r,
         Err(_) => panic!("all tied"),

@@ -15,6 +15,24 @@ fn scrape(at_ms: u64, requests: u64, errors: u64) -> Scrape {
     }
 }
 
+/// An error-ratio rule: above, window, `for`, min_requests, on_no_data.
+fn error_rule(above: f64, window_ms: u64, for_ms: u64, min: u64, no_data: NoData) -> Threshold {
+    Threshold::new(
+        ThresholdSignal::ErrorRate { above },
+        window_ms,
+        for_ms,
+        min,
+        no_data,
+    )
+}
+
+/// The rule's decision after each scrape, in order.
+fn decide(t: &mut Threshold, scrapes: &[Scrape]) -> Vec<Decision> {
+    scrapes.iter().map(|s| t.on_scrape(s)).collect()
+}
+
+use Decision::{Continue as C, Rollback as R};
+
 fn missing(at_ms: u64) -> Scrape {
     Scrape {
         at_ms,
@@ -26,65 +44,41 @@ fn missing(at_ms: u64) -> Scrape {
 #[test]
 fn ratio_of_sums_over_the_window() {
     // 60 s window, 15 s scrapes: four scrapes in the window.
-    let mut t = Threshold::new(
-        ThresholdSignal::ErrorRate { above: 0.05 },
-        60_000,
-        0,
-        1,
-        NoData::Ignore,
-    );
-    assert_eq!(t.on_scrape(&scrape(15_000, 100, 0)), Decision::Continue);
-    assert_eq!(t.on_scrape(&scrape(30_000, 100, 0)), Decision::Continue);
-    assert_eq!(t.on_scrape(&scrape(45_000, 100, 0)), Decision::Continue);
-    // 20 / 400 = 0.05: not strictly above.
-    assert_eq!(t.on_scrape(&scrape(60_000, 100, 20)), Decision::Continue);
-    // window now 30..75 s: 21 / 400 > 0.05
-    assert_eq!(t.on_scrape(&scrape(75_000, 100, 1)), Decision::Rollback);
+    let mut t = error_rule(0.05, 60_000, 0, 1, NoData::Ignore);
+    let scrapes = [
+        scrape(15_000, 100, 0),
+        scrape(30_000, 100, 0),
+        scrape(45_000, 100, 0),
+        // 20 / 400 = 0.05: not strictly above.
+        scrape(60_000, 100, 20),
+        // window now 30..75 s: 21 / 400 > 0.05
+        scrape(75_000, 100, 1),
+    ];
+    assert_eq!(decide(&mut t, &scrapes), [C, C, C, C, R]);
 }
 
 #[test]
 fn hold_time_must_elapse_in_breach() {
-    let mut t = Threshold::new(
-        ThresholdSignal::ErrorRate { above: 0.01 },
-        15_000,
-        30_000,
-        1,
-        NoData::Ignore,
-    );
-    assert_eq!(t.on_scrape(&scrape(15_000, 100, 50)), Decision::Continue);
-    assert_eq!(t.on_scrape(&scrape(30_000, 100, 50)), Decision::Continue);
-    assert_eq!(t.on_scrape(&scrape(45_000, 100, 0)), Decision::Continue); // breaks the hold
-    assert_eq!(t.on_scrape(&scrape(60_000, 100, 50)), Decision::Continue);
-    assert_eq!(t.on_scrape(&scrape(75_000, 100, 50)), Decision::Continue);
-    assert_eq!(t.on_scrape(&scrape(90_000, 100, 50)), Decision::Rollback);
+    let mut t = error_rule(0.01, 15_000, 30_000, 1, NoData::Ignore);
+    let scrapes = [
+        scrape(15_000, 100, 50),
+        scrape(30_000, 100, 50),
+        scrape(45_000, 100, 0), // breaks the hold
+        scrape(60_000, 100, 50),
+        scrape(75_000, 100, 50),
+        scrape(90_000, 100, 50),
+    ];
+    assert_eq!(decide(&mut t, &scrapes), [C, C, C, C, C, R]);
 }
 
 #[test]
 fn no_data_is_ignored_or_a_breach_as_configured() {
-    let mut ignore = Threshold::new(
-        ThresholdSignal::ErrorRate { above: 0.01 },
-        15_000,
-        0,
-        1,
-        NoData::Ignore,
-    );
-    let mut breach = Threshold::new(
-        ThresholdSignal::ErrorRate { above: 0.01 },
-        15_000,
-        0,
-        1,
-        NoData::Breach,
-    );
+    let mut ignore = error_rule(0.01, 15_000, 0, 1, NoData::Ignore);
+    let mut breach = error_rule(0.01, 15_000, 0, 1, NoData::Breach);
     assert_eq!(ignore.on_scrape(&missing(15_000)), Decision::Continue);
     assert_eq!(breach.on_scrape(&missing(15_000)), Decision::Rollback);
     // Too few requests is no data as well.
-    let mut low = Threshold::new(
-        ThresholdSignal::ErrorRate { above: 0.01 },
-        15_000,
-        0,
-        50,
-        NoData::Ignore,
-    );
+    let mut low = error_rule(0.01, 15_000, 0, 50, NoData::Ignore);
     assert_eq!(low.on_scrape(&scrape(15_000, 10, 10)), Decision::Continue);
 }
 
@@ -93,15 +87,7 @@ fn no_data_is_ignored_or_a_breach_as_configured() {
 /// nothing), and does under `breach`. 15 s window and scrapes, `for` = 30 s.
 #[test]
 fn no_data_drops_a_pending_timer_unless_it_is_a_breach() {
-    let rule = |no_data| {
-        Threshold::new(
-            ThresholdSignal::ErrorRate { above: 0.01 },
-            15_000,
-            30_000,
-            1,
-            no_data,
-        )
-    };
+    let rule = |no_data| error_rule(0.01, 15_000, 30_000, 1, no_data);
     let trace = |t: &mut Threshold| -> Vec<(u64, Decision)> {
         let mut out = Vec::new();
         for s in [
@@ -120,7 +106,6 @@ fn no_data_drops_a_pending_timer_unless_it_is_a_breach() {
         }
         out
     };
-    use Decision::{Continue as C, Rollback as R};
     // ignore: pending again from 60 s, fires once 30 s have passed, at 90 s.
     assert_eq!(
         trace(&mut rule(NoData::Ignore)),
@@ -140,13 +125,7 @@ fn no_data_drops_a_pending_timer_unless_it_is_a_breach() {
     );
     // A lost scrape with data left in a longer window is not "no data": 60 s window,
     // the timer from 15 s runs on and fires at 45 s.
-    let mut long = Threshold::new(
-        ThresholdSignal::ErrorRate { above: 0.01 },
-        60_000,
-        30_000,
-        1,
-        NoData::Ignore,
-    );
+    let mut long = error_rule(0.01, 60_000, 30_000, 1, NoData::Ignore);
     assert_eq!(
         trace(&mut long),
         vec![(15_000, C), (30_000, C), (45_000, R)]
@@ -194,21 +173,26 @@ fn requests_below_counts_the_window_and_needs_a_scrape() {
         NoData::Ignore,
     );
     // Judged once a whole window (30 s) has passed since the first scrape (15 s).
-    assert_eq!(t.on_scrape(&missing(15_000)), Decision::Continue);
-    assert_eq!(t.on_scrape(&scrape(30_000, 60, 0)), Decision::Continue);
-    assert_eq!(t.on_scrape(&scrape(45_000, 30, 0)), Decision::Rollback);
+    let first = [
+        missing(15_000),
+        scrape(30_000, 60, 0),
+        scrape(45_000, 30, 0),
+    ];
+    assert_eq!(decide(&mut t, &first), [C, C, R]);
     t.reset();
-    assert_eq!(t.on_scrape(&scrape(15_000, 10, 0)), Decision::Continue);
-    assert_eq!(t.on_scrape(&scrape(30_000, 100, 0)), Decision::Continue);
-    // 100 + 0 in the window (15..45 s]: not fewer than 100.
-    assert_eq!(t.on_scrape(&scrape(45_000, 0, 0)), Decision::Continue);
-    // 0 + 0 in the window (30..60 s].
-    assert_eq!(t.on_scrape(&scrape(60_000, 0, 0)), Decision::Rollback);
+    let second = [
+        scrape(15_000, 10, 0),
+        scrape(30_000, 100, 0),
+        // 100 + 0 in the window (15..45 s]: not fewer than 100.
+        scrape(45_000, 0, 0),
+        // 0 + 0 in the window (30..60 s].
+        scrape(60_000, 0, 0),
+    ];
+    assert_eq!(decide(&mut t, &second), [C, C, C, R]);
     // A lost scrape keeps the window's earlier scrapes.
     t.reset();
-    assert_eq!(t.on_scrape(&scrape(15_000, 200, 0)), Decision::Continue);
-    assert_eq!(t.on_scrape(&missing(30_000)), Decision::Continue);
-    assert_eq!(t.on_scrape(&missing(45_000)), Decision::Continue);
+    let lost = [scrape(15_000, 200, 0), missing(30_000), missing(45_000)];
+    assert_eq!(decide(&mut t, &lost), [C, C, C]);
 }
 
 fn aws(above: f64) -> Threshold {
@@ -226,23 +210,14 @@ fn aws(above: f64) -> Threshold {
 fn an_alarm_holding_at_the_start_is_ignored_until_it_clears() {
     // The stable version already shows 5% at the first scrape: the alarm was in ALARM.
     let mut t = aws(0.02);
-    assert_eq!(
-        t.on_scrape(&with_old(15_000, (100, 5), (100, 5))),
-        Decision::Continue
-    );
-    assert_eq!(
-        t.on_scrape(&with_old(30_000, (100, 9), (100, 5))),
-        Decision::Continue
-    );
-    // It clears once (1%), then enters ALARM again: that one acts.
-    assert_eq!(
-        t.on_scrape(&with_old(45_000, (100, 1), (100, 1))),
-        Decision::Continue
-    );
-    assert_eq!(
-        t.on_scrape(&with_old(60_000, (100, 5), (100, 1))),
-        Decision::Rollback
-    );
+    let scrapes = [
+        with_old(15_000, (100, 5), (100, 5)),
+        with_old(30_000, (100, 9), (100, 5)),
+        // It clears once (1%), then enters ALARM again: that one acts.
+        with_old(45_000, (100, 1), (100, 1)),
+        with_old(60_000, (100, 5), (100, 1)),
+    ];
+    assert_eq!(decide(&mut t, &scrapes), [C, C, C, R]);
     // A new deploy judges the start again: OK before, so the first breach acts.
     t.reset();
     assert_eq!(
@@ -250,13 +225,7 @@ fn an_alarm_holding_at_the_start_is_ignored_until_it_clears() {
         Decision::Rollback
     );
     // Without the key, the same first scrape acts at once.
-    let mut p = Threshold::new(
-        ThresholdSignal::ErrorRate { above: 0.02 },
-        15_000,
-        0,
-        1,
-        NoData::Ignore,
-    );
+    let mut p = error_rule(0.02, 15_000, 0, 1, NoData::Ignore);
     assert_eq!(
         p.on_scrape(&with_old(15_000, (100, 5), (100, 5))),
         Decision::Rollback
@@ -300,27 +269,18 @@ fn a_gauge_rule_compares_the_mean_reading_at_any_traffic() {
     // not apply (a gauge reads with no request at all).
     let mut t = cpu_rule(0.8, 30_000, 50, false);
     assert!(t.needs().gauges && !t.needs().latency);
-    assert_eq!(
-        t.on_scrape(&gauge_scrape(15_000, 0, Some(0.7), None)),
-        Decision::Continue
-    );
-    // (0.7 + 0.9) / 2 = 0.8: not strictly above.
-    assert_eq!(
-        t.on_scrape(&gauge_scrape(30_000, 0, Some(0.9), None)),
-        Decision::Continue
-    );
-    // (0.9 + 0.75) / 2 = 0.825 > 0.8.
-    assert_eq!(
-        t.on_scrape(&gauge_scrape(45_000, 0, Some(0.75), None)),
-        Decision::Rollback
-    );
+    let scrapes = [
+        gauge_scrape(15_000, 0, Some(0.7), None),
+        // (0.7 + 0.9) / 2 = 0.8: not strictly above.
+        gauge_scrape(30_000, 0, Some(0.9), None),
+        // (0.9 + 0.75) / 2 = 0.825 > 0.8.
+        gauge_scrape(45_000, 0, Some(0.75), None),
+    ];
+    assert_eq!(decide(&mut t, &scrapes), [C, C, R]);
     // No reading in the window (a recording without the series): no data.
     let mut t = cpu_rule(0.1, 15_000, 1, false);
-    assert_eq!(
-        t.on_scrape(&gauge_scrape(15_000, 100, None, Some(0.9))),
-        Decision::Continue
-    );
-    assert_eq!(t.on_scrape(&missing(30_000)), Decision::Continue);
+    let unread = [gauge_scrape(15_000, 100, None, Some(0.9)), missing(30_000)];
+    assert_eq!(decide(&mut t, &unread), [C, C]);
 }
 
 #[test]
@@ -328,17 +288,11 @@ fn a_gauge_alarm_at_the_start_is_judged_on_the_stable_versions_reading() {
     // The stable pods were already at 90% CPU when the deploy started: ignored until the
     // stable reading is judged OK... the alarm held, so the canary's 95% does not act.
     let mut t = cpu_rule(0.8, 15_000, 1, true);
-    assert_eq!(
-        t.on_scrape(&gauge_scrape(15_000, 10, Some(0.95), Some(0.9))),
-        Decision::Continue
-    );
-    // It clears (70%), then enters ALARM again: that acts.
-    assert_eq!(
-        t.on_scrape(&gauge_scrape(30_000, 10, Some(0.7), Some(0.7))),
-        Decision::Continue
-    );
-    assert_eq!(
-        t.on_scrape(&gauge_scrape(45_000, 10, Some(0.85), Some(0.7))),
-        Decision::Rollback
-    );
+    let scrapes = [
+        gauge_scrape(15_000, 10, Some(0.95), Some(0.9)),
+        // It clears (70%), then enters ALARM again: that acts.
+        gauge_scrape(30_000, 10, Some(0.7), Some(0.7)),
+        gauge_scrape(45_000, 10, Some(0.85), Some(0.7)),
+    ];
+    assert_eq!(decide(&mut t, &scrapes), [C, C, R]);
 }

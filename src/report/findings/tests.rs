@@ -34,27 +34,29 @@ fn row(p: &str, m: &str, mean: f64, lo: f64, hi: f64) -> SummaryRow {
     }
 }
 
+/// The estimates of summary rows, policies in their first-seen order.
+fn estimates(rows: &[SummaryRow]) -> EstimateTable {
+    EstimateTable::from_summary(rows, &[])
+}
+
 fn table() -> EstimateTable {
-    EstimateTable::from_summary(
-        &[
-            row("none", "failed_requests", 32571.9, 30444.0, 34697.0),
-            row("canary", "failed_requests", 836.2, 748.0, 924.4),
-            row("threshold-x", "failed_requests", 900.0, 850.0, 950.0),
-            row("none", "false_positive_rollbacks", 0.0, 0.0, 0.0),
-            row("canary", "false_positive_rollbacks", 0.03, 0.02, 0.04),
-            row(
-                "threshold-x",
-                "false_positive_rollbacks",
-                0.078,
-                0.066,
-                0.089,
-            ),
-            row("none", "missed_bad_release", 0.198, 0.174, 0.224),
-            row("canary", "missed_bad_release", 0.0, 0.0, 0.004),
-            row("threshold-x", "missed_bad_release", 0.0, 0.0, 0.004),
-        ],
-        &[],
-    )
+    estimates(&[
+        row("none", "failed_requests", 32571.9, 30444.0, 34697.0),
+        row("canary", "failed_requests", 836.2, 748.0, 924.4),
+        row("threshold-x", "failed_requests", 900.0, 850.0, 950.0),
+        row("none", "false_positive_rollbacks", 0.0, 0.0, 0.0),
+        row("canary", "false_positive_rollbacks", 0.03, 0.02, 0.04),
+        row(
+            "threshold-x",
+            "false_positive_rollbacks",
+            0.078,
+            0.066,
+            0.089,
+        ),
+        row("none", "missed_bad_release", 0.198, 0.174, 0.224),
+        row("canary", "missed_bad_release", 0.0, 0.0, 0.004),
+        row("threshold-x", "missed_bad_release", 0.0, 0.0, 0.004),
+    ])
 }
 
 fn nothing() -> Refs {
@@ -89,15 +91,12 @@ fn findings_rank_only_choices_and_say_by_how_much() {
 
 #[test]
 fn findings_name_the_worst_and_the_policies_level_with_the_best() {
-    let t = EstimateTable::from_summary(
-        &[
-            row("a", "downtime_s", 100.0, 90.0, 110.0),
-            row("b", "downtime_s", 105.0, 95.0, 115.0),
-            row("c", "downtime_s", 300.0, 280.0, 320.0),
-            row("d", "downtime_s", 300.0, 280.0, 320.0),
-        ],
-        &[],
-    );
+    let t = estimates(&[
+        row("a", "downtime_s", 100.0, 90.0, 110.0),
+        row("b", "downtime_s", 105.0, 95.0, 115.0),
+        row("c", "downtime_s", 300.0, 280.0, 320.0),
+        row("d", "downtime_s", 300.0, 280.0, 320.0),
+    ]);
     let f = outcome_findings(&t, &["downtime_s".into()], &Refs::default());
     assert_eq!(
         f[0],
@@ -105,13 +104,10 @@ fn findings_name_the_worst_and_the_policies_level_with_the_best() {
          it from b (overlapping 95% intervals). d has the most downtime: 300.0 [280.0, \
          320.0] s per run."
     );
-    let t = EstimateTable::from_summary(
-        &[
-            row("a", "rollback_loops", 0.0, 0.0, 0.0),
-            row("b", "rollback_loops", 0.0, 0.0, 0.0),
-        ],
-        &[],
-    );
+    let t = estimates(&[
+        row("a", "rollback_loops", 0.0, 0.0, 0.0),
+        row("b", "rollback_loops", 0.0, 0.0, 0.0),
+    ]);
     let f = outcome_findings(&t, &["rollback_loops".into()], &Refs::default());
     assert_eq!(
         f,
@@ -126,7 +122,7 @@ fn references_are_not_ranked() {
         row("a", "failed_requests", 100.0, 90.0, 110.0),
         row("b", "failed_requests", 200.0, 190.0, 210.0),
     ]);
-    let t = EstimateTable::from_summary(&rows, &[]);
+    let t = estimates(&rows);
     let refs = Refs {
         bounds: vec!["oracle".into()],
         nothing: Vec::new(),
@@ -160,15 +156,12 @@ fn tradeoff_finding_names_front_and_who_beats_whom() {
         ]
     );
     // Better on both means but within the intervals on both: no claim.
-    let t = EstimateTable::from_summary(
-        &[
-            row("a", "false_positive_rollbacks", 0.03, 0.02, 0.04),
-            row("b", "false_positive_rollbacks", 0.035, 0.025, 0.045),
-            row("a", "missed_bad_release", 0.01, 0.0, 0.02),
-            row("b", "missed_bad_release", 0.012, 0.002, 0.022),
-        ],
-        &[],
-    );
+    let t = estimates(&[
+        row("a", "false_positive_rollbacks", 0.03, 0.02, 0.04),
+        row("b", "false_positive_rollbacks", 0.035, 0.025, 0.045),
+        row("a", "missed_bad_release", 0.01, 0.0, 0.02),
+        row("b", "missed_bad_release", 0.012, 0.002, 0.022),
+    ]);
     let f = tradeoff_findings(
         &t,
         "false_positive_rollbacks",
