@@ -73,11 +73,7 @@ pub fn read(text: &str, origin: &str, scenario: &Scenario) -> Result<Vec<Timed>,
         }
         out.push(Timed { at_ms, command });
     }
-    if problems.is_empty() {
-        Ok(out)
-    } else {
-        Err(InputError { problems })
-    }
+    InputError::unless(problems, out)
 }
 
 #[cfg(test)]

@@ -171,9 +171,5 @@ pub(super) fn parse(
             rec.series.insert(name, series);
         }
     }
-    if problems.is_empty() {
-        Ok(rec)
-    } else {
-        Err(InputError { problems })
-    }
+    InputError::unless(problems, rec)
 }

@@ -257,6 +257,18 @@ pub struct InputError {
     pub problems: Vec<Problem>,
 }
 
+impl InputError {
+    /// `value` when reading found nothing wrong, else every problem found: a reader
+    /// collects problems instead of stopping at the first, and ends with this.
+    pub fn unless<T>(problems: Vec<Problem>, value: T) -> Result<T, InputError> {
+        if problems.is_empty() {
+            Ok(value)
+        } else {
+            Err(InputError { problems })
+        }
+    }
+}
+
 /// Problems shown at most; the rest are counted.
 const SHOWN: usize = 20;
 
@@ -377,11 +389,7 @@ impl Recording {
             }
             self.series.insert(name, s);
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(InputError { problems })
-        }
+        InputError::unless(problems, ())
     }
 }
 
@@ -440,11 +448,7 @@ pub fn read_in(
             Err(e) => problems.extend(e.problems),
         }
     }
-    if problems.is_empty() {
-        Ok(all)
-    } else {
-        Err(InputError { problems })
-    }
+    InputError::unless(problems, all)
 }
 
 /// Each series must be in strictly increasing time order, as read.
@@ -475,11 +479,7 @@ fn check_order(rec: &Recording) -> Result<(), InputError> {
             }
         }
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(InputError { problems })
-    }
+    InputError::unless(problems, ())
 }
 
 #[cfg(test)]

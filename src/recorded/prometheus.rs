@@ -158,11 +158,7 @@ fn parse_with<'t>(
             rec.series.insert(name, series);
         }
     }
-    if problems.is_empty() {
-        Ok(rec)
-    } else {
-        Err(InputError { problems })
-    }
+    InputError::unless(problems, rec)
 }
 
 #[cfg(test)]

@@ -106,9 +106,5 @@ pub(super) fn parse_csv(
             }),
         }
     }
-    if problems.is_empty() {
-        Ok(rec)
-    } else {
-        Err(InputError { problems })
-    }
+    InputError::unless(problems, rec)
 }

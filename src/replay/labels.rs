@@ -131,11 +131,7 @@ impl Labels {
                 }
             }
         }
-        if problems.is_empty() {
-            Ok(labels)
-        } else {
-            Err(InputError { problems })
-        }
+        InputError::unless(problems, labels)
     }
 
     /// Every label must touch the recorded span `[first - interval, last]`: an instant
@@ -178,11 +174,7 @@ impl Labels {
             }
         }
         problems.sort_by_key(|p| p.at.line);
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(InputError { problems })
-        }
+        InputError::unless(problems, ())
     }
 }
 
