@@ -138,7 +138,11 @@ impl RawRule {
             RawRule::Threshold(r) => (r.check(c, path), Until::Promoted, true),
             RawRule::Consecutive(r) => (r.check(c, path), Until::Promoted, true),
             RawRule::ArgoAnalysis(r) => (r.check(c, path, rollout), Until::Promoted, false),
-            RawRule::Flagger(r) => (r.check(c, path, ctx, rollout), Until::Promoted, false),
+            RawRule::Flagger(r) => (
+                r.check(c, path, ctx.own_rollout, rollout),
+                Until::Promoted,
+                false,
+            ),
             RawRule::BurnRate(r) => (r.check(c, path, ctx), Until::End, true),
             RawRule::EcsCircuitBreaker(r) => (r.check(ctx), Until::Promoted, false),
             RawRule::Kayenta(r) => (r.check(c, path), Until::Promoted, false),

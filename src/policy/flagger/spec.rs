@@ -3,7 +3,7 @@
 //! Flagger's scheduler moves the weight ([`weights`]).
 
 use crate::check::{
-    at, idx, CanaryStep, Checker, Dur, PolicyContext, Rollout, Seg, StepGate, Strategy, MAX_COUNT,
+    at, idx, CanaryStep, Checker, Dur, Rollout, Seg, StepGate, Strategy, MAX_COUNT,
 };
 use crate::policy::PolicyRule;
 use serde::Deserialize;
@@ -84,15 +84,16 @@ const MIN_INTERVAL_MS: u64 = 10_000;
 
 impl Raw {
     /// Checks the analysis keys; the traffic keys, when given, replace the strategy of
-    /// `rollout` by the steps Flagger would take.
+    /// `rollout` by the steps Flagger would take (`own_rollout`: the entry has its own
+    /// `rollout` table, which is refused beside the traffic keys).
     pub fn check(
         &self,
         c: &mut Checker,
         path: &[Seg],
-        ctx: &PolicyContext,
+        own_rollout: bool,
         rollout: &mut Rollout,
     ) -> PolicyRule {
-        if let Some(steps) = self.steps(c, path, ctx.own_rollout) {
+        if let Some(steps) = self.steps(c, path, own_rollout) {
             rollout.strategy = Strategy::Canary { steps };
         }
         // Flagger clamps a short interval to 10 s and turns a threshold <= 0 into 1, silently.
