@@ -3,6 +3,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use rollsim::experiment::shard::Shard;
+use rollsim::report::Destination;
 use std::path::PathBuf;
 
 /// rollsim: simulate rollback policies against injected faults before production does.
@@ -130,6 +131,7 @@ pub struct ReportArgs {
 /// command that simulates a scenario file's runs into an output directory takes (`run`,
 /// `compare`, `sweep`, `train`).
 #[derive(Debug, Args, Clone)]
+#[command(mut_arg("out", |a| a.help("Output directory (default: reports/<scenario name> for run, reports/<scenario name>-compare for compare, -sweep for sweep, -train for train)")))]
 pub struct ScenarioRunsArgs {
     /// The scenario file (TOML).
     pub scenario: PathBuf,
@@ -140,13 +142,30 @@ pub struct ScenarioRunsArgs {
     /// Master seed (default: the scenario's `simulation.seed`, else a fresh one that is printed).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Output directory (default: reports/<scenario name> for run, reports/<scenario
-    /// name>-compare for compare, -sweep for sweep, -train for train).
+    #[command(flatten)]
+    pub dest: DestinationArgs,
+}
+
+/// `--out` and `--force`, flattened into every command that writes an output directory;
+/// each names its default directory in its own `--out` help (`mut_arg`).
+#[derive(Debug, Args, Clone)]
+pub struct DestinationArgs {
+    /// Output directory.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Overwrite files in a non-empty output directory.
     #[arg(long)]
     pub force: bool,
+}
+
+impl DestinationArgs {
+    /// Where to write: `--out`, else the command's `default` directory.
+    pub fn or(&self, default: impl FnOnce() -> PathBuf) -> Destination {
+        Destination {
+            dir: self.out.clone().unwrap_or_else(default),
+            force: self.force,
+        }
+    }
 }
 
 /// What `run`, `compare` and `sweep` share.
@@ -251,6 +270,7 @@ pub struct SweepArgs {
 }
 
 #[derive(Debug, Args, Clone)]
+#[command(mut_arg("out", |a| a.help("Output directory (default: reports/<scenario name>-tune)")))]
 pub struct TuneArgs {
     /// The scenario file (TOML).
     pub scenario: PathBuf,
@@ -281,12 +301,8 @@ pub struct TuneArgs {
     /// scenario (the [[policies]] table).
     #[arg(long, value_enum)]
     pub emit: Vec<EmitFormat>,
-    /// Output directory (default: reports/<scenario name>-tune).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Overwrite files in a non-empty output directory.
-    #[arg(long)]
-    pub force: bool,
+    #[command(flatten)]
+    pub dest: DestinationArgs,
     /// Show no progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -342,6 +358,7 @@ pub enum AssertOn {
 }
 
 #[derive(Debug, Args, Clone)]
+#[command(mut_arg("out", |a| a.help("Output directory (default: reports/<scenario name>-run<N>)")))]
 pub struct TraceArgs {
     /// The scenario file (TOML).
     pub scenario: PathBuf,
@@ -354,12 +371,8 @@ pub struct TraceArgs {
     /// Master seed (default: the scenario's `simulation.seed`, else a fresh one that is printed).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Output directory (default: reports/<scenario name>-run<N>).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Overwrite files in a non-empty output directory.
-    #[arg(long)]
-    pub force: bool,
+    #[command(flatten)]
+    pub dest: DestinationArgs,
     /// Replay a game day's recorded commands (its actions.csv) instead of a policy: the
     /// trace is then the game's, event for event (pass the game's --seed and --run).
     #[arg(long, conflicts_with = "policy")]
@@ -370,6 +383,7 @@ pub struct TraceArgs {
 }
 
 #[derive(Debug, Args, Clone)]
+#[command(mut_arg("out", |a| a.help("Output directory (default: reports/<scenario name>-gameday)")))]
 pub struct GamedayArgs {
     /// The scenario file (TOML).
     pub scenario: PathBuf,
@@ -401,12 +415,8 @@ pub struct GamedayArgs {
     /// Plain log lines (and typed commands on stdin) even on a terminal.
     #[arg(long)]
     pub no_dashboard: bool,
-    /// Output directory (default: reports/<scenario name>-gameday).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Overwrite files in a non-empty output directory.
-    #[arg(long)]
-    pub force: bool,
+    #[command(flatten)]
+    pub dest: DestinationArgs,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -447,6 +457,7 @@ pub struct RecordingArgs {
 }
 
 #[derive(Debug, Args, Clone)]
+#[command(mut_arg("out", |a| a.help("Output directory (default: reports/replay-<first metrics file name>)")))]
 pub struct ReplayArgs {
     #[command(flatten)]
     pub recording: RecordingArgs,
@@ -464,12 +475,8 @@ pub struct ReplayArgs {
     /// afresh (the time a rollback and a new deploy take), e.g. "30m".
     #[arg(long, value_parser = duration_ms)]
     pub hold: Option<u64>,
-    /// Output directory (default: reports/replay-<first metrics file name>).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Overwrite files in a non-empty output directory.
-    #[arg(long)]
-    pub force: bool,
+    #[command(flatten)]
+    pub dest: DestinationArgs,
 }
 
 #[derive(Debug, Args, Clone)]

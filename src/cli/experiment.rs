@@ -12,7 +12,9 @@ use rollsim::jobs::Source;
 use rollsim::outcome::RunRecord;
 use rollsim::report::table::{self, Format};
 use rollsim::report::verdict::{self, Verdict};
-use rollsim::report::{comparison_json, ranked_table, summary_json, summary_table, OutputDir};
+use rollsim::report::{
+    comparison_json, ranked_table, summary_json, summary_table, Destination, OutputDir,
+};
 use rollsim::scenario::Scenario;
 use rollsim::scenario::{self, DEMO_SCENARIO};
 use std::io::Write;
@@ -105,10 +107,9 @@ impl Job {
         Ok(Job {
             experiment: Experiment {
                 kind,
-                out: b.out.clone().unwrap_or_else(|| {
+                out: b.dest.or(|| {
                     default_out(&b.scenario, if kind == "compare" { "-compare" } else { "" })
                 }),
-                force: b.force,
                 seed,
                 runs,
                 range,
@@ -186,8 +187,10 @@ pub fn demo(argv: &[String]) -> Result<()> {
                 path: PathBuf::new(),
                 scenario,
             },
-            out: out.clone(),
-            force: ours,
+            out: Destination {
+                dir: out.clone(),
+                force: ours,
+            },
             seed: 42,
             runs: 500,
             range: 0..500,

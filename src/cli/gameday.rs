@@ -91,11 +91,7 @@ pub fn gameday(a: &GamedayArgs, argv: &[String]) -> Result<()> {
         token: a.token.clone(),
         pager,
         dashboard: std::io::stdout().is_terminal() && !a.no_dashboard,
-        out: a
-            .out
-            .clone()
-            .unwrap_or_else(|| default_out(&a.scenario, "-gameday")),
-        force: a.force,
+        out: a.dest.or(|| default_out(&a.scenario, "-gameday")),
         command: command_line(&redact_token(argv), seed),
         scenario,
     })?;

@@ -4,12 +4,15 @@ use super::args::MergeArgs;
 use super::command_line;
 use anyhow::Result;
 use rollsim::jobs::merge::MergeJob;
+use rollsim::report::Destination;
 
 pub fn merge(a: &MergeArgs, argv: &[String]) -> Result<()> {
     let mut job = MergeJob {
         dirs: a.dirs.clone(),
-        out: a.out.clone(),
-        force: a.force,
+        out: Destination {
+            dir: a.out.clone(),
+            force: a.force,
+        },
         command: String::new(),
     };
     // The seed is the shards' (every manifest records it); the command line names it.

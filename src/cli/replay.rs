@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use jiff::tz::TimeZone;
 use rollsim::recorded::{self, format_timestamp, Recording, Scrapes};
 use rollsim::replay::{self, Labels, Observations, PolicyDecisions, Reset, Timeline};
-use rollsim::report::{summary_csv, summary_table, OutputDir};
+use rollsim::report::{summary_csv, summary_table};
 use rollsim::scenario::PolicyRule;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -113,14 +113,14 @@ pub fn replay(a: &ReplayArgs, argv: &[String]) -> Result<()> {
         }
         None => None,
     };
-    let out = a.out.clone().unwrap_or_else(|| {
+    let dest = a.dest.or(|| {
         let stem = a.recording.metrics[0]
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "metrics".into());
         PathBuf::from("reports").join(format!("replay-{stem}"))
     });
-    let dir = OutputDir::prepare(&out, a.force)?;
+    let dir = dest.prepare()?;
 
     let obs = Observations {
         scrapes: scrapes.as_ref().map(Scrapes::feed).unwrap_or_default(),

@@ -46,11 +46,7 @@ pub fn sweep(a: &SweepArgs, argv: &[String]) -> Result<()> {
         confidence,
         seed,
         shard: c.shard,
-        out: b
-            .out
-            .clone()
-            .unwrap_or_else(|| default_out(&b.scenario, "-sweep")),
-        force: b.force,
+        out: b.dest.or(|| default_out(&b.scenario, "-sweep")),
         resume: a.resume,
         params: a.params.clone(),
         command: command_line(argv, seed),

@@ -31,10 +31,8 @@ pub fn trace(a: &TraceArgs, argv: &[String]) -> Result<()> {
     let seed = pick_seed(a.seed, scn);
     let job = TraceJob {
         out: a
-            .out
-            .clone()
-            .unwrap_or_else(|| default_out(&a.scenario, &format!("-run{}", a.run))),
-        force: a.force,
+            .dest
+            .or(|| default_out(&a.scenario, &format!("-run{}", a.run))),
         seed,
         run: a.run,
         actor,

@@ -20,11 +20,7 @@ pub fn train(a: &TrainArgs, argv: &[String]) -> Result<()> {
     let seed = pick_seed(a.seed, &source.scenario);
     let runs = a.runs.unwrap_or(source.scenario.runs);
     let job = TrainJob {
-        out: a
-            .out
-            .clone()
-            .unwrap_or_else(|| default_out(&a.scenario, "-train")),
-        force: a.force,
+        out: a.dest.or(|| default_out(&a.scenario, "-train")),
         seed,
         runs,
         command: command_line(argv, seed),

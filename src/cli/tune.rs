@@ -75,11 +75,7 @@ pub fn tune(a: &TuneArgs, argv: &[String]) -> Result<()> {
         tune,
         seed,
         runs,
-        out: a
-            .out
-            .clone()
-            .unwrap_or_else(|| default_out(&a.scenario, "-tune")),
-        force: a.force,
+        out: a.dest.or(|| default_out(&a.scenario, "-tune")),
         params: a.params.clone(),
         command: command_line(argv, seed),
     };

@@ -6,11 +6,10 @@ use super::runtime::{play, Options};
 use super::scorecard::{self, ScoreRow};
 use super::ui::{Dashboard, LogUi, Ui};
 use super::{recording, team_spec, Game};
-use crate::report::{rows, Manifest, OutputDir, ReportError};
+use crate::report::{rows, Destination, Manifest, OutputDir, ReportError};
 use crate::scenario::{PolicyRule, Scenario};
 use crate::sim::{Prepared, World};
 use std::net::TcpListener;
-use std::path::PathBuf;
 
 /// A game day, checked: which world, how it is paced and steered, where it is written.
 pub struct GameDay {
@@ -33,8 +32,7 @@ pub struct GameDay {
     pub pager: Option<(usize, String)>,
     /// The ratatui dashboard (a terminal), else plain log lines.
     pub dashboard: bool,
-    pub out: PathBuf,
-    pub force: bool,
+    pub out: Destination,
     /// The command line that started it (its token hidden), recorded in the manifest.
     pub command: String,
 }
@@ -69,7 +67,7 @@ pub struct Played {
 /// Plays the game to its end and writes its output directory.
 pub fn run(g: GameDay) -> Result<Played, GameDayError> {
     let scn = &g.scenario;
-    let dir = OutputDir::prepare(&g.out, g.force)?;
+    let dir = g.out.prepare()?;
     let prepared = Prepared::new(scn);
     let world = World::for_run(scn, g.seed, g.run);
     let team = team_spec(scn, g.pager.as_ref().map(|p| p.0));

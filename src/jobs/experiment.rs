@@ -2,9 +2,8 @@
 
 use super::{JobError, Source};
 use crate::experiment::{self, Options, Results};
-use crate::report::{comparison_csv, rows, summary_csv, Manifest, OutputDir};
+use crate::report::{comparison_csv, rows, summary_csv, Destination, Manifest, OutputDir};
 use std::ops::Range;
-use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 /// One experiment, checked: what to run and where to write it.
@@ -14,9 +13,7 @@ pub struct Experiment {
     pub kind: &'static str,
     pub source: Source,
     /// The output directory.
-    pub out: PathBuf,
-    /// Overwrite files in a non-empty output directory.
-    pub force: bool,
+    pub out: Destination,
     /// The master seed.
     pub seed: u64,
     /// Runs asked for in all (all shards together).
@@ -49,7 +46,7 @@ impl Experiment {
         stop: Option<&AtomicBool>,
         progress: Option<&(dyn Fn(u64) + Sync)>,
     ) -> Result<Finished, JobError> {
-        let dir = OutputDir::prepare(&self.out, self.force)?;
+        let dir = self.out.prepare()?;
         let mut runs = dir.runs_writer()?;
         let opts = Options {
             seed: self.seed,

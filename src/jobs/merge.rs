@@ -13,7 +13,8 @@ use crate::experiment::Summarizer;
 use crate::outcome::RunRecord;
 use crate::report::system::{EVENTS_FILE, GRAPH_FILE};
 use crate::report::{
-    checksum, comparison_csv, rows, summary_csv, Manifest, OutputDir, PointRange, ReportError,
+    checksum, comparison_csv, rows, summary_csv, Destination, Manifest, OutputDir, PointRange,
+    ReportError,
 };
 use std::path::{Path, PathBuf};
 
@@ -22,8 +23,7 @@ use std::path::{Path, PathBuf};
 pub struct MergeJob {
     /// The shard output directories, in any order.
     pub dirs: Vec<PathBuf>,
-    pub out: PathBuf,
-    pub force: bool,
+    pub out: Destination,
     pub command: String,
 }
 
@@ -186,7 +186,7 @@ impl MergeJob {
         for (d, m) in &shards {
             checksum::verify(d, data, m.sha256.get(data).map(String::as_str))?;
         }
-        let out = OutputDir::prepare(&self.out, self.force)?;
+        let out = self.out.prepare()?;
         let (first_dir, first) = &shards[0];
         let (count, sha256) = if sweep {
             self.sweep(&out, &shards)?

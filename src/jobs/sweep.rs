@@ -7,7 +7,7 @@ use crate::experiment::objective::{self, Objective, PointResult, Recommendation}
 use crate::experiment::shard::Shard;
 use crate::experiment::sweep::{self, Sweep, SweepRow};
 use crate::report::checksum::sha256_hex;
-use crate::report::{rows, Manifest, OutputDir, PointRange, ReportError};
+use crate::report::{rows, Destination, Manifest, OutputDir, PointRange, ReportError};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,8 +28,7 @@ pub struct SweepJob {
     pub runs: u64,
     /// Run only this slice of the points.
     pub shard: Option<Shard>,
-    pub out: PathBuf,
-    pub force: bool,
+    pub out: Destination,
     /// Continue the sweep already in `out` (same command) instead of starting afresh.
     pub resume: bool,
     /// The `--param` values as given, recorded in the manifest (a resume must match them).
@@ -117,14 +116,15 @@ impl SweepJob {
     /// manifest.
     pub fn start(&self) -> Result<Started<'_>, JobError> {
         let manifest = self.manifest();
-        let csv_path = self.out.join("sweep.csv");
+        let csv_path = self.out.dir.join("sweep.csv");
         let system = self.sweep.is_system();
         let (dir, done, notes) = if self.resume {
-            let dir = OutputDir::reopen(&self.out)?;
+            let dir = OutputDir::reopen(&self.out.dir)?;
             self.check_resumable(&manifest)?;
             let mut notes = vec![];
             let rows = points::read_appended::<SweepRow>(&csv_path, &mut notes)?;
-            let sums = points::read_appended::<PointSum>(&self.out.join(POINTS_FILE), &mut notes)?;
+            let sums =
+                points::read_appended::<PointSum>(&self.out.dir.join(POINTS_FILE), &mut notes)?;
             let shown = csv_path.display().to_string();
             let kept = points::keep(rows, sums, self.sweep.rows_per_point(), &shown)?;
             notes.extend(kept.notes);
@@ -133,7 +133,7 @@ impl SweepJob {
             dir.write(POINTS_FILE, &csv(&kept.sums, true)?)?;
             (dir, kept.done, notes)
         } else {
-            let dir = OutputDir::prepare(&self.out, self.force)?;
+            let dir = self.out.prepare()?;
             dir.write("sweep.csv", &sweep_csv(&[], Some(system))?)?;
             dir.write(POINTS_FILE, &csv::<PointSum>(&[], true)?)?;
             (dir, vec![], vec![])
@@ -157,7 +157,7 @@ impl SweepJob {
 
     /// A resumed sweep must be the very sweep in the directory.
     fn check_resumable(&self, manifest: &Manifest) -> Result<(), JobError> {
-        let path = self.out.join("manifest.json");
+        let path = self.out.dir.join("manifest.json");
         let old: Manifest = std::fs::read_to_string(&path)
             .ok()
             .and_then(|t| serde_json::from_str(&t).ok())
@@ -179,7 +179,7 @@ impl SweepJob {
         } else {
             Err(JobError::Input(format!(
                 "--resume: {} holds a different sweep (scenario, seed, runs, --param or --shard differ); resume with the same command",
-                self.out.display()
+                self.out.dir.display()
             )))
         }
     }

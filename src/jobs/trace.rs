@@ -8,11 +8,10 @@ use crate::gameday::team_spec;
 use crate::outcome::RunRecord;
 use crate::recorded::export::{labels_csv, metrics_csv};
 use crate::report::system::EVENTS_FILE;
-use crate::report::{rows, Manifest, OutputDir};
+use crate::report::{rows, Destination, Manifest, OutputDir};
 use crate::sim::command::Timed;
 use crate::sim::trace::Trace;
 use crate::sim::{replicate_scripted, replicate_system_traced, replicate_traced, Prepared, World};
-use std::path::PathBuf;
 
 /// Who acts in the traced run.
 #[derive(Debug, Clone)]
@@ -35,8 +34,7 @@ pub struct TraceJob {
     pub seed: u64,
     pub run: u64,
     pub actor: Actor,
-    pub out: PathBuf,
-    pub force: bool,
+    pub out: Destination,
     pub command: String,
 }
 
@@ -82,7 +80,7 @@ pub fn trace_run(
 impl TraceJob {
     /// Simulates the run and writes every file.
     pub fn run(&self) -> Result<Traced, JobError> {
-        let dir = OutputDir::prepare(&self.out, self.force)?;
+        let dir = self.out.prepare()?;
         let (policy, record, trace) = trace_run(&self.source, self.seed, self.run, &self.actor)?;
         rows::write(&dir, "trace.csv", &trace.rows)?;
         rows::write(&dir, "events.csv", &trace.events)?;

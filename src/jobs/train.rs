@@ -11,17 +11,15 @@ use crate::experiment::train::{
     run_train, summarize, summarize_services, summarize_weeks, TrainResults, TrainSummaryRow,
 };
 use crate::report::train::train_report;
-use crate::report::{csv_bytes, Manifest, OutputDir};
+use crate::report::{csv_bytes, Destination, Manifest, OutputDir};
 use crate::sim::Prepared;
-use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 /// A train job, checked.
 #[derive(Debug, Clone)]
 pub struct TrainJob {
     pub source: Source,
-    pub out: PathBuf,
-    pub force: bool,
+    pub out: Destination,
     pub seed: u64,
     pub runs: u64,
     /// The command line that reproduces it.
@@ -48,7 +46,7 @@ impl TrainJob {
                 self.source.origin
             )));
         };
-        let dir = OutputDir::prepare(&self.out, self.force)?;
+        let dir = self.out.prepare()?;
         let prepared = Prepared::with_stop(scenario, stop);
         let results = run_train(&prepared, train, self.seed, 0..self.runs, stop);
         let summary = summarize(&results.records);

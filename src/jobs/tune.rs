@@ -7,9 +7,8 @@
 use super::{JobError, Source};
 use crate::experiment::tune::{setting, Outcome, Tune};
 use crate::report::charts::tune::{tune_chart, Status, TunePoint};
-use crate::report::{rows, Manifest, OutputDir, ReportError};
+use crate::report::{rows, Destination, Manifest, OutputDir, ReportError};
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 /// A tune, checked, and where to write it.
@@ -20,8 +19,7 @@ pub struct TuneJob {
     pub seed: u64,
     /// The last round's runs (the budget of a finalist).
     pub runs: u64,
-    pub out: PathBuf,
-    pub force: bool,
+    pub out: Destination,
     /// The `--param` values as given.
     pub params: Vec<String>,
     pub command: String,
@@ -87,7 +85,7 @@ impl TuneJob {
         stop: Option<&AtomicBool>,
         progress: Option<&(dyn Fn(u64) + Sync)>,
     ) -> Result<Finished, JobError> {
-        let dir = OutputDir::prepare(&self.out, self.force)?;
+        let dir = self.out.prepare()?;
         dir.write("scenario.toml", self.source.text.as_bytes())?;
         dir.write("manifest.json", &self.manifest(0, false).to_json())?;
         let outcome = self.tune.run(self.seed, self.runs, stop, progress);

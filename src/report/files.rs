@@ -118,6 +118,23 @@ fn remove_previous(dir: &Path) -> std::io::Result<()> {
     }
 }
 
+/// Where a command writes its files: the directory and whether what rollsim wrote there
+/// before may be replaced (`--out`, `--force`). The two always travel together, from the
+/// command line through a job to [`OutputDir::prepare`].
+#[derive(Debug, Clone)]
+pub struct Destination {
+    pub dir: PathBuf,
+    /// Overwrite files in a non-empty directory.
+    pub force: bool,
+}
+
+impl Destination {
+    /// The directory, checked and ready for new files ([`OutputDir::prepare`]).
+    pub fn prepare(&self) -> Result<OutputDir, ReportError> {
+        OutputDir::prepare(&self.dir, self.force)
+    }
+}
+
 /// A checked output directory.
 #[derive(Debug, Clone)]
 pub struct OutputDir {

@@ -25,7 +25,7 @@ pub mod verdict;
 
 pub use builder::{build_report, build_report_until, ReportFiles};
 pub(crate) use builder::{Doc, Section, Table};
-pub use files::{csv_bytes, Manifest, OutputDir, PointRange, RunsWriter};
+pub use files::{csv_bytes, Destination, Manifest, OutputDir, PointRange, RunsWriter};
 pub(crate) use html::render as render_html;
 pub use summary::{
     comparison_csv, comparison_json, ranked_table, summary_csv, summary_json, summary_table,
