@@ -1,8 +1,8 @@
 //! Writes an [`Imported`] policy as a `[[policies]]` TOML block, every value commented with
 //! the field it came from, ready to paste into a scenario.
 
-use super::{format_ms, Imported, Value};
-use crate::check::StepGate;
+use super::{Imported, Value};
+use crate::check::{duration_text, StepGate};
 use std::fmt::Write;
 
 /// Column at which value comments start.
@@ -40,7 +40,7 @@ fn value(v: &Value) -> String {
                 .join(", ")
         ),
         Value::Float(f) => format!("{f:?}"),
-        Value::Dur(ms) => quote(&format_ms(*ms)),
+        Value::Dur(ms) => quote(&duration_text(*ms)),
         Value::Raw(t) => t.replace(['\n', '\r'], " "),
     }
 }
@@ -97,7 +97,7 @@ pub fn render(imp: &Imported) -> String {
         for s in steps {
             let mut keys = format!("weight = {}", s.weight);
             if s.pause_ms > 0 {
-                keys.push_str(&format!(", pause = {}", quote(&format_ms(s.pause_ms))));
+                keys.push_str(&format!(", pause = {}", quote(&duration_text(s.pause_ms))));
             }
             match s.gate {
                 StepGate::None => {}

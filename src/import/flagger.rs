@@ -42,7 +42,8 @@
 //! a passing check.
 
 use super::yaml::Node;
-use super::{format_ms, go_duration_ms, Doc, Entry, Imported, Notes, Pos, Unusable, Value};
+use super::{go_duration_ms, Doc, Entry, Imported, Notes, Pos, Unusable, Value};
+use crate::check::duration_text;
 
 /// `canary.go: AnalysisInterval`.
 pub const DEFAULT_INTERVAL_MS: u64 = 60_000;
@@ -305,7 +306,7 @@ pub(crate) fn import(docs: &[Doc], notes: &mut Notes) -> Result<Imported, Unusab
             None => metric_interval = Some((mi_ms, mi_src, name.clone())),
             Some((first, _, first_name)) if *first != mi_ms => {
                 let at = mi.clone().unwrap_or_else(|| m.clone());
-                notes.add(&at, format!("metric {name:?} queries over {} but {first_name:?} over {}; rollsim's flagger policy has one metric_interval, the first is used", format_ms(mi_ms), format_ms(*first)));
+                notes.add(&at, format!("metric {name:?} queries over {} but {first_name:?} over {}; rollsim's flagger policy has one metric_interval, the first is used", duration_text(mi_ms), duration_text(*first)));
             }
             _ => {}
         }

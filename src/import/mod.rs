@@ -448,14 +448,6 @@ pub fn go_duration_ms(s: &str) -> Result<u64, String> {
 /// The longest duration a scenario accepts (`scenario::raw::parse_duration`).
 pub const MAX_MS: u64 = 10 * 365 * 86_400_000;
 
-/// Formats milliseconds as a rollsim duration string ("1m 30s", "500ms").
-pub fn format_ms(ms: u64) -> String {
-    if ms == 0 {
-        return "0s".into();
-    }
-    humantime::format_duration(std::time::Duration::from_millis(ms)).to_string()
-}
-
 /// What the importers' unit tests share.
 #[cfg(test)]
 pub(crate) mod test_support {
@@ -495,12 +487,17 @@ mod tests {
         assert!(go_duration_ms("1ns").is_err());
     }
 
+    /// The importers write durations with `check::duration_text`, which a scenario reads
+    /// back to the same milliseconds, days and the longest accepted duration included.
     #[test]
     fn durations_round_trip_through_rollsim_strings() {
-        for ms in [1, 500, 10_000, 90_000, 5_400_000] {
-            let s = format_ms(ms);
+        for ms in [
+            1, 500, 10_000, 90_000, 5_400_000, 86_400_000, 90_061_001, MAX_MS,
+        ] {
+            let s = crate::check::duration_text(ms);
             assert_eq!(crate::check::parse_duration(&s).map(|d| d.0), Ok(ms), "{s}");
         }
+        assert_eq!(crate::check::duration_text(86_400_000), "24h");
     }
 
     #[test]

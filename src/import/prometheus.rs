@@ -29,7 +29,8 @@
 
 use super::promql::{self, Measure};
 use super::yaml::Node;
-use super::{format_ms, Doc, Entry, Imported, Notes, Unusable, Value};
+use super::{Doc, Entry, Imported, Notes, Unusable, Value};
+use crate::check::duration_text;
 
 /// Parses a Prometheus duration (`model.ParseDuration`: `1h30m`, `90s`, `3d`, `500ms`).
 pub fn duration_ms(s: &str) -> Result<u64, String> {
@@ -426,7 +427,7 @@ pub(crate) fn import(docs: &[Doc<'_, '_>], notes: &mut Notes) -> Result<Imported
             entries.push(entry(
                 "window",
                 Value::Dur(*window_ms),
-                format!("the query's range [{}]", format_ms(*window_ms)),
+                format!("the query's range [{}]", duration_text(*window_ms)),
             ));
             entries.push(entry(
                 "for",
@@ -456,8 +457,8 @@ pub(crate) fn import(docs: &[Doc<'_, '_>], notes: &mut Notes) -> Result<Imported
                         }
                         windows.push(format!(
                             "{{ long = \"{}\", short = \"{}\", burn_rate = {:?} }}",
-                            format_ms(*long_ms),
-                            format_ms(*short_ms),
+                            duration_text(*long_ms),
+                            duration_text(*short_ms),
                             burn
                         ));
                     }

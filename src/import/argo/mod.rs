@@ -47,8 +47,8 @@
 //! traffic routing, the progress deadline, and everything about pods and services.
 
 use super::yaml::Node;
-use super::{format_ms, Doc, Entry, Imported, Notes, Pos, Step, Unusable, Value};
-use crate::check::StepGate;
+use super::{Doc, Entry, Imported, Notes, Pos, Step, Unusable, Value};
+use crate::check::{duration_text, StepGate};
 
 mod mapping;
 mod metric;
@@ -131,7 +131,7 @@ fn canary<'a, 't>(
                                     notes.add(&f, "this pause follows a step analysis or an indefinite pause at the same weight; rollsim holds a step's pause before its gate, so it is imported before it");
                                 }
                                 last.pause_ms = last.pause_ms.saturating_add(ms);
-                                last.source.push_str(&format!(", {} {}", lines(&f), format_ms(ms)));
+                                last.source.push_str(&format!(", {} {}", lines(&f), duration_text(ms)));
                             }
                             None => notes.add(
                                 &f,
