@@ -2,10 +2,8 @@
 //! exact trace without noise, a traced run replayed through its recording to the same
 //! decisions, and bad input.
 
-use super::scenario;
+use super::{replay_traced_run, scenario, TracedReplay};
 use rollsim::policy::Gauges;
-use rollsim::recorded::{self, export, Scrapes};
-use rollsim::replay::{self, Labels, Observations, Reset, Timeline};
 use rollsim::sim::{replicate_traced, Prepared, World};
 
 /// One gauge of a version's readings.
@@ -234,39 +232,16 @@ alarm_at_start = "ignored"
 fn a_traced_runs_recording_replays_to_the_gauge_rules_decisions() {
     let scn = scenario(ROUND_TRIP);
     let prepared = Prepared::new(&scn);
-    let dt = scn.scrape_interval_ms;
     let mut per_policy = std::collections::BTreeMap::new();
     for run in 0..12 {
         let world = World::for_run(&scn, 5, run);
         for spec in &scn.policies {
-            let (_, trace) = replicate_traced(&prepared, &world, spec);
-            let simulated: Vec<u64> = trace
-                .events
-                .iter()
-                .filter(|e| e.kind == "rollback")
-                .map(|e| (e.t_s * 1000.0).round() as u64)
-                .collect();
-            let metrics =
-                String::from_utf8(export::metrics_csv(&trace, dt).expect("csv")).expect("utf8");
+            let TracedReplay {
+                simulated,
+                replayed,
+                metrics,
+            } = replay_traced_run(&scn, &prepared, &world, spec);
             assert!(metrics.contains(",cpu,") && metrics.contains(",old_queue_length,"));
-            let labels =
-                String::from_utf8(export::labels_csv(&trace, dt).expect("csv")).expect("utf8");
-            let rec = recorded::parse(&metrics, "metrics.csv").expect("recording parses");
-            let labels = Labels::parse(&labels, "labels.csv").expect("labels parse");
-            let scrapes = Scrapes::from_recording(&rec).expect("scrapes");
-            let obs = Observations {
-                scrapes: scrapes.as_ref().map(Scrapes::feed).unwrap_or_default(),
-                interval_ms: scrapes.as_ref().map_or(dt, |s| s.interval_ms),
-                health_checks: rec.health_checks(),
-            };
-            let replayed = replay::decisions(
-                spec,
-                &obs,
-                &Timeline::of(&labels),
-                Reset::Deploy,
-                scn.signals.metric_delay_ms,
-                0,
-            );
             assert_eq!(replayed, simulated, "run {run}, policy {}", spec.name);
             *per_policy.entry(spec.name.clone()).or_insert(0) += simulated.len();
         }

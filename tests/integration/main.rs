@@ -36,11 +36,15 @@ mod systems;
 mod train;
 mod train_model;
 mod train_system;
+mod trains;
 mod tune;
 mod verdict;
 
 use rollsim::outcome::RunRecord;
-use rollsim::scenario::{parse, Scenario};
+use rollsim::recorded::{self, Scrapes};
+use rollsim::replay::{Labels, Observations, Reset, Timeline};
+use rollsim::scenario::{parse, PolicySpec, Scenario};
+use rollsim::sim::{replicate_traced, Prepared, World};
 use std::path::Path;
 
 /// The names in `dir`, sorted (none when it does not exist).
@@ -98,4 +102,56 @@ pub fn prob_run_of_k(n: usize, k: usize, q: f64) -> f64 {
         state = next;
     }
     1.0 - state.iter().sum::<f64>()
+}
+
+/// A traced run and its replay: what the `replay` and `gauges` tests compare.
+pub struct TracedReplay {
+    /// The instants (ms) the simulated run rolled back at.
+    pub simulated: Vec<u64>,
+    /// The instants (ms) the same policy decided at, replayed from the run's recording.
+    pub replayed: Vec<u64>,
+    /// The recording's `metrics.csv`, as `rollsim trace` writes it.
+    pub metrics: String,
+}
+
+/// Traces `spec` on `world`, then replays it with `Reset::Deploy` through the files a user
+/// would have: the run's `metrics.csv` and `labels.csv`, parsed back.
+pub fn replay_traced_run(
+    scn: &Scenario,
+    prepared: &Prepared,
+    world: &World,
+    spec: &PolicySpec,
+) -> TracedReplay {
+    let dt = scn.scrape_interval_ms;
+    let (_, trace) = replicate_traced(prepared, world, spec);
+    let simulated = trace
+        .events
+        .iter()
+        .filter(|e| e.kind == "rollback")
+        .map(|e| (e.t_s * 1000.0).round() as u64)
+        .collect();
+    let text = |bytes: Result<Vec<u8>, _>| String::from_utf8(bytes.expect("csv")).expect("utf8");
+    let metrics = text(recorded::export::metrics_csv(&trace, dt));
+    let labels = text(recorded::export::labels_csv(&trace, dt));
+    let rec = recorded::parse(&metrics, "metrics.csv").expect("recording parses");
+    let labels = Labels::parse(&labels, "labels.csv").expect("labels parse");
+    let scrapes = Scrapes::from_recording(&rec).expect("scrapes");
+    let obs = Observations {
+        scrapes: scrapes.as_ref().map(Scrapes::feed).unwrap_or_default(),
+        interval_ms: scrapes.as_ref().map_or(dt, |s| s.interval_ms),
+        health_checks: rec.health_checks(),
+    };
+    let replayed = rollsim::replay::decisions(
+        spec,
+        &obs,
+        &Timeline::of(&labels),
+        Reset::Deploy,
+        scn.signals.metric_delay_ms,
+        0,
+    );
+    TracedReplay {
+        simulated,
+        replayed,
+        metrics,
+    }
 }

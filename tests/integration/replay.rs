@@ -1,11 +1,11 @@
 //! `replay`: a policy fed a recording of a simulated run makes exactly the decisions it
 //! made in that run; bad recordings and labels are rejected with file:line messages.
 
+use super::{replay_traced_run, TracedReplay};
 use assert_cmd::Command;
 use predicates::prelude::*;
-use rollsim::recorded::{self, export, Scrapes, SeriesName};
-use rollsim::replay::{self, Labels, Observations, Reset, Timeline};
-use rollsim::sim::{replicate_traced, Prepared, World};
+use rollsim::recorded::{self, SeriesName};
+use rollsim::sim::{Prepared, World};
 
 /// A canary with retries, a metric delay, lost scrapes, outages and bad releases: every
 /// path by which observations reach a policy.
@@ -117,41 +117,18 @@ kind = "sequential"
 fn replay_of_a_recorded_run_makes_the_simulators_decisions() {
     let scn = crate::scenario(SCENARIO);
     let prepared = Prepared::new(&scn);
-    let dt = scn.scrape_interval_ms;
     let mut compared = 0;
     let mut decisions = 0;
     let mut per_policy = std::collections::BTreeMap::new();
     for run in 0..25 {
         let world = World::for_run(&scn, 11, run);
         for spec in &scn.policies {
-            let (_, trace) = replicate_traced(&prepared, &world, spec);
-            let simulated: Vec<u64> = trace
-                .events
-                .iter()
-                .filter(|e| e.kind == "rollback")
-                .map(|e| (e.t_s * 1000.0).round() as u64)
-                .collect();
             // Through the files a user would have: metrics.csv and labels.csv.
-            let metrics =
-                String::from_utf8(export::metrics_csv(&trace, dt).expect("csv")).expect("utf8");
-            let labels =
-                String::from_utf8(export::labels_csv(&trace, dt).expect("csv")).expect("utf8");
-            let rec = recorded::parse(&metrics, "metrics.csv").expect("recording parses");
-            let labels = Labels::parse(&labels, "labels.csv").expect("labels parse");
-            let scrapes = Scrapes::from_recording(&rec).expect("scrapes");
-            let obs = Observations {
-                scrapes: scrapes.as_ref().map(Scrapes::feed).unwrap_or_default(),
-                interval_ms: scrapes.as_ref().map_or(dt, |s| s.interval_ms),
-                health_checks: rec.health_checks(),
-            };
-            let replayed = replay::decisions(
-                spec,
-                &obs,
-                &Timeline::of(&labels),
-                Reset::Deploy,
-                scn.signals.metric_delay_ms,
-                0,
-            );
+            let TracedReplay {
+                simulated,
+                replayed,
+                ..
+            } = replay_traced_run(&scn, &prepared, &world, spec);
             assert_eq!(
                 replayed, simulated,
                 "run {run}, policy {}: replayed decisions differ from the simulated ones",

@@ -4,48 +4,20 @@
 //! policy or review policy), determinism across threads, and bad input located.
 
 use crate::scenario;
+use crate::trains::{slot, train_runs, ERRORS, ORACLE};
 use assert_cmd::Command;
 use predicates::prelude::*;
-use rollsim::experiment::train::{run_train, summarize};
+use rollsim::experiment::train::summarize;
 use rollsim::outcome::train::TrainRecord;
 use rollsim::scenario::Scenario;
 use rollsim::sim::train::{simulate_train_run, Cause, TrainWorld};
 use rollsim::sim::Prepared;
 
-/// A quiet one-release template (two-hour slots) with a train of `train` keys and the
-/// given policies.
+/// The slot with one service and a latent cause (`lossy-network`, 30% loss for an hour),
+/// a train of `train` keys and the given policies.
 fn train_text(train: &str, policies: &str) -> String {
-    format!(
-        r#"
-[simulation]
-duration = "1h"
-scrape_interval = "15s"
-
-[service]
-request_rate = 20.0
-baseline_error_rate = 0.001
-replicas = 4
-
-[signals]
-noise_sd = 0.05
-
-[slo]
-error_rate = 0.01
-
-[release]
-at = "5m"
-bake = "10m"
-
-[release.bad]
-error_rate = 0.2
-
-[rollout]
-strategy = "all_at_once"
-
-[pipeline]
-max_attempts = 1
-
-[[faults]]
+    let rest = format!(
+        r#"[[faults]]
 name = "lossy-network"
 kind = "infra_latency"
 inject_only = true
@@ -55,33 +27,13 @@ packet_loss = 0.3
 
 {train}
 
-{policies}
-"#
-    )
+{policies}"#
+    );
+    slot("request_rate = 20.0", &rest)
 }
 
-const ORACLE: &str = r#"
-[[policies]]
-name = "oracle"
-kind = "oracle"
-reaction = "1m"
-"#;
-
-const ERRORS: &str = r#"
-[[policies]]
-name = "errors-5pct"
-kind = "threshold"
-error_rate_above = 0.05
-window = "2m"
-for = "1m"
-"#;
-
 fn records(s: &Scenario, runs: u64) -> Vec<TrainRecord> {
-    let Some(train) = s.train.as_deref() else {
-        panic!("no [train]")
-    };
-    let p = Prepared::new(s);
-    run_train(&p, train, 11, 0..runs, None).records
+    train_runs(s, 11, runs).records
 }
 
 #[test]

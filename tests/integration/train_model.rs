@@ -4,47 +4,15 @@
 //! `misattributed_only` the team notices a fine release with `notice_probability`.
 
 use crate::scenario;
-use rollsim::experiment::train::run_train;
+use crate::trains::{slot, train_runs, ORACLE};
 use rollsim::outcome::train::TrainRecord;
 use rollsim::scenario::Scenario;
-use rollsim::sim::Prepared;
 
-/// A one-hour slot, the deploy at 5 min and a 10-minute bake (all at once), an
-/// `inject_only` loss of 30% lasting `spell`, with `service` keys, the `train` keys and the
-/// policies.
+/// The slot with an `inject_only` loss of 30% lasting `spell`, with `service` keys, the
+/// `train` keys and the policies.
 fn text(service: &str, spell: &str, train: &str, policies: &str) -> String {
-    format!(
-        r#"
-[simulation]
-duration = "1h"
-scrape_interval = "15s"
-
-[service]
-request_rate = 20.0
-baseline_error_rate = 0.001
-replicas = 4
-{service}
-
-[signals]
-noise_sd = 0.05
-
-[slo]
-error_rate = 0.01
-
-[release]
-at = "5m"
-bake = "10m"
-
-[release.bad]
-error_rate = 0.2
-
-[rollout]
-strategy = "all_at_once"
-
-[pipeline]
-max_attempts = 1
-
-[[faults]]
+    let rest = format!(
+        r#"[[faults]]
 name = "lossy"
 kind = "infra_latency"
 inject_only = true
@@ -54,21 +22,16 @@ packet_loss = 0.3
 
 {train}
 
-{policies}
-"#
-    )
+{policies}"#
+    );
+    slot(&format!("request_rate = 20.0\n{service}"), &rest)
 }
-
-const ORACLE: &str = "[[policies]]\nname = \"oracle\"\nkind = \"oracle\"\nreaction = \"1m\"\n";
 
 const ERRORS: &str = "[[policies]]\nname = \"errors\"\nkind = \"threshold\"\n\
                       error_rate_above = 0.05\nwindow = \"2m\"\nfor = \"1m\"\n";
 
 fn records(s: &Scenario, runs: u64) -> Vec<TrainRecord> {
-    let Some(train) = s.train.as_deref() else {
-        panic!("no [train]")
-    };
-    run_train(&Prepared::new(s), train, 5, 0..runs, None).records
+    train_runs(s, 5, runs).records
 }
 
 #[test]

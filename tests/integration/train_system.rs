@@ -6,46 +6,19 @@
 //! across policies and review policies, determinism across threads, bad input located.
 
 use crate::scenario;
+use crate::trains::{slot, train_runs, ERRORS, ORACLE};
 use assert_cmd::Command;
 use predicates::prelude::*;
-use rollsim::experiment::train::{run_train, summarize_services, TrainResults};
+use rollsim::experiment::train::{summarize_services, TrainResults};
 use rollsim::scenario::Scenario;
 use rollsim::sim::train::{simulate_train_run, TrainWorld};
 use rollsim::sim::Prepared;
 
-/// A quiet system (`front` calls `back`, `back` in zone `z`) with one-hour slots, a train
-/// of `train` keys and the given policies.
+/// The slot in a quiet system (`front` calls `back`, `back` in zone `z`, whose latent
+/// cause loses 30% for an hour), a train of `train` keys and the given policies.
 fn system_text(train: &str, policies: &str) -> String {
-    format!(
-        r#"
-[simulation]
-duration = "1h"
-scrape_interval = "15s"
-
-[service]
-baseline_error_rate = 0.001
-replicas = 4
-
-[signals]
-noise_sd = 0.05
-
-[slo]
-error_rate = 0.01
-
-[release]
-at = "5m"
-bake = "10m"
-
-[release.bad]
-error_rate = 0.2
-
-[rollout]
-strategy = "all_at_once"
-
-[pipeline]
-max_attempts = 1
-
-[[services]]
+    let rest = format!(
+        r#"[[services]]
 name = "front"
 request_rate = 20.0
 calls = [{{ service = "back", fraction = 1.0 }}]
@@ -65,32 +38,13 @@ packet_loss = 0.3
 
 {train}
 
-{policies}
-"#
-    )
+{policies}"#
+    );
+    slot("", &rest)
 }
 
-const ORACLE: &str = r#"
-[[policies]]
-name = "oracle"
-kind = "oracle"
-reaction = "1m"
-"#;
-
-const ERRORS: &str = r#"
-[[policies]]
-name = "errors-5pct"
-kind = "threshold"
-error_rate_above = 0.05
-window = "2m"
-for = "1m"
-"#;
-
 fn results(s: &Scenario, runs: u64) -> TrainResults {
-    let Some(train) = s.train.as_deref() else {
-        panic!("no [train]")
-    };
-    run_train(&Prepared::new(s), train, 11, 0..runs, None)
+    train_runs(s, 11, runs)
 }
 
 #[test]
