@@ -14,6 +14,7 @@
 //! located at the line and column of the value and named by its JSON path
 //! (`MetricDataResults[0].Values[3]`).
 
+use super::json::read_entry;
 use super::{
     parse_timestamp_in, InputError, JsonText, LineCol, Location, Point, Problem, Recording, Series,
     SeriesName,
@@ -65,17 +66,11 @@ pub(super) fn parse(
     for (i, raw) in export.results.iter().enumerate() {
         let here = json.locate(raw);
         let path = format!("MetricDataResults[{i}]");
-        let entry: Entry = match serde_json::from_str(raw.get()) {
-            Ok(e) => e,
-            Err(e) => {
-                problems.push(Problem {
-                    at: here,
-                    message: format!(
-                        "{path}: not a metric data result ({{\"Id\":..,\"Timestamps\":[..],\"Values\":[..]}}): {e}"
-                    ),
-                });
-                continue;
-            }
+        let what = format!(
+            "{path}: not a metric data result ({{\"Id\":..,\"Timestamps\":[..],\"Values\":[..]}})"
+        );
+        let Some(entry) = read_entry::<Entry>(raw, &here, &what, &mut problems) else {
+            continue;
         };
         let name = match SeriesName::parse(&entry.id) {
             Ok(n) => n,

@@ -3,7 +3,8 @@
 //! [`Location`] of a value borrowed from the text, which both JSON readers name in every
 //! problem.
 
-use super::{InputError, Location};
+use super::{InputError, Location, Problem};
+use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::cell::RefCell;
 
@@ -52,6 +53,27 @@ impl<'t, 'p> JsonText<'t, 'p> {
             },
             format!("{what}: {e}"),
         )
+    }
+}
+
+/// One entry of a JSON array read as a `T`, or `None` and a problem at `here` (where the
+/// entry is): `what` says what the entry should have been, serde's reason follows. A bad
+/// entry is skipped so that the reader goes on to find the others' problems.
+pub(super) fn read_entry<'a, T: Deserialize<'a>>(
+    raw: &'a RawValue,
+    here: &Location,
+    what: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<T> {
+    match serde_json::from_str(raw.get()) {
+        Ok(entry) => Some(entry),
+        Err(e) => {
+            problems.push(Problem {
+                at: here.clone(),
+                message: format!("{what}: {e}"),
+            });
+            None
+        }
     }
 }
 

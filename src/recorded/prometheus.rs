@@ -5,6 +5,7 @@
 //! "", "")`). Values are `[unix_seconds, "value"]` pairs; every problem is located at the
 //! line and column of the pair, because responses are often a single line.
 
+use super::json::read_entry;
 use super::{
     unix_seconds, InputError, JsonText, LineCol, Location, Point, Problem, Recording, Series,
     SeriesName,
@@ -84,17 +85,9 @@ fn parse_with<'t>(
     let mut seen: BTreeMap<SeriesName, Location> = BTreeMap::new();
     for raw in data.result {
         let here = json.locate(raw);
-        let entry: Entry = match serde_json::from_str(raw.get()) {
-            Ok(e) => e,
-            Err(e) => {
-                problems.push(Problem {
-                    at: here,
-                    message: format!(
-                        "not a matrix result ({{\"metric\":{{..}},\"values\":[..]}}): {e}"
-                    ),
-                });
-                continue;
-            }
+        let what = r#"not a matrix result ({"metric":{..},"values":[..]})"#;
+        let Some(entry) = read_entry::<Entry>(raw, &here, what, &mut problems) else {
+            continue;
         };
         let label = entry
             .metric
