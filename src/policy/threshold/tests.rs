@@ -26,6 +26,11 @@ fn error_rule(above: f64, window_ms: u64, for_ms: u64, min: u64, no_data: NoData
     )
 }
 
+/// A rule with no `for`, judged at any traffic, that ignores no data.
+fn plain(signal: ThresholdSignal, window_ms: u64) -> Threshold {
+    Threshold::new(signal, window_ms, 0, 1, NoData::Ignore)
+}
+
 /// The rule's decision after each scrape, in order.
 fn decide(t: &mut Threshold, scrapes: &[Scrape]) -> Vec<Decision> {
     scrapes.iter().map(|s| t.on_scrape(s)).collect()
@@ -44,7 +49,7 @@ fn missing(at_ms: u64) -> Scrape {
 #[test]
 fn ratio_of_sums_over_the_window() {
     // 60 s window, 15 s scrapes: four scrapes in the window.
-    let mut t = error_rule(0.05, 60_000, 0, 1, NoData::Ignore);
+    let mut t = plain(ThresholdSignal::ErrorRate { above: 0.05 }, 60_000);
     let scrapes = [
         scrape(15_000, 100, 0),
         scrape(30_000, 100, 0),
@@ -73,7 +78,7 @@ fn hold_time_must_elapse_in_breach() {
 
 #[test]
 fn no_data_is_ignored_or_a_breach_as_configured() {
-    let mut ignore = error_rule(0.01, 15_000, 0, 1, NoData::Ignore);
+    let mut ignore = plain(ThresholdSignal::ErrorRate { above: 0.01 }, 15_000);
     let mut breach = error_rule(0.01, 15_000, 0, 1, NoData::Breach);
     assert_eq!(ignore.on_scrape(&missing(15_000)), Decision::Continue);
     assert_eq!(breach.on_scrape(&missing(15_000)), Decision::Rollback);
@@ -134,13 +139,7 @@ fn no_data_drops_a_pending_timer_unless_it_is_a_breach() {
 
 #[test]
 fn latency_uses_the_mean_scraped_p99() {
-    let mut t = Threshold::new(
-        ThresholdSignal::LatencyP99 { above_ms: 150.0 },
-        30_000,
-        0,
-        1,
-        NoData::Ignore,
-    );
+    let mut t = plain(ThresholdSignal::LatencyP99 { above_ms: 150.0 }, 30_000);
     let mut s = scrape(15_000, 10, 0);
     s.new.as_mut().unwrap().latency_p99_ms = Some(100.0);
     assert_eq!(t.on_scrape(&s), Decision::Continue);
@@ -165,13 +164,7 @@ fn with_old(at_ms: u64, new: (u64, u64), old: (u64, u64)) -> Scrape {
 
 #[test]
 fn requests_below_counts_the_window_and_needs_a_scrape() {
-    let mut t = Threshold::new(
-        ThresholdSignal::RequestsBelow { below: 100 },
-        30_000,
-        0,
-        1,
-        NoData::Ignore,
-    );
+    let mut t = plain(ThresholdSignal::RequestsBelow { below: 100 }, 30_000);
     // Judged once a whole window (30 s) has passed since the first scrape (15 s).
     let first = [
         missing(15_000),
@@ -225,7 +218,7 @@ fn an_alarm_holding_at_the_start_is_ignored_until_it_clears() {
         Decision::Rollback
     );
     // Without the key, the same first scrape acts at once.
-    let mut p = error_rule(0.02, 15_000, 0, 1, NoData::Ignore);
+    let mut p = plain(ThresholdSignal::ErrorRate { above: 0.02 }, 15_000);
     assert_eq!(
         p.on_scrape(&with_old(15_000, (100, 5), (100, 5))),
         Decision::Rollback
