@@ -216,14 +216,21 @@ pub enum FormatArg {
     Json,
 }
 
+/// What `run` and `compare` share: the runs, how the results print, the gates.
 #[derive(Debug, Args, Clone)]
-pub struct RunArgs {
+pub struct ExperimentArgs {
     #[command(flatten)]
     pub common: CommonArgs,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
     pub gate: GateArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub experiment: ExperimentArgs,
     /// Replay only this run index (as listed in runs.csv), with the same seed.
     #[arg(long, conflicts_with_all = ["runs", "shard"], value_parser = clap::value_parser!(u64).range(0..=u64::MAX / 2))]
     pub run: Option<u64>,
@@ -232,11 +239,7 @@ pub struct RunArgs {
 #[derive(Debug, Args, Clone)]
 pub struct CompareArgs {
     #[command(flatten)]
-    pub common: CommonArgs,
-    #[command(flatten)]
-    pub output: OutputArgs,
-    #[command(flatten)]
-    pub gate: GateArgs,
+    pub experiment: ExperimentArgs,
     /// The policy every other is compared with (default: the first in the scenario).
     #[arg(long)]
     pub baseline: Option<String>,

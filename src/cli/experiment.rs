@@ -1,7 +1,7 @@
 //! `rollsim run`, `rollsim compare` and the no-argument demo: one experiment written into
 //! an output directory.
 
-use super::args::{CommonArgs, CompareArgs, FormatArg, GateArgs, OutputArgs, RunArgs};
+use super::args::{CompareArgs, ExperimentArgs, FormatArg, OutputArgs, RunArgs};
 use super::gate::{self, Gates};
 use super::{command_line, default_out, load_source, pick_seed, policy_index, progress, stop_flag};
 use super::{Interrupted, UsageError};
@@ -83,13 +83,8 @@ impl Print {
 }
 
 impl Job {
-    fn from_common(
-        kind: &'static str,
-        c: &CommonArgs,
-        o: &OutputArgs,
-        g: &GateArgs,
-        argv: &[String],
-    ) -> Result<Job> {
+    fn from_args(kind: &'static str, a: &ExperimentArgs, argv: &[String]) -> Result<Job> {
+        let (c, o, g) = (&a.common, &a.output, &a.gate);
         let b = &c.base;
         let source = load_source(&b.scenario)?;
         super::check_objective_metrics(&source)?;
@@ -128,7 +123,7 @@ impl Job {
 }
 
 pub fn run(a: &RunArgs, argv: &[String]) -> Result<()> {
-    let mut job = Job::from_common("run", &a.common, &a.output, &a.gate, argv)?;
+    let mut job = Job::from_args("run", &a.experiment, argv)?;
     if let Some(r) = a.run {
         job.experiment.range = r..r + 1;
     }
@@ -136,7 +131,7 @@ pub fn run(a: &RunArgs, argv: &[String]) -> Result<()> {
 }
 
 pub fn compare(a: &CompareArgs, argv: &[String]) -> Result<()> {
-    let mut job = Job::from_common("compare", &a.common, &a.output, &a.gate, argv)?;
+    let mut job = Job::from_args("compare", &a.experiment, argv)?;
     if let Some(b) = &a.baseline {
         job.experiment.baseline = policy_index(&job.experiment.source.scenario, b, "--baseline")?;
     }
