@@ -34,6 +34,17 @@ impl Est {
     }
 }
 
+/// The index of `name` in `names`, which it joins (at the end) when new; `index` maps each
+/// name to its index, so a table is linear in its rows.
+fn index_of(names: &mut Vec<String>, index: &mut HashMap<String, usize>, name: &str) -> usize {
+    if let Some(&i) = index.get(name) {
+        return i;
+    }
+    names.push(name.to_string());
+    index.insert(name.to_string(), names.len() - 1);
+    names.len() - 1
+}
+
 /// Estimates by policy and metric, in file order.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EstimateTable {
@@ -88,33 +99,14 @@ impl EstimateTable {
     fn with_order(order: &[String]) -> Self {
         let mut t = EstimateTable::default();
         for p in order {
-            if !t.policy_index.contains_key(p) {
-                t.policy_index.insert(p.clone(), t.policies.len());
-                t.policies.push(p.clone());
-            }
+            index_of(&mut t.policies, &mut t.policy_index, p);
         }
         t
     }
 
     fn insert(&mut self, policy: &str, metric: &str, e: Est) {
-        let p = match self.policy_index.get(policy) {
-            Some(&i) => i,
-            None => {
-                self.policies.push(policy.to_string());
-                self.policy_index
-                    .insert(policy.to_string(), self.policies.len() - 1);
-                self.policies.len() - 1
-            }
-        };
-        let m = match self.metric_index.get(metric) {
-            Some(&i) => i,
-            None => {
-                self.metrics.push(metric.to_string());
-                self.metric_index
-                    .insert(metric.to_string(), self.metrics.len() - 1);
-                self.metrics.len() - 1
-            }
-        };
+        let p = index_of(&mut self.policies, &mut self.policy_index, policy);
+        let m = index_of(&mut self.metrics, &mut self.metric_index, metric);
         self.cells.insert((p, m), e);
     }
 

@@ -145,22 +145,17 @@ fn panel_heat(
         .x_label_area_size(50)
         .y_label_area_size(66)
         .build_cartesian_2d(0.0..nx as f64, 0.0..ny as f64)?;
-    let xl = |v: &f64| {
+    // A cell's value is labelled at its middle; the cell edges have no label.
+    let label = |values: &[f64], v: f64| {
         let i = v.floor() as usize;
         if (v - v.floor() - 0.5).abs() < 1e-9 {
-            xs.get(i).map(|x| num_plain(*x)).unwrap_or_default()
+            values.get(i).map(|x| num_plain(*x)).unwrap_or_default()
         } else {
             String::new()
         }
     };
-    let yl = |v: &f64| {
-        let i = v.floor() as usize;
-        if (v - v.floor() - 0.5).abs() < 1e-9 {
-            ys.get(i).map(|x| num_plain(*x)).unwrap_or_default()
-        } else {
-            String::new()
-        }
-    };
+    let xl = |v: &f64| label(&xs, *v);
+    let yl = |v: &f64| label(&ys, *v);
     chart
         .configure_mesh()
         .disable_mesh()
