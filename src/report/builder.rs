@@ -285,8 +285,8 @@ pub(crate) fn compose(inputs: &Inputs) -> Result<Doc, ReportError> {
                 format!("{p2} = {}", num_plain(v2)),
             ]);
         }
-        if let (Some(m), Some(mean)) = (&r.metric, r.mean) {
-            let mi = MetricInfo::of(m);
+        if let Some(mean) = r.mean.filter(|_| !r.metric.is_empty()) {
+            let mi = MetricInfo::of(&r.metric);
             rows.push(vec![
                 mi.label.clone(),
                 mi.estimate(mean, r.ci95_low, r.ci95_high),

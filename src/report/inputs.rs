@@ -12,6 +12,7 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 pub use super::rows::{ComparisonRow, SummaryRow};
+pub use crate::experiment::recommend::Recommendation;
 pub use crate::experiment::sweep::SweepRow;
 
 /// One scrape interval of `trace.csv`, as a report reads it: the columns it charts, each
@@ -59,34 +60,6 @@ pub struct ManifestInfo {
     pub baseline: Option<String>,
     /// The traced policy, if `trace` names it (otherwise the only one in `policies`).
     pub policy: Option<String>,
-}
-
-/// `recommendation.json`, written by `sweep --objective`: the value of the swept parameter
-/// that best meets the objective, or why none does.
-///
-/// ```json
-/// {"objective": "min downtime_s s.t. false_positive_rollbacks <= 0.01",
-///  "policy": "gate", "param": "policies.gate.error_rate_above", "value": 0.02,
-///  "metric": "downtime_s", "mean": 120.5, "ci95_low": 110.0, "ci95_high": 131.0,
-///  "met": true, "message": "error_rate_above = 0.02 gives the least downtime ..."}
-/// ```
-/// `param2`/`value2` are set for a 2-D sweep; `value`, `mean` and the interval are `null`
-/// when no point meets the constraint (`met` is then false).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct Recommendation {
-    pub objective: String,
-    pub policy: Option<String>,
-    pub param: String,
-    pub value: Option<f64>,
-    pub param2: Option<String>,
-    pub value2: Option<f64>,
-    pub metric: Option<String>,
-    pub mean: Option<f64>,
-    pub ci95_low: Option<f64>,
-    pub ci95_high: Option<f64>,
-    pub met: bool,
-    pub message: String,
 }
 
 /// Everything found in an output directory; `None` for each file that is absent.

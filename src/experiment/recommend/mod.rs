@@ -5,7 +5,7 @@
 use super::objective::{Constraint, Goal, Objective, Op, Target};
 use super::stats::{wilson_z, Estimate, Z975};
 use crate::outcome::{MetricKind, RunRecord};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The estimates of one sweep point.
@@ -69,7 +69,7 @@ pub fn interval(e: &Estimate, metric: &str, level: f64) -> (f64, f64) {
 
 /// A constraint at one point: the estimate, the interval bound it is judged by, and
 /// whether that bound meets it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Judged {
     /// The constraint as written, its metric qualified: `false_positive_rollbacks@gate <= 0.05`.
     pub what: String,
@@ -84,7 +84,7 @@ pub struct Judged {
 
 /// A recommended value in scenario syntax, ready to paste (`recommendation.json`'s
 /// `paste`): the table it goes in (its key path) and the line.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Paste {
     /// The key path of the table or policy, e.g. `policies.gate` (a `[[policies]]` entry
     /// by name) or `service`.
@@ -110,9 +110,20 @@ impl Paste {
     }
 }
 
-/// The recommended sweep point, or why there is none (`recommendation.json`; the report
-/// reads it).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The recommended sweep point, or why there is none: `recommendation.json`, written by
+/// `sweep --objective` and read back by the report with this same type. Every key is
+/// optional when read (an older file lacks the newer ones), so a key is added here, once.
+///
+/// ```json
+/// {"objective": "min downtime_s s.t. false_positive_rollbacks <= 0.01",
+///  "policy": "gate", "param": "policies.gate.error_rate_above", "value": 0.02,
+///  "metric": "downtime_s", "mean": 120.5, "ci95_low": 110.0, "ci95_high": 131.0,
+///  "met": true, "message": "error_rate_above = 0.02 gives the least downtime ..."}
+/// ```
+/// `param2`/`value2` are set for a 2-D sweep; `value`, `mean` and the interval are `null`
+/// when no point meets the constraint (`met` is then false).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Recommendation {
     /// The objective as written.
     pub objective: String,

@@ -38,7 +38,7 @@ pub fn chosen_metrics(s: &Sweep, rec: Option<&Recommendation>) -> Vec<String> {
         .filter(|m| s.metrics.iter().any(|x| x == m))
         .map(|m| m.to_string())
         .collect();
-    if let Some(m) = rec.and_then(|r| r.metric.clone()) {
+    if let Some(m) = rec.map(|r| r.metric.clone()).filter(|m| !m.is_empty()) {
         if s.metrics.contains(&m) && !out.contains(&m) {
             out.push(m);
         }

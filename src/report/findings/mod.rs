@@ -430,9 +430,9 @@ pub fn recommendation_sentence(r: &Recommendation) -> String {
                 ),
                 _ => format!("{} = {}", Sweep::short(&r.param), num_plain(v)),
             };
-            let what = match (&r.metric, r.mean) {
-                (Some(m), Some(mean)) => {
-                    let mi = MetricInfo::of(m);
+            let what = match r.mean.filter(|_| !r.metric.is_empty()) {
+                Some(mean) => {
+                    let mi = MetricInfo::of(&r.metric);
                     format!(
                         ": {} {}",
                         mi.label.to_lowercase(),
