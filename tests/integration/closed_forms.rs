@@ -1,6 +1,6 @@
 //! The simulator against closed forms.
 
-use super::{of, prob_run_of_k, records, scenario};
+use super::{of, prob_run_of_k, records, scenario, SIXTY_CHECKS};
 
 #[test]
 fn run_probability_helper_matches_small_cases() {
@@ -15,22 +15,8 @@ fn run_probability_helper_matches_small_cases() {
 fn consecutive_false_positive_rate_matches_the_exact_run_probability() {
     // A healthy release, all-at-once at 1h, watched for a 10-minute bake with a probe every
     // 10 s: exactly 60 checks, each failing independently with probability q.
-    let s = scenario(
-        r#"
-        [simulation]
-        duration = "2h"
-        [service]
-        baseline_error_rate = 0.0
-        [signals]
-        noise_sd = 0.0
-        [health_check]
-        interval = "10s"
-        timeout = "30s"
-        false_failure_probability = 0.1
-        [release]
-        at = "1h"
-        bad_probability = 0.0
-        bake = "10m"
+    let s = scenario(&format!(
+        r#"{SIXTY_CHECKS}
         [[policies]]
         name = "k2"
         kind = "consecutive"
@@ -39,8 +25,8 @@ fn consecutive_false_positive_rate_matches_the_exact_run_probability() {
         name = "k3"
         kind = "consecutive"
         failures = 3
-        "#,
-    );
+        "#
+    ));
     let runs = 6000;
     let all = records(&s, 11, runs);
     for (name, k) in [("k2", 2), ("k3", 3)] {

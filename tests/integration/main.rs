@@ -60,6 +60,26 @@ pub fn names(dir: &Path) -> Vec<String> {
     v
 }
 
+/// Healthy releases deployed at 1 h, all at once, and baked 10 minutes with a health
+/// check every 10 s: exactly 60 checks, each failing independently with q = 0.1 (a
+/// scenario without its policies).
+pub const SIXTY_CHECKS: &str = r#"
+[simulation]
+duration = "2h"
+[service]
+baseline_error_rate = 0.0
+[signals]
+noise_sd = 0.0
+[health_check]
+interval = "10s"
+timeout = "30s"
+false_failure_probability = 0.1
+[release]
+at = "1h"
+bad_probability = 0.0
+bake = "10m"
+"#;
+
 /// Parses a scenario written inline in a test.
 pub fn scenario(text: &str) -> Scenario {
     match parse(text, "test.toml") {

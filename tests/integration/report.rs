@@ -167,7 +167,7 @@ fn the_library_call_returns_what_it_wrote() {
 
 /// Bad input: exit 2, `file:line: what`, and the directory left as it was.
 fn rejects(dir: &Path, expected: &str) {
-    let before = listing(dir);
+    let before = super::names(dir);
     rollsim()
         .arg("report")
         .arg(dir)
@@ -175,19 +175,7 @@ fn rejects(dir: &Path, expected: &str) {
         .code(2)
         .stderr(predicate::str::contains(expected))
         .stderr(predicate::str::contains("panicked").not());
-    assert_eq!(listing(dir), before, "a failed report wrote files");
-}
-
-fn listing(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|r| {
-            r.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
+    assert_eq!(super::names(dir), before, "a failed report wrote files");
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Sweeps: the analytic trade-off curve, streaming and resume, sharding, bad parameters.
 
-use super::prob_run_of_k;
+use super::{prob_run_of_k, SIXTY_CHECKS};
 use assert_cmd::Command;
 use predicates::prelude::*;
 use std::path::Path;
@@ -9,27 +9,11 @@ fn rollsim() -> Command {
     Command::cargo_bin("rollsim").expect("binary")
 }
 
-/// Healthy releases watched for 60 health checks that fail independently with q = 0.1.
-const PROBES: &str = r#"
-[simulation]
-duration = "2h"
-[service]
-baseline_error_rate = 0.0
-[signals]
-noise_sd = 0.0
-[health_check]
-interval = "10s"
-timeout = "30s"
-false_failure_probability = 0.1
-[release]
-at = "1h"
-bad_probability = 0.0
-bake = "10m"
-[[policies]]
-name = "probes"
-kind = "consecutive"
-failures = 3
-"#;
+/// Healthy releases watched for 60 health checks that fail independently with q = 0.1,
+/// judged by 3 failures in a row.
+fn probes() -> String {
+    format!("{SIXTY_CHECKS}[[policies]]\nname = \"probes\"\nkind = \"consecutive\"\nfailures = 3\n")
+}
 
 fn sweep_rows(dir: &Path) -> Vec<csv::StringRecord> {
     let mut r = csv::Reader::from_path(dir.join("sweep.csv")).expect("sweep.csv");
@@ -40,7 +24,7 @@ fn sweep_rows(dir: &Path) -> Vec<csv::StringRecord> {
 fn sweeping_k_reproduces_the_analytic_false_positive_curve() {
     let dir = tempfile::tempdir().expect("tempdir");
     let scn = dir.path().join("probes.toml");
-    std::fs::write(&scn, PROBES).expect("write");
+    std::fs::write(&scn, probes()).expect("write");
     let out = dir.path().join("sweep");
     rollsim()
         .arg("sweep")
@@ -347,7 +331,7 @@ fn the_recommended_value_pastes_back_into_the_scenario() {
 fn a_mean_inside_a_constraint_is_not_enough() {
     let dir = tempfile::tempdir().expect("tempdir");
     let scn = dir.path().join("probes.toml");
-    std::fs::write(&scn, PROBES).expect("write");
+    std::fs::write(&scn, probes()).expect("write");
     let sweep = |out: &str, objective: &str, confidence: &str| {
         let out = dir.path().join(out);
         let assert = rollsim()
@@ -400,7 +384,7 @@ fn a_mean_inside_a_constraint_is_not_enough() {
 
 /// The probes scenario with an `[objective]` (its metrics are the tuned policy's).
 fn probes_with_objective(objective: &str) -> String {
-    format!("{PROBES}\n[objective]\n{objective}\n")
+    format!("{}\n[objective]\n{objective}\n", probes())
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! policy or review policy), determinism across threads, and bad input located.
 
 use crate::scenario;
-use crate::trains::{slot, train_runs, ERRORS, ORACLE};
+use crate::trains::{lossy, slot, train_runs, ERRORS, ORACLE};
 use assert_cmd::Command;
 use predicates::prelude::*;
 use rollsim::experiment::train::summarize;
@@ -16,19 +16,8 @@ use rollsim::sim::Prepared;
 /// The slot with one service and a latent cause (`lossy-network`, 30% loss for an hour),
 /// a train of `train` keys and the given policies.
 fn train_text(train: &str, policies: &str) -> String {
-    let rest = format!(
-        r#"[[faults]]
-name = "lossy-network"
-kind = "infra_latency"
-inject_only = true
-duration = "1h"
-latency_factor = 1.0
-packet_loss = 0.3
-
-{train}
-
-{policies}"#
-    );
+    let fault = lossy("lossy-network", "1h", "");
+    let rest = format!("{fault}\n{train}\n\n{policies}");
     slot("request_rate = 20.0", &rest)
 }
 

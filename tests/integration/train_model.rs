@@ -4,26 +4,15 @@
 //! `misattributed_only` the team notices a fine release with `notice_probability`.
 
 use crate::scenario;
-use crate::trains::{slot, train_runs, ORACLE};
+use crate::trains::{lossy, slot, train_runs, ORACLE};
 use rollsim::outcome::train::TrainRecord;
 use rollsim::scenario::Scenario;
 
 /// The slot with an `inject_only` loss of 30% lasting `spell`, with `service` keys, the
 /// `train` keys and the policies.
 fn text(service: &str, spell: &str, train: &str, policies: &str) -> String {
-    let rest = format!(
-        r#"[[faults]]
-name = "lossy"
-kind = "infra_latency"
-inject_only = true
-duration = "{spell}"
-latency_factor = 1.0
-packet_loss = 0.3
-
-{train}
-
-{policies}"#
-    );
+    let fault = lossy("lossy", spell, "");
+    let rest = format!("{fault}\n{train}\n\n{policies}");
     slot(&format!("request_rate = 20.0\n{service}"), &rest)
 }
 

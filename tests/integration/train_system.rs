@@ -6,7 +6,7 @@
 //! across policies and review policies, determinism across threads, bad input located.
 
 use crate::scenario;
-use crate::trains::{slot, train_runs, ERRORS, ORACLE};
+use crate::trains::{lossy, slot, train_runs, ERRORS, ORACLE};
 use assert_cmd::Command;
 use predicates::prelude::*;
 use rollsim::experiment::train::{summarize_services, TrainResults};
@@ -17,6 +17,7 @@ use rollsim::sim::Prepared;
 /// The slot in a quiet system (`front` calls `back`, `back` in zone `z`, whose latent
 /// cause loses 30% for an hour), a train of `train` keys and the given policies.
 fn system_text(train: &str, policies: &str) -> String {
+    let fault = lossy("lossy-zone", "1h", "zone = \"z\"\n");
     let rest = format!(
         r#"[[services]]
 name = "front"
@@ -27,15 +28,7 @@ calls = [{{ service = "back", fraction = 1.0 }}]
 name = "back"
 zone = "z"
 
-[[faults]]
-name = "lossy-zone"
-kind = "infra_latency"
-zone = "z"
-inject_only = true
-duration = "1h"
-latency_factor = 1.0
-packet_loss = 0.3
-
+{fault}
 {train}
 
 {policies}"#

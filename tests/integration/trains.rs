@@ -45,6 +45,15 @@ max_attempts = 1
     )
 }
 
+/// A latent cause the train may blame on a release: an `inject_only` loss of 30% of
+/// packets named `name` lasting `duration`, with `extra` keys (a `zone`).
+pub fn lossy(name: &str, duration: &str, extra: &str) -> String {
+    format!(
+        "[[faults]]\nname = \"{name}\"\nkind = \"infra_latency\"\n{extra}inject_only = true\n\
+         duration = \"{duration}\"\nlatency_factor = 1.0\npacket_loss = 0.3\n"
+    )
+}
+
 /// A policy that knows the truth and acts a minute after a bad release shows.
 pub const ORACLE: &str = r#"
 [[policies]]
