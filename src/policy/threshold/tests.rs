@@ -1,16 +1,21 @@
 use super::super::VersionSample;
 use super::*;
 
-fn scrape(at_ms: u64, requests: u64, errors: u64) -> Scrape {
-    let s = VersionSample {
+/// A version's readings: `requests` and `errors`, a 100 ms p99, no gauges.
+fn sample(requests: u64, errors: u64) -> VersionSample {
+    VersionSample {
         requests,
         errors,
         latency_p99_ms: Some(100.0),
         gauges: Default::default(),
-    };
+    }
+}
+
+/// A scrape of the new version alone.
+fn scrape(at_ms: u64, requests: u64, errors: u64) -> Scrape {
     Scrape {
         at_ms,
-        new: Some(s),
+        new: Some(sample(requests, errors)),
         old: None,
     }
 }
@@ -148,17 +153,12 @@ fn latency_uses_the_mean_scraped_p99() {
     assert_eq!(t.on_scrape(&s), Decision::Rollback); // mean 175 > 150
 }
 
+/// A scrape of both versions: (requests, errors) of each.
 fn with_old(at_ms: u64, new: (u64, u64), old: (u64, u64)) -> Scrape {
-    let v = |(requests, errors)| VersionSample {
-        requests,
-        errors,
-        latency_p99_ms: Some(100.0),
-        gauges: Default::default(),
-    };
     Scrape {
         at_ms,
-        new: Some(v(new)),
-        old: Some(v(old)),
+        new: Some(sample(new.0, new.1)),
+        old: Some(sample(old.0, old.1)),
     }
 }
 
