@@ -1,5 +1,6 @@
 //! The binary as a user drives it: outputs, exit codes and error messages.
 
+use super::stdout_of;
 use assert_cmd::Command;
 use predicates::prelude::*;
 use std::path::Path;
@@ -488,14 +489,7 @@ fn outputs_are_readable_by_others() {
 
 #[test]
 fn every_subcommand_help_ends_with_an_example() {
-    let out = rollsim()
-        .arg("--help")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let top = String::from_utf8(out).expect("utf-8");
+    let top = stdout_of(&["--help"]);
     assert!(top.contains("Examples:\n  rollsim run "), "{top}");
     let names = [
         "run",
@@ -513,14 +507,7 @@ fn every_subcommand_help_ends_with_an_example() {
         "man",
     ];
     for name in names {
-        let out = rollsim()
-            .args([name, "--help"])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        let help = String::from_utf8(out).expect("utf-8");
+        let help = stdout_of(&[name, "--help"]);
         assert!(
             help.contains("\nExamples:\n  rollsim "),
             "{name} --help:\n{help}"
@@ -535,14 +522,7 @@ fn completions_and_man_page_are_generated() {
         ("zsh", "#compdef rollsim"),
         ("fish", "complete -c rollsim"),
     ] {
-        let out = rollsim()
-            .args(["completions", shell])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        let text = String::from_utf8(out).expect("utf-8");
+        let text = stdout_of(&["completions", shell]);
         assert!(
             text.contains(marker),
             "{shell}: {}",
@@ -553,14 +533,7 @@ fn completions_and_man_page_are_generated() {
             "{shell} completes the subcommands"
         );
     }
-    let out = rollsim()
-        .arg("man")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let page = String::from_utf8(out).expect("utf-8");
+    let page = stdout_of(&["man"]);
     assert!(page.contains(".TH rollsim 1"), "{page}");
     assert!(
         page.contains(".SH \"ROLLSIM RUN\""),

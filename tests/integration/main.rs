@@ -80,6 +80,19 @@ bad_probability = 0.0
 bake = "10m"
 "#;
 
+/// What `rollsim ARGS` prints on stdout; the command must succeed.
+pub fn stdout_of(args: &[&str]) -> String {
+    let out = assert_cmd::Command::cargo_bin("rollsim")
+        .expect("binary")
+        .args(args)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(out).expect("utf-8")
+}
+
 /// Parses a scenario written inline in a test.
 pub fn scenario(text: &str) -> Scenario {
     match parse(text, "test.toml") {
