@@ -4,7 +4,7 @@
 //! policy or review policy), determinism across threads, and bad input located.
 
 use crate::scenario;
-use crate::trains::{lossy, slot, train_runs, ERRORS, ORACLE};
+use crate::trains::{assert_proportion, lossy, slot, train_runs, ERRORS, ORACLE};
 use assert_cmd::Command;
 use predicates::prelude::*;
 use rollsim::experiment::train::summarize;
@@ -47,12 +47,7 @@ fn change_failure_rate_is_the_bad_probability_and_frequency_the_schedule() {
     }
     // The oracle rolls back exactly the bad releases: the change failure rate is the
     // bad probability (0.1 + 0.05), within a 99.9% binomial interval.
-    let p = failed as f64 / deployed as f64;
-    let sd = (0.15 * 0.85 / deployed as f64).sqrt();
-    assert!(
-        (p - 0.15).abs() < 3.3 * sd,
-        "change failure rate {p}, n {deployed}"
-    );
+    assert_proportion(failed, deployed, 0.15, "change failure rate");
 }
 
 #[test]

@@ -6,7 +6,7 @@
 //! across policies and review policies, determinism across threads, bad input located.
 
 use crate::scenario;
-use crate::trains::{lossy, slot, train_runs, ERRORS, ORACLE};
+use crate::trains::{assert_proportion, lossy, slot, train_runs, ERRORS, ORACLE};
 use assert_cmd::Command;
 use predicates::prelude::*;
 use rollsim::experiment::train::{summarize_services, TrainResults};
@@ -58,12 +58,7 @@ fn a_system_train_fails_at_the_bad_probability_and_releases_each_service_in_turn
         failed += u64::from(r.failed_deployments);
         deployed += u64::from(r.deployments);
     }
-    let p = failed as f64 / deployed as f64;
-    let sd = (0.15 * 0.85 / deployed as f64).sqrt();
-    assert!(
-        (p - 0.15).abs() < 3.3 * sd,
-        "change failure rate {p}, n {deployed}"
-    );
+    assert_proportion(failed, deployed, 0.15, "change failure rate");
     // `back` is named twice: two releases in three are its own, exactly.
     assert_eq!(got.services.len(), 2 * runs as usize);
     for pair in got.services.chunks(2) {

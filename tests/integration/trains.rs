@@ -72,6 +72,17 @@ window = "2m"
 for = "1m"
 "#;
 
+/// Asserts that `failed` of `deployed` deployments is a proportion `p`, within a 99.9%
+/// binomial interval (3.3 standard deviations).
+pub fn assert_proportion(failed: u64, deployed: u64, p: f64, what: &str) {
+    let got = failed as f64 / deployed as f64;
+    let sd = (p * (1.0 - p) / deployed as f64).sqrt();
+    assert!(
+        (got - p).abs() < 3.3 * sd,
+        "{what}: {got} of {deployed}, expected {p}"
+    );
+}
+
 /// `runs` trains of `s` (which has a `[train]`) from master seed `seed`.
 pub fn train_runs(s: &Scenario, seed: u64, runs: u64) -> TrainResults {
     let Some(train) = s.train.as_deref() else {
