@@ -37,38 +37,23 @@ fn cut_last_field(text: &str) -> String {
 #[test]
 fn merge_refuses_a_shard_edited_after_it_was_written() {
     let t = tempfile::tempdir().expect("a temporary directory");
-    let shard = |i: &str| {
-        let out = t.path().join(format!("shard{}", &i[..1]));
+    // The quickstart's 20 runs into `name`, with `extra` flags (a shard).
+    let run = |name: &str, extra: &[&str]| {
+        let out = t.path().join(name);
         rollsim()
-            .args([
-                "run",
-                "scenarios/quickstart.toml",
-                "--runs",
-                "20",
-                "--seed",
-                "3",
-            ])
-            .args(["--quiet", "--shard", i, "--out"])
+            .args(["run", "scenarios/quickstart.toml", "--runs", "20"])
+            .args(["--seed", "3", "--quiet", "--out"])
             .arg(&out)
+            .args(extra)
             .assert()
             .success();
         out
     };
-    let (s1, s2) = (shard("0/2"), shard("1/2"));
-    let single = t.path().join("single");
-    rollsim()
-        .args([
-            "run",
-            "scenarios/quickstart.toml",
-            "--runs",
-            "20",
-            "--seed",
-            "3",
-        ])
-        .args(["--quiet", "--out"])
-        .arg(&single)
-        .assert()
-        .success();
+    let (s1, s2) = (
+        run("shard0", &["--shard", "0/2"]),
+        run("shard1", &["--shard", "1/2"]),
+    );
+    let single = run("single", &[]);
 
     // Untouched, the shards merge into the single-machine runs.csv, with its checksum.
     let merged = t.path().join("merged");

@@ -10,6 +10,22 @@ fn rollsim() -> Command {
     Command::cargo_bin("rollsim").expect("binary")
 }
 
+/// `rollsim COMMAND` of the quickstart's first 20 runs into `out`, with `extra` flags.
+fn quickstart(command: &str, out: &std::path::Path, extra: &[&str]) -> Command {
+    let mut c = rollsim();
+    c.args([
+        command,
+        "scenarios/quickstart.toml",
+        "--runs",
+        "20",
+        "--quiet",
+    ])
+    .args(extra)
+    .arg("--out")
+    .arg(out);
+    c
+}
+
 #[test]
 fn a_run_killed_mid_write_does_not_block_the_next_run() {
     let t = tempfile::tempdir().expect("a temporary directory");
@@ -43,18 +59,7 @@ fn a_run_killed_mid_write_does_not_block_the_next_run() {
     child.wait().expect("reaped");
     assert!(names(&out).iter().any(|n| n.starts_with(".rollsim-tmp-")));
 
-    rollsim()
-        .args([
-            "run",
-            "scenarios/quickstart.toml",
-            "--runs",
-            "20",
-            "--quiet",
-            "--out",
-        ])
-        .arg(&out)
-        .assert()
-        .success();
+    quickstart("run", &out, &[]).assert().success();
     let left = names(&out);
     assert!(
         !left.iter().any(|n| n.starts_with(".rollsim-tmp-")),
@@ -67,47 +72,13 @@ fn a_run_killed_mid_write_does_not_block_the_next_run() {
 fn force_replaces_a_compare_by_a_run_and_keeps_the_users_files() {
     let t = tempfile::tempdir().expect("a temporary directory");
     let out = t.path().join("out");
-    rollsim()
-        .args([
-            "compare",
-            "scenarios/quickstart.toml",
-            "--runs",
-            "20",
-            "--quiet",
-            "--out",
-        ])
-        .arg(&out)
-        .assert()
-        .success();
+    quickstart("compare", &out, &[]).assert().success();
     assert!(out.join("comparison.csv").is_file());
     let html = std::fs::read_to_string(out.join("report.html")).expect("the compare's report");
     assert!(html.contains("Paired comparison against"));
     std::fs::write(out.join("notes.md"), "what we found").expect("a user's file");
-    rollsim()
-        .args([
-            "run",
-            "scenarios/quickstart.toml",
-            "--runs",
-            "20",
-            "--quiet",
-            "--out",
-        ])
-        .arg(&out)
-        .assert()
-        .code(2);
-    rollsim()
-        .args([
-            "run",
-            "scenarios/quickstart.toml",
-            "--runs",
-            "20",
-            "--quiet",
-            "--force",
-            "--out",
-        ])
-        .arg(&out)
-        .assert()
-        .success();
+    quickstart("run", &out, &[]).assert().code(2);
+    quickstart("run", &out, &["--force"]).assert().success();
     let left = names(&out);
     assert!(!left.contains(&"comparison.csv".to_string()), "{left:?}");
     assert_eq!(

@@ -26,46 +26,24 @@ fn sweeping_k_reproduces_the_analytic_false_positive_curve() {
     let scn = dir.path().join("probes.toml");
     std::fs::write(&scn, probes()).expect("write");
     let out = dir.path().join("sweep");
-    rollsim()
-        .arg("sweep")
-        .arg(&scn)
-        .args([
-            "--param",
-            "policies.probes.failures=1..5:5",
-            "--runs",
-            "3000",
-            "--seed",
-            "4",
-            "--out",
-        ])
-        .arg(&out)
-        .args([
-            "--objective",
-            "min failures s.t. false_positive_rollbacks <= 0.1",
-        ])
+    let sweep = |objective: &str| {
+        let mut c = rollsim();
+        c.arg("sweep")
+            .arg(&scn)
+            .args(["--param", "policies.probes.failures=1..5:5"])
+            .args(["--runs", "3000", "--seed", "4", "--out"])
+            .arg(&out)
+            .args(["--objective", objective]);
+        c
+    };
+    sweep("min failures s.t. false_positive_rollbacks <= 0.1")
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
             "--objective: \"failures\" is not a metric",
         ));
-    rollsim()
-        .arg("sweep")
-        .arg(&scn)
-        .args([
-            "--param",
-            "policies.probes.failures=1..5:5",
-            "--runs",
-            "3000",
-            "--seed",
-            "4",
-            "--out",
-        ])
-        .arg(&out)
-        // The most sensitive rule whose false-positive rate stays within 10%.
-        .args([
-            "--objective",
-            "max false_positive_rollbacks s.t. false_positive_rollbacks <= 0.1",
-        ])
+    // The most sensitive rule whose false-positive rate stays within 10%.
+    sweep("max false_positive_rollbacks s.t. false_positive_rollbacks <= 0.1")
         .assert()
         .success()
         .stdout(predicate::str::contains(
