@@ -9,10 +9,12 @@
 //! its traffic share (each attempt lands on a version independently). Every attempt is a
 //! request at the callee: a call costs `1 + q + ... + q^r` requests on average
 //! ([`expected_attempts`]), and [`demand`] sums them into each service's rate. Pure
-//! functions.
+//! functions, but for what a call remembers between intervals ([`CallMemo`]): the same
+//! numbers, computed again only when their inputs changed.
 
 use super::{Effects, ServiceModel, VersionTruth};
 use crate::scenario::{Call, System};
+use crate::sim::rng::sample::TailCache;
 
 /// What a service's callees do to its requests in one interval.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -69,11 +71,66 @@ impl Default for CalleeState {
 /// The probability that one call of `callee` (its `model`) fails: an error, or no answer
 /// within `timeout_ms`, on the version the call lands on.
 pub fn attempt_failure(callee: &CalleeState, model: &ServiceModel, timeout_ms: Option<u64>) -> f64 {
-    let fails = |v: &VersionTruth| {
-        let late = timeout_ms.map_or(0.0, |t| model.latency_tail(v.latency_mu, t as f64));
-        1.0 - (1.0 - v.error_prob) * (1.0 - late)
-    };
-    (1.0 - callee.share) * fails(&callee.truth[0]) + callee.share * fails(&callee.truth[1])
+    CallMemo::default().attempt_failure(callee, model, timeout_ms)
+}
+
+/// What one call of a system remembers from one interval to the next, so that a system's
+/// step computes again only what changed: a callee's latency tail beyond the call's
+/// timeout (an `erfc`) changes only with its latency (a fault, a defect), while its error
+/// probability drifts every interval; its median latency (an `exp`) likewise; and the
+/// attempt failure of one callee state is asked twice (by the caller's interval, then by
+/// the callee's demand in the next interval). Every number is the one computed afresh,
+/// bit for bit: each is kept with the exact inputs it was computed from. One memo serves
+/// one call (one callee model, one timeout).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CallMemo {
+    /// The callee state last asked for and its attempt failure.
+    state: Option<(CalleeState, f64)>,
+    /// Each version's latency tail beyond the timeout, by its log-mean.
+    late: [TailCache; 2],
+    /// The call's median latency by its mixed log-mean, and the callee's healthy median.
+    median: Option<(f64, f64)>,
+    healthy: Option<f64>,
+}
+
+impl CallMemo {
+    /// [`attempt_failure`] of `callee`, remembered.
+    pub fn attempt_failure(
+        &mut self,
+        callee: &CalleeState,
+        model: &ServiceModel,
+        timeout_ms: Option<u64>,
+    ) -> f64 {
+        if let Some((s, q)) = self.state {
+            if s == *callee {
+                return q;
+            }
+        }
+        let sigma = model.latency_sigma;
+        let mut fails = |i: usize| {
+            let v = &callee.truth[i];
+            let late = timeout_ms.map_or(0.0, |t| self.late[i].get(v.latency_mu, sigma, t as f64));
+            1.0 - (1.0 - v.error_prob) * (1.0 - late)
+        };
+        let (old, new) = (fails(0), fails(1));
+        let q = (1.0 - callee.share) * old + callee.share * new;
+        self.state = Some((*callee, q));
+        q
+    }
+
+    /// The median latency a call adds beyond the callee's healthy median, when the call's
+    /// log-mean (mixed over the versions) is `mu`.
+    fn extra_ms(&mut self, mu: f64, model: &ServiceModel) -> f64 {
+        let median = match self.median {
+            Some((x, y)) if x == mu => y,
+            _ => {
+                let y = mu.exp();
+                self.median = Some((mu, y));
+                y
+            }
+        };
+        median - *self.healthy.get_or_insert_with(|| model.latency_mu.exp())
+    }
 }
 
 /// The probability that a call fails after `retries` further independent attempts.
@@ -94,37 +151,56 @@ pub fn expected_attempts(attempt: f64, retries: u32) -> f64 {
     sum
 }
 
-/// Each service's request rate in a system when call `c` of caller `i` costs
-/// `attempts(i, c)` requests at its callee: its users' rate plus its callers' calls times
-/// their attempts, callers first. With one attempt per call it is, bit for bit, the
+/// Each service's request rate in a system when call `k` of caller `i` (`c`) costs
+/// `attempts(i, k, c)` requests at its callee: its users' rate plus its callers' calls
+/// times their attempts, callers first. With one attempt per call it is, bit for bit, the
 /// `request_rate` the scenario gave each service (the same sums in the same order).
-pub fn demand(system: &System, attempts: impl Fn(usize, &Call) -> f64) -> Vec<f64> {
-    let mut rate = vec![0.0; system.services.len()];
-    for &i in system.order.iter().rev() {
-        let s = &system.services[i];
-        rate[i] += s.users;
-        for c in &s.calls {
-            rate[c.callee] += c.fraction * rate[i] * attempts(i, c);
-        }
-    }
+pub fn demand(system: &System, attempts: impl FnMut(usize, usize, &Call) -> f64) -> Vec<f64> {
+    let mut rate = Vec::new();
+    demand_into(system, &mut rate, attempts);
     rate
 }
 
+/// [`demand`] written into `rate` (a system's engine asks at every interval: no
+/// allocation).
+pub fn demand_into(
+    system: &System,
+    rate: &mut Vec<f64>,
+    mut attempts: impl FnMut(usize, usize, &Call) -> f64,
+) {
+    rate.clear();
+    rate.resize(system.services.len(), 0.0);
+    for &i in system.order.iter().rev() {
+        let s = &system.services[i];
+        rate[i] += s.users;
+        for (k, c) in s.calls.iter().enumerate() {
+            rate[c.callee] += c.fraction * rate[i] * attempts(i, k, c);
+        }
+    }
+}
+
 /// What the callees do to a caller whose healthy median latency is `caller_p50_ms`:
-/// `calls` pairs each call with its callee's state and model.
+/// `calls` pairs each call with its callee's state and model, and the call's memo.
 pub fn upstream<'a>(
-    calls: impl Iterator<Item = (&'a Call, &'a CalleeState, &'a ServiceModel)>,
+    calls: impl Iterator<
+        Item = (
+            &'a Call,
+            &'a CalleeState,
+            &'a ServiceModel,
+            &'a mut CallMemo,
+        ),
+    >,
     caller_p50_ms: f64,
 ) -> Upstream {
     let mut ok = 1.0;
     let mut extra_ms = 0.0;
-    for (call, callee, model) in calls {
-        let q = attempt_failure(callee, model, call.timeout_ms);
+    for (call, callee, model, memo) in calls {
+        let q = memo.attempt_failure(callee, model, call.timeout_ms);
         ok *= 1.0 - call.fraction * call_failure(q, call.retries);
         // The median of the call's latency, mixed over the versions' log-means.
         let mu = (1.0 - callee.share) * callee.truth[0].latency_mu
             + callee.share * callee.truth[1].latency_mu;
-        extra_ms += call.fraction * (mu.exp() - model.latency_mu.exp());
+        extra_ms += call.fraction * memo.extra_ms(mu, model);
     }
     Upstream {
         error: 1.0 - ok,
@@ -173,7 +249,15 @@ mod tests {
         let a = state(&m, 0.25, 0.02, 0.4);
         let b = state(&m, 0.0, 0.1, 0.9);
         let calls = [call(0.6, 0, None), call(0.3, 2, None)];
-        let up = upstream(calls.iter().zip([&a, &b]).map(|(c, s)| (c, s, &m)), 50.0);
+        let mut memos = [CallMemo::default(); 2];
+        let up = upstream(
+            calls
+                .iter()
+                .zip([&a, &b])
+                .zip(&mut memos)
+                .map(|((c, s), memo)| (c, s, &m, memo)),
+            50.0,
+        );
         let qa = 0.75 * 0.02 + 0.25 * 0.4;
         let qb: f64 = 0.1;
         let expected = 1.0 - (1.0 - 0.6 * qa) * (1.0 - 0.3 * qb.powi(3));
@@ -187,13 +271,44 @@ mod tests {
     }
 
     #[test]
+    fn a_memo_gives_the_fresh_numbers_bit_for_bit() {
+        // Along a sequence of callee states (drifting errors, a slower version, a canary),
+        // the remembered attempt failure and upstream equal the ones computed afresh.
+        let m = model();
+        let mut memo = CallMemo::default();
+        let c = call(0.4, 2, Some(60));
+        for k in 0..40 {
+            let mut s = state(&m, [0.0, 0.2, 1.0][k % 3], 0.002 * k as f64, 0.01);
+            if k % 7 < 3 {
+                s.truth[1].latency_mu = m.latency_mu + 0.5;
+            }
+            for _ in 0..2 {
+                let fresh = attempt_failure(&s, &m, c.timeout_ms);
+                let kept = memo.attempt_failure(&s, &m, c.timeout_ms);
+                assert_eq!(fresh.to_bits(), kept.to_bits(), "state {k}");
+                let once = upstream([(&c, &s, &m, &mut CallMemo::default())].into_iter(), 25.0);
+                let again = upstream([(&c, &s, &m, &mut memo)].into_iter(), 25.0);
+                assert_eq!(once.error.to_bits(), again.error.to_bits());
+                assert_eq!(
+                    once.latency_factor.to_bits(),
+                    again.latency_factor.to_bits()
+                );
+            }
+        }
+    }
+
+    #[test]
     fn a_timeout_fails_the_calls_slower_than_it() {
         let m = model();
         let s = state(&m, 0.0, 0.0, 0.0);
         // The callee's p99 is 100 ms: a 100 ms timeout fails 1% of calls.
         let q = attempt_failure(&s, &m, Some(100));
         assert!((q - 0.01).abs() < 1e-9);
-        let up = upstream([(&call(0.5, 1, Some(100)), &s, &m)].into_iter(), 50.0);
+        let mut memo = CallMemo::default();
+        let up = upstream(
+            [(&call(0.5, 1, Some(100)), &s, &m, &mut memo)].into_iter(),
+            50.0,
+        );
         assert!((up.error - 0.5 * 0.01 * 0.01).abs() < 1e-12);
     }
 
@@ -210,12 +325,12 @@ mod tests {
         let Some(system) = s.system.as_deref() else {
             panic!("a system")
         };
-        let d = demand(system, |_, _| 1.0);
+        let d = demand(system, |_, _, _| 1.0);
         for (r, svc) in d.iter().zip(&system.services) {
             assert_eq!(r.to_bits(), svc.scenario.service.request_rate.to_bits());
         }
         // Two attempts on every call of b: c gets b's calls twice.
-        let d2 = demand(system, |i, _| if i == 1 { 2.0 } else { 1.0 });
+        let d2 = demand(system, |i, _, _| if i == 1 { 2.0 } else { 1.0 });
         let b = 33.3 * 0.37;
         assert!((d2[2] - (1.9 + 33.3 * 0.11 + 2.0 * 0.7 * b)).abs() < 1e-9);
     }
@@ -235,7 +350,8 @@ mod tests {
         let m = model();
         let mut s = state(&m, 1.0, 0.0, 0.0);
         s.truth[1].latency_mu = m.latency_mu + 3f64.ln(); // 60 ms instead of 20 ms
-        let up = upstream([(&call(0.5, 0, None), &s, &m)].into_iter(), 40.0);
+        let mut memo = CallMemo::default();
+        let up = upstream([(&call(0.5, 0, None), &s, &m, &mut memo)].into_iter(), 40.0);
         // Half the requests wait 40 ms more: the median moves by 20 ms of 40.
         assert!((up.latency_factor - 1.5).abs() < 1e-9);
     }

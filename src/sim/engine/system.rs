@@ -13,7 +13,7 @@
 //! incident hits every service it names at the same moment.
 
 use super::{Prepared, Replication};
-use crate::model::system::{attempt_failure, demand, expected_attempts, upstream};
+use crate::model::system::{demand_into, expected_attempts, upstream, CallMemo};
 use crate::outcome::system::{score, ServiceRun, StormRule};
 use crate::outcome::RunRecord;
 use crate::scenario::System;
@@ -177,15 +177,22 @@ fn one_policy(
         .services
         .iter()
         .any(|s| s.calls.iter().any(|c| c.retries > 0));
+    // One memo per call (caller, call), and the rates, kept from interval to interval.
+    let mut memos: Vec<Vec<CallMemo>> = system
+        .services
+        .iter()
+        .map(|s| vec![CallMemo::default(); s.calls.len()])
+        .collect();
+    let mut rates = Vec::with_capacity(n);
     let mut t = 0;
     while t < s.duration_ms {
         if retried {
             // Each retry is another request at the callee: its rate follows its callers'
             // attempts, each failing as the callee did in the interval before (a retry
             // answers a failure already seen).
-            let rates = demand(system, |_, c| {
-                let callee = &reps[c.callee];
-                let q = attempt_failure(&callee.last, &p.services[c.callee].model, c.timeout_ms);
+            demand_into(system, &mut rates, |i, j, c| {
+                let model = &p.services[c.callee].model;
+                let q = memos[i][j].attempt_failure(&reps[c.callee].last, model, c.timeout_ms);
                 expected_attempts(q, c.retries)
             });
             for (r, (rate, svc)) in reps.iter_mut().zip(rates.iter().zip(&system.services)) {
@@ -196,9 +203,9 @@ fn one_policy(
             reps[i].advance(t);
             let svc = &system.services[i];
             if !svc.calls.is_empty() {
-                let calls = svc.calls.iter().map(|c| {
+                let calls = svc.calls.iter().zip(memos[i].iter_mut()).map(|(c, memo)| {
                     let callee = &reps[c.callee];
-                    (c, &callee.last, &p.services[c.callee].model)
+                    (c, &callee.last, &p.services[c.callee].model, memo)
                 });
                 let up = upstream(calls, svc.scenario.service.latency_p50_ms);
                 reps[i].services[0].set_upstream(up);
