@@ -74,18 +74,28 @@ pub fn attempt_failure(callee: &CalleeState, model: &ServiceModel, timeout_ms: O
     CallMemo::default().attempt_failure(callee, model, timeout_ms)
 }
 
+/// What one call makes of its callee's state in an interval: the probability that one
+/// attempt fails ([`attempt_failure`]), that the call fails after its retries
+/// ([`call_failure`]), and its expected attempts ([`expected_attempts`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Attempt {
+    pub q: f64,
+    pub fails: f64,
+    pub attempts: f64,
+}
+
 /// What one call of a system remembers from one interval to the next, so that a system's
 /// step computes again only what changed: a callee's latency tail beyond the call's
 /// timeout (an `erfc`) changes only with its latency (a fault, a defect), while its error
-/// probability drifts every interval; its median latency (an `exp`) likewise; and the
-/// attempt failure of one callee state is asked twice (by the caller's interval, then by
+/// probability drifts every interval; its median latency (an `exp`) likewise; and what
+/// the call makes of one callee state is asked twice (by the caller's interval, then by
 /// the callee's demand in the next interval). Every number is the one computed afresh,
 /// bit for bit: each is kept with the exact inputs it was computed from. One memo serves
-/// one call (one callee model, one timeout).
+/// one call (one callee model, one timeout, one number of retries).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CallMemo {
-    /// The callee state last asked for and its attempt failure.
-    state: Option<(CalleeState, f64)>,
+    /// The callee state last asked for and what the call made of it.
+    state: Option<(CalleeState, Attempt)>,
     /// Each version's latency tail beyond the timeout, by its log-mean.
     late: [TailCache; 2],
     /// The call's median latency by its mixed log-mean, and the callee's healthy median.
@@ -94,18 +104,30 @@ pub struct CallMemo {
 }
 
 impl CallMemo {
-    /// [`attempt_failure`] of `callee`, remembered.
-    pub fn attempt_failure(
+    /// What `call` makes of `callee` (its `model`) in an interval, remembered.
+    pub fn attempt(&mut self, callee: &CalleeState, model: &ServiceModel, call: &Call) -> Attempt {
+        if let Some((s, a)) = self.state {
+            if s == *callee {
+                return a;
+            }
+        }
+        let q = self.attempt_failure(callee, model, call.timeout_ms);
+        let a = Attempt {
+            q,
+            fails: call_failure(q, call.retries),
+            attempts: expected_attempts(q, call.retries),
+        };
+        self.state = Some((*callee, a));
+        a
+    }
+
+    /// [`attempt_failure`], the tails beyond the timeout remembered.
+    fn attempt_failure(
         &mut self,
         callee: &CalleeState,
         model: &ServiceModel,
         timeout_ms: Option<u64>,
     ) -> f64 {
-        if let Some((s, q)) = self.state {
-            if s == *callee {
-                return q;
-            }
-        }
         let sigma = model.latency_sigma;
         let mut fails = |i: usize| {
             let v = &callee.truth[i];
@@ -113,9 +135,7 @@ impl CallMemo {
             1.0 - (1.0 - v.error_prob) * (1.0 - late)
         };
         let (old, new) = (fails(0), fails(1));
-        let q = (1.0 - callee.share) * old + callee.share * new;
-        self.state = Some((*callee, q));
-        q
+        (1.0 - callee.share) * old + callee.share * new
     }
 
     /// The median latency a call adds beyond the callee's healthy median, when the call's
@@ -195,8 +215,7 @@ pub fn upstream<'a>(
     let mut ok = 1.0;
     let mut extra_ms = 0.0;
     for (call, callee, model, memo) in calls {
-        let q = memo.attempt_failure(callee, model, call.timeout_ms);
-        ok *= 1.0 - call.fraction * call_failure(q, call.retries);
+        ok *= 1.0 - call.fraction * memo.attempt(callee, model, call).fails;
         // The median of the call's latency, mixed over the versions' log-means.
         let mu = (1.0 - callee.share) * callee.truth[0].latency_mu
             + callee.share * callee.truth[1].latency_mu;
@@ -283,9 +302,12 @@ mod tests {
                 s.truth[1].latency_mu = m.latency_mu + 0.5;
             }
             for _ in 0..2 {
-                let fresh = attempt_failure(&s, &m, c.timeout_ms);
-                let kept = memo.attempt_failure(&s, &m, c.timeout_ms);
-                assert_eq!(fresh.to_bits(), kept.to_bits(), "state {k}");
+                let q = attempt_failure(&s, &m, c.timeout_ms);
+                let kept = memo.attempt(&s, &m, &c);
+                assert_eq!(q.to_bits(), kept.q.to_bits(), "state {k}");
+                let attempts = expected_attempts(q, c.retries);
+                assert_eq!(attempts.to_bits(), kept.attempts.to_bits());
+                assert_eq!(call_failure(q, c.retries).to_bits(), kept.fails.to_bits());
                 let once = upstream([(&c, &s, &m, &mut CallMemo::default())].into_iter(), 25.0);
                 let again = upstream([(&c, &s, &m, &mut memo)].into_iter(), 25.0);
                 assert_eq!(once.error.to_bits(), again.error.to_bits());

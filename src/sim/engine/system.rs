@@ -13,7 +13,7 @@
 //! incident hits every service it names at the same moment.
 
 use super::{Prepared, Replication};
-use crate::model::system::{demand_into, expected_attempts, upstream, CallMemo};
+use crate::model::system::{demand_into, upstream, CallMemo};
 use crate::outcome::system::{score, ServiceRun, StormRule};
 use crate::outcome::RunRecord;
 use crate::scenario::System;
@@ -33,16 +33,23 @@ fn service_seed(seed: u64, name: &str) -> u64 {
 }
 
 /// Each service's world in the run of `world` (the system's): its own seed and release
-/// truth, and the system's fault occurrences that hit it.
-fn worlds(system: &System, world: &World) -> Vec<World> {
+/// truth, and the system's fault occurrences that hit it. With `release` = (service,
+/// bad), one release of a system's train: only that service's release exists, bad or not
+/// as given, and no other service's release truth is drawn.
+fn worlds(system: &System, world: &World, release: Option<(usize, bool)>) -> Vec<World> {
     system
         .services
         .iter()
         .enumerate()
         .map(|(i, s)| {
             let seed = service_seed(world.seed, &s.name);
-            let release_bad =
-                stream(seed, Stream::Release).random::<f64>() < s.scenario.release.bad_probability;
+            let release_bad = match release {
+                Some((service, bad)) => i == service && bad,
+                None => {
+                    let u: f64 = stream(seed, Stream::Release).random();
+                    u < s.scenario.release.bad_probability
+                }
+            };
             World {
                 run: world.run,
                 seed,
@@ -66,7 +73,7 @@ pub fn replicate_system(p: &Prepared<'_>, world: &World) -> Vec<RunRecord> {
     let Some(system) = p.scenario.system.as_deref() else {
         return Vec::new();
     };
-    let worlds = worlds(system, world);
+    let worlds = worlds(system, world, None);
     let policies = p.scenario.policies.len();
     let mut out = Vec::with_capacity(policies * (system.services.len() + 1));
     for k in 0..policies {
@@ -94,23 +101,7 @@ pub fn replicate_system_release(
     if k >= p.scenario.policies.len() || service >= system.services.len() {
         return (Vec::new(), None);
     }
-    let worlds: Vec<World> = system
-        .services
-        .iter()
-        .enumerate()
-        .map(|(i, s)| World {
-            run: world.run,
-            seed: service_seed(world.seed, &s.name),
-            release_bad: i == service && bad,
-            faults: world
-                .faults
-                .iter()
-                .filter(|w| system.fault_targets[w.fault].contains(&i))
-                .copied()
-                .collect(),
-            clock_ms: world.clock_ms,
-        })
-        .collect();
+    let worlds = worlds(system, world, Some((service, bad)));
     let (records, _, promoted) = one_policy(p, system, world, &worlds, k, false, Some(service));
     (records, promoted)
 }
@@ -128,7 +119,7 @@ pub fn replicate_system_traced(
     if k >= p.scenario.policies.len() {
         return None;
     }
-    let worlds = worlds(system, world);
+    let worlds = worlds(system, world, None);
     let (records, trace, _) = one_policy(p, system, world, &worlds, k, true, None);
     Some((records.into_iter().next()?, trace.unwrap_or_default()))
 }
@@ -191,9 +182,11 @@ fn one_policy(
             // attempts, each failing as the callee did in the interval before (a retry
             // answers a failure already seen).
             demand_into(system, &mut rates, |i, j, c| {
+                if c.retries == 0 {
+                    return 1.0; // `expected_attempts(q, 0)`, whatever `q` is
+                }
                 let model = &p.services[c.callee].model;
-                let q = memos[i][j].attempt_failure(&reps[c.callee].last, model, c.timeout_ms);
-                expected_attempts(q, c.retries)
+                memos[i][j].attempt(&reps[c.callee].last, model, c).attempts
             });
             for (r, (rate, svc)) in reps.iter_mut().zip(rates.iter().zip(&system.services)) {
                 r.services[0].set_load(rate / svc.scenario.service.request_rate);
