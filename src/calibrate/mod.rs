@@ -34,6 +34,7 @@ use crate::recorded::format_timestamp;
 use crate::scenario::Scenario;
 use crate::sim::{replicate_traced, Prepared, World};
 use scenario_text::dur;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 const WEEK_MS: u64 = 7 * 86_400_000;
 
@@ -48,6 +49,18 @@ pub struct Settings {
 /// service: see [`simulation_toml`]) and returns what its scrapes observed of the new
 /// version, which serves all traffic, from `from_ms` on; empty without a policy.
 pub fn simulated_input(scn: &Scenario, seed: u64, run: u64, from_ms: u64) -> Input {
+    simulated_with(&Prepared::new(scn), scn, seed, run, from_ms)
+}
+
+/// [`simulated_input`] with `prepared` made once for every run (and carrying the stop
+/// flag).
+fn simulated_with(
+    prepared: &Prepared<'_>,
+    scn: &Scenario,
+    seed: u64,
+    run: u64,
+    from_ms: u64,
+) -> Input {
     let dt = scn.scrape_interval_ms;
     let Some(spec) = scn.policies.first() else {
         return Input {
@@ -57,9 +70,8 @@ pub fn simulated_input(scn: &Scenario, seed: u64, run: u64, from_ms: u64) -> Inp
             breaks: vec![],
         };
     };
-    let prepared = Prepared::new(scn);
     let world = World::for_run(scn, seed, run);
-    let (_, trace) = replicate_traced(&prepared, &world, spec);
+    let (_, trace) = replicate_traced(prepared, &world, spec);
     let samples = trace
         .rows
         .iter()
@@ -308,6 +320,22 @@ pub fn calibrate(
     seed: u64,
     runs: u64,
 ) -> Result<Calibration, String> {
+    // Without a stop flag nothing ends it early: `None` cannot come back.
+    calibrate_until(input, settings, provenance, seed, runs, None)?
+        .ok_or_else(|| "the calibration was stopped".to_string())
+}
+
+/// [`calibrate`], ended early once `stop` (Ctrl-C) is set: the simulated run in progress
+/// is cut short, no other is started, and `Ok(None)` says nothing was calibrated.
+pub fn calibrate_until(
+    input: &Input,
+    settings: &Settings,
+    provenance: &str,
+    seed: u64,
+    runs: u64,
+    stop: Option<&AtomicBool>,
+) -> Result<Option<Calibration>, String> {
+    let stopped = || stop.is_some_and(|s| s.load(Ordering::SeqCst));
     let input = &input.select(&settings.selection);
     let fit = fit::fit_with(input, settings.fit)?;
     let start_ms = fit.first_ms.saturating_sub(fit.interval_ms);
@@ -324,9 +352,11 @@ pub fn calibrate(
     let scn = crate::scenario::parse(&text, "<calibrated scenario>")
         .map_err(|e| format!("the fitted values make no valid scenario (a bug): {e}"))?;
     let has_latency = fit.latency.is_some();
+    let prepared = Prepared::with_stop(&scn, stop);
     let sims: Vec<Input> = (0..runs)
+        .take_while(|_| !stopped())
         .map(|r| {
-            let mut sim = simulated_input(&scn, seed, r, from_ms);
+            let mut sim = simulated_with(&prepared, &scn, seed, r, from_ms);
             sim.has_errors = input.has_errors;
             for x in &mut sim.samples {
                 x.at_ms += shift;
@@ -337,6 +367,9 @@ pub fn calibrate(
             sim.select(&settings.selection)
         })
         .collect();
+    if stopped() {
+        return Ok(None);
+    }
     let simulated_fits: Vec<Fit> = sims
         .iter()
         .filter_map(|s| fit::fit_with(s, settings.fit).ok())
@@ -429,7 +462,7 @@ pub fn calibrate(
         scenario: String::new(),
     };
     c.scenario = scenario_file(&c, provenance, &description, seed, runs);
-    Ok(c)
+    Ok(Some(c))
 }
 
 fn scenario_file(

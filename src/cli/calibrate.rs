@@ -4,7 +4,7 @@
 
 use super::args::CalibrateArgs;
 use super::replay::{digest, read_recording, typed, FileDigest};
-use super::UsageError;
+use super::{check_stop, stop_flag, Interrupted, UsageError, NOTHING_WRITTEN};
 use anyhow::{Context, Result};
 use jiff::tz::TimeZone;
 use rollsim::calibrate::{self, Calibration, Input, Selection, Settings};
@@ -164,7 +164,11 @@ fn selection(a: &CalibrateArgs, tz: Option<&TimeZone>) -> Result<Selection> {
 }
 
 pub fn calibrate(a: &CalibrateArgs, argv: &[String]) -> Result<()> {
-    let (rec, tz) = read_recording(&a.recording)?;
+    let stop = stop_flag();
+    // A read cut short by Ctrl-C is an interruption, not bad input.
+    let recording = read_recording(&a.recording);
+    check_stop(&stop)?;
+    let (rec, tz) = recording?;
     let scrapes = Scrapes::from_recording(&rec)
         .map_err(|e| UsageError(e.to_string()))?
         .ok_or_else(|| {
@@ -191,6 +195,9 @@ pub fn calibrate(a: &CalibrateArgs, argv: &[String]) -> Result<()> {
             .unwrap_or_else(|| "scenario".into());
         PathBuf::from("reports").join(format!("calibrate-{stem}"))
     });
+    // Checked now, prepared once the calibration is done: Ctrl-C in between leaves the
+    // directory as it was.
+    OutputDir::check(&report, a.force)?;
     let mut input = Input::from_scrapes(&scrapes);
     input.has_errors = has_errors;
     let names: Vec<String> = a
@@ -204,8 +211,14 @@ pub fn calibrate(a: &CalibrateArgs, argv: &[String]) -> Result<()> {
         selection,
         fit: calibrate::Options { weekly: a.weekly },
     };
-    let c: Calibration = calibrate::calibrate(&input, &settings, &provenance, a.seed, a.runs)
-        .map_err(|m| UsageError(format!("{}: {m}", names.join(", "))))?;
+    let c = calibrate::calibrate_until(&input, &settings, &provenance, a.seed, a.runs, Some(&stop));
+    // Before the result is read: a simulated run cut short may not fit.
+    check_stop(&stop)?;
+    let Some(c): Option<Calibration> =
+        c.map_err(|m| UsageError(format!("{}: {m}", names.join(", "))))?
+    else {
+        return Err(Interrupted(NOTHING_WRITTEN.into()).into());
+    };
 
     let dir = OutputDir::prepare(&report, a.force)?;
     write_scenario(&a.out, &c.scenario, a.force)?;

@@ -1,12 +1,13 @@
 //! `rollsim merge`: shard outputs into the single-machine output ([`rollsim::jobs::merge`]).
 
 use super::args::MergeArgs;
-use super::command_line;
+use super::{command_line, stop_flag};
 use anyhow::Result;
 use rollsim::jobs::merge::MergeJob;
 use rollsim::report::Destination;
 
 pub fn merge(a: &MergeArgs, argv: &[String]) -> Result<()> {
+    let stop = stop_flag();
     let mut job = MergeJob {
         dirs: a.dirs.clone(),
         out: Destination {
@@ -17,7 +18,7 @@ pub fn merge(a: &MergeArgs, argv: &[String]) -> Result<()> {
     };
     // The seed is the shards' (every manifest records it); the command line names it.
     job.command = command_line(argv, job.seed()?);
-    let m = job.run()?;
+    let m = job.run(Some(&stop))?;
     if m.sweep {
         eprintln!(
             "merged {} sweep shards ({} points) into {}/",
@@ -33,5 +34,5 @@ pub fn merge(a: &MergeArgs, argv: &[String]) -> Result<()> {
             m.dir.path().display()
         );
     }
-    super::report::after_command(m.dir.path(), None)
+    super::report::after_command(m.dir.path(), Some(&stop))
 }

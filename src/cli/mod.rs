@@ -300,6 +300,19 @@ fn stop_flag() -> Arc<AtomicBool> {
     flag
 }
 
+/// What a command that writes only once its work is done says when Ctrl-C stopped it.
+const NOTHING_WRITTEN: &str = "stopped before writing; nothing written";
+
+/// Ends a command that writes only once its work is done (replay, calibrate) when
+/// Ctrl-C has set `stop`: called before the first file is written, so the output
+/// directory is left as it was (exit code 130).
+fn check_stop(stop: &AtomicBool) -> Result<()> {
+    if stop.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(Interrupted(NOTHING_WRITTEN.into()).into());
+    }
+    Ok(())
+}
+
 /// Finds a policy by name, or says which names exist.
 fn policy_index(scn: &Scenario, name: &str, flag: &str) -> Result<usize> {
     scn.policies

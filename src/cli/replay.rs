@@ -3,7 +3,7 @@
 //! `manifest.json` and the policies' scenario.
 
 use super::args::{RecordingArgs, ReplayArgs, ResetArg};
-use super::{load, UsageError};
+use super::{check_stop, load, stop_flag, UsageError};
 use anyhow::{Context, Result};
 use jiff::tz::TimeZone;
 use rollsim::recorded::{self, format_timestamp, Recording, Scrapes};
@@ -78,8 +78,12 @@ pub(super) fn read_recording(r: &RecordingArgs) -> Result<(Recording, Option<Tim
 }
 
 pub fn replay(a: &ReplayArgs, argv: &[String]) -> Result<()> {
+    let stop = stop_flag();
     let (text, origin, scn) = load(&a.policies)?;
-    let (rec, tz) = read_recording(&a.recording)?;
+    // A read cut short by Ctrl-C is an interruption, not bad input.
+    let recording = read_recording(&a.recording);
+    check_stop(&stop)?;
+    let (rec, tz) = recording?;
     let Some((first, last)) = rec.span_ms() else {
         return Err(UsageError(format!(
             "{}: no data point; expected rows timestamp,series,value",
@@ -120,7 +124,9 @@ pub fn replay(a: &ReplayArgs, argv: &[String]) -> Result<()> {
             .unwrap_or_else(|| "metrics".into());
         PathBuf::from("reports").join(format!("replay-{stem}"))
     });
-    let dir = dest.prepare()?;
+    // Checked now, prepared once the decisions are made: Ctrl-C in between leaves the
+    // directory as it was.
+    dest.check()?;
 
     let obs = Observations {
         scrapes: scrapes.as_ref().map(Scrapes::feed).unwrap_or_default(),
@@ -143,6 +149,7 @@ pub fn replay(a: &ReplayArgs, argv: &[String]) -> Result<()> {
     }
     let mut results = Vec::new();
     for spec in &scn.policies {
+        check_stop(&stop)?;
         if matches!(spec.rule, PolicyRule::Oracle { .. }) {
             eprintln!(
                 "note: policy {} (oracle) reads the truth, which a recording lacks; skipped",
@@ -226,6 +233,8 @@ pub fn replay(a: &ReplayArgs, argv: &[String]) -> Result<()> {
     }
 
     let (summary, per) = replay::summarize(&results, labels.as_ref(), &timeline, (first, last));
+    check_stop(&stop)?;
+    let dir = dest.prepare()?;
     dir.write(
         "decisions.csv",
         &replay::decisions_csv(&results, labels.as_ref()).context("decisions.csv")?,
@@ -298,7 +307,7 @@ pub fn replay(a: &ReplayArgs, argv: &[String]) -> Result<()> {
         }
     );
     eprintln!("wrote {}/", dir.path().display());
-    super::report::after_command(dir.path(), None)
+    super::report::after_command(dir.path(), Some(&stop))
 }
 
 /// A duration in the scenario's syntax ("15s", "1m 30s").

@@ -2,13 +2,16 @@
 //! written by [`rollsim::jobs::trace`]; this module picks the actor and prints the run.
 
 use super::args::TraceArgs;
-use super::{command_line, default_out, load_source, pick_seed, policy_index, UsageError};
+use super::{
+    command_line, default_out, load_source, pick_seed, policy_index, stop_flag, UsageError,
+};
 use anyhow::Result;
 use rollsim::gameday::recording;
 use rollsim::jobs::trace::{Actor, TraceJob, Traced};
 use rollsim::sim::trace::log_line;
 
 pub fn trace(a: &TraceArgs, argv: &[String]) -> Result<()> {
+    let stop = stop_flag();
     let source = load_source(&a.scenario)?;
     let scn = &source.scenario;
     let actor = match &a.actions {
@@ -44,7 +47,7 @@ pub fn trace(a: &TraceArgs, argv: &[String]) -> Result<()> {
         policy,
         record,
         trace,
-    } = job.run()?;
+    } = job.run(Some(&stop))?;
     println!(
         "run {} of {} with policy {policy} (seed {seed}): release {}, {} rollbacks, {:.0} s downtime, {} of {} requests failed",
         a.run,
@@ -62,5 +65,5 @@ pub fn trace(a: &TraceArgs, argv: &[String]) -> Result<()> {
         "wrote {}/ (trace.csv, events.csv, runs.csv; metrics.csv and labels.csv for replay)",
         dir.path().display()
     );
-    super::report::after_command(dir.path(), None)
+    super::report::after_command(dir.path(), Some(&stop))
 }

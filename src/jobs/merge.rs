@@ -17,6 +17,7 @@ use crate::report::{
     ReportError,
 };
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What to merge and where.
 #[derive(Debug, Clone)]
@@ -171,27 +172,43 @@ impl MergeJob {
     /// Checks the shards, then writes the merged output; nothing is written when a shard
     /// is missing, repeated, foreign or interrupted, or its rows no longer match the
     /// SHA-256 its manifest recorded (edited or cut after it was written).
-    pub fn run(&self) -> Result<Merged, JobError> {
+    ///
+    /// Once `stop` (Ctrl-C) is set it ends at the next shard with
+    /// [`JobError::Interrupted`], and nothing is written: the merged rows go to a temporary
+    /// file, removed, and the other files are written only after them.
+    pub fn run(&self, stop: Option<&AtomicBool>) -> Result<Merged, JobError> {
+        let check = || match stop {
+            Some(s) if s.load(Ordering::SeqCst) => Err(JobError::Interrupted(format!(
+                "stopped before the merge into {} was written; nothing written",
+                self.out.dir.display()
+            ))),
+            _ => Ok(()),
+        };
         if self.dirs.is_empty() {
             return Err(JobError::Input("no shard directory to merge".into()));
         }
         let mut manifests = Vec::with_capacity(self.dirs.len());
         for d in &self.dirs {
-            manifests.push(read_manifest(d)?);
+            // A read cut short by Ctrl-C is an interruption, not a bad shard.
+            let m = read_manifest(d);
+            check()?;
+            manifests.push(m?);
         }
         let sweep = manifests.first().is_some_and(|m| m.kind == "sweep");
         let shards = ordered(&self.dirs, manifests, sweep)?;
         let data = if sweep { "sweep.csv" } else { "runs.csv" };
         // Every shard's rows are as they were written (before anything is written here).
         for (d, m) in &shards {
+            check()?;
             checksum::verify(d, data, m.sha256.get(data).map(String::as_str))?;
         }
+        check()?;
         let out = self.out.prepare()?;
         let (first_dir, first) = &shards[0];
         let (count, sha256) = if sweep {
-            self.sweep(&out, &shards)?
+            self.sweep(&out, &shards, &check)?
         } else {
-            self.runs(&out, &shards)?
+            self.runs(&out, &shards, &check)?
         };
         if let Ok(text) = std::fs::read(first_dir.join("scenario.toml")) {
             out.write("scenario.toml", &text)?;
@@ -235,6 +252,7 @@ impl MergeJob {
         &self,
         out: &OutputDir,
         shards: &[(PathBuf, Manifest)],
+        check: &dyn Fn() -> Result<(), JobError>,
     ) -> Result<(u64, String), JobError> {
         let first = &shards[0].1;
         let baseline = first
@@ -245,6 +263,7 @@ impl MergeJob {
         let mut summarizer: Option<Summarizer> = None;
         let mut writer = out.runs_writer()?;
         for (d, _) in shards {
+            check()?;
             let records: Vec<RunRecord> = rows::read::<RunRecord>(&d.join("runs.csv"))?
                 .into_iter()
                 .map(|(_, r)| r)
@@ -255,6 +274,7 @@ impl MergeJob {
             summarizer.add_records(&records);
             writer.write(&records)?;
         }
+        check()?;
         let sha256 = writer.finish()?;
         let summarizer =
             summarizer.unwrap_or_else(|| Summarizer::system(first.policies.clone(), baseline, &[]));
@@ -275,9 +295,11 @@ impl MergeJob {
         &self,
         out: &OutputDir,
         shards: &[(PathBuf, Manifest)],
+        check: &dyn Fn() -> Result<(), JobError>,
     ) -> Result<(u64, String), JobError> {
         let mut all = Vec::new();
         for (d, _) in shards {
+            check()?;
             all.extend(super::sweep::read_rows(&d.join("sweep.csv"))?);
         }
         let mut sums = Vec::new();
@@ -288,6 +310,7 @@ impl MergeJob {
         // A system's rows carry a `service` column that a single service's leave out.
         let columns = SweepRow::columns(all.iter().any(|r| r.service.is_some()));
         let bytes = csv_err(rows::csv_text_with(&all, Some(&columns)), out, "sweep.csv")?;
+        check()?;
         out.write("sweep.csv", &bytes)?;
         rows::write_bytes(out, POINTS_FILE, rows::csv_text(&sums, true))?;
         Ok((

@@ -12,6 +12,7 @@ use crate::report::{rows, Destination, Manifest, OutputDir};
 use crate::sim::command::Timed;
 use crate::sim::trace::Trace;
 use crate::sim::{replicate_scripted, replicate_system_traced, replicate_traced, Prepared, World};
+use std::sync::atomic::AtomicBool;
 
 /// Who acts in the traced run.
 #[derive(Debug, Clone)]
@@ -48,16 +49,18 @@ pub struct Traced {
 }
 
 /// Simulates run `run` of `source` (master seed `seed`) with `actor` acting, traced.
+/// Once `stop` is set the run is cut short and `JobError::Interrupted` returned.
 pub fn trace_run(
     source: &Source,
     seed: u64,
     run: u64,
     actor: &Actor,
+    stop: Option<&AtomicBool>,
 ) -> Result<(String, RunRecord, Trace), JobError> {
     let scn = &source.scenario;
-    let prepared = Prepared::new(scn);
+    let prepared = Prepared::with_stop(scn, stop);
     let world = World::for_run(scn, seed, run);
-    Ok(match actor {
+    let traced = match actor {
         Actor::Policy(i) => {
             let spec = scn
                 .policies
@@ -74,14 +77,24 @@ pub fn trace_run(
             let (record, trace) = replicate_scripted(&prepared, &world, &team, script);
             (team.name, record, trace)
         }
-    })
+    };
+    if prepared.stopped() {
+        return Err(JobError::Interrupted(format!(
+            "stopped before run {run} finished; nothing written"
+        )));
+    }
+    Ok(traced)
 }
 
 impl TraceJob {
-    /// Simulates the run and writes every file.
-    pub fn run(&self) -> Result<Traced, JobError> {
+    /// Simulates the run, then writes every file. Stopped by `stop` (Ctrl-C), it writes
+    /// nothing, and an earlier output in the directory stays as it was even with `--force`
+    /// (the directory is checked before the run and prepared after it).
+    pub fn run(&self, stop: Option<&AtomicBool>) -> Result<Traced, JobError> {
+        self.out.check()?;
+        let (policy, record, trace) =
+            trace_run(&self.source, self.seed, self.run, &self.actor, stop)?;
         let dir = self.out.prepare()?;
-        let (policy, record, trace) = trace_run(&self.source, self.seed, self.run, &self.actor)?;
         rows::write(&dir, "trace.csv", &trace.rows)?;
         rows::write(&dir, "events.csv", &trace.events)?;
         rows::write(&dir, "runs.csv", std::slice::from_ref(&record))?;

@@ -133,6 +133,11 @@ impl Destination {
     pub fn prepare(&self) -> Result<OutputDir, ReportError> {
         OutputDir::prepare(&self.dir, self.force)
     }
+
+    /// What [`Self::prepare`] would refuse, touching nothing ([`OutputDir::check`]).
+    pub fn check(&self) -> Result<(), ReportError> {
+        OutputDir::check(&self.dir, self.force)
+    }
 }
 
 /// A checked output directory.
@@ -173,6 +178,32 @@ impl OutputDir {
             Err(e) => return Err(dir_err(e)),
         }
         Self::checked(path)
+    }
+
+    /// What [`Self::prepare`] would refuse, checked without touching anything: for a
+    /// command that computes everything before it writes, so a bad `--out` fails before
+    /// the work and Ctrl-C during the work leaves an earlier output (even with `--force`)
+    /// as it was.
+    pub fn check(path: &Path, force: bool) -> Result<(), ReportError> {
+        let shown = path.display().to_string();
+        match std::fs::read_dir(path) {
+            Ok(entries) => {
+                let others = entries.flatten().any(|e| {
+                    let name = e.file_name();
+                    let name = name.to_string_lossy();
+                    name != WRITTEN_LIST && !stale_temp(&name)
+                });
+                if others && !force {
+                    return Err(ReportError::NotEmpty { path: shown });
+                }
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(ReportError::Dir {
+                path: shown,
+                source,
+            }),
+        }
     }
 
     /// An existing output to add to or rewrite files of (a report built beside a run's
@@ -521,6 +552,25 @@ mod tests {
             std::fs::read_to_string(t.path().join(WRITTEN_LIST)).unwrap(),
             "summary.csv\n"
         );
+    }
+
+    #[test]
+    fn checking_refuses_as_prepare_does_and_touches_nothing() {
+        let t = tempfile::tempdir().unwrap();
+        let missing = t.path().join("new");
+        OutputDir::check(&missing, false).unwrap();
+        assert!(!missing.exists(), "not created");
+        // Stale temporary files of ours and the list alone do not count.
+        std::fs::write(t.path().join(GONE), "half").unwrap();
+        std::fs::write(t.path().join(WRITTEN_LIST), "trace.csv\n").unwrap();
+        OutputDir::check(t.path(), false).unwrap();
+        std::fs::write(t.path().join("trace.csv"), "earlier").unwrap();
+        assert!(matches!(
+            OutputDir::check(t.path(), false),
+            Err(ReportError::NotEmpty { .. })
+        ));
+        OutputDir::check(t.path(), true).unwrap();
+        assert_eq!(names(t.path()), [GONE, WRITTEN_LIST, "trace.csv"]);
     }
 
     #[test]

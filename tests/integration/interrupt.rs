@@ -1,6 +1,8 @@
 //! Ctrl-C, for real: a child `rollsim` gets SIGINT inside one long run and during a
 //! sweep's report step, stops within a bound far below the work left, exits 130 and
-//! leaves whole files only (no temporary file, no half report, the finished data intact).
+//! leaves whole files only (no temporary file, no half report, the finished data intact);
+//! `trace`, `replay`, `calibrate` and `merge`, which write only once their work is done,
+//! exit 130 and write nothing.
 
 use crate::names;
 use std::path::{Path, PathBuf};
@@ -54,11 +56,21 @@ fn wait_for(child: &mut Child, limit: Duration, what: &str, ready: impl Fn() -> 
 /// Sends SIGINT (what Ctrl-C sends) and returns the exit code, which must come within
 /// [`STOP_LIMIT`].
 fn interrupt(child: &mut Child) -> i32 {
+    sigint(child);
+    stopped(child)
+}
+
+/// Sends SIGINT (what Ctrl-C sends) to `child`.
+fn sigint(child: &Child) {
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .expect("kill -INT");
     assert!(status.success());
+}
+
+/// The exit code of `child`, which must come within [`STOP_LIMIT`].
+fn stopped(child: &mut Child) -> i32 {
     let sent = Instant::now();
     loop {
         if let Some(status) = child.try_wait().expect("status") {
@@ -232,4 +244,159 @@ fn ctrl_c_during_a_sweeps_report_step_keeps_every_point_and_writes_no_report() {
     for f in ["recommendation.json", "report.html", "charts"] {
         assert!(files.iter().any(|n| n == f), "{f} in {files:?}");
     }
+}
+
+/// Waits until `child` has a SIGINT handler (its Ctrl-C flag is set up: bit 2 of `SigCgt`
+/// in `/proc/PID/status`), so a SIGINT from now on is the command's to handle.
+fn wait_for_handler(child: &mut Child) {
+    let status = PathBuf::from(format!("/proc/{}/status", child.id()));
+    wait_for(child, Duration::from_secs(60), "the SIGINT handler", || {
+        std::fs::read_to_string(&status).is_ok_and(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("SigCgt:"))
+                .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+                .is_some_and(|mask| mask & (1 << (2 - 1)) != 0)
+        })
+    });
+}
+
+/// A named pipe at `path` (the command blocks reading it until the test writes it).
+fn fifo(path: &Path) {
+    let made = Command::new("mkfifo").arg(path).status().expect("mkfifo");
+    assert!(made.success());
+}
+
+/// Writes `bytes` into the pipe `path` from another thread (opening a pipe blocks until
+/// its reader opens it).
+fn feed(path: &Path, bytes: Vec<u8>) {
+    let path = path.to_path_buf();
+    std::thread::spawn(move || {
+        let _ = std::fs::write(path, bytes);
+    });
+}
+
+#[test]
+fn ctrl_c_stops_a_long_trace_and_leaves_the_earlier_output_as_it_was() {
+    // The long run of `ctrl_c_stops_inside_one_long_run`, traced, with --force over an
+    // earlier trace: SIGINT stops it at once, writes nothing and removes nothing.
+    let t = tempfile::tempdir().expect("a temporary directory");
+    let scn = scenario(
+        t.path(),
+        &[
+            ("duration = \"24h\"", "duration = \"30d\""),
+            ("scrape_interval = \"15s\"", "scrape_interval = \"10ms\""),
+        ],
+        "\n[limits]\nticks_per_run = 300000000\n",
+    );
+    let out = t.path().join("out");
+    std::fs::create_dir(&out).expect("out");
+    std::fs::write(out.join(".rollsim-written"), "trace.csv\n").expect("list");
+    std::fs::write(out.join("trace.csv"), "an earlier trace\n").expect("earlier");
+    let scn_arg = scn.display().to_string();
+    let out_arg = out.display().to_string();
+    let args = [
+        "trace", &scn_arg, "--run", "0", "--seed", "1", "--force", "--out", &out_arg,
+    ];
+    let mut child = spawn(t.path(), &args);
+    wait_for_handler(&mut child);
+    std::thread::sleep(Duration::from_millis(500));
+    let code = interrupt(&mut child);
+    let stderr = read(&t.path().join("stderr"));
+    assert_eq!(code, 130, "{stderr}");
+    assert!(
+        stderr.contains("error: interrupted: stopped before run 0 finished; nothing written"),
+        "{stderr}"
+    );
+    assert_eq!(names(&out), [".rollsim-written", "trace.csv"]);
+    assert_eq!(read(&out.join("trace.csv")), "an earlier trace\n");
+}
+
+#[test]
+fn ctrl_c_during_replay_and_calibrate_writes_nothing() {
+    // The recording comes through a pipe the test fills only after SIGINT, so the signal
+    // lands while the command works (reading), whatever the machine's speed.
+    let recording = std::fs::read("scenarios/replay/metrics.csv").expect("recording");
+    for command in ["replay", "calibrate"] {
+        let t = tempfile::tempdir().expect("a temporary directory");
+        let metrics = t.path().join("metrics.csv");
+        fifo(&metrics);
+        let out = t.path().join("out");
+        let (m, o) = (metrics.display().to_string(), out.display().to_string());
+        let scn = out.join("calibrated.toml").display().to_string();
+        let report = out.join("report").display().to_string();
+        let args: Vec<&str> = match command {
+            "replay" => vec![
+                "replay",
+                "--policies",
+                "scenarios/replay/policies.toml",
+                &m,
+                "--out",
+                &o,
+            ],
+            _ => vec!["calibrate", &m, "--out", &scn, "--report", &report],
+        };
+        let mut child = spawn(t.path(), &args);
+        wait_for_handler(&mut child);
+        sigint(&child);
+        feed(&metrics, recording.clone());
+        let code = stopped(&mut child);
+        let stderr = read(&t.path().join("stderr"));
+        assert_eq!(code, 130, "{command}: {stderr}");
+        assert!(
+            stderr.contains("error: interrupted: stopped before writing; nothing written"),
+            "{command}: {stderr}"
+        );
+        assert!(!out.exists(), "{command} wrote {:?}", names(&out));
+    }
+}
+
+#[test]
+fn ctrl_c_during_merge_writes_nothing() {
+    let t = tempfile::tempdir().expect("a temporary directory");
+    let shards: Vec<PathBuf> = (0..2).map(|i| t.path().join(format!("s{i}"))).collect();
+    for (i, dir) in shards.iter().enumerate() {
+        let made = Command::new(assert_cmd::cargo::cargo_bin("rollsim"))
+            .args([
+                "run",
+                "scenarios/quickstart.toml",
+                "--runs",
+                "4",
+                "--seed",
+                "1",
+            ])
+            .args(["--quiet", "--shard", &format!("{i}/2"), "--out"])
+            .arg(dir)
+            .output()
+            .expect("rollsim run --shard");
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+    }
+    // The second shard's manifest through a pipe, filled after SIGINT.
+    let manifest = shards[1].join("manifest.json");
+    let text = std::fs::read(&manifest).expect("manifest");
+    std::fs::remove_file(&manifest).expect("removed");
+    fifo(&manifest);
+    let out = t.path().join("merged");
+    let (a, b, o) = (
+        shards[0].display().to_string(),
+        shards[1].display().to_string(),
+        out.display().to_string(),
+    );
+    let mut child = spawn(t.path(), &["merge", &a, &b, "--out", &o]);
+    wait_for_handler(&mut child);
+    sigint(&child);
+    feed(&manifest, text);
+    let code = stopped(&mut child);
+    let stderr = read(&t.path().join("stderr"));
+    assert_eq!(code, 130, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "error: interrupted: stopped before the merge into {o} was written; nothing written"
+        )),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "merge wrote {:?}", names(&out));
 }
