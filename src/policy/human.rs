@@ -12,6 +12,9 @@ use rand::Rng;
 
 const HOUR_MS: u64 = 3_600_000;
 const DAY_MS: i64 = 24 * 3_600_000;
+/// Model time 0 is a Thursday 00:00 (`model::START_IN_WEEK_MS`): day 0 is this many days
+/// after a Monday.
+const START_WEEKDAY: u64 = 3;
 
 /// The human of one run.
 #[derive(Debug, Clone)]
@@ -39,6 +42,17 @@ impl<'a> HumanModel<'a> {
         !(7..22).contains(&hour)
     }
 
+    /// Whether a page at `t_ms` into a run that starts at model time `clock_ms` comes on
+    /// a weekend day. A one-release run (`clock_ms` 0) is on `[human] day`; a release
+    /// train's slot knows its day of the week from its clock (Saturday and Sunday).
+    fn weekend_at(&self, clock_ms: u64, t_ms: u64) -> bool {
+        if clock_ms == 0 {
+            return self.weekend;
+        }
+        let day = (clock_ms + t_ms) / DAY_MS as u64 + START_WEEKDAY;
+        day % 7 >= 5
+    }
+
     /// Pages in the 24 hours up to and including `t_ms`.
     pub fn recent_pages(&self, t_ms: u64) -> usize {
         let t = t_ms as i64;
@@ -52,13 +66,16 @@ impl<'a> HumanModel<'a> {
         1.0 + self.human.fatigue * self.recent_pages(t_ms) as f64
     }
 
-    /// Records a page at `t_ms` and draws how long it waits for an acknowledgement.
-    pub fn page<R: Rng + ?Sized>(&mut self, rng: &mut R, t_ms: u64) -> u64 {
+    /// Records a page at `t_ms` into a run that starts at model time `clock_ms` (0 for a
+    /// one-release run, a release train's slot at its clock time: see `World::clock_ms`)
+    /// and draws how long it waits for an acknowledgement. Night and weekend are those of
+    /// the clock: a slot that starts at 20:00 pages at 03:00 seven hours in.
+    pub fn page<R: Rng + ?Sized>(&mut self, rng: &mut R, t_ms: u64, clock_ms: u64) -> u64 {
         let mut factor = self.tiredness(t_ms);
-        if Self::is_night(t_ms) {
+        if Self::is_night(clock_ms + t_ms) {
             factor *= self.human.night_factor;
         }
-        if self.weekend {
+        if self.weekend_at(clock_ms, t_ms) {
             factor *= self.human.weekend_factor;
         }
         self.pages.push(t_ms as i64);
@@ -89,12 +106,41 @@ mod tests {
         let h = human();
         let mut rng = stream(1, Stream::Human);
         let mut day = HumanModel::new(&h, false, vec![]);
-        assert_eq!(day.page(&mut rng, 12 * HOUR_MS), 600_000);
+        assert_eq!(day.page(&mut rng, 12 * HOUR_MS, 0), 600_000);
         let mut night = HumanModel::new(&h, false, vec![]);
-        assert_eq!(night.page(&mut rng, 3 * HOUR_MS), 1_800_000);
+        assert_eq!(night.page(&mut rng, 3 * HOUR_MS, 0), 1_800_000);
         let mut weekend_night = HumanModel::new(&h, true, vec![]);
-        assert_eq!(weekend_night.page(&mut rng, 23 * HOUR_MS), 3_600_000);
+        assert_eq!(weekend_night.page(&mut rng, 23 * HOUR_MS, 0), 3_600_000);
         assert!(HumanModel::is_night(22 * HOUR_MS) && !HumanModel::is_night(7 * HOUR_MS));
+    }
+
+    #[test]
+    fn a_slot_pages_at_its_clock_time() {
+        // Ack 10 min; night x3, weekend x2.
+        let h = human();
+        let mut rng = stream(1, Stream::Human);
+        let mut m = HumanModel::new(&h, false, vec![]);
+        let day = 24 * HOUR_MS;
+        // A slot starting on Monday 20:00 (model day 4, model time 0 a Thursday): a page
+        // 7 h in comes at Tuesday 03:00, a night page; one 2 h in at 22:00, night too;
+        // one 1 h in at 21:00, not.
+        let monday_20h = 4 * day + 20 * HOUR_MS;
+        assert_eq!(m.page(&mut rng, 7 * HOUR_MS, monday_20h), 3 * 600_000);
+        let mut m = HumanModel::new(&h, false, vec![]);
+        assert_eq!(m.page(&mut rng, 2 * HOUR_MS, monday_20h), 3 * 600_000);
+        let mut m = HumanModel::new(&h, false, vec![]);
+        assert_eq!(m.page(&mut rng, HOUR_MS, monday_20h), 600_000);
+        // A slot starting on Friday 23:00 (day 8) pages on Saturday 10:00 eleven hours in:
+        // a weekend day, whatever `day` says; Friday 12:00 is a weekday even for a
+        // weekend human (the clock decides in a train).
+        let friday_23h = 8 * day + 23 * HOUR_MS;
+        let mut m = HumanModel::new(&h, false, vec![]);
+        assert_eq!(m.page(&mut rng, 11 * HOUR_MS, friday_23h), 2 * 600_000);
+        let mut m = HumanModel::new(&h, true, vec![]);
+        assert_eq!(m.page(&mut rng, 13 * HOUR_MS, 8 * day - HOUR_MS), 600_000);
+        // Sunday 03:00: both.
+        let mut m = HumanModel::new(&h, false, vec![]);
+        assert_eq!(m.page(&mut rng, 4 * HOUR_MS, friday_23h + day), 6 * 600_000);
     }
 
     #[test]
@@ -116,7 +162,7 @@ mod tests {
         assert_eq!(m.recent_pages(12 * HOUR_MS), 4);
         let mut m = m;
         // 10 min x (1 + 0.1 x 4) = 14 min
-        assert_eq!(m.page(&mut rng, 12 * HOUR_MS), 840_000);
+        assert_eq!(m.page(&mut rng, 12 * HOUR_MS, 0), 840_000);
         // Now 5 recent pages: wrong calls 0.1 x 1.5.
         assert!((m.right_probability(12 * HOUR_MS) - 0.85).abs() < 1e-12);
         // A day later they have all aged out.

@@ -2,14 +2,14 @@
 //! parameters), its rollout, what it does when the rule fires and the loop guards it wears.
 //! The scenario assembles it (`scenario::policies`); the engine and the response act on it.
 
-use super::argo::ArgoSpec;
+use super::argo::{ArgoSpec, OnInconclusive};
 use super::burn_rate::BurnRateSpec;
 use super::ecs::EcsSpec;
 use super::flagger::FlaggerSpec;
 use super::kayenta::KayentaSpec;
 use super::sequential::SequentialSpec;
 use super::threshold::ThresholdSpec;
-use crate::check::{Action, Checkpoint, Rollout, UnsafeRollback, Until};
+use crate::check::{Action, Checkpoint, Rollout, StepGate, Strategy, UnsafeRollback, Until};
 
 /// A named deployment policy: how the release rolls out and when it is rolled back.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +33,25 @@ pub struct PolicySpec {
     /// the ECS circuit breaker) do not retry the same revision, so for them the default is
     /// false; for the generic rules it is true.
     pub pipeline_retries: bool,
+}
+
+impl PolicySpec {
+    /// Whether this policy may ever page the on-call human: a checkpoint, a human after
+    /// the first rollback, an Argo analysis whose Inconclusive pauses the rollout, or a
+    /// canary step awaiting approval. Only then do the `[human]`'s night and weekend touch
+    /// its runs (a release train's slot then depends on its clock time).
+    pub fn may_page(&self) -> bool {
+        let approval = match &self.rollout.strategy {
+            Strategy::Canary { steps } => steps.iter().any(|s| s.gate == StepGate::Approval),
+            _ => false,
+        };
+        let pauses = matches!(&self.rule, PolicyRule::ArgoAnalysis(a)
+            if a.on_inconclusive == OnInconclusive::Pause);
+        self.checkpoint != Checkpoint::None
+            || self.guards.human_after_first_rollback
+            || pauses
+            || approval
+    }
 }
 
 /// Loop guards any policy can wear.

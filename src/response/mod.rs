@@ -289,7 +289,9 @@ impl<'a> Response<'a> {
             run.agenda.note(t, "page", || about.describe().into());
             return;
         }
-        let ack = self.human.page(&mut self.human_rng, t);
+        let ack = self
+            .human
+            .page(&mut self.human_rng, t, run.service.clock_ms());
         run.scorer
             .paged(Some(self.scenario.human.handling_ms as f64 / 60_000.0));
         run.agenda.note(t, "page", || {

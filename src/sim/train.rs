@@ -232,7 +232,7 @@ pub struct TrainRun {
 
 /// The one-release outcomes of one policy in one train world (its record and when it was
 /// last promoted), by (release, latent causes shown, deploy time when the traffic varies
-/// with the time of day or week, else 0): a release's outcome depends on nothing else, so
+/// with the time of day or week or the policy may page the on-call, else 0): a release's outcome depends on nothing else, so
 /// every review policy of a policy shares them where they deploy it alike.
 pub type ReleaseCache = HashMap<(usize, u64, u64), (RunRecord, Option<u64>)>;
 
@@ -246,6 +246,18 @@ fn traffic_varies(s: &Scenario) -> bool {
             .iter()
             .flat_map(|x| x.services.iter())
             .any(|x| varies(&x.scenario))
+}
+
+/// Whether policy `k` may page the on-call human in the scenario or any of its services:
+/// then a release's outcome depends on when it deploys too (the night and the weekend of
+/// its slot's clock).
+fn may_page(s: &Scenario, k: usize) -> bool {
+    let pages = |s: &Scenario| s.policies.get(k).is_some_and(|p| p.may_page());
+    pages(s)
+        || s.system
+            .iter()
+            .flat_map(|x| x.services.iter())
+            .any(|x| pages(&x.scenario))
 }
 
 /// The state of one latent cause during a train.
@@ -286,7 +298,7 @@ pub fn simulate_train(
         })
         .collect();
     let slot = s.duration_ms;
-    let varies = traffic_varies(s);
+    let varies = traffic_varies(s) || may_page(s, k);
     let weeks_n = train.weeks() as usize;
     let mut weeks: Vec<WeekRow> = (0..weeks_n)
         .map(|w| WeekRow {

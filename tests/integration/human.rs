@@ -54,6 +54,41 @@ fn a_checkpoint_adds_the_ack_time_stretched_at_night_and_on_weekends() {
 }
 
 #[test]
+fn a_train_slot_pages_the_human_at_its_clock_time() {
+    // The release an hour into its slot, the oracle's rule 1 minute later: the page comes
+    // 1h01m after the slot's start, on the slot's clock (model time 0 is a Thursday
+    // 00:00, day 4 a Monday). (slot start, ack minutes): Monday 12:00 pages at 13:01, a
+    // day page (10 min); Monday 21:30 at 22:31, a night page (x3); Saturday 12:00 a weekend
+    // page (x2) though `day` says weekday; Sunday 02:00 at 03:01, both (x6).
+    let day = 86_400_000u64;
+    let hour = 3_600_000u64;
+    let s = scenario(&oracle_with_checkpoint("1h", "weekday"));
+    let prepared = rollsim::sim::Prepared::new(&s);
+    for (clock_ms, ack_min) in [
+        (4 * day + 12 * hour, 10.0),
+        (4 * day + 21 * hour + hour / 2, 30.0),
+        (2 * day + 12 * hour, 20.0),
+        (3 * day + 2 * hour, 60.0),
+    ] {
+        let world = rollsim::sim::World {
+            clock_ms,
+            ..rollsim::sim::World::for_run(&s, 1, 0)
+        };
+        let r = rollsim::sim::replicate(&prepared, &world, &s.policies[0]);
+        assert_eq!(r.time_to_detect_s, Some(60.0));
+        // A 60-minute ack outlasts the canary and its bake: the rollback then takes the
+        // default rollback_duration of 2 minutes.
+        let extra = if ack_min > 50.0 { 120.0 } else { 0.0 };
+        assert_eq!(
+            r.time_to_recover_s,
+            Some(60.0 + ack_min * 60.0 + extra),
+            "slot at model time {clock_ms} ms"
+        );
+        assert_eq!(r.pages, 1);
+    }
+}
+
+#[test]
 fn a_checkpoint_trades_downtime_for_fewer_false_positives_and_fatigue_erodes_it() {
     let rested = records(
         &rollsim::scenario::load("scenarios/manual-checkpoint.toml".as_ref()).expect("scenario"),

@@ -145,6 +145,12 @@ impl<'a, 'w> Service<'a, 'w> {
         self
     }
 
+    /// The model time at which its run starts (0 for a one-release run): the on-call's
+    /// clock too, whose night and weekend a page meets.
+    pub fn clock_ms(&self) -> u64 {
+        self.clock_ms
+    }
+
     /// Schedules what is known at time 0: the fault occurrences and timed migrations.
     pub fn schedule(&self, agenda: &mut Agenda) {
         let service = self.index;
