@@ -90,6 +90,14 @@ fn target(s: &str, default_policy: Option<&str>, policies: &[String]) -> Result<
             ))
         }
     };
+    if let Some((p, service)) = policy
+        .split_once('@')
+        .filter(|(p, _)| policies.iter().any(|q| q == p))
+    {
+        return Err(format!(
+            "{metric}@{policy} names service {service:?}'s row of policy {p:?}: objectives, constraints and --assert judge a policy's row, which in a system is the whole system's; write {metric}@{p}"
+        ));
+    }
     if !policies.contains(&policy) {
         return Err(format!(
             "{policy:?} is not a policy of this scenario; expected one of {}",
@@ -180,6 +188,20 @@ mod tests {
 
     fn policies() -> Vec<String> {
         vec!["a".into(), "b".into()]
+    }
+
+    #[test]
+    fn a_services_row_is_refused_naming_the_policys_row() {
+        let e = parse(
+            "min failed_requests s.t. missed_bad_release@b@payments <= 0.1",
+            Some("a"),
+            &policies(),
+        )
+        .expect_err("a service's row");
+        assert_eq!(
+            e,
+            "missed_bad_release@b@payments names service \"payments\"'s row of policy \"b\": objectives, constraints and --assert judge a policy's row, which in a system is the whole system's; write missed_bad_release@b"
+        );
     }
 
     #[test]

@@ -203,8 +203,13 @@ pub fn policy_table(
     let (table, dropped) = fit(metrics.len(), 0, max_width, |iv| {
         rows(s, metrics, order, iv)
     });
+    let names: Vec<&str> = s.policies.iter().map(|p| p.policy.as_str()).collect();
+    let system = names.iter().any(|n| {
+        n.split_once('@')
+            .is_some_and(|(policy, _)| names.contains(&policy))
+    });
     let mut out = render(&table);
-    out.push_str(&legend(metrics, dropped, "--wide shows them all"));
+    out.push_str(&legend(metrics, dropped, "--wide shows them all", system));
     out
 }
 
@@ -281,17 +286,27 @@ pub fn sweep_table(
     };
     let (table, dropped) = fit(params.len() + metrics.len(), params.len(), max_width, rows);
     let metrics: Vec<String> = metrics.iter().map(|m| m.to_string()).collect();
+    // A system's points carry a row per service, `POLICY@SERVICE`.
+    let service_row = format!("{policy}@");
+    let system = points
+        .iter()
+        .any(|p| p.estimates.keys().any(|(n, _)| n.starts_with(&service_row)));
     let mut out = render(&table);
-    out.push_str(&legend(&metrics, dropped, "sweep.csv has them all"));
+    out.push_str(&legend(&metrics, dropped, "sweep.csv has them all", system));
     out
 }
 
 /// What the cells mean, under the table.
-/// `whole` says where the intervals left out can be read.
-fn legend(metrics: &[String], dropped: bool, whole: &str) -> String {
+/// `whole` says where the intervals left out can be read; `system` that the rows are a
+/// system's (each service releases once per run, and a policy's row adds up its services').
+fn legend(metrics: &[String], dropped: bool, whole: &str, system: bool) -> String {
     let mut out = "mean per run [95% interval]".to_string();
     if metrics.iter().any(|m| Unit::of(m) == Unit::Percent) {
-        out.push_str("; rates are % of runs (one release per run)");
+        out.push_str(if system {
+            "; rates are % of runs (one release per service per run; a policy's row adds up its services')"
+        } else {
+            "; rates are % of runs (one release per run)"
+        });
     }
     if metrics.iter().any(|m| m == "time_to_detect_s") {
         out.push_str(
@@ -499,6 +514,36 @@ mod tests {
         assert!(
             other.lines().nth(2).is_some_and(|l| l.ends_with('-')),
             "{other}"
+        );
+        assert!(t.contains("(one release per run)"), "{t}");
+        // A system's point has a row per service: one release per service per run.
+        let mut system = points[0].clone();
+        let rows: Vec<_> = system.estimates.clone().into_iter().collect();
+        for ((_, m), e) in rows {
+            system.estimates.insert(("gate@checkout".to_string(), m), e);
+        }
+        let t = sweep_table(&params, &[system], "gate", &SWEEP_METRICS, WIDTH);
+        assert!(
+            t.contains("rates are % of runs (one release per service per run; a policy's row adds up its services')"),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn a_systems_table_says_each_service_releases_once_per_run() {
+        let mut s = summary();
+        let m = vec!["false_positive_rollbacks".to_string()];
+        let single = policy_table(&s, &m, &[0, 1], Format::Table, WIDTH);
+        assert!(single.contains("(one release per run)"), "{single}");
+        let mut service = s.policies[0].clone();
+        service.policy = format!("{}@payments", service.policy);
+        s.policies.push(service);
+        let system = policy_table(&s, &m, &[0, 2, 1], Format::Table, WIDTH);
+        assert!(
+            system.contains(
+                "(one release per service per run; a policy's row adds up its services')"
+            ),
+            "{system}"
         );
     }
 }

@@ -116,6 +116,14 @@ fn target(s: &str, policies: &[String]) -> Result<(), String> {
         ));
     }
     if let Some(p) = policy {
+        if let Some((q, service)) = p
+            .split_once('@')
+            .filter(|(q, _)| policies.iter().any(|r| r == q))
+        {
+            return Err(format!(
+                "{metric}@{p} names service {service:?}'s row of policy {q:?}: objectives and constraints judge a policy's row, which in a system is the whole system's; write {metric}@{q}"
+            ));
+        }
         if !policies.iter().any(|q| q == p) {
             return Err(format!(
                 "{p:?} is not a policy of this scenario; expected one of {}",

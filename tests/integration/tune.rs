@@ -138,3 +138,45 @@ fn tune_refuses_bad_flags_before_writing_anything() {
         assert!(!out.exists(), "nothing written for {args:?}");
     }
 }
+
+#[test]
+fn tune_refuses_a_system_and_says_to_sweep_it() {
+    // Its candidates would be scored as one service's (they came out as doing nothing):
+    // refused, naming the file, the policy and the sweep that does run every service.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("tune");
+    let scn = "scenarios/checkout-payments-ledger.toml";
+    rollsim()
+        .args(["tune", scn, "--policy", "p99-600ms", "--quiet", "--out"])
+        .arg(&out)
+        .args(["--param", "latency_p99_above=400,600"])
+        .args(["--objective", "min failed_requests"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(format!(
+            "error: {scn}: rollsim tune tunes a single service's policy, and this scenario is a system ([[services]]); \
+             sweep --policy \"p99-600ms\"'s keys instead, which runs every service: \
+             rollsim sweep {scn} --param policies.p99-600ms.KEY=LOW..HIGH:POINTS"
+        )));
+    assert!(!out.exists(), "nothing written");
+}
+
+#[test]
+fn an_objective_naming_a_services_row_is_refused_with_the_row_to_write() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("run");
+    rollsim()
+        .args(["run", "scenarios/checkout-payments-ledger.toml", "--runs", "2"])
+        .args(["--quiet", "--out"])
+        .arg(&out)
+        .args([
+            "--objective",
+            "min failed_requests s.t. missed_bad_release@p99-600ms@payments <= 0.1",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "missed_bad_release@p99-600ms@payments names service \"payments\"'s row of policy \"p99-600ms\": objectives, constraints and --assert judge a policy's row, which in a system is the whole system's; write missed_bad_release@p99-600ms",
+        ));
+    assert!(!out.exists(), "nothing written");
+}

@@ -74,6 +74,15 @@ impl Tune {
         objective: Objective,
         level: f64,
     ) -> Result<Tune, TuneError> {
+        if base.system.is_some() {
+            // Its candidates would be scored as one service's, not as the system's rows:
+            // refused rather than answered wrongly.
+            return Err(TuneError(format!(
+                "{origin}: rollsim tune tunes a single service's policy, and this scenario is a system ([[services]]); \
+                 sweep --policy {policy:?}'s keys instead, which runs every service: \
+                 rollsim sweep {origin} --param policies.{policy}.KEY=LOW..HIGH:POINTS"
+            )));
+        }
         if !base.policies.iter().any(|p| p.name == policy) {
             let names: Vec<&str> = base.policies.iter().map(|p| p.name.as_str()).collect();
             return Err(TuneError(format!(
