@@ -8,8 +8,13 @@
 //! - `rollsim_health_checks_total{result}`: probes of the new version, `pass`/`fail`;
 //! - `rollsim_rollout_weight`: share of traffic on the new version (0 to 1);
 //! - `rollsim_deploy_info{service, phase, attempt}`: 1, with the rollout's state as labels;
-//! - `rollsim_game_time_seconds`: simulated time since the start of the game.
+//! - `rollsim_game_time_seconds`: simulated time since the start of the game;
+//! - with `[service] capacity_rps`, from the deploy while the new version exists:
+//!   `rollsim_cpu{version}`, `rollsim_saturation{version}`, `rollsim_queue_length{version}`,
+//!   the last interval's true gauges, named as a recording's `cpu`, `saturation` and
+//!   `queue_length` series (`old_*` for `version="old"`).
 
+use crate::signals::gauges::GaugeLevels;
 use crate::sim::{Counters, LiveView, LATENCY_BUCKETS_S};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
@@ -107,6 +112,32 @@ impl Collector for Snapshot {
                 ("paused", if self.view.paused { "true" } else { "false" }),
             ];
             m.encode_info(&labels)?;
+        }
+        if let Some(levels) = &c.gauges {
+            let gauges: [(&str, &str, fn(&GaugeLevels) -> f64); 3] = [
+                (
+                    "rollsim_cpu",
+                    "CPU busy, as a share of the version's cores.",
+                    |g| g.cpu,
+                ),
+                (
+                    "rollsim_saturation",
+                    "Demand over capacity of the version's replicas.",
+                    |g| g.saturation,
+                ),
+                (
+                    "rollsim_queue_length",
+                    "Requests waiting per replica of the version.",
+                    |g| g.queue_length,
+                ),
+            ];
+            for (name, help, read) in gauges {
+                let mut m = enc.encode_descriptor(name, help, None, MetricType::Gauge)?;
+                for (v, version) in VERSIONS.iter().enumerate() {
+                    let labels = [("version", *version)];
+                    m.encode_family(&labels)?.encode_gauge(&read(&levels[v]))?;
+                }
+            }
         }
         enc.encode_descriptor(
             "rollsim_game_time_seconds",

@@ -1,10 +1,11 @@
 //! The metrics a game day exposes to a real Prometheus: monotonic request and error
-//! counters, latency histogram buckets, probe counts, and a short history of intervals for
-//! the dashboards.
+//! counters, latency histogram buckets, probe counts, the versions' gauges (with a
+//! capacity), and a short history of intervals for the dashboards.
 //!
 //! The bucket counts come from their own stream ([`Stream::Exposition`]), which nothing
 //! else reads: exposing metrics never changes a run.
 
+use super::gauges::GaugeLevels;
 use super::Served;
 use crate::sim::rng::sample::{binomial, lognormal_tail, scraped_p99};
 use crate::sim::rng::{stream, Stream, StreamRng};
@@ -31,6 +32,11 @@ pub struct Counters {
     pub latency_sum_s: [f64; 2],
     /// Probes of the new version: [passed, failed].
     pub health_checks: [u64; 2],
+    /// The last interval's true gauges of each version (CPU, saturation, queue length):
+    /// with a capacity (`capacity_rps`), while the new version exists; not totals, but
+    /// read with them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gauges: Option<[GaugeLevels; 2]>,
 }
 
 /// One scrape interval as the team's dashboards show it.
@@ -81,6 +87,7 @@ impl Exposition {
         } = *served;
         let sigma = self.sigma;
         let c = &mut self.counters;
+        c.gauges = served.gauges;
         for v in 0..2 {
             let n = requests[v];
             c.requests[v] += n;

@@ -15,7 +15,7 @@ use crate::sim::rng::{stream, Stream, StreamRng};
 use rand_distr::{Distribution, StandardNormal};
 
 /// The true gauges of one version over one interval (plain numbers from the model).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct GaugeLevels {
     /// CPU busy, as a share of the version's cores.
     pub cpu: f64,

@@ -32,11 +32,16 @@ pub fn start(args: &[&str]) -> GameProc {
 
 /// [`start`] with environment variables set.
 pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> GameProc {
+    start_scenario(Path::new(SCENARIO), args, env)
+}
+
+/// [`start_with_env`] on another scenario file.
+pub fn start_scenario(scenario: &Path, args: &[&str], env: &[(&str, &str)]) -> GameProc {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let out = dir.path().join("game");
     let mut cmd = Command::new(bin());
     cmd.arg("gameday")
-        .arg(SCENARIO)
+        .arg(scenario)
         .args(["--listen", "127.0.0.1:0", "--no-dashboard", "--out"])
         .arg(&out)
         .args(args)
@@ -577,6 +582,72 @@ fn metrics_are_a_valid_exposition_of_the_game_counters() {
     assert_eq!(value("rollsim_game_time_seconds"), 2400.0);
     assert!(text.contains("rollsim_deploy_info{service=\"checkout\",phase=\"rolling\",attempt=\"1\",paused=\"false\"} 1"), "{text}");
     assert!(text.trim_end().ends_with("# EOF"));
+}
+
+#[test]
+fn metrics_expose_the_versions_gauges_at_their_closed_form() {
+    // cpu-peak.toml at a flat 400 requests/s on 10 replicas of 70 requests/s, no bad
+    // release: each version runs on its share of the replicas with that share of the
+    // traffic, so both are at rho = 400 / 700; CPU 0.05 + rho, the M/M/1 queue
+    // rho^2 / (1 - rho) = 16/21.
+    let t = tempfile::tempdir().expect("a temporary directory");
+    let text = std::fs::read_to_string("scenarios/cpu-peak.toml").expect("cpu-peak");
+    let text = text
+        .replacen("diurnal_amplitude = 0.5", "diurnal_amplitude = 0.0", 1)
+        .replacen("bad_probability = 0.2", "bad_probability = 0.0", 1);
+    let scn = t.path().join("flat.toml");
+    std::fs::write(&scn, text).expect("scenario");
+    let g = start_scenario(&scn, &["--virtual", "--seed", "3"], &[]);
+    let a = agent();
+    let metrics = |a: &ureq::Agent| -> String {
+        let mut r = a
+            .get(format!("{}/metrics", g.base))
+            .call()
+            .expect("metrics");
+        r.body_mut().read_to_string().expect("a body")
+    };
+    // Before the deploy (1h30m) there is no new version: no gauge yet.
+    post(
+        &a,
+        &format!("{}/api/advance", g.base),
+        Some(r#"{"by": "1h"}"#),
+    );
+    let before = metrics(&a);
+    assert!(!before.contains("rollsim_cpu"), "{before}");
+    post(
+        &a,
+        &format!("{}/api/advance", g.base),
+        Some(r#"{"by": "45m"}"#),
+    );
+    let text = metrics(&a);
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from\n{text}"))
+    };
+    let rho = 400.0 / 700.0;
+    for v in ["old", "new"] {
+        let close = |name: &str, want: f64| {
+            let got = value(&format!("{name}{{version=\"{v}\"}}"));
+            assert!((got - want).abs() < 1e-9, "{name} {v}: {got} vs {want}");
+        };
+        close("rollsim_cpu", 0.05 + rho);
+        close("rollsim_saturation", rho);
+        close("rollsim_queue_length", 16.0 / 21.0);
+    }
+    for family in ["rollsim_cpu", "rollsim_saturation", "rollsim_queue_length"] {
+        assert!(
+            text.contains(&format!("# TYPE {family} gauge")),
+            "{family}: {text}"
+        );
+    }
+    assert_eq!(
+        value("rollsim_rollout_weight"),
+        0.5,
+        "1h45m is the 50% step"
+    );
 }
 
 /// A bounded load on loopback: 8 clients x 250 requests, reads and controls mixed. Every

@@ -147,8 +147,9 @@ impl<'a, 'w> Replication<'a, 'w> {
             needs.scrapes = true;
             needs.latency = true;
         }
-        if trace.is_some() && s.service.capacity_rps.is_some() {
-            // A trace records the gauges for its replay (their own stream: nothing moves).
+        if (trace.is_some() || live) && s.service.capacity_rps.is_some() {
+            // A trace records the gauges for its replay, a game exposes them (their own
+            // stream: nothing moves).
             needs.gauges = true;
         }
         if live {
