@@ -26,6 +26,9 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 
 const VERSIONS: [&str; 2] = ["old", "new"];
 
+/// One gauge of a version's levels.
+type Reading = fn(&GaugeLevels) -> f64;
+
 #[derive(Debug)]
 struct Snapshot {
     service: String,
@@ -114,7 +117,7 @@ impl Collector for Snapshot {
             m.encode_info(&labels)?;
         }
         if let Some(levels) = &c.gauges {
-            let gauges: [(&str, &str, fn(&GaugeLevels) -> f64); 3] = [
+            let gauges: [(&str, &str, Reading); 3] = [
                 (
                     "rollsim_cpu",
                     "CPU busy, as a share of the version's cores.",
