@@ -6,7 +6,12 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let argv: Vec<String> = std::env::args().collect();
+    quiet_on_closed_pipe();
+    // `std::env::args` panics on an argument that is not UTF-8: clap refuses such a flag
+    // value itself (naming it), and the command line recorded in manifests is only text.
+    let argv: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let parsed = cli::Cli::parse();
     match cli::dispatch(parsed, &argv) {
         Ok(()) => ExitCode::SUCCESS,
@@ -22,4 +27,22 @@ fn main() -> ExitCode {
             ExitCode::from(cli::exit_code(&e) as u8)
         }
     }
+}
+
+/// `println!` and `eprintln!` panic when their pipe is closed (`rollsim run ... 2>&1 |
+/// head`): that is the reader leaving, not a failure, so the process ends quietly with
+/// exit code 0, as a closed stdout does in `main`. Every other panic keeps its message.
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .unwrap_or("");
+        if message.starts_with("failed printing to") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }

@@ -102,9 +102,13 @@ pub fn dispatch(cli: Cli, argv: &[String]) -> Result<()> {
 /// `rollsim completions SHELL`: the completion script, generated from the clap types.
 fn completions(shell: clap_complete::Shell) -> Result<()> {
     use clap::CommandFactory;
+    use std::io::Write;
     let mut cmd = Cli::command();
-    let mut out = std::io::stdout().lock();
-    clap_complete::generate(shell, &mut cmd, "rollsim", &mut out);
+    // Generated into memory: clap_complete panics on a failed write, and a closed pipe
+    // (`rollsim completions bash | head`) must end quietly, as every other output does.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "rollsim", &mut script);
+    std::io::stdout().lock().write_all(&script)?;
     Ok(())
 }
 
@@ -238,14 +242,24 @@ fn default_out(scenario: &Path, suffix: &str) -> PathBuf {
 }
 
 fn validate(path: &Path) -> Result<()> {
-    let scn = load_any(path)?.scenario;
+    let source = load_any(path)?;
+    // `run` refuses an objective naming no metric: so must `validate`, or a file it
+    // passes would fail the first command that makes a verdict.
+    check_objective_metrics(&source)?;
+    let scn = source.scenario;
     let names: Vec<&str> = scn.policies.iter().map(|p| p.name.as_str()).collect();
+    let faults = scn.faults.len();
     println!(
-        "{}: ok ({} policies: {}; {} faults; {} simulated per run)",
+        "{}: ok ({} {}: {}; {faults} {}; {} simulated per run)",
         path.display(),
         names.len(),
+        if names.len() == 1 {
+            "policy"
+        } else {
+            "policies"
+        },
         names.join(", "),
-        scn.faults.len(),
+        if faults == 1 { "fault" } else { "faults" },
         humantime::format_duration(std::time::Duration::from_millis(scn.duration_ms)),
     );
     if let Some(t) = scn.train.as_deref() {

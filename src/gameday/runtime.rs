@@ -155,6 +155,7 @@ pub async fn play(
     ui.start(to_game.clone());
     drop(to_game);
 
+    let virtual_time = options.speed == 0.0;
     let mut clock = Clock::new(options.speed);
     let mut frame = tokio::time::interval(FRAME);
     frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -171,6 +172,12 @@ pub async fn play(
             _ = frame.tick() => { tick = true; }
             msg = inbox.recv(), if open => {
                 open = msg.is_some();
+                if !open && virtual_time {
+                    // Nothing can move virtual time any more (stdin is closed and no HTTP
+                    // server listens): waiting would hang, so the game ends as on `end`.
+                    ui.say("no more commands can arrive (stdin closed, no --listen): ending the game as on `end`");
+                    ended = true;
+                }
                 if let Some(msg) = msg {
                     game.advance_to(clock.now_ms());
                     let reply = match msg.request {

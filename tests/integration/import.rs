@@ -59,7 +59,7 @@ fn imported_policies_validate_when_appended_to_a_scenario() {
             .arg(&scn)
             .assert()
             .success()
-            .stdout(predicate::str::contains(format!("1 policies: {name}")));
+            .stdout(predicate::str::contains(format!("1 policy: {name}")));
     }
 }
 

@@ -18,6 +18,7 @@ mod gameday_server;
 mod gates;
 mod gauges;
 mod golden;
+mod hardening;
 mod human;
 mod import;
 mod interrupt;

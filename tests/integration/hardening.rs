@@ -1,0 +1,259 @@
+//! Regression tests for inputs that a round of fuzzing (mutated shipped scenarios,
+//! recordings, game-day scripts and flags) found mishandled: each bad input is refused
+//! with its `file:line:col` (or the flag), what was expected, exit code 2 and nothing
+//! written.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::path::{Path, PathBuf};
+
+fn rollsim() -> Command {
+    Command::cargo_bin("rollsim").expect("binary")
+}
+
+/// The quickstart scenario with `from` replaced by `to` (the edit must apply).
+fn quickstart_with(from: &str, to: &str) -> String {
+    let text = std::fs::read_to_string("scenarios/quickstart.toml").expect("quickstart");
+    assert!(text.contains(from), "{from:?} not in the quickstart");
+    text.replacen(from, to, 1)
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write");
+    p
+}
+
+/// `validate` and `run` both refuse `text` with exactly `message` on one line of stderr,
+/// prefixed by `error: FILE:`, with exit code 2, and `run` writes nothing.
+fn refused(text: &str, message: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = write(dir.path(), "bad.toml", text);
+    let out = dir.path().join("out");
+    for cmd in ["validate", "run"] {
+        let mut c = rollsim();
+        c.arg(cmd).arg(&f);
+        if cmd == "run" {
+            c.args(["--runs", "2", "--seed", "1", "--quiet", "--out"])
+                .arg(&out);
+        }
+        c.assert()
+            .code(2)
+            .stdout("")
+            .stderr(format!("error: {}:{message}\n", f.display()));
+    }
+    assert!(!out.exists(), "nothing may be written for a bad scenario");
+}
+
+#[test]
+fn validate_refuses_an_objective_that_names_no_metric() {
+    refused(
+        &quickstart_with("minimize = \"downtime_s\"", "minimize = \"downtime\""),
+        "91:12: objective: \"downtime\" is not a metric; did you mean `downtime_s`?; expected one of \
+         release_bad, deploy_attempts, rollbacks, false_positive_rollbacks, true_positive_rollbacks, \
+         misattributed_rollbacks, missed_bad_release, rollback_loops, downtime_s, failed_requests, \
+         total_requests, faults, time_to_detect_s, time_to_recover_s, roll_forwards, flags_off, \
+         rollback_refused_unsafe, new_format_records, unreadable_reads, corrupted_records, \
+         lost_writes, data_harm_detected_s, pages, human_minutes, rollbacks_suppressed",
+    );
+}
+
+#[test]
+fn validate_counts_one_fault_and_one_policy_in_the_singular() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = quickstart_with("[[policies]]\nname = \"none\"\nkind = \"none\"\n", "");
+    let text = text
+        .split("[[policies]]\nname = \"oracle\"")
+        .next()
+        .expect("head")
+        .to_string()
+        + "[[policies]]\nname = \"oracle\"\nkind = \"oracle\"\n";
+    let f = write(dir.path(), "one.toml", &text);
+    rollsim()
+        .arg("validate")
+        .arg(&f)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "ok (1 policy: oracle; 1 fault; 1day simulated per run)",
+        ));
+}
+
+/// Every line of `text` fits 100 columns.
+fn fits(text: &str) {
+    for line in text.lines() {
+        assert!(
+            line.chars().count() <= 100,
+            "a line over 100 columns ({}): {line}\n{text}",
+            line.chars().count()
+        );
+    }
+}
+
+/// A virtual-time game whose script ends without `end`, and no HTTP server: nothing can
+/// move the clock any more, so the game ends there (it used to wait forever).
+#[test]
+fn a_virtual_game_ends_when_its_script_ends_without_end() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = rollsim()
+        .args([
+            "gameday",
+            "scenarios/gameday-checkout.toml",
+            "--virtual",
+            "--no-dashboard",
+            "--seed",
+            "6",
+            "--pager",
+            "error-rate-2pct",
+            "--out",
+        ])
+        .arg(dir.path().join("game"))
+        .write_stdin("advance 27m\nrollback\n")
+        .timeout(std::time::Duration::from_secs(120))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "no more commands can arrive (stdin closed, no --listen): ending the game as on `end`",
+        ))
+        .get_output()
+        .stdout
+        .clone();
+    let stdout = String::from_utf8(out).expect("UTF-8");
+    assert!(
+        stdout.contains(
+            "game over at 0:27:00 of game time (ended early; the rest of the horizon played out \
+             untouched): the\nrelease was bad.\n\
+             decided by      downtime   failed rollbacks false+ missed data harm   decide  recover pages\n\
+             team             0:08:00     3553         1      0     no         0  0:02:00  0:02:00     0\n"
+        ),
+        "{stdout}"
+    );
+    // The scorecard, the standing and the replay command fit 100 columns.
+    fits(&stdout);
+    assert!(dir.path().join("game/scorecard.csv").exists());
+}
+
+/// `replay`'s table has a row per policy and fits 100 columns, intervals left out from the
+/// right and said so.
+#[test]
+fn the_replay_table_fits_100_columns() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = rollsim()
+        .args([
+            "replay",
+            "scenarios/replay/metrics.csv",
+            "--labels",
+            "scenarios/replay/labels.csv",
+            "--policies",
+            "scenarios/replay/policies.toml",
+            "--reset",
+            "decision",
+            "--hold",
+            "30m",
+            "--out",
+        ])
+        .arg(dir.path().join("replay"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let stdout = String::from_utf8(out).expect("UTF-8");
+    fits(&stdout);
+    assert!(
+        stdout.starts_with(
+            "replayed 1970-01-01T00:00:30Z to 1970-01-02T06:00:00Z (3574 scrapes, 26 lost; 0 health \
+             checks); 1\ndeploy, 8 incidents\n\
+             policy                              decisions   false+ decisions  missed incidents  detection delay\n"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains(
+        "error-rate-2pct-5m          12.0 [12.0, 12.0]  2.00 [2.00, 2.00]             50.0%              12m\n"
+    ));
+    assert!(stdout.contains(
+        "some intervals left out to fit 100 columns; summary.csv has them all\n\
+         mean [95% CI] per deploy; missed incidents over incidents, detection delay over detected ones\n"
+    ));
+}
+
+/// `rollsim ARGS` with its stdout (with `stderr`, its stderr instead, stdout going to
+/// /dev/null) on a pipe whose reader is gone before it writes a byte, as under `rollsim
+/// ... | head` once head has left: the exit code.
+fn exit_code_with_closed_pipe(args: &str, stderr: bool) -> Option<i32> {
+    let bin = assert_cmd::cargo::cargo_bin("rollsim");
+    // `read` holds the command back until the test has dropped the pipe's reader (it
+    // closes stdin after that), so the command meets a closed pipe, whatever the timing.
+    let script = format!(
+        "read _; exec \"$0\" {args}{}",
+        if stderr {
+            " 2>&1 >/dev/null"
+        } else {
+            " 2>/dev/null"
+        }
+    );
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(bin)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    drop(child.stdin.take());
+    child.wait().expect("wait").code()
+}
+
+#[test]
+fn a_closed_pipe_ends_every_command_quietly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out");
+    // clap's completion generator panicked on the failed write.
+    assert_eq!(
+        exit_code_with_closed_pipe("completions bash", false),
+        Some(0)
+    );
+    assert_eq!(exit_code_with_closed_pipe("man", false), Some(0));
+    let run = format!(
+        "run scenarios/quickstart.toml --runs 2 --seed 1 --quiet --out {}",
+        out.display()
+    );
+    assert_eq!(exit_code_with_closed_pipe(&run, false), Some(0));
+    // `eprintln!` panicked on a closed stderr (`2>&1 | head`, once the table was read).
+    std::fs::remove_dir_all(&out).ok();
+    assert_eq!(exit_code_with_closed_pipe(&run, true), Some(0));
+    assert!(out.join("runs.csv").exists(), "the runs are written first");
+}
+
+/// A misspelt `tune --policy` is named as such (the objective, read for that policy, used
+/// to take the blame), and a command-line argument that is not UTF-8 is refused by its
+/// flag instead of a panic.
+#[test]
+fn flags_are_blamed_for_their_own_values() {
+    rollsim()
+        .args([
+            "tune",
+            "scenarios/quickstart.toml",
+            "--policy",
+            "error-rate-2pc",
+            "--param",
+            "error_rate_above=0.01..0.02:2",
+        ])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(
+            "error: --policy \"error-rate-2pc\" is not a policy of this scenario; expected one of \
+             none, oracle, error-rate-2pct, 3-failed-probes\n",
+        );
+    use std::os::unix::ffi::OsStrExt;
+    let bad = std::ffi::OsStr::from_bytes(b"\xff");
+    rollsim()
+        .args(["run", "scenarios/quickstart.toml", "--runs"])
+        .arg(bad)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--runs"))
+        .stderr(predicate::str::contains("panicked").not());
+}
