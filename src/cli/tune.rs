@@ -4,6 +4,7 @@
 //! files written beside the report.
 
 use super::args::{EmitFormat, ExportArgs, TuneArgs};
+use super::experiment::{wrap_command, wrap_long_lines};
 use super::gate::{self, Gates};
 use super::{command_line, default_out, load_source, pick_seed, progress, stop_flag, UsageError};
 use anyhow::Result;
@@ -14,6 +15,7 @@ use rollsim::experiment::{PolicySummary, Summary};
 use rollsim::export::{self, Format};
 use rollsim::jobs::tune::{Finished, TuneJob};
 use rollsim::jobs::JobError;
+use rollsim::report::table;
 use std::fmt::Write as _;
 use std::io::Write;
 
@@ -28,6 +30,9 @@ fn format_of(e: EmitFormat) -> Format {
 
 pub fn tune(a: &TuneArgs, argv: &[String]) -> Result<()> {
     let source = load_source(&a.scenario)?;
+    // The policy first: the objective and the gates are read for it, and would blame
+    // themselves for a misspelt --policy.
+    super::policy_index(&source.scenario, &a.policy, "--policy")?;
     let policies = source.policies();
     let params: Vec<TuneParam> = a
         .params
@@ -317,7 +322,12 @@ fn print(job: &TuneJob, o: &Outcome) -> Result<()> {
             t.candidates.len() - SHOWN - 1
         );
     }
-    let _ = writeln!(s, "\nreproduce with: {}", job.command);
+    let mut s = wrap_long_lines(&s, table::WIDTH);
+    let _ = writeln!(
+        s,
+        "\nreproduce with: {}",
+        wrap_command(&job.command, table::WIDTH)
+    );
     let mut out = std::io::stdout().lock();
     out.write_all(s.as_bytes())?;
     out.flush()?;
