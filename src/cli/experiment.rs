@@ -360,7 +360,7 @@ fn print_results(job: &Job, r: &Results, verdict: Option<&Verdict>) -> Result<()
 
 /// A command line broken with shell continuations (` \`) to fit `width`, so it can be
 /// pasted as printed.
-fn wrap_command(command: &str, width: usize) -> String {
+pub(super) fn wrap_command(command: &str, width: usize) -> String {
     let first = width.saturating_sub("reproduce with: ".len() + 2);
     let mut out = String::new();
     let mut line = String::new();
@@ -391,6 +391,29 @@ fn wrap_command(command: &str, width: usize) -> String {
     }
     out.push_str(&line);
     out
+}
+
+/// Each line of `text` longer than `width` broken at spaces (see [`wrap`]), its
+/// continuation lines indented two spaces past the line's own indentation; shorter lines
+/// (a TOML snippet, a table) are kept as they are.
+pub(super) fn wrap_long_lines(text: &str, width: usize) -> String {
+    let lines: Vec<String> = text
+        .split('\n')
+        .map(|line| {
+            if line.chars().count() <= width {
+                return line.to_string();
+            }
+            let indent = line.len() - line.trim_start().len();
+            let pad = " ".repeat(indent + 2);
+            let body = wrap(line.trim_start(), width.saturating_sub(indent + 2).max(20));
+            format!(
+                "{}{}",
+                &line[..indent],
+                body.replace('\n', &format!("\n{pad}"))
+            )
+        })
+        .collect();
+    lines.join("\n")
 }
 
 /// Breaks text into lines of at most `width` characters at spaces (a word longer than

@@ -95,7 +95,7 @@ pub fn gameday(a: &GamedayArgs, argv: &[String]) -> Result<()> {
         command: command_line(&redact_token(argv), seed),
         scenario,
     })?;
-    println!(
+    let over = format!(
         "game over at {} of game time{}: the release was {}.",
         rollsim::report::findings::clock(played.game_end_ms as f64 / 1000.0),
         if played.ended_early {
@@ -105,11 +105,22 @@ pub fn gameday(a: &GamedayArgs, argv: &[String]) -> Result<()> {
         },
         if played.release_bad { "bad" } else { "good" }
     );
+    println!(
+        "{}",
+        super::experiment::wrap(&over, rollsim::report::table::WIDTH)
+    );
     print!("{}", scorecard::text(&played.rows));
     if let Some((team, policies)) = played.rows.split_first() {
-        println!("{}", scorecard::standing(team, policies, &played.oracles));
+        let standing = scorecard::standing(team, policies, &played.oracles);
+        println!(
+            "{}",
+            super::experiment::wrap(&standing, rollsim::report::table::WIDTH)
+        );
     }
-    println!("replay: {}", played.replay);
+    println!(
+        "replay: {}",
+        super::experiment::wrap_command(&played.replay, rollsim::report::table::WIDTH)
+    );
     eprintln!(
         "wrote {}/ (scorecard.html, scorecard.csv, actions.csv, trace.csv, events.csv, runs.csv)",
         played.dir.path().display()

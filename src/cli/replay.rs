@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use jiff::tz::TimeZone;
 use rollsim::recorded::{self, format_timestamp, Recording, Scrapes};
 use rollsim::replay::{self, Labels, Observations, PolicyDecisions, Reset, Timeline};
-use rollsim::report::{summary_csv, summary_table};
+use rollsim::report::{summary_csv, table};
 use rollsim::scenario::PolicyRule;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -281,27 +281,35 @@ pub fn replay(a: &ReplayArgs, argv: &[String]) -> Result<()> {
     json.push(b'\n');
     dir.write("manifest.json", &json)?;
 
-    println!(
-        "replayed {} to {} ({} scrapes, {} lost; {} health checks){}",
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let replayed = format!(
+        "replayed {} to {} ({} scrapes, {} lost; {}){}",
         format_timestamp(first),
         format_timestamp(last),
         manifest.scrapes,
         manifest.lost_scrapes,
-        manifest.health_checks,
+        plural(manifest.health_checks, "health check", "health checks"),
         match &labels {
             Some(l) => format!(
-                "; {} deploys, {} incidents",
-                l.deploys.len(),
-                l.incidents.len()
+                "; {}, {}",
+                plural(l.deploys.len(), "deploy", "deploys"),
+                plural(l.incidents.len(), "incident", "incidents")
             ),
             None => String::new(),
         }
     );
-    print!("{}", summary_table(&summary));
+    println!("{}", super::experiment::wrap(&replayed, table::WIDTH));
+    let metrics: Vec<String> = summary
+        .policies
+        .first()
+        .map(|p| p.metrics.iter().map(|(m, _)| m.to_string()).collect())
+        .unwrap_or_default();
+    print!("{}", table::replay_table(&summary, &metrics, table::WIDTH));
     println!(
         "mean [95% CI] per {per}{}",
         if labels.is_some() {
-            "; missed_incidents over incidents, detection_delay_s over detected ones"
+            "; missed incidents over incidents, detection delay over detected ones"
         } else {
             ""
         }

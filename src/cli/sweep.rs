@@ -3,6 +3,7 @@
 //! the objective; this module builds the checked sweep from the flags and prints.
 
 use super::args::SweepArgs;
+use super::experiment::{wrap_command, wrap_long_lines};
 use super::gate::{self, Gates};
 use super::{command_line, default_out, load_source, pick_seed, progress, stop_flag, UsageError};
 use anyhow::Result;
@@ -176,8 +177,13 @@ fn print(
         } else {
             ""
         };
-        writeln!(out, "\nobjective{whose}: {}\n{}", r.objective, r.message)?;
+        let text = format!("objective{whose}: {}\n{}", r.objective, r.message);
+        writeln!(out, "\n{}", wrap_long_lines(&text, table::WIDTH))?;
     }
-    writeln!(out, "\nreproduce with: {}", manifest.command)?;
+    writeln!(
+        out,
+        "\nreproduce with: {}",
+        wrap_command(&manifest.command, table::WIDTH)
+    )?;
     Ok(())
 }

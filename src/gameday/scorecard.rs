@@ -68,11 +68,19 @@ fn opt_s(v: Option<f64>) -> String {
     v.map_or("-".into(), clock)
 }
 
-/// The scorecard as a terminal table.
+/// The scorecard as a terminal table: the first column as wide as the longest name, so
+/// the table fits 100 columns with names up to 24 characters and stays aligned with
+/// longer ones.
 pub fn text(rows: &[ScoreRow]) -> String {
+    let head = "decided by";
+    let w = rows
+        .iter()
+        .map(|r| r.decided_by.chars().count())
+        .chain([head.len()])
+        .max()
+        .unwrap_or(head.len());
     let mut t = format!(
-        "{:<22} {:>9} {:>9} {:>9} {:>6} {:>7} {:>9} {:>9} {:>9} {:>6}\n",
-        "decided by",
+        "{head:<w$} {:>8} {:>8} {:>9} {:>6} {:>6} {:>9} {:>8} {:>8} {:>5}\n",
         "downtime",
         "failed",
         "rollbacks",
@@ -85,7 +93,7 @@ pub fn text(rows: &[ScoreRow]) -> String {
     );
     for r in rows {
         t.push_str(&format!(
-            "{:<22} {:>9} {:>9} {:>9} {:>6} {:>7} {:>9} {:>9} {:>9} {:>6}\n",
+            "{:<w$} {:>8} {:>8} {:>9} {:>6} {:>6} {:>9} {:>8} {:>8} {:>5}\n",
             r.decided_by,
             clock(r.downtime_s),
             r.failed_requests,

@@ -82,6 +82,7 @@ fn get(metrics: &[(&'static str, Estimate)], name: &str) -> Option<Estimate> {
 pub fn header(metric: &str) -> String {
     match metric {
         "false_positive_rollbacks" => "false+ rollbacks".into(),
+        "false_positive_decisions" => "false+ decisions".into(),
         "missed_bad_release" => "missed bad".into(),
         "time_to_detect_s" => "detect (caught)".into(),
         "time_to_recover_s" => "recover".into(),
@@ -234,6 +235,24 @@ fn fit(
         table = rows(&intervals);
     }
     (table, dropped)
+}
+
+/// The terminal table of `rollsim replay`: one row per policy, `metrics` as columns in
+/// human units with their 95% intervals, fitted to `max_width` columns as
+/// [`policy_table`] is (intervals left out from the right, and a line says so). The
+/// command prints what a mean is over (deploys, days) under it.
+pub fn replay_table(s: &Summary, metrics: &[String], max_width: usize) -> String {
+    let order: Vec<usize> = (0..s.policies.len()).collect();
+    let (table, dropped) = fit(metrics.len(), 0, max_width, |iv| {
+        rows(s, metrics, &order, iv)
+    });
+    let mut out = render(&table);
+    if dropped {
+        out.push_str(&format!(
+            "some intervals left out to fit {WIDTH} columns; summary.csv has them all\n"
+        ));
+    }
+    out
 }
 
 /// The columns of `rollsim sweep`'s terminal table, for the swept policy.

@@ -176,7 +176,9 @@ fn replay_cli_writes_decisions_incidents_and_a_run_style_summary() {
         .arg(&out)
         .assert()
         .success()
-        .stdout(predicate::str::contains("false_positive_decisions"));
+        .stdout(predicate::str::contains(
+            "policy                      decisions  false+ decisions",
+        ));
     let summary = std::fs::read_to_string(out.join("summary.csv")).expect("summary.csv");
     assert!(summary.starts_with("policy,metric,mean,ci95_low,ci95_high,n\n"));
     assert!(summary.contains("error-rate-2pct-5m,missed_incidents,"));
