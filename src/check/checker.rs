@@ -78,7 +78,7 @@ impl Checker {
             );
             return default;
         }
-        v
+        positive_zero(v)
     }
 
     /// A finite number in [min, max].
@@ -98,7 +98,7 @@ impl Checker {
             );
             return default;
         }
-        v
+        positive_zero(v)
     }
 
     /// A signed integer in [min, max].
@@ -322,5 +322,16 @@ impl Table<'_> {
             }
             None => default,
         }
+    }
+}
+
+/// `-0.0` read as `0.0`: it passes `>= 0` checks, yet a rate of `-0.0` makes an
+/// exponential gap of minus infinity (a Poisson fault at `rate_per_hour = -0.0` looped
+/// for ever). Every other value as it is.
+fn positive_zero(v: f64) -> f64 {
+    if v == 0.0 {
+        0.0
+    } else {
+        v
     }
 }

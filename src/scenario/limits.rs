@@ -131,6 +131,13 @@ pub fn check(s: &Scenario, limits: &Limits) -> Vec<Problem> {
                     message: format!("a service's name {why}"),
                 });
             }
+            // A zone is shown as a service's name is (the service graph chart).
+            if let Some(why) = svc.zone.as_deref().and_then(bad_name) {
+                problems.push(Problem {
+                    path: path(&[Key("services"), Index(i), Key("zone")]),
+                    message: format!("a service's zone {why}"),
+                });
+            }
         }
     }
 

@@ -10,6 +10,10 @@ use super::strategy::{check_rollout, merged};
 use super::*;
 use crate::check::{at, idx, Checker, Path, PolicyContext, Z95};
 
+/// The most background pages a day `[human]` takes (one every 10 seconds): each page is
+/// drawn and kept, so the bound keeps a run's time and memory bounded (10^9 a day hung).
+pub const MAX_BACKGROUND_PAGES_PER_DAY: f64 = 8640.0;
+
 pub(super) fn validate(
     raw: RawScenario,
     raw_policies: &[RawPolicy],
@@ -205,12 +209,13 @@ pub(super) fn validate(
         day: rs.day.unwrap_or(Day::Weekday),
         right_call: t.prob("right_call", rs.right_call, 0.9),
         fatigue: t.number("fatigue", rs.fatigue, 0.1, 0.0, false),
-        background_pages_per_day: t.number(
+        // Each background page is drawn and kept: bounded, as a day cannot hold more
+        // pages than a person could be sent (one every 10 seconds).
+        background_pages_per_day: t.within(
             "background_pages_per_day",
             rs.background_pages_per_day,
             0.0,
-            0.0,
-            false,
+            (0.0, MAX_BACKGROUND_PAGES_PER_DAY),
         ),
         handling_ms: rs.handling.map(|d| d.0).unwrap_or(15 * 60_000),
         silence_ms: rs.silence.map(|d| d.0).unwrap_or(3_600_000),

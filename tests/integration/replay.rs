@@ -177,7 +177,7 @@ fn replay_cli_writes_decisions_incidents_and_a_run_style_summary() {
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "policy                      decisions  false+ decisions",
+            "policy                              decisions   false+ decisions  missed incidents  detection delay\n",
         ));
     let summary = std::fs::read_to_string(out.join("summary.csv")).expect("summary.csv");
     assert!(summary.starts_with("policy,metric,mean,ci95_low,ci95_high,n\n"));

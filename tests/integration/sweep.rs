@@ -392,7 +392,7 @@ fn the_scenarios_objective_is_the_default_and_the_flag_overrides_it() {
     assert!(
         stdout.contains(
             "objective (the scenario's [objective]; --objective overrides it): max \
-             false_positive_rollbacks s.t. false_positive_rollbacks <= 0.1"
+             false_positive_rollbacks\n  s.t. false_positive_rollbacks <= 0.1"
         ),
         "{stdout}"
     );
