@@ -23,7 +23,7 @@ fn main() -> ExitCode {
             }) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", said_once(&e));
             ExitCode::from(cli::exit_code(&e) as u8)
         }
     }
@@ -45,4 +45,21 @@ fn quiet_on_closed_pipe() {
         }
         default(info);
     }));
+}
+
+/// The error and its causes as `{:#}` writes them, each said once: a cause whose text the
+/// message already ends with (`cannot use output directory X: Not a directory`, whose
+/// source is that very `Not a directory`) is not repeated.
+fn said_once(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.is_empty() {
+            out = text;
+        } else if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+    }
+    out
 }

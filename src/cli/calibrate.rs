@@ -302,7 +302,10 @@ pub fn calibrate(a: &CalibrateArgs, argv: &[String]) -> Result<()> {
     dir.write("manifest.json", &json)?;
 
     for line in calibrate::report_lines(&c, a.seed, a.runs) {
-        println!("{line}");
+        println!(
+            "{}",
+            super::experiment::wrap_long_lines(&line, rollsim::report::table::WIDTH)
+        );
     }
     eprintln!(
         "wrote {} and {}/ (fit.csv, ks.csv, acf.csv, quantiles.csv, calibration.svg and .png)",

@@ -249,7 +249,8 @@ fn validate(path: &Path) -> Result<()> {
     let scn = source.scenario;
     let names: Vec<&str> = scn.policies.iter().map(|p| p.name.as_str()).collect();
     let faults = scn.faults.len();
-    println!(
+    let width = rollsim::report::table::WIDTH;
+    let ok = format!(
         "{}: ok ({} {}: {}; {faults} {}; {} simulated per run)",
         path.display(),
         names.len(),
@@ -262,16 +263,28 @@ fn validate(path: &Path) -> Result<()> {
         if faults == 1 { "fault" } else { "faults" },
         humantime::format_duration(std::time::Duration::from_millis(scn.duration_ms)),
     );
+    println!("{}", experiment::wrap(&ok, width));
     if let Some(t) = scn.train.as_deref() {
         let reviews: Vec<&str> = t.reviews.iter().map(|r| r.name()).collect();
-        println!(
-            "a release train: {} days, {} releases a working day, each in a slot of the \
-             simulated time above; {} latent causes; reviews: {} (run it with `rollsim train`)",
+        let train = format!(
+            "a release train: {} days, {} {} a working day, each in a slot of the \
+             simulated time above; {} {}; reviews: {} (run it with `rollsim train`)",
             t.horizon_ms as f64 / 86_400_000.0,
             t.releases_per_day,
+            if t.releases_per_day == 1.0 {
+                "release"
+            } else {
+                "releases"
+            },
             t.latent.len(),
+            if t.latent.len() == 1 {
+                "latent cause"
+            } else {
+                "latent causes"
+            },
             reviews.join(", ")
         );
+        println!("{}", experiment::wrap(&train, width));
     }
     Ok(())
 }

@@ -48,7 +48,7 @@ pub fn trace(a: &TraceArgs, argv: &[String]) -> Result<()> {
         record,
         trace,
     } = job.run(Some(&stop))?;
-    println!(
+    let head = format!(
         "run {} of {} with policy {policy} (seed {seed}): release {}, {} rollbacks, {:.0} s downtime, {} of {} requests failed",
         a.run,
         a.scenario.display(),
@@ -57,6 +57,10 @@ pub fn trace(a: &TraceArgs, argv: &[String]) -> Result<()> {
         record.downtime_s,
         record.failed_requests,
         record.total_requests,
+    );
+    println!(
+        "{}",
+        super::experiment::wrap(&head, rollsim::report::table::WIDTH)
     );
     for e in trace.events.iter().filter(|e| e.kind != "share") {
         println!("  {}", log_line(e.t_s, e.kind, &e.detail));

@@ -200,17 +200,34 @@ pub fn policy_table(
         }
         Format::Table | Format::Json => {}
     }
-    // `rows` has the policy column first; its intervals are per metric.
-    let (table, dropped) = fit(metrics.len(), 0, max_width, |iv| {
-        rows(s, metrics, order, iv)
-    });
+    // `rows` has the policy column first; its intervals are per metric. When the table
+    // is too wide without any interval (long policy names, a data-harm column), whole
+    // columns are left out: the time to detect first, then from the right.
+    let mut shown: Vec<String> = metrics.to_vec();
+    let mut left_out: Vec<String> = Vec::new();
+    let (mut table, mut dropped) = fit(shown.len(), 0, max_width, |iv| rows(s, &shown, order, iv));
+    while width(&table) > max_width && shown.len() > 1 {
+        let k = shown
+            .iter()
+            .position(|m| m == "time_to_detect_s")
+            .unwrap_or(shown.len() - 1);
+        left_out.push(shown.remove(k));
+        (table, dropped) = fit(shown.len(), 0, max_width, |iv| rows(s, &shown, order, iv));
+    }
     let names: Vec<&str> = s.policies.iter().map(|p| p.policy.as_str()).collect();
     let system = names.iter().any(|n| {
         n.split_once('@')
             .is_some_and(|(policy, _)| names.contains(&policy))
     });
     let mut out = render(&table);
-    out.push_str(&legend(metrics, dropped, "--wide shows them all", system));
+    out.push_str(&legend(&shown, dropped, "--wide shows them all", system));
+    if !left_out.is_empty() {
+        let names: Vec<String> = left_out.iter().map(|m| header(m)).collect();
+        out.push_str(&format!(
+            "left out to fit {WIDTH} columns: {}; --wide or --metrics shows them\n",
+            names.join(", ")
+        ));
+    }
     out
 }
 

@@ -330,3 +330,67 @@ fn a_negative_zero_rate_is_zero() {
         .success()
         .stdout(predicate::str::contains("none,0,0,"));
 }
+
+/// An unusable `--out` is said once, with its cause once (the cause was repeated).
+#[test]
+fn an_unusable_out_is_said_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), "taken", "a file, not a folder\n");
+    rollsim()
+        .args([
+            "run",
+            "scenarios/quickstart.toml",
+            "--runs",
+            "2",
+            "--seed",
+            "1",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(format!(
+            "error: cannot use output directory {}: Not a directory (os error 20)\n",
+            file.display()
+        ));
+}
+
+/// The run table fits 100 columns even without intervals: a data scenario's long policy
+/// names and data-harm column leave the time to detect out, and say so.
+#[test]
+fn a_table_too_wide_without_intervals_leaves_a_column_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = rollsim()
+        .args([
+            "run",
+            "scenarios/coupled-migration-rollback.toml",
+            "--runs",
+            "50",
+            "--seed",
+            "1",
+            "--quiet",
+            "--out",
+        ])
+        .arg(dir.path().join("out"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let stdout = String::from_utf8(out).expect("UTF-8");
+    fits(&stdout);
+    assert!(
+        stdout.contains(
+            "policy               false+ rollbacks          missed bad  downtime  failed requests  corrupted rec.\n"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "left out to fit 100 columns: detect (caught); --wide or --metrics shows them\n"
+        ),
+        "{stdout}"
+    );
+}
