@@ -244,7 +244,8 @@ impl Checker {
 }
 
 impl Table<'_> {
-    fn name(&self, key: &str) -> String {
+    /// `key` as messages name it, with the table's prefix (`train.latent[0].rate_per_week`).
+    pub fn name(&self, key: &str) -> String {
         if self.prefix.is_empty() {
             key.to_string()
         } else {

@@ -402,6 +402,18 @@ pub(super) fn check(
         let appears = match (l.rate_per_week, l.at) {
             (Some(r), None) => {
                 let r = t.number("rate_per_week", Some(r), 1.0, 0.0, true);
+                // Every appearance is drawn and kept, as the releases are.
+                let appearances = r * horizon_ms as f64 / WEEK_MS as f64;
+                if appearances > 100_000.0 {
+                    let name = t.name("rate_per_week");
+                    t.fail(
+                        "rate_per_week",
+                        format!(
+                            "{name} x train.horizon is {appearances:.0} appearances; \
+                             expected at most 100000 in one train"
+                        ),
+                    );
+                }
                 Appears::Rate(r / WEEK_MS as f64)
             }
             (None, Some(d)) => Appears::At(d.0),

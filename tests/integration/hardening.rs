@@ -394,3 +394,33 @@ fn a_table_too_wide_without_intervals_leaves_a_column_out() {
         "{stdout}"
     );
 }
+
+/// A latent cause's appearances are drawn and kept: a billion a week hung `rollsim train`.
+#[test]
+fn a_latent_cause_appears_a_bounded_number_of_times() {
+    let text = shipped_with(
+        "train-review-latent-network.toml",
+        "rate_per_week = 0.5 ",
+        "rate_per_week = 1e9 ",
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = write(dir.path(), "bad.toml", &text);
+    let out = dir.path().join("out");
+    for cmd in ["validate", "train"] {
+        let mut c = rollsim();
+        c.arg(cmd).arg(&f);
+        if cmd == "train" {
+            c.args(["--runs", "2", "--out"]).arg(&out);
+        }
+        c.timeout(std::time::Duration::from_secs(120))
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(format!(
+                "error: {}:88:17: train.latent[0].rate_per_week x train.horizon is 8000000000 \
+                 appearances; expected at most 100000 in one train\n",
+                f.display()
+            ));
+    }
+    assert!(!out.exists());
+}
