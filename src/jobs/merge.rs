@@ -55,10 +55,17 @@ fn read_manifest(dir: &Path) -> Result<Manifest, ReportError> {
         )
     })?;
     serde_json::from_str(&text).map_err(|e| {
-        input(
-            &path,
-            format!("line {} column {}: {e}", e.line(), e.column()),
-        )
+        // Located as `file:line:col`, as every input error is (serde's own text ends with
+        // the position again, in words).
+        let text = e.to_string();
+        let at = format!(" at line {} column {}", e.line(), e.column());
+        ReportError::Input {
+            path: format!("{}:{}:{}", path.display(), e.line(), e.column()),
+            message: format!(
+                "{}; expected the manifest.json a sharded run writes",
+                text.strip_suffix(&at).unwrap_or(&text)
+            ),
+        }
     })
 }
 

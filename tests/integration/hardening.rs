@@ -424,3 +424,51 @@ fn a_latent_cause_appears_a_bounded_number_of_times() {
     }
     assert!(!out.exists());
 }
+
+/// A shard's manifest that is not JSON is located as `file:line:col` (it was "line 4
+/// column 13", with the position said twice), and nothing is merged.
+#[test]
+fn a_cut_shard_manifest_is_located() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for i in 0..2 {
+        rollsim()
+            .args([
+                "run",
+                "scenarios/quickstart.toml",
+                "--runs",
+                "4",
+                "--seed",
+                "3",
+                "--quiet",
+            ])
+            .arg("--shard")
+            .arg(format!("{i}/2"))
+            .arg("--out")
+            .arg(dir.path().join(format!("s{i}")))
+            .assert()
+            .success();
+    }
+    let manifest = dir.path().join("s0/manifest.json");
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    let cut: String = text.lines().take(3).collect::<Vec<_>>().join("\n");
+    std::fs::write(&manifest, &cut).expect("cut");
+    let line = cut.lines().count();
+    let col = cut.lines().last().expect("a line").len();
+    let out = dir.path().join("merged");
+    rollsim()
+        .arg("merge")
+        .arg(dir.path().join("s0"))
+        .arg(dir.path().join("s1"))
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::starts_with(format!(
+            "error: {}:{line}:{col}: EOF while parsing",
+            manifest.display()
+        )))
+        .stderr(predicate::str::contains(
+            "; expected the manifest.json a sharded run writes\n",
+        ));
+    assert!(!out.exists(), "nothing is merged");
+}
