@@ -21,7 +21,7 @@ mod written;
 
 pub use checker::{does_not_apply, Checker, Table, MAX_COUNT, Z95};
 pub use path::{at, idx, Path, Problem, Seg};
-pub use text::{decode, line_col, Located};
+pub use text::{decode, json_error_text, line_col, Located};
 pub use values::{
     Action, CanaryStep, Checkpoint, Day, DurationDist, Human, PolicyContext, Rollout, StepGate,
     Strategy, UnsafeRollback, Until,

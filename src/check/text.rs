@@ -47,6 +47,15 @@ pub fn decode(bytes: Vec<u8>) -> Result<String, Located> {
     })
 }
 
+/// A JSON error's text without the " at line L column C" serde_json ends it with: for a
+/// message that is already located (`file:line:col`, or the value it is about), where the
+/// position in words would repeat it or, for a value parsed on its own, mislead.
+pub fn json_error_text(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let at = format!(" at line {} column {}", e.line(), e.column());
+    text.strip_suffix(&at).unwrap_or(&text).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

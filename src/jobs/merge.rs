@@ -55,15 +55,12 @@ fn read_manifest(dir: &Path) -> Result<Manifest, ReportError> {
         )
     })?;
     serde_json::from_str(&text).map_err(|e| {
-        // Located as `file:line:col`, as every input error is (serde's own text ends with
-        // the position again, in words).
-        let text = e.to_string();
-        let at = format!(" at line {} column {}", e.line(), e.column());
+        // Located as `file:line:col`, as every input error is.
         ReportError::Input {
             path: format!("{}:{}:{}", path.display(), e.line(), e.column()),
             message: format!(
                 "{}; expected the manifest.json a sharded run writes",
-                text.strip_suffix(&at).unwrap_or(&text)
+                crate::check::json_error_text(&e)
             ),
         }
     })

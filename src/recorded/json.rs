@@ -51,7 +51,7 @@ impl<'t, 'p> JsonText<'t, 'p> {
                 line: e.line(),
                 col: Some(e.column()),
             },
-            format!("{what}: {e}"),
+            format!("{what}: {}", crate::check::json_error_text(&e)),
         )
     }
 }

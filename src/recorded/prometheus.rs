@@ -128,7 +128,10 @@ fn parse_with<'t>(
             let here = json.locate(v);
             let pair: Result<(f64, String), _> = serde_json::from_str(v.get());
             let point = match pair {
-                Err(e) => Err(format!("expected [unix_seconds, \"value\"]: {e}")),
+                Err(e) => Err(format!(
+                    "expected [unix_seconds, \"value\"]: {}",
+                    crate::check::json_error_text(&e)
+                )),
                 Ok((t, s)) => unix_seconds(t).and_then(|at_ms| {
                     let x: f64 = s
                         .trim()

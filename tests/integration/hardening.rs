@@ -472,3 +472,31 @@ fn a_cut_shard_manifest_is_located() {
         ));
     assert!(!out.exists(), "nothing is merged");
 }
+
+/// A Prometheus point that is not `[unix_seconds, "value"]` is located at the point; the
+/// parser's own position, counted inside the point, is left out (it read "at line 1
+/// column 4" of a file whose point was at column 1338).
+#[test]
+fn a_bad_prometheus_point_is_located_once() {
+    let fixture = "tests/data/recorded/night-error-ratio.json";
+    let text = std::fs::read_to_string(fixture).expect("fixture");
+    let first = text.find("[1717372815,\"1\"]").expect("the first point");
+    let bad = text.replacen("[1717372815,\"1\"]", "[1717372815,1]", 1);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = write(dir.path(), "bad.json", &bad);
+    let out = dir.path().join("out");
+    rollsim()
+        .arg("replay")
+        .arg(&f)
+        .args(["--policies", "scenarios/quickstart.toml", "--out"])
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(format!(
+            "error: {}:1:{}: expected [unix_seconds, \"value\"]: invalid type: integer `1`, \
+             expected a string\n",
+            f.display(),
+            first + 1
+        ));
+    assert!(!out.exists());
+}
