@@ -243,6 +243,11 @@ impl Checker {
     }
 }
 
+/// The most requests per second a service (or a `low_traffic` fault) may be given: a
+/// day's requests then stay far inside the 64-bit counters (10^16 a second overflowed them
+/// and the results were silently wrong).
+pub const MAX_REQUEST_RATE: f64 = 1e9;
+
 impl Table<'_> {
     /// `key` as messages name it, with the table's prefix (`train.latent[0].rate_per_week`).
     pub fn name(&self, key: &str) -> String {
@@ -256,6 +261,23 @@ impl Table<'_> {
     /// Records a problem at `key`.
     pub fn fail(&mut self, key: &'static str, message: impl Into<String>) {
         self.c.fail(at(&self.path, key), message);
+    }
+
+    /// A rate of requests per second at `key`: above 0 and at most [`MAX_REQUEST_RATE`].
+    pub fn request_rate(&mut self, key: &'static str, v: Option<f64>, default: f64) -> f64 {
+        let r = self.number(key, v, default, 0.0, true);
+        if r > MAX_REQUEST_RATE {
+            let name = self.name(key);
+            self.fail(
+                key,
+                format!(
+                    "{name} = {r} requests per second is more than the request counters hold \
+                     over a run; expected at most 1e9"
+                ),
+            );
+            return default;
+        }
+        r
     }
 
     /// [`Checker::prob`] of `key`.

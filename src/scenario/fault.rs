@@ -164,7 +164,7 @@ pub(super) fn check(c: &mut Checker, path: &[Seg], f: &RawFault, i: usize, horiz
             decay_ms: t.positive("decay", f.decay, 120_000),
         }),
         FaultKind::LowTraffic => FaultEffect::Signal(SignalFault::LowTraffic {
-            request_rate: t.number("request_rate", f.request_rate, 0.1, 0.0, true),
+            request_rate: t.request_rate("request_rate", f.request_rate, 0.1),
         }),
         FaultKind::QueryError => FaultEffect::Signal(SignalFault::QueryError {
             failure_probability: t.prob("failure_probability", f.failure_probability, 1.0),

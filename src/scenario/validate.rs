@@ -74,7 +74,7 @@ pub(super) fn validate(
     }
     let service = Service {
         name: rs.name.clone().unwrap_or_else(|| "service".into()),
-        request_rate: t.number("request_rate", rs.request_rate, 50.0, 0.0, true),
+        request_rate: t.request_rate("request_rate", rs.request_rate, 50.0),
         diurnal_amplitude,
         peak_hour,
         weekly_amplitude,

@@ -500,3 +500,14 @@ fn a_bad_prometheus_point_is_located_once() {
         ));
     assert!(!out.exists());
 }
+
+/// A request rate the 64-bit counters cannot hold over a run is refused (10^16 a second
+/// overflowed them and the results were silently wrong; 1e308 gave no request at all).
+#[test]
+fn a_request_rate_is_bounded() {
+    refused(
+        &quickstart_with("request_rate = 40.0 ", "request_rate = 1e16 "),
+        "19:16: service.request_rate = 10000000000000000 requests per second is more than the \
+         request counters hold over a run; expected at most 1e9",
+    );
+}
