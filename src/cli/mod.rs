@@ -61,19 +61,8 @@ pub fn exit_code(e: &anyhow::Error) -> i32 {
             return gate::EXIT_ASSERTION_FAILED;
         }
         match cause.downcast_ref::<ReportError>() {
-            Some(ReportError::NotEmpty { .. } | ReportError::Input { .. }) => {
-                return EXIT_BAD_INPUT
-            }
             Some(ReportError::Interrupted { .. }) => return EXIT_INTERRUPTED,
-            // An --out that names a file is the flag's fault; a full disk is not.
-            Some(ReportError::Dir { source, .. })
-                if matches!(
-                    source.kind(),
-                    std::io::ErrorKind::NotADirectory | std::io::ErrorKind::AlreadyExists
-                ) =>
-            {
-                return EXIT_BAD_INPUT
-            }
+            Some(e) if e.is_bad_input() => return EXIT_BAD_INPUT,
             _ => {}
         }
         match cause.downcast_ref::<JobError>() {

@@ -48,9 +48,7 @@ impl JobError {
     pub fn is_bad_input(&self) -> bool {
         match self {
             JobError::Input(_) | JobError::Scenario(_) => true,
-            JobError::Report(e) => {
-                matches!(e, ReportError::NotEmpty { .. } | ReportError::Input { .. })
-            }
+            JobError::Report(e) => e.is_bad_input(),
             JobError::Interrupted(_) => false,
         }
     }

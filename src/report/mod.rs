@@ -75,3 +75,18 @@ pub enum ReportError {
         source: csv::Error,
     },
 }
+
+impl ReportError {
+    /// Whether the input (a file, a flag) was at fault, not the machine: a non-empty or
+    /// unusable `--out` (one that names a file), a malformed input. The CLI's exit code 2.
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            ReportError::NotEmpty { .. } | ReportError::Input { .. } => true,
+            ReportError::Dir { source, .. } => matches!(
+                source.kind(),
+                std::io::ErrorKind::NotADirectory | std::io::ErrorKind::AlreadyExists
+            ),
+            _ => false,
+        }
+    }
+}

@@ -417,7 +417,7 @@ fn a_latent_cause_appears_a_bounded_number_of_times() {
             .code(2)
             .stdout("")
             .stderr(format!(
-                "error: {}:88:17: train.latent[0].rate_per_week x train.horizon is 8000000000 \
+                "error: {}:88:17: train.latent.rate_per_week x train.horizon is 8000000000 \
                  appearances; expected at most 100000 in one train\n",
                 f.display()
             ));
