@@ -28,6 +28,13 @@
 //!   (`n_i ~ Binomial(N_left, m_i / M_left)`, the multinomial of a Poisson total) and draws
 //!   each interval's share and errors as the scrape-by-scrape path always did.
 //!
+//! A release train's slot starts at its own clock time (`World::clock_ms`, any millisecond
+//! of the week). Its blocks are aligned to the slot's own start, as a run's are, so block
+//! `b` holds the same intervals of the slot whatever its clock; where the rate varies with
+//! the time of day or week, a block's means are those of its intervals at the clock time,
+//! computed when the block starts ([`Blocks::means_at`]); with a flat rate they are the
+//! precomputed ones. The draws are the same functions of the means as at time 0.
+//!
 //! Blocks are used only where every draw above is exact: requests Poisson
 //! (`request_dispersion` = 1; a dispersed count is a Gamma mixture drawn per interval),
 //! one service (a system's callers change a callee's load at every tick). Everywhere else
@@ -111,6 +118,33 @@ impl Blocks {
     #[inline]
     pub fn total(&self, b: u64) -> f64 {
         self.totals.get(b as usize).copied().unwrap_or(0.0)
+    }
+
+    /// Whether a run whose model time 0 is at `clock_ms` (a release train's slot) has
+    /// other interval means than a run starting at 0: only when the clock is not 0 and the
+    /// request rate varies with the time of day or week. Blocks are aligned to the run's own
+    /// start either way, so block `b` holds the same intervals of the run at any clock.
+    #[inline]
+    pub fn shifted_at(&self, clock_ms: u64) -> bool {
+        clock_ms != 0 && self.model.rate_varies()
+    }
+
+    /// The means of block `b`'s intervals in a run whose model time 0 is at `clock_ms`,
+    /// written to the front of `out` (interval `range(b).0 + k` at `out[k]`), and their
+    /// sum: the block's request total is Poisson of that sum, as at clock 0. Computed per
+    /// block when it starts (two cosines per swing, see [`ServiceModel::rates_from`]),
+    /// since a train's slots start at any millisecond of the week.
+    pub fn means_at(&self, b: u64, clock_ms: u64, out: &mut [f64; BLOCK_TICKS]) -> f64 {
+        let (first, end) = self.range(b);
+        let len = (end - first) as usize;
+        let rates = &mut out[..len];
+        self.model
+            .rates_from(clock_ms + first * self.dt_ms, self.dt_ms, rates);
+        for m in rates.iter_mut() {
+            // As `interval_mean` computes it from the rate.
+            *m = *m * 1.0 * self.dt_ms as f64 / 1000.0;
+        }
+        rates.iter().sum()
     }
 
     /// The scrape interval (ms).

@@ -142,6 +142,34 @@ const WEEK_MS: f64 = 7.0 * DAY_MS;
 /// time 0 is this far into its week, counted from Monday 00:00.
 pub const START_IN_WEEK_MS: f64 = 3.0 * DAY_MS;
 
+/// A phase turning by a fixed step: its cosine and sine, advanced by one complex product.
+struct Rotor {
+    cos: f64,
+    sin: f64,
+    step_cos: f64,
+    step_sin: f64,
+}
+
+impl Rotor {
+    fn new(phase: f64, step: f64) -> Self {
+        let (sin, cos) = phase.sin_cos();
+        let (step_sin, step_cos) = step.sin_cos();
+        Rotor {
+            cos,
+            sin,
+            step_cos,
+            step_sin,
+        }
+    }
+
+    #[inline]
+    fn turn(&mut self) {
+        let (c, s) = (self.cos, self.sin);
+        self.cos = c * self.step_cos - s * self.step_sin;
+        self.sin = s * self.step_cos + c * self.step_sin;
+    }
+}
+
 impl ServiceModel {
     /// Precomputes the model of the scenario's service.
     pub fn new(s: &Scenario) -> Self {
@@ -181,6 +209,41 @@ impl ServiceModel {
             factor += self.weekly * week.cos();
         }
         self.rate * factor
+    }
+
+    /// Whether the request rate varies with the time of day or week.
+    #[inline]
+    pub fn rate_varies(&self) -> bool {
+        self.amplitude != 0.0 || self.weekly != 0.0
+    }
+
+    /// [`Self::rate_at`] of the instants `t0_ms`, `t0_ms + dt_ms`, ... written to `out`, in
+    /// order: each cosine's phase turns by one step per instant (a complex product) instead
+    /// of being computed anew, so a block of intervals at any clock time costs two cosines
+    /// per swing instead of one per instant. Equal to `rate_at` within about `1e-13`
+    /// relative over a block (tested): the means differ in rounding, not in distribution.
+    pub fn rates_from(&self, t0_ms: u64, dt_ms: u64, out: &mut [f64]) {
+        if !self.rate_varies() {
+            out.fill(self.rate);
+            return;
+        }
+        let tau = std::f64::consts::TAU;
+        let t0 = t0_ms as f64;
+        let step = dt_ms as f64;
+        let mut day = Rotor::new((t0 - self.peak_ms) / DAY_MS * tau, step / DAY_MS * tau);
+        let mut week = Rotor::new(
+            (t0 + START_IN_WEEK_MS - self.week_peak_ms) / WEEK_MS * tau,
+            step / WEEK_MS * tau,
+        );
+        for x in out.iter_mut() {
+            let mut factor = 1.0 + self.amplitude * day.cos;
+            if self.weekly != 0.0 {
+                factor += self.weekly * week.cos;
+            }
+            *x = self.rate * factor;
+            day.turn();
+            week.turn();
+        }
     }
 
     /// Whether the request rate bears on the error probability (a capacity is set, so
@@ -362,6 +425,26 @@ mod tests {
         let want = 1.0 + 0.3 * (b.sin() - a.sin()) / (b - a);
         // (A sum over whole seconds is off the integral by about half a second of slope.)
         assert!((day_mean - want).abs() < 1e-5, "{day_mean} vs {want}");
+    }
+
+    #[test]
+    fn rates_from_a_clock_time_equal_rate_at_each_instant() {
+        let m = model(
+            "request_rate = 100.0\ndiurnal_amplitude = 0.4\npeak_hour = 13.0\nweekly_amplitude = 0.3\npeak_weekday = 1.5\n",
+        );
+        // A train's slot at an odd millisecond of its fifth week, a block of 60 at 15 s.
+        let t0 = 4 * 7 * 86_400_000 + 3 * 86_400_000 + 37_123_457;
+        let mut out = [0.0; 60];
+        m.rates_from(t0, 15_000, &mut out);
+        for (i, &r) in out.iter().enumerate() {
+            let want = m.rate_at(t0 + i as u64 * 15_000);
+            assert!((r - want).abs() <= 1e-13 * want, "{i}: {r} vs {want}");
+        }
+        // A constant rate is written as it is.
+        let flat = model("request_rate = 30.0\n");
+        assert!(!flat.rate_varies());
+        flat.rates_from(t0, 15_000, &mut out);
+        assert!(out.iter().all(|&r| r == 30.0));
     }
 
     #[test]

@@ -21,6 +21,11 @@ pub struct Traffic<'a> {
     drift: Drift,
     /// The blocks its traffic is drawn in, if any (see [`super::blocks`]).
     blocks: Option<&'a Blocks>,
+    /// The model time at which the run starts (0 but in a release train's slot).
+    clock_ms: u64,
+    /// Whether its blocks' means differ from those `blocks` holds (a slot at another time
+    /// of day or week): then each block's means are computed when it starts.
+    shifted: bool,
     /// The draws of the current block.
     block: Box<BlockState>,
 }
@@ -33,6 +38,9 @@ struct BlockState {
     /// Requests not yet given to an interval, and the sum of the means left.
     n_left: u64,
     m_left: f64,
+    /// The means of its intervals, when the run is shifted in time (else `Blocks` has
+    /// them).
+    means: [f64; BLOCK_TICKS],
     /// The binomial bridges that split the block's totals into intervals.
     bridge: StreamRng,
     /// The baselines of its intervals, drawn at its start (constant blocks only).
@@ -87,11 +95,14 @@ impl<'a> Traffic<'a> {
             data: stream(seed, Stream::Data),
             drift,
             blocks,
+            clock_ms: 0,
+            shifted: false,
             block: Box::new(BlockState {
                 first: 0,
                 end: 0,
                 n_left: 0,
                 m_left: 0.0,
+                means: [0.0; BLOCK_TICKS],
                 bridge: stream(seed, Stream::Bridge),
                 baselines: None,
                 constant: None,
@@ -99,10 +110,28 @@ impl<'a> Traffic<'a> {
         }
     }
 
+    /// The same, its run starting at model time `clock_ms` (a train's slot): its blocks'
+    /// means are the model's at `clock_ms` on.
+    pub fn with_clock(mut self, clock_ms: u64) -> Self {
+        self.clock_ms = clock_ms;
+        self.shifted = self.blocks.is_some_and(|b| b.shifted_at(clock_ms));
+        self
+    }
+
     /// The blocks its traffic is drawn in, if any.
     #[inline]
     pub fn blocks(&self) -> Option<&'a Blocks> {
         self.blocks
+    }
+
+    /// The mean requests of interval `i` of the current block.
+    #[inline]
+    fn mean(&self, blocks: &Blocks, i: u64) -> f64 {
+        if self.shifted {
+            self.block.means[(i - self.block.first) as usize]
+        } else {
+            blocks.mean(i)
+        }
     }
 
     /// Whether interval `i` lies in the current block.
@@ -118,7 +147,11 @@ impl<'a> Traffic<'a> {
         };
         let seed = self.seed;
         let (first, end) = blocks.range(b);
-        let m = blocks.total(b);
+        let m = if self.shifted {
+            blocks.means_at(b, self.clock_ms, &mut self.block.means)
+        } else {
+            blocks.total(b)
+        };
         self.traffic = stream_at(seed, b, Stream::Traffic);
         self.split = stream_at(seed, b, Stream::Split);
         self.errors_old = stream_at(seed, b, Stream::ErrorsOld);
@@ -153,7 +186,6 @@ impl<'a> Traffic<'a> {
         let Some(blocks) = self.blocks else {
             return;
         };
-        let block = &mut *self.block;
         let mut c = Constant {
             version,
             share,
@@ -163,12 +195,14 @@ impl<'a> Traffic<'a> {
             s_left: 0,
             w_left: 0.0,
         };
+        let first = self.block.first;
         for (k, &pk) in p.iter().enumerate().take(BLOCK_TICKS) {
-            let w = blocks.mean(block.first + k as u64) * pk;
+            let w = self.mean(blocks, first + k as u64) * pk;
             c.p[k] = pk;
             c.w[k] = w;
             c.w_left += w;
         }
+        let block = &mut *self.block;
         let errors = if version == 0 {
             &mut self.errors_old
         } else {
@@ -207,7 +241,7 @@ impl<'a> Traffic<'a> {
         let Some(blocks) = self.blocks else {
             return self.split(0, share, truth);
         };
-        let m = blocks.mean(i);
+        let m = self.mean(blocks, i);
         let block = &mut *self.block;
         let last = i + 1 >= block.end;
         let k = (i - block.first) as usize;

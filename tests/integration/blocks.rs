@@ -229,3 +229,128 @@ fn blocks_skipped_or_not_score_the_same_and_share_the_world() {
         }
     }
 }
+
+/// A release train's slot: 6 h of 15 s scrapes at 40 requests/s with a daily and a weekly
+/// swing, no drift, a good release at 1 h; `extra` adds the policies.
+fn slot(extra: &str) -> Scenario {
+    scenario(&format!(
+        r#"
+        [simulation]
+        duration = "6h"
+        scrape_interval = "15s"
+        [service]
+        request_rate = 40.0
+        diurnal_amplitude = 0.5
+        peak_hour = 14.0
+        weekly_amplitude = 0.2
+        baseline_error_rate = 0.002
+        [signals]
+        noise_sd = 0.0
+        [release]
+        at = "1h"
+        bad_probability = 0.0
+        [rollout]
+        strategy = "canary"
+        {extra}
+        "#
+    ))
+}
+
+/// A slot's clock time: 26 days and 11:07:13.457 into model time (a Tuesday, model time 0
+/// being a Thursday 00:00), an odd millisecond off the scrape grid, as a train's slots are.
+const CLOCK_MS: u64 = (3 * 7 + 5) * 86_400_000 + 11 * 3_600_000 + 7 * 60_000 + 13_457;
+
+#[test]
+fn a_slot_at_its_clock_time_draws_the_traffic_of_that_time_on_both_paths() {
+    // The slot's requests are Poisson(Σ m_i) with m_i the mean of its interval at the
+    // clock time (the peak of the day here, half again the mean at model time 0), and its
+    // failed requests Poisson(0.002 Σ m_i), in blocks and scrape by scrape.
+    let s = slot(NONE);
+    let model = ServiceModel::new(&s);
+    let dt = s.scrape_interval_ms;
+    let mu: f64 = (0..s.duration_ms / dt)
+        .map(|i| model.rate_at(CLOCK_MS + i * dt) * dt as f64 / 1000.0)
+        .sum();
+    let at_zero = day_mean(&s);
+    assert!(mu > 1.3 * at_zero, "{mu} vs {at_zero}");
+    let r = 1500;
+    for blocks in [true, false] {
+        let p = if blocks {
+            Prepared::new(&s)
+        } else {
+            Prepared::scrape_by_scrape(&s)
+        };
+        let rows: Vec<RunRecord> = (0..r)
+            .map(|run| {
+                let world = World {
+                    clock_ms: CLOCK_MS,
+                    ..World::for_run(&s, 21, run)
+                };
+                replicate(&p, &world, &s.policies[0])
+            })
+            .collect();
+        let total: Vec<f64> = rows.iter().map(|x| x.total_requests as f64).collect();
+        let failed: Vec<f64> = rows.iter().map(|x| x.failed_requests as f64).collect();
+        for (what, xs, want) in [("requests", &total, mu), ("failed", &failed, 0.002 * mu)] {
+            let (mean, var) = mean_var(xs);
+            let sd = (want / r as f64).sqrt();
+            assert!(
+                (mean - want).abs() < 4.0 * sd,
+                "blocks {blocks}: {what} mean {mean:.1}, exact {want:.1} (sd {sd:.2})"
+            );
+            let ratio = var / want;
+            assert!(
+                (ratio - 1.0).abs() < 4.0 * (2.0 / r as f64).sqrt(),
+                "blocks {blocks}: {what} variance / mean {ratio:.3}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_traced_slot_at_its_clock_time_scores_as_untraced_with_intervals_of_that_time() {
+    // A watching rule beside none: traced slots score exactly as untraced ones, every
+    // policy meets the same requests, and a traced interval's requests have the mean of
+    // that interval at the slot's clock time.
+    let policies = "[[policies]]\nname = \"none\"\nkind = \"none\"\n\
+        [[policies]]\nname = \"threshold\"\nkind = \"threshold\"\nerror_rate_above = 0.02\n\
+        window = \"1m\"\n";
+    let s = slot(policies);
+    let p = Prepared::new(&s);
+    let model = ServiceModel::new(&s);
+    let picks = [10usize, 700, 1_000];
+    let r = 500;
+    let mut counts = vec![Vec::new(); picks.len()];
+    for run in 0..r {
+        let world = World {
+            clock_ms: CLOCK_MS,
+            ..World::for_run(&s, 9, run)
+        };
+        let mut totals = Vec::new();
+        for spec in &s.policies {
+            let record = replicate(&p, &world, spec);
+            let (traced, trace) = replicate_traced(&p, &world, spec);
+            assert_eq!(record, traced, "run {run} {}", spec.name);
+            totals.push(record.total_requests);
+            if spec.name == "none" {
+                for (k, &i) in picks.iter().enumerate() {
+                    counts[k].push(trace.rows[i].requests as f64);
+                }
+            }
+        }
+        assert_eq!(totals[0], totals[1], "run {run}");
+    }
+    for (k, &i) in picks.iter().enumerate() {
+        let want = model.rate_at(CLOCK_MS + i as u64 * 15_000) * 15.0;
+        let (mean, var) = mean_var(&counts[k]);
+        assert!(
+            (mean - want).abs() < 4.0 * (want / r as f64).sqrt(),
+            "interval {i}: mean {mean:.2}, exact {want:.2}"
+        );
+        assert!(
+            (var / want - 1.0).abs() < 4.0 * (2.0 / r as f64).sqrt(),
+            "interval {i}: variance / mean {:.3}",
+            var / want
+        );
+    }
+}

@@ -142,6 +142,7 @@ impl<'a, 'w> Service<'a, 'w> {
     /// day and week): its traffic is the model's rate at `clock_ms + t`.
     pub fn with_clock(mut self, clock_ms: u64) -> Self {
         self.clock_ms = clock_ms;
+        self.traffic = self.traffic.with_clock(clock_ms);
         self
     }
 
@@ -386,7 +387,7 @@ impl<'a, 'w> Service<'a, 'w> {
             self.traffic.start_block(i / BLOCK_TICKS as u64);
         }
         let rate = if self.model.overloads() {
-            self.model.rate_at(t) * self.load
+            self.model.rate_at(self.clock_ms + t) * self.load
         } else {
             0.0
         };

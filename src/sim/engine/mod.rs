@@ -185,15 +185,15 @@ impl<'a, 'w> Replication<'a, 'w> {
             p,
             world,
             agenda: Agenda::new(trace),
-            // Blocks hold the means of a run that starts at model time 0: a train's slot
-            // at another time of day draws its intervals one by one.
+            // A train's slot at another time of day or week draws in blocks too: each
+            // block's means are the model's at the slot's clock (see `model::blocks`).
             services: vec![Service::new(
                 0,
                 s,
                 &p.model,
                 &world.faults,
                 world.seed,
-                p.blocks.as_ref().filter(|_| world.clock_ms == 0),
+                p.blocks.as_ref(),
             )
             .with_clock(world.clock_ms)],
             releases: vec![Release::new(0, release, &spec.rollout, s.service.replicas)],
@@ -204,8 +204,8 @@ impl<'a, 'w> Replication<'a, 'w> {
                     world.faults.iter().map(|w| (w.fault, w.start_ms, w.end_ms)),
                 );
                 match p.blocks {
-                    Some(_) if world.clock_ms == 0 => signals.in_blocks(),
-                    _ => signals,
+                    Some(_) => signals.in_blocks(),
+                    None => signals,
                 }
             },
             response,
