@@ -247,7 +247,7 @@ impl<'a, 'w> Service<'a, 'w> {
     /// and asked only when something reads the gauges.
     pub fn gauges(&self, t: u64, release: &Release) -> Option<[GaugeTruth; 2]> {
         let model = self.model;
-        let rate = model.rate_at(t) * self.load;
+        let rate = model.rate_at(self.clock_ms + t) * self.load;
         let loss = self.faults.effects().capacity_loss;
         let intensity = release
             .defect_age_ms(t)

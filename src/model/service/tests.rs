@@ -82,3 +82,36 @@ fn the_truth_at_an_instant_has_every_change_since_the_tick() {
     assert_eq!(fixed[1], fixed[0]);
     assert_eq!(fixed[0], at_20s[0]);
 }
+
+#[test]
+fn a_slot_at_its_clock_time_reads_its_gauges_at_that_time() {
+    // A train's slot starting at 14:00 (the day's peak): its gauges are those of the rate
+    // then, not of the run's start (02:00 past the trough).
+    let s = match parse(
+        "[simulation]\nduration = \"2h\"\n\
+         [service]\nrequest_rate = 100.0\ndiurnal_amplitude = 0.5\npeak_hour = 14.0\n\
+         replicas = 4\ncapacity_rps = 50.0\n",
+        "t",
+    ) {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    };
+    let model = ServiceModel::new(&s);
+    let clock = 14 * 3_600_000;
+    let service = Service::new(0, &s, &model, &[], 7, None).with_clock(clock);
+    let spec = ReleaseSpec {
+        service: 0,
+        bad: false,
+        gates_every_step: false,
+        passes_early: false,
+        bake_ms: 0,
+        oracle_after_ms: None,
+        after_promotion: Vec::new(),
+    };
+    let release = Release::new(0, spec, &s.rollout, s.service.replicas);
+    let Some([old, _]) = service.gauges(0, &release) else {
+        panic!("a capacity gives gauges")
+    };
+    // 150 requests/s against 4 x 50: utilisation 0.75.
+    assert!((old.saturation - 0.75).abs() < 1e-9, "{}", old.saturation);
+}
