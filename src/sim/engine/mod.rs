@@ -259,9 +259,18 @@ impl<'a, 'w> Replication<'a, 'w> {
         for s in &self.services {
             let service = s.index;
             self.next_ticks[service] = 0;
-            if self.signals.needs().health_checks {
+            if !self.signals.needs().health_checks {
+                continue;
+            }
+            if self.exposition.is_some() {
                 self.agenda
                     .at_in(0, At::Probe, Event::HealthCheck { service });
+            } else {
+                // No release exists before its deploy, so no policy reads a check yet: they
+                // wait parked from check 0 (as check 0 would park itself), and no check
+                // queued at 0 keeps the first block of traffic from being fast-forwarded.
+                self.parked_probes[service] = Some(0);
+                self.probes_parked = true;
             }
         }
     }
