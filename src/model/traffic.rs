@@ -172,11 +172,24 @@ impl<'a> Traffic<'a> {
     /// interval) and returns them.
     pub fn draw_baselines(&mut self, baseline: f64) -> &[f64] {
         let len = (self.block.end - self.block.first) as usize;
-        let mut xs = [baseline; BLOCK_TICKS];
-        for x in xs.iter_mut().take(len) {
-            *x = self.baseline(baseline);
+        let xs = self.block.baselines.insert([baseline; BLOCK_TICKS]);
+        if self.drift.is_flat() {
+            // Every step is 1 and draws nothing: the baseline as a step leaves it.
+            xs.fill(baseline.min(1.0));
+        } else {
+            for x in xs.iter_mut().take(len) {
+                *x = (baseline * self.drift.step(&mut self.noise)).min(1.0);
+            }
         }
-        &self.block.baselines.insert(xs)[..len]
+        &xs[..len]
+    }
+
+    /// The baselines drawn by [`Self::draw_baselines`] for the current block (empty if
+    /// none were).
+    #[inline]
+    pub fn baselines(&self) -> &[f64] {
+        let len = (self.block.end - self.block.first) as usize;
+        self.block.baselines.as_ref().map_or(&[], |xs| &xs[..len])
     }
 
     /// The current block's truth is constant: `version` serves every request (at
@@ -186,7 +199,10 @@ impl<'a> Traffic<'a> {
         let Some(blocks) = self.blocks else {
             return;
         };
-        let mut c = Constant {
+        let shifted = self.shifted;
+        let block = &mut *self.block;
+        // Built in place (two arrays of a block's length: no copy of them).
+        let c = block.constant.insert(Constant {
             version,
             share,
             p: [0.0; BLOCK_TICKS],
@@ -194,23 +210,27 @@ impl<'a> Traffic<'a> {
             e_left: 0,
             s_left: 0,
             w_left: 0.0,
-        };
-        let first = self.block.first;
+        });
+        let mut w_left = 0.0;
         for (k, &pk) in p.iter().enumerate().take(BLOCK_TICKS) {
-            let w = self.mean(blocks, first + k as u64) * pk;
+            let m = if shifted {
+                block.means[k]
+            } else {
+                blocks.mean(block.first + k as u64)
+            };
+            let w = m * pk;
             c.p[k] = pk;
             c.w[k] = w;
-            c.w_left += w;
+            w_left += w;
         }
-        let block = &mut *self.block;
+        c.w_left = w_left;
         let errors = if version == 0 {
             &mut self.errors_old
         } else {
             &mut self.errors_new
         };
-        c.e_left = binomial(errors, block.n_left, fraction(c.w_left, block.m_left));
+        c.e_left = binomial(errors, block.n_left, fraction(w_left, block.m_left));
         c.s_left = block.n_left - c.e_left;
-        block.constant = Some(c);
     }
 
     /// The rest of a constant block at once: (requests, errors), nothing left to split.

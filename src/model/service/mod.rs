@@ -436,16 +436,10 @@ impl<'a, 'w> Service<'a, 'w> {
         let version = usize::from(share == 1.0);
         let base = self.scenario.service.baseline_error_rate;
         let mut p = [0.0; BLOCK_TICKS];
-        let baselines = self.traffic.draw_baselines(base);
-        let len = baselines.len();
-        let baselines: [f64; BLOCK_TICKS] = {
-            let mut xs = [0.0; BLOCK_TICKS];
-            xs[..len].copy_from_slice(baselines);
-            xs
-        };
+        let len = self.traffic.draw_baselines(base).len();
         // Without drift every baseline is the same: the truth is computed once.
         let mut last = (f64::NAN, 0.0);
-        for (pk, &x) in p.iter_mut().zip(&baselines[..len]) {
+        for (pk, &x) in p.iter_mut().zip(self.traffic.baselines()) {
             if x != last.0 {
                 last = (x, self.truth(t, 0.0, x, release).0[version].error_prob);
             }

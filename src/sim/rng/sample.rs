@@ -126,10 +126,17 @@ impl Drift {
         }
     }
 
+    /// Whether the drift never moves (`sd` = 0): then [`Self::step`] returns 1 and draws
+    /// nothing, so a caller may skip the steps.
+    #[inline]
+    pub fn is_flat(&self) -> bool {
+        self.innovation_sd == 0.0 && self.x == 0.0
+    }
+
     /// Advances one step and returns the multiplier of the baseline error rate (mean 1).
     #[inline]
     pub fn step<R: Rng + ?Sized>(&mut self, rng: &mut R) -> f64 {
-        if self.innovation_sd == 0.0 && self.x == 0.0 {
+        if self.is_flat() {
             return 1.0;
         }
         let z: f64 = StandardNormal.sample(rng);
