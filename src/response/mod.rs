@@ -118,6 +118,15 @@ impl<'a> Response<'a> {
         self.team.as_ref().map_or(&[], |p| &p.pages)
     }
 
+    /// Whether the policy reads any observation at all (scrapes, health checks or
+    /// gauges). A passive policy (`none`, `oracle`) watches all run long but sees nothing:
+    /// the oracle acts at a queued event, so a stretch no event interrupts is one nothing
+    /// of it can observe (see the engine's fast-forward).
+    pub fn observes(&self) -> bool {
+        let n = self.policy.needs();
+        n.scrapes || n.latency || n.health_checks || n.gauges
+    }
+
     /// Whether the policy is watching the new version of `release` now.
     pub fn watching(&self, release: &Release) -> bool {
         if self.acted {

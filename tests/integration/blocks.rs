@@ -195,7 +195,10 @@ fn blocks_skipped_or_not_score_the_same_and_share_the_world() {
     // Policies that stop watching at the promotion (their later blocks skipped) beside one
     // watching to the end, bad releases, retries, a drifting and a flat baseline: traced
     // runs score exactly as untraced ones, and every policy meets the same requests.
+    // `none` and `oracle` watch to the end but read nothing: their blocks are skipped
+    // wherever no event (the oracle's own included) interrupts them.
     let policies = "[[policies]]\nname = \"none\"\nkind = \"none\"\n\
+        [[policies]]\nname = \"oracle\"\nkind = \"oracle\"\nreaction = \"2m\"\n\
         [[policies]]\nname = \"threshold\"\nkind = \"threshold\"\nerror_rate_above = 0.02\n\
         window = \"1m\"\n\
         [[policies]]\nname = \"to-the-end\"\nkind = \"threshold\"\nerror_rate_above = 0.02\n\
@@ -312,7 +315,10 @@ fn a_traced_slot_at_its_clock_time_scores_as_untraced_with_intervals_of_that_tim
     // A watching rule beside none: traced slots score exactly as untraced ones, every
     // policy meets the same requests, and a traced interval's requests have the mean of
     // that interval at the slot's clock time.
+    // `none` and `oracle` watch to the end but read nothing: their blocks are skipped
+    // wherever no event (the oracle's own included) interrupts them.
     let policies = "[[policies]]\nname = \"none\"\nkind = \"none\"\n\
+        [[policies]]\nname = \"oracle\"\nkind = \"oracle\"\nreaction = \"2m\"\n\
         [[policies]]\nname = \"threshold\"\nkind = \"threshold\"\nerror_rate_above = 0.02\n\
         window = \"1m\"\n";
     let s = slot(policies);

@@ -8,14 +8,16 @@ use crate::sim::queue::Phase as At;
 
 impl Replication<'_, '_> {
     /// Whether nothing can observe or change the block of service `s` that starts at `t`
-    /// before its end: no policy watching, no game, no timeline rows, no signal faults
+    /// before its end: no policy watching that reads an observation (a passive one, `none`
+    /// or `oracle`, reads none), no game, no timeline rows, no signal faults
     /// (whose state moves at every scrape), no data store (whose reads and writes are drawn
     /// per interval), no event queued before its last tick, and its last tick before the
     /// end of this advance.
     pub(super) fn unobserved_block(&self, t: u64, s: usize) -> bool {
         let dt = self.p.scenario.scrape_interval_ms;
         let release = &self.releases[self.services[s].release];
-        let watched = release.exists() && self.response.watching(release);
+        let watched =
+            release.exists() && self.response.watching(release) && self.response.observes();
         let traced = self.agenda.trace.as_ref().is_some_and(|tr| !tr.events_only);
         if watched
             || traced
