@@ -3,6 +3,7 @@
 //! with its `file:line:col` (or the flag), what was expected, exit code 2 and nothing
 //! written.
 
+use super::stdout_of;
 use assert_cmd::Command;
 use predicates::prelude::*;
 use std::path::{Path, PathBuf};
@@ -139,27 +140,21 @@ fn a_virtual_game_ends_when_its_script_ends_without_end() {
 #[test]
 fn the_replay_table_fits_100_columns() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = rollsim()
-        .args([
-            "replay",
-            "scenarios/replay/metrics.csv",
-            "--labels",
-            "scenarios/replay/labels.csv",
-            "--policies",
-            "scenarios/replay/policies.toml",
-            "--reset",
-            "decision",
-            "--hold",
-            "30m",
-            "--out",
-        ])
-        .arg(dir.path().join("replay"))
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let stdout = String::from_utf8(out).expect("UTF-8");
+    let out = dir.path().join("replay");
+    let stdout = stdout_of(&[
+        "replay",
+        "scenarios/replay/metrics.csv",
+        "--labels",
+        "scenarios/replay/labels.csv",
+        "--policies",
+        "scenarios/replay/policies.toml",
+        "--reset",
+        "decision",
+        "--hold",
+        "30m",
+        "--out",
+        out.to_str().expect("a UTF-8 path"),
+    ]);
     fits(&stdout);
     assert!(
         stdout.starts_with(
@@ -362,24 +357,18 @@ fn an_unusable_out_is_said_once() {
 #[test]
 fn a_table_too_wide_without_intervals_leaves_a_column_out() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = rollsim()
-        .args([
-            "run",
-            "scenarios/coupled-migration-rollback.toml",
-            "--runs",
-            "50",
-            "--seed",
-            "1",
-            "--quiet",
-            "--out",
-        ])
-        .arg(dir.path().join("out"))
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let stdout = String::from_utf8(out).expect("UTF-8");
+    let out = dir.path().join("out");
+    let stdout = stdout_of(&[
+        "run",
+        "scenarios/coupled-migration-rollback.toml",
+        "--runs",
+        "50",
+        "--seed",
+        "1",
+        "--quiet",
+        "--out",
+        out.to_str().expect("a UTF-8 path"),
+    ]);
     fits(&stdout);
     assert!(
         stdout.contains(
