@@ -5,7 +5,7 @@
 use super::gates::PROBES;
 use super::prob_run_of_k;
 use assert_cmd::Command;
-use rollsim::jobs::tune::TuneRow;
+use rollsim::jobs::tune::{TuneRow, FINAL_METRICS};
 
 fn rollsim() -> Command {
     Command::cargo_bin("rollsim").expect("binary")
@@ -140,25 +140,91 @@ fn tune_refuses_bad_flags_before_writing_anything() {
 }
 
 #[test]
-fn tune_refuses_a_system_and_says_to_sweep_it() {
-    // Its candidates would be scored as one service's (they came out as doing nothing):
-    // refused, naming the file, the policy and the sweep that does run every service.
+fn tune_on_a_system_scores_a_candidate_equal_to_a_policy_exactly_like_it() {
+    // A system runs policy k on every service's copy k and writes a block of rows per
+    // policy (the system's, then one per service): a candidate must be scored on its own
+    // block's system row, with its own copies in every service, in every round. The
+    // candidate `for = 60` is the scenario's `p99-600ms`: on the same seed and runs its
+    // numbers are that policy's system row in a plain run, to the last bit. `for = 180`
+    // sits in the middle so that the round it is dropped in leaves a gap in the
+    // candidates the services' copies must follow.
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("tune");
     let scn = "scenarios/checkout-payments-ledger.toml";
-    rollsim()
+    let a = rollsim()
         .args(["tune", scn, "--policy", "p99-600ms", "--quiet", "--out"])
         .arg(&out)
-        .args(["--param", "latency_p99_above=400,600"])
+        .args(["--param", "for=120,180,60", "--runs", "100", "--seed", "5"])
         .args(["--objective", "min failed_requests"])
         .assert()
-        .code(2)
-        .stderr(predicates::str::contains(format!(
-            "error: {scn}: rollsim tune tunes a single service's policy, and this scenario is a system ([[services]]); \
-             sweep --policy \"p99-600ms\"'s keys instead, which runs every service: \
-             rollsim sweep {scn} --param policies.p99-600ms.KEY=LOW..HIGH:POINTS"
-        )));
-    assert!(!out.exists(), "nothing written");
+        .code(0);
+    let stdout = String::from_utf8_lossy(&a.get_output().stdout).to_string();
+    assert!(
+        stdout.contains("round 0: 3 candidates x 50 runs"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("round 1: 2 candidates x 100 runs"),
+        "{stdout}"
+    );
+    let mut rd = csv::Reader::from_path(out.join("tune.csv")).expect("tune.csv");
+    let rows: Vec<TuneRow> = rd.deserialize().map(|r| r.expect("row")).collect();
+    let at = |setting: &str| -> Vec<&TuneRow> {
+        rows.iter()
+            .filter(|r| r.stage == "final" && r.setting == setting)
+            .collect()
+    };
+    let text = std::fs::read_to_string(scn).expect("scenario");
+    let plain = |text: &str, runs: u64, policy: &str| {
+        let s = super::scenario(text);
+        let opts = rollsim::experiment::Options::new(5, 0..runs);
+        let r = rollsim::experiment::run(&s, &opts, |_| Ok::<(), ()>(())).expect("run");
+        r.summary
+            .policies
+            .into_iter()
+            .find(|p| p.policy == policy)
+            .expect("the policy's system row")
+    };
+    let slower = text.replacen(
+        "latency_p99_above = \"600ms\"\nwindow = \"5m\"\nfor = \"1m\"",
+        "latency_p99_above = \"600ms\"\nwindow = \"5m\"\nfor = \"3m\"",
+        1,
+    );
+    assert_ne!(slower, text);
+    for (setting, runs, text) in [("for = 60", 100, &text), ("for = 180", 50, &slower)] {
+        let want = plain(text, runs, "p99-600ms");
+        let got = at(setting);
+        assert_eq!(got.len(), FINAL_METRICS.len(), "{setting}: {got:?}");
+        for row in got {
+            let (_, e) = want
+                .metrics
+                .iter()
+                .find(|(m, _)| *m == row.metric)
+                .expect("metric");
+            assert_eq!(row.runs, runs, "{setting}");
+            assert_eq!(row.mean, Some(e.mean), "{setting} {}", row.metric);
+            assert_eq!(row.ci95_high, Some(e.ci95_high), "{setting} {}", row.metric);
+        }
+    }
+    // The policy does something on this system: far fewer failed requests than `none`.
+    let none = plain(&text, 100, "none");
+    let failed = |p: &rollsim::experiment::PolicySummary| {
+        p.metrics
+            .iter()
+            .find(|(m, _)| *m == "failed_requests")
+            .map(|(_, e)| e.mean)
+            .expect("failed_requests")
+    };
+    let winner = at("for = 60")
+        .into_iter()
+        .find(|r| r.metric == "failed_requests")
+        .and_then(|r| r.mean)
+        .expect("failed_requests");
+    assert!(
+        winner < 0.5 * failed(&none),
+        "{winner} vs none {}",
+        failed(&none)
+    );
 }
 
 #[test]

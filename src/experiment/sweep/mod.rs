@@ -370,8 +370,9 @@ struct Known {
     summary: Summary,
 }
 
-/// `scenario` with only the policies `keep` (by index), in the system's services too.
-fn with_policies(scenario: &Scenario, keep: &[usize]) -> Scenario {
+/// `scenario` with only the policies `keep` (by index), in the system's services too: a
+/// system runs policy `k` on every service's copy `k`, so the copies are picked alike.
+pub(super) fn with_policies(scenario: &Scenario, keep: &[usize]) -> Scenario {
     let pick = |all: &[PolicySpec]| keep.iter().filter_map(|&j| all.get(j).cloned()).collect();
     let mut out = Scenario {
         policies: pick(&scenario.policies),

@@ -15,6 +15,10 @@
 //! bound for `<=`), and a candidate whose paired difference from the best includes zero is
 //! a tie, which goes to the most conservative setting (fewest false-positive rollbacks).
 //!
+//! In a system of services every service holds its own copy of each candidate, picked
+//! alike round after round, and a candidate is judged on its system row (the first of the
+//! block of rows a system writes per policy).
+//!
 //! No I/O here; the job writes what this returns.
 
 mod candidates;
@@ -25,6 +29,7 @@ pub use verdict::{Bound, Outcome, Round, Standing};
 
 use super::objective::Objective;
 use super::stats::Accumulator;
+use super::sweep::with_policies;
 use super::Options;
 use crate::outcome::RunRecord;
 use crate::scenario::{self, edit, Scenario};
@@ -74,15 +79,6 @@ impl Tune {
         objective: Objective,
         level: f64,
     ) -> Result<Tune, TuneError> {
-        if base.system.is_some() {
-            // Its candidates would be scored as one service's, not as the system's rows:
-            // refused rather than answered wrongly.
-            return Err(TuneError(format!(
-                "{origin}: rollsim tune tunes a single service's policy, and this scenario is a system ([[services]]); \
-                 sweep --policy {policy:?}'s keys instead, which runs every service: \
-                 rollsim sweep {origin} --param policies.{policy}.KEY=LOW..HIGH:POINTS"
-            )));
-        }
         if !base.policies.iter().any(|p| p.name == policy) {
             let names: Vec<&str> = base.policies.iter().map(|p| p.name.as_str()).collect();
             return Err(TuneError(format!(
@@ -195,12 +191,15 @@ impl Tune {
         let mut done = 0u64;
         let mut interrupted = false;
         let schedule = self.schedule(runs);
+        let group = self
+            .combined
+            .system
+            .as_ref()
+            .map_or(1, |s| s.services.len() + 1);
         for (r, &end) in schedule.iter().enumerate() {
-            let mut s = self.combined.clone();
-            s.policies = alive
-                .iter()
-                .map(|&i| self.combined.policies[i].clone())
-                .collect();
+            // In a system, the services' copies of the candidates are picked alike (a
+            // system runs policy k on every service's copy k).
+            let s = with_policies(&self.combined, &alive);
             let width = alive.len() as u64;
             let base = done;
             let tick = |d: u64| {
@@ -217,8 +216,10 @@ impl Tune {
             };
             let res = super::run(&s, &opts, |records| {
                 for run in records.chunk_by(|a, b| a.run == b.run) {
+                    // A candidate's row: in a system, the first of its block (the
+                    // system's row, then one per service).
                     let m: Vec<[Option<f64>; RunRecord::METRICS.len()]> =
-                        run.iter().map(RunRecord::metrics).collect();
+                        run.iter().step_by(group).map(RunRecord::metrics).collect();
                     for (slot, &i) in alive.iter().enumerate() {
                         for (k, v) in m[slot].iter().enumerate() {
                             if let Some(v) = v {
