@@ -127,9 +127,9 @@ pub struct ReportArgs {
     pub open: bool,
 }
 
-/// The scenario, how many runs from which seed, and where they are written: what every
-/// command that simulates a scenario file's runs into an output directory takes (`run`,
-/// `compare`, `sweep`, `train`).
+/// The scenario, how many runs from which seed, where they are written and whether a
+/// progress bar shows: what every command that simulates a scenario file's runs into an
+/// output directory takes (`run`, `compare`, `sweep`, `train`).
 #[derive(Debug, Args, Clone)]
 #[command(mut_arg("out", |a| a.help("Output directory (default: reports/<scenario name> for run, reports/<scenario name>-compare for compare, -sweep for sweep, -train for train)")))]
 pub struct ScenarioRunsArgs {
@@ -144,6 +144,9 @@ pub struct ScenarioRunsArgs {
     pub seed: Option<u64>,
     #[command(flatten)]
     pub dest: DestinationArgs,
+    /// Show no progress bar.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// `--out` and `--force`, flattened into every command that writes an output directory;
@@ -176,9 +179,6 @@ pub struct CommonArgs {
     /// Print the results as JSON on stdout instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Show no progress bar.
-    #[arg(long)]
-    pub quiet: bool,
     /// Run only slice i of n (0-based) of the runs; combine the slices with `rollsim merge`.
     #[arg(long, value_parser = clap::value_parser!(Shard))]
     pub shard: Option<Shard>,

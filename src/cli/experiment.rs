@@ -114,7 +114,7 @@ impl Job {
                 command: command_line(argv, seed),
                 source,
             },
-            quiet: c.quiet,
+            quiet: c.base.quiet,
             rank_by: None,
             print,
             gates,

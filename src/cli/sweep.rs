@@ -64,7 +64,7 @@ pub fn sweep(a: &SweepArgs, argv: &[String]) -> Result<()> {
         );
     }
     let stop = stop_flag();
-    let bar = progress::bar(started.todo.len() as u64 * job.runs, "runs", c.quiet);
+    let bar = progress::bar(started.todo.len() as u64 * job.runs, "runs", c.base.quiet);
     let tick = |d: u64| bar.set_position(d);
     let run = started.run(Some(&stop), Some(&tick));
     bar.finish_and_clear();

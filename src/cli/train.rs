@@ -3,7 +3,9 @@
 
 use super::args::TrainArgs;
 use super::experiment::wrap;
-use super::{command_line, default_out, load_any, pick_seed, stop_flag, Interrupted, UsageError};
+use super::{
+    command_line, default_out, load_any, pick_seed, progress, stop_flag, Interrupted, UsageError,
+};
 use anyhow::Result;
 use rollsim::jobs::train::TrainJob;
 
@@ -27,7 +29,11 @@ pub fn train(a: &TrainArgs, argv: &[String]) -> Result<()> {
         source,
     };
     let stop = stop_flag();
-    let done = job.run(Some(&stop))?;
+    let bar = progress::bar(runs, "runs", a.quiet);
+    let tick = |d: u64| bar.set_position(d);
+    let done = job.run(Some(&stop), Some(&tick));
+    bar.finish_and_clear();
+    let done = done?;
     println!("Verdict on reviews ({runs} trains per pair, seed {seed}):");
     // Each line within 100 columns: "- " and the wrapped sentence, indented after.
     for v in &done.verdict {

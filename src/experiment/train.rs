@@ -53,13 +53,15 @@ pub struct WeekSummaryRow {
 }
 
 /// Runs `runs` of the train with master seed `seed`; once `stop` is set, the runs that
-/// finished whole are kept.
+/// finished whole are kept. `progress` gets the runs finished so far after each chunk
+/// (for a progress bar; it never changes what is drawn).
 pub fn run_train(
     prepared: &Prepared<'_>,
     train: &Train,
     seed: u64,
     runs: Range<u64>,
     stop: Option<&AtomicBool>,
+    progress: Option<&(dyn Fn(u64) + Sync)>,
 ) -> TrainResults {
     let stopped = || stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed));
     let mut out = TrainResults::default();
@@ -86,6 +88,9 @@ pub fn run_train(
         if cut || stopped() {
             out.interrupted = true;
             break;
+        }
+        if let Some(p) = progress {
+            p(end - runs.start);
         }
         start = end;
     }

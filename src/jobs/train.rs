@@ -37,8 +37,12 @@ pub struct TrainFinished {
 
 impl TrainJob {
     /// Runs the train's runs and writes every file; nothing is written when the scenario
-    /// has no `[train]`.
-    pub fn run(&self, stop: Option<&AtomicBool>) -> Result<TrainFinished, JobError> {
+    /// has no `[train]`. `progress` gets the runs finished so far.
+    pub fn run(
+        &self,
+        stop: Option<&AtomicBool>,
+        progress: Option<&(dyn Fn(u64) + Sync)>,
+    ) -> Result<TrainFinished, JobError> {
         let scenario = &self.source.scenario;
         let Some(train) = scenario.train.as_deref() else {
             return Err(JobError::Input(format!(
@@ -48,7 +52,7 @@ impl TrainJob {
         };
         let dir = self.out.prepare()?;
         let prepared = Prepared::with_stop(scenario, stop);
-        let results = run_train(&prepared, train, self.seed, 0..self.runs, stop);
+        let results = run_train(&prepared, train, self.seed, 0..self.runs, stop, progress);
         let summary = summarize(&results.records);
         let weeks = summarize_weeks(&results.weeks);
         let csv = |e: csv::Error| JobError::Input(format!("writing a CSV file: {e}"));

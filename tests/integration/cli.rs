@@ -550,3 +550,16 @@ fn completions_and_man_page_are_generated() {
     assert!(!page.contains("(1)"), "no page of its own is named: {page}");
     rollsim().args(["completions", "tcsh"]).assert().code(2);
 }
+
+#[test]
+fn every_command_that_draws_a_progress_bar_takes_quiet() {
+    // run, compare, sweep and train share the flag group that has `--quiet`; tune has its
+    // own. Each says what it does in its help.
+    for cmd in ["run", "compare", "sweep", "train", "tune"] {
+        let help = stdout_of(&[cmd, "--help"]);
+        assert!(
+            help.contains("--quiet") && help.contains("Show no progress bar"),
+            "{cmd} --help:\n{help}"
+        );
+    }
+}

@@ -88,5 +88,5 @@ pub fn train_runs(s: &Scenario, seed: u64, runs: u64) -> TrainResults {
     let Some(train) = s.train.as_deref() else {
         panic!("no [train]")
     };
-    run_train(&Prepared::new(s), train, seed, 0..runs, None)
+    run_train(&Prepared::new(s), train, seed, 0..runs, None, None)
 }
