@@ -36,6 +36,7 @@ use super::drift::{drift, Drift};
 use super::latency::latency_fit;
 use super::spikes::{find_spikes, summarize_spikes};
 use super::{Input, Sample};
+use crate::scenario::MAX_NOISE_SD;
 
 pub use super::drift::{DRIFT_TEST_LAGS, DRIFT_Z};
 pub use super::latency::{Latency, MIN_LATENCY_SCRAPES};
@@ -239,7 +240,15 @@ pub fn fit_with(input: &Input, opts: Options) -> Result<Fit, String> {
                 );
                 Drift::default()
             } else {
-                drift(&kept, first_ms, dt, &mut notes)
+                let mut d = drift(&kept, first_ms, dt, &mut notes);
+                if d.sd > MAX_NOISE_SD {
+                    notes.push(format!(
+                        "the drift's fitted sd ({:.3}) is over the most a scenario takes; noise_sd = {MAX_NOISE_SD} is written",
+                        d.sd
+                    ));
+                    d.sd = MAX_NOISE_SD;
+                }
+                d
             };
             (baseline, d.sd, d.lag0, d.tau_ms, d.z, spikes)
         } else {

@@ -15,6 +15,16 @@ pub const Z95: f64 = 1.644_853_626_951_472_2;
 /// Largest count or limit accepted (far beyond any simulated horizon).
 pub const MAX_COUNT: i64 = 1_000_000;
 
+/// A refused number as a message shows it: as written for everyday magnitudes, in
+/// exponent form from 1e15 on (`1e300`, not three hundred zeros).
+fn shown(v: f64) -> String {
+    if v.is_finite() && v.abs() >= 1e15 {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
+}
+
 /// Collects problems while building the checked scenario.
 #[derive(Debug, Default)]
 pub struct Checker {
@@ -51,7 +61,10 @@ impl Checker {
         if !(0.0..=1.0).contains(&v) {
             self.fail(
                 path,
-                format!("{name} = {v} is not a probability; expected a number in [0, 1]"),
+                format!(
+                    "{name} = {} is not a probability; expected a number in [0, 1]",
+                    shown(v)
+                ),
             );
             return default;
         }
@@ -74,7 +87,10 @@ impl Checker {
             let rel = if strict { ">" } else { ">=" };
             self.fail(
                 path,
-                format!("{name} = {v} is out of range; expected a number {rel} {min}"),
+                format!(
+                    "{name} = {} is out of range; expected a number {rel} {min}",
+                    shown(v)
+                ),
             );
             return default;
         }
@@ -94,7 +110,10 @@ impl Checker {
         if !(v.is_finite() && v >= min && v <= max) {
             self.fail(
                 path,
-                format!("{name} = {v} is out of range; expected a number from {min} to {max}"),
+                format!(
+                    "{name} = {} is out of range; expected a number from {min} to {max}",
+                    shown(v)
+                ),
             );
             return default;
         }

@@ -118,10 +118,18 @@ pub struct Service {
     pub queue_limit: f64,
 }
 
+/// The largest `[signals] noise_sd`. The drift multiplies the baseline error rate by
+/// `exp(x - sd^2/2)` with `x` of standard deviation `sd`: at 5 the multiplier's median is
+/// already `exp(-12.5)` (four millionths) while its mean stays 1, all of it in rare huge
+/// spikes (the shipped scenarios use 0 to 0.4); past about 1e154 `sd^2` overflows and the
+/// multiplier is NaN.
+pub const MAX_NOISE_SD: f64 = 5.0;
+
 /// How noisy and how late the metrics are.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Signals {
-    /// Stationary standard deviation of the log baseline error rate drift.
+    /// Stationary standard deviation of the log baseline error rate drift (at most
+    /// [`MAX_NOISE_SD`]).
     pub noise_sd: f64,
     /// Autocorrelation time of that drift (AR(1) / Ornstein-Uhlenbeck).
     pub noise_correlation_ms: u64,

@@ -94,7 +94,7 @@ pub(super) fn validate(
     let mut t = c.table(&at(&root, "signals"), "signals");
     let rs = &raw.signals;
     let signals = Signals {
-        noise_sd: t.number("noise_sd", rs.noise_sd, 0.2, 0.0, false),
+        noise_sd: t.within("noise_sd", rs.noise_sd, 0.2, (0.0, super::MAX_NOISE_SD)),
         noise_correlation_ms: t.positive("noise_correlation", rs.noise_correlation, 30 * 60_000),
         missing_scrape_probability: t.prob(
             "missing_scrape_probability",

@@ -563,3 +563,19 @@ fn every_command_that_draws_a_progress_bar_takes_quiet() {
         );
     }
 }
+
+#[test]
+fn a_huge_noise_sd_is_located_and_refused() {
+    // The drift's sd: its square overflows past about 1e154 (the multiplier would be NaN),
+    // and 5 already puts the multiplier's median at exp(-12.5).
+    for (v, shown) in [("1e300", "1e300"), ("5.5", "5.5"), ("inf", "inf")] {
+        rejects(
+            &format!("[signals]\nnoise_sd = {v}\n"),
+            "2:12",
+            &format!("signals.noise_sd = {shown} is out of range; expected a number from 0 to 5"),
+        );
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = write(dir.path(), "ok.toml", "[signals]\nnoise_sd = 5.0\n");
+    rollsim().arg("validate").arg(&f).assert().success();
+}
