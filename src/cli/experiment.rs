@@ -12,6 +12,7 @@ use rollsim::jobs::Source;
 use rollsim::outcome::RunRecord;
 use rollsim::report::table::{self, Format};
 use rollsim::report::verdict::{self, Verdict};
+pub(super) use rollsim::report::wrap::{wrap, wrap_command, wrap_long_lines};
 use rollsim::report::{
     comparison_json, ranked_table, summary_json, summary_table, Destination, OutputDir,
 };
@@ -356,82 +357,4 @@ fn print_results(job: &Job, r: &Results, verdict: Option<&Verdict>) -> Result<()
     )?;
     out.flush()?;
     Ok(())
-}
-
-/// A command line broken with shell continuations (` \`) to fit `width`, so it can be
-/// pasted as printed.
-pub(super) fn wrap_command(command: &str, width: usize) -> String {
-    let first = width.saturating_sub("reproduce with: ".len() + 2);
-    let mut out = String::new();
-    let mut line = String::new();
-    let mut limit = first;
-    // Break between words, never inside a quoted one.
-    let words: Vec<String> = shlex::split(command)
-        .map(|ws| {
-            ws.iter()
-                .map(|w| {
-                    shlex::try_quote(w)
-                        .map(|q| q.into_owned())
-                        .unwrap_or_else(|_| w.clone())
-                })
-                .collect()
-        })
-        .unwrap_or_else(|| vec![command.to_string()]);
-    for word in &words {
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > limit {
-            out.push_str(&line);
-            out.push_str(" \\\n   ");
-            line.clear();
-            limit = width - 6;
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    out.push_str(&line);
-    out
-}
-
-/// Each line of `text` longer than `width` broken at spaces (see [`wrap`]), its
-/// continuation lines indented two spaces past the line's own indentation; shorter lines
-/// (a TOML snippet, a table) are kept as they are.
-pub(super) fn wrap_long_lines(text: &str, width: usize) -> String {
-    let lines: Vec<String> = text
-        .split('\n')
-        .map(|line| {
-            if line.chars().count() <= width {
-                return line.to_string();
-            }
-            let indent = line.len() - line.trim_start().len();
-            let pad = " ".repeat(indent + 2);
-            let body = wrap(line.trim_start(), width.saturating_sub(indent + 2).max(20));
-            format!(
-                "{}{}",
-                &line[..indent],
-                body.replace('\n', &format!("\n{pad}"))
-            )
-        })
-        .collect();
-    lines.join("\n")
-}
-
-/// Breaks text into lines of at most `width` characters at spaces (a word longer than
-/// the width stays whole).
-pub(super) fn wrap(text: &str, width: usize) -> String {
-    let mut out = String::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
-            out.push_str(&line);
-            out.push('\n');
-            line.clear();
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    out.push_str(&line);
-    out
 }

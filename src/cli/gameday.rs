@@ -121,9 +121,13 @@ pub fn gameday(a: &GamedayArgs, argv: &[String]) -> Result<()> {
         "replay: {}",
         super::experiment::wrap_command(&played.replay, rollsim::report::table::WIDTH)
     );
-    eprintln!(
+    let wrote = format!(
         "wrote {}/ (scorecard.html, scorecard.csv, actions.csv, trace.csv, events.csv, runs.csv)",
         played.dir.path().display()
+    );
+    eprintln!(
+        "{}",
+        super::experiment::wrap(&wrote, rollsim::report::table::WIDTH)
     );
     super::report::after_command(played.dir.path(), None)
 }

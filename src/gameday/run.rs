@@ -6,6 +6,8 @@ use super::runtime::{play, Options};
 use super::scorecard::{self, ScoreRow};
 use super::ui::{Dashboard, LogUi, Ui};
 use super::{recording, team_spec, Game};
+use crate::report::table::WIDTH;
+use crate::report::wrap::wrap_command;
 use crate::report::{rows, Destination, Manifest, OutputDir, ReportError};
 use crate::scenario::{PolicyRule, Scenario};
 use crate::sim::{Prepared, World};
@@ -87,8 +89,10 @@ pub fn run(g: GameDay) -> Result<Played, GameDayError> {
     // starts (so a game that crashes can still be reproduced), never on the dashboard or
     // the API, which players see; the scorecard reveals it at the end.
     ui.facilitator(&format!(
-        "facilitator only: seed {}, run {}; this game's world again: {}",
-        g.seed, g.run, g.command
+        "facilitator only: seed {}, run {}; this game's world again:\n{}",
+        g.seed,
+        g.run,
+        wrap_command(&g.command, WIDTH)
     ));
     ui.say(&format!(
         "game day: {} ({}); {}",

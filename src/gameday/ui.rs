@@ -7,6 +7,8 @@ pub use dashboard::Dashboard;
 
 use super::game::Game;
 use super::runtime::ToGame;
+use crate::report::table::WIDTH;
+use crate::report::wrap::{wrap_log_line, wrap_long_lines};
 use crate::scenario::Scenario;
 use crate::sim::trace::log_line;
 use std::io::{BufRead, Write};
@@ -23,13 +25,18 @@ pub trait Ui {
     /// A message for the facilitator alone (the seed), before the game starts: printed on
     /// stderr and never shown on the dashboard, which players may watch.
     fn facilitator(&mut self, line: &str) {
-        eprintln!("{line}");
+        eprintln!("{}", wrap_long_lines(line, WIDTH));
     }
     /// The game is over: give the terminal back.
     fn stop(&mut self) {}
 }
 
-/// Plain log lines: every visible event once, and a status line every few game minutes.
+/// Where [`log_line`]'s detail starts: the clock (`HH:MM:SS`), two spaces, the kind
+/// padded to 14 and a space. A long line continues under it.
+const DETAIL_COLUMN: usize = 25;
+
+/// Plain log lines: every visible event once, and a status line every few game minutes,
+/// each within the terminal's 100 columns (a long one continues under its detail).
 pub struct LogUi {
     scenario: Scenario,
     read_stdin: bool,
@@ -79,7 +86,8 @@ impl Ui for LogUi {
         let mut out = std::io::stdout().lock();
         let mut n = 0;
         for e in game.feed().skip(self.printed) {
-            let _ = writeln!(out, "{}", log_line(e.t_s, e.kind, &e.detail));
+            let line = log_line(e.t_s, e.kind, &e.detail);
+            let _ = writeln!(out, "{}", wrap_log_line(&line, DETAIL_COLUMN, WIDTH));
             n += 1;
         }
         self.printed += n;
@@ -102,12 +110,13 @@ impl Ui for LogUi {
                 open,
             );
             let t_s = game.now_ms() as f64 / 1000.0;
-            let _ = writeln!(out, "{}", log_line(t_s, "status", &status));
+            let line = log_line(t_s, "status", &status);
+            let _ = writeln!(out, "{}", wrap_log_line(&line, DETAIL_COLUMN, WIDTH));
         }
         let _ = out.flush();
     }
 
     fn say(&mut self, line: &str) {
-        eprintln!("{line}");
+        eprintln!("{}", wrap_long_lines(line, WIDTH));
     }
 }

@@ -22,6 +22,7 @@ pub mod table;
 pub mod tables;
 pub mod train;
 pub mod verdict;
+pub mod wrap;
 
 pub use builder::{build_report, build_report_until, ReportFiles};
 pub(crate) use builder::{Doc, Section, Table};

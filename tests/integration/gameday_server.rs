@@ -216,11 +216,17 @@ fn the_state_names_no_seed_and_keeps_only_the_latest_actions() {
     let g = start(&["--virtual", "--seed", "6"]);
     // The facilitator's terminal has the seed and the command for the same world before
     // the game starts; the players' status line does not.
-    let facilitator = g
-        .started
-        .iter()
-        .find(|l| l.starts_with("facilitator only: seed 6, run 0; this game's world again: "))
+    // The command follows on lines of at most 100 columns, broken with shell
+    // continuations so it pastes as printed.
+    let started = g.started.join("\n");
+    let facilitator = started
+        .split_once("facilitator only: seed 6, run 0; this game's world again:\n")
+        .map(|(_, rest)| rest.replace(" \\\n   ", " "))
         .unwrap_or_else(|| panic!("no facilitator line: {:?}", g.started));
+    assert!(
+        g.started.iter().all(|l| l.chars().count() <= 100),
+        "{started}"
+    );
     assert!(
         facilitator.contains("gameday scenarios/gameday-checkout.toml")
             && facilitator.contains("--seed 6"),

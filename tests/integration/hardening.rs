@@ -96,7 +96,7 @@ fn fits(text: &str) {
 #[test]
 fn a_virtual_game_ends_when_its_script_ends_without_end() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = rollsim()
+    let output = rollsim()
         .args([
             "gameday",
             "scenarios/gameday-checkout.toml",
@@ -117,9 +117,9 @@ fn a_virtual_game_ends_when_its_script_ends_without_end() {
             "no more commands can arrive (stdin closed, no --listen): ending the game as on `end`",
         ))
         .get_output()
-        .stdout
         .clone();
-    let stdout = String::from_utf8(out).expect("UTF-8");
+    let stdout = String::from_utf8(output.stdout).expect("UTF-8");
+    let stderr = String::from_utf8(output.stderr).expect("UTF-8");
     assert!(
         stdout.contains(
             "game over at 0:27:00 of game time (ended early; the rest of the horizon played out \
@@ -129,9 +129,19 @@ fn a_virtual_game_ends_when_its_script_ends_without_end() {
         ),
         "{stdout}"
     );
-    // The scorecard, the standing and the replay command fit 100 columns (the game's log
-    // lines above them are a log, not a table).
-    fits(&stdout[stdout.find("game over").expect("the end of the game")..]);
+    // Every line the terminal shows fits 100 columns: the log (its status line, 136
+    // columns in one line before, continues under its detail), the scorecard, the
+    // standing and the replay command on stdout; the facilitator's command, the game's
+    // messages and what was written on stderr.
+    assert!(
+        stdout.contains(
+            "00:27:00  status         rolling 10% new | errors old 0.30% new 3.55% | p99 old 303ms new 256ms\n\
+             \x20                        health 42 ok 0 failed | 0 open page(s)\n"
+        ),
+        "{stdout}"
+    );
+    fits(&stdout);
+    fits(&stderr);
     assert!(dir.path().join("game/scorecard.csv").exists());
 }
 
