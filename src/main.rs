@@ -7,12 +7,16 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     quiet_on_closed_pipe();
-    // `std::env::args` panics on an argument that is not UTF-8: clap refuses such a flag
-    // value itself (naming it), and the command line recorded in manifests is only text.
-    let argv: Vec<String> = std::env::args_os()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    let parsed = cli::Cli::parse();
+    // `std::env::args` panics on an argument that is not UTF-8: one is refused here,
+    // named by its flag, before clap (whose message names none) or anything else runs.
+    let argv = match cli::text_args(std::env::args_os().collect()) {
+        Ok(argv) => argv,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(cli::EXIT_BAD_INPUT as u8);
+        }
+    };
+    let parsed = cli::Cli::parse_from(&argv);
     match cli::dispatch(parsed, &argv) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

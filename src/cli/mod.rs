@@ -5,6 +5,7 @@
 //! files went).
 
 mod args;
+mod argv;
 mod calibrate;
 mod experiment;
 mod gameday;
@@ -21,6 +22,7 @@ mod tune;
 
 pub use args::Cli;
 use args::Command;
+pub use argv::text_args;
 
 use anyhow::Result;
 use rollsim::jobs::{JobError, Source};
