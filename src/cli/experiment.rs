@@ -4,7 +4,7 @@
 use super::args::{CompareArgs, ExperimentArgs, FormatArg, OutputArgs, RunArgs};
 use super::gate::{self, Gates};
 use super::{command_line, default_out, load_source, pick_seed, policy_index, progress, stop_flag};
-use super::{Interrupted, UsageError};
+use super::{note, printed, Interrupted, UsageError};
 use anyhow::Result;
 use rollsim::experiment::Results;
 use rollsim::jobs::experiment::{Experiment, Finished};
@@ -219,7 +219,7 @@ fn execute(job: &Job) -> Result<()> {
     if results.interrupted || stop.load(Ordering::SeqCst) {
         // Stop now: the data files hold the finished runs; the verdict and the report,
         // which would read them all back, are left to `rollsim report`.
-        print_results(job, &results, None)?;
+        printed(print_results(job, &results, None))?;
         return Err(Interrupted(format!(
             "stopped after {} of {} runs; {}/ holds the finished runs (no report: build it with `rollsim report {}`)",
             results.completed,
@@ -230,8 +230,9 @@ fn execute(job: &Job) -> Result<()> {
         .into());
     }
     let verdict = decide(job, &dir, &results)?;
-    print_results(job, &results, verdict.as_ref())?;
-    eprintln!("wrote {}/", dir.path().display());
+    // A reader that left (`| head`) stops the table, not the report.
+    printed(print_results(job, &results, verdict.as_ref()))?;
+    note(format_args!("wrote {}/", dir.path().display()));
     super::report::after_command(dir.path(), Some(&stop))?;
     gate::finish(
         &job.gates.on_summary(&results.summary),

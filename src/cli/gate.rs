@@ -133,11 +133,11 @@ pub fn finish(checked: &[Checked], stdout: bool) -> Result<()> {
         text.push('\n');
     }
     if stdout {
+        // A reader that left early (`| head`) does not change the exit code.
         let mut out = std::io::stdout().lock();
-        out.write_all(text.as_bytes())?;
-        out.flush()?;
+        let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
     } else {
-        eprint!("{text}");
+        super::note(text.trim_end());
     }
     match assertion::failures(checked) {
         Some(m) => Err(AssertionFailed(m).into()),

@@ -47,6 +47,31 @@ pub struct UsageError(pub String);
 #[error("interrupted: {0}")]
 pub struct Interrupted(pub String);
 
+/// Whether `e` is a write to a closed pipe: the reader (`rollsim run ... | head`) left.
+pub fn is_closed_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// The result of printing results on stdout, a reader that left early forgiven: the
+/// command goes on to write every file it promises (the report after the table) and keeps
+/// its exit code (a failed `--assert` is still 3).
+pub(crate) fn printed(r: Result<()>) -> Result<()> {
+    match r {
+        Err(e) if is_closed_pipe(&e) => Ok(()),
+        r => r,
+    }
+}
+
+/// A line for the user on stderr (where files went): a closed stderr (`2>&1 | head`)
+/// does not stop the command, which still writes what it promises.
+pub(crate) fn note(line: impl std::fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
 /// Maps an error to its exit code: 2 for bad input, 3 for a failed `--assert`, 130 after
 /// Ctrl-C, 1 for the rest.
 pub fn exit_code(e: &anyhow::Error) -> i32 {

@@ -10,7 +10,7 @@ use std::sync::atomic::AtomicBool;
 /// Ctrl-C (`stop`) ends it before anything of the report is written.
 pub fn after_command(dir: &Path, stop: Option<&AtomicBool>) -> Result<()> {
     let files = build_report_until(dir, stop)?;
-    eprintln!("report: {}", files.html.display());
+    super::note(format_args!("report: {}", files.html.display()));
     Ok(())
 }
 

@@ -75,15 +75,16 @@ pub fn sweep(a: &SweepArgs, argv: &[String]) -> Result<()> {
         recommendation,
     } = run?;
     let tuned = job.sweep.tuned.as_deref().unwrap_or(&job.sweep.policies[0]);
-    print(
+    // A reader that left (`| head`) stops the table, not the report.
+    super::printed(print(
         c.json,
         &job.sweep.params,
         &results,
         tuned,
         recommendation.as_ref().map(|r| (r, from_scenario)),
         &manifest,
-    )?;
-    eprintln!(
+    ))?;
+    super::note(format_args!(
         "wrote {}/ (sweep.csv{})",
         dir.path().display(),
         if recommendation.is_some() {
@@ -91,7 +92,7 @@ pub fn sweep(a: &SweepArgs, argv: &[String]) -> Result<()> {
         } else {
             ""
         }
-    );
+    ));
     super::report::after_command(dir.path(), Some(&stop))?;
     gate::finish(
         &gates.on_points(

@@ -111,8 +111,12 @@ pub fn tune(a: &TuneArgs, argv: &[String]) -> Result<()> {
             }
         }
     }
-    print(&job, &outcome)?;
-    eprintln!("wrote {}/ ({})", dir.path().display(), written.join(", "));
+    super::printed(print(&job, &outcome))?;
+    super::note(format_args!(
+        "wrote {}/ ({})",
+        dir.path().display(),
+        written.join(", ")
+    ));
     let checked = match outcome.winner {
         Some(w) => gates.on_summary(&Summary {
             policies: vec![PolicySummary {

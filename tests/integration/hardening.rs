@@ -225,16 +225,29 @@ fn a_closed_pipe_ends_every_command_quietly() {
         "run scenarios/quickstart.toml --runs 2 --seed 1 --quiet --out {}",
         out.display()
     );
+    // The reader leaving stops the table, not the command: every file it promises is
+    // written, the report (built after the table) included.
+    let promised = ["runs.csv", "summary.csv", "verdict.json", "report.html"];
     assert_eq!(exit_code_with_closed_pipe(&run, false), Some(0));
+    for f in promised {
+        assert!(out.join(f).exists(), "{f} with stdout closed");
+    }
     // `eprintln!` panicked on a closed stderr (`2>&1 | head`, once the table was read).
     std::fs::remove_dir_all(&out).ok();
     assert_eq!(exit_code_with_closed_pipe(&run, true), Some(0));
-    assert!(out.join("runs.csv").exists(), "the runs are written first");
+    for f in promised {
+        assert!(out.join(f).exists(), "{f} with stderr closed");
+    }
+    // A failed --assert keeps its exit code with the reader gone.
+    std::fs::remove_dir_all(&out).ok();
+    let gated = format!("{run} --assert 'failed_requests@none <= 1'");
+    assert_eq!(exit_code_with_closed_pipe(&gated, false), Some(3));
+    assert!(out.join("report.html").exists());
 }
 
 /// A misspelt `tune --policy` is named as such (the objective, read for that policy, used
-/// to take the blame), and a command-line argument that is not UTF-8 is refused with the
-/// command's usage (exit 2) instead of a panic.
+/// to take the blame), and a command-line argument that is not UTF-8 is refused by its
+/// flag (exit 2) instead of a panic or clap's message, which names none.
 #[test]
 fn flags_are_blamed_for_their_own_values() {
     rollsim()
