@@ -3,6 +3,7 @@
 //! supports.
 
 use super::Fit;
+use crate::check::duration_text;
 
 /// Rounds to 4 significant digits and prints as a TOML float.
 fn num(x: f64) -> String {
@@ -15,14 +16,15 @@ fn num(x: f64) -> String {
     }
 }
 
-/// A duration in the scenario syntax, whole seconds when at least a second.
+/// A duration in the scenario syntax, whole seconds when at least a second, written as
+/// the rest of rollsim writes them (`24h`, `1h 30m`: [`duration_text`], never `1day`).
 pub(super) fn dur(ms: u64) -> String {
     let ms = if ms >= 1000 {
         (ms + 500) / 1000 * 1000
     } else {
         ms.max(1)
     };
-    humantime::format_duration(std::time::Duration::from_millis(ms)).to_string()
+    duration_text(ms)
 }
 
 /// A latency in the scenario syntax: whole milliseconds, at least 1.
@@ -125,4 +127,33 @@ pub fn simulation_toml(fit: &Fit, description: &str, duration_ms: Option<u64>) -
 
 fn toml_string(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::parse_duration;
+
+    #[test]
+    fn durations_are_written_as_everywhere_else_and_read_back() {
+        assert_eq!(dur(86_400_000), "24h");
+        assert_eq!(dur(604_800_000), "168h");
+        assert_eq!(dur(5_400_000), "1h 30m");
+        assert_eq!(dur(15_000), "15s");
+        assert_eq!(dur(1_499), "1s");
+        assert_eq!(dur(250), "250ms");
+        for ms in [
+            1,
+            250,
+            1_000,
+            15_000,
+            90_000,
+            3_600_000,
+            86_400_000,
+            90_061_000,
+            2_592_000_000,
+        ] {
+            assert_eq!(parse_duration(&dur(ms)).map(|d| d.0), Ok(ms), "{}", dur(ms));
+        }
+    }
 }

@@ -318,7 +318,8 @@ pub fn replay(a: &ReplayArgs, argv: &[String]) -> Result<()> {
     super::report::after_command(dir.path(), Some(&stop))
 }
 
-/// A duration in the scenario's syntax ("15s", "1m 30s").
+/// A duration in the scenario's syntax ("15s", "1m 30s", "24h"), as every command
+/// writes one.
 pub(super) fn human(ms: u64) -> String {
-    humantime::format_duration(std::time::Duration::from_millis(ms)).to_string()
+    rollsim::check::duration_text(ms)
 }

@@ -236,7 +236,6 @@ impl Scrapes {
             let lost = self.lost_after(i);
             slots = slots.saturating_add(lost).saturating_add(1);
             if slots > MAX_SLOTS {
-                let interval = std::time::Duration::from_millis(self.interval_ms);
                 return Err(InputError::one(
                     pair[1].at.clone(),
                     format!(
@@ -244,7 +243,7 @@ impl Scrapes {
                          the recording would span over {MAX_SLOTS} scrape intervals, the \
                          limit; check the timestamp, or split the recording and replay the parts",
                         format_timestamp(pair[1].at_ms),
-                        humantime::format_duration(interval),
+                        crate::check::duration_text(self.interval_ms),
                         format_timestamp(pair[0].at_ms),
                     ),
                 ));
