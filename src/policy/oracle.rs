@@ -1,6 +1,7 @@
-//! `oracle`: rolls back at the true onset of a bad release plus a reaction time, the best
-//! any policy could do. It reads the truth, so it is not a [`super::Policy`]: the engine
-//! schedules its rollback (`PolicyRule::Oracle`), and it is shown as a bound, never ranked.
+//! `oracle`: rolls back at the true onset of a bad release plus a reaction time: a
+//! yardstick, not a bound (a rule that reacts sooner than the reaction time does better).
+//! It reads the truth, so it is not a [`super::Policy`]: the engine schedules its rollback
+//! (`PolicyRule::Oracle`), and it is shown as a reference, never ranked.
 
 use crate::check::Dur;
 use crate::policy::PolicyRule;

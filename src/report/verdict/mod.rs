@@ -287,7 +287,8 @@ pub fn decide(
         .filter_map(|r| get(r, &metric).map(|e| (r, e)))
         .map(|(r, e)| {
             format!(
-                " The {r} ({}), which knows the truth, bounds what any rule can do.",
+                " The {r} ({}), which knows the truth but acts its reaction time after a bad \
+                 release starts, is a yardstick, not a bound: a rule that reacts sooner can beat it.",
                 with_interval(unit, &e)
             )
         })

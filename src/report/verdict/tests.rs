@@ -109,8 +109,9 @@ fn names_the_best_with_paired_margins_and_keeps_the_oracle_as_a_bound() {
              5m30s [5m20s, 5m40s] downtime per run. That is 1m05s less than the runner-up, \
              careful (paired difference -1m05s [-1m06s, -1m04s], 100 runs). Against doing \
              nothing (none): 50m less (-50m [-50m, -50m]). 1 policy breaks the constraint at \
-             the 95% bound: noisy. The oracle (3m50s [3m40s, 4m]), which knows the truth, \
-             bounds what any rule can do."
+             the 95% bound: noisy. The oracle (3m50s [3m40s, 4m]), which knows the truth but \
+             acts its reaction time after a bad release starts, is a yardstick, not a bound: a \
+             rule that reacts sooner can beat it."
     );
 }
 
