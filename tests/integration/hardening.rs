@@ -288,6 +288,26 @@ fn flags_are_blamed_for_their_own_values() {
         .stdout("")
         .stderr("error: --out: not valid UTF-8\n");
     assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
+    // `--flag=value`, a positional argument (by its value name) and a subcommand's flag.
+    let scn: &[u8] = b"scenarios/quickstart.toml";
+    let cases: [(&[&[u8]], &str); 3] = [
+        (&[b"run", scn, b"--objective=min \xff"], "--objective"),
+        (&[b"run", b"\xff.toml", b"--quiet"], "SCENARIO"),
+        (
+            &[b"sweep", scn, b"--param", b"policies.x.y=\xff"],
+            "--param",
+        ),
+    ];
+    for (args, name) in cases {
+        let mut c = rollsim();
+        for a in args {
+            c.arg(std::ffi::OsStr::from_bytes(a));
+        }
+        c.assert()
+            .code(2)
+            .stdout("")
+            .stderr(format!("error: {name}: not valid UTF-8\n"));
+    }
 }
 
 /// A shipped scenario with `from` replaced by `to` (the edit must apply).
