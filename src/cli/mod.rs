@@ -324,7 +324,8 @@ fn pick_seed(flag: Option<u64>, scn: &Scenario) -> u64 {
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0);
     let seed = nanos ^ u64::from(std::process::id()).rotate_left(32);
-    eprintln!("rollsim: no --seed given; using seed {seed} (pass --seed {seed} to reproduce)");
+    // One line that fits 100 columns with a 20-digit seed.
+    eprintln!("rollsim: no --seed given, drew {seed}; rerun with --seed {seed}");
     seed
 }
 

@@ -579,3 +579,54 @@ fn a_huge_noise_sd_is_located_and_refused() {
     let f = write(dir.path(), "ok.toml", "[signals]\nnoise_sd = 5.0\n");
     rollsim().arg("validate").arg(&f).assert().success();
 }
+
+#[test]
+fn a_run_without_a_seed_names_the_seed_it_drew_and_that_seed_reproduces_it() {
+    // The note fits 100 columns whatever the seed (20 digits at most), and the manifest's
+    // command carries the same seed.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let out = rollsim()
+        .args([
+            "run",
+            "scenarios/quickstart.toml",
+            "--runs",
+            "20",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&a)
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let stderr = String::from_utf8(out.stderr).expect("UTF-8");
+    let note = stderr
+        .lines()
+        .find(|l| l.starts_with("rollsim: no --seed given, drew "))
+        .unwrap_or_else(|| panic!("no seed note in:\n{stderr}"));
+    let seed = note
+        .rsplit("--seed ")
+        .next()
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("no seed in {note:?}"));
+    assert!(
+        note.len() - seed.to_string().len() * 2 + 40 <= 100,
+        "{note}"
+    );
+    let manifest = std::fs::read_to_string(a.join("manifest.json")).expect("manifest");
+    assert!(manifest.contains(&format!("--seed {seed}")), "{manifest}");
+    rollsim()
+        .args([
+            "run",
+            "scenarios/quickstart.toml",
+            "--runs",
+            "20",
+            "--quiet",
+        ])
+        .args(["--seed", &seed.to_string(), "--out"])
+        .arg(&b)
+        .assert()
+        .success();
+    let runs = |d: &Path| std::fs::read(d.join("runs.csv")).expect("runs.csv");
+    assert_eq!(runs(&a), runs(&b));
+}
