@@ -8,6 +8,7 @@ use super::charts::{self, Chart, Colors};
 use super::findings::{clock, num_plain, recommendation_sentence};
 use super::inputs::{Inputs, SweepRow};
 use super::metrics::MetricInfo;
+use super::ranking::{Ranking, TOP_SERVICES};
 use super::tables::{EstimateTable, Sweep};
 use super::{html, markdown, OutputDir, ReportError};
 use std::path::{Path, PathBuf};
@@ -308,7 +309,24 @@ pub(crate) fn compose(inputs: &Inputs) -> Result<Doc, ReportError> {
     }
 
     if let Some(rows) = &inputs.summary {
-        let t = EstimateTable::from_summary(rows, &order);
+        let mut t = EstimateTable::from_summary(rows, &order);
+        // A system's services: every one for a small system, each policy's worst for a
+        // fleet (the rule and the ranked table are in their own section below).
+        let ranking = Ranking::of(&t, TOP_SERVICES);
+        let ranked = ranking.as_ref().map(|r| (r.rule(), r.table(&t)));
+        // A fleet's charts and summary table are the system's rows alone: hundreds of
+        // POLICY@SERVICE bars say nothing (a small system keeps them all).
+        let trimmed = ranking.as_ref().filter(|r| !r.complete()).map(|r| {
+            format!(
+                "These charts and the summary table are the whole system's ({} services); \
+                 each policy's {} services with the most harm are ranked in \"Services \
+                 ranked by harm\" below.",
+                r.services, r.n
+            )
+        });
+        if trimmed.is_some() {
+            t.retain_policies(|p| !p.contains('@'));
+        }
         for (i, (heading, chart)) in charts::bars::outcome_charts(&t, &colors, &refs)?
             .into_iter()
             .enumerate()
@@ -316,11 +334,13 @@ pub(crate) fn compose(inputs: &Inputs) -> Result<Doc, ReportError> {
             doc.sections.push(Section {
                 heading: heading.to_string(),
                 text: if i == 0 {
-                    vec![
+                    let mut text = vec![
                         "Each bar is a policy's mean per run over the same simulated runs; \
                           the black whisker is its 95% confidence interval."
-                            .into(),
-                    ]
+                            .to_string(),
+                    ];
+                    text.extend(trimmed.clone());
+                    text
                 } else {
                     Vec::new()
                 },
@@ -366,12 +386,23 @@ pub(crate) fn compose(inputs: &Inputs) -> Result<Doc, ReportError> {
                 rows: table_rows,
             }),
         });
+        if let Some((rule, table)) = ranked {
+            doc.sections.push(Section {
+                heading: "Services ranked by harm".into(),
+                text: vec![rule],
+                chart: None,
+                table: Some(table),
+            });
+        }
     }
 
     if let (Some(g), Some(rows)) = (&inputs.graph, &inputs.summary) {
         let t = EstimateTable::from_summary(rows, &order);
         let policies = charts::services::system_policies(&t);
-        for (i, chart) in charts::services::graph_charts(g, &t)?
+        // A fleet's graph of hundreds of boxes is too small to label or read: each policy's
+        // graph shows the services ranked for it (a small system keeps every service).
+        let ranking = Ranking::of(&t, TOP_SERVICES).filter(|r| !r.complete());
+        for (i, chart) in charts::services::graph_charts(g, &t, ranking.as_ref())?
             .into_iter()
             .enumerate()
         {
@@ -379,13 +410,21 @@ pub(crate) fn compose(inputs: &Inputs) -> Result<Doc, ReportError> {
             doc.sections.push(Section {
                 heading: format!("Service graph: {policy}"),
                 text: if i == 0 {
-                    vec![format!(
+                    let mut text = format!(
                         "Each box is a service, each arrow a call (its share of the caller's \
                          requests); a box's colour is the mean number of its healthy releases \
                          rolled back per run (one scale for every policy). Hover over a box for \
                          its wrong-service rollbacks and failed requests. {} services.",
                         g.services.len()
-                    )]
+                    );
+                    if let Some(r) = &ranking {
+                        text += &format!(
+                            " Each graph shows only the {} services ranked for its policy \
+                             (\"Services ranked by harm\" above) and the calls between them.",
+                            r.n
+                        );
+                    }
+                    vec![text]
                 } else {
                     Vec::new()
                 },

@@ -15,6 +15,7 @@ pub mod human;
 pub mod inputs;
 mod markdown;
 pub mod metrics;
+pub mod ranking;
 pub mod rows;
 mod summary;
 pub mod system;

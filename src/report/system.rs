@@ -48,6 +48,28 @@ pub struct GraphCall {
 }
 
 impl SystemGraph {
+    /// The graph of the services named in `keep` alone, in the file's order, with the
+    /// calls between them: a fleet's graph drawn for the services its report details.
+    pub fn restricted(&self, keep: &[String]) -> SystemGraph {
+        let kept = |name: &str| keep.iter().any(|k| k == name);
+        SystemGraph {
+            services: self
+                .services
+                .iter()
+                .filter(|s| kept(&s.name))
+                .map(|s| GraphService {
+                    calls: s
+                        .calls
+                        .iter()
+                        .filter(|c| kept(&c.service))
+                        .cloned()
+                        .collect(),
+                    ..s.clone()
+                })
+                .collect(),
+        }
+    }
+
     /// Each service's column in a drawing of the graph: 0 for services no one calls, else
     /// one more than the deepest of its callers (the longest call chain that reaches it).
     /// Calls naming no service are ignored; an edited file with a cycle stops deepening
@@ -128,6 +150,16 @@ mod tests {
             ],
         };
         assert_eq!(g.depths(), vec![2, 0, 1, 0]);
+    }
+
+    #[test]
+    fn a_restricted_graph_keeps_the_named_services_and_the_calls_between_them() {
+        let g = SystemGraph {
+            services: vec![svc("a", &["b", "c"]), svc("b", &["c"]), svc("c", &[])],
+        };
+        let r = g.restricted(&["c".into(), "a".into()]);
+        assert_eq!(r.services, vec![svc("a", &["c"]), svc("c", &[])]);
+        assert_eq!(r.depths(), vec![0, 1]);
     }
 
     #[test]

@@ -116,10 +116,23 @@ impl EstimateTable {
         for &(p, _) in self.cells.keys() {
             present[p] = true;
         }
+        self.keep(&present);
+    }
+
+    /// Keeps only the policies (rows named `policy` or `policy@service`) for which `keep`
+    /// holds, in their order: a system's report charts the services it details, not
+    /// every service of a fleet.
+    pub fn retain_policies(&mut self, keep: impl Fn(&str) -> bool) {
+        let flags: Vec<bool> = self.policies.iter().map(|p| keep(p)).collect();
+        self.keep(&flags);
+    }
+
+    /// Keeps the policies whose index is flagged, cells and indices renumbered.
+    fn keep(&mut self, flags: &[bool]) {
         let mut map = vec![usize::MAX; self.policies.len()];
         let mut kept = Vec::new();
         for (i, name) in self.policies.iter().enumerate() {
-            if present[i] {
+            if flags[i] {
                 map[i] = kept.len();
                 kept.push(name.clone());
             }
@@ -134,6 +147,7 @@ impl EstimateTable {
         self.cells = self
             .cells
             .drain()
+            .filter(|((p, _), _)| map[*p] != usize::MAX)
             .map(|((p, m), e)| ((map[p], m), e))
             .collect();
     }

@@ -9,6 +9,7 @@ use super::{
     DrawResult, HouseStyle, Hover, LegendItem, Mark, INK,
 };
 use crate::report::metrics::tick;
+use crate::report::ranking::Ranking;
 use crate::report::system::{ServiceEventRow, SystemGraph};
 use crate::report::tables::EstimateTable;
 use crate::report::ReportError;
@@ -84,8 +85,13 @@ fn layout(g: &SystemGraph, w: i32, h: i32) -> Layout {
 }
 
 /// One service graph per policy of a system's summary, all on one harm scale so they can
-/// be compared; empty when the summary has no per-service rows.
-pub fn graph_charts(g: &SystemGraph, t: &EstimateTable) -> Result<Vec<Chart>, ReportError> {
+/// be compared; empty when the summary has no per-service rows. With a `ranking` (a
+/// fleet), each policy's graph holds only the services ranked for it.
+pub fn graph_charts(
+    g: &SystemGraph,
+    t: &EstimateTable,
+    ranking: Option<&Ranking>,
+) -> Result<Vec<Chart>, ReportError> {
     let policies = system_policies(t);
     let harm = |p: &str, s: &str| t.get(&format!("{p}@{s}"), HARM).map(|e| e.mean);
     let max = policies
@@ -99,19 +105,34 @@ pub fn graph_charts(g: &SystemGraph, t: &EstimateTable) -> Result<Vec<Chart>, Re
     {
         return Ok(Vec::new());
     }
-    let rows = {
-        let d = g.depths();
-        let cols = d.iter().max().map_or(1, |m| m + 1);
-        (0..cols)
-            .map(|c| d.iter().filter(|&&x| x == c).count())
-            .max()
-            .unwrap_or(1)
-    };
     let w = 1100;
-    let body_h = (rows as i32 * 52).clamp(160, 1400);
     let mut out = Vec::with_capacity(policies.len());
     for (k, p) in policies.iter().enumerate() {
-        let title = format!("Service graph under {p}: healthy releases rolled back per run");
+        let mine;
+        let (g, title) = match ranking {
+            Some(r) => {
+                mine = g.restricted(r.kept(p));
+                let title = format!(
+                    "Service graph under {p}: its {} most harmed of {} services",
+                    mine.services.len(),
+                    r.services
+                );
+                (&mine, title)
+            }
+            None => (
+                g,
+                format!("Service graph under {p}: healthy releases rolled back per run"),
+            ),
+        };
+        let rows = {
+            let d = g.depths();
+            let cols = d.iter().max().map_or(1, |m| m + 1);
+            (0..cols)
+                .map(|c| d.iter().filter(|&&x| x == c).count())
+                .max()
+                .unwrap_or(1)
+        };
+        let body_h = (rows as i32 * 52).clamp(160, 1400);
         let chart = render_with_hover(
             &format!("service-graph-{}", k + 1),
             &title,
