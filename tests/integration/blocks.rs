@@ -66,6 +66,29 @@ fn day_mean(s: &Scenario) -> f64 {
         .sum()
 }
 
+/// Asserts that the runs' requests are Poisson(`mu`) and their failed requests
+/// Poisson(0.002 `mu`) (a Poisson count thinned): each mean within 4 standard errors of
+/// the exact one, each variance / mean within 4 of its standard errors of 1 (the sample
+/// variance of a Poisson count has sd about sqrt(2 / r) of its value).
+fn assert_poisson_day(rows: &[RunRecord], mu: f64, blocks: bool) {
+    let r = rows.len();
+    let total: Vec<f64> = rows.iter().map(|x| x.total_requests as f64).collect();
+    let failed: Vec<f64> = rows.iter().map(|x| x.failed_requests as f64).collect();
+    for (what, xs, want) in [("requests", &total, mu), ("failed", &failed, 0.002 * mu)] {
+        let (mean, var) = mean_var(xs);
+        let sd = (want / r as f64).sqrt();
+        assert!(
+            (mean - want).abs() < 4.0 * sd,
+            "blocks {blocks}: {what} mean {mean:.1}, exact {want:.1} (sd {sd:.2})"
+        );
+        let ratio = var / want;
+        assert!(
+            (ratio - 1.0).abs() < 4.0 * (2.0 / r as f64).sqrt(),
+            "blocks {blocks}: {what} variance / mean {ratio:.3}"
+        );
+    }
+}
+
 #[test]
 fn a_day_of_requests_and_errors_is_poisson_in_blocks_and_scrape_by_scrape() {
     // No drift and a good release: a day's requests are Poisson(Σ m_i) and its failed
@@ -75,22 +98,7 @@ fn a_day_of_requests_and_errors_is_poisson_in_blocks_and_scrape_by_scrape() {
     let r = 1500;
     for blocks in [true, false] {
         let rows = runs(&s, blocks, 3, r);
-        let total: Vec<f64> = rows.iter().map(|x| x.total_requests as f64).collect();
-        let failed: Vec<f64> = rows.iter().map(|x| x.failed_requests as f64).collect();
-        for (what, xs, want) in [("requests", &total, mu), ("failed", &failed, 0.002 * mu)] {
-            let (mean, var) = mean_var(xs);
-            let sd = (want / r as f64).sqrt();
-            assert!(
-                (mean - want).abs() < 4.0 * sd,
-                "blocks {blocks}: {what} mean {mean:.1}, exact {want:.1} (sd {sd:.2})"
-            );
-            // The sample variance of a Poisson count: sd about sqrt(2 / r) of its value.
-            let ratio = var / want;
-            assert!(
-                (ratio - 1.0).abs() < 4.0 * (2.0 / r as f64).sqrt(),
-                "blocks {blocks}: {what} variance / mean {ratio:.3}"
-            );
-        }
+        assert_poisson_day(&rows, mu, blocks);
     }
 }
 
@@ -292,21 +300,7 @@ fn a_slot_at_its_clock_time_draws_the_traffic_of_that_time_on_both_paths() {
                 replicate(&p, &world, &s.policies[0])
             })
             .collect();
-        let total: Vec<f64> = rows.iter().map(|x| x.total_requests as f64).collect();
-        let failed: Vec<f64> = rows.iter().map(|x| x.failed_requests as f64).collect();
-        for (what, xs, want) in [("requests", &total, mu), ("failed", &failed, 0.002 * mu)] {
-            let (mean, var) = mean_var(xs);
-            let sd = (want / r as f64).sqrt();
-            assert!(
-                (mean - want).abs() < 4.0 * sd,
-                "blocks {blocks}: {what} mean {mean:.1}, exact {want:.1} (sd {sd:.2})"
-            );
-            let ratio = var / want;
-            assert!(
-                (ratio - 1.0).abs() < 4.0 * (2.0 / r as f64).sqrt(),
-                "blocks {blocks}: {what} variance / mean {ratio:.3}"
-            );
-        }
+        assert_poisson_day(&rows, mu, blocks);
     }
 }
 

@@ -3,19 +3,8 @@
 //! scenario that imports it), a recording with one far-future timestamp (in `replay` and
 //! `calibrate`).
 
-use assert_cmd::Command;
+use super::{rollsim, write};
 use predicates::prelude::*;
-use std::path::Path;
-
-fn rollsim() -> Command {
-    Command::cargo_bin("rollsim").expect("binary")
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).expect("write file");
-    p
-}
 
 /// `- - - ... x`, 17,000 levels: the 129th `- ` (the first past the limit) is at 1:257.
 fn deep_yaml() -> String {

@@ -7,7 +7,7 @@
 //! 0.002 h, baseline 2.5%, noise sd 4.8%, correlation time 12%, lost scrapes 0.0007,
 //! dispersion 0.007, spike size 3.8%.
 
-use assert_cmd::Command;
+use super::rollsim;
 use predicates::prelude::*;
 use rollsim::calibrate::{self, fit::fit, simulated_input, Fit};
 use rollsim::sim::World;
@@ -195,8 +195,7 @@ fn calibrate_cli_writes_the_scenario_and_the_fit_report() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("my-service.toml");
     let report = dir.path().join("report");
-    Command::cargo_bin("rollsim")
-        .expect("binary")
+    rollsim()
         .args([
             "calibrate",
             "scenarios/replay/metrics.csv",
@@ -214,12 +213,7 @@ fn calibrate_cli_writes_the_scenario_and_the_fit_report() {
         .stdout(predicate::str::contains(
             "KS two-sample, error ratio per scrape",
         ));
-    Command::cargo_bin("rollsim")
-        .expect("binary")
-        .arg("validate")
-        .arg(&out)
-        .assert()
-        .success();
+    rollsim().arg("validate").arg(&out).assert().success();
     for f in [
         "fit.csv",
         "ks.csv",
@@ -232,8 +226,7 @@ fn calibrate_cli_writes_the_scenario_and_the_fit_report() {
     let fit = std::fs::read_to_string(report.join("fit.csv")).expect("fit.csv");
     assert!(fit.starts_with("parameter,recorded,simulated,simulated_min,simulated_max\n"));
     // The file is not overwritten without --force.
-    Command::cargo_bin("rollsim")
-        .expect("binary")
+    rollsim()
         .args(["calibrate", "scenarios/replay/metrics.csv", "--out"])
         .arg(&out)
         .arg("--report")
@@ -434,10 +427,6 @@ fn calibrate_drift_fit_is_stable_across_seeds() {
     assert!(lo > 0.15 && hi < 0.45, "noise_sd over 12 seeds: {sds:?}");
     let mean = sds.iter().sum::<f64>() / sds.len() as f64;
     within("mean noise_sd over 12 seeds", mean, 0.3, 0.05);
-}
-
-fn rollsim() -> Command {
-    Command::cargo_bin("rollsim").expect("binary")
 }
 
 #[test]

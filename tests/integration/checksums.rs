@@ -1,12 +1,8 @@
 //! Checksums: a shard edited after it was written is refused by `merge`, naming the file;
 //! a sweep point whose rows were cut or edited runs again on `--resume`, and says so.
 
-use assert_cmd::Command;
+use super::rollsim;
 use std::path::Path;
-
-fn rollsim() -> Command {
-    Command::cargo_bin("rollsim").expect("binary")
-}
 
 /// `rollsim merge DIRS... --out OUT`, asserted on by the caller.
 fn merge(dirs: &[&Path], out: &Path) -> assert_cmd::assert::Assert {

@@ -1,20 +1,9 @@
 //! The binary as a user drives it: outputs, exit codes and error messages.
 
 use super::stdout_of;
-use assert_cmd::Command;
+use super::{rollsim, write};
 use predicates::prelude::*;
 use std::path::Path;
-
-fn rollsim() -> Command {
-    Command::cargo_bin("rollsim").expect("binary")
-}
-
-/// Writes `text` as a scenario file and returns its path.
-fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).expect("write scenario");
-    p
-}
 
 /// Runs `rollsim run` on a bad scenario: exit 2, the exact `file:line:col` message, and no
 /// output directory created.

@@ -1,6 +1,6 @@
 //! Paired comparison, sharding and merging, interruption.
 
-use assert_cmd::Command;
+use super::rollsim;
 use rollsim::experiment::{run, Options};
 use std::path::Path;
 
@@ -39,10 +39,6 @@ fn paired_intervals_are_tighter_than_unpaired_ones() {
         }
     }
     assert_eq!(checked, 8);
-}
-
-fn rollsim() -> Command {
-    Command::cargo_bin("rollsim").expect("binary")
 }
 
 fn compare_into(out: &Path, extra: &[&str]) {

@@ -161,6 +161,16 @@ pub fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
+/// The value of the sample `name` (its metric and labels, exactly) in the exposition
+/// `text` of `/metrics`; the test fails, showing the text, when there is none.
+pub fn sample(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{name} missing from\n{text}"))
+}
+
 /// The CSV rows of `file` as maps from column to value.
 pub fn csv_rows(file: &Path) -> Vec<std::collections::HashMap<String, String>> {
     let mut r = csv::Reader::from_path(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
@@ -536,13 +546,7 @@ fn metrics_are_a_valid_exposition_of_the_game_counters() {
     let text = r.body_mut().read_to_string().expect("a body");
     let (_, state) = get(&a, &format!("{}/api/state", g.base));
     let state = json(&state);
-    let value = |name: &str| -> f64 {
-        text.lines()
-            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("{name} missing from\n{text}"))
-    };
+    let value = |name: &str| sample(&text, name);
     for v in ["old", "new"] {
         let ok = value(&format!(
             "rollsim_requests_total{{version=\"{v}\",status=\"ok\"}}"
@@ -620,13 +624,7 @@ fn metrics_expose_the_versions_gauges_at_their_closed_form() {
         Some(r#"{"by": "45m"}"#),
     );
     let text = metrics(&a);
-    let value = |name: &str| -> f64 {
-        text.lines()
-            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("{name} missing from\n{text}"))
-    };
+    let value = |name: &str| sample(&text, name);
     let rho = 400.0 / 700.0;
     for v in ["old", "new"] {
         let close = |name: &str, want: f64| {

@@ -2,7 +2,7 @@
 //! 3 when one fails (outputs written), 2 for a malformed one (nothing written), and the
 //! upper bound against the mean.
 
-use assert_cmd::Command;
+use super::rollsim;
 use predicates::prelude::*;
 
 /// Healthy and bad releases (half each) behind a flaky probe (q = 0.2, 60 checks in the
@@ -35,10 +35,6 @@ name = "k5"
 kind = "consecutive"
 failures = 5
 "#;
-
-fn rollsim() -> Command {
-    Command::cargo_bin("rollsim").expect("binary")
-}
 
 fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");

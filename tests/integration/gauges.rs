@@ -2,6 +2,7 @@
 //! exact trace without noise, a traced run replayed through its recording to the same
 //! decisions, and bad input.
 
+use super::rollsim;
 use super::{replay_traced_run, scenario, TracedReplay};
 use rollsim::policy::Gauges;
 use rollsim::sim::{replicate_traced, Prepared, World};
@@ -249,10 +250,6 @@ fn a_traced_runs_recording_replays_to_the_gauge_rules_decisions() {
     for (name, n) in &per_policy {
         assert!(*n > 0, "policy {name} never decided: {per_policy:?}");
     }
-}
-
-fn rollsim() -> assert_cmd::Command {
-    assert_cmd::Command::cargo_bin("rollsim").expect("binary")
 }
 
 /// The fixture's CPU, read by a gauge rule, and its falling traffic, read by

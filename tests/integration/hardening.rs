@@ -4,25 +4,12 @@
 //! written.
 
 use super::stdout_of;
-use assert_cmd::Command;
+use super::{rollsim, write};
 use predicates::prelude::*;
-use std::path::{Path, PathBuf};
-
-fn rollsim() -> Command {
-    Command::cargo_bin("rollsim").expect("binary")
-}
 
 /// The quickstart scenario with `from` replaced by `to` (the edit must apply).
 fn quickstart_with(from: &str, to: &str) -> String {
-    let text = std::fs::read_to_string("scenarios/quickstart.toml").expect("quickstart");
-    assert!(text.contains(from), "{from:?} not in the quickstart");
-    text.replacen(from, to, 1)
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).expect("write");
-    p
+    shipped_with("quickstart.toml", from, to)
 }
 
 /// `validate` and `run` both refuse `text` with exactly `message` on one line of stderr,

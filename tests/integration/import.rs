@@ -1,10 +1,10 @@
 //! `rollsim import` and `import = "file.yaml"` in scenarios: the shipped example configs
 //! become valid policies, what cannot be modelled is listed by name, bad YAML is located.
 
-use assert_cmd::Command;
+use super::{rollsim, write};
 use predicates::prelude::*;
 use rollsim::scenario::{load_text, parse, PolicyRule};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const ARGO: &str = "scenarios/imports/argo-rollout.yaml";
 const FLAGGER: &str = "scenarios/imports/flagger-canary.yaml";
@@ -12,16 +12,6 @@ const FLAGGER: &str = "scenarios/imports/flagger-canary.yaml";
 /// A small scenario the imported blocks are appended to.
 const BASE: &str =
     "[simulation]\nduration = \"6h\"\n\n[release]\nat = \"1h\"\nbad_probability = 0.5\n\n";
-
-fn rollsim() -> Command {
-    Command::cargo_bin("rollsim").expect("binary")
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).expect("write file");
-    p
-}
 
 /// `rollsim import FILE`: (stdout, stderr), asserting success.
 fn import(file: &str) -> (String, String) {

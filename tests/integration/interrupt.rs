@@ -1,5 +1,6 @@
 //! Ctrl-C, for real: a child `rollsim` gets SIGINT inside one long run and during a
-//! sweep's report step, stops within a bound far below the work left, exits 130 and
+//! sweep's report step, stops inside the work (shown by what it says and writes; a
+//! generous time limit only guards against a hang), exits 130 and
 //! leaves whole files only (no temporary file, no half report, the finished data intact);
 //! `trace`, `replay`, `calibrate` and `merge`, which write only once their work is done,
 //! exit 130 and write nothing.
@@ -9,9 +10,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// How long a stopped command may take to exit after SIGINT. The work it would otherwise
-/// finish takes minutes (the long run) or is cut at a step boundary (the report).
-const STOP_LIMIT: Duration = Duration::from_secs(20);
+/// How long a stopped command may take to exit after SIGINT before the test calls it hung.
+/// A guard against a hang only, not a measure of promptness: 20 s once failed on a loaded
+/// machine. That the command stopped inside its work is shown by what it says and wrote
+/// (the long run: "stopped after 0 of 1 runs" and a `runs.csv` of its header alone),
+/// not by the clock.
+const STOP_LIMIT: Duration = Duration::from_secs(120);
 
 /// Quickstart's scenario with `edits` applied (each `(from, to)` must match) and `extra`
 /// appended, written into `dir`.
@@ -25,6 +29,19 @@ fn scenario(dir: &Path, edits: &[(&str, &str)], extra: &str) -> PathBuf {
     let path = dir.join("scenario.toml");
     std::fs::write(&path, text).expect("scenario written");
     path
+}
+
+/// One run of 30 days scraped every 10 ms, written into `dir`: 259 million ticks for each
+/// of quickstart's four policies, minutes of work, so a SIGINT always lands inside it.
+fn long_run(dir: &Path) -> PathBuf {
+    scenario(
+        dir,
+        &[
+            ("duration = \"24h\"", "duration = \"30d\""),
+            ("scrape_interval = \"15s\"", "scrape_interval = \"10ms\""),
+        ],
+        "\n[limits]\nticks_per_run = 300000000\n",
+    )
 }
 
 /// Starts `rollsim` with `args`, stdout and stderr into files of `dir`.
@@ -91,17 +108,10 @@ fn read(path: &Path) -> String {
 
 #[test]
 fn ctrl_c_stops_inside_one_long_run() {
-    // One run of 30 days scraped every 10 ms: 259 million ticks for each of four
-    // policies, minutes of work. SIGINT while it runs must stop it at once.
+    // SIGINT while the long run runs must stop it inside the run: it says it stopped
+    // after 0 of 1 runs and its runs.csv holds the header alone.
     let t = tempfile::tempdir().expect("a temporary directory");
-    let scn = scenario(
-        t.path(),
-        &[
-            ("duration = \"24h\"", "duration = \"30d\""),
-            ("scrape_interval = \"15s\"", "scrape_interval = \"10ms\""),
-        ],
-        "\n[limits]\nticks_per_run = 300000000\n",
-    );
+    let scn = long_run(t.path());
     let out = t.path().join("out");
     let scn_arg = scn.display().to_string();
     let out_arg = out.display().to_string();
@@ -280,14 +290,7 @@ fn ctrl_c_stops_a_long_trace_and_leaves_the_earlier_output_as_it_was() {
     // The long run of `ctrl_c_stops_inside_one_long_run`, traced, with --force over an
     // earlier trace: SIGINT stops it at once, writes nothing and removes nothing.
     let t = tempfile::tempdir().expect("a temporary directory");
-    let scn = scenario(
-        t.path(),
-        &[
-            ("duration = \"24h\"", "duration = \"30d\""),
-            ("scrape_interval = \"15s\"", "scrape_interval = \"10ms\""),
-        ],
-        "\n[limits]\nticks_per_run = 300000000\n",
-    );
+    let scn = long_run(t.path());
     let out = t.path().join("out");
     std::fs::create_dir(&out).expect("out");
     std::fs::write(out.join(".rollsim-written"), "trace.csv\n").expect("list");

@@ -48,6 +48,18 @@ use rollsim::scenario::{parse, PolicySpec, Scenario};
 use rollsim::sim::{replicate_traced, Prepared, World};
 use std::path::Path;
 
+/// The `rollsim` binary of this build, as a command to add arguments to.
+pub fn rollsim() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("rollsim").expect("binary")
+}
+
+/// Writes `text` to `dir/name` (a scenario, a recording, a script) and returns its path.
+pub fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write file");
+    p
+}
+
 /// The names in `dir`, sorted (none when it does not exist).
 pub fn names(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)

@@ -2,13 +2,10 @@
 //! its folder, and `--force` removes what an earlier command wrote there (a `compare`'s
 //! `comparison.csv` does not survive into a later `run`'s report) but no other file.
 
+use super::rollsim;
 use crate::names;
 use assert_cmd::Command;
 use std::time::Duration;
-
-fn rollsim() -> Command {
-    Command::cargo_bin("rollsim").expect("binary")
-}
 
 /// `rollsim COMMAND` of the quickstart's first 20 runs into `out`, with `extra` flags.
 fn quickstart(command: &str, out: &std::path::Path, extra: &[&str]) -> Command {

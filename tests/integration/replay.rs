@@ -1,8 +1,8 @@
 //! `replay`: a policy fed a recording of a simulated run makes exactly the decisions it
 //! made in that run; bad recordings and labels are rejected with file:line messages.
 
+use super::rollsim;
 use super::{replay_traced_run, TracedReplay};
-use assert_cmd::Command;
 use predicates::prelude::*;
 use rollsim::recorded::{self, SeriesName};
 use rollsim::sim::{Prepared, World};
@@ -149,10 +149,6 @@ fn replay_of_a_recorded_run_makes_the_simulators_decisions() {
             "policy {name} never decided: the comparison says nothing of it"
         );
     }
-}
-
-fn rollsim() -> Command {
-    Command::cargo_bin("rollsim").expect("binary")
 }
 
 #[test]

@@ -2,13 +2,9 @@
 //! command (fixtures in `tests/data/report/` stand for compare, sweep and trace outputs), the
 //! HTML is self-contained, and bad inputs are located by file and line with nothing written.
 
-use assert_cmd::Command;
+use super::rollsim;
 use predicates::prelude::*;
 use std::path::{Path, PathBuf};
-
-fn rollsim() -> Command {
-    Command::cargo_bin("rollsim").expect("binary")
-}
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

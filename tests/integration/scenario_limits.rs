@@ -3,12 +3,8 @@
 //! the limit and how to raise it; names are bounded and printable; deep nesting is
 //! located.
 
-use assert_cmd::Command;
+use super::rollsim;
 use predicates::prelude::*;
-
-fn rollsim() -> Command {
-    Command::cargo_bin("rollsim").expect("binary")
-}
 
 const BASE: &str = "[simulation]\nduration = \"6h\"\n\n[release]\nat = \"1h\"\n";
 

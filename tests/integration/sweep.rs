@@ -1,13 +1,9 @@
 //! Sweeps: the analytic trade-off curve, streaming and resume, sharding, bad parameters.
 
+use super::rollsim;
 use super::{prob_run_of_k, SIXTY_CHECKS};
-use assert_cmd::Command;
 use predicates::prelude::*;
 use std::path::Path;
-
-fn rollsim() -> Command {
-    Command::cargo_bin("rollsim").expect("binary")
-}
 
 /// Healthy releases watched for 60 health checks that fail independently with q = 0.1,
 /// judged by 3 failures in a row.

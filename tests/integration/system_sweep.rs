@@ -3,7 +3,7 @@
 //! shards, resumable, and a `--param` naming no service is refused with the names it could
 //! have meant.
 
-use assert_cmd::Command;
+use super::rollsim;
 use predicates::prelude::*;
 use rollsim::experiment::sweep::SweepRow;
 use rollsim::outcome::RunRecord;
@@ -11,10 +11,6 @@ use rollsim::report::rows::{self, SummaryRow};
 use std::path::Path;
 
 const SCENARIO: &str = "scenarios/checkout-payments-ledger.toml";
-
-fn rollsim() -> Command {
-    Command::cargo_bin("rollsim").expect("binary")
-}
 
 /// `rollsim sweep` of the checkout system over `param`, 8 runs a point on seed 3.
 fn sweep(out: &Path, param: &str, threads: &str, extra: &[&str]) -> assert_cmd::assert::Assert {

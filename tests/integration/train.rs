@@ -3,9 +3,9 @@
 //! recurs at its known rate), common random numbers (the train's world depends on no
 //! policy or review policy), determinism across threads, and bad input located.
 
+use super::rollsim;
 use crate::scenario;
 use crate::trains::{assert_proportion, lossy, slot, train_runs, ERRORS, ORACLE};
-use assert_cmd::Command;
 use predicates::prelude::*;
 use rollsim::experiment::train::summarize;
 use rollsim::outcome::train::TrainRecord;
@@ -133,10 +133,6 @@ fn the_train_world_depends_on_no_policy_or_review_policy() {
     }
     let s = summarize(&records(&one, 10));
     assert!(s.iter().any(|r| r.metric == "change_failure_rate"));
-}
-
-fn rollsim() -> Command {
-    Command::cargo_bin("rollsim").expect("binary")
 }
 
 #[test]

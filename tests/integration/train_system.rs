@@ -5,9 +5,9 @@
 //! latent cause blamed on the releases of the services it reaches, common random numbers
 //! across policies and review policies, determinism across threads, bad input located.
 
+use super::rollsim;
 use crate::scenario;
 use crate::trains::{assert_proportion, lossy, slot, train_runs, ERRORS, ORACLE};
-use assert_cmd::Command;
 use predicates::prelude::*;
 use rollsim::experiment::train::{summarize_services, TrainResults};
 use rollsim::scenario::Scenario;
@@ -156,10 +156,6 @@ fn a_system_train_world_depends_on_no_policy_or_review_policy() {
         let b = simulate_train_run(&p3, t3, 3, run);
         assert_eq!(a[1], b[0]);
     }
-}
-
-fn rollsim() -> Command {
-    Command::cargo_bin("rollsim").expect("binary")
 }
 
 #[test]

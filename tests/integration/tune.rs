@@ -4,12 +4,8 @@
 
 use super::gates::PROBES;
 use super::prob_run_of_k;
-use assert_cmd::Command;
+use super::rollsim;
 use rollsim::jobs::tune::{TuneRow, FINAL_METRICS};
-
-fn rollsim() -> Command {
-    Command::cargo_bin("rollsim").expect("binary")
-}
 
 #[test]
 fn tune_finds_the_smallest_failure_count_under_the_false_positive_limit() {
