@@ -2,7 +2,7 @@
 //! common random numbers across services, determinism across threads and shards, and bad
 //! input located at its `file:line:col`.
 
-use crate::{records, scenario};
+use crate::{records, rollsim, scenario};
 use assert_cmd::Command;
 use predicates::prelude::*;
 use rollsim::outcome::RunRecord;
@@ -398,6 +398,8 @@ fn the_report_of_a_system_run_draws_its_service_graph_and_rollbacks_by_service()
     for needle in [
         "Service graph: error-rate-2pct",
         "Rollbacks by service in one run",
+        "Services ranked by harm",
+        "The system has 3 services. A system of at most 10 services keeps every service",
     ] {
         assert!(html.contains(needle), "report.html lacks {needle}");
         assert!(md.contains(needle), "report.md lacks {needle}");
@@ -407,6 +409,67 @@ fn the_report_of_a_system_run_draws_its_service_graph_and_rollbacks_by_service()
     assert!(graph_svg.contains("<title>ledger: healthy releases rolled back"));
     let timeline = std::fs::read_to_string(out.join("charts/service-rollbacks.svg")).expect("svg");
     assert!(timeline.contains("rolled back"));
+}
+
+#[test]
+fn a_fleets_report_charts_the_system_and_details_each_policys_ten_most_harmed_services() {
+    // Twelve services in a chain s00 -> s01 -> ... -> s11. Under `a` service i rolled back
+    // i healthy releases per run; under `b` none, and its failures rank: i % 4 per run.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path();
+    let mut csv = String::from("policy,metric,mean,ci95_low,ci95_high,n\n");
+    let mut services = Vec::new();
+    for p in ["a", "b"] {
+        for m in ["false_positive_rollbacks", "failed_requests", "rollbacks"] {
+            csv += &format!("{p},{m},1.0,0.5,1.5,8\n");
+        }
+    }
+    for i in 0..12 {
+        let s = format!("s{i:02}");
+        let (fp, failed) = (i as f64, (i % 4) as f64);
+        csv += &format!("a@{s},false_positive_rollbacks,{fp},{fp},{fp},8\n");
+        csv += &format!("a@{s},failed_requests,5,5,5,8\n");
+        csv += &format!("b@{s},false_positive_rollbacks,0,0,0,8\n");
+        csv += &format!("b@{s},failed_requests,{failed},{failed},{failed},8\n");
+        let calls = if i < 11 {
+            format!(r#"[{{"service": "s{:02}", "fraction": 0.5}}]"#, i + 1)
+        } else {
+            "[]".into()
+        };
+        services.push(format!(
+            r#"{{"name": "{s}", "entry": {}, "calls": {calls}}}"#,
+            i == 0
+        ));
+    }
+    std::fs::write(out.join("summary.csv"), csv).expect("summary.csv");
+    let graph = format!(r#"{{"services": [{}]}}"#, services.join(", "));
+    std::fs::write(out.join("system.json"), graph).expect("system.json");
+    rollsim().arg("report").arg(out).assert().success();
+    let md = std::fs::read_to_string(out.join("report.md")).expect("report.md");
+    assert!(
+        md.contains("The system has 12 services. The charts and tables above are the whole system's; only the 10 services with the most harm under each policy are detailed"),
+        "{md}"
+    );
+    // Ranked: a by its rollbacks (s11 first, s00 and s01 left out); b by its failures,
+    // ties by name (s03, s07, s11 have 3 each).
+    assert!(md.contains("| a | 1 | s11 |"), "{md}");
+    assert!(md.contains("| a | 10 | s02 |"), "{md}");
+    assert!(md.contains("| b | 1 | s03 | "), "{md}");
+    assert!(md.contains("| b | 3 | s11 | "), "{md}");
+    assert!(!md.contains("| a | 11 |"), "{md}");
+    // The summary table and the bars are the system's rows alone.
+    assert!(!md.contains("a@s"), "{md}");
+    let bars = std::fs::read_to_string(out.join("charts/summary-outcomes.svg")).expect("svg");
+    assert!(!bars.contains("a@s"));
+    // Each policy's graph holds its ten services, labelled.
+    let graph_a = std::fs::read_to_string(out.join("charts/service-graph-1.svg")).expect("svg");
+    assert!(graph_a.contains("its 10 most harmed of 12 services"));
+    assert!(graph_a.contains("<title>s11: healthy releases rolled back"));
+    assert!(
+        !graph_a.contains("<title>s01: "),
+        "s01 is not among a's ten"
+    );
+    assert_eq!(graph_a.matches("<title>s").count(), 10);
 }
 
 #[test]
