@@ -3,7 +3,7 @@
 //! directory (`fit.csv`, `ks.csv`, `acf.csv`, `quantiles.csv`, `manifest.json`).
 
 use super::args::CalibrateArgs;
-use super::replay::{digest, read_recording, typed, FileDigest};
+use super::replay::{read_recording, read_text, typed, FileDigest, ReadRecording};
 use super::{check_stop, stop_flag, Interrupted, UsageError, NOTHING_WRITTEN};
 use anyhow::{Context, Result};
 use jiff::tz::TimeZone;
@@ -124,7 +124,8 @@ fn time_range(flag: &str, s: &str, tz: Option<&TimeZone>) -> Result<(u64, u64)> 
 /// The stretches and exclusions of the flags: `--from`/`--to` in pairs (one of either
 /// alone is open-ended), `--stretch`, `--exclude` and the windows of `--exclude-labels`,
 /// times without an offset read in `tz`.
-fn selection(a: &CalibrateArgs, tz: Option<&TimeZone>) -> Result<Selection> {
+/// With the digest of `--exclude-labels`' file, read once.
+fn selection(a: &CalibrateArgs, tz: Option<&TimeZone>) -> Result<(Selection, Option<FileDigest>)> {
     let each = |flag: &str, v: &[String]| -> Result<Vec<u64>> {
         v.iter().map(|s| instant(flag, s, tz)).collect()
     };
@@ -152,15 +153,16 @@ fn selection(a: &CalibrateArgs, tz: Option<&TimeZone>) -> Result<Selection> {
         .iter()
         .map(|s| time_range("--exclude", s, tz))
         .collect::<Result<Vec<_>>>()?;
+    let mut digest = None;
     if let Some(p) = &a.exclude_labels {
         let origin = p.display().to_string();
-        let text = std::fs::read_to_string(p)
-            .map_err(|e| UsageError(format!("{origin}: cannot read: {e}")))?;
+        let (text, d) = read_text(p)?;
+        digest = Some(d);
         let labels = rollsim::replay::labels::Labels::parse_in(&text, &origin, tz)
             .map_err(|e| UsageError(e.to_string()))?;
         excluded.extend(labels.incidents.iter().map(|i| (i.start_ms, i.end_ms)));
     }
-    Ok(Selection::new(stretches, excluded))
+    Ok((Selection::new(stretches, excluded), digest))
 }
 
 pub fn calibrate(a: &CalibrateArgs, argv: &[String]) -> Result<()> {
@@ -168,7 +170,11 @@ pub fn calibrate(a: &CalibrateArgs, argv: &[String]) -> Result<()> {
     // A read cut short by Ctrl-C is an interruption, not bad input.
     let recording = read_recording(&a.recording);
     check_stop(&stop)?;
-    let (rec, tz) = recording?;
+    let ReadRecording {
+        rec,
+        mut digests,
+        tz,
+    } = recording?;
     let scrapes = Scrapes::from_recording(&rec)
         .map_err(|e| UsageError(e.to_string()))?
         .ok_or_else(|| {
@@ -179,7 +185,8 @@ pub fn calibrate(a: &CalibrateArgs, argv: &[String]) -> Result<()> {
         })?;
     let has_errors = rec.get(recorded::SeriesName::Errors).is_some()
         || rec.get(recorded::SeriesName::ErrorRatio).is_some();
-    let selection = selection(a, tz.as_ref())?;
+    let (selection, labels_digest) = selection(a, tz.as_ref())?;
+    digests.extend(labels_digest);
     if a.out.exists() && !a.force {
         return Err(UsageError(format!(
             "{} exists; choose another --out or pass --force to overwrite",
@@ -286,13 +293,7 @@ pub fn calibrate(a: &CalibrateArgs, argv: &[String]) -> Result<()> {
         rollsim_version: env!("CARGO_PKG_VERSION").into(),
         kind: "calibrate",
         scenario: a.out.display().to_string(),
-        inputs: a
-            .recording
-            .metrics
-            .iter()
-            .chain(&a.exclude_labels)
-            .map(|p| digest(p))
-            .collect::<Result<_>>()?,
+        inputs: digests,
         seed: a.seed,
         runs: a.runs,
         command: typed(argv),

@@ -21,13 +21,33 @@ pub(super) struct FileDigest {
     pub sha256: String,
 }
 
-/// SHA-256 of a file's bytes (read again: the digest is of what is on disk now).
-pub(super) fn digest(path: &Path) -> Result<FileDigest> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(FileDigest {
-        path: path.display().to_string(),
-        sha256: format!("{:x}", Sha256::digest(&bytes)),
-    })
+impl FileDigest {
+    /// The digest of `text`, the file at `path` as it was read and parsed (never read
+    /// again: a pipe or a process substitution can be read only once, and a file that
+    /// changed since would be digested as it was not parsed).
+    pub(super) fn of(path: &Path, text: &str) -> FileDigest {
+        FileDigest {
+            path: path.display().to_string(),
+            sha256: format!("{:x}", Sha256::digest(text.as_bytes())),
+        }
+    }
+}
+
+/// A recording read once: what it holds, the digest of each of its files, and the
+/// `--timezone` its other times are read in.
+pub(super) struct ReadRecording {
+    pub rec: Recording,
+    pub digests: Vec<FileDigest>,
+    pub tz: Option<TimeZone>,
+}
+
+/// A file read as text for a flag (`--labels`, `--exclude-labels`), once, with its digest;
+/// a file that cannot be read is bad input.
+pub(super) fn read_text(path: &Path) -> Result<(String, FileDigest)> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| UsageError(format!("{}: cannot read: {e}", path.display())))?;
+    let digest = FileDigest::of(path, &text);
+    Ok((text, digest))
 }
 
 /// The command line as typed, quoted for a shell.
@@ -65,16 +85,28 @@ fn bad(e: recorded::InputError) -> anyhow::Error {
 }
 
 /// The recorded metrics of `r` read with `--timezone` (an unknown zone is bad input), and
-/// that zone, which the command's other times (labels, time flags) are read in too.
-pub(super) fn read_recording(r: &RecordingArgs) -> Result<(Recording, Option<TimeZone>)> {
+/// that zone, which the command's other times (labels, time flags) are read in too. Each
+/// file is read once: parsed and digested from the same bytes.
+pub(super) fn read_recording(r: &RecordingArgs) -> Result<ReadRecording> {
     let tz = r
         .timezone
         .as_deref()
         .map(recorded::time_zone)
         .transpose()
         .map_err(|m| UsageError(format!("--timezone: {m}")))?;
-    let rec = recorded::read_in(&r.metrics, tz.as_ref()).map_err(bad)?;
-    Ok((rec, tz))
+    let files: Vec<(String, std::io::Result<String>)> = r
+        .metrics
+        .iter()
+        .map(|p| (p.display().to_string(), std::fs::read_to_string(p)))
+        .collect();
+    let rec = recorded::parse_files(&files, tz.as_ref()).map_err(bad)?;
+    let digests = r
+        .metrics
+        .iter()
+        .zip(&files)
+        .filter_map(|(p, (_, text))| text.as_ref().ok().map(|t| FileDigest::of(p, t)))
+        .collect();
+    Ok(ReadRecording { rec, digests, tz })
 }
 
 pub fn replay(a: &ReplayArgs, argv: &[String]) -> Result<()> {
@@ -83,7 +115,7 @@ pub fn replay(a: &ReplayArgs, argv: &[String]) -> Result<()> {
     // A read cut short by Ctrl-C is an interruption, not bad input.
     let recording = read_recording(&a.recording);
     check_stop(&stop)?;
-    let (rec, tz) = recording?;
+    let ReadRecording { rec, digests, tz } = recording?;
     let Some((first, last)) = rec.span_ms() else {
         return Err(UsageError(format!(
             "{}: no data point; expected rows timestamp,series,value",
@@ -106,16 +138,19 @@ pub fn replay(a: &ReplayArgs, argv: &[String]) -> Result<()> {
     }
     let labels = match &a.labels {
         Some(p) => {
-            let t = std::fs::read_to_string(p)
-                .map_err(|e| UsageError(format!("{}: cannot read: {e}", p.display())))?;
+            let (t, digest) = read_text(p)?;
             let l = Labels::parse_in(&t, &p.display().to_string(), tz.as_ref()).map_err(bad)?;
             let interval = scrapes
                 .as_ref()
                 .map_or(scn.scrape_interval_ms, |s| s.interval_ms);
             l.check_range(first, last, interval).map_err(bad)?;
-            Some(l)
+            Some((l, digest))
         }
         None => None,
+    };
+    let (labels, labels_digest) = match labels {
+        Some((l, d)) => (Some(l), Some(d)),
+        None => (None, None),
     };
     let dest = a.dest.or(|| {
         let stem = a.recording.metrics[0]
@@ -255,13 +290,8 @@ pub fn replay(a: &ReplayArgs, argv: &[String]) -> Result<()> {
         kind: "replay",
         scenario: origin,
         scenario_sha256: format!("{:x}", Sha256::digest(text.as_bytes())),
-        inputs: a
-            .recording
-            .metrics
-            .iter()
-            .map(|p| digest(p))
-            .collect::<Result<_>>()?,
-        labels: a.labels.as_deref().map(digest).transpose()?,
+        inputs: digests,
+        labels: labels_digest,
         reset: match reset {
             Reset::Deploy => "deploy",
             Reset::Decision => "decision",

@@ -428,22 +428,37 @@ pub fn read_in(
     paths: &[impl AsRef<Path>],
     tz: Option<&jiff::tz::TimeZone>,
 ) -> Result<Recording, InputError> {
+    let files: Vec<(String, std::io::Result<String>)> = paths
+        .iter()
+        .map(|p| {
+            let p = p.as_ref();
+            (p.display().to_string(), std::fs::read_to_string(p))
+        })
+        .collect();
+    parse_files(&files, tz)
+}
+
+/// Parses files already read, each `(origin, text or the error reading it)`, into one
+/// recording: for a caller that also keeps the text (a manifest's digest is of the bytes
+/// parsed, and a pipe can be read only once).
+pub fn parse_files(
+    files: &[(String, std::io::Result<String>)],
+    tz: Option<&jiff::tz::TimeZone>,
+) -> Result<Recording, InputError> {
     let mut all = Recording::default();
     let mut problems = Vec::new();
-    for p in paths {
-        let p = p.as_ref();
-        let origin = p.display().to_string();
-        let text = match std::fs::read_to_string(p) {
+    for (origin, text) in files {
+        let text = match text {
             Ok(t) => t,
             Err(e) => {
                 problems.push(Problem {
-                    at: Location::line(&origin, 0),
+                    at: Location::line(origin, 0),
                     message: format!("cannot read: {e}"),
                 });
                 continue;
             }
         };
-        match parse_in(&text, &origin, tz).and_then(|r| all.merge(r)) {
+        match parse_in(text, origin, tz).and_then(|r| all.merge(r)) {
             Ok(()) => {}
             Err(e) => problems.extend(e.problems),
         }

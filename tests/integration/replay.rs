@@ -637,3 +637,64 @@ fn timestamps_without_an_offset_need_a_time_zone() {
         "--timezone: unknown time zone \"Europe/Pariss\"",
     ));
 }
+
+/// Each input read once: a recording (and labels) from a named pipe fed once, as a shell's
+/// `<(...)` gives it, is replayed and calibrated, and the manifests' digests are of the
+/// bytes parsed. The commands used to open the files again to digest them and waited on
+/// the drained pipe forever.
+#[test]
+fn replay_and_calibrate_read_each_input_once_so_a_pipe_works() {
+    use sha2::{Digest, Sha256};
+    let recording = std::fs::read("scenarios/replay/metrics.csv").expect("recording");
+    let labels = std::fs::read("scenarios/replay/labels.csv").expect("labels");
+    let sha = |b: &[u8]| format!("{:x}", Sha256::digest(b));
+    for command in ["replay", "calibrate"] {
+        let t = tempfile::tempdir().expect("tempdir");
+        let pipe = |name: &str, bytes: &[u8]| {
+            let path = t.path().join(name);
+            let made = std::process::Command::new("mkfifo").arg(&path).status();
+            assert!(made.expect("mkfifo").success());
+            let (p, b) = (path.clone(), bytes.to_vec());
+            // Opening a pipe for writing waits for its reader; a reader that never comes
+            // leaves this thread blocked, which ends with the test.
+            std::thread::spawn(move || std::fs::write(p, b));
+            path
+        };
+        let metrics = pipe("metrics.csv", &recording);
+        let incidents = pipe("labels.csv", &labels);
+        let out = t.path().join("out");
+        let mut cmd = rollsim();
+        match command {
+            "replay" => cmd
+                .args(["replay", "--policies", "scenarios/replay/policies.toml"])
+                .arg(&metrics)
+                .arg("--labels")
+                .arg(&incidents)
+                .arg("--out")
+                .arg(&out),
+            _ => cmd
+                .arg("calibrate")
+                .arg(&metrics)
+                .arg("--exclude-labels")
+                .arg(&incidents)
+                .arg("--out")
+                .arg(t.path().join("fit.toml"))
+                .arg("--report")
+                .arg(&out),
+        };
+        // A guard against a hang only.
+        cmd.timeout(std::time::Duration::from_secs(120))
+            .assert()
+            .success();
+        let manifest = std::fs::read_to_string(out.join("manifest.json")).expect("manifest");
+        let manifest: String = manifest.split_whitespace().collect();
+        for (file, bytes) in [(&metrics, &recording), (&incidents, &labels)] {
+            let entry = format!(
+                "\"path\":\"{}\",\"sha256\":\"{}\"",
+                file.display(),
+                sha(bytes)
+            );
+            assert!(manifest.contains(&entry), "{command}: {entry}\n{manifest}");
+        }
+    }
+}
