@@ -19,11 +19,12 @@ pub mod tune;
 
 use crate::outcome::RunRecord;
 use crate::scenario::Scenario;
-use crate::sim::{replicate, replicate_system, Prepared, World};
+use crate::sim::trace::TraceEvent;
+use crate::sim::{replicate, replicate_system, replicate_system_events, Prepared, World};
 use rayon::prelude::*;
 use stats::{Accumulator, Estimate};
 use std::ops::Range;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Runs per parallel chunk: large enough to keep two cores busy, small enough that
 /// finished results reach the sink often.
@@ -64,6 +65,27 @@ pub struct Results {
     pub completed: u64,
     /// Whether the stop flag ended the experiment early.
     pub interrupted: bool,
+    /// In a system, when [`Options::events`] asked for them: the events of the first run
+    /// that finished (in run order) in which any policy rolled back any service, recorded
+    /// while it was simulated (the report draws which service was rolled back when).
+    pub events: Option<RunEvents>,
+}
+
+/// One run's events in a system, every policy's (see [`Results::events`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunEvents {
+    pub run: u64,
+    /// Each policy's events, in scenario order: every service's, in time order.
+    pub policies: Vec<Vec<TraceEvent>>,
+}
+
+/// The first run among `records` (whole runs, in run order) whose system row shows a
+/// rollback: the run whose events an experiment keeps.
+pub fn first_rollback_run(records: &[RunRecord]) -> Option<u64> {
+    records
+        .iter()
+        .find(|r| r.service.as_deref() == Some("system") && r.rollbacks > 0)
+        .map(|r| r.run)
 }
 
 type Row = [Accumulator; RunRecord::METRICS.len()];
@@ -262,6 +284,9 @@ pub struct Options<'a> {
     pub stop: Option<&'a AtomicBool>,
     /// Called after each chunk with the number of runs finished so far.
     pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
+    /// In a system, keep the events of the first run with a rollback
+    /// ([`Results::events`]).
+    pub events: bool,
 }
 
 impl Options<'_> {
@@ -273,6 +298,7 @@ impl Options<'_> {
             baseline: 0,
             stop: None,
             progress: None,
+            events: false,
         }
     }
 }
@@ -289,6 +315,12 @@ pub fn run<E>(
     let mut summarizer = Summarizer::system(names, opts.baseline, &service_names(scenario));
     let mut start = opts.runs.start;
     let mut interrupted = false;
+    let events = opts.events && scenario.system.is_some();
+    let mut kept: Option<RunEvents> = None;
+    // The first run known to have a rollback (any thread): a later run's events can never
+    // be the ones kept, so a later run does not record them. Every earlier run records
+    // them, so the run kept is the same for any thread count.
+    let found = AtomicU64::new(u64::MAX);
     while start < opts.runs.end {
         if prepared.stopped() {
             interrupted = true;
@@ -297,20 +329,37 @@ pub fn run<E>(
         let end = (start + CHUNK).min(opts.runs.end);
         // A run that ends with the stop flag set may have been cut short: it is dropped,
         // with every run after it, so the output is always a prefix of whole runs.
-        let chunk: Vec<Option<Vec<RunRecord>>> = (start..end)
+        let chunk: Vec<Option<Simulated>> = (start..end)
             .into_par_iter()
             .map(|run| {
-                let records = simulate_run(&prepared, opts.seed, run);
-                (!prepared.stopped()).then_some(records)
+                let wanted = events && run < found.load(Ordering::Relaxed);
+                let simulated = if wanted {
+                    let world = World::for_run(scenario, opts.seed, run);
+                    let (records, policies) = replicate_system_events(&prepared, &world);
+                    // Only a run with a rollback may be kept: the others' events go now.
+                    let policies = first_rollback_run(&records).map(|_| {
+                        found.fetch_min(run, Ordering::Relaxed);
+                        policies
+                    });
+                    (records, policies)
+                } else {
+                    (simulate_run(&prepared, opts.seed, run), None)
+                };
+                (!prepared.stopped()).then_some(simulated)
             })
             .collect();
-        let whole: Vec<Vec<RunRecord>> = chunk.into_iter().map_while(|r| r).collect();
-        for run in &whole {
-            summarizer.add_run(run);
+        let whole: Vec<Simulated> = chunk.into_iter().map_while(|r| r).collect();
+        let done = whole.len() as u64;
+        let mut records = Vec::with_capacity(whole.first().map_or(0, |w| w.0.len()) * whole.len());
+        for (run, (rows, policies)) in (start..).zip(whole) {
+            summarizer.add_run(&rows);
+            if let (None, Some(policies)) = (&kept, policies) {
+                kept = Some(RunEvents { run, policies });
+            }
+            records.extend(rows);
         }
-        let cut = (whole.len() as u64) < end - start;
-        start += whole.len() as u64;
-        let records: Vec<RunRecord> = whole.into_iter().flatten().collect();
+        let cut = done < end - start;
+        start += done;
         sink(&records)?;
         if let Some(p) = opts.progress {
             p(start - opts.runs.start);
@@ -325,5 +374,10 @@ pub fn run<E>(
         comparison: summarizer.comparison(),
         completed: start - opts.runs.start,
         interrupted,
+        events: kept,
     })
 }
+
+/// One run's records, and its policies' events when they were recorded and it had a
+/// rollback.
+type Simulated = (Vec<RunRecord>, Option<Vec<Vec<TraceEvent>>>);

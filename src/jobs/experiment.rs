@@ -54,18 +54,15 @@ impl Experiment {
             baseline: self.baseline,
             stop,
             progress,
+            events: true,
         };
-        let mut traced: Option<u64> = None;
-        let results = experiment::run(&self.source.scenario, &opts, |rows| {
-            traced = traced.or_else(|| super::system::first_rollback_run(rows));
-            runs.write(rows)
-        })?;
+        let results = experiment::run(&self.source.scenario, &opts, |rows| runs.write(rows))?;
         let runs_sha256 = runs.finish()?;
         rows::write_bytes(&dir, "summary.csv", summary_csv(&results.summary))?;
         if self.compare {
             rows::write_bytes(&dir, "comparison.csv", comparison_csv(&results.comparison))?;
         }
-        super::system::write(&dir, &self.source.scenario, self.seed, traced)?;
+        super::system::write(&dir, &self.source.scenario, results.events.as_ref())?;
         dir.write("scenario.toml", self.source.text.as_bytes())?;
         let mut manifest = self.manifest(&results);
         manifest.sha256.insert("runs.csv".into(), runs_sha256);

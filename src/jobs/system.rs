@@ -2,19 +2,19 @@
 //! of services and calls (`system.json`) and one traced run's events by service
 //! (`service-events.csv`, every policy on the same world).
 //!
-//! The run traced is the first of the invocation's runs in which any policy rolled back
-//! any service (its system row has `rollbacks > 0`): a shard picks the first such run of
-//! its slice, and `merge` keeps the file of the first shard that has one, which is the run
-//! one machine would have picked, so merged output stays byte-identical.
+//! The run shown is the first of the invocation's runs in which any policy rolled back
+//! any service (its system row has `rollbacks > 0`), its events recorded while the
+//! experiment simulated it (`experiment::Results::events`): a shard picks the first such
+//! run of its slice, and `merge` keeps the file of the first shard that has one, which is
+//! the run one machine would have picked, so merged output stays byte-identical.
 
-use crate::outcome::RunRecord;
+use crate::experiment::RunEvents;
 use crate::report::system::{
     GraphCall, GraphService, ServiceEventRow, SystemGraph, EVENTS_FILE, GRAPH_FILE,
 };
 use crate::report::{rows, OutputDir, ReportError};
 use crate::scenario::{Scenario, System};
 use crate::sim::trace::TraceEvent;
-use crate::sim::{replicate_system_traced, Prepared, World};
 
 /// The graph of `system`, as `system.json` holds it.
 pub fn graph(system: &System) -> SystemGraph {
@@ -40,14 +40,6 @@ pub fn graph(system: &System) -> SystemGraph {
     }
 }
 
-/// The first run among `records` (in run order) whose system row shows a rollback.
-pub fn first_rollback_run(records: &[RunRecord]) -> Option<u64> {
-    records
-        .iter()
-        .find(|r| r.service.as_deref() == Some("system") && r.rollbacks > 0)
-        .map(|r| r.run)
-}
-
 /// The events of a system's traced run of `policy` but the traffic steps (`share`), each
 /// with its service.
 pub fn events_of(events: &[TraceEvent], run: u64, policy: &str) -> Vec<ServiceEventRow> {
@@ -67,20 +59,6 @@ pub fn events_of(events: &[TraceEvent], run: u64, policy: &str) -> Vec<ServiceEv
         .collect()
 }
 
-/// Every policy of `scenario` (a system) on run `run`, traced: [`events_of`] each, policy
-/// after policy.
-pub fn service_events(scenario: &Scenario, seed: u64, run: u64) -> Vec<ServiceEventRow> {
-    let prepared = Prepared::new(scenario);
-    let world = World::for_run(scenario, seed, run);
-    let mut out = Vec::new();
-    for (k, p) in scenario.policies.iter().enumerate() {
-        if let Some((_, trace)) = replicate_system_traced(&prepared, &world, k) {
-            out.extend(events_of(&trace.events, run, &p.name));
-        }
-    }
-    out
-}
-
 /// Writes `system.json`, the graph of `system`.
 pub fn write_graph(dir: &OutputDir, system: &System) -> Result<(), ReportError> {
     let json = serde_json::to_vec_pretty(&graph(system)).map_err(|e| ReportError::Write {
@@ -91,20 +69,26 @@ pub fn write_graph(dir: &OutputDir, system: &System) -> Result<(), ReportError> 
     Ok(())
 }
 
-/// Writes `system.json` and, when `run` is given, `service-events.csv` of that run; nothing
-/// when `scenario` is not a system.
+/// Writes `system.json` and, when `events` are given, `service-events.csv` of their run
+/// (every policy's [`events_of`], policy after policy); nothing when `scenario` is not a
+/// system.
 pub fn write(
     dir: &OutputDir,
     scenario: &Scenario,
-    seed: u64,
-    run: Option<u64>,
+    events: Option<&RunEvents>,
 ) -> Result<(), ReportError> {
     let Some(system) = scenario.system.as_deref() else {
         return Ok(());
     };
     write_graph(dir, system)?;
-    if let Some(run) = run {
-        rows::write(dir, EVENTS_FILE, &service_events(scenario, seed, run))?;
+    if let Some(e) = events {
+        let lines: Vec<ServiceEventRow> = scenario
+            .policies
+            .iter()
+            .zip(&e.policies)
+            .flat_map(|(p, events)| events_of(events, e.run, &p.name))
+            .collect();
+        rows::write(dir, EVENTS_FILE, &lines)?;
     }
     Ok(())
 }

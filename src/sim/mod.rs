@@ -20,8 +20,9 @@ mod world;
 pub use crate::response::team::LivePage;
 pub use crate::signals::exposition::{Counters, LiveTick, LATENCY_BUCKETS_S};
 pub use engine::{
-    replicate, replicate_promoted, replicate_scripted, replicate_system, replicate_system_release,
-    replicate_system_traced, replicate_traced, Live, LiveEnd, LiveView, Prepared,
+    replicate, replicate_promoted, replicate_scripted, replicate_system, replicate_system_events,
+    replicate_system_release, replicate_system_traced, replicate_traced, Live, LiveEnd, LiveView,
+    Prepared,
 };
 pub use queue::{EventQueue, Phase as EventPhase};
 pub use world::World;

@@ -484,3 +484,66 @@ fn a_system_over_its_work_limit_is_refused_with_the_key_to_raise() {
     let raised = format!("{text}[limits]\nservice_ticks_per_run = 25_000_000\n");
     assert!(parse(&raised, "sys.toml").is_ok());
 }
+
+#[test]
+fn the_events_kept_are_those_of_the_traced_run_and_draw_nothing() {
+    use rollsim::experiment::{first_rollback_run, run, Options};
+    use rollsim::sim::{
+        replicate_system, replicate_system_events, replicate_system_traced, Prepared, World,
+    };
+    // The worked example, and a probe rule that holds on its dependencies: it reads no
+    // scrape, so a timeline (which draws scrapes for its rows) must not let its callers
+    // see more of their callees than the untraced run does.
+    let mut text = text_of("scenarios/checkout-payments-ledger.toml");
+    text.push_str(
+        "\n[[policies]]\nname = \"probes-held\"\nkind = \"consecutive\"\nfailures = 3\n\
+         hold_on_dependency = \"45m\"\n",
+    );
+    let s = scenario(&text);
+    let p = Prepared::new(&s);
+    let group = 4; // the system's row and three services'
+    for r in 0..12 {
+        let world = World::for_run(&s, 4, r);
+        let plain = replicate_system(&p, &world);
+        let (records, events) = replicate_system_events(&p, &world);
+        assert_eq!(
+            records, plain,
+            "run {r}: recording events changed the records"
+        );
+        assert_eq!(events.len(), s.policies.len());
+        for (k, policy_events) in events.iter().enumerate() {
+            let (record, trace) = replicate_system_traced(&p, &world, k).expect("a system");
+            assert_eq!(
+                record,
+                plain[k * group],
+                "run {r}, policy {k}: traced record"
+            );
+            assert_eq!(&trace.events, policy_events, "run {r}, policy {k}: events");
+        }
+    }
+    // The experiment keeps the first run with a rollback, whatever the thread count.
+    let all = records(&s, 4, 40);
+    let first = first_rollback_run(&all).expect("a run with a rollback");
+    let kept = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool");
+        let opts = Options {
+            events: true,
+            ..Options::new(4, 0..40)
+        };
+        pool.install(|| run(&s, &opts, |_| Ok::<(), ()>(())))
+            .expect("the sink never fails")
+            .events
+            .expect("events kept")
+    };
+    let one = kept(1);
+    assert_eq!(one.run, first);
+    assert_eq!(one, kept(2));
+    let world = World::for_run(&s, 4, first);
+    assert_eq!(one.policies, replicate_system_events(&p, &world).1);
+    // Nothing is kept unless asked for.
+    let plain = run(&s, &Options::new(4, 0..3), |_| Ok::<(), ()>(())).expect("runs");
+    assert_eq!(plain.events, None);
+}

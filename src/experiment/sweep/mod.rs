@@ -321,6 +321,7 @@ impl Sweep {
                 baseline: 0,
                 stop,
                 progress: Some(&tick),
+                events: false,
             };
             let scenario = &self.points[i].scenario;
             let (subset, changed) = match &known {

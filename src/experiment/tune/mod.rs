@@ -213,6 +213,7 @@ impl Tune {
                 baseline: 0,
                 stop,
                 progress: Some(&tick),
+                events: false,
             };
             let res = super::run(&s, &opts, |records| {
                 for run in records.chunk_by(|a, b| a.run == b.run) {

@@ -29,7 +29,9 @@ mod system;
 pub use live::{Live, LiveEnd, LiveView};
 pub use prepared::Prepared;
 use prepared::STOP_EVERY;
-pub use system::{replicate_system, replicate_system_release, replicate_system_traced};
+pub use system::{
+    replicate_system, replicate_system_events, replicate_system_release, replicate_system_traced,
+};
 
 struct Replication<'a, 'w> {
     p: &'a Prepared<'a>,
@@ -57,6 +59,10 @@ struct Replication<'a, 'w> {
     /// The error ratio of the last scrape delivered (both versions), while a release of
     /// service 0 exists: what a dependency-aware caller may see of it.
     seen_error: Option<f64>,
+    /// Whether its policy reads scrapes: only then are scrapes drawn in an untraced run,
+    /// so only then does `seen_error` follow them (a timeline draws scrapes for its rows,
+    /// which must not change what a dependency-aware caller sees).
+    reads_scrapes: bool,
     /// When the current release of service 0 last started to deploy (public knowledge).
     deployed_ms: Option<u64>,
     /// Per service, while nobody reads its health checks: the number of its next check.
@@ -143,11 +149,15 @@ impl<'a, 'w> Replication<'a, 'w> {
         let s = p.scenario;
         let response = Response::new(world.seed, s, spec, live);
         let mut needs = response.needs();
-        if trace.is_some() || live {
+        let reads_scrapes = needs.scrapes;
+        // Rows (a timeline's or a game's) show every scrape; a trace of events only draws
+        // nothing the run would not draw, so it is the untraced run, event for event.
+        let rows = live || trace.as_ref().is_some_and(|t| !t.events_only);
+        if rows {
             needs.scrapes = true;
             needs.latency = true;
         }
-        if (trace.is_some() || live) && s.service.capacity_rps.is_some() {
+        if rows && s.service.capacity_rps.is_some() {
             // A trace records the gauges for its replay, a game exposes them (their own
             // stream: nothing moves).
             needs.gauges = true;
@@ -226,6 +236,7 @@ impl<'a, 'w> Replication<'a, 'w> {
             deploys: true,
             last: CalleeState::default(),
             seen_error: None,
+            reads_scrapes,
             deployed_ms: None,
             parked_probes: vec![None; 1], // one per service, as `services`
             probes_parked: false,

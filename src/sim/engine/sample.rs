@@ -24,7 +24,8 @@ impl Replication<'_, '_> {
 
         // 1. Observations whose delay has passed reach the policy.
         while let Some(p) = self.signals.due(t) {
-            if let (true, Some(old), Some(new)) = (self.in_system, p.scrape.old, p.scrape.new) {
+            let seen = self.in_system && self.reads_scrapes;
+            if let (true, Some(old), Some(new)) = (seen, p.scrape.old, p.scrape.new) {
                 let requests = old.requests + new.requests;
                 if requests > 0 {
                     self.seen_error = Some((old.errors + new.errors) as f64 / requests as f64);

@@ -18,7 +18,7 @@ use crate::outcome::system::{score, ServiceRun, StormRule};
 use crate::outcome::RunRecord;
 use crate::scenario::System;
 use crate::sim::rng::{run_seed, stream, Stream};
-use crate::sim::trace::Trace;
+use crate::sim::trace::{Trace, TraceEvent};
 use crate::sim::world::World;
 use rand::Rng;
 
@@ -77,9 +77,33 @@ pub fn replicate_system(p: &Prepared<'_>, world: &World) -> Vec<RunRecord> {
     let policies = p.scenario.policies.len();
     let mut out = Vec::with_capacity(policies * (system.services.len() + 1));
     for k in 0..policies {
-        out.extend(one_policy(p, system, world, &worlds, k, false, None).0);
+        out.extend(one_policy(p, system, world, &worlds, k, Record::Nothing, None).0);
     }
     out
+}
+
+/// [`replicate_system`], with each policy's events (in scenario order): every service's,
+/// each detail led by the service's name, in time order, as [`replicate_system_traced`]
+/// records them. Recording events draws nothing the untraced run does not draw, so the
+/// records are [`replicate_system`]'s, bit for bit, and the events are those of the very
+/// run scored: an experiment keeps them for its chosen run without simulating it again.
+pub fn replicate_system_events(
+    p: &Prepared<'_>,
+    world: &World,
+) -> (Vec<RunRecord>, Vec<Vec<TraceEvent>>) {
+    let Some(system) = p.scenario.system.as_deref() else {
+        return (Vec::new(), Vec::new());
+    };
+    let worlds = worlds(system, world, None);
+    let policies = p.scenario.policies.len();
+    let mut out = Vec::with_capacity(policies * (system.services.len() + 1));
+    let mut events = Vec::with_capacity(policies);
+    for k in 0..policies {
+        let (records, trace, _) = one_policy(p, system, world, &worlds, k, Record::Events, None);
+        out.extend(records);
+        events.push(trace.map(|t| t.events).unwrap_or_default());
+    }
+    (out, events)
 }
 
 /// Policy `k` of a system scenario on the run of `world` when only service `service`
@@ -102,7 +126,8 @@ pub fn replicate_system_release(
         return (Vec::new(), None);
     }
     let worlds = worlds(system, world, Some((service, bad)));
-    let (records, _, promoted) = one_policy(p, system, world, &worlds, k, false, Some(service));
+    let (records, _, promoted) =
+        one_policy(p, system, world, &worlds, k, Record::Nothing, Some(service));
     (records, promoted)
 }
 
@@ -120,7 +145,7 @@ pub fn replicate_system_traced(
         return None;
     }
     let worlds = worlds(system, world, None);
-    let (records, trace, _) = one_policy(p, system, world, &worlds, k, true, None);
+    let (records, trace, _) = one_policy(p, system, world, &worlds, k, Record::Timeline, None);
     Some((records.into_iter().next()?, trace.unwrap_or_default()))
 }
 
@@ -133,13 +158,23 @@ fn explains(r: &Replication<'_, '_>, t: u64, window_ms: u64, slo: f64) -> bool {
         || r.seen_error.is_some_and(|e| e > slo)
 }
 
+/// What a system's run records beside its records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Record {
+    Nothing,
+    /// Every service's events, and nothing drawn for them.
+    Events,
+    /// Every service's events, and the entry service's rows (its scrapes drawn for them).
+    Timeline,
+}
+
 fn one_policy(
     p: &Prepared<'_>,
     system: &System,
     world: &World,
     worlds: &[World],
     k: usize,
-    traced: bool,
+    record: Record,
     only: Option<usize>,
 ) -> (Vec<RunRecord>, Option<Trace>, Option<u64>) {
     let s = p.scenario;
@@ -149,8 +184,8 @@ fn one_policy(
     let mut reps: Vec<Replication<'_, '_>> = (0..n)
         .map(|i| {
             let spec = &system.services[i].scenario.policies[k];
-            let trace = traced.then(|| Trace {
-                events_only: i != users,
+            let trace = (record != Record::Nothing).then(|| Trace {
+                events_only: record == Record::Events || i != users,
                 ..Trace::default()
             });
             let mut r = Replication::new(&p.services[i], &worlds[i], spec, trace, false);
@@ -213,7 +248,7 @@ fn one_policy(
         t += dt;
     }
     let mut runs = Vec::with_capacity(n);
-    let mut whole: Option<Trace> = traced.then(Trace::default);
+    let mut whole: Option<Trace> = (record != Record::Nothing).then(Trace::default);
     let mut promoted = None;
     for (i, mut r) in reps.into_iter().enumerate() {
         r.advance(s.duration_ms);
