@@ -9,6 +9,7 @@ use crate::sim::rng::sample::{binomial, requests, Drift};
 use crate::sim::rng::{stream, stream_at, Stream, StreamRng};
 
 /// The streams of a service's traffic, and the drift of its baseline error rate.
+#[derive(Clone)]
 pub struct Traffic<'a> {
     seed: u64,
     traffic: StreamRng,
@@ -31,6 +32,7 @@ pub struct Traffic<'a> {
 }
 
 /// What is left to draw of the current block.
+#[derive(Clone)]
 struct BlockState {
     /// Its first interval and one past its last.
     first: u64,
@@ -51,6 +53,7 @@ struct BlockState {
 
 /// A block whose truth is constant (but for the baseline's drift): its errors and
 /// successes drawn at once, split into intervals when asked for.
+#[derive(Clone)]
 struct Constant {
     /// The version serving every request, and its share (0 or 1).
     version: usize,

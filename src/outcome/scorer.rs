@@ -32,6 +32,18 @@ pub struct Scorer {
 }
 
 impl Scorer {
+    /// The policy whose run it scores.
+    pub fn policy(&self) -> &str {
+        &self.out.policy
+    }
+
+    /// The same scorer under another policy's name: what a system's stretch before any
+    /// deploy scored is every policy's (nothing in it depends on the policy).
+    pub fn with_policy(mut self, policy: &str) -> Self {
+        self.out.policy = policy.to_string();
+        self
+    }
+
     /// A scorer for `record` (the run's identity and truth, nothing happened yet).
     pub fn new(record: RunRecord, slo_error_rate: f64) -> Self {
         Scorer {

@@ -86,7 +86,7 @@ impl Ask {
 }
 
 /// The event queue and the timeline of one replication.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Agenda {
     /// Events by (time, phase, insertion order).
     pub queue: EventQueue<Event>,

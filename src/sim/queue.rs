@@ -27,6 +27,7 @@ pub enum Phase {
     Probe = 3,
 }
 
+#[derive(Clone)]
 struct Entry<E> {
     time_ms: u64,
     phase: Phase,
@@ -59,6 +60,7 @@ impl<E> Ord for Entry<E> {
 }
 
 /// A priority queue of events in simulated time.
+#[derive(Clone)]
 pub struct EventQueue<E> {
     heap: BinaryHeap<Entry<E>>,
     next_seq: u64,

@@ -14,6 +14,7 @@ use crate::sim::agenda::{Agenda, Event};
 use crate::sim::rng::sample::TailCache;
 
 /// One service and its state in one run.
+#[derive(Clone)]
 pub struct Service<'a, 'w> {
     /// Its index in the engine's services (its events carry it).
     pub index: usize,

@@ -390,6 +390,25 @@ impl<'a, 'w> Replication<'a, 'w> {
         self.probes_parked = still;
     }
 
+    /// Takes over the state `shared` reached in a stretch where nothing depends on the
+    /// policy (a system's run before its first deploy: no release exists, no observation
+    /// is drawn): its agenda (with its timeline), services, clock, what its callers saw of
+    /// it and its score so far, under this replication's policy. Its own release,
+    /// signals, response and parked health checks stay as they started, as they would
+    /// have stayed through that stretch.
+    fn resume(&mut self, shared: &Replication<'a, 'w>) {
+        let policy = self.scorer.policy().to_string();
+        self.agenda = shared.agenda.clone();
+        self.services = shared.services.clone();
+        self.scorer = shared.scorer.clone().with_policy(&policy);
+        self.now_ms = shared.now_ms;
+        self.until_ms = shared.until_ms;
+        self.next_ticks = shared.next_ticks.clone();
+        self.last = shared.last;
+        self.seen_error = shared.seen_error;
+        self.deployed_ms = shared.deployed_ms;
+    }
+
     /// The record of the run and its timeline.
     fn finish(self) -> (RunRecord, Option<Trace>) {
         let data = self.services[0].data.as_ref();

@@ -76,8 +76,21 @@ pub fn replicate_system(p: &Prepared<'_>, world: &World) -> Vec<RunRecord> {
     let worlds = worlds(system, world, None);
     let policies = p.scenario.policies.len();
     let mut out = Vec::with_capacity(policies * (system.services.len() + 1));
+    let prefix = Prefix::new(p, system, &worlds, Record::Nothing);
     for k in 0..policies {
-        out.extend(one_policy(p, system, world, &worlds, k, Record::Nothing, None).0);
+        out.extend(
+            one_policy(
+                p,
+                system,
+                world,
+                &worlds,
+                k,
+                Record::Nothing,
+                None,
+                Some(&prefix),
+            )
+            .0,
+        );
     }
     out
 }
@@ -97,9 +110,19 @@ pub fn replicate_system_events(
     let worlds = worlds(system, world, None);
     let policies = p.scenario.policies.len();
     let mut out = Vec::with_capacity(policies * (system.services.len() + 1));
+    let prefix = Prefix::new(p, system, &worlds, Record::Events);
     let mut events = Vec::with_capacity(policies);
     for k in 0..policies {
-        let (records, trace, _) = one_policy(p, system, world, &worlds, k, Record::Events, None);
+        let (records, trace, _) = one_policy(
+            p,
+            system,
+            world,
+            &worlds,
+            k,
+            Record::Events,
+            None,
+            Some(&prefix),
+        );
         out.extend(records);
         events.push(trace.map(|t| t.events).unwrap_or_default());
     }
@@ -126,8 +149,16 @@ pub fn replicate_system_release(
         return (Vec::new(), None);
     }
     let worlds = worlds(system, world, Some((service, bad)));
-    let (records, _, promoted) =
-        one_policy(p, system, world, &worlds, k, Record::Nothing, Some(service));
+    let (records, _, promoted) = one_policy(
+        p,
+        system,
+        world,
+        &worlds,
+        k,
+        Record::Nothing,
+        Some(service),
+        None,
+    );
     (records, promoted)
 }
 
@@ -145,7 +176,8 @@ pub fn replicate_system_traced(
         return None;
     }
     let worlds = worlds(system, world, None);
-    let (records, trace, _) = one_policy(p, system, world, &worlds, k, Record::Timeline, None);
+    let (records, trace, _) =
+        one_policy(p, system, world, &worlds, k, Record::Timeline, None, None);
     Some((records.into_iter().next()?, trace.unwrap_or_default()))
 }
 
@@ -168,20 +200,18 @@ enum Record {
     Timeline,
 }
 
-fn one_policy(
-    p: &Prepared<'_>,
-    system: &System,
-    world: &World,
-    worlds: &[World],
+/// The replications of policy `k`'s run on every service, started (time 0).
+fn replications<'a, 'w>(
+    p: &'a Prepared<'a>,
+    system: &'a System,
+    worlds: &'w [World],
     k: usize,
     record: Record,
     only: Option<usize>,
-) -> (Vec<RunRecord>, Option<Trace>, Option<u64>) {
-    let s = p.scenario;
-    let n = system.services.len();
+) -> Vec<Replication<'a, 'w>> {
     // The users' service: its rows are the traced system's rows.
     let users = system.services.iter().position(|s| s.entry).unwrap_or(0);
-    let mut reps: Vec<Replication<'_, '_>> = (0..n)
+    let mut reps: Vec<Replication<'_, '_>> = (0..system.services.len())
         .map(|i| {
             let spec = &system.services[i].scenario.policies[k];
             let trace = (record != Record::Nothing).then(|| Trace {
@@ -197,21 +227,76 @@ fn one_policy(
     for r in &mut reps {
         r.start();
     }
-    let deps: Vec<Vec<usize>> = (0..n).map(|i| system.dependencies(i)).collect();
+    reps
+}
+
+/// A system's run stepped to the first instant a policy could act (its first deploy):
+/// until then nothing depends on the policy (no release exists, no policy watches, no
+/// observation is drawn), so the stretch is simulated once, under the first policy, and
+/// every policy's run goes on from a copy of it.
+struct Prefix<'a, 'w> {
+    reps: Vec<Replication<'a, 'w>>,
+    memos: Vec<Vec<CallMemo>>,
+    /// The first interval not yet simulated.
+    t: u64,
+}
+
+impl<'a, 'w> Prefix<'a, 'w> {
+    fn new(p: &'a Prepared<'a>, system: &'a System, worlds: &'w [World], record: Record) -> Self {
+        let mut reps = replications(p, system, worlds, 0, record, None);
+        let mut memos = memos(system);
+        let first_deploy = system
+            .services
+            .iter()
+            .map(|s| s.scenario.release.at_ms)
+            .min()
+            .unwrap_or(0);
+        // Interval `t` is simulated with every event up to `t`: those before the deploy.
+        let deps = dependencies(system);
+        let t = step(p, system, 0, &deps, &mut reps, &mut memos, 0, first_deploy);
+        Prefix { reps, memos, t }
+    }
+}
+
+/// Each service's dependencies, direct or not (see `System::dependencies`).
+fn dependencies(system: &System) -> Vec<Vec<usize>> {
+    (0..system.services.len())
+        .map(|i| system.dependencies(i))
+        .collect()
+}
+
+/// One memo per call (caller, call), kept from interval to interval.
+fn memos(system: &System) -> Vec<Vec<CallMemo>> {
+    system
+        .services
+        .iter()
+        .map(|s| vec![CallMemo::default(); s.calls.len()])
+        .collect()
+}
+
+/// Steps every service of policy `k`'s run interval by interval from the interval at
+/// `from` while intervals start before `until` (and the horizon); returns the first
+/// interval not simulated.
+#[allow(clippy::too_many_arguments)]
+fn step(
+    p: &Prepared<'_>,
+    system: &System,
+    k: usize,
+    deps: &[Vec<usize>],
+    reps: &mut [Replication<'_, '_>],
+    memos: &mut [Vec<CallMemo>],
+    from: u64,
+    until: u64,
+) -> u64 {
+    let s = p.scenario;
     let dt = s.scrape_interval_ms;
     let retried = system
         .services
         .iter()
         .any(|s| s.calls.iter().any(|c| c.retries > 0));
-    // One memo per call (caller, call), and the rates, kept from interval to interval.
-    let mut memos: Vec<Vec<CallMemo>> = system
-        .services
-        .iter()
-        .map(|s| vec![CallMemo::default(); s.calls.len()])
-        .collect();
-    let mut rates = Vec::with_capacity(n);
-    let mut t = 0;
-    while t < s.duration_ms {
+    let mut rates = Vec::with_capacity(reps.len());
+    let mut t = from;
+    while t < s.duration_ms && t < until {
         if retried {
             // Each retry is another request at the callee: its rate follows its callers'
             // attempts, each failing as the callee did in the interval before (a retry
@@ -247,6 +332,35 @@ fn one_policy(
         }
         t += dt;
     }
+    t
+}
+
+#[allow(clippy::too_many_arguments)]
+fn one_policy<'a, 'w>(
+    p: &'a Prepared<'a>,
+    system: &'a System,
+    world: &World,
+    worlds: &'w [World],
+    k: usize,
+    record: Record,
+    only: Option<usize>,
+    prefix: Option<&Prefix<'a, 'w>>,
+) -> (Vec<RunRecord>, Option<Trace>, Option<u64>) {
+    let s = p.scenario;
+    let n = system.services.len();
+    let users = system.services.iter().position(|s| s.entry).unwrap_or(0);
+    let mut reps = replications(p, system, worlds, k, record, only);
+    let (mut memos, from) = match prefix {
+        Some(pre) => {
+            for (r, shared) in reps.iter_mut().zip(&pre.reps) {
+                r.resume(shared);
+            }
+            (pre.memos.clone(), pre.t)
+        }
+        None => (memos(system), 0),
+    };
+    let deps = dependencies(system);
+    step(p, system, k, &deps, &mut reps, &mut memos, from, u64::MAX);
     let mut runs = Vec::with_capacity(n);
     let mut whole: Option<Trace> = (record != Record::Nothing).then(Trace::default);
     let mut promoted = None;
