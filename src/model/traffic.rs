@@ -29,6 +29,9 @@ pub struct Traffic<'a> {
     shifted: bool,
     /// The draws of the current block.
     block: Box<BlockState>,
+    /// Whether nothing reads an interval's counts but the scorer, which only sums them
+    /// (see [`Traffic::counts_unread`]).
+    counts_unread: bool,
 }
 
 /// What is left to draw of the current block.
@@ -65,6 +68,9 @@ struct Constant {
     e_left: u64,
     s_left: u64,
     w_left: f64,
+    /// Intervals passed whose counts nobody read, not yet split off (see
+    /// [`Traffic::counts_unread`]): the ones just before the current interval.
+    deferred: u64,
 }
 
 /// `part / whole` as a probability (0 when nothing is left).
@@ -110,7 +116,22 @@ impl<'a> Traffic<'a> {
                 baselines: None,
                 constant: None,
             }),
+            counts_unread: false,
         }
+    }
+
+    /// The same, for a run where nothing reads an interval's requests and errors but the
+    /// scorer, which only sums them (a policy that reads no scrape, nothing traced or
+    /// shown, no data store): while a constant block's truth stays as it was, its
+    /// intervals' counts are not split off one by one. They reach the scorer all at once,
+    /// with the block's last interval (the block's totals, less what was split off), or,
+    /// when the truth changes within the block, split off then by the very bridges, in
+    /// the same order, that interval-by-interval drawing would have drawn: every draw,
+    /// every total, every later interval is the same; only the counts of single
+    /// intervals, which nobody reads, are not drawn.
+    pub fn counts_unread(mut self) -> Self {
+        self.counts_unread = true;
+        self
     }
 
     /// The same, its run starting at model time `clock_ms` (a train's slot): its blocks'
@@ -213,6 +234,7 @@ impl<'a> Traffic<'a> {
             e_left: 0,
             s_left: 0,
             w_left: 0.0,
+            deferred: 0,
         });
         let mut w_left = 0.0;
         for (k, &pk) in p.iter().enumerate().take(BLOCK_TICKS) {
@@ -234,6 +256,14 @@ impl<'a> Traffic<'a> {
         };
         c.e_left = binomial(errors, block.n_left, fraction(w_left, block.m_left));
         c.s_left = block.n_left - c.e_left;
+    }
+
+    /// The error probability of each interval of the current block, if its truth is
+    /// constant (see [`Self::set_constant`]; empty otherwise).
+    #[inline]
+    pub fn constant_error_probs(&self) -> &[f64] {
+        let len = (self.block.end - self.block.first) as usize;
+        self.block.constant.as_ref().map_or(&[], |c| &c.p[..len])
     }
 
     /// The rest of a constant block at once: (requests, errors), nothing left to split.
@@ -260,43 +290,67 @@ impl<'a> Traffic<'a> {
     /// The requests and errors of interval `i` of the current block at `share` under
     /// `truth`: split off the block's totals while its truth stays what it was at its
     /// start; otherwise its requests split off the requests left and their errors drawn.
+    /// With [`Self::counts_unread`], the counts of a constant block's intervals are held
+    /// back and handed over with a later interval's (see there).
     pub fn block_interval(&mut self, i: u64, share: f64, truth: &[VersionTruth; 2]) -> Split {
         let Some(blocks) = self.blocks else {
             return self.split(0, share, truth);
         };
         let m = self.mean(blocks, i);
+        let shifted = self.shifted;
+        let unread = self.counts_unread;
         let block = &mut *self.block;
         let last = i + 1 >= block.end;
         let k = (i - block.first) as usize;
+        // Requests and errors of the intervals held back, split off now.
+        let mut held = (0, 0, 0);
         if let Some(c) = &mut block.constant {
-            if share == c.share && truth[c.version].error_prob == c.p[k] {
-                let w = c.w[k];
+            let version = c.version;
+            if share == c.share && truth[version].error_prob == c.p[k] {
+                if unread && !last {
+                    c.deferred += 1;
+                    return Split {
+                        requests: [0; 2],
+                        errors: [0; 2],
+                    };
+                }
+                // The last interval takes what is left, held-back intervals included.
                 let (e, s) = if last {
                     (c.e_left, c.s_left)
                 } else {
-                    let e = binomial(&mut block.bridge, c.e_left, fraction(w, c.w_left));
-                    let s = binomial(
-                        &mut block.bridge,
-                        c.s_left,
-                        fraction(m - w, block.m_left - c.w_left),
-                    );
-                    (e, s)
+                    bridge(&mut block.bridge, c, m, block.m_left, c.w[k])
                 };
                 c.e_left -= e;
                 c.s_left -= s;
-                c.w_left -= w;
+                c.w_left -= c.w[k];
                 block.n_left -= e + s;
                 block.m_left -= m;
                 let mut out = Split {
                     requests: [0; 2],
                     errors: [0; 2],
                 };
-                out.requests[c.version] = e + s;
-                out.errors[c.version] = e;
+                out.requests[version] = e + s;
+                out.errors[version] = e;
                 return out;
             }
-            // The truth changed within the block: its requests left stay, their errors
-            // are drawn under the truth as it is.
+            // The truth changed within the block: the intervals held back are split off
+            // as they would have been, then its requests left stay, their errors drawn
+            // under the truth as it is.
+            for j in i - c.deferred..i {
+                let kj = (j - block.first) as usize;
+                let mj = if shifted {
+                    block.means[kj]
+                } else {
+                    blocks.mean(j)
+                };
+                let (e, s) = bridge(&mut block.bridge, c, mj, block.m_left, c.w[kj]);
+                c.e_left -= e;
+                c.s_left -= s;
+                c.w_left -= c.w[kj];
+                block.n_left -= e + s;
+                block.m_left -= mj;
+                held = (version, held.1 + e + s, held.2 + e);
+            }
             block.constant = None;
         }
         let n = if last {
@@ -306,7 +360,10 @@ impl<'a> Traffic<'a> {
         };
         block.n_left -= n;
         block.m_left -= m;
-        self.split(n, share, truth)
+        let mut out = self.split(n, share, truth);
+        out.requests[held.0] += held.1;
+        out.errors[held.0] += held.2;
+        out
     }
 
     /// Requests arriving in an interval of mean `mean`.
@@ -340,6 +397,16 @@ impl<'a> Traffic<'a> {
             errors: [e_old, e_new],
         }
     }
+}
+
+/// The errors and successes of one interval of a constant block of mean `m` and error
+/// weight `w` (`m_i p_i`), split off what is left of the block (`m_left`: the means left)
+/// by binomial bridges drawn from `bridge`, errors first.
+#[inline]
+fn bridge(bridge: &mut StreamRng, c: &Constant, m: f64, m_left: f64, w: f64) -> (u64, u64) {
+    let e = binomial(bridge, c.e_left, fraction(w, c.w_left));
+    let s = binomial(bridge, c.s_left, fraction(m - w, m_left - c.w_left));
+    (e, s)
 }
 
 /// Requests and failed requests per version (old, new).

@@ -147,6 +147,14 @@ impl<'a, 'w> Service<'a, 'w> {
         self
     }
 
+    /// The same, in a run where nothing reads its intervals' requests and errors but the
+    /// scorer's sums (see [`Traffic::counts_unread`]): a constant block's counts are then
+    /// handed over at once, with the same totals and draws.
+    pub fn counts_unread(mut self) -> Self {
+        self.traffic = self.traffic.counts_unread();
+        self
+    }
+
     /// The model time at which its run starts (0 for a one-release run): the on-call's
     /// clock too, whose night and weekend a page meets.
     pub fn clock_ms(&self) -> u64 {
@@ -451,8 +459,9 @@ impl<'a, 'w> Service<'a, 'w> {
     }
 
     /// The whole of a constant block that starts at `t` (see [`Self::start_block`]) at
-    /// once (never with a data store, whose reads and writes are drawn per interval): its totals, and each interval's service level handed to `level` as the
-    /// interval would have been scored, one by one (the drift moves the baseline in each).
+    /// once (never with a data store, whose reads and writes are drawn per interval): its
+    /// totals, and each interval's service level handed to `level` as the interval would
+    /// have been scored, one by one (the drift moves the baseline in each).
     pub fn skip_block(
         &mut self,
         t: u64,
@@ -460,37 +469,37 @@ impl<'a, 'w> Service<'a, 'w> {
         mut level: impl FnMut(&ServiceLevel),
     ) -> Stretch {
         let share = release.share;
-        let mut onset = None;
         let base = self.scenario.service.baseline_error_rate;
         let (first, end) = match self.traffic.blocks() {
             Some(b) => (t / b.dt_ms(), b.range(t / b.dt_ms() / BLOCK_TICKS as u64).1),
             None => (0, 0),
         };
-        let mut last: Option<(f64, ServiceLevel)> = None;
+        // Every interval's truth is the block's first, but for the serving version's error
+        // probability, which moves with the drifting baseline and was computed for each
+        // interval when the block started: the truth and its service level are computed
+        // once, and only the error ratio is computed again per interval, as
+        // `Self::level` computes it (the other version's term is `0 × p`, exactly 0).
+        let x = self.traffic.baseline_at(first, base);
+        let (truth, onset) = self.truth(t, 0.0, x, release);
+        let iv = Interval {
+            served: Split {
+                requests: [0; 2],
+                errors: [0; 2],
+            },
+            truth,
+            data_error: [0.0; 2],
+            onset_ms: onset,
+        };
+        let at = self.level(&iv, share);
+        let ps = self.traffic.constant_error_probs();
         for i in first..end {
-            let x = self.traffic.baseline_at(i, base);
-            self.baseline = x;
-            // Without drift every interval's truth is the same: computed once.
-            let at = match last {
-                Some((y, at)) if y == x => at,
-                _ => {
-                    let (truth, onset_ms) = self.truth(t, 0.0, x, release);
-                    onset = onset.or(onset_ms);
-                    let iv = Interval {
-                        served: Split {
-                            requests: [0; 2],
-                            errors: [0; 2],
-                        },
-                        truth,
-                        data_error: [0.0; 2],
-                        onset_ms,
-                    };
-                    self.level(&iv, share)
-                }
-            };
-            last = Some((x, at));
-            level(&at);
+            let p = ps.get((i - first) as usize).copied();
+            level(&ServiceLevel {
+                error_ratio: p.map_or(at.error_ratio, |p| either(p, 0.0)),
+                ..at
+            });
         }
+        self.baseline = self.traffic.baseline_at(end.max(first + 1) - 1, base);
         let (requests, failed) = self.traffic.skip_block();
         Stretch {
             requests,

@@ -191,21 +191,22 @@ impl<'a, 'w> Replication<'a, 'w> {
             after_promotion,
         };
         let sigma = p.model.latency_sigma;
+        // Nothing but the scorer's sums reads an interval's counts: no scrape drawn (a
+        // trace and a game draw them all), no data store drawing from them.
+        let counts_unread = !needs.scrapes && trace.is_none() && !live && s.data.is_none();
+        // A train's slot at another time of day or week draws in blocks too: each block's
+        // means are the model's at the slot's clock (see `model::blocks`).
+        let service = Service::new(0, s, &p.model, &world.faults, world.seed, p.blocks.as_ref())
+            .with_clock(world.clock_ms);
         Replication {
             p,
             world,
             agenda: Agenda::new(trace),
-            // A train's slot at another time of day or week draws in blocks too: each
-            // block's means are the model's at the slot's clock (see `model::blocks`).
-            services: vec![Service::new(
-                0,
-                s,
-                &p.model,
-                &world.faults,
-                world.seed,
-                p.blocks.as_ref(),
-            )
-            .with_clock(world.clock_ms)],
+            services: vec![if counts_unread {
+                service.counts_unread()
+            } else {
+                service
+            }],
             releases: vec![Release::new(0, release, &spec.rollout, s.service.replicas)],
             signals: {
                 let signals = Signals::new(world.seed, s, needs, sigma).with_faults(
