@@ -23,7 +23,10 @@
 //!   within the block after all (an event nobody foresaw at its start: a policy's
 //!   decision, a command), the rest of the block continues as a general block from the
 //!   requests left: the requests of the remaining intervals do not depend on the truth,
-//!   and their errors are drawn afresh under the new truth, which is exact.
+//!   and their errors are drawn afresh under the new truth, which is exact. Where nothing
+//!   but the scorer reads an interval's counts, the split is put off: the block's last
+//!   interval takes the totals left, and a change of the truth first splits the intervals
+//!   passed by the same bridges in the same order (see `Traffic::counts_unread`).
 //! - any other block splits `N` into its intervals by a binomial bridge
 //!   (`n_i ~ Binomial(N_left, m_i / M_left)`, the multinomial of a Poisson total) and draws
 //!   each interval's share and errors as the scrape-by-scrape path always did.
