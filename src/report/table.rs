@@ -339,7 +339,9 @@ fn legend(metrics: &[String], dropped: bool, whole: &str, system: bool) -> Strin
     let mut out = "mean per run [95% interval]".to_string();
     if metrics.iter().any(|m| Unit::of(m) == Unit::Percent) {
         out.push_str(if system {
-            "; rates are % of runs (one release per service per run; a policy's row adds up its services')"
+            // Two lines: each fits 100 columns.
+            "; rates are % of runs (one release per service per run)\n\
+             a policy's row adds up its services' (200% is two per run)"
         } else {
             "; rates are % of runs (one release per run)"
         });
@@ -560,7 +562,10 @@ mod tests {
         }
         let t = sweep_table(&params, &[system], "gate", &SWEEP_METRICS, WIDTH);
         assert!(
-            t.contains("rates are % of runs (one release per service per run; a policy's row adds up its services')"),
+            t.contains(
+                "rates are % of runs (one release per service per run)\n\
+                 a policy's row adds up its services' (200% is two per run)\n"
+            ),
             "{t}"
         );
     }
@@ -577,8 +582,13 @@ mod tests {
         let system = policy_table(&s, &m, &[0, 2, 1], Format::Table, WIDTH);
         assert!(
             system.contains(
-                "(one release per service per run; a policy's row adds up its services')"
+                "(one release per service per run)\n\
+                 a policy's row adds up its services' (200% is two per run)\n"
             ),
+            "{system}"
+        );
+        assert!(
+            system.lines().all(|l| l.chars().count() <= WIDTH),
             "{system}"
         );
     }
