@@ -3,6 +3,7 @@
 //! directory (`fit.csv`, `ks.csv`, `acf.csv`, `quantiles.csv`, `manifest.json`).
 
 use super::args::CalibrateArgs;
+use super::note;
 use super::replay::{read_recording, read_text, typed, FileDigest, ReadRecording};
 use super::{check_stop, stop_flag, Interrupted, UsageError, NOTHING_WRITTEN};
 use anyhow::{Context, Result};
@@ -302,16 +303,19 @@ pub fn calibrate(a: &CalibrateArgs, argv: &[String]) -> Result<()> {
     json.push(b'\n');
     dir.write("manifest.json", &json)?;
 
+    let mut text = String::new();
     for line in calibrate::report_lines(&c, a.seed, a.runs) {
-        println!(
-            "{}",
-            super::experiment::wrap_long_lines(&line, rollsim::report::table::WIDTH)
-        );
+        text.push_str(&super::experiment::wrap_long_lines(
+            &line,
+            rollsim::report::table::WIDTH,
+        ));
+        text.push('\n');
     }
-    eprintln!(
+    super::say(&text)?;
+    note(format_args!(
         "wrote {} and {}/ (fit.csv, ks.csv, acf.csv, quantiles.csv, calibration.svg and .png)",
         a.out.display(),
         dir.path().display()
-    );
+    ));
     Ok(())
 }

@@ -156,9 +156,9 @@ pub fn demo(argv: &[String]) -> Result<()> {
     let out = PathBuf::from("rollsim-demo");
     // Re-running the demo replaces its own earlier output, never someone else's files.
     let ours = out.join("manifest.json").exists();
-    eprintln!(
+    note(format_args!(
         "rollsim: no command given; running the built-in quickstart demo (see `rollsim --help`)"
-    );
+    ));
     let print = Print::check(None, false, &scenario)?;
     // What reproduces the demo from its own copy of the scenario, as printed and recorded
     // (the built-in scenario has no file of its own to name).
@@ -201,10 +201,10 @@ pub fn demo(argv: &[String]) -> Result<()> {
         gates: Gates::default(),
     };
     execute(&job)?;
-    eprintln!(
+    note(format_args!(
         "demo output is in {}/; next: `rollsim run scenarios/quickstart.toml --runs 2000 --seed 42 --out reports/quickstart`",
         out.display()
-    );
+    ));
     Ok(())
 }
 

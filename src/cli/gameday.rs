@@ -2,6 +2,7 @@
 //! [`rollsim::gameday::run`] and prints the scorecard.
 
 use super::args::GamedayArgs;
+use super::note;
 use super::{command_line, default_out, load, pick_seed, policy_index, UsageError};
 use anyhow::Result;
 use rollsim::gameday::run::{run, GameDay};
@@ -105,29 +106,24 @@ pub fn gameday(a: &GamedayArgs, argv: &[String]) -> Result<()> {
         },
         if played.release_bad { "bad" } else { "good" }
     );
-    println!(
-        "{}",
-        super::experiment::wrap(&over, rollsim::report::table::WIDTH)
-    );
-    print!("{}", scorecard::text(&played.rows));
+    // Printed as `run` prints its table: a reader that left (`| head -1`) stops the text,
+    // not the report built after it.
+    let width = rollsim::report::table::WIDTH;
+    let mut text = format!("{}\n", super::experiment::wrap(&over, width));
+    text.push_str(&scorecard::text(&played.rows));
     if let Some((team, policies)) = played.rows.split_first() {
         let standing = scorecard::standing(team, policies, &played.oracles);
-        println!(
-            "{}",
-            super::experiment::wrap(&standing, rollsim::report::table::WIDTH)
-        );
+        text.push_str(&format!("{}\n", super::experiment::wrap(&standing, width)));
     }
-    println!(
-        "replay: {}",
-        super::experiment::wrap_command(&played.replay, rollsim::report::table::WIDTH)
-    );
+    text.push_str(&format!(
+        "replay: {}\n",
+        super::experiment::wrap_command(&played.replay, width)
+    ));
+    super::say(&text)?;
     let wrote = format!(
         "wrote {}/ (scorecard.html, scorecard.csv, actions.csv, trace.csv, events.csv, runs.csv)",
         played.dir.path().display()
     );
-    eprintln!(
-        "{}",
-        super::experiment::wrap(&wrote, rollsim::report::table::WIDTH)
-    );
+    note(super::experiment::wrap(&wrote, width));
     super::report::after_command(played.dir.path(), None)
 }

@@ -1,6 +1,7 @@
 //! `rollsim import`: a controller's YAML in, the equivalent policy (TOML) on stdout, what
 //! cannot be modelled on stderr.
 
+use super::note;
 use super::UsageError;
 use anyhow::Result;
 use std::io::Write;
@@ -9,8 +10,8 @@ use std::path::Path;
 /// Prints the imported policy; a file that cannot be read, parsed or used is bad input.
 pub fn import(path: &Path) -> Result<()> {
     let imported = rollsim::import::import_file(path).map_err(|e| UsageError(e.to_string()))?;
-    for note in imported.rendered_notes() {
-        eprintln!("warning: {note}");
+    for n in imported.rendered_notes() {
+        note(format_args!("warning: {n}"));
     }
     let mut out = std::io::stdout().lock();
     out.write_all(imported.to_toml().as_bytes())?;

@@ -1,6 +1,7 @@
 //! `rollsim merge`: shard outputs into the single-machine output ([`rollsim::jobs::merge`]).
 
 use super::args::MergeArgs;
+use super::note;
 use super::{command_line, stop_flag};
 use anyhow::Result;
 use rollsim::jobs::merge::MergeJob;
@@ -20,19 +21,19 @@ pub fn merge(a: &MergeArgs, argv: &[String]) -> Result<()> {
     job.command = command_line(argv, job.seed()?);
     let m = job.run(Some(&stop))?;
     if m.sweep {
-        eprintln!(
+        note(format_args!(
             "merged {} sweep shards ({} points) into {}/",
             m.shards,
             m.count,
             m.dir.path().display()
-        );
+        ));
     } else {
-        eprintln!(
+        note(format_args!(
             "merged {} shards ({} runs) into {}/",
             m.shards,
             m.count,
             m.dir.path().display()
-        );
+        ));
     }
     super::report::after_command(m.dir.path(), Some(&stop))
 }

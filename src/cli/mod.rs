@@ -65,6 +65,20 @@ pub(crate) fn printed(r: Result<()>) -> Result<()> {
     }
 }
 
+/// Text for the reader on stdout, printed as `run` prints its table: a reader that left
+/// early (`| head`) is forgiven ([`printed`]), so the command goes on to write every file
+/// it promises (a report after the text) and keeps its exit code. `println!` would end
+/// the process at the closed pipe instead (see `main`'s hook), before those files.
+pub(crate) fn say(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    printed(
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(Into::into),
+    )
+}
+
 /// A line for the user on stderr (where files went): a closed stderr (`2>&1 | head`)
 /// does not stop the command, which still writes what it promises.
 pub(crate) fn note(line: impl std::fmt::Display) {
@@ -236,7 +250,7 @@ fn load_any(path: &Path) -> Result<Source> {
     let dir = path.parent().unwrap_or(Path::new(""));
     let scenario = rollsim::scenario::load_text(&text, &origin, dir)?;
     for w in &scenario.warnings {
-        eprintln!("warning: {w}");
+        note(format_args!("warning: {w}"));
     }
     Ok(Source {
         text,
@@ -288,7 +302,7 @@ fn validate(path: &Path) -> Result<()> {
         if faults == 1 { "fault" } else { "faults" },
         humantime::format_duration(std::time::Duration::from_millis(scn.duration_ms)),
     );
-    println!("{}", experiment::wrap(&ok, width));
+    say(&format!("{}\n", experiment::wrap(&ok, width)))?;
     if let Some(t) = scn.train.as_deref() {
         let reviews: Vec<&str> = t.reviews.iter().map(|r| r.name()).collect();
         let train = format!(
@@ -309,7 +323,7 @@ fn validate(path: &Path) -> Result<()> {
             },
             reviews.join(", ")
         );
-        println!("{}", experiment::wrap(&train, width));
+        say(&format!("{}\n", experiment::wrap(&train, width)))?;
     }
     Ok(())
 }
@@ -325,7 +339,9 @@ fn pick_seed(flag: Option<u64>, scn: &Scenario) -> u64 {
         .unwrap_or(0);
     let seed = nanos ^ u64::from(std::process::id()).rotate_left(32);
     // One line that fits 100 columns with a 20-digit seed.
-    eprintln!("rollsim: no --seed given, drew {seed}; rerun with --seed {seed}");
+    note(format_args!(
+        "rollsim: no --seed given, drew {seed}; rerun with --seed {seed}"
+    ));
     seed
 }
 

@@ -3,6 +3,7 @@
 //! `manifest.json` and the policies' scenario.
 
 use super::args::{RecordingArgs, ReplayArgs, ResetArg};
+use super::note;
 use super::{check_stop, load, stop_flag, UsageError};
 use anyhow::{Context, Result};
 use jiff::tz::TimeZone;
@@ -186,27 +187,27 @@ pub fn replay(a: &ReplayArgs, argv: &[String]) -> Result<()> {
     for spec in &scn.policies {
         check_stop(&stop)?;
         if matches!(spec.rule, PolicyRule::Oracle { .. }) {
-            eprintln!(
+            note(format_args!(
                 "note: policy {} (oracle) reads the truth, which a recording lacks; skipped",
                 spec.name
-            );
+            ));
             continue;
         }
         if matches!(&spec.rule, PolicyRule::ArgoAnalysis(a) if a.step_analysis) {
-            eprintln!(
+            note(format_args!(
                 "note: policy {} runs its analyses at canary steps (`analysis = true`), whose times a recording lacks; skipped",
                 spec.name
-            );
+            ));
             continue;
         }
         let no_baseline = !obs.scrapes.is_empty() && obs.scrapes.iter().all(|s| s.old.is_none());
         if matches!(spec.rule, PolicyRule::Kayenta(_)) && no_baseline {
             // Every control point would be NaN (0 with nanStrategy "none", which judges any
             // canary error High): a verdict on nothing, so no verdict at all.
-            eprintln!(
+            note(format_args!(
                 "note: policy {} (kayenta) compares the canary with a baseline but the data has no old_requests series; skipped",
                 spec.name
-            );
+            ));
             continue;
         }
         let gauge = match &spec.rule {
@@ -214,38 +215,38 @@ pub fn replay(a: &ReplayArgs, argv: &[String]) -> Result<()> {
             _ => None,
         };
         if let Some(g) = gauge.filter(|g| !rec.series.keys().any(|n| n.as_str() == g.series())) {
-            eprintln!(
+            note(format_args!(
                 "note: policy {} reads the {} gauge but the data has no {} series; skipped",
                 spec.name,
                 g.series(),
                 g.series()
-            );
+            ));
             continue;
         }
         let needs = rollsim::policy::build(spec).needs();
         if needs.scrapes && obs.scrapes.is_empty() {
-            eprintln!(
+            note(format_args!(
                 "note: policy {} reads scrapes but the data has no requests series; it decides nothing",
                 spec.name
-            );
+            ));
         } else if needs.latency && !has_latency {
-            eprintln!(
+            note(format_args!(
                 "note: policy {} reads the p99 latency but the data has no latency_p99_ms series",
                 spec.name
-            );
+            ));
         }
         let compares = matches!(spec.rule, PolicyRule::Sequential(_));
         if compares && no_baseline {
-            eprintln!(
+            note(format_args!(
                 "note: policy {} compares the new version with the old one but the data has no old_requests series; it decides nothing",
                 spec.name
-            );
+            ));
         }
         if needs.health_checks && obs.health_checks.is_empty() {
-            eprintln!(
+            note(format_args!(
                 "note: policy {} reads health checks but the data has no health_check series; it decides nothing",
                 spec.name
-            );
+            ));
         }
         results.push(PolicyDecisions {
             policy: spec.name.clone(),
@@ -261,10 +262,10 @@ pub fn replay(a: &ReplayArgs, argv: &[String]) -> Result<()> {
         });
     }
     if let Some(s) = scrapes.as_ref().filter(|s| s.errors_filled > 0) {
-        eprintln!(
+        note(format_args!(
             "note: {} scrapes have requests but no errors point; counted as 0 errors",
             s.errors_filled
-        );
+        ));
     }
 
     let (summary, per) = replay::summarize(&results, labels.as_ref(), &timeline, (first, last));
@@ -329,22 +330,25 @@ pub fn replay(a: &ReplayArgs, argv: &[String]) -> Result<()> {
             None => String::new(),
         }
     );
-    println!("{}", super::experiment::wrap(&replayed, table::WIDTH));
     let metrics: Vec<String> = summary
         .policies
         .first()
         .map(|p| p.metrics.iter().map(|(m, _)| m.to_string()).collect())
         .unwrap_or_default();
-    print!("{}", table::replay_table(&summary, &metrics, table::WIDTH));
-    println!(
-        "mean [95% CI] per {per}{}",
+    // Printed as `run` prints its table: a reader that left (`| head -1`) stops the
+    // table, not the report built after it.
+    let mut text = format!("{}\n", super::experiment::wrap(&replayed, table::WIDTH));
+    text.push_str(&table::replay_table(&summary, &metrics, table::WIDTH));
+    text.push_str(&format!(
+        "mean [95% CI] per {per}{}\n",
         if labels.is_some() {
             "; missed incidents over incidents, detection delay over detected ones"
         } else {
             ""
         }
-    );
-    eprintln!("wrote {}/", dir.path().display());
+    ));
+    super::say(&text)?;
+    note(format_args!("wrote {}/", dir.path().display()));
     super::report::after_command(dir.path(), Some(&stop))
 }
 

@@ -1,6 +1,7 @@
 //! `rollsim report DIR [--open]`: (re)builds the report of an output directory.
 
 use super::args::ReportArgs;
+use super::note;
 use anyhow::Result;
 use rollsim::report::{build_report, build_report_until};
 use std::path::Path;
@@ -16,14 +17,15 @@ pub fn after_command(dir: &Path, stop: Option<&AtomicBool>) -> Result<()> {
 
 pub fn report(args: &ReportArgs) -> Result<()> {
     let files = build_report(&args.dir)?;
-    eprintln!(
+    note(format_args!(
         "wrote {} and {} ({} chart files in {}/charts)",
         files.html.display(),
         files.markdown.display(),
         files.charts.len(),
         args.dir.display()
-    );
-    println!("{}", files.html.display());
+    ));
+    // A reader that left (`| head`) does not stop `--open`.
+    super::say(&format!("{}\n", files.html.display()))?;
     if args.open {
         open(&files.html);
     }
@@ -41,10 +43,10 @@ fn open(path: &Path) {
         .map(|p| std::env::split_paths(&p).any(|d| d.join(opener).is_file()))
         .unwrap_or(false);
     if !found {
-        eprintln!(
+        note(format_args!(
             "rollsim: cannot open the report: no `{opener}` on PATH; open {} in a browser",
             path.display()
-        );
+        ));
         return;
     }
     match std::process::Command::new(opener)
@@ -54,10 +56,10 @@ fn open(path: &Path) {
         .stderr(std::process::Stdio::null())
         .spawn()
     {
-        Ok(_) => eprintln!("opened {} with {opener}", path.display()),
-        Err(e) => eprintln!(
+        Ok(_) => note(format_args!("opened {} with {opener}", path.display())),
+        Err(e) => note(format_args!(
             "rollsim: cannot open the report with {opener}: {e}; open {} in a browser",
             path.display()
-        ),
+        )),
     }
 }

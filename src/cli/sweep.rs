@@ -5,6 +5,7 @@
 use super::args::SweepArgs;
 use super::experiment::{wrap_command, wrap_long_lines};
 use super::gate::{self, Gates};
+use super::note;
 use super::{command_line, default_out, load_source, pick_seed, progress, stop_flag, UsageError};
 use anyhow::Result;
 use rollsim::experiment::objective::{self, PointResult, Recommendation};
@@ -53,15 +54,15 @@ pub fn sweep(a: &SweepArgs, argv: &[String]) -> Result<()> {
         command: command_line(argv, seed),
     };
     let started = job.start()?;
-    for note in &started.notes {
-        eprintln!("rollsim: {note}");
+    for n in &started.notes {
+        note(format_args!("rollsim: {n}"));
     }
     if a.resume {
-        eprintln!(
+        note(format_args!(
             "resuming: {} of {} points already done",
             started.done.len(),
             started.done.len() + started.todo.len()
-        );
+        ));
     }
     let stop = stop_flag();
     let bar = progress::bar(started.todo.len() as u64 * job.runs, "runs", c.base.quiet);
@@ -125,11 +126,11 @@ fn objective_of(
     match objective::parse(o, tuned, &sweep.policies) {
         Ok(obj) => Ok(Some(obj)),
         Err(e) if tuned.is_none() => {
-            eprintln!(
+            note(format_args!(
                 "note: no recommendation: the scenario's [objective] ({o}) does not say which \
                  policy's metrics it means and the sweep tunes no policy ({e}); give \
                  --objective with METRIC@POLICY"
-            );
+            ));
             Ok(None)
         }
         Err(e) => Err(UsageError(format!("the scenario's [objective]: {e}")).into()),

@@ -2,6 +2,7 @@
 //! written by [`rollsim::jobs::trace`]; this module picks the actor and prints the run.
 
 use super::args::TraceArgs;
+use super::note;
 use super::{
     command_line, default_out, load_source, pick_seed, policy_index, stop_flag, UsageError,
 };
@@ -58,16 +59,19 @@ pub fn trace(a: &TraceArgs, argv: &[String]) -> Result<()> {
         record.failed_requests,
         record.total_requests,
     );
-    println!(
-        "{}",
+    // Printed as `run` prints its table: a reader that left (`| head -1`) stops the
+    // timeline, not the report built after it.
+    let mut text = format!(
+        "{}\n",
         super::experiment::wrap(&head, rollsim::report::table::WIDTH)
     );
     for e in trace.events.iter().filter(|e| e.kind != "share") {
-        println!("  {}", log_line(e.t_s, e.kind, &e.detail));
+        text.push_str(&format!("  {}\n", log_line(e.t_s, e.kind, &e.detail)));
     }
-    eprintln!(
+    super::say(&text)?;
+    note(format_args!(
         "wrote {}/ (trace.csv, events.csv, runs.csv; metrics.csv and labels.csv for replay)",
         dir.path().display()
-    );
+    ));
     super::report::after_command(dir.path(), Some(&stop))
 }

@@ -3,6 +3,7 @@
 
 use super::args::TrainArgs;
 use super::experiment::wrap;
+use super::note;
 use super::{
     command_line, default_out, load_any, pick_seed, progress, stop_flag, Interrupted, UsageError,
 };
@@ -34,12 +35,14 @@ pub fn train(a: &TrainArgs, argv: &[String]) -> Result<()> {
     let done = job.run(Some(&stop), Some(&tick));
     bar.finish_and_clear();
     let done = done?;
-    println!("Verdict on reviews ({runs} trains per pair, seed {seed}):");
+    let mut text = format!("Verdict on reviews ({runs} trains per pair, seed {seed}):\n");
     // Each line within 100 columns: "- " and the wrapped sentence, indented after.
     for v in &done.verdict {
-        println!("- {}", wrap(v, 98).replace('\n', "\n  "));
+        text.push_str(&format!("- {}\n", wrap(v, 98).replace('\n', "\n  ")));
     }
-    eprintln!("wrote {}", done.dir.path().display());
+    // A reader that left (`| head -1`) keeps the exit code of a stopped train.
+    super::say(&text)?;
+    note(format_args!("wrote {}", done.dir.path().display()));
     if done.results.interrupted {
         return Err(Interrupted(format!(
             "kept the runs that finished in {}",

@@ -25,10 +25,16 @@ pub trait Ui {
     /// A message for the facilitator alone (the seed), before the game starts: printed on
     /// stderr and never shown on the dashboard, which players may watch.
     fn facilitator(&mut self, line: &str) {
-        eprintln!("{}", wrap_long_lines(line, WIDTH));
+        to_stderr(&wrap_long_lines(line, WIDTH));
     }
     /// The game is over: give the terminal back.
     fn stop(&mut self) {}
+}
+
+/// A line on stderr that a closed stderr (`2>&1 | head`) ignores: `eprintln!` would end
+/// the process there, before the game's files are written.
+pub(crate) fn to_stderr(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// Where [`log_line`]'s detail starts: the clock (`HH:MM:SS`), two spaces, the kind
@@ -76,7 +82,7 @@ impl Ui for LogUi {
                             break;
                         }
                     }
-                    Err(e) => eprintln!("{e}"),
+                    Err(e) => to_stderr(&e),
                 }
             }
         });
@@ -117,6 +123,6 @@ impl Ui for LogUi {
     }
 
     fn say(&mut self, line: &str) {
-        eprintln!("{}", wrap_long_lines(line, WIDTH));
+        to_stderr(&wrap_long_lines(line, WIDTH));
     }
 }

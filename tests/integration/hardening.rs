@@ -232,6 +232,72 @@ fn a_closed_pipe_ends_every_command_quietly() {
     assert!(out.join("report.html").exists());
 }
 
+/// The commands that print after writing their files and build a report after printing
+/// (game day, trace, replay) print as `run` does: the reader leaving (`| head -1`) stops
+/// the text, not the command, which exits 0 with its report written. `println!` ended the
+/// process at the first line, before the report.
+#[test]
+fn a_closed_pipe_stops_no_command_before_its_report() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases = [
+        (
+            "gameday",
+            // stdin is at its end: the game ends as on `end`, then prints its scorecard.
+            "gameday scenarios/gameday-checkout.toml --virtual --seed 6 --no-dashboard",
+            &[
+                "scorecard.html",
+                "scorecard.csv",
+                "actions.csv",
+                "trace.csv",
+                "report.html",
+            ][..],
+        ),
+        (
+            "trace",
+            "trace scenarios/quickstart.toml --run 0 --seed 1",
+            &["trace.csv", "events.csv", "metrics.csv", "report.html"][..],
+        ),
+        (
+            "replay",
+            "replay scenarios/replay/metrics.csv --labels scenarios/replay/labels.csv \
+             --policies scenarios/replay/policies.toml",
+            &[
+                "summary.csv",
+                "decisions.csv",
+                "manifest.json",
+                "report.html",
+            ][..],
+        ),
+    ];
+    for (name, args, files) in cases {
+        for stderr in [false, true] {
+            let out = dir.path().join(format!("{name}-{stderr}"));
+            let args = format!("{args} --out {}", out.display());
+            assert_eq!(
+                exit_code_with_closed_pipe(&args, stderr),
+                Some(0),
+                "{name}, stderr closed: {stderr}"
+            );
+            for f in files {
+                assert!(
+                    out.join(f).exists(),
+                    "{name}: {f} (stderr closed: {stderr})"
+                );
+            }
+        }
+    }
+    // `validate` and `report` print and exit 0 with the reader gone.
+    assert_eq!(
+        exit_code_with_closed_pipe("validate scenarios/quickstart.toml", false),
+        Some(0)
+    );
+    let traced = dir.path().join("trace-false");
+    std::fs::remove_file(traced.join("report.html")).expect("report.html");
+    let report = format!("report {}", traced.display());
+    assert_eq!(exit_code_with_closed_pipe(&report, false), Some(0));
+    assert!(traced.join("report.html").exists());
+}
+
 /// A misspelt `tune --policy` is named as such (the objective, read for that policy, used
 /// to take the blame), and a command-line argument that is not UTF-8 is refused by its
 /// flag (exit 2) instead of a panic or clap's message, which names none.

@@ -367,7 +367,9 @@ impl Ui for Dashboard {
         if let Err(e) = self.take_over() {
             self.terminal = None;
             self.guard = None;
-            eprintln!("cannot draw the dashboard ({e}); plain log lines instead");
+            super::to_stderr(&format!(
+                "cannot draw the dashboard ({e}); plain log lines instead"
+            ));
             let mut log = LogUi::new(&self.scenario, true);
             log.start(to_game);
             self.fallback = Some(log);
@@ -417,7 +419,7 @@ impl Ui for Dashboard {
         }
         // Before the start and after the stop, the main screen shows it too.
         if self.terminal.is_none() {
-            eprintln!("{line}");
+            super::to_stderr(line);
         }
         self.status = line.to_string();
         self.last_draw = None;
