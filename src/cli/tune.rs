@@ -164,13 +164,18 @@ fn header(job: &TuneJob, o: &Outcome, w: usize) -> Vec<String> {
     ]
 }
 
-/// A number with about four significant digits (0.0142, 2.718, 2718.8).
+/// A number with about four significant digits (0.0142, 2.718, 27.18, 2719); zero as `0`
+/// (a paired difference of candidates that decided alike on every run).
 fn g(x: f64) -> String {
     let a = x.abs();
-    if a >= 1000.0 {
+    if x == 0.0 {
+        "0".into()
+    } else if a >= 1000.0 {
         format!("{x:.0}")
     } else if a >= 100.0 {
         format!("{x:.1}")
+    } else if a >= 10.0 {
+        format!("{x:.2}")
     } else if a >= 1.0 {
         format!("{x:.3}")
     } else {
@@ -254,17 +259,14 @@ fn print(job: &TuneJob, o: &Outcome) -> Result<()> {
                 let _ = writeln!(s, "  {}", constraint_words(w));
             }
             if o.tied.len() > 1 {
-                let others: Vec<String> = o
-                    .tied
-                    .iter()
-                    .filter(|&&i| i != w)
-                    .map(|&i| name(i))
-                    .collect();
+                // One tied candidate a line: a setting can be long.
                 let _ = writeln!(
                     s,
-                    "  tied with {} (paired difference includes 0): chose the fewest false-positive rollbacks",
-                    others.join("; ")
+                    "  tied (paired difference includes 0; the fewest false-positive rollbacks chosen):"
                 );
+                for &i in o.tied.iter().filter(|&&i| i != w) {
+                    let _ = writeln!(s, "    {}", name(i));
+                }
             }
         }
         None => {
@@ -292,6 +294,8 @@ fn print(job: &TuneJob, o: &Outcome) -> Result<()> {
         Goal::Min => "+",
         Goal::Max => "",
     };
+    // Each runner-up as the winner is shown: its setting, then its objective (and the
+    // paired difference from the winner), then its constraints, each on its own line.
     for i in others.into_iter().take(SHOWN) {
         let st = &o.standings[i];
         let why = match st.dropped_in {
@@ -303,21 +307,22 @@ fn print(job: &TuneJob, o: &Outcome) -> Result<()> {
             .map(|d| {
                 format!(
                     "; vs winner {}{} [{}, {}]",
-                    if d.mean >= 0.0 { sign } else { "" },
+                    if d.mean > 0.0 { sign } else { "" },
                     g(d.mean),
                     g(d.ci95_low),
                     g(d.ci95_high)
                 )
             })
             .unwrap_or_default();
+        let _ = writeln!(s, "  {} ({why}, {} runs)", name(i), st.runs);
         let _ = writeln!(
             s,
-            "  {} ({why}, {} runs): {}\n      {}{vs}",
-            name(i),
-            st.runs,
-            get(i, metric).map(|e| ci(&e)).unwrap_or_default(),
-            constraint_words(i)
+            "    {metric} {}{vs}",
+            get(i, metric).map(|e| ci(&e)).unwrap_or_default()
         );
+        if !t.objective.constraints.is_empty() {
+            let _ = writeln!(s, "    {}", constraint_words(i));
+        }
     }
     if t.candidates.len() > SHOWN + 1 {
         let _ = writeln!(

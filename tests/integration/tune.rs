@@ -242,3 +242,85 @@ fn an_objective_naming_a_services_row_is_refused_with_the_row_to_write() {
         ));
     assert!(!out.exists(), "nothing written");
 }
+
+/// The printout at 100 columns: the winner and each runner-up alike (the setting, then the
+/// objective with the paired difference from the winner, then the constraints, each on its
+/// own line), one tied candidate a line; without a constraint no line is left to start
+/// with "; vs winner" (it did, wrapped oddly, under a runner-up's empty constraints).
+#[test]
+fn tunes_printout_reads_one_thing_a_line_within_100_columns() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tune = |objective: &str, out: &str| -> String {
+        let a = rollsim()
+            .args([
+                "tune",
+                "scenarios/quickstart.toml",
+                "--policy",
+                "error-rate-2pct",
+            ])
+            .args(["--param", "error_rate_above=0.01..0.05:5", "--param"])
+            .args([
+                "for=0,60,180,300",
+                "--runs",
+                "400",
+                "--seed",
+                "42",
+                "--quiet",
+            ])
+            .args(["--objective", objective, "--out"])
+            .arg(dir.path().join(out))
+            .assert()
+            .success();
+        String::from_utf8(a.get_output().stdout.clone()).expect("utf-8")
+    };
+    let text = tune(
+        "min downtime_s s.t. false_positive_rollbacks <= 0.1",
+        "constrained",
+    );
+    for line in text.lines() {
+        assert!(
+            line.chars().count() <= 100,
+            "over 100 columns: {line}\n{text}"
+        );
+        assert!(!line.trim_start().starts_with(';'), "{text}");
+    }
+    let runner_ups: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("runner-ups: downtime_s mean [95% CI]"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("  ..."))
+        .collect();
+    assert_eq!(
+        runner_ups.len(),
+        18,
+        "six runner-ups, three lines each:\n{text}"
+    );
+    for block in runner_ups.chunks(3) {
+        let setting = block[0];
+        assert!(setting.starts_with("  error_rate_above = "), "{text}");
+        assert!(setting.ends_with(" runs)"), "{setting}\n{text}");
+        assert!(setting.contains(" (finalist, ") || setting.contains(" (dropped in round "));
+        assert!(block[1].starts_with("    downtime_s "), "{text}");
+        assert!(block[1].contains("; vs winner "), "{text}");
+        assert!(
+            block[2].starts_with("    ✓ false_positive_rollbacks <= 0.1 (upper bound ")
+                || block[2].starts_with("    ✗ false_positive_rollbacks <= 0.1 (upper bound "),
+            "{text}"
+        );
+    }
+    // Without constraints: two lines a runner-up, the objective's with the difference.
+    let text = tune("min failed_requests", "unconstrained");
+    let runner_ups: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("runner-ups: failed_requests mean"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("  ..."))
+        .collect();
+    assert_eq!(runner_ups.len(), 12, "{text}");
+    for block in runner_ups.chunks(2) {
+        assert!(block[0].starts_with("  error_rate_above = "), "{text}");
+        assert!(block[1].starts_with("    failed_requests "), "{text}");
+        assert!(block[1].contains("; vs winner "), "{text}");
+    }
+    assert!(!text.contains('✓') && !text.contains('✗'), "{text}");
+}
