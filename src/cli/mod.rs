@@ -300,7 +300,7 @@ fn validate(path: &Path) -> Result<()> {
         },
         names.join(", "),
         if faults == 1 { "fault" } else { "faults" },
-        humantime::format_duration(std::time::Duration::from_millis(scn.duration_ms)),
+        rollsim::check::duration_text(scn.duration_ms),
     );
     say(&format!("{}\n", experiment::wrap(&ok, width)))?;
     if let Some(t) = scn.train.as_deref() {

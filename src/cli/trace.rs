@@ -50,12 +50,18 @@ pub fn trace(a: &TraceArgs, argv: &[String]) -> Result<()> {
         trace,
     } = job.run(Some(&stop))?;
     let head = format!(
-        "run {} of {} with policy {policy} (seed {seed}): release {}, {} rollbacks, {:.0} s downtime, {} of {} requests failed",
+        "run {} of {} with policy {policy} (seed {seed}): release {}, {} {}, {} downtime, {} of {} requests failed",
         a.run,
         a.scenario.display(),
         if record.release_bad { "bad" } else { "good" },
         record.rollbacks,
-        record.downtime_s,
+        if record.rollbacks == 1 {
+            "rollback"
+        } else {
+            "rollbacks"
+        },
+        // A duration as every message writes one, to the second.
+        rollsim::check::duration_text((record.downtime_s.max(0.0).round() as u64) * 1000),
         record.failed_requests,
         record.total_requests,
     );
@@ -66,7 +72,9 @@ pub fn trace(a: &TraceArgs, argv: &[String]) -> Result<()> {
         super::experiment::wrap(&head, rollsim::report::table::WIDTH)
     );
     for e in trace.events.iter().filter(|e| e.kind != "share") {
-        text.push_str(&format!("  {}\n", log_line(e.t_s, e.kind, &e.detail)));
+        // An event with no detail pads its kind: no trailing blanks.
+        let line = log_line(e.t_s, e.kind, &e.detail);
+        text.push_str(&format!("  {}\n", line.trim_end()));
     }
     super::say(&text)?;
     note(format_args!(

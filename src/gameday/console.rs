@@ -113,6 +113,9 @@ mod tests {
         assert!(e.contains("\"soon\" is not a duration"), "{e}");
         let e = parse(&s, "inject db-slow 500000000000y").unwrap_err();
         assert!(e.contains("is longer than the game (2h)"), "{e}");
+        // Durations as every message writes them (`check::duration_text`), not "2days".
+        let e = parse(&s, "inject db-slow 2d").unwrap_err();
+        assert!(e.contains("48h is longer than the game (2h)"), "{e}");
         let e = parse(&s, "inject db-slow 0s").unwrap_err();
         assert!(e.contains("must be above zero"), "{e}");
         let e = parse(&s, "rollbak").unwrap_err();

@@ -36,8 +36,8 @@ pub fn check_inject_ms(scenario: &Scenario, duration_ms: u64) -> Result<(), Stri
     if duration_ms > scenario.duration_ms {
         return Err(format!(
             "{} is longer than the game ({}); at most the game's duration",
-            humantime::format_duration(std::time::Duration::from_millis(duration_ms)),
-            humantime::format_duration(std::time::Duration::from_millis(scenario.duration_ms)),
+            crate::check::duration_text(duration_ms),
+            crate::check::duration_text(scenario.duration_ms),
         ));
     }
     Ok(())

@@ -307,7 +307,7 @@ impl<'a> Response<'a> {
             format!(
                 "{}; answered after {}",
                 about.describe(),
-                humantime::format_duration(std::time::Duration::from_millis(ack))
+                crate::scenario::check::duration_text(ack)
             )
         });
         let (release, attempt) = (run.release.index, run.release.attempt);

@@ -619,3 +619,36 @@ fn a_run_without_a_seed_names_the_seed_it_drew_and_that_seed_reproduces_it() {
     let runs = |d: &Path| std::fs::read(d.join("runs.csv")).expect("runs.csv");
     assert_eq!(runs(&a), runs(&b));
 }
+
+/// `rollsim trace`'s heading says its durations as every message does (`11m 15s`, not
+/// `675 s`), a rollback in the singular, and no timeline line ends in blanks.
+#[test]
+fn a_traces_heading_and_timeline_read_as_the_other_messages() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = rollsim()
+        .args(["trace", "scenarios/manual-checkpoint-fatigued.toml"])
+        .args([
+            "--policy",
+            "human-checkpoint",
+            "--run",
+            "1",
+            "--seed",
+            "42",
+            "--out",
+        ])
+        .arg(dir.path().join("t"))
+        .assert()
+        .success();
+    let text = String::from_utf8(a.get_output().stdout.clone()).expect("utf-8");
+    assert!(
+        text.starts_with(
+            "run 1 of scenarios/manual-checkpoint-fatigued.toml with policy human-checkpoint \
+             (seed 42): release\nbad, 1 rollback, 11m 15s downtime, 12368 of 5183647 requests \
+             failed\n  16:00:00  deploy         attempt 1\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("  16:01:45  page           rule fired; answered after 24m 28s 820ms\n"));
+    assert!(text.contains("\n  16:26:13  human_acts\n"), "{text}");
+    assert!(text.lines().all(|l| l == l.trim_end()), "{text}");
+}

@@ -63,7 +63,7 @@ fn validate_counts_one_fault_and_one_policy_in_the_singular() {
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "ok (1 policy: oracle; 1 fault; 1day simulated per run)",
+            "ok (1 policy: oracle; 1 fault; 24h simulated per run)",
         ));
 }
 
