@@ -6,10 +6,11 @@ use super::gate::{self, Gates};
 use super::{command_line, default_out, load_source, pick_seed, policy_index, progress, stop_flag};
 use super::{note, printed, Interrupted, UsageError};
 use anyhow::Result;
-use rollsim::experiment::Results;
+use rollsim::experiment::{Results, Summary};
 use rollsim::jobs::experiment::{Experiment, Finished};
 use rollsim::jobs::Source;
 use rollsim::outcome::RunRecord;
+use rollsim::report::ranking::Ranking;
 use rollsim::report::table::{self, Format};
 use rollsim::report::verdict::{self, Verdict};
 pub(super) use rollsim::report::wrap::{wrap, wrap_command, wrap_long_lines};
@@ -320,9 +321,23 @@ fn print_results(job: &Job, r: &Results, verdict: Option<&Verdict>) -> Result<()
         r.completed,
         e.seed
     )?;
+    // A system of more than 10 services prints what its report details, by the report's
+    // ranking: its rows, each followed by its policy's most harmed services.
+    let lean = Ranking::terminal_rows(&r.summary, &order);
+    let (order, end) = match lean {
+        Some((rows, end)) => (rows, format!("{end}\n")),
+        None => (order, String::new()),
+    };
+    let shown = Summary {
+        policies: order
+            .iter()
+            .map(|&i| r.summary.policies[i].clone())
+            .collect(),
+    };
     match (&job.rank_by, p.wide) {
         (Some(metric), true) => {
-            write!(out, "{}", ranked_table(&r.summary, &r.comparison, metric))?;
+            write!(out, "{}", ranked_table(&shown, &r.comparison, metric))?;
+            write!(out, "{end}")?;
             writeln!(
                 out,
                 "\nranked by mean {metric}; each cell: mean per run (paired difference vs {} [95% CI])",
@@ -330,7 +345,8 @@ fn print_results(job: &Job, r: &Results, verdict: Option<&Verdict>) -> Result<()
             )?;
         }
         (None, true) => {
-            write!(out, "{}", summary_table(&r.summary))?;
+            write!(out, "{}", summary_table(&shown))?;
+            write!(out, "{end}")?;
             writeln!(out, "\nmean [95% CI] per run")?;
         }
         (rank, false) => {
@@ -339,6 +355,7 @@ fn print_results(job: &Job, r: &Results, verdict: Option<&Verdict>) -> Result<()
                 "{}",
                 table::policy_table(&r.summary, &metrics, &order, Format::Table, table::WIDTH)
             )?;
+            write!(out, "{end}")?;
             if let Some(metric) = rank {
                 writeln!(
                     out,

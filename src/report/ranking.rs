@@ -1,11 +1,14 @@
 //! Which services of a system the report details: nobody reads 300 per-service bars, so a
 //! system's report charts and tabulates, per policy, only the services where that policy
-//! did the most harm. The rule is one place, here, and the report states it; the full
+//! did the most harm; the terminal table of `run` and `compare` prints the same services
+//! ([`Ranking::terminal_rows`]). The rule is one place, here, and the report states it; the full
 //! per-service numbers stay in `summary.csv` (rows named `POLICY@SERVICE`) and `runs.csv`.
 
 use super::metrics::MetricInfo;
+use super::rows::SummaryRow;
 use super::tables::EstimateTable;
 use super::Table;
+use crate::experiment::Summary;
 use std::cmp::Ordering;
 
 /// How many services per policy a system's report details. A system of at most this many
@@ -136,6 +139,54 @@ impl Ranking {
         )
     }
 
+    /// The rows the terminal table of a big system prints (`run`, `compare`, and so each
+    /// example's `summary.txt`): what the report details, by the same ranking. For a
+    /// summary of a system of more than [`TOP_SERVICES`] services, the row indices into
+    /// `s.policies` of each system row of `order`, in that order, each followed by its
+    /// ranked services, and the line that ends the table; `None` (every row printed) for
+    /// a single service or a system of at most [`TOP_SERVICES`].
+    pub fn terminal_rows(s: &Summary, order: &[usize]) -> Option<(Vec<usize>, String)> {
+        let names: Vec<String> = order
+            .iter()
+            .map(|&i| s.policies[i].policy.clone())
+            .collect();
+        let t = EstimateTable::from_summary(&SummaryRow::of(s), &names);
+        let ranking = Ranking::of(&t, TOP_SERVICES).filter(|r| !r.complete())?;
+        let index: std::collections::HashMap<&str, usize> = s
+            .policies
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.policy.as_str(), i))
+            .collect();
+        let mut rows = Vec::new();
+        for &i in order {
+            let policy = &s.policies[i].policy;
+            if policy.contains('@') {
+                continue;
+            }
+            rows.push(i);
+            rows.extend(
+                ranking
+                    .kept(policy)
+                    .iter()
+                    .filter_map(|svc| index.get(format!("{policy}@{svc}").as_str())),
+            );
+        }
+        let service_row = |i: &usize| s.policies[*i].policy.contains('@');
+        let services = (0..s.policies.len()).filter(service_row).count();
+        let shown = rows.iter().filter(|i| service_row(i)).count();
+        // Two lines of at most 100 columns: the rule (the report's, in short), then how
+        // many rows it left out and where they all are.
+        let end = format!(
+            "service rows: each policy's {} most harmed, by false+ rollbacks, then storms, \
+             then failed requests\n{} of {services} service rows left out; summary.csv has \
+             them all",
+            ranking.n,
+            services - shown,
+        );
+        Some((rows, end))
+    }
+
     /// The ranked services as a table: policy, rank, service and the harm metrics' means.
     pub(crate) fn table(&self, t: &EstimateTable) -> Table {
         let mut header = vec!["policy".to_string(), "rank".into(), "service".into()];
@@ -217,6 +268,76 @@ mod tests {
         assert!(r
             .rule()
             .starts_with("The system has 12 services. The charts and tables"));
+    }
+
+    /// [`table`]'s summary as the experiment returns it: rows for `a`, `b` and each
+    /// service of each.
+    fn summary(k: usize) -> Summary {
+        use crate::experiment::stats::Estimate;
+        use crate::experiment::PolicySummary;
+        let est = |mean: f64| Estimate {
+            mean,
+            ci95_low: mean,
+            ci95_high: mean,
+            n: 8,
+        };
+        let mut policies = Vec::new();
+        for p in ["a", "b"] {
+            policies.push(PolicySummary {
+                policy: p.into(),
+                metrics: vec![("failed_requests", est(1.0))],
+            });
+            for i in 0..k {
+                let (fp, failed) = match p {
+                    "a" => (i as f64, 5.0),
+                    _ => (0.0, (i % 4) as f64),
+                };
+                policies.push(PolicySummary {
+                    policy: format!("{p}@s{i}"),
+                    metrics: vec![
+                        ("false_positive_rollbacks", est(fp)),
+                        ("failed_requests", est(failed)),
+                    ],
+                });
+            }
+        }
+        Summary { policies }
+    }
+
+    #[test]
+    fn a_big_systems_terminal_table_keeps_what_the_report_details() {
+        let s = summary(12);
+        // Rows: a (0), a@s0..a@s11 (1..=12), b (13), b@s0..b@s11 (14..=25).
+        let order: Vec<usize> = (0..s.policies.len()).collect();
+        let (rows, end) = Ranking::terminal_rows(&s, &order).expect("over 10 services");
+        let names: Vec<&str> = rows
+            .iter()
+            .map(|&i| s.policies[i].policy.as_str())
+            .collect();
+        let report = Ranking::of(&table(12), TOP_SERVICES).expect("a system");
+        let mut want = vec!["a".to_string()];
+        want.extend(report.kept("a").iter().map(|svc| format!("a@{svc}")));
+        want.push("b".into());
+        want.extend(report.kept("b").iter().map(|svc| format!("b@{svc}")));
+        assert_eq!(names, want);
+        assert_eq!(names[..3], ["a", "a@s11", "a@s10"]);
+        assert_eq!(names[11..15], ["b", "b@s11", "b@s3", "b@s7"]);
+        assert_eq!(
+            end,
+            "service rows: each policy's 10 most harmed, by false+ rollbacks, then storms, then \
+             failed requests\n4 of 24 service rows left out; summary.csv has them all"
+        );
+        assert!(end.lines().all(|l| l.chars().count() <= 100));
+        // Ranked by a metric (compare), b first: each system row keeps its services.
+        let (rows, _) = Ranking::terminal_rows(&s, &[13, 0]).expect("over 10 services");
+        assert_eq!(s.policies[rows[0]].policy, "b");
+        assert_eq!(s.policies[rows[11]].policy, "a");
+        // Ten services or fewer, or a single service: every row, as the order gives them.
+        assert_eq!(Ranking::terminal_rows(&summary(10), &order[..22]), None);
+        let single = Summary {
+            policies: summary(0).policies,
+        };
+        assert_eq!(Ranking::terminal_rows(&single, &[0, 1]), None);
     }
 
     #[test]

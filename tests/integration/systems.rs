@@ -472,6 +472,86 @@ fn a_fleets_report_charts_the_system_and_details_each_policys_ten_most_harmed_se
     assert_eq!(graph_a.matches("<title>s").count(), 10);
 }
 
+/// The terminal table (and so an example's `summary.txt`) of a system over 10 services
+/// prints what the report details, by the report's own ranking: each policy's row, then its
+/// 10 most harmed services in rank order, the very services of the report's "Services
+/// ranked by harm"; it ends saying how many service rows it left out and where they are. A
+/// system of at most 10 prints every row, in the scenario's order.
+#[test]
+fn a_big_systems_table_prints_each_policys_services_the_report_ranks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("wave");
+    let a = rollsim()
+        .args([
+            "run",
+            "scenarios/deploy-wave-network-incident.toml",
+            "--quiet",
+        ])
+        .args(["--runs", "2", "--seed", "5", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let text = String::from_utf8(a.get_output().stdout.clone()).expect("utf-8");
+    let printed: Vec<(String, Option<String>)> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("-----"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("mean per run"))
+        .map(|l| {
+            let name = l.split_whitespace().next().expect("a row");
+            match name.split_once('@') {
+                Some((p, s)) => (p.to_string(), Some(s.to_string())),
+                None => (name.to_string(), None),
+            }
+        })
+        .collect();
+    let policies = ["none", "error-rate-2pct", "sequential-judge"];
+    let system_rows: Vec<&str> = printed
+        .iter()
+        .filter(|(_, s)| s.is_none())
+        .map(|(p, _)| p.as_str())
+        .collect();
+    assert_eq!(system_rows, policies, "{text}");
+    let md = std::fs::read_to_string(out.join("report.md")).expect("report.md");
+    for policy in policies {
+        let ranked: Vec<&str> = md
+            .lines()
+            .filter_map(|l| l.strip_prefix(&format!("| {policy} | ")))
+            .map(|l| l.split(" | ").nth(1).expect("a service"))
+            .collect();
+        let services: Vec<&str> = printed
+            .iter()
+            .filter(|(p, s)| p == policy && s.is_some())
+            .filter_map(|(_, s)| s.as_deref())
+            .collect();
+        assert_eq!(ranked.len(), 10, "{md}");
+        assert_eq!(services, ranked, "{policy}:\n{text}");
+    }
+    assert!(
+        text.contains(
+            "service rows: each policy's 10 most harmed, by false+ rollbacks, then storms, then \
+             failed requests\n90 of 120 service rows left out; summary.csv has them all\n"
+        ),
+        "{text}"
+    );
+    assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
+    // Three services: every row, each policy's services in the scenario's order.
+    let a = rollsim()
+        .args(["run", "scenarios/checkout-payments-ledger.toml", "--quiet"])
+        .args(["--runs", "2", "--seed", "5", "--out"])
+        .arg(dir.path().join("three"))
+        .assert()
+        .success();
+    let text = String::from_utf8(a.get_output().stdout.clone()).expect("utf-8");
+    assert!(
+        text.contains("\nnone@checkout ") && text.contains("\nnone@payments "),
+        "{text}"
+    );
+    let at = |row: &str| text.find(&format!("\n{row} ")).expect(row);
+    assert!(at("none@checkout") < at("none@payments") && at("none@payments") < at("none@ledger"));
+    assert!(!text.contains("service rows left out"), "{text}");
+}
+
 #[test]
 fn a_system_over_its_work_limit_is_refused_with_the_key_to_raise() {
     let text = "[simulation]\nduration = \"7d\"\nscrape_interval = \"1s\"\n\
