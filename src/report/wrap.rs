@@ -4,7 +4,8 @@
 //! goes through these, the game day's log included.
 
 /// A command line broken with shell continuations (` \`) to fit `width`, so it can be
-/// pasted as printed.
+/// pasted as printed; a flag stays on the line of its value (`--seed 42`, never `--seed \`
+/// then `42`).
 pub fn wrap_command(command: &str, width: usize) -> String {
     let first = width.saturating_sub("reproduce with: ".len() + 2);
     let mut out = String::new();
@@ -22,7 +23,20 @@ pub fn wrap_command(command: &str, width: usize) -> String {
                 .collect()
         })
         .unwrap_or_else(|| vec![command.to_string()]);
-    for word in &words {
+    // A flag and the value after it are one unit to place.
+    let mut units: Vec<String> = Vec::with_capacity(words.len());
+    let mut rest = words.into_iter().peekable();
+    while let Some(word) = rest.next() {
+        let flag = word.starts_with("--") && !word.contains('=');
+        match rest.peek() {
+            Some(value) if flag && !value.starts_with('-') => {
+                let value = rest.next().unwrap_or_default();
+                units.push(format!("{word} {value}"));
+            }
+            _ => units.push(word),
+        }
+    }
+    for word in &units {
         if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > limit {
             out.push_str(&line);
             out.push_str(" \\\n   ");
@@ -125,6 +139,36 @@ pub fn wrap_log_line(line: &str, indent: usize, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_command_line_breaks_between_flags_never_inside_one() {
+        let command = "rollsim run rollsim-demo/scenario.toml --runs 500 --out \
+                       rollsim-demo-rerun --seed 42";
+        // It broke after `--seed`, leaving `42` alone on the next line.
+        assert_eq!(
+            wrap_command(command, 100),
+            "rollsim run rollsim-demo/scenario.toml --runs 500 --out rollsim-demo-rerun \\\n   \
+             --seed 42"
+        );
+        let command = "rollsim sweep scenarios/quickstart.toml --param \
+                       'policies.error-rate-2pct.for=60..600:4' --runs 400 --seed 3 --objective \
+                       'min downtime_s s.t. false_positive_rollbacks <= 0.1' --quiet";
+        let got = wrap_command(command, 100);
+        assert_eq!(
+            got,
+            "rollsim sweep scenarios/quickstart.toml \\\n   \
+             --param 'policies.error-rate-2pct.for=60..600:4' --runs 400 --seed 3 \\\n   \
+             --objective 'min downtime_s s.t. false_positive_rollbacks <= 0.1' --quiet"
+        );
+        // Pasted back, it is the same command.
+        let joined = got.replace(" \\\n   ", " ");
+        assert_eq!(shlex::split(&joined), shlex::split(command));
+        // A flag followed by another flag is a word of its own: `--quiet` may end a line.
+        assert_eq!(
+            wrap_command("rollsim run scenarios/a.toml --quiet --force", 56),
+            "rollsim run scenarios/a.toml --quiet \\\n   --force"
+        );
+    }
 
     #[test]
     fn a_long_log_line_keeps_its_parts_whole_under_the_detail() {
