@@ -202,8 +202,10 @@ pub fn demo(argv: &[String]) -> Result<()> {
         gates: Gates::default(),
     };
     execute(&job)?;
+    // Two lines within 100 columns (`--out reports/quickstart` is the default).
     note(format_args!(
-        "demo output is in {}/; next: `rollsim run scenarios/quickstart.toml --runs 2000 --seed 42 --out reports/quickstart`",
+        "demo output is in {}/; next, from a clone of the repository:\n  \
+         rollsim run scenarios/quickstart.toml --runs 2000 --seed 42",
         out.display()
     ));
     Ok(())

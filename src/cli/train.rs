@@ -42,7 +42,12 @@ pub fn train(a: &TrainArgs, argv: &[String]) -> Result<()> {
     }
     // A reader that left (`| head -1`) keeps the exit code of a stopped train.
     super::say(&text)?;
-    note(format_args!("wrote {}", done.dir.path().display()));
+    // As `run` says it: the directory, then the report in it.
+    note(format_args!("wrote {}/", done.dir.path().display()));
+    let report = done.dir.path().join("report.html");
+    if report.exists() {
+        note(format_args!("report: {}", report.display()));
+    }
     if done.results.interrupted {
         return Err(Interrupted(format!(
             "kept the runs that finished in {}",

@@ -353,12 +353,12 @@ pub fn decide(
             .collect();
         let d = paired.difference(best, &v.tied[0]);
         text_out = format!(
-            "{head} a tie: {} cannot be told apart on {what} ({} vs {}: paired difference {} over {} runs holds zero); {best} has the lowest mean, {}.",
+            "{head} a tie: {} cannot be told apart on {what} ({} vs {}: paired difference {} over {} holds zero); {best} has the lowest mean, {}.",
             join_and(&names),
             best,
             v.tied[0],
             d.map(|d| diff_text(unit, &d)).unwrap_or_else(|| "-".into()),
-            d.map(|d| d.n).unwrap_or(0),
+            runs(d.map(|d| d.n).unwrap_or(0)),
             with_interval(unit, &best_e)
         );
         if goal == Goal::Max {
@@ -371,7 +371,7 @@ pub fn decide(
         if v.tied.is_empty() {
             if let Some(d) = &v.vs_runner_up {
                 text_out.push_str(&format!(
-                    " That is {} than the runner-up, {runner}{} (paired difference {}, {} runs).",
+                    " That is {} than the runner-up, {runner}{} (paired difference {}, {}).",
                     amount(d),
                     if facts.nothing.contains(runner) {
                         ", which does nothing"
@@ -379,7 +379,7 @@ pub fn decide(
                         ""
                     },
                     diff_text(unit, d),
-                    d.n
+                    runs(d.n)
                 ));
             }
         }
@@ -530,6 +530,11 @@ pub fn estimates_of(s: &crate::experiment::Summary) -> BTreeMap<(String, String)
                 .map(move |(m, e)| ((p.policy.clone(), m.to_string()), *e))
         })
         .collect()
+}
+
+/// `1 run`, `8 runs`: how many runs a paired difference is over.
+fn runs(n: u64) -> String {
+    format!("{n} {}", if n == 1 { "run" } else { "runs" })
 }
 
 #[cfg(test)]

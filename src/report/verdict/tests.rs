@@ -203,3 +203,10 @@ fn setup_reads_kinds_and_the_objective_table() {
     );
     assert_eq!(s.references, vec!["oracle"]);
 }
+
+#[test]
+fn a_paired_difference_over_one_run_says_run() {
+    // "(paired difference -293 [-293, -293], 1 runs)" was the fleet's verdict at --runs 1.
+    assert_eq!(super::runs(1), "1 run");
+    assert_eq!(super::runs(8), "8 runs");
+}
