@@ -149,15 +149,14 @@ fn header(job: &TuneJob, o: &Outcome, w: usize) -> Vec<String> {
             setting(&job.tune.params, &job.tune.candidates[w].values)
         ),
         format!(
-            "scenario {} (sha256 {}), seed {}, {} runs",
-            job.source.origin,
-            job.source.sha256(),
-            o.seed,
-            s.runs
+            "scenario {}, seed {}, {} runs",
+            job.source.origin, o.seed, s.runs
         ),
+        // On its own line: with the path, it would pass 100 columns.
+        format!("scenario sha256 {}", job.source.sha256()),
+        format!("objective: {}", job.tune.objective.text),
         format!(
-            "objective: {} (constraints on the upper {}% bound)",
-            job.tune.objective.text,
+            "constraints judged on the upper {}% bound",
             (job.tune.level * 1000.0).round() / 10.0
         ),
         format!("reproduce with: {}", job.command),
@@ -350,11 +349,10 @@ pub fn export(a: &ExportArgs) -> Result<()> {
     let i = super::policy_index(&source.scenario, &a.policy, "--policy")?;
     let header = vec![
         format!(
-            "Exported by rollsim export: policy {:?} of {} (sha256 {})",
-            a.policy,
-            source.origin,
-            source.sha256()
+            "Exported by rollsim export: policy {:?} of {}",
+            a.policy, source.origin
         ),
+        format!("scenario sha256 {}", source.sha256()),
         "rollsim import reads this file back into the same policy".to_string(),
     ];
     let text = export::export(
