@@ -124,6 +124,6 @@ pub fn gameday(a: &GamedayArgs, argv: &[String]) -> Result<()> {
         "wrote {}/ (scorecard.html, scorecard.csv, actions.csv, trace.csv, events.csv, runs.csv)",
         played.dir.path().display()
     );
-    note(super::experiment::wrap(&wrote, width));
+    note(super::experiment::wrap_long_lines(&wrote, width));
     super::report::after_command(played.dir.path(), None)
 }
