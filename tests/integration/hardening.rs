@@ -298,6 +298,42 @@ fn a_closed_pipe_stops_no_command_before_its_report() {
     assert!(traced.join("report.html").exists());
 }
 
+/// No command prints with `println!` or `eprintln!` (which end the process at a closed
+/// pipe, before the files printed after): they print through `cli::say` and `cli::note`,
+/// and the game day through `gameday::ui::to_stderr`. `main` alone prints the final error.
+#[test]
+fn commands_print_only_through_say_note_and_to_stderr() {
+    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).expect("dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let mut all = Vec::new();
+    files(std::path::Path::new("src/cli"), &mut all);
+    files(std::path::Path::new("src/gameday"), &mut all);
+    assert!(all.len() > 10, "{all:?}");
+    for f in all {
+        let text = std::fs::read_to_string(&f).expect("source");
+        for (i, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("//") {
+                continue;
+            }
+            assert!(
+                !code.contains("println!(") && !code.contains("print!("),
+                "{}:{}: {line}",
+                f.display(),
+                i + 1
+            );
+        }
+    }
+}
+
 /// A misspelt `tune --policy` is named as such (the objective, read for that policy, used
 /// to take the blame), and a command-line argument that is not UTF-8 is refused by its
 /// flag (exit 2) instead of a panic or clap's message, which names none.
