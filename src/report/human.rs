@@ -88,10 +88,11 @@ fn two_units(big: u64, big_unit: &str, small: u64, small_unit: &str) -> String {
     }
 }
 
-/// A fraction as a percentage with one decimal (`7.8%`, `100%`), no `-0.0%`.
+/// A fraction as a percentage with one decimal (`7.8%`, `100%`), none from 1000% up
+/// (`1877%`: a tenth of a percent says nothing there), no `-0.0%`.
 pub fn percent(x: f64) -> String {
     let p = x * 100.0;
-    let s = if p.abs() >= 99.95 && (p - p.round()).abs() < 0.05 {
+    let s = if p.abs() >= 999.95 || (p.abs() >= 99.95 && (p - p.round()).abs() < 0.05) {
         format!("{p:.0}")
     } else {
         format!("{p:.1}")
@@ -172,6 +173,9 @@ mod tests {
         assert_eq!(percent(0.0), "0.0%");
         assert_eq!(percent(-0.00001), "0.0%");
         assert_eq!(percent(4.4), "440%");
+        assert_eq!(percent(18.773), "1877%");
+        assert_eq!(percent(-10.0), "-1000%");
+        assert_eq!(percent(9.9994), "999.9%");
         assert_eq!(count(19_555.0), "19.6k");
         assert_eq!(count(2_303_738.0), "2.30M");
         assert_eq!(count(8673.0), "8.67k");
