@@ -16,6 +16,8 @@ pub mod traffic;
 
 use crate::scenario::{BadRelease, FaultEffect, Scenario};
 use crate::sim::rng::sample::{lognormal_tail, Z99};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The combined effect of the faults active at one moment.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -113,6 +115,52 @@ pub struct ServiceModel {
     /// Requests one replica queues at most.
     queue_limit: f64,
     bad: BadRelease,
+    /// The swing factor of every scrape instant of a run, when tabulated (see
+    /// [`tabulate_swings`]): shared by the models that swing alike.
+    swing: Option<Arc<SwingTable>>,
+}
+
+/// The swing factor `1 + a cos(day phase) + w cos(week phase)` of the instants `0, dt,
+/// 2 dt, ...` of a run, each computed as [`ServiceModel::rate_at`] computes it: every
+/// service of a system computes the same factor at the same tick, a cosine or two each.
+#[derive(Debug)]
+struct SwingTable {
+    dt_ms: u64,
+    factors: Vec<f64>,
+}
+
+/// Above this many scrape ticks per run no swing is tabulated (8 bytes a tick per distinct
+/// swing; the shipped fleet needs 20,160): the factors are computed at each tick.
+const TABULATE_UP_TO: u64 = 1 << 20;
+
+/// Gives every model of `models` whose rate swings the table of its swing's factor at
+/// each scrape instant `k dt` before `horizon_ms`, one table per distinct swing (daily
+/// and weekly amplitude and peak), so a system's services look their rate factor up
+/// instead of computing the same cosines. [`ServiceModel::rate_at`] returns the same
+/// numbers, bit for bit: a factor is the one it computes, then multiplied by the rate.
+pub fn tabulate_swings<'m>(
+    models: impl IntoIterator<Item = &'m mut ServiceModel>,
+    dt_ms: u64,
+    horizon_ms: u64,
+) {
+    let ticks = horizon_ms.div_ceil(dt_ms.max(1));
+    if dt_ms == 0 || ticks > TABULATE_UP_TO {
+        return;
+    }
+    let mut tables: HashMap<[u64; 4], Arc<SwingTable>> = HashMap::new();
+    for m in models {
+        if !m.rate_varies() {
+            continue;
+        }
+        let key = [m.amplitude, m.peak_ms, m.weekly, m.week_peak_ms].map(f64::to_bits);
+        let table = tables.entry(key).or_insert_with(|| {
+            Arc::new(SwingTable {
+                dt_ms,
+                factors: (0..ticks).map(|k| m.factor(k * dt_ms)).collect(),
+            })
+        });
+        m.swing = Some(Arc::clone(table));
+    }
 }
 
 /// The gauges of one version over one interval, as its pods truly are: the CPU share
@@ -190,6 +238,7 @@ impl ServiceModel {
             cpu_baseline: s.service.cpu_baseline,
             queue_limit: s.service.queue_limit,
             bad: s.release.bad.clone(),
+            swing: None,
         }
     }
 
@@ -201,6 +250,21 @@ impl ServiceModel {
         if self.amplitude == 0.0 && self.weekly == 0.0 {
             return self.rate;
         }
+        if let Some(s) = self.swing.as_deref() {
+            // A scrape instant of the run: its factor tabulated (the same number).
+            let k = t_ms / s.dt_ms;
+            if k * s.dt_ms == t_ms {
+                if let Some(&factor) = s.factors.get(k as usize) {
+                    return self.rate * factor;
+                }
+            }
+        }
+        self.rate * self.factor(t_ms)
+    }
+
+    /// The swing factor at `t_ms`: `1 + a cos(day phase) + w cos(week phase)`.
+    #[inline]
+    fn factor(&self, t_ms: u64) -> f64 {
         let phase = (t_ms as f64 - self.peak_ms) / DAY_MS * std::f64::consts::TAU;
         let mut factor = 1.0 + self.amplitude * phase.cos();
         if self.weekly != 0.0 {
@@ -208,7 +272,7 @@ impl ServiceModel {
                 * std::f64::consts::TAU;
             factor += self.weekly * week.cos();
         }
-        self.rate * factor
+        factor
     }
 
     /// Whether the request rate varies with the time of day or week.
@@ -445,6 +509,39 @@ mod tests {
         assert!(!flat.rate_varies());
         flat.rates_from(t0, 15_000, &mut out);
         assert!(out.iter().all(|&r| r == 30.0));
+    }
+
+    #[test]
+    fn a_tabulated_swing_gives_rate_at_bit_for_bit() {
+        let swing = "diurnal_amplitude = 0.6\npeak_hour = 14.0\nweekly_amplitude = 0.2\n";
+        let plain = model(&format!("request_rate = 10.0\n{swing}"));
+        let (mut a, mut b) = (
+            plain.clone(),
+            model(&format!("request_rate = 40.0\n{swing}")),
+        );
+        let other = model("request_rate = 10.0\ndiurnal_amplitude = 0.5\n");
+        let mut c = other.clone();
+        let mut flat = model("request_rate = 10.0\n");
+        tabulate_swings([&mut a, &mut b, &mut c, &mut flat], 30_000, 7 * 86_400_000);
+        // One table per distinct swing (the rate is not part of it), none for a flat rate.
+        let table = |m: &ServiceModel| m.swing.clone().expect("a table");
+        assert!(Arc::ptr_eq(&table(&a), &table(&b)));
+        assert!(!Arc::ptr_eq(&table(&a), &table(&c)));
+        assert!(flat.swing.is_none());
+        assert_eq!(table(&a).factors.len(), 20_160);
+        // Every instant, on the scrape grid or not, inside the table or past it: the very
+        // number computed without it.
+        for t in (0..8 * 86_400_000u64)
+            .step_by(29_997)
+            .chain([30_000, 604_770_000])
+        {
+            assert_eq!(a.rate_at(t).to_bits(), plain.rate_at(t).to_bits(), "{t}");
+            assert_eq!(c.rate_at(t).to_bits(), other.rate_at(t).to_bits(), "{t}");
+        }
+        for k in 0..20_160u64 {
+            let t = k * 30_000;
+            assert_eq!(a.rate_at(t).to_bits(), plain.rate_at(t).to_bits(), "{t}");
+        }
     }
 
     #[test]

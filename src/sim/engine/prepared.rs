@@ -3,7 +3,7 @@
 //! stop flag. Computed once per experiment, read by every replication.
 
 use crate::model::blocks::Blocks;
-use crate::model::ServiceModel;
+use crate::model::{tabulate_swings, ServiceModel};
 use crate::scenario::Scenario;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -41,7 +41,7 @@ impl<'a> Prepared<'a> {
     /// [`Prepared::new`], with blocks where `blocks` allows them (not for the services of
     /// a system, whose load its callers change at every tick).
     fn build(scenario: &'a Scenario, blocks: bool) -> Self {
-        let services = match &scenario.system {
+        let mut services: Vec<Prepared<'a>> = match &scenario.system {
             Some(system) => system
                 .services
                 .iter()
@@ -49,6 +49,12 @@ impl<'a> Prepared<'a> {
                 .collect(),
             None => Vec::new(),
         };
+        // A system's services compute their rates at every tick, mostly the same swing.
+        tabulate_swings(
+            services.iter_mut().map(|s| &mut s.model),
+            scenario.scrape_interval_ms,
+            scenario.duration_ms,
+        );
         let model = ServiceModel::new(scenario);
         let blocks = if blocks && scenario.system.is_none() {
             Blocks::new(&model, scenario)
