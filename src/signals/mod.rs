@@ -159,6 +159,20 @@ impl Signals {
         }
     }
 
+    /// The next scrape whose delay has passed at `t`, if any, left in place: a scrape is
+    /// about 200 bytes, read where it waits instead of copied out ([`Self::delivered`]
+    /// then removes it).
+    #[inline]
+    pub fn peek_due(&self, t: u64) -> Option<&Pending> {
+        self.pending.front().filter(|p| p.deliver_ms <= t)
+    }
+
+    /// Removes the scrape [`Self::peek_due`] showed: it was delivered.
+    #[inline]
+    pub fn delivered(&mut self) {
+        self.pending.pop_front();
+    }
+
     /// The scrape of `[t, t + dt)` in deploy `attempt`, sent on its way to the policy;
     /// returns what it showed, `None` when it was lost (or `gap`: a metrics pipeline gap).
     #[inline]

@@ -7,6 +7,7 @@ use crate::model::service::Interval;
 use crate::model::system::CalleeState;
 use crate::model::{GaugeTruth, ServiceModel, VersionTruth};
 use crate::policy::{Scrape, VersionSample};
+use crate::response::Run;
 use crate::signals::gauges::GaugeLevels;
 use crate::signals::{ProbeTruth, Served};
 use crate::sim::agenda::Event;
@@ -22,19 +23,27 @@ impl Replication<'_, '_> {
         self.next_ticks[s] = t + dt;
         let r = self.services[s].release;
 
-        // 1. Observations whose delay has passed reach the policy.
-        while let Some(p) = self.signals.due(t) {
+        // 1. Observations whose delay has passed reach the policy (read where they wait:
+        // the fields are borrowed one by one, the scrape from the signals).
+        while let Some(p) = self.signals.peek_due(t) {
             let seen = self.in_system && self.reads_scrapes;
-            if let (true, Some(old), Some(new)) = (seen, p.scrape.old, p.scrape.new) {
+            if let (true, Some(old), Some(new)) = (seen, &p.scrape.old, &p.scrape.new) {
                 let requests = old.requests + new.requests;
                 if requests > 0 {
                     self.seen_error = Some((old.errors + new.errors) as f64 / requests as f64);
                 }
             }
-            let (response, run) = self.run(r);
-            if p.attempt == run.release.attempt && response.watching(run.release) {
-                response.observe_scrape(t, &p.scrape, run);
+            let release = &mut self.releases[r];
+            if p.attempt == release.attempt && self.response.watching(release) {
+                let run = Run {
+                    service: &mut self.services[release.service()],
+                    release,
+                    scorer: &mut self.scorer,
+                    agenda: &mut self.agenda,
+                };
+                self.response.observe_scrape(t, &p.scrape, run);
             }
+            self.signals.delivered();
         }
 
         // 2. The true state over [t, t + dt), scored; a block nobody observes, whose
