@@ -84,14 +84,101 @@ pub struct Attempt {
     pub attempts: f64,
 }
 
-/// What one call of a system remembers from one interval to the next, so that a system's
-/// step computes again only what changed: a callee's latency tail beyond the call's
+/// What makes two calls alike to their callee: every call of one class (the same callee,
+/// timeout and retries) makes the same [`Attempt`] of the callee's state, whatever its
+/// caller and its share of the caller's requests, so a system computes it once per class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CallClass {
+    /// The callee's index in [`System::services`].
+    pub callee: usize,
+    pub timeout_ms: Option<u64>,
+    pub retries: u32,
+}
+
+impl From<&Call> for CallClass {
+    fn from(c: &Call) -> Self {
+        CallClass {
+            callee: c.callee,
+            timeout_ms: c.timeout_ms,
+            retries: c.retries,
+        }
+    }
+}
+
+/// A system's calls grouped into their classes (see [`CallClass`]), resolved once per
+/// experiment: a fleet's thousands of calls fall into a few hundred classes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallClasses {
+    classes: Vec<CallClass>,
+    /// Each service's calls' classes, in the order of its calls.
+    of_call: Vec<Vec<usize>>,
+    /// Each service's classes as a callee, in the order they first appear.
+    of_callee: Vec<Vec<usize>>,
+}
+
+impl CallClasses {
+    /// The classes of `system`'s calls, numbered in the order they first appear (callers
+    /// in file order, each caller's calls in order).
+    pub fn new(system: &System) -> Self {
+        let n = system.services.len();
+        let mut index = std::collections::HashMap::new();
+        let mut classes = Vec::new();
+        let mut of_callee = vec![Vec::new(); n];
+        let of_call = system
+            .services
+            .iter()
+            .map(|s| {
+                s.calls
+                    .iter()
+                    .map(|c| {
+                        let class = CallClass::from(c);
+                        *index.entry(class).or_insert_with(|| {
+                            classes.push(class);
+                            of_callee[c.callee].push(classes.len() - 1);
+                            classes.len() - 1
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        CallClasses {
+            classes,
+            of_call,
+            of_callee,
+        }
+    }
+
+    /// Every class, by number.
+    pub fn classes(&self) -> &[CallClass] {
+        &self.classes
+    }
+
+    /// The class of each call of service `s`, in the order of its calls.
+    pub fn of_calls(&self, s: usize) -> &[usize] {
+        &self.of_call[s]
+    }
+
+    /// The classes whose callee is service `s`.
+    pub fn of_callee(&self, s: usize) -> &[usize] {
+        &self.of_callee[s]
+    }
+}
+
+/// What every call of one class reads of its callee in an interval: the [`Attempt`], and
+/// the median latency the call adds beyond the callee's healthy median.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CallView {
+    pub attempt: Attempt,
+    pub extra_ms: f64,
+}
+
+/// What one class of calls of a system remembers from one interval to the next, so that
+/// a system's step computes again only what changed: a callee's latency tail beyond the
 /// timeout (an `erfc`) changes only with its latency (a fault, a defect), while its error
-/// probability drifts every interval; its median latency (an `exp`) likewise; and what
-/// the call makes of one callee state is asked twice (by the caller's interval, then by
-/// the callee's demand in the next interval). Every number is the one computed afresh,
-/// bit for bit: each is kept with the exact inputs it was computed from. One memo serves
-/// one call (one callee model, one timeout, one number of retries).
+/// probability drifts every interval; its median latency (an `exp`) likewise. Every
+/// number is the one computed afresh, bit for bit: each is kept with the exact inputs it
+/// was computed from. One memo serves one class (one callee model, one timeout, one
+/// number of retries): see [`CallClass`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CallMemo {
     /// The callee state last asked for and what the call made of it.
@@ -104,21 +191,44 @@ pub struct CallMemo {
 }
 
 impl CallMemo {
-    /// What `call` makes of `callee` (its `model`) in an interval, remembered.
-    pub fn attempt(&mut self, callee: &CalleeState, model: &ServiceModel, call: &Call) -> Attempt {
+    /// What a call of `class` makes of `callee` (its `model`) in an interval, remembered.
+    pub fn attempt(
+        &mut self,
+        callee: &CalleeState,
+        model: &ServiceModel,
+        class: &CallClass,
+    ) -> Attempt {
         if let Some((s, a)) = self.state {
             if s == *callee {
                 return a;
             }
         }
-        let q = self.attempt_failure(callee, model, call.timeout_ms);
+        let q = self.attempt_failure(callee, model, class.timeout_ms);
         let a = Attempt {
             q,
-            fails: call_failure(q, call.retries),
-            attempts: expected_attempts(q, call.retries),
+            fails: call_failure(q, class.retries),
+            attempts: expected_attempts(q, class.retries),
         };
         self.state = Some((*callee, a));
         a
+    }
+
+    /// Everything a call of `class` reads of `callee` (its `model`) in an interval: its
+    /// [`Attempt`] and the median latency it adds, remembered.
+    pub fn view(
+        &mut self,
+        callee: &CalleeState,
+        model: &ServiceModel,
+        class: &CallClass,
+    ) -> CallView {
+        let attempt = self.attempt(callee, model, class);
+        // The median of the call's latency, mixed over the versions' log-means.
+        let mu = (1.0 - callee.share) * callee.truth[0].latency_mu
+            + callee.share * callee.truth[1].latency_mu;
+        CallView {
+            attempt,
+            extra_ms: self.extra_ms(mu, model),
+        }
     }
 
     /// [`attempt_failure`], the tails beyond the timeout remembered.
@@ -150,6 +260,55 @@ impl CallMemo {
             }
         };
         median - *self.healthy.get_or_insert_with(|| model.latency_mu.exp())
+    }
+}
+
+/// What every class of a system's calls reads of its callee now (see [`CallClass`]),
+/// with each class's memo: a system's step refreshes a callee's classes once its interval
+/// is drawn, and every call of the class, in the caller's interval and in the next
+/// interval's demand, reads the same view.
+#[derive(Debug, Clone)]
+pub struct ClassViews {
+    memos: Vec<CallMemo>,
+    views: Vec<CallView>,
+}
+
+impl ClassViews {
+    /// Every class's view of its callee's state `state(callee)` (with the callee's model).
+    pub fn new<'a>(
+        classes: &CallClasses,
+        state: impl Fn(usize) -> (&'a CalleeState, &'a ServiceModel),
+    ) -> Self {
+        let mut memos = vec![CallMemo::default(); classes.classes.len()];
+        let views = classes
+            .classes
+            .iter()
+            .zip(&mut memos)
+            .map(|(class, memo)| {
+                let (callee, model) = state(class.callee);
+                memo.view(callee, model, class)
+            })
+            .collect();
+        ClassViews { memos, views }
+    }
+
+    /// The classes whose callee is service `callee` read its new state `state` (its model
+    /// `model`) from now on.
+    pub fn refresh(
+        &mut self,
+        classes: &CallClasses,
+        callee: usize,
+        state: &CalleeState,
+        model: &ServiceModel,
+    ) {
+        for &c in &classes.of_callee[callee] {
+            self.views[c] = self.memos[c].view(state, model, &classes.classes[c]);
+        }
+    }
+
+    /// What the calls of class `class` read now.
+    pub fn view(&self, class: usize) -> &CallView {
+        &self.views[class]
     }
 }
 
@@ -200,26 +359,16 @@ pub fn demand_into(
 }
 
 /// What the callees do to a caller whose healthy median latency is `caller_p50_ms`:
-/// `calls` pairs each call with its callee's state and model, and the call's memo.
+/// `calls` pairs each call with what it reads of its callee ([`CallMemo::view`]).
 pub fn upstream<'a>(
-    calls: impl Iterator<
-        Item = (
-            &'a Call,
-            &'a CalleeState,
-            &'a ServiceModel,
-            &'a mut CallMemo,
-        ),
-    >,
+    calls: impl Iterator<Item = (&'a Call, &'a CallView)>,
     caller_p50_ms: f64,
 ) -> Upstream {
     let mut ok = 1.0;
     let mut extra_ms = 0.0;
-    for (call, callee, model, memo) in calls {
-        ok *= 1.0 - call.fraction * memo.attempt(callee, model, call).fails;
-        // The median of the call's latency, mixed over the versions' log-means.
-        let mu = (1.0 - callee.share) * callee.truth[0].latency_mu
-            + callee.share * callee.truth[1].latency_mu;
-        extra_ms += call.fraction * memo.extra_ms(mu, model);
+    for (call, view) in calls {
+        ok *= 1.0 - call.fraction * view.attempt.fails;
+        extra_ms += call.fraction * view.extra_ms;
     }
     Upstream {
         error: 1.0 - ok,
@@ -262,21 +411,19 @@ mod tests {
         }
     }
 
+    /// What `c` reads of `s` (its callee's state), computed afresh.
+    fn fresh(c: &Call, s: &CalleeState, m: &ServiceModel) -> CallView {
+        CallMemo::default().view(s, m, &CallClass::from(c))
+    }
+
     #[test]
     fn independent_callees_fail_a_request_with_the_product_form() {
         let m = model();
         let a = state(&m, 0.25, 0.02, 0.4);
         let b = state(&m, 0.0, 0.1, 0.9);
         let calls = [call(0.6, 0, None), call(0.3, 2, None)];
-        let mut memos = [CallMemo::default(); 2];
-        let up = upstream(
-            calls
-                .iter()
-                .zip([&a, &b])
-                .zip(&mut memos)
-                .map(|((c, s), memo)| (c, s, &m, memo)),
-            50.0,
-        );
+        let views = [fresh(&calls[0], &a, &m), fresh(&calls[1], &b, &m)];
+        let up = upstream(calls.iter().zip(&views), 50.0);
         let qa = 0.75 * 0.02 + 0.25 * 0.4;
         let qb: f64 = 0.1;
         let expected = 1.0 - (1.0 - 0.6 * qa) * (1.0 - 0.3 * qb.powi(3));
@@ -296,6 +443,7 @@ mod tests {
         let m = model();
         let mut memo = CallMemo::default();
         let c = call(0.4, 2, Some(60));
+        let class = CallClass::from(&c);
         for k in 0..40 {
             let mut s = state(&m, [0.0, 0.2, 1.0][k % 3], 0.002 * k as f64, 0.01);
             if k % 7 < 3 {
@@ -303,18 +451,64 @@ mod tests {
             }
             for _ in 0..2 {
                 let q = attempt_failure(&s, &m, c.timeout_ms);
-                let kept = memo.attempt(&s, &m, &c);
+                let kept = memo.attempt(&s, &m, &class);
                 assert_eq!(q.to_bits(), kept.q.to_bits(), "state {k}");
                 let attempts = expected_attempts(q, c.retries);
                 assert_eq!(attempts.to_bits(), kept.attempts.to_bits());
                 assert_eq!(call_failure(q, c.retries).to_bits(), kept.fails.to_bits());
-                let once = upstream([(&c, &s, &m, &mut CallMemo::default())].into_iter(), 25.0);
-                let again = upstream([(&c, &s, &m, &mut memo)].into_iter(), 25.0);
+                let view = memo.view(&s, &m, &class);
+                assert_eq!(view.attempt, kept);
+                let once = upstream([(&c, &fresh(&c, &s, &m))].into_iter(), 25.0);
+                let again = upstream([(&c, &view)].into_iter(), 25.0);
                 assert_eq!(once.error.to_bits(), again.error.to_bits());
                 assert_eq!(
                     once.latency_factor.to_bits(),
                     again.latency_factor.to_bits()
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn calls_alike_to_their_callee_share_a_class() {
+        // Same callee, timeout and retries: one class, whatever the caller or fraction.
+        let text = "[[services]]\nname = \"a\"\nentry = true\n\
+                    calls = [{ service = \"c\", fraction = 0.5, retries = 1, timeout = \"80ms\" },\
+                             { service = \"b\", fraction = 0.2 }]\n\
+                    [[services]]\nname = \"b\"\n\
+                    calls = [{ service = \"c\", fraction = 0.9, retries = 1, timeout = \"80ms\" },\
+                             { service = \"c\", fraction = 0.1, retries = 2, timeout = \"80ms\" },\
+                             { service = \"c\", fraction = 0.3, retries = 1 }]\n\
+                    [[services]]\nname = \"c\"\n";
+        let s = match parse(text, "t") {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        };
+        let Some(system) = s.system.as_deref() else {
+            panic!("a system")
+        };
+        let classes = CallClasses::new(system);
+        assert_eq!(classes.of_calls(0), &[0, 1]);
+        assert_eq!(classes.of_calls(1), &[0, 2, 3]);
+        assert!(classes.of_calls(2).is_empty());
+        assert_eq!(classes.of_callee(2), &[0, 2, 3]);
+        assert_eq!(classes.of_callee(1), &[1]);
+        let c = CallClass {
+            callee: 2,
+            timeout_ms: Some(80),
+            retries: 1,
+        };
+        assert_eq!(classes.classes()[0], c);
+        assert_eq!(
+            classes.classes()[3],
+            CallClass {
+                timeout_ms: None,
+                ..c
+            }
+        );
+        for (i, svc) in system.services.iter().enumerate() {
+            for (call, &k) in svc.calls.iter().zip(classes.of_calls(i)) {
+                assert_eq!(CallClass::from(call), classes.classes()[k]);
             }
         }
     }
@@ -326,11 +520,8 @@ mod tests {
         // The callee's p99 is 100 ms: a 100 ms timeout fails 1% of calls.
         let q = attempt_failure(&s, &m, Some(100));
         assert!((q - 0.01).abs() < 1e-9);
-        let mut memo = CallMemo::default();
-        let up = upstream(
-            [(&call(0.5, 1, Some(100)), &s, &m, &mut memo)].into_iter(),
-            50.0,
-        );
+        let c = call(0.5, 1, Some(100));
+        let up = upstream([(&c, &fresh(&c, &s, &m))].into_iter(), 50.0);
         assert!((up.error - 0.5 * 0.01 * 0.01).abs() < 1e-12);
     }
 
@@ -372,8 +563,8 @@ mod tests {
         let m = model();
         let mut s = state(&m, 1.0, 0.0, 0.0);
         s.truth[1].latency_mu = m.latency_mu + 3f64.ln(); // 60 ms instead of 20 ms
-        let mut memo = CallMemo::default();
-        let up = upstream([(&call(0.5, 0, None), &s, &m, &mut memo)].into_iter(), 40.0);
+        let c = call(0.5, 0, None);
+        let up = upstream([(&c, &fresh(&c, &s, &m))].into_iter(), 40.0);
         // Half the requests wait 40 ms more: the median moves by 20 ms of 40.
         assert!((up.latency_factor - 1.5).abs() < 1e-9);
     }

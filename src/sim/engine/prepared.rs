@@ -1,8 +1,10 @@
 //! What every replication of a scenario shares: the service model, the blocks its traffic
-//! is drawn in, each service of a system prepared as its own scenario, and the caller's
-//! stop flag. Computed once per experiment, read by every replication.
+//! is drawn in, each service of a system prepared as its own scenario with the classes of
+//! the system's calls, and the caller's stop flag. Computed once per experiment, read by
+//! every replication.
 
 use crate::model::blocks::Blocks;
+use crate::model::system::CallClasses;
 use crate::model::{tabulate_swings, ServiceModel};
 use crate::scenario::Scenario;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,6 +18,9 @@ pub struct Prepared<'a> {
     pub(super) stop: Option<&'a AtomicBool>,
     /// Each service of a system, prepared as its own scenario (empty for one service).
     pub(super) services: Vec<Prepared<'a>>,
+    /// The system's calls grouped by what they make of their callee (empty for one
+    /// service): each class's effect is computed once per interval, not once per call.
+    pub(super) classes: CallClasses,
     /// The blocks a single service's traffic is drawn in, where they are exact (see
     /// `model::blocks`; never for a service of a system).
     pub(super) blocks: Option<Blocks>,
@@ -41,13 +46,16 @@ impl<'a> Prepared<'a> {
     /// [`Prepared::new`], with blocks where `blocks` allows them (not for the services of
     /// a system, whose load its callers change at every tick).
     fn build(scenario: &'a Scenario, blocks: bool) -> Self {
-        let mut services: Vec<Prepared<'a>> = match &scenario.system {
-            Some(system) => system
-                .services
-                .iter()
-                .map(|s| Prepared::build(&s.scenario, false))
-                .collect(),
-            None => Vec::new(),
+        let (mut services, classes): (Vec<Prepared<'a>>, _) = match &scenario.system {
+            Some(system) => (
+                system
+                    .services
+                    .iter()
+                    .map(|s| Prepared::build(&s.scenario, false))
+                    .collect(),
+                CallClasses::new(system),
+            ),
+            None => (Vec::new(), CallClasses::default()),
         };
         // A system's services compute their rates at every tick, mostly the same swing.
         tabulate_swings(
@@ -66,6 +74,7 @@ impl<'a> Prepared<'a> {
             model,
             stop: None,
             services,
+            classes,
             blocks,
         }
     }

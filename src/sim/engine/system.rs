@@ -13,7 +13,7 @@
 //! incident hits every service it names at the same moment.
 
 use super::{Prepared, Replication};
-use crate::model::system::{demand_into, upstream, CallMemo};
+use crate::model::system::{demand_into, upstream, ClassViews};
 use crate::outcome::system::{score, ServiceRun, StormRule};
 use crate::outcome::RunRecord;
 use crate::scenario::System;
@@ -70,27 +70,13 @@ fn worlds(system: &System, world: &World, release: Option<(usize, bool)>) -> Vec
 /// scenario by `World::for_run`): for each policy in scenario order, the system's record
 /// then one per service, in file order. Empty when `p` is not a system.
 pub fn replicate_system(p: &Prepared<'_>, world: &World) -> Vec<RunRecord> {
-    let Some(system) = p.scenario.system.as_deref() else {
+    let Some(run) = SystemRun::new(p, world, None, Record::Nothing) else {
         return Vec::new();
     };
-    let worlds = worlds(system, world, None);
-    let policies = p.scenario.policies.len();
-    let mut out = Vec::with_capacity(policies * (system.services.len() + 1));
-    let prefix = Prefix::new(p, system, &worlds, Record::Nothing);
-    for k in 0..policies {
-        out.extend(
-            one_policy(
-                p,
-                system,
-                world,
-                &worlds,
-                k,
-                Record::Nothing,
-                None,
-                Some(&prefix),
-            )
-            .0,
-        );
+    let prefix = run.prefix();
+    let mut out = Vec::with_capacity(run.policies() * (run.system.services.len() + 1));
+    for k in 0..run.policies() {
+        out.extend(run.run_policy(k, Some(&prefix)).records);
     }
     out
 }
@@ -104,27 +90,16 @@ pub fn replicate_system_events(
     p: &Prepared<'_>,
     world: &World,
 ) -> (Vec<RunRecord>, Vec<Vec<TraceEvent>>) {
-    let Some(system) = p.scenario.system.as_deref() else {
+    let Some(run) = SystemRun::new(p, world, None, Record::Events) else {
         return (Vec::new(), Vec::new());
     };
-    let worlds = worlds(system, world, None);
-    let policies = p.scenario.policies.len();
-    let mut out = Vec::with_capacity(policies * (system.services.len() + 1));
-    let prefix = Prefix::new(p, system, &worlds, Record::Events);
-    let mut events = Vec::with_capacity(policies);
-    for k in 0..policies {
-        let (records, trace, _) = one_policy(
-            p,
-            system,
-            world,
-            &worlds,
-            k,
-            Record::Events,
-            None,
-            Some(&prefix),
-        );
-        out.extend(records);
-        events.push(trace.map(|t| t.events).unwrap_or_default());
+    let prefix = run.prefix();
+    let mut out = Vec::with_capacity(run.policies() * (run.system.services.len() + 1));
+    let mut events = Vec::with_capacity(run.policies());
+    for k in 0..run.policies() {
+        let done = run.run_policy(k, Some(&prefix));
+        out.extend(done.records);
+        events.push(done.trace.map(|t| t.events).unwrap_or_default());
     }
     (out, events)
 }
@@ -142,24 +117,15 @@ pub fn replicate_system_release(
     service: usize,
     bad: bool,
 ) -> (Vec<RunRecord>, Option<u64>) {
-    let Some(system) = p.scenario.system.as_deref() else {
+    let release = Some((service, bad));
+    let Some(run) = SystemRun::new(p, world, release, Record::Nothing) else {
         return (Vec::new(), None);
     };
-    if k >= p.scenario.policies.len() || service >= system.services.len() {
+    if k >= run.policies() || service >= run.system.services.len() {
         return (Vec::new(), None);
     }
-    let worlds = worlds(system, world, Some((service, bad)));
-    let (records, _, promoted) = one_policy(
-        p,
-        system,
-        world,
-        &worlds,
-        k,
-        Record::Nothing,
-        Some(service),
-        None,
-    );
-    (records, promoted)
+    let done = run.run_policy(k, None);
+    (done.records, done.promoted_ms)
 }
 
 /// Policy `k` of a system scenario on the run of `world`, traced: the system's record,
@@ -171,14 +137,15 @@ pub fn replicate_system_traced(
     world: &World,
     k: usize,
 ) -> Option<(RunRecord, Trace)> {
-    let system = p.scenario.system.as_deref()?;
-    if k >= p.scenario.policies.len() {
+    let run = SystemRun::new(p, world, None, Record::Timeline)?;
+    if k >= run.policies() {
         return None;
     }
-    let worlds = worlds(system, world, None);
-    let (records, trace, _) =
-        one_policy(p, system, world, &worlds, k, Record::Timeline, None, None);
-    Some((records.into_iter().next()?, trace.unwrap_or_default()))
+    let done = run.run_policy(k, None);
+    Some((
+        done.records.into_iter().next()?,
+        done.trace.unwrap_or_default(),
+    ))
 }
 
 /// Whether service `r`'s own changes explain trouble of its callers at `t`, as anyone can
@@ -200,217 +167,242 @@ enum Record {
     Timeline,
 }
 
-/// The replications of policy `k`'s run on every service, started (time 0).
-fn replications<'a, 'w>(
+/// One run (one world) of a system: what every policy's run of it reads, fixed before
+/// the first interval.
+struct SystemRun<'a> {
     p: &'a Prepared<'a>,
     system: &'a System,
-    worlds: &'w [World],
-    k: usize,
+    /// Each service's world (see [`worlds`]).
+    worlds: Vec<World>,
+    /// The number of the system's fault occurrences in the run.
+    faults: u32,
+    /// Each service's dependencies, direct or not (see `System::dependencies`).
+    deps: Vec<Vec<usize>>,
+    /// Whether any call retries: only then does a service's load follow its callers'.
+    retried: bool,
     record: Record,
+    /// In one release of a system's train, the one service that deploys.
     only: Option<usize>,
-) -> Vec<Replication<'a, 'w>> {
-    // The users' service: its rows are the traced system's rows.
-    let users = system.services.iter().position(|s| s.entry).unwrap_or(0);
-    let mut reps: Vec<Replication<'_, '_>> = (0..system.services.len())
-        .map(|i| {
-            let spec = &system.services[i].scenario.policies[k];
-            let trace = (record != Record::Nothing).then(|| Trace {
-                events_only: record == Record::Events || i != users,
-                ..Trace::default()
-            });
-            let mut r = Replication::new(&p.services[i], &worlds[i], spec, trace, false);
-            r.in_system = true;
-            r.deploys = only.is_none_or(|o| o == i);
-            r
-        })
-        .collect();
-    for r in &mut reps {
-        r.start();
-    }
-    reps
 }
 
-/// A system's run stepped to the first instant a policy could act (its first deploy):
-/// until then nothing depends on the policy (no release exists, no policy watches, no
-/// observation is drawn), so the stretch is simulated once, under the first policy, and
-/// every policy's run goes on from a copy of it.
-struct Prefix<'a, 'w> {
+/// One policy's run of a system, stepped interval by interval: every service's
+/// replication and what each class of calls reads of its callee.
+struct PolicyRun<'a, 'w> {
+    /// The policy's index in the scenario.
+    k: usize,
     reps: Vec<Replication<'a, 'w>>,
-    memos: Vec<Vec<CallMemo>>,
+    calls: ClassViews,
     /// The first interval not yet simulated.
     t: u64,
 }
 
-impl<'a, 'w> Prefix<'a, 'w> {
-    fn new(p: &'a Prepared<'a>, system: &'a System, worlds: &'w [World], record: Record) -> Self {
-        let mut reps = replications(p, system, worlds, 0, record, None);
-        let mut memos = memos(system);
-        let first_deploy = system
+/// What a policy's run of a system returns: the system's record then one per service,
+/// the timeline when one was recorded, and when the one releasing service's release was
+/// last promoted (in a release of a system's train).
+struct Finished {
+    records: Vec<RunRecord>,
+    trace: Option<Trace>,
+    promoted_ms: Option<u64>,
+}
+
+impl<'a> SystemRun<'a> {
+    /// The run of `world` (the system's; with `release`, one release of a system's
+    /// train: see [`worlds`]); `None` when `p` is not a system.
+    fn new(
+        p: &'a Prepared<'a>,
+        world: &World,
+        release: Option<(usize, bool)>,
+        record: Record,
+    ) -> Option<Self> {
+        let system = p.scenario.system.as_deref()?;
+        Some(SystemRun {
+            p,
+            system,
+            worlds: worlds(system, world, release),
+            faults: world.faults.len() as u32,
+            deps: (0..system.services.len())
+                .map(|i| system.dependencies(i))
+                .collect(),
+            retried: system
+                .services
+                .iter()
+                .any(|s| s.calls.iter().any(|c| c.retries > 0)),
+            record,
+            only: release.map(|(service, _)| service),
+        })
+    }
+
+    /// The number of policies.
+    fn policies(&self) -> usize {
+        self.p.scenario.policies.len()
+    }
+
+    /// Policy `k`'s run at time 0: every service's replication started.
+    fn from_start(&self, k: usize) -> PolicyRun<'a, '_> {
+        // The users' service: its rows are the traced system's rows.
+        let users = self.system.services.iter().position(|s| s.entry);
+        let mut reps: Vec<Replication<'_, '_>> = (0..self.system.services.len())
+            .map(|i| {
+                let spec = &self.system.services[i].scenario.policies[k];
+                let trace = (self.record != Record::Nothing).then(|| Trace {
+                    events_only: self.record == Record::Events || i != users.unwrap_or(0),
+                    ..Trace::default()
+                });
+                let mut r =
+                    Replication::new(&self.p.services[i], &self.worlds[i], spec, trace, false);
+                r.in_system = true;
+                r.deploys = self.only.is_none_or(|o| o == i);
+                r
+            })
+            .collect();
+        for r in &mut reps {
+            r.start();
+        }
+        let calls = ClassViews::new(&self.p.classes, |callee| {
+            (&reps[callee].last, &self.p.services[callee].model)
+        });
+        PolicyRun {
+            k,
+            reps,
+            calls,
+            t: 0,
+        }
+    }
+
+    /// The run stepped to the first instant a policy could act (the system's first
+    /// deploy): until then nothing depends on the policy (no release exists, no policy
+    /// watches, no observation is drawn), so the stretch is simulated once, under the
+    /// first policy, and every policy's run goes on from it ([`Self::resume`]).
+    fn prefix(&self) -> PolicyRun<'a, '_> {
+        let mut run = self.from_start(0);
+        let first_deploy = self
+            .system
             .services
             .iter()
             .map(|s| s.scenario.release.at_ms)
             .min()
             .unwrap_or(0);
         // Interval `t` is simulated with every event up to `t`: those before the deploy.
-        let deps = dependencies(system);
-        let t = step(p, system, 0, &deps, &mut reps, &mut memos, 0, first_deploy);
-        Prefix { reps, memos, t }
+        self.step(&mut run, first_deploy);
+        run
     }
-}
 
-/// Each service's dependencies, direct or not (see `System::dependencies`).
-fn dependencies(system: &System) -> Vec<Vec<usize>> {
-    (0..system.services.len())
-        .map(|i| system.dependencies(i))
-        .collect()
-}
-
-/// One memo per call (caller, call), kept from interval to interval.
-fn memos(system: &System) -> Vec<Vec<CallMemo>> {
-    system
-        .services
-        .iter()
-        .map(|s| vec![CallMemo::default(); s.calls.len()])
-        .collect()
-}
-
-/// Steps every service of policy `k`'s run interval by interval from the interval at
-/// `from` while intervals start before `until` (and the horizon); returns the first
-/// interval not simulated.
-#[allow(clippy::too_many_arguments)]
-fn step(
-    p: &Prepared<'_>,
-    system: &System,
-    k: usize,
-    deps: &[Vec<usize>],
-    reps: &mut [Replication<'_, '_>],
-    memos: &mut [Vec<CallMemo>],
-    from: u64,
-    until: u64,
-) -> u64 {
-    let s = p.scenario;
-    let dt = s.scrape_interval_ms;
-    let retried = system
-        .services
-        .iter()
-        .any(|s| s.calls.iter().any(|c| c.retries > 0));
-    let mut rates = Vec::with_capacity(reps.len());
-    let mut t = from;
-    while t < s.duration_ms && t < until {
-        if retried {
-            // Each retry is another request at the callee: its rate follows its callers'
-            // attempts, each failing as the callee did in the interval before (a retry
-            // answers a failure already seen).
-            demand_into(system, &mut rates, |i, j, c| {
-                if c.retries == 0 {
-                    return 1.0; // `expected_attempts(q, 0)`, whatever `q` is
-                }
-                let model = &p.services[c.callee].model;
-                memos[i][j].attempt(&reps[c.callee].last, model, c).attempts
-            });
-            for (r, (rate, svc)) in reps.iter_mut().zip(rates.iter().zip(&system.services)) {
-                r.services[0].set_load(rate / svc.scenario.service.request_rate);
-            }
-        }
-        for &i in &system.order {
-            reps[i].advance(t);
-            let svc = &system.services[i];
-            if !svc.calls.is_empty() {
-                let calls = svc.calls.iter().zip(memos[i].iter_mut()).map(|(c, memo)| {
-                    let callee = &reps[c.callee];
-                    (c, &callee.last, &p.services[c.callee].model, memo)
-                });
-                let up = upstream(calls, svc.scenario.service.latency_p50_ms);
-                reps[i].services[0].set_upstream(up);
-            }
-            if let Some(w) = svc.scenario.policies[k].guards.hold_on_dependency_ms {
-                let slo = svc.scenario.slo.error_rate;
-                let held = deps[i].iter().any(|&d| explains(&reps[d], t, w, slo));
-                reps[i].response.held = held;
-            }
-            reps[i].advance(t + 1);
-        }
-        t += dt;
-    }
-    t
-}
-
-#[allow(clippy::too_many_arguments)]
-fn one_policy<'a, 'w>(
-    p: &'a Prepared<'a>,
-    system: &'a System,
-    world: &World,
-    worlds: &'w [World],
-    k: usize,
-    record: Record,
-    only: Option<usize>,
-    prefix: Option<&Prefix<'a, 'w>>,
-) -> (Vec<RunRecord>, Option<Trace>, Option<u64>) {
-    let s = p.scenario;
-    let n = system.services.len();
-    let users = system.services.iter().position(|s| s.entry).unwrap_or(0);
-    let mut reps = replications(p, system, worlds, k, record, only);
-    let (mut memos, from) = match prefix {
-        Some(pre) => {
-            for (r, shared) in reps.iter_mut().zip(&pre.reps) {
+    /// Policy `k`'s run to the horizon, from where `prefix` stopped (see
+    /// [`Self::prefix`]) or from time 0.
+    fn run_policy(&self, k: usize, prefix: Option<&PolicyRun<'a, '_>>) -> Finished {
+        let mut run = self.from_start(k);
+        if let Some(prefix) = prefix {
+            for (r, shared) in run.reps.iter_mut().zip(&prefix.reps) {
                 r.resume(shared);
             }
-            (pre.memos.clone(), pre.t)
+            run.calls = prefix.calls.clone();
+            run.t = prefix.t;
         }
-        None => (memos(system), 0),
-    };
-    let deps = dependencies(system);
-    step(p, system, k, &deps, &mut reps, &mut memos, from, u64::MAX);
-    let mut runs = Vec::with_capacity(n);
-    let mut whole: Option<Trace> = (record != Record::Nothing).then(Trace::default);
-    let mut promoted = None;
-    for (i, mut r) in reps.into_iter().enumerate() {
-        r.advance(s.duration_ms);
-        let timeline = r.scorer.timeline();
-        if only == Some(i) {
-            promoted = r.releases.first().and_then(|x| x.promoted_ms);
-        }
-        let (record, trace) = r.finish();
-        let svc = &system.services[i];
-        if let (Some(w), Some(t)) = (&mut whole, trace) {
-            w.events.extend(t.events.into_iter().map(|mut e| {
-                e.detail = if e.detail.is_empty() {
-                    svc.name.clone()
-                } else {
-                    format!("{}: {}", svc.name, e.detail)
-                };
-                e.service = Some(svc.name.clone());
-                e
-            }));
-            if i == users {
-                w.rows = t.rows;
-                w.health_checks = t.health_checks;
+        self.step(&mut run, u64::MAX);
+        self.finish(run)
+    }
+
+    /// Steps every service of `run` interval by interval while intervals start before
+    /// `until` (and the horizon).
+    fn step(&self, run: &mut PolicyRun<'a, '_>, until: u64) {
+        let (p, system, classes) = (self.p, self.system, &self.p.classes);
+        let dt = p.scenario.scrape_interval_ms;
+        let PolicyRun { k, reps, calls, t } = run;
+        let mut rates = Vec::with_capacity(reps.len());
+        while *t < p.scenario.duration_ms && *t < until {
+            let now = *t;
+            if self.retried {
+                // Each retry is another request at the callee: its rate follows its
+                // callers' attempts, each failing as the callee did in the interval before
+                // (a retry answers a failure already seen).
+                demand_into(system, &mut rates, |i, j, _| {
+                    calls.view(classes.of_calls(i)[j]).attempt.attempts
+                });
+                for (r, (rate, svc)) in reps.iter_mut().zip(rates.iter().zip(&system.services)) {
+                    r.services[0].set_load(rate / svc.scenario.service.request_rate);
+                }
             }
+            for &i in &system.order {
+                let svc = &system.services[i];
+                reps[i].advance(now);
+                if !svc.calls.is_empty() {
+                    let views = classes.of_calls(i).iter().map(|&c| calls.view(c));
+                    let up = upstream(
+                        svc.calls.iter().zip(views),
+                        svc.scenario.service.latency_p50_ms,
+                    );
+                    reps[i].services[0].set_upstream(up);
+                }
+                if let Some(w) = svc.scenario.policies[*k].guards.hold_on_dependency_ms {
+                    let slo = svc.scenario.slo.error_rate;
+                    let held = self.deps[i]
+                        .iter()
+                        .any(|&d| explains(&reps[d], now, w, slo));
+                    reps[i].response.held = held;
+                }
+                reps[i].advance(now + 1);
+                // Its interval is drawn: what its callers read of it from now on.
+                calls.refresh(classes, i, &reps[i].last, &p.services[i].model);
+            }
+            *t += dt;
         }
-        runs.push(ServiceRun {
-            name: svc.name.clone(),
-            record,
-            timeline,
-            entry: svc.entry,
-            dependencies: deps[i].clone(),
-            faults_ms: worlds[i]
-                .faults
-                .iter()
-                .map(|w| (w.start_ms, w.end_ms))
-                .collect(),
-        });
     }
-    let rule = StormRule {
-        services: system.storm_services,
-        window_ms: system.storm_window_ms,
-    };
-    if let Some(w) = &mut whole {
-        // In time order; at one instant, in service order (a stable sort).
-        w.events.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
+
+    /// The records of `run` stepped to the horizon (see [`Finished`]).
+    fn finish(&self, run: PolicyRun<'a, '_>) -> Finished {
+        let system = self.system;
+        let users = system.services.iter().position(|s| s.entry).unwrap_or(0);
+        let mut runs = Vec::with_capacity(run.reps.len());
+        let mut whole: Option<Trace> = (self.record != Record::Nothing).then(Trace::default);
+        let mut promoted_ms = None;
+        for (i, mut r) in run.reps.into_iter().enumerate() {
+            r.advance(self.p.scenario.duration_ms);
+            let timeline = r.scorer.timeline();
+            if self.only == Some(i) {
+                promoted_ms = r.releases.first().and_then(|x| x.promoted_ms);
+            }
+            let (record, trace) = r.finish();
+            let svc = &system.services[i];
+            if let (Some(w), Some(t)) = (&mut whole, trace) {
+                w.events.extend(t.events.into_iter().map(|mut e| {
+                    e.detail = if e.detail.is_empty() {
+                        svc.name.clone()
+                    } else {
+                        format!("{}: {}", svc.name, e.detail)
+                    };
+                    e.service = Some(svc.name.clone());
+                    e
+                }));
+                if i == users {
+                    w.rows = t.rows;
+                    w.health_checks = t.health_checks;
+                }
+            }
+            runs.push(ServiceRun {
+                name: svc.name.clone(),
+                record,
+                timeline,
+                entry: svc.entry,
+                dependencies: self.deps[i].clone(),
+                faults_ms: self.worlds[i]
+                    .faults
+                    .iter()
+                    .map(|w| (w.start_ms, w.end_ms))
+                    .collect(),
+            });
+        }
+        let rule = StormRule {
+            services: system.storm_services,
+            window_ms: system.storm_window_ms,
+        };
+        if let Some(w) = &mut whole {
+            // In time order; at one instant, in service order (a stable sort).
+            w.events.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
+        }
+        Finished {
+            records: score(runs, rule, self.faults),
+            trace: whole,
+            promoted_ms,
+        }
     }
-    (
-        score(runs, rule, world.faults.len() as u32),
-        whole,
-        promoted,
-    )
 }
