@@ -172,22 +172,38 @@ pub struct CallView {
     pub extra_ms: f64,
 }
 
+impl CallView {
+    /// Not computed yet.
+    const UNSET: CallView = CallView {
+        attempt: Attempt {
+            q: f64::NAN,
+            fails: f64::NAN,
+            attempts: f64::NAN,
+        },
+        extra_ms: f64::NAN,
+    };
+
+    /// What a call of `class` reads of `callee` (its `model`), computed afresh.
+    pub fn fresh(callee: &CalleeState, model: &ServiceModel, class: &CallClass) -> Self {
+        CallView {
+            attempt: CallMemo::default().attempt(callee, model, class),
+            extra_ms: Median::new(model).extra_ms(callee),
+        }
+    }
+}
+
 /// What one class of calls of a system remembers from one interval to the next, so that
 /// a system's step computes again only what changed: a callee's latency tail beyond the
 /// timeout (an `erfc`) changes only with its latency (a fault, a defect), while its error
-/// probability drifts every interval; its median latency (an `exp`) likewise. Every
-/// number is the one computed afresh, bit for bit: each is kept with the exact inputs it
-/// was computed from. One memo serves one class (one callee model, one timeout, one
-/// number of retries): see [`CallClass`].
+/// probability drifts every interval. Every number is the one computed afresh, bit for
+/// bit: each is kept with the exact inputs it was computed from. One memo serves one
+/// class (one callee model, one timeout, one number of retries): see [`CallClass`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CallMemo {
     /// The callee state last asked for and what the call made of it.
     state: Option<(CalleeState, Attempt)>,
     /// Each version's latency tail beyond the timeout, by its log-mean.
     late: [TailCache; 2],
-    /// The call's median latency by its mixed log-mean, and the callee's healthy median.
-    median: Option<(f64, f64)>,
-    healthy: Option<f64>,
 }
 
 impl CallMemo {
@@ -213,24 +229,6 @@ impl CallMemo {
         a
     }
 
-    /// Everything a call of `class` reads of `callee` (its `model`) in an interval: its
-    /// [`Attempt`] and the median latency it adds, remembered.
-    pub fn view(
-        &mut self,
-        callee: &CalleeState,
-        model: &ServiceModel,
-        class: &CallClass,
-    ) -> CallView {
-        let attempt = self.attempt(callee, model, class);
-        // The median of the call's latency, mixed over the versions' log-means.
-        let mu = (1.0 - callee.share) * callee.truth[0].latency_mu
-            + callee.share * callee.truth[1].latency_mu;
-        CallView {
-            attempt,
-            extra_ms: self.extra_ms(mu, model),
-        }
-    }
-
     /// [`attempt_failure`], the tails beyond the timeout remembered.
     fn attempt_failure(
         &mut self,
@@ -247,29 +245,54 @@ impl CallMemo {
         let (old, new) = (fails(0), fails(1));
         (1.0 - callee.share) * old + callee.share * new
     }
+}
 
-    /// The median latency a call adds beyond the callee's healthy median, when the call's
-    /// log-mean (mixed over the versions) is `mu`.
-    fn extra_ms(&mut self, mu: f64, model: &ServiceModel) -> f64 {
-        let median = match self.median {
-            Some((x, y)) if x == mu => y,
-            _ => {
-                let y = mu.exp();
-                self.median = Some((mu, y));
-                y
-            }
-        };
-        median - *self.healthy.get_or_insert_with(|| model.latency_mu.exp())
+/// The median latency a callee's calls take beyond its healthy median, remembered: it
+/// depends on the callee's state alone (not on the call), and changes only with its
+/// latency (a fault, a defect, a canary's share), so its `exp` is computed once per
+/// callee and change, bit for bit the number computed afresh.
+#[derive(Debug, Clone, Copy)]
+pub struct Median {
+    /// The callee's healthy median (ms).
+    healthy: f64,
+    /// The last mixed log-mean asked for and its median.
+    mu: f64,
+    median: f64,
+}
+
+impl Median {
+    /// The memo of a callee whose model is `model`.
+    pub fn new(model: &ServiceModel) -> Self {
+        Median {
+            healthy: model.latency_mu.exp(),
+            mu: f64::NAN,
+            median: f64::NAN,
+        }
+    }
+
+    /// The median latency a call adds beyond the callee's healthy median when the callee
+    /// is in state `callee`: the median of the call's latency is that of its log-mean
+    /// mixed over the versions.
+    pub fn extra_ms(&mut self, callee: &CalleeState) -> f64 {
+        let mu = (1.0 - callee.share) * callee.truth[0].latency_mu
+            + callee.share * callee.truth[1].latency_mu;
+        if mu != self.mu {
+            self.mu = mu;
+            self.median = mu.exp();
+        }
+        self.median - self.healthy
     }
 }
 
 /// What every class of a system's calls reads of its callee now (see [`CallClass`]),
-/// with each class's memo: a system's step refreshes a callee's classes once its interval
-/// is drawn, and every call of the class, in the caller's interval and in the next
-/// interval's demand, reads the same view.
+/// with each class's memo and each callee's [`Median`]: a system's step refreshes a
+/// callee's classes once its interval is drawn, and every call of the class, in the
+/// caller's interval and in the next interval's demand, reads the same view.
 #[derive(Debug, Clone)]
 pub struct ClassViews {
     memos: Vec<CallMemo>,
+    /// By service (as a callee).
+    medians: Vec<Median>,
     views: Vec<CallView>,
 }
 
@@ -279,17 +302,19 @@ impl ClassViews {
         classes: &CallClasses,
         state: impl Fn(usize) -> (&'a CalleeState, &'a ServiceModel),
     ) -> Self {
-        let mut memos = vec![CallMemo::default(); classes.classes.len()];
-        let views = classes
-            .classes
-            .iter()
-            .zip(&mut memos)
-            .map(|(class, memo)| {
-                let (callee, model) = state(class.callee);
-                memo.view(callee, model, class)
-            })
-            .collect();
-        ClassViews { memos, views }
+        let mut views = ClassViews {
+            memos: vec![CallMemo::default(); classes.classes.len()],
+            medians: (0..classes.of_callee.len())
+                .map(|callee| Median::new(state(callee).1))
+                .collect(),
+            // Every class has a callee: each is set below.
+            views: vec![CallView::UNSET; classes.classes.len()],
+        };
+        for callee in 0..classes.of_callee.len() {
+            let (s, model) = state(callee);
+            views.refresh(classes, callee, s, model);
+        }
+        views
     }
 
     /// The classes whose callee is service `callee` read its new state `state` (its model
@@ -301,8 +326,16 @@ impl ClassViews {
         state: &CalleeState,
         model: &ServiceModel,
     ) {
-        for &c in &classes.of_callee[callee] {
-            self.views[c] = self.memos[c].view(state, model, &classes.classes[c]);
+        let of = &classes.of_callee[callee];
+        if of.is_empty() {
+            return;
+        }
+        let extra_ms = self.medians[callee].extra_ms(state);
+        for &c in of {
+            self.views[c] = CallView {
+                attempt: self.memos[c].attempt(state, model, &classes.classes[c]),
+                extra_ms,
+            };
         }
     }
 
@@ -413,7 +446,7 @@ mod tests {
 
     /// What `c` reads of `s` (its callee's state), computed afresh.
     fn fresh(c: &Call, s: &CalleeState, m: &ServiceModel) -> CallView {
-        CallMemo::default().view(s, m, &CallClass::from(c))
+        CallView::fresh(s, m, &CallClass::from(c))
     }
 
     #[test]
@@ -442,6 +475,7 @@ mod tests {
         // the remembered attempt failure and upstream equal the ones computed afresh.
         let m = model();
         let mut memo = CallMemo::default();
+        let mut median = Median::new(&m);
         let c = call(0.4, 2, Some(60));
         let class = CallClass::from(&c);
         for k in 0..40 {
@@ -456,8 +490,10 @@ mod tests {
                 let attempts = expected_attempts(q, c.retries);
                 assert_eq!(attempts.to_bits(), kept.attempts.to_bits());
                 assert_eq!(call_failure(q, c.retries).to_bits(), kept.fails.to_bits());
-                let view = memo.view(&s, &m, &class);
-                assert_eq!(view.attempt, kept);
+                let view = CallView {
+                    attempt: kept,
+                    extra_ms: median.extra_ms(&s),
+                };
                 let once = upstream([(&c, &fresh(&c, &s, &m))].into_iter(), 25.0);
                 let again = upstream([(&c, &view)].into_iter(), 25.0);
                 assert_eq!(once.error.to_bits(), again.error.to_bits());
@@ -469,9 +505,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn calls_alike_to_their_callee_share_a_class() {
-        // Same callee, timeout and retries: one class, whatever the caller or fraction.
+    /// A system of three services whose calls fall into four classes.
+    fn alike() -> System {
         let text = "[[services]]\nname = \"a\"\nentry = true\n\
                     calls = [{ service = \"c\", fraction = 0.5, retries = 1, timeout = \"80ms\" },\
                              { service = \"b\", fraction = 0.2 }]\n\
@@ -484,9 +519,16 @@ mod tests {
             Ok(s) => s,
             Err(e) => panic!("{e}"),
         };
-        let Some(system) = s.system.as_deref() else {
-            panic!("a system")
-        };
+        match s.system {
+            Some(system) => *system,
+            None => panic!("a system"),
+        }
+    }
+
+    #[test]
+    fn calls_alike_to_their_callee_share_a_class() {
+        // Same callee, timeout and retries: one class, whatever the caller or fraction.
+        let system = &alike();
         let classes = CallClasses::new(system);
         assert_eq!(classes.of_calls(0), &[0, 1]);
         assert_eq!(classes.of_calls(1), &[0, 2, 3]);
@@ -509,6 +551,37 @@ mod tests {
         for (i, svc) in system.services.iter().enumerate() {
             for (call, &k) in svc.calls.iter().zip(classes.of_calls(i)) {
                 assert_eq!(CallClass::from(call), classes.classes()[k]);
+            }
+        }
+    }
+
+    #[test]
+    fn every_class_reads_the_fresh_view_of_its_callee() {
+        // Classes refreshed callee by callee along changing states read, bit for bit,
+        // what each would compute afresh.
+        let system = alike();
+        let classes = CallClasses::new(&system);
+        let m = model();
+        let mut states = [CalleeState::default(); 3];
+        let mut views = ClassViews::new(&classes, |i| (&states[i], &m));
+        for k in 0..30 {
+            for (i, s) in states.iter_mut().enumerate() {
+                *s = state(&m, [0.0, 0.3, 1.0][(k + i) % 3], 0.01 * k as f64, 0.2);
+                if (k + i) % 4 == 0 {
+                    s.truth[1].latency_mu = m.latency_mu + 0.7;
+                }
+                views.refresh(&classes, i, s, &m);
+            }
+            for (c, class) in classes.classes().iter().enumerate() {
+                let fresh = CallView::fresh(&states[class.callee], &m, class);
+                let kept = views.view(c);
+                assert_eq!(fresh.attempt.q.to_bits(), kept.attempt.q.to_bits());
+                assert_eq!(fresh.attempt.fails.to_bits(), kept.attempt.fails.to_bits());
+                assert_eq!(
+                    fresh.attempt.attempts.to_bits(),
+                    kept.attempt.attempts.to_bits()
+                );
+                assert_eq!(fresh.extra_ms.to_bits(), kept.extra_ms.to_bits());
             }
         }
     }

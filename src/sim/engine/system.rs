@@ -238,7 +238,7 @@ impl<'a> SystemRun<'a> {
     }
 
     /// Policy `k`'s run at time 0: every service's replication started.
-    fn from_start(&self, k: usize) -> PolicyRun<'a, '_> {
+    fn start_policy(&self, k: usize) -> PolicyRun<'a, '_> {
         // The users' service: its rows are the traced system's rows.
         let users = self.system.services.iter().position(|s| s.entry);
         let mut reps: Vec<Replication<'_, '_>> = (0..self.system.services.len())
@@ -274,7 +274,7 @@ impl<'a> SystemRun<'a> {
     /// watches, no observation is drawn), so the stretch is simulated once, under the
     /// first policy, and every policy's run goes on from it ([`Self::resume`]).
     fn prefix(&self) -> PolicyRun<'a, '_> {
-        let mut run = self.from_start(0);
+        let mut run = self.start_policy(0);
         let first_deploy = self
             .system
             .services
@@ -290,7 +290,7 @@ impl<'a> SystemRun<'a> {
     /// Policy `k`'s run to the horizon, from where `prefix` stopped (see
     /// [`Self::prefix`]) or from time 0.
     fn run_policy(&self, k: usize, prefix: Option<&PolicyRun<'a, '_>>) -> Finished {
-        let mut run = self.from_start(k);
+        let mut run = self.start_policy(k);
         if let Some(prefix) = prefix {
             for (r, shared) in run.reps.iter_mut().zip(&prefix.reps) {
                 r.resume(shared);
