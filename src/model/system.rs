@@ -391,6 +391,95 @@ pub fn demand_into(
     }
 }
 
+/// A system's request rates interval after interval, as [`demand_into`] computes them,
+/// when only some vary: a service's rate follows its callers' retries only when a call
+/// with retries lies on some path from its users to it (its own callers' calls included);
+/// every other service's rate is the same at every interval (a call without retries
+/// costs exactly one request). So once [`demand_into`] has computed every rate, an
+/// interval computes again only the varying ones, from the same terms summed in the same
+/// order: bit for bit [`demand_into`]'s. Resolved once per experiment.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Demand {
+    /// The services whose rate varies, callers first.
+    varying: Vec<usize>,
+    /// What adds up to each varying rate, in [`demand_into`]'s order.
+    terms: Vec<Term>,
+}
+
+/// One addition to a varying service's rate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Term {
+    /// Its users' requests.
+    Users { service: usize, users: f64 },
+    /// A call of `caller` (of class `class`) to `callee`, `fraction` of its requests.
+    Call {
+        caller: usize,
+        callee: usize,
+        fraction: f64,
+        class: usize,
+    },
+}
+
+impl Demand {
+    /// The varying rates of `system`, whose calls fall into `classes`.
+    pub fn new(system: &System, classes: &CallClasses) -> Self {
+        let mut varies = vec![false; system.services.len()];
+        for &i in system.order.iter().rev() {
+            for c in &system.services[i].calls {
+                if c.retries > 0 || varies[i] {
+                    varies[c.callee] = true;
+                }
+            }
+        }
+        let mut demand = Demand::default();
+        for &i in system.order.iter().rev() {
+            let s = &system.services[i];
+            if varies[i] {
+                demand.varying.push(i);
+                demand.terms.push(Term::Users {
+                    service: i,
+                    users: s.users,
+                });
+            }
+            for (c, &class) in s.calls.iter().zip(&classes.of_call[i]) {
+                if varies[c.callee] {
+                    demand.terms.push(Term::Call {
+                        caller: i,
+                        callee: c.callee,
+                        fraction: c.fraction,
+                        class,
+                    });
+                }
+            }
+        }
+        demand
+    }
+
+    /// The services whose rate varies from interval to interval, callers first.
+    pub fn varying(&self) -> &[usize] {
+        &self.varying
+    }
+
+    /// `rate`, as [`demand_into`] left it, with every varying rate computed again when a
+    /// call of class `k` costs `attempts(k)` requests at its callee.
+    pub fn update(&self, rate: &mut [f64], attempts: impl Fn(usize) -> f64) {
+        for &v in &self.varying {
+            rate[v] = 0.0;
+        }
+        for term in &self.terms {
+            match *term {
+                Term::Users { service, users } => rate[service] += users,
+                Term::Call {
+                    caller,
+                    callee,
+                    fraction,
+                    class,
+                } => rate[callee] += fraction * rate[caller] * attempts(class),
+            }
+        }
+    }
+}
+
 /// What the callees do to a caller whose healthy median latency is `caller_p50_ms`:
 /// `calls` pairs each call with what it reads of its callee ([`CallMemo::view`]).
 pub fn upstream<'a>(
@@ -619,6 +708,54 @@ mod tests {
         let d2 = demand(system, |i, _, _| if i == 1 { 2.0 } else { 1.0 });
         let b = 33.3 * 0.37;
         assert!((d2[2] - (1.9 + 33.3 * 0.11 + 2.0 * 0.7 * b)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_varying_rates_are_demand_into_s_bit_for_bit() {
+        // a calls c with retries and b without; b calls c with retries and d without; d
+        // calls e without; c calls f without: c's rate varies, and f's through c's.
+        let text = "[[services]]\nname = \"a\"\nentry = true\nrequest_rate = 40.0\n\
+                    calls = [{ service = \"c\", fraction = 0.3, retries = 2 },\
+                             { service = \"b\", fraction = 0.6 }]\n\
+                    [[services]]\nname = \"b\"\nrequest_rate = 3.3\n\
+                    calls = [{ service = \"c\", fraction = 0.7, retries = 1 },\
+                             { service = \"d\", fraction = 0.45 }]\n\
+                    [[services]]\nname = \"c\"\ncalls = [{ service = \"f\", fraction = 0.2 }]\n\
+                    [[services]]\nname = \"d\"\ncalls = [{ service = \"e\", fraction = 0.9 }]\n\
+                    [[services]]\nname = \"e\"\n\
+                    [[services]]\nname = \"f\"\n";
+        let s = match parse(text, "t") {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        };
+        let Some(system) = s.system.as_deref() else {
+            panic!("a system")
+        };
+        let classes = CallClasses::new(system);
+        let plan = Demand::new(system, &classes);
+        // c varies (retried calls), and f through c; a, b, d and e never do.
+        let mut varying = plan.varying().to_vec();
+        varying.sort_unstable();
+        assert_eq!(varying, [2, 5]);
+        // Attempts of each class along some intervals: 1 without retries, else varying.
+        let attempts = |round: usize, class: usize| {
+            let k = classes.classes()[class];
+            if k.retries == 0 {
+                1.0
+            } else {
+                1.0 + 0.37 * ((round * 7 + class * 3) % 11) as f64 / 11.0
+            }
+        };
+        let mut kept = Vec::new();
+        demand_into(system, &mut kept, |i, j, _| {
+            attempts(0, classes.of_calls(i)[j])
+        });
+        for round in 1..20 {
+            plan.update(&mut kept, |class| attempts(round, class));
+            let fresh = demand(system, |i, j, _| attempts(round, classes.of_calls(i)[j]));
+            let bits = |r: &[f64]| r.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&kept), bits(&fresh), "round {round}");
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! every replication.
 
 use crate::model::blocks::Blocks;
-use crate::model::system::CallClasses;
+use crate::model::system::{CallClasses, Demand};
 use crate::model::{tabulate_swings, ServiceModel};
 use crate::scenario::Scenario;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,6 +21,9 @@ pub struct Prepared<'a> {
     /// The system's calls grouped by what they make of their callee (empty for one
     /// service): each class's effect is computed once per interval, not once per call.
     pub(super) classes: CallClasses,
+    /// The services whose request rate follows their callers' retries, and what it adds
+    /// up (empty for one service, or when no call retries).
+    pub(super) demand: Demand,
     /// The blocks a single service's traffic is drawn in, where they are exact (see
     /// `model::blocks`; never for a service of a system).
     pub(super) blocks: Option<Blocks>,
@@ -46,16 +49,18 @@ impl<'a> Prepared<'a> {
     /// [`Prepared::new`], with blocks where `blocks` allows them (not for the services of
     /// a system, whose load its callers change at every tick).
     fn build(scenario: &'a Scenario, blocks: bool) -> Self {
-        let (mut services, classes): (Vec<Prepared<'a>>, _) = match &scenario.system {
-            Some(system) => (
-                system
+        let (mut services, classes, demand): (Vec<Prepared<'a>>, _, _) = match &scenario.system {
+            Some(system) => {
+                let classes = CallClasses::new(system);
+                let demand = Demand::new(system, &classes);
+                let services = system
                     .services
                     .iter()
                     .map(|s| Prepared::build(&s.scenario, false))
-                    .collect(),
-                CallClasses::new(system),
-            ),
-            None => (Vec::new(), CallClasses::default()),
+                    .collect();
+                (services, classes, demand)
+            }
+            None => (Vec::new(), CallClasses::default(), Demand::default()),
         };
         // A system's services compute their rates at every tick, mostly the same swing.
         tabulate_swings(
@@ -75,6 +80,7 @@ impl<'a> Prepared<'a> {
             stop: None,
             services,
             classes,
+            demand,
             blocks,
         }
     }

@@ -178,8 +178,6 @@ struct SystemRun<'a> {
     faults: u32,
     /// Each service's dependencies, direct or not (see `System::dependencies`).
     deps: Vec<Vec<usize>>,
-    /// Whether any call retries: only then does a service's load follow its callers'.
-    retried: bool,
     record: Record,
     /// In one release of a system's train, the one service that deploys.
     only: Option<usize>,
@@ -223,10 +221,6 @@ impl<'a> SystemRun<'a> {
             deps: (0..system.services.len())
                 .map(|i| system.dependencies(i))
                 .collect(),
-            retried: system
-                .services
-                .iter()
-                .any(|s| s.calls.iter().any(|c| c.retries > 0)),
             record,
             only: release.map(|(service, _)| service),
         })
@@ -308,18 +302,30 @@ impl<'a> SystemRun<'a> {
         let (p, system, classes) = (self.p, self.system, &self.p.classes);
         let dt = p.scenario.scrape_interval_ms;
         let PolicyRun { k, reps, calls, t } = run;
+        let demand = &p.demand;
+        let every: Vec<usize> = (0..reps.len()).collect();
         let mut rates = Vec::with_capacity(reps.len());
+        let from = *t;
         while *t < p.scenario.duration_ms && *t < until {
             let now = *t;
-            if self.retried {
+            if !demand.varying().is_empty() {
                 // Each retry is another request at the callee: its rate follows its
                 // callers' attempts, each failing as the callee did in the interval before
-                // (a retry answers a failure already seen).
-                demand_into(system, &mut rates, |i, j, _| {
-                    calls.view(classes.of_calls(i)[j]).attempt.attempts
-                });
-                for (r, (rate, svc)) in reps.iter_mut().zip(rates.iter().zip(&system.services)) {
-                    r.services[0].set_load(rate / svc.scenario.service.request_rate);
+                // (a retry answers a failure already seen). Every rate is computed at the
+                // first interval; after it, only those that vary (see `Demand`).
+                let attempts = |class: usize| calls.view(class).attempt.attempts;
+                let changed = if now == from {
+                    demand_into(system, &mut rates, |i, j, _| {
+                        attempts(classes.of_calls(i)[j])
+                    });
+                    &every
+                } else {
+                    demand.update(&mut rates, attempts);
+                    demand.varying()
+                };
+                for &v in changed {
+                    let load = rates[v] / system.services[v].scenario.service.request_rate;
+                    reps[v].services[0].set_load(load);
                 }
             }
             for &i in &system.order {
