@@ -112,6 +112,10 @@ pub struct CallClasses {
     classes: Vec<CallClass>,
     /// Each service's calls' classes, in the order of its calls.
     of_call: Vec<Vec<usize>>,
+    /// Every service's calls as (fraction, class), services in file order, and where
+    /// each service's start: what a caller's interval reads, in one array.
+    flat: Vec<(f64, usize)>,
+    starts: Vec<usize>,
     /// Each service's classes as a callee, in the order they first appear.
     of_callee: Vec<Vec<usize>>,
 }
@@ -141,10 +145,18 @@ impl CallClasses {
                     .collect()
             })
             .collect();
+        let mut flat = Vec::new();
+        let mut starts = vec![0];
+        for (s, of) in system.services.iter().zip(&of_call) {
+            flat.extend(s.calls.iter().zip(of).map(|(c, &k)| (c.fraction, k)));
+            starts.push(flat.len());
+        }
         CallClasses {
             classes,
             of_call,
             of_callee,
+            flat,
+            starts,
         }
     }
 
@@ -156,6 +168,12 @@ impl CallClasses {
     /// The class of each call of service `s`, in the order of its calls.
     pub fn of_calls(&self, s: usize) -> &[usize] {
         &self.of_call[s]
+    }
+
+    /// Each call of service `s` as its fraction of the service's requests and its class,
+    /// in the order of its calls.
+    pub fn calls_of(&self, s: usize) -> &[(f64, usize)] {
+        &self.flat[self.starts[s]..self.starts[s + 1]]
     }
 
     /// The classes whose callee is service `s`.
@@ -481,16 +499,17 @@ impl Demand {
 }
 
 /// What the callees do to a caller whose healthy median latency is `caller_p50_ms`:
-/// `calls` pairs each call with what it reads of its callee ([`CallMemo::view`]).
+/// `calls` pairs each call's fraction of the caller's requests with what it reads of its
+/// callee ([`ClassViews::view`]).
 pub fn upstream<'a>(
-    calls: impl Iterator<Item = (&'a Call, &'a CallView)>,
+    calls: impl Iterator<Item = (f64, &'a CallView)>,
     caller_p50_ms: f64,
 ) -> Upstream {
     let mut ok = 1.0;
     let mut extra_ms = 0.0;
-    for (call, view) in calls {
-        ok *= 1.0 - call.fraction * view.attempt.fails;
-        extra_ms += call.fraction * view.extra_ms;
+    for (fraction, view) in calls {
+        ok *= 1.0 - fraction * view.attempt.fails;
+        extra_ms += fraction * view.extra_ms;
     }
     Upstream {
         error: 1.0 - ok,
@@ -545,7 +564,7 @@ mod tests {
         let b = state(&m, 0.0, 0.1, 0.9);
         let calls = [call(0.6, 0, None), call(0.3, 2, None)];
         let views = [fresh(&calls[0], &a, &m), fresh(&calls[1], &b, &m)];
-        let up = upstream(calls.iter().zip(&views), 50.0);
+        let up = upstream(calls.iter().map(|c| c.fraction).zip(&views), 50.0);
         let qa = 0.75 * 0.02 + 0.25 * 0.4;
         let qb: f64 = 0.1;
         let expected = 1.0 - (1.0 - 0.6 * qa) * (1.0 - 0.3 * qb.powi(3));
@@ -583,8 +602,8 @@ mod tests {
                     attempt: kept,
                     extra_ms: median.extra_ms(&s),
                 };
-                let once = upstream([(&c, &fresh(&c, &s, &m))].into_iter(), 25.0);
-                let again = upstream([(&c, &view)].into_iter(), 25.0);
+                let once = upstream([(c.fraction, &fresh(&c, &s, &m))].into_iter(), 25.0);
+                let again = upstream([(c.fraction, &view)].into_iter(), 25.0);
                 assert_eq!(once.error.to_bits(), again.error.to_bits());
                 assert_eq!(
                     once.latency_factor.to_bits(),
@@ -683,7 +702,7 @@ mod tests {
         let q = attempt_failure(&s, &m, Some(100));
         assert!((q - 0.01).abs() < 1e-9);
         let c = call(0.5, 1, Some(100));
-        let up = upstream([(&c, &fresh(&c, &s, &m))].into_iter(), 50.0);
+        let up = upstream([(c.fraction, &fresh(&c, &s, &m))].into_iter(), 50.0);
         assert!((up.error - 0.5 * 0.01 * 0.01).abs() < 1e-12);
     }
 
@@ -774,7 +793,7 @@ mod tests {
         let mut s = state(&m, 1.0, 0.0, 0.0);
         s.truth[1].latency_mu = m.latency_mu + 3f64.ln(); // 60 ms instead of 20 ms
         let c = call(0.5, 0, None);
-        let up = upstream([(&c, &fresh(&c, &s, &m))].into_iter(), 40.0);
+        let up = upstream([(c.fraction, &fresh(&c, &s, &m))].into_iter(), 40.0);
         // Half the requests wait 40 ms more: the median moves by 20 ms of 40.
         assert!((up.latency_factor - 1.5).abs() < 1e-9);
     }

@@ -302,6 +302,15 @@ impl<'a> SystemRun<'a> {
         let (p, system, classes) = (self.p, self.system, &self.p.classes);
         let dt = p.scenario.scrape_interval_ms;
         let PolicyRun { k, reps, calls, t } = run;
+        // Each service's `hold_on_dependency` under this policy, with its error SLO.
+        let holds: Vec<Option<(u64, f64)>> = system
+            .services
+            .iter()
+            .map(|s| {
+                let w = s.scenario.policies[*k].guards.hold_on_dependency_ms;
+                w.map(|w| (w, s.scenario.slo.error_rate))
+            })
+            .collect();
         let demand = &p.demand;
         let every: Vec<usize> = (0..reps.len()).collect();
         let mut rates = Vec::with_capacity(reps.len());
@@ -331,16 +340,13 @@ impl<'a> SystemRun<'a> {
             for &i in &system.order {
                 let svc = &system.services[i];
                 reps[i].advance(now);
-                if !svc.calls.is_empty() {
-                    let views = classes.of_calls(i).iter().map(|&c| calls.view(c));
-                    let up = upstream(
-                        svc.calls.iter().zip(views),
-                        svc.scenario.service.latency_p50_ms,
-                    );
+                let own = classes.calls_of(i);
+                if !own.is_empty() {
+                    let views = own.iter().map(|&(f, c)| (f, calls.view(c)));
+                    let up = upstream(views, svc.scenario.service.latency_p50_ms);
                     reps[i].services[0].set_upstream(up);
                 }
-                if let Some(w) = svc.scenario.policies[*k].guards.hold_on_dependency_ms {
-                    let slo = svc.scenario.slo.error_rate;
+                if let Some((w, slo)) = holds[i] {
                     let held = self.deps[i]
                         .iter()
                         .any(|&d| explains(&reps[d], now, w, slo));
