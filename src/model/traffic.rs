@@ -32,6 +32,22 @@ pub struct Traffic<'a> {
     /// Whether nothing reads an interval's counts but the scorer, which only sums them
     /// (see [`Traffic::counts_unread`]).
     counts_unread: bool,
+    /// In a system: its streams keyed by block, and what a block nobody observes has
+    /// pooled (see [`Traffic::keyed_by_block`]).
+    keyed: Option<Box<Keyed>>,
+}
+
+/// A system service's traffic in blocks (see `model::blocks`, "In a system"): the block
+/// whose sub-streams are in use, and the sums a block nobody observes has pooled.
+#[derive(Clone)]
+struct Keyed {
+    /// The block whose sub-streams are in use (`u64::MAX`: none yet).
+    block: u64,
+    /// Whether the block's intervals are pooled, not drawn.
+    pooling: bool,
+    /// The sums over the intervals pooled: `Σ m_i` and `Σ m_i q_i`.
+    m: f64,
+    w: f64,
 }
 
 /// What is left to draw of the current block.
@@ -75,7 +91,7 @@ struct Constant {
 
 /// `part / whole` as a probability (0 when nothing is left).
 #[inline]
-fn fraction(part: f64, whole: f64) -> f64 {
+pub fn fraction(part: f64, whole: f64) -> f64 {
     if whole > 0.0 {
         (part / whole).clamp(0.0, 1.0)
     } else {
@@ -117,7 +133,97 @@ impl<'a> Traffic<'a> {
                 constant: None,
             }),
             counts_unread: false,
+            keyed: None,
         }
+    }
+
+    /// The same, for a service of a system: its interval-by-interval draws come from
+    /// sub-streams keyed by the block of [`BLOCK_TICKS`] intervals that holds them
+    /// (`stream_at(seed, b, ..)`, sequential within the block), so how one block was drawn
+    /// never moves another's; and a block nobody observes may pool its intervals instead
+    /// (see [`Self::pool`]). Its callers change its load at every interval, so its means
+    /// are not known ahead, and its blocks are not [`Blocks`].
+    pub fn keyed_by_block(mut self) -> Self {
+        self.keyed = Some(Box::new(Keyed {
+            block: u64::MAX,
+            pooling: false,
+            m: 0.0,
+            w: 0.0,
+        }));
+        self
+    }
+
+    /// Whether its streams are keyed by block (a service of a system).
+    #[inline]
+    pub fn is_keyed(&self) -> bool {
+        self.keyed.is_some()
+    }
+
+    /// Interval `i` is drawn next: when it starts another block, that block's sub-streams
+    /// take over (nothing pooled). A no-op unless [`Self::keyed_by_block`].
+    #[inline]
+    pub fn enter_keyed(&mut self, i: u64) {
+        let Some(k) = &mut self.keyed else {
+            return;
+        };
+        let b = i / BLOCK_TICKS as u64;
+        if k.block == b {
+            return;
+        }
+        *k.as_mut() = Keyed {
+            block: b,
+            pooling: false,
+            m: 0.0,
+            w: 0.0,
+        };
+        let seed = self.seed;
+        self.traffic = stream_at(seed, b, Stream::Traffic);
+        self.split = stream_at(seed, b, Stream::Split);
+        self.errors_old = stream_at(seed, b, Stream::ErrorsOld);
+        self.errors_new = stream_at(seed, b, Stream::ErrorsNew);
+    }
+
+    /// The block of interval `i` (its first) starts pooled: its intervals' counts are not
+    /// drawn, only summed (see [`Self::pool`]) until [`Self::draw_pooled`].
+    pub fn start_pooling(&mut self, i: u64) {
+        self.enter_keyed(i);
+        if let Some(k) = &mut self.keyed {
+            k.pooling = true;
+        }
+    }
+
+    /// Whether the current block's intervals are being pooled.
+    #[inline]
+    pub fn pooling(&self) -> bool {
+        self.keyed.as_ref().is_some_and(|k| k.pooling)
+    }
+
+    /// An interval pooled: `m` requests expected, each failing with probability `q` (the
+    /// versions mixed by the share). Its requests are Poisson(`m`) and its failed requests
+    /// Poisson(`m q`), independent of every other interval's given the truth, and nothing
+    /// reads them but the scorer's sums: they are drawn with the others at once.
+    #[inline]
+    pub fn pool(&mut self, m: f64, q: f64) {
+        if let Some(k) = &mut self.keyed {
+            k.m += m;
+            k.w += m * q;
+        }
+    }
+
+    /// The intervals pooled so far, drawn at once from the block's sub-streams: requests
+    /// `N ~ Poisson(Σ m_i)` and failed `Binomial(N, Σ m_i q_i / Σ m_i)` (a sum of
+    /// independent Poisson counts, thinned); the pooling ends. The block's later intervals,
+    /// if any, are drawn one by one from the same sub-streams (exact: fresh draws).
+    pub fn draw_pooled(&mut self) -> (u64, u64) {
+        let Some(k) = &mut self.keyed else {
+            return (0, 0);
+        };
+        let n = requests(&mut self.traffic, k.m, 1.0);
+        let e = binomial(&mut self.errors_old, n, fraction(k.w, k.m));
+        k.pooling = false;
+        k.m = 0.0;
+        k.w = 0.0;
+        (n, e)
     }
 
     /// The same, for a run where nothing reads an interval's requests and errors but the

@@ -257,6 +257,23 @@ impl Signals {
         (!(lost || gap)).then_some(scrape)
     }
 
+    /// The scrape of `[t, t + dt)` drawn as [`Self::scrape`] draws it (scrape `k` at its
+    /// own position in the scrape stream: blocks only), for a timeline's row alone: sent to
+    /// nobody. A system's block nobody observes has its rows written when its counts are
+    /// drawn, at its end, and their scrapes with them.
+    pub fn scrape_unsent(
+        &mut self,
+        t: u64,
+        dt: u64,
+        attempt: u32,
+        served: &Served,
+        gap: bool,
+    ) -> Option<Scrape> {
+        let seen = self.scrape(t, dt, attempt, served, gap);
+        self.pending.pop_back();
+        seen
+    }
+
     /// The uniform draw of health check number `k` (the one at `k` health-check intervals
     /// from time 0). Check `k` reads the `k`-th 64-bit word pair of the health stream
     /// whatever was drawn before it, so the checks nobody reads need not be drawn at all,

@@ -343,6 +343,7 @@ impl<'a, 'w> Service<'a, 'w> {
         let (mut served, truth, onset_ms) = if self.traffic.blocks().is_some() {
             self.block_interval(t, dt, release)
         } else {
+            self.traffic.enter_keyed(t / dt);
             let rate = model.rate_at(self.clock_ms + t) * self.load;
             let total = self
                 .traffic
@@ -530,5 +531,6 @@ impl<'a, 'w> Service<'a, 'w> {
     }
 }
 
+mod pooled;
 #[cfg(test)]
 mod tests;

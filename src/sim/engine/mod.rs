@@ -22,6 +22,7 @@ use crate::signals::exposition::Exposition;
 use crate::signals::Signals;
 
 mod live;
+mod pooled;
 mod prepared;
 mod sample;
 mod skip;
@@ -77,6 +78,12 @@ struct Replication<'a, 'w> {
     /// the queue would fire them: in the Sample phase of their instant (the only events
     /// of that phase), in service order.
     next_ticks: Vec<u64>,
+    /// Whether a caller that holds on its dependencies reads `seen_error` (in a system,
+    /// when its policy reads scrapes): then its scrapes are observed while its release
+    /// exists, and its blocks are not pooled (see `pooled.rs`).
+    seen_by_callers: bool,
+    /// The rows of a pooled block of a traced service, written when its counts are drawn.
+    pooled_rows: Vec<pooled::PooledRow>,
 }
 
 /// Runs `spec` against `world` and scores the outcome.
@@ -198,6 +205,11 @@ impl<'a, 'w> Replication<'a, 'w> {
         // means are the model's at the slot's clock (see `model::blocks`).
         let service = Service::new(0, s, &p.model, &world.faults, world.seed, p.blocks.as_ref())
             .with_clock(world.clock_ms);
+        let service = if p.keyed {
+            service.keyed_by_block()
+        } else {
+            service
+        };
         Replication {
             p,
             world,
@@ -214,9 +226,10 @@ impl<'a, 'w> Replication<'a, 'w> {
                     s,
                     world.faults.iter().map(|w| (w.fault, w.start_ms, w.end_ms)),
                 );
-                match p.blocks {
-                    Some(_) => signals.in_blocks(),
-                    None => signals,
+                if p.blocks.is_some() || p.keyed {
+                    signals.in_blocks()
+                } else {
+                    signals
                 }
             },
             response,
@@ -242,6 +255,8 @@ impl<'a, 'w> Replication<'a, 'w> {
             parked_probes: vec![None; 1], // one per service, as `services`
             probes_parked: false,
             next_ticks: vec![u64::MAX; 1],
+            seen_by_callers: false,
+            pooled_rows: Vec::new(),
         }
     }
 

@@ -27,6 +27,10 @@ pub struct Prepared<'a> {
     /// The blocks a single service's traffic is drawn in, where they are exact (see
     /// `model::blocks`; never for a service of a system).
     pub(super) blocks: Option<Blocks>,
+    /// Whether it is a service of a system whose traffic is drawn from sub-streams keyed
+    /// by block, pooled where nobody observes it (see `model::blocks`, "In a system"):
+    /// always, but for [`Prepared::scrape_by_scrape`].
+    pub(super) keyed: bool,
 }
 
 /// Events between two looks at the stop flag: a replication notices a stop within about
@@ -56,7 +60,10 @@ impl<'a> Prepared<'a> {
                 let services = system
                     .services
                     .iter()
-                    .map(|s| Prepared::build(&s.scenario, false))
+                    .map(|s| Prepared {
+                        keyed: blocks,
+                        ..Prepared::build(&s.scenario, false)
+                    })
                     .collect();
                 (services, classes, demand)
             }
@@ -82,6 +89,7 @@ impl<'a> Prepared<'a> {
             classes,
             demand,
             blocks,
+            keyed: false,
         }
     }
 

@@ -49,6 +49,9 @@ impl Replication<'_, '_> {
         // 2. The true state over [t, t + dt), scored; a block nobody observes, whose
         // truth is constant, at once.
         let share = self.releases[r].update_share(t);
+        if self.services[s].keyed() && self.pooled_tick(t, s, share) {
+            return;
+        }
         if self.services[s].starts_block(t)
             && self.services[s].start_block(t, &self.releases[r])
             && self.unobserved_block(t, s)
@@ -166,7 +169,7 @@ impl Replication<'_, '_> {
 }
 
 /// The timeline's row of one interval: the truth beside what the scrape showed.
-fn row(
+pub(super) fn row(
     model: &ServiceModel,
     t: u64,
     share: f64,

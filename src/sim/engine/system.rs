@@ -235,6 +235,23 @@ impl<'a> SystemRun<'a> {
     fn start_policy(&self, k: usize) -> PolicyRun<'a, '_> {
         // The users' service: its rows are the traced system's rows.
         let users = self.system.services.iter().position(|s| s.entry);
+        // The services a caller holding on its dependencies depends on (directly or not):
+        // it reads what their scrapes showed (when their policy reads scrapes, see
+        // `explains`), so their blocks are not pooled while their release exists.
+        let mut held_on = vec![false; self.system.services.len()];
+        for (j, s) in self.system.services.iter().enumerate() {
+            if s.scenario.policies[k]
+                .guards
+                .hold_on_dependency_ms
+                .is_some()
+            {
+                for &d in &self.deps[j] {
+                    if let Some(x) = held_on.get_mut(d).filter(|_| d != j) {
+                        *x = true;
+                    }
+                }
+            }
+        }
         let mut reps: Vec<Replication<'_, '_>> = (0..self.system.services.len())
             .map(|i| {
                 let spec = &self.system.services[i].scenario.policies[k];
@@ -246,6 +263,7 @@ impl<'a> SystemRun<'a> {
                     Replication::new(&self.p.services[i], &self.worlds[i], spec, trace, false);
                 r.in_system = true;
                 r.deploys = self.only.is_none_or(|o| o == i);
+                r.seen_by_callers = r.reads_scrapes && held_on[i];
                 r
             })
             .collect();
