@@ -32,6 +32,7 @@ mod scenario_limits;
 mod sequential;
 mod signal_faults;
 mod sweep;
+mod system_blocks;
 mod system_sweep;
 mod systems;
 mod train;
