@@ -40,9 +40,27 @@
 //!
 //! Blocks are used only where every draw above is exact: requests Poisson
 //! (`request_dispersion` = 1; a dispersed count is a Gamma mixture drawn per interval),
-//! one service (a system's callers change a callee's load at every tick). Everywhere else
-//! the traffic is drawn scrape by scrape from sequential streams, as before blocks
-//! existed. A `[data]` store's reads and writes are drawn per interval from the requests
+//! one service (a system's callers change a callee's load at every tick: see below).
+//! Everywhere else the traffic is drawn scrape by scrape, as before blocks existed.
+//!
+//! In a system, a service's means are not known ahead (its callers' retries set its load
+//! interval by interval, from its truth of the interval before), so it has no `Blocks`;
+//! its draws still come from sub-streams keyed by the block of [`BLOCK_TICKS`] intervals
+//! that holds them (`Traffic::keyed_by_block`): within a block, interval by interval, as
+//! the sequential streams drew, so how one block was drawn never moves another's. A block
+//! that nothing observes (decided at its first interval: see the engine's `pooled.rs`)
+//! is *pooled*: its truth is computed interval by interval as always, and only the sums
+//! `M = Σ m_i` and `W = Σ m_i q_i` are kept (`q_i` the probability that a request of
+//! interval `i` fails, the versions mixed by the share, the callees' effect included);
+//! at its last interval its requests `N ~ Poisson(M)` and failed requests `Binomial(N, W /
+//! M)` are drawn at once. That is exact because in a system no count ever feeds back into
+//! a truth: a caller's failures and a callee's retried load follow the callees' true
+//! probabilities, and only `seen_error` follows counts (the scrapes'), which a pooled
+//! block's rule excludes. Should the block come to be observed before its end, the
+//! intervals passed are drawn at once then and the rest one by one from the same
+//! sub-streams (fresh draws: exact). A timeline's rows of a pooled block are written at
+//! its end, the totals split into intervals and versions by binomial bridges (the
+//! multinomial given the totals) from the block's `Bridge` stream. A `[data]` store's reads and writes are drawn per interval from the requests
 //! split off the block, so its blocks are never skipped.
 
 use super::ServiceModel;

@@ -45,7 +45,8 @@ impl<'a> Prepared<'a> {
 
     /// The same, with every interval's traffic drawn one by one from sequential streams,
     /// never in blocks (see `model::blocks`): the reference the block path is measured
-    /// and tested against (its distributions are the same; its draws are not).
+    /// and tested against (its distributions are the same; its draws are not). A system's
+    /// services then draw from sequential streams, interval by interval, never pooled.
     pub fn scrape_by_scrape(scenario: &'a Scenario) -> Self {
         Prepared::build(scenario, false)
     }
