@@ -224,3 +224,57 @@ fn how_one_policy_draws_a_block_leaves_the_later_blocks_draws_alone() {
     });
     assert!(moved, "the sequential path kept the later draws too");
 }
+
+#[test]
+fn a_traced_systems_pooled_rows_are_poisson_intervals_that_sum_to_the_untraced_totals() {
+    use rollsim::sim::replicate_system_traced;
+    // No drift, no release until the last minute: every block of api (the entry service,
+    // whose rows the timeline shows) is pooled, its rows split from the block's totals.
+    // Each row's requests are Poisson(3000) and failed Poisson(3000 q); the rows sum to
+    // the untraced run's totals of api, exactly.
+    let s = pair(
+        "2h",
+        "noise_sd = 0.0",
+        "bad_probability = 0.0\nat = \"1h59m\"",
+        NONE,
+    );
+    let p = Prepared::new(&s);
+    let q = 1.0 - (1.0 - 0.001) * (1.0 - 0.5 * 0.02);
+    let (mut requests, mut failed) = (Vec::new(), Vec::new());
+    for run in 0..40 {
+        let world = World::for_run(&s, 41, run);
+        let Some((_, trace)) = replicate_system_traced(&p, &world, 0) else {
+            panic!("a system")
+        };
+        let plain = replicate_system(&p, &world);
+        let Some(api) = plain.iter().find(|r| r.service.as_deref() == Some("api")) else {
+            panic!("no row of api")
+        };
+        assert_eq!(trace.rows.len(), 480, "run {run}");
+        let n: u64 = trace.rows.iter().map(|r| r.requests).sum();
+        let e: u64 = trace.rows.iter().map(|r| r.failed_requests).sum();
+        assert_eq!(
+            (n, e),
+            (api.total_requests, api.failed_requests),
+            "run {run}"
+        );
+        requests.extend(trace.rows.iter().map(|r| r.requests as f64));
+        failed.extend(trace.rows.iter().map(|r| r.failed_requests as f64));
+    }
+    let r = requests.len() as f64;
+    for (what, xs, want) in [
+        ("requests", &requests, 3000.0),
+        ("failed", &failed, 3000.0 * q),
+    ] {
+        let (mean, var) = mean_var(xs);
+        assert!(
+            (mean - want).abs() < 4.0 * (want / r).sqrt(),
+            "{what} per interval: mean {mean:.2}, exact {want:.2}"
+        );
+        let ratio = var / want;
+        assert!(
+            (ratio - 1.0).abs() < 4.0 * (2.0 / r).sqrt(),
+            "{what} per interval: variance / mean {ratio:.3}"
+        );
+    }
+}
