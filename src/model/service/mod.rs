@@ -66,6 +66,20 @@ impl Interval {
         self.served.errors[0] + self.served.errors[1]
     }
 
+    /// An interval's truth whose counts are drawn elsewhere (a block drawn at once, a
+    /// pooled block): no requests, no data store errors.
+    pub fn uncounted(truth: [VersionTruth; 2], onset_ms: Option<u64>) -> Self {
+        Interval {
+            served: Split {
+                requests: [0; 2],
+                errors: [0; 2],
+            },
+            truth,
+            data_error: [0.0; 2],
+            onset_ms,
+        }
+    }
+
     /// Each version's truth with the data store's errors.
     pub fn with_data(&self) -> [VersionTruth; 2] {
         let v = |i: usize| VersionTruth {
@@ -482,15 +496,7 @@ impl<'a, 'w> Service<'a, 'w> {
         // `Self::level` computes it (the other version's term is `0 × p`, exactly 0).
         let x = self.traffic.baseline_at(first, base);
         let (truth, onset) = self.truth(t, 0.0, x, release);
-        let iv = Interval {
-            served: Split {
-                requests: [0; 2],
-                errors: [0; 2],
-            },
-            truth,
-            data_error: [0.0; 2],
-            onset_ms: onset,
-        };
+        let iv = Interval::uncounted(truth, onset);
         let at = self.level(&iv, share);
         let ps = self.traffic.constant_error_probs();
         for i in first..end {

@@ -5,7 +5,6 @@
 
 use super::{Interval, Service};
 use crate::model::release::Release;
-use crate::model::traffic::Split;
 
 impl Service<'_, '_> {
     /// The same, for a service of a system: its traffic drawn from sub-streams keyed by
@@ -55,15 +54,7 @@ impl Service<'_, '_> {
             (1.0 - share) * truth[0].error_prob + share * truth[1].error_prob
         };
         self.traffic.pool(m, q);
-        let iv = Interval {
-            served: Split {
-                requests: [0; 2],
-                errors: [0; 2],
-            },
-            truth,
-            data_error: [0.0; 2],
-            onset_ms,
-        };
+        let iv = Interval::uncounted(truth, onset_ms);
         (iv, m, q)
     }
 
