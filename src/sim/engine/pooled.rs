@@ -11,7 +11,6 @@ use crate::model::service::Interval;
 use crate::model::system::CalleeState;
 use crate::model::traffic::{fraction, Split};
 use crate::signals::Served;
-use crate::sim::queue::Phase as At;
 use crate::sim::rng::sample::binomial;
 use crate::sim::rng::{stream_at, Stream};
 
@@ -32,20 +31,14 @@ pub(super) struct PooledRow {
 }
 
 impl Replication<'_, '_> {
-    /// Whether nothing but the scorer reads service `s`'s counts now: no policy watching
-    /// that reads an observation, no game, no signal faults (whose state moves at every
-    /// scrape), no data store (whose reads and writes are drawn per interval), requests
-    /// Poisson (no dispersion), and no caller holding on its dependencies that reads the
-    /// error ratio of its scrapes while its release exists. A timeline's rows do not
-    /// count: they are written when the block's counts are drawn.
+    /// Whether nothing but the scorer reads service `s`'s counts now: nothing that reads a
+    /// single service's (see [`Self::counts_read`]), requests Poisson (no dispersion), and
+    /// no caller holding on its dependencies that reads the error ratio of its scrapes
+    /// while its release exists. A timeline's rows do not count: they are written when
+    /// the block's counts are drawn.
     fn counts_unobserved(&self, s: usize) -> bool {
-        let release = &self.releases[self.services[s].release];
-        let exists = release.exists();
-        let watched = exists && self.response.watching(release) && self.response.observes();
-        !(watched
-            || self.exposition.is_some()
-            || self.signals.has_faults()
-            || self.services[s].data.is_some()
+        let exists = self.releases[self.services[s].release].exists();
+        !(self.counts_read(s)
             || self.p.scenario.signals.request_dispersion > 1.0
             || (self.seen_by_callers && exists))
     }
@@ -64,13 +57,7 @@ impl Replication<'_, '_> {
         let end = ((i / block + 1) * block).min(ticks);
         let unobserved = self.counts_unobserved(s);
         if i % block == 0 {
-            let last = (end.max(1) - 1) * dt;
-            let quiet = self
-                .agenda
-                .queue
-                .peek_key()
-                .is_none_or(|key| (last, At::Sample) < key);
-            if !(unobserved && quiet) {
+            if !(unobserved && self.quiet_through((end.max(1) - 1) * dt)) {
                 return false;
             }
             self.services[s].start_pooling(t, dt);

@@ -15,17 +15,8 @@ impl Replication<'_, '_> {
     /// end of this advance.
     pub(super) fn unobserved_block(&self, t: u64, s: usize) -> bool {
         let dt = self.p.scenario.scrape_interval_ms;
-        let release = &self.releases[self.services[s].release];
-        let watched =
-            release.exists() && self.response.watching(release) && self.response.observes();
         let traced = self.agenda.trace.as_ref().is_some_and(|tr| !tr.events_only);
-        if watched
-            || traced
-            || self.exposition.is_some()
-            || self.in_system
-            || self.signals.has_faults()
-            || self.services[s].data.is_some()
-        {
+        if self.counts_read(s) || traced || self.in_system {
             return false;
         }
         let Some(blocks) = self.p.blocks.as_ref() else {
@@ -33,12 +24,31 @@ impl Replication<'_, '_> {
         };
         let (_, end) = blocks.range(t / dt / BLOCK_TICKS as u64);
         let last = (end.max(1) - 1) * dt;
-        last < self.until_ms
-            && self
-                .agenda
-                .queue
-                .peek_key()
-                .is_none_or(|key| (last, At::Sample) < key)
+        last < self.until_ms && self.quiet_through(last)
+    }
+
+    /// Whether anything but the scorer reads service `s`'s counts now: a policy watching
+    /// its release that reads an observation (a passive one, `none` or `oracle`, reads
+    /// none), a game, signal faults (whose state moves at every scrape) or a data store
+    /// (whose reads and writes are drawn per interval). The one rule behind both a single
+    /// service's skipped blocks and a system's pooled ones.
+    pub(super) fn counts_read(&self, s: usize) -> bool {
+        let release = &self.releases[self.services[s].release];
+        let watched =
+            release.exists() && self.response.watching(release) && self.response.observes();
+        watched
+            || self.exposition.is_some()
+            || self.signals.has_faults()
+            || self.services[s].data.is_some()
+    }
+
+    /// Whether no event is queued before the sample at `last` (the last tick of a block):
+    /// then nothing can come to observe or change the block before it ends.
+    pub(super) fn quiet_through(&self, last: u64) -> bool {
+        self.agenda
+            .queue
+            .peek_key()
+            .is_none_or(|key| (last, At::Sample) < key)
     }
 
     /// The block of service `s` starting at `t`, drawn and scored at once (see
