@@ -153,12 +153,6 @@ impl<'a> Traffic<'a> {
         self
     }
 
-    /// Whether its streams are keyed by block (a service of a system).
-    #[inline]
-    pub fn is_keyed(&self) -> bool {
-        self.keyed.is_some()
-    }
-
     /// Interval `i` is drawn next: when it starts another block, that block's sub-streams
     /// take over (nothing pooled). A no-op unless [`Self::keyed_by_block`].
     #[inline]

@@ -14,13 +14,6 @@ impl Service<'_, '_> {
         self
     }
 
-    /// Whether its streams are keyed by block (a service of a system; see
-    /// `Traffic::keyed_by_block`): only then may its blocks be pooled.
-    #[inline]
-    pub fn keyed(&self) -> bool {
-        self.traffic.is_keyed()
-    }
-
     /// Whether the current block's intervals are being pooled.
     #[inline]
     pub fn pooling(&self) -> bool {

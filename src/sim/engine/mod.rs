@@ -346,6 +346,7 @@ impl<'a, 'w> Replication<'a, 'w> {
     /// Hands event `ev` at `t` to the stage it concerns.
     fn dispatch(&mut self, t: u64, ev: Event) {
         match ev {
+            Event::Tick { service } if self.p.keyed => self.tick_keyed(t, service),
             Event::Tick { service } => self.tick(t, service),
             Event::HealthCheck { service } => self.health_check(t, service),
             Event::Deploy { release } => {

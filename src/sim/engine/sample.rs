@@ -19,6 +19,25 @@ impl Replication<'_, '_> {
     /// policy, then the model draws the interval's truth, the scorer counts it, and the
     /// signals draw its scrape.
     pub(super) fn tick(&mut self, t: u64, s: usize) {
+        let share = self.deliver_due(t, s);
+        self.draw_interval(t, s, share);
+    }
+
+    /// [`Self::tick`] for a service whose traffic is keyed by block (a service of a
+    /// system): the interval is pooled where nobody observes its counts (see
+    /// `pooled.rs`). A tick of its own, so that a single service's, the hottest loop of
+    /// all, carries neither the check nor the pooled path inlined into it.
+    pub(super) fn tick_keyed(&mut self, t: u64, s: usize) {
+        let share = self.deliver_due(t, s);
+        if !self.pooled_tick(t, s, share) {
+            self.draw_interval(t, s, share);
+        }
+    }
+
+    /// The first step of a tick: the scrapes due at `t` reach the policy; returns the
+    /// share of service `s`'s release now.
+    #[inline(always)]
+    fn deliver_due(&mut self, t: u64, s: usize) -> f64 {
         let dt = self.p.scenario.scrape_interval_ms;
         self.next_ticks[s] = t + dt;
         let r = self.services[s].release;
@@ -45,13 +64,15 @@ impl Replication<'_, '_> {
             }
             self.signals.delivered();
         }
+        self.releases[r].update_share(t)
+    }
 
-        // 2. The true state over [t, t + dt), scored; a block nobody observes, whose
-        // truth is constant, at once.
-        let share = self.releases[r].update_share(t);
-        if self.services[s].keyed() && self.pooled_tick(t, s, share) {
-            return;
-        }
+    /// The rest of a tick: the true state over `[t, t + dt)` at `share`, scored (a block
+    /// nobody observes, whose truth is constant, at once), and its scrape drawn.
+    #[inline(always)]
+    fn draw_interval(&mut self, t: u64, s: usize, share: f64) {
+        let dt = self.p.scenario.scrape_interval_ms;
+        let r = self.services[s].release;
         if self.services[s].starts_block(t)
             && self.services[s].start_block(t, &self.releases[r])
             && self.unobserved_block(t, s)
