@@ -335,7 +335,6 @@ impl ServiceModel {
     /// its defect has developed (`intensity` in [0, 1]; 0 for a good or old version).
     #[inline]
     pub fn version(&self, shared_error: f64, effects: &Effects, intensity: f64) -> VersionTruth {
-        let mut error_prob = shared_error;
         // No fault slows the service most of the time: skip the logarithm then (ln 1 = 0).
         let mut latency_mu = if effects.latency_factor == 1.0 {
             self.latency_mu
@@ -343,14 +342,24 @@ impl ServiceModel {
             self.latency_mu + effects.latency_factor.ln()
         };
         if intensity > 0.0 {
-            let extra = self.bad.fraction * self.bad.error_rate * intensity;
-            error_prob = 1.0 - (1.0 - error_prob) * (1.0 - extra);
             latency_mu +=
                 (1.0 + self.bad.fraction * (self.bad.latency_factor - 1.0) * intensity).ln();
         }
         VersionTruth {
-            error_prob,
+            error_prob: self.version_error(shared_error, intensity),
             latency_mu,
+        }
+    }
+
+    /// The error probability of [`Self::version`] alone (no latency, so no logarithm):
+    /// what a block whose truth holds still needs again at each interval's baseline.
+    #[inline]
+    pub fn version_error(&self, shared_error: f64, intensity: f64) -> f64 {
+        if intensity > 0.0 {
+            let extra = self.bad.fraction * self.bad.error_rate * intensity;
+            1.0 - (1.0 - shared_error) * (1.0 - extra)
+        } else {
+            shared_error
         }
     }
 

@@ -308,6 +308,13 @@ impl<'a> Traffic<'a> {
         &xs[..len]
     }
 
+    /// Whether the drift never moves (`noise_sd = 0`): then every baseline a block draws
+    /// is the same.
+    #[inline]
+    pub fn drift_is_flat(&self) -> bool {
+        self.drift.is_flat()
+    }
+
     /// The baselines drawn by [`Self::draw_baselines`] for the current block (empty if
     /// none were).
     #[inline]

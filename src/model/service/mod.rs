@@ -117,6 +117,55 @@ fn either(p: f64, q: f64) -> f64 {
     1.0 - (1.0 - p) * (1.0 - q)
 }
 
+/// What a service's truth at one instant depends on besides the request rate and the
+/// baseline error rate (see [`Service::truth`]): computed once, it gives the truth at
+/// any baseline, or one version's error probability alone.
+#[derive(Debug, Clone, Copy)]
+struct Conditions {
+    effects: Effects,
+    /// How far a bad new version's defect has developed (0 for a good one).
+    intensity: f64,
+    onset_ms: Option<u64>,
+}
+
+impl Conditions {
+    /// Each version's truth (old, new) at `rate` and `baseline`.
+    #[inline]
+    fn truth(&self, model: &ServiceModel, rate: f64, baseline: f64) -> [VersionTruth; 2] {
+        let shared = model.shared_error(baseline, &self.effects, rate);
+        let mut truth = [
+            model.version(shared, &self.effects, 0.0),
+            model.version(shared, &self.effects, self.intensity),
+        ];
+        truth[1].error_prob = self.defect_overload(model, rate, truth[1].error_prob);
+        truth
+    }
+
+    /// Version `v`'s error probability of [`Self::truth`] alone, computed as it does.
+    #[inline]
+    fn error_prob(&self, model: &ServiceModel, rate: f64, baseline: f64, v: usize) -> f64 {
+        let shared = model.shared_error(baseline, &self.effects, rate);
+        if v == 0 {
+            model.version_error(shared, 0.0)
+        } else {
+            self.defect_overload(model, rate, model.version_error(shared, self.intensity))
+        }
+    }
+
+    /// A CPU defect: past its capacity, the new version (error probability `p`) fails
+    /// more than the old.
+    #[inline]
+    fn defect_overload(&self, model: &ServiceModel, rate: f64, p: f64) -> f64 {
+        let cost = model.cpu_cost(self.intensity);
+        if cost > 1.0 {
+            if let Some(rho) = model.utilisation(rate, self.effects.capacity_loss, 1.0) {
+                return either(p, ServiceModel::own_overload(rho, cost));
+            }
+        }
+        p
+    }
+}
+
 /// How the service truly did in an interval, for the SLO.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ServiceLevel {
@@ -231,38 +280,32 @@ impl<'a, 'w> Service<'a, 'w> {
         baseline: f64,
         release: &Release,
     ) -> ([VersionTruth; 2], Option<u64>) {
-        let model = self.model;
-        let with_calls;
+        let at = self.conditions(t, release);
+        (at.truth(self.model, rate, baseline), at.onset_ms)
+    }
+
+    /// What the truth at `t` depends on besides the rate and the baseline: the faults'
+    /// effects (and the callees'), and how far a bad release's defect has developed.
+    #[inline]
+    fn conditions(&self, t: u64, release: &Release) -> Conditions {
         let effects = match &self.upstream {
-            None => self.faults.effects(),
-            Some(u) => {
-                with_calls = u.apply(self.faults.effects());
-                &with_calls
-            }
+            None => *self.faults.effects(),
+            Some(u) => u.apply(self.faults.effects()),
         };
-        let shared = model.shared_error(baseline, effects, rate);
         let (intensity, onset_ms) = match release.defect_age_ms(t) {
             Some(age) => {
                 let onset = self.scenario.release.bad.onset_ms;
                 let start = t - age;
                 let reached = (t >= start + onset).then_some(start + onset);
-                (model.intensity(age), reached)
+                (self.model.intensity(age), reached)
             }
             None => (0.0, None),
         };
-        let mut truth = [
-            model.version(shared, effects, 0.0),
-            model.version(shared, effects, intensity),
-        ];
-        let cost = model.cpu_cost(intensity);
-        if cost > 1.0 {
-            // A CPU defect: past its capacity, the new version fails more than the old.
-            if let Some(rho) = model.utilisation(rate, effects.capacity_loss, 1.0) {
-                let extra = ServiceModel::own_overload(rho, cost);
-                truth[1].error_prob = either(truth[1].error_prob, extra);
-            }
+        Conditions {
+            effects,
+            intensity,
+            onset_ms,
         }
-        (truth, onset_ms)
     }
 
     /// The gauges of each version (old, new) at `t` with `release` as it stands (the rate
@@ -461,13 +504,22 @@ impl<'a, 'w> Service<'a, 'w> {
         let base = self.scenario.service.baseline_error_rate;
         let mut p = [0.0; BLOCK_TICKS];
         let len = self.traffic.draw_baselines(base).len();
-        // Without drift every baseline is the same: the truth is computed once.
-        let mut last = (f64::NAN, 0.0);
-        for (pk, &x) in p.iter_mut().zip(self.traffic.baselines()) {
-            if x != last.0 {
-                last = (x, self.truth(t, 0.0, x, release).0[version].error_prob);
+        let at = self.conditions(t, release);
+        let xs = self.traffic.baselines();
+        match xs.first() {
+            // Without drift every baseline is the same: the error probability once.
+            Some(&x) if self.traffic.drift_is_flat() => {
+                p[..len].fill(at.error_prob(self.model, 0.0, x, version));
             }
-            *pk = last.1;
+            _ => {
+                let mut last = (f64::NAN, 0.0);
+                for (pk, &x) in p.iter_mut().zip(xs) {
+                    if x != last.0 {
+                        last = (x, at.error_prob(self.model, 0.0, x, version));
+                    }
+                    *pk = last.1;
+                }
+            }
         }
         self.traffic.set_constant(version, share, &p[..len]);
         true
