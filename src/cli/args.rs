@@ -13,6 +13,8 @@ use std::path::PathBuf;
     version,
     about,
     long_about = None,
+    // Help is wrapped at the width of every other printout, whatever the terminal.
+    term_width = rollsim::report::table::WIDTH,
     after_help = "Examples:\n  rollsim run scenarios/quickstart.toml --runs 2000 --seed 42\n  rollsim compare scenarios/strategies.toml --baseline all-at-once\n  rollsim                      # the built-in quickstart demo, into ./rollsim-demo/"
 )]
 pub struct Cli {

@@ -484,7 +484,10 @@ fn every_subcommand_help_ends_with_an_example() {
         "run",
         "compare",
         "sweep",
+        "tune",
+        "export",
         "trace",
+        "train",
         "gameday",
         "merge",
         "replay",
@@ -501,6 +504,62 @@ fn every_subcommand_help_ends_with_an_example() {
             help.contains("\nExamples:\n  rollsim "),
             "{name} --help:\n{help}"
         );
+    }
+}
+
+#[test]
+fn every_help_fits_100_columns_whatever_the_terminal() {
+    // Help is wrapped at the width of every other printout: a wide or narrow COLUMNS (or
+    // none, as under a pipe) changes nothing.
+    let names = [
+        "run",
+        "compare",
+        "sweep",
+        "tune",
+        "export",
+        "trace",
+        "gameday",
+        "train",
+        "merge",
+        "replay",
+        "calibrate",
+        "validate",
+        "report",
+        "import",
+        "completions",
+        "man",
+    ];
+    let mut commands: Vec<Vec<&str>> = vec![vec!["--help"], vec!["-h"]];
+    for name in names {
+        commands.push(vec![name, "--help"]);
+        commands.push(vec![name, "-h"]);
+    }
+    for args in commands {
+        let mut outputs = Vec::new();
+        for columns in ["40", "100", "250"] {
+            let out = assert_cmd::Command::cargo_bin("rollsim")
+                .expect("binary")
+                .env("COLUMNS", columns)
+                .args(&args)
+                .assert()
+                .success()
+                .get_output()
+                .stdout
+                .clone();
+            outputs.push(String::from_utf8(out).expect("utf-8"));
+        }
+        let help = &outputs[0];
+        assert!(
+            outputs.iter().all(|o| o == help),
+            "{args:?}: depends on COLUMNS"
+        );
+        for line in help.lines() {
+            assert!(
+                line.chars().count() <= 100,
+                "{args:?}: a line of {} columns:\n{line}",
+                line.chars().count()
+            );
+        }
     }
 }
 
