@@ -4,6 +4,8 @@
 use super::note;
 use super::UsageError;
 use anyhow::Result;
+use rollsim::report::table::WIDTH;
+use rollsim::report::wrap::wrap_long_lines;
 use std::io::Write;
 use std::path::Path;
 
@@ -11,7 +13,7 @@ use std::path::Path;
 pub fn import(path: &Path) -> Result<()> {
     let imported = rollsim::import::import_file(path).map_err(|e| UsageError(e.to_string()))?;
     for n in imported.rendered_notes() {
-        note(format_args!("warning: {n}"));
+        note(wrap_long_lines(&format!("warning: {n}"), WIDTH));
     }
     let mut out = std::io::stdout().lock();
     out.write_all(imported.to_toml().as_bytes())?;

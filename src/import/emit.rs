@@ -3,10 +3,24 @@
 
 use super::{Imported, Value};
 use crate::check::{duration_text, StepGate};
+use crate::report::wrap::wrap;
 use std::fmt::Write;
 
 /// Column at which value comments start.
 const COMMENT_COL: usize = 44;
+
+/// The width every line of the block fits (that of every printout), except a word longer
+/// than a line (a long path stays whole).
+const WIDTH: usize = 100;
+
+/// `text` as comment lines of at most [`WIDTH`] columns: the first starts with `first`,
+/// the others with `then` (a continuation indented under the text).
+fn comment_lines(out: &mut String, first: &str, then: &str, text: &str) {
+    let room = WIDTH.saturating_sub(then.chars().count()).max(20);
+    for (i, l) in wrap(&comment(text), room).split('\n').enumerate() {
+        let _ = writeln!(out, "{}{l}", if i == 0 { first } else { then });
+    }
+}
 
 /// A TOML basic string.
 fn quote(s: &str) -> String {
@@ -54,8 +68,16 @@ fn line(out: &mut String, code: &str, note: &str) {
     if note.is_empty() {
         let _ = writeln!(out, "{code}");
     } else {
+        // A comment too long for the line goes on under itself, at the comment column.
         let pad = COMMENT_COL.saturating_sub(code.chars().count()).max(1);
-        let _ = writeln!(out, "{code}{}# {}", " ".repeat(pad), comment(note));
+        let first = format!("{code}{}# ", " ".repeat(pad));
+        let then = format!("{}#   ", " ".repeat(COMMENT_COL));
+        let room = WIDTH
+            .saturating_sub(first.chars().count().max(then.len()))
+            .max(20);
+        for (i, l) in wrap(&comment(note), room).split('\n').enumerate() {
+            let _ = writeln!(out, "{}{l}", if i == 0 { &first } else { &then });
+        }
     }
 }
 
@@ -68,7 +90,7 @@ pub fn render(imp: &Imported) -> String {
         comment(&imp.origin)
     );
     for h in &imp.header {
-        let _ = writeln!(out, "# {}", comment(h));
+        comment_lines(&mut out, "# ", "#   ", h);
     }
     if !imp.notes.is_empty() {
         let _ = writeln!(
@@ -76,7 +98,7 @@ pub fn render(imp: &Imported) -> String {
             "# Not imported or modelled differently (also printed on stderr):"
         );
         for n in imp.rendered_notes() {
-            let _ = writeln!(out, "#   {}", comment(&n));
+            comment_lines(&mut out, "#   ", "#     ", &n);
         }
     }
     let _ = writeln!(out, "[[policies]]");

@@ -78,6 +78,7 @@ fn the_argo_example_maps_to_the_documented_values() {
 #[test]
 fn unmodelled_fields_are_listed_by_name_on_stderr() {
     let (toml, err) = import(ARGO);
+    let err = unwrapped(&err);
     for want in [
         "warning: scenarios/imports/argo-rollout.yaml:69:7: field spec.metrics[1].provider.web of AnalysisTemplate \"success-rate\": web metric providers are not modelled; this metric is skipped",
         "field spec.progressDeadlineSeconds of Rollout \"orders-argo\": the progress deadline is not modelled",
@@ -91,6 +92,7 @@ fn unmodelled_fields_are_listed_by_name_on_stderr() {
         "#   scenarios/imports/argo-rollout.yaml:69:7: field spec.metrics[1].provider.web"
     ));
     let (_, err) = import(FLAGGER);
+    let err = unwrapped(&err);
     for want in [
         "field spec.analysis.webhooks[0]: webhook \"acceptance-test\" (type pre-rollout) is not modelled",
         "field spec.analysis.webhooks[1]: webhook \"load-test\"",
@@ -98,6 +100,36 @@ fn unmodelled_fields_are_listed_by_name_on_stderr() {
     ] {
         assert!(err.contains(want), "missing {want:?} in\n{err}");
     }
+}
+
+/// The warnings with their continuation lines joined back.
+fn unwrapped(err: &str) -> String {
+    err.replace("\n  ", " ")
+}
+
+#[test]
+fn the_printed_policy_and_its_warnings_fit_100_columns() {
+    // Long warnings continue two columns in on stderr; long comments continue under
+    // themselves, so the block still pastes into a scenario as it is.
+    for file in [ARGO, FLAGGER] {
+        let (toml, err) = import(file);
+        for line in toml.lines().chain(err.lines()) {
+            assert!(line.chars().count() <= 100, "{file}: {line}");
+        }
+        assert!(err.contains("\n  "), "{file}: a warning continues:\n{err}");
+        assert!(
+            toml.contains("\n#     "),
+            "{file}: a note continues:\n{toml}"
+        );
+    }
+    let (toml, _) = import(FLAGGER);
+    assert!(
+        toml.contains(
+            "request_success_rate_min = 99.0             # spec.analysis.metrics[0].thresholdRange.min (line\n\
+             \x20                                           #   30): percent\n"
+        ),
+        "{toml}"
+    );
 }
 
 #[test]
