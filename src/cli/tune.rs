@@ -159,7 +159,11 @@ fn header(job: &TuneJob, o: &Outcome, w: usize) -> Vec<String> {
             "constraints judged on the upper {}% bound",
             (job.tune.level * 1000.0).round() / 10.0
         ),
-        format!("reproduce with: {}", job.command),
+        // Wrapped as printed, within 100 columns once behind `# `: each line a comment.
+        format!(
+            "reproduce with: {}",
+            wrap_command(&job.command, table::WIDTH - 2)
+        ),
     ]
 }
 

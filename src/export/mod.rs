@@ -57,7 +57,8 @@ impl Format {
 #[error("{0}")]
 pub struct ExportError(pub String);
 
-/// Writes `policy` in `format`. `header` lines become the leading comments; `scenario_text`
+/// Writes `policy` in `format`. `header` lines become the leading comments (a line holding
+/// line breaks, such as a wrapped command, becomes one comment line per line); `scenario_text`
 /// is the scenario file the policy is a table of (for `scenario`).
 pub fn export(
     format: Format,
@@ -66,8 +67,8 @@ pub fn export(
     header: &[String],
 ) -> Result<String, ExportError> {
     let mut out = String::new();
-    for h in header {
-        let _ = writeln!(out, "# {}", h.replace(['\n', '\r'], " "));
+    for line in header.iter().flat_map(|h| h.split('\n')) {
+        let _ = writeln!(out, "# {}", line.replace('\r', " "));
     }
     let body = match (format, &policy.rule) {
         (Format::Scenario, _) => scenario_table(scenario_text, &policy.name)?,

@@ -55,6 +55,25 @@ fn tune_finds_the_smallest_failure_count_under_the_false_positive_limit() {
         policy.starts_with("# Chosen by rollsim tune: policy \"k3\""),
         "{policy}"
     );
+    // The command is wrapped as printed, a comment line per line, within 100 columns.
+    let header: Vec<&str> = policy.lines().take_while(|l| l.starts_with('#')).collect();
+    assert!(header.iter().all(|l| l.chars().count() <= 100), "{policy}");
+    let command = header
+        .iter()
+        .skip_while(|l| !l.starts_with("# reproduce with: "))
+        .map(|l| {
+            l.trim_start_matches("# reproduce with: ")
+                .trim_start_matches("# ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace(" \\\n   ", " ");
+    assert!(header.len() > 6, "the command continues:\n{policy}");
+    assert!(
+        command.contains(" --assert 'false_positive_rollbacks <= 0.02'")
+            && command.contains(" tune --policy k3 --param 'failures=1..8' --objective "),
+        "{command}"
+    );
     for f in [
         "tune.csv",
         "tune.png",
