@@ -259,7 +259,7 @@ impl Replication<'_, '_> {
         Applied::done(format!(
             "{} injected for {}",
             f.name,
-            humantime::format_duration(std::time::Duration::from_millis(duration_ms))
+            crate::check::duration_text(duration_ms)
         ))
     }
 }
