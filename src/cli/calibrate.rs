@@ -312,10 +312,14 @@ pub fn calibrate(a: &CalibrateArgs, argv: &[String]) -> Result<()> {
         text.push('\n');
     }
     super::say(&text)?;
-    note(format_args!(
+    let wrote = format!(
         "wrote {} and {}/ (fit.csv, ks.csv, acf.csv, quantiles.csv, calibration.svg and .png)",
         a.out.display(),
         dir.path().display()
+    );
+    note(super::experiment::wrap_long_lines(
+        &wrote,
+        rollsim::report::table::WIDTH,
     ));
     Ok(())
 }

@@ -77,9 +77,13 @@ pub fn trace(a: &TraceArgs, argv: &[String]) -> Result<()> {
         text.push_str(&format!("  {}\n", line.trim_end()));
     }
     super::say(&text)?;
-    note(format_args!(
+    let wrote = format!(
         "wrote {}/ (trace.csv, events.csv, runs.csv; metrics.csv and labels.csv for replay)",
         dir.path().display()
+    );
+    note(super::experiment::wrap_long_lines(
+        &wrote,
+        rollsim::report::table::WIDTH,
     ));
     super::report::after_command(dir.path(), Some(&stop))
 }
