@@ -96,7 +96,8 @@ pub enum Command {
     #[command(after_help = "Examples:\n  rollsim report reports/quickstart --open")]
     Report(ReportArgs),
     /// Print the rollsim policy (TOML) equivalent to an Argo Rollouts AnalysisTemplate or
-    /// Rollout, or a Flagger Canary (YAML); what cannot be modelled is listed on stderr.
+    /// Rollout, a Flagger Canary or a Prometheus rule file (YAML); what cannot be modelled is
+    /// listed on stderr.
     #[command(
         after_help = "Examples:\n  rollsim import scenarios/imports/flagger-canary.yaml >> my-scenario.toml"
     )]
