@@ -17,12 +17,16 @@ pub fn after_command(dir: &Path, stop: Option<&AtomicBool>) -> Result<()> {
 
 pub fn report(args: &ReportArgs) -> Result<()> {
     let files = build_report(&args.dir)?;
-    note(format_args!(
+    let wrote = format!(
         "wrote {} and {} ({} chart files in {}/charts)",
         files.html.display(),
         files.markdown.display(),
         files.charts.len(),
         args.dir.display()
+    );
+    note(super::experiment::wrap_long_lines(
+        &wrote,
+        rollsim::report::table::WIDTH,
     ));
     // A reader that left (`| head`) does not stop `--open`.
     super::say(&format!("{}\n", files.html.display()))?;
