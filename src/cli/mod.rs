@@ -250,7 +250,10 @@ fn load_any(path: &Path) -> Result<Source> {
     let dir = path.parent().unwrap_or(Path::new(""));
     let scenario = rollsim::scenario::load_text(&text, &origin, dir)?;
     for w in &scenario.warnings {
-        note(format_args!("warning: {w}"));
+        note(experiment::wrap_long_lines(
+            &format!("warning: {w}"),
+            rollsim::report::table::WIDTH,
+        ));
     }
     Ok(Source {
         text,

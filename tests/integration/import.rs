@@ -258,7 +258,7 @@ fn validate_prints_each_unmodelled_field_once() {
         .output()
         .expect("run");
     assert!(out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = unwrapped(&String::from_utf8_lossy(&out.stderr));
     let web = "field spec.metrics[1].provider.web of AnalysisTemplate \"success-rate\"";
     assert_eq!(err.matches(web).count(), 1, "{err}");
     assert!(err.contains("(policy \"argo-imported\" imported at scenarios/imported-configs.toml:"));
