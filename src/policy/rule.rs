@@ -69,6 +69,11 @@ pub struct Guards {
     /// deployed or rolled back within this window, or its observed error rate is over the
     /// SLO).
     pub hold_on_dependency_ms: Option<u64>,
+    /// With `hold_on_dependency`: the longest a held rollback waits, from its first held
+    /// decision, before it is carried out all the same (the dependency's trouble did not
+    /// pass; Flagger rolls back a canary that made no progress within its deadline).
+    /// Set whenever `hold_on_dependency_ms` is (by default to the same window).
+    pub hold_at_most_ms: Option<u64>,
 }
 
 /// The decision rule of a policy.

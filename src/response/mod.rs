@@ -8,6 +8,7 @@
 //! for the scorer. The truth is read in two places only, as in reality: the human's call
 //! (right with the human model's probability) and the oracle bound's schedule.
 
+mod hold;
 pub mod team;
 
 use crate::model::release::{Phase, Release, StepReached};
@@ -19,6 +20,7 @@ use crate::scenario::{Action, Checkpoint, Day, PolicySpec, Scenario, UnsafeRollb
 use crate::sim::agenda::{Agenda, Ask, Event};
 use crate::sim::command::Applied;
 use crate::sim::rng::{stream, Stream, StreamRng};
+use hold::{Holding, Source};
 use rand::Rng;
 use team::Pager;
 
@@ -28,6 +30,18 @@ pub struct Run<'r, 'a, 'w> {
     pub service: &'r mut Service<'a, 'w>,
     pub scorer: &'r mut Scorer,
     pub agenda: &'r mut Agenda,
+}
+
+impl<'a, 'w> Run<'_, 'a, 'w> {
+    /// The same run, lent for one call.
+    fn reborrow(&mut self) -> Run<'_, 'a, 'w> {
+        Run {
+            release: &mut *self.release,
+            service: &mut *self.service,
+            scorer: &mut *self.scorer,
+            agenda: &mut *self.agenda,
+        }
+    }
 }
 
 /// The policy of one replication and everything that acts on its decisions.
@@ -47,6 +61,8 @@ pub struct Response<'a> {
     /// signal now (set by the engine from observed dependency health), so a rollback
     /// decision is held instead of acted on.
     pub held: bool,
+    /// The rollback decision held now, if any (see `hold.rs`).
+    holding: Option<Holding>,
     human_rng: StreamRng,
     recovery: StreamRng,
     pipeline: StreamRng,
@@ -92,6 +108,7 @@ impl<'a> Response<'a> {
             acted: false,
             silenced_until: 0,
             held: false,
+            holding: None,
             human_rng,
             recovery: stream(seed, Stream::Recovery),
             pipeline: stream(seed, Stream::Pipeline),
@@ -143,6 +160,7 @@ impl<'a> Response<'a> {
     pub fn on_deploy(&mut self) {
         self.acted = false;
         self.silenced_until = 0;
+        self.holding = None;
         self.policy.reset();
     }
 
@@ -184,7 +202,12 @@ impl<'a> Response<'a> {
             }
             // The oracle bound acts on a bad release.
             Event::Oracle { attempt, .. } if this_attempt(attempt) => {
-                self.decide(t, Decision::Rollback, run)
+                self.decide(t, Decision::Rollback, Source::Event, run)
+            }
+            Event::HoldExpires { attempt, since, .. }
+                if this_attempt(attempt) && self.holding.is_some_and(|h| h.since == since) =>
+            {
+                self.hold_expired(t, run)
             }
             Event::FixDeployed { attempt, .. } if this_attempt(attempt) && release.exists() => {
                 run.agenda.note(t, "fix_deployed", String::new);
@@ -205,17 +228,22 @@ impl<'a> Response<'a> {
     /// A scrape reaches the policy at `t`.
     pub fn observe_scrape(&mut self, t: u64, scrape: &Scrape, run: Run) {
         let d = self.policy.on_scrape(scrape);
-        self.decide(t, d, run);
+        self.decide(t, d, Source::Scrape, run);
     }
 
     /// A health check of the new version reaches the policy at `t`.
     pub fn observe_probe(&mut self, t: u64, ok: bool, run: Run) {
         let d = self.policy.on_health_check(t, ok);
-        self.decide(t, d, run);
+        self.decide(t, d, Source::Probe, run);
     }
 
-    /// A policy's rule fired: act, suppress (a loop guard), or page a human.
-    pub fn decide(&mut self, t: u64, d: Decision, run: Run) {
+    /// A policy's rule answered (to an observation of `source`): act, suppress (a loop
+    /// guard), page a human, or hold the rollback while a dependency explains the signal.
+    fn decide(&mut self, t: u64, d: Decision, source: Source, mut run: Run) {
+        if d != Decision::Rollback && self.holding.is_some_and(|h| h.source == source) {
+            // The rule no longer asks for a rollback: the rollout goes on.
+            self.let_go(t, run.reborrow());
+        }
         let watching = self.watching(run.release);
         if d == Decision::Advance && watching {
             self.step_passed(t, run);
@@ -229,12 +257,18 @@ impl<'a> Response<'a> {
             return;
         }
         if self.held {
-            run.agenda.note(t, "held", || {
-                "a dependency's own trouble explains it".into()
-            });
-            run.scorer.held();
+            self.hold(t, source, run);
             return;
         }
+        if self.holding.is_some() {
+            // Nothing explains the signal any more: the rollout goes on, and the rule acts.
+            self.let_go(t, run.reborrow());
+        }
+        self.carry_out(t, run);
+    }
+
+    /// Carries out a rollback decision: act, suppress (a loop guard), or page a human.
+    fn carry_out(&mut self, t: u64, run: Run) {
         self.acted = true;
         // In a game the page is not the decision: the team's action is.
         if self.team.is_none() {

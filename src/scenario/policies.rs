@@ -64,6 +64,8 @@ pub struct RawCommon {
     /// In a system: hold a rollback while a dependency deployed within this window (or
     /// its observed error rate is over the SLO) explains the signal.
     pub hold_on_dependency: Option<Dur>,
+    /// With `hold_on_dependency`: the longest a held rollback waits (default: the window).
+    pub hold_at_most: Option<Dur>,
 }
 
 /// The keys of every policy, as listed in messages.
@@ -370,6 +372,20 @@ pub(super) fn check_all(
 
 /// The loop guards of an entry.
 fn guards(c: &mut Checker, path: &[Seg], p: &RawCommon) -> Guards {
+    let hold = p.hold_on_dependency.map(|d| {
+        c.positive(
+            at(path, "hold_on_dependency"),
+            "hold_on_dependency",
+            Some(d),
+            1,
+        )
+    });
+    if hold.is_none() && p.hold_at_most.is_some() {
+        c.fail(
+            at(path, "hold_at_most"),
+            "`hold_at_most` bounds a rollback held by `hold_on_dependency`; expected it only beside `hold_on_dependency`",
+        );
+    }
     let mut count = |key: &'static str, v: Option<i64>, min: u64| {
         v.map(|v| c.int(at(path, key), key, Some(v), 1, min, 1000) as u32)
     };
@@ -385,12 +401,13 @@ fn guards(c: &mut Checker, path: &[Seg], p: &RawCommon) -> Guards {
             false,
         ),
         human_after_first_rollback: p.human_after_first_rollback.unwrap_or(false),
-        hold_on_dependency_ms: p.hold_on_dependency.map(|d| {
+        hold_on_dependency_ms: hold,
+        hold_at_most_ms: hold.map(|window| {
             c.positive(
-                at(path, "hold_on_dependency"),
-                "hold_on_dependency",
-                Some(d),
-                1,
+                at(path, "hold_at_most"),
+                "hold_at_most",
+                p.hold_at_most,
+                window,
             )
         }),
     }

@@ -20,7 +20,7 @@ fn an_unknown_policy_key_lists_the_kinds_keys_and_the_nearest() {
         "s.toml:4:1: unknown field `failurs`; a `consecutive` policy takes failures, besides \
          the keys of every policy (kind, import, name, until, rollout, action, unsafe_rollback, \
          checkpoint, max_auto_rollbacks, freeze_after, retry_backoff, human_after_first_rollback, \
-         pipeline_retries, hold_on_dependency); did you mean `failures`?"
+         pipeline_retries, hold_on_dependency, hold_at_most); did you mean `failures`?"
     );
     let e = error_of("[[policies]]\nname = \"n\"\nkind = \"none\"\nuntl = \"end\"\n");
     assert!(

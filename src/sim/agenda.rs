@@ -44,6 +44,13 @@ pub enum Event {
     Migration { service: usize, migration: usize },
     /// A fix rolled forward serves.
     FixDeployed { release: usize, attempt: u32 },
+    /// A rollback held on a dependency since `since` has waited `hold_at_most`: it is
+    /// carried out if it is still held (void once the rule let go or the release moved on).
+    HoldExpires {
+        release: usize,
+        attempt: u32,
+        since: u64,
+    },
     /// The paged human answers.
     HumanAnswer {
         release: usize,

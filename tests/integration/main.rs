@@ -10,6 +10,7 @@ mod closed_forms;
 mod compare;
 mod controllers;
 mod data;
+mod dependency_hold;
 mod determinism;
 mod export;
 mod fuzz;

@@ -373,7 +373,8 @@ impl<'a, 'w> Replication<'a, 'w> {
             | Event::ApprovalDue { release, .. }
             | Event::RollbackDone { release, .. }
             | Event::Oracle { release, .. }
-            | Event::FixDeployed { release, .. } => {
+            | Event::FixDeployed { release, .. }
+            | Event::HoldExpires { release, .. } => {
                 let (response, run) = self.run(release);
                 response.on_event(t, ev, run);
             }
