@@ -294,8 +294,12 @@ impl Inputs {
             .as_ref()
             .map(|m| m.policies.clone())
             .unwrap_or_default();
+        // Each name once, in order of appearance; the names seen kept in a set (a scan of
+        // the list per row made a 10,000-service summary quadratic).
+        let mut seen: std::collections::HashSet<String> = out.iter().cloned().collect();
         let mut add = |p: &str| {
-            if !out.iter().any(|q| q == p) {
+            if !seen.contains(p) {
+                seen.insert(p.to_string());
                 out.push(p.to_string());
             }
         };

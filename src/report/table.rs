@@ -214,10 +214,11 @@ pub fn policy_table(
         left_out.push(shown.remove(k));
         (table, dropped) = fit(shown.len(), 0, max_width, |iv| rows(s, &shown, order, iv));
     }
-    let names: Vec<&str> = s.policies.iter().map(|p| p.policy.as_str()).collect();
+    let names: std::collections::HashSet<&str> =
+        s.policies.iter().map(|p| p.policy.as_str()).collect();
     let system = names.iter().any(|n| {
         n.split_once('@')
-            .is_some_and(|(policy, _)| names.contains(&policy))
+            .is_some_and(|(policy, _)| names.contains(policy))
     });
     let mut out = render(&table);
     out.push_str(&legend(&shown, dropped, "--wide shows them all", system));
