@@ -92,9 +92,6 @@ fn path(segs: &[Seg]) -> Vec<Seg> {
 pub fn check(s: &Scenario, limits: &Limits) -> Vec<Problem> {
     use Seg::{Index, Key};
     let mut problems = Vec::new();
-    let raise = |key: &str, needed: u64| {
-        format!("if you mean it, raise it with [limits] {key} = {needed} (see README, Limits and safety)")
-    };
 
     let ticks = s.duration_ms / s.scrape_interval_ms.max(1);
     if ticks > limits.ticks_per_run {
@@ -123,21 +120,6 @@ pub fn check(s: &Scenario, limits: &Limits) -> Vec<Problem> {
                     raise("service_ticks_per_run", work)
                 ),
             });
-        }
-        for (i, svc) in system.services.iter().enumerate() {
-            if let Some(why) = bad_name(&svc.name) {
-                problems.push(Problem {
-                    path: path(&[Key("services"), Index(i), Key("name")]),
-                    message: format!("a service's name {why}"),
-                });
-            }
-            // A zone is shown as a service's name is (the service graph chart).
-            if let Some(why) = svc.zone.as_deref().and_then(bad_name) {
-                problems.push(Problem {
-                    path: path(&[Key("services"), Index(i), Key("zone")]),
-                    message: format!("a service's zone {why}"),
-                });
-            }
         }
     }
 
@@ -184,8 +166,8 @@ pub fn check(s: &Scenario, limits: &Limits) -> Vec<Problem> {
         }
     }
 
-    let mut name = |p: Vec<Seg>, what: &str, n: &str| {
-        if let Some(why) = bad_name(n) {
+    let mut name = |p: Vec<Seg>, what: &str, n: &str, bad: fn(&str) -> Option<String>| {
+        if let Some(why) = bad(n) {
             problems.push(Problem {
                 path: p,
                 message: format!("{what} {why}"),
@@ -196,12 +178,14 @@ pub fn check(s: &Scenario, limits: &Limits) -> Vec<Problem> {
         path(&[Key("service"), Key("name")]),
         "the service's name",
         &s.service.name,
+        bad_name,
     );
     for (i, f) in s.faults.iter().enumerate() {
         name(
             path(&[Key("faults"), Index(i), Key("name")]),
             "a fault's name",
             &f.name,
+            bad_name,
         );
     }
     for (i, p) in s.policies.iter().enumerate() {
@@ -209,6 +193,7 @@ pub fn check(s: &Scenario, limits: &Limits) -> Vec<Problem> {
             path(&[Key("policies"), Index(i), Key("name")]),
             "a policy's name",
             &p.name,
+            bad_policy_name,
         );
     }
     problems
@@ -222,6 +207,43 @@ pub fn within(s: Scenario, limits: &Limits) -> Result<Scenario, Vec<Problem>> {
     } else {
         Err(problems)
     }
+}
+
+/// How a refusal says to raise the limit `key` to `needed`.
+pub fn raise(key: &str, needed: u64) -> String {
+    format!(
+        "if you mean it, raise it with [limits] {key} = {needed} (see README, Limits and safety)"
+    )
+}
+
+/// Why `name` cannot name a policy: [`bad_name`], or an `@`, which the summaries' rows
+/// `POLICY@SERVICE` and the objective's `METRIC@POLICY` read as a separator (a policy
+/// `a@b` made a single service's report rank services); `None` when it can.
+pub fn bad_policy_name(name: &str) -> Option<String> {
+    bad_name(name).or_else(|| at_sign(name))
+}
+
+/// Why `name` cannot name a service of a system: [`bad_policy_name`]'s reasons, or
+/// `system`, the name of the whole system's rows in `runs.csv` (a service `system` gave
+/// two rows of that name per run); `None` when it can.
+pub fn bad_service_name(name: &str) -> Option<String> {
+    if name == "system" {
+        return Some(
+            "\"system\" names the whole system's rows in runs.csv and the summaries; \
+             expected another name"
+                .to_string(),
+        );
+    }
+    bad_policy_name(name)
+}
+
+fn at_sign(name: &str) -> Option<String> {
+    name.contains('@').then(|| {
+        format!(
+            "{name:?} contains '@', which separates a policy from its service in the \
+             summaries (POLICY@SERVICE); expected a name without '@'"
+        )
+    })
 }
 
 /// Why `name` cannot be shown in tables, charts and file names; `None` when it can.

@@ -22,6 +22,7 @@ use super::span::{Problem, Seg};
 use super::suggest::hint;
 use super::Scenario;
 use serde::Deserialize;
+use std::collections::HashMap;
 
 with_service_keys! {
     /// One `[[services]]` entry as written: its own keys, then the `[service]` keys, then
@@ -222,8 +223,10 @@ pub(super) fn attach(
     let named = expand(&mut c, entries);
     let root: Path = vec![Seg::Key("services")];
     let names: Vec<&str> = named.iter().map(|n| n.name.as_str()).collect();
+    // Each name's index (the first, when a name is used twice: that is refused below).
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(names.len());
     for (i, n) in named.iter().enumerate() {
-        if names[..i].contains(&n.name.as_str()) {
+        if index.insert(n.name.as_str(), i).is_some() {
             c.fail(
                 at(&idx(&root, n.entry), "name"),
                 format!(
@@ -233,6 +236,24 @@ pub(super) fn attach(
             );
         }
     }
+    for (i, n) in named.iter().enumerate() {
+        // Once per entry: its copies share its name and zone as written.
+        if i > 0 && named[i - 1].entry == n.entry {
+            continue;
+        }
+        let entry = idx(&root, n.entry);
+        if let Some(why) = super::limits::bad_service_name(&n.name) {
+            c.fail(at(&entry, "name"), format!("a service's name {why}"));
+        }
+        // A zone is shown as a service's name is (the service graph chart).
+        if let Some(why) = n.raw.zone.as_deref().and_then(super::limits::bad_name) {
+            c.fail(at(&entry, "zone"), format!("a service's zone {why}"));
+        }
+    }
+    let index = |name: &str| -> Option<usize> {
+        let i = *index.get(name)?;
+        Some(i)
+    };
 
     // Calls: every callee known, fractions in (0, 1].
     let mut calls: Vec<Vec<Call>> = Vec::with_capacity(named.len());
@@ -241,7 +262,7 @@ pub(super) fn attach(
         let mut out = Vec::new();
         for (j, call) in n.raw.calls.iter().enumerate() {
             let p = idx(&path, j);
-            let Some(callee) = names.iter().position(|&x| x == call.service) else {
+            let Some(callee) = index(&call.service) else {
                 c.fail(
                     at(&p, "service"),
                     format!(
@@ -321,9 +342,10 @@ pub(super) fn attach(
     );
 
     // Traffic: each service's users plus its callers' calls, callers first.
-    let called: Vec<bool> = (0..named.len())
-        .map(|i| calls.iter().flatten().any(|x| x.callee == i))
-        .collect();
+    let mut called = vec![false; named.len()];
+    for call in calls.iter().flatten() {
+        called[call.callee] = true;
+    }
     let mut rate = vec![0.0; named.len()];
     let mut users_rate = vec![0.0; named.len()];
     let entry: Vec<bool> = named
@@ -425,7 +447,7 @@ pub(super) fn attach(
         let path = idx(&[Seg::Key("faults")], k);
         let mut hit = vec![f.services.is_none() && f.zone.is_none(); named.len()];
         for (j, s) in f.services.iter().flatten().enumerate() {
-            match names.iter().position(|x| x == s) {
+            match index(s) {
                 Some(i) => hit[i] = true,
                 None => c.fail(
                     idx(&at(&path, "services"), j),

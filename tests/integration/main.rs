@@ -20,6 +20,7 @@ mod gates;
 mod gauges;
 mod golden;
 mod hardening;
+mod hardening_systems;
 mod human;
 mod import;
 mod interrupt;
