@@ -11,6 +11,7 @@
 //! fault_windows_per_run = 100_000 # default 10,000: expected fault occurrences per run
 //! faults = 1_000                  # default 200: [[faults]] entries
 //! service_ticks_per_run = 100_000_000 # default 20,000,000: services x scrape ticks
+//! services = 20_000               # default 10,000: a system's services, copies included
 //! ```
 //!
 //! Names (the service's, every fault's and every policy's) are at most
@@ -29,6 +30,7 @@ pub struct RawLimits {
     pub fault_windows_per_run: Option<u64>,
     pub faults: Option<u64>,
     pub service_ticks_per_run: Option<u64>,
+    pub services: Option<u64>,
 }
 
 /// The work one run may imply.
@@ -47,6 +49,10 @@ pub struct Limits {
     /// steps through every tick of the run. 20,000,000 is a week of 660 services at 30 s
     /// scrapes; the shipped fleet needs 6,048,000.
     pub service_ticks_per_run: u64,
+    /// Services of a system, each entry's `count` copies included: each is checked as its
+    /// own scenario, simulated and reported (a service per row of the summaries). 10,000
+    /// is 33 times the shipped fleet.
+    pub services: u64,
 }
 
 impl Default for Limits {
@@ -56,6 +62,7 @@ impl Default for Limits {
             fault_windows_per_run: 10_000,
             faults: 200,
             service_ticks_per_run: 20_000_000,
+            services: 10_000,
         }
     }
 }
@@ -70,6 +77,7 @@ impl Limits {
             fault_windows_per_run: r.fault_windows_per_run.unwrap_or(d.fault_windows_per_run),
             faults: r.faults.unwrap_or(d.faults),
             service_ticks_per_run: r.service_ticks_per_run.unwrap_or(d.service_ticks_per_run),
+            services: r.services.unwrap_or(d.services),
         }
     }
 }

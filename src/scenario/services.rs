@@ -154,16 +154,45 @@ struct Named<'r> {
     rank: usize,
 }
 
-fn expand<'r>(c: &mut Checker, entries: &'r [RawSystemService]) -> Vec<Named<'r>> {
+fn expand<'r>(c: &mut Checker, entries: &'r [RawSystemService], most: u64) -> Vec<Named<'r>> {
     let root: Path = vec![Seg::Key("services")];
-    let mut out = Vec::new();
+    // Each entry's copies first: a system over `most` services is refused before a name is
+    // made (a million copies would be a million checked scenarios).
+    let mut total = 0u64;
+    let mut counts = Vec::with_capacity(entries.len());
     for (i, e) in entries.iter().enumerate() {
+        let path = idx(&root, i);
+        let count = c.int(at(&path, "count"), "count", e.count, 1, 1, 10_000);
+        total = total.saturating_add(count as u64);
+        counts.push(count);
+        if total > most {
+            let all: u64 = entries
+                .iter()
+                .map(|e| e.count.map_or(1, |n| n.clamp(1, 10_000) as u64))
+                .sum();
+            let key = if e.count.is_some() {
+                at(&path, "count")
+            } else {
+                path
+            };
+            c.fail(
+                key,
+                format!(
+                    "the system has {all} services (each entry's `count` copies), over the \
+                     limit of {most} services; {}",
+                    super::limits::raise("services", all)
+                ),
+            );
+            return Vec::new();
+        }
+    }
+    let mut out = Vec::new();
+    for ((i, e), count) in entries.iter().enumerate().zip(counts) {
         let path = idx(&root, i);
         let Some(name) = e.name.clone().filter(|n| !n.trim().is_empty()) else {
             c.fail(path, "a service needs a `name` (e.g. name = \"payments\")");
             continue;
         };
-        let count = c.int(at(&path, "count"), "count", e.count, 1, 1, 10_000);
         let width = count.to_string().len();
         for k in 1..=count {
             let name = if e.count.is_some() {
@@ -220,7 +249,11 @@ pub(super) fn attach(
             Err(c.into_problems())
         };
     }
-    let named = expand(&mut c, entries);
+    let most = super::limits::Limits::of(raw.limits.as_ref()).services;
+    let named = expand(&mut c, entries, most);
+    if !c.is_clean() {
+        return Err(c.into_problems());
+    }
     let root: Path = vec![Seg::Key("services")];
     let names: Vec<&str> = named.iter().map(|n| n.name.as_str()).collect();
     // Each name's index (the first, when a name is used twice: that is refused below).
@@ -370,16 +403,21 @@ pub(super) fn attach(
     // Each service, checked as its own single-service scenario.
     let mut services = Vec::with_capacity(named.len());
     let mut relocated: Vec<Problem> = Vec::new();
+    // What every service's own scenario starts from: the file without its services (a
+    // copy of every entry per service made checking quadratic in the services).
+    let mut template = RawScenario {
+        services: Vec::new(),
+        ..raw.clone()
+    };
+    template.system = None;
+    // A service of a train is one release of it at a time: the train is the system's.
+    template.train = None;
+    for f in &mut template.faults {
+        f.services = None;
+        f.zone = None;
+    }
     for (i, n) in named.iter().enumerate() {
-        let mut one = raw.clone();
-        one.services = Vec::new();
-        one.system = None;
-        // A service of a train is one release of it at a time: the train is the system's.
-        one.train = None;
-        for f in &mut one.faults {
-            f.services = None;
-            f.zone = None;
-        }
+        let mut one = template.clone();
         let e = n.raw;
         one.service = RawService {
             name: Some(n.name.clone()),

@@ -109,3 +109,40 @@ fn a_bad_name_after_copies_is_located_at_its_entry() {
          characters only",
     );
 }
+
+/// A system's services are bounded (`count` copies included): 20,001 services of one
+/// scrape tick each passed the service-tick limit, and checking them took minutes (the
+/// names compared pairwise, the file copied once per service).
+#[test]
+fn a_system_has_a_bounded_number_of_services() {
+    refused(
+        &system_with(
+            &[
+                (
+                    "name = \"payments\"\n",
+                    "name = \"payments\"\ncount = 10000\n",
+                ),
+                ("name = \"ledger\"\n", "name = \"ledger\"\ncount = 10000\n"),
+                ("service = \"payments\"", "service = \"payments-00001\""),
+                ("service = \"ledger\"", "service = \"ledger-00001\""),
+            ],
+            "",
+        ),
+        "63:9: the system has 20001 services (each entry's `count` copies), over the limit of \
+         10000 services; if you mean it, raise it with [limits] services = 20001 (see README, \
+         Limits and safety)",
+    );
+    refused(
+        &system_with(&[], "\n[limits]\nservices = 2\n"),
+        "71:1: the system has 3 services (each entry's `count` copies), over the limit of 2 \
+         services; if you mean it, raise it with [limits] services = 3 (see README, Limits and \
+         safety)",
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let at_limit = write(
+        dir.path(),
+        "ok.toml",
+        &system_with(&[], "\n[limits]\nservices = 3\n"),
+    );
+    rollsim().arg("validate").arg(at_limit).assert().code(0);
+}
