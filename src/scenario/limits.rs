@@ -12,6 +12,7 @@
 //! faults = 1_000                  # default 200: [[faults]] entries
 //! service_ticks_per_run = 100_000_000 # default 20,000,000: services x scrape ticks
 //! services = 20_000               # default 10,000: a system's services, copies included
+//! call_ticks_per_run = 200_000_000 # default 100,000,000: a system's calls x scrape ticks
 //! ```
 //!
 //! Names (the service's, every fault's and every policy's) are at most
@@ -31,6 +32,7 @@ pub struct RawLimits {
     pub faults: Option<u64>,
     pub service_ticks_per_run: Option<u64>,
     pub services: Option<u64>,
+    pub call_ticks_per_run: Option<u64>,
 }
 
 /// The work one run may imply.
@@ -53,6 +55,10 @@ pub struct Limits {
     /// own scenario, simulated and reported (a service per row of the summaries). 10,000
     /// is 33 times the shipped fleet.
     pub services: u64,
+    /// In a system, calls of every service per run (the calls, each entry's copies
+    /// included, x scrape ticks): each call's effect on its caller is read every tick.
+    /// 100,000,000 is 2.4 times the shipped fleet's.
+    pub call_ticks_per_run: u64,
 }
 
 impl Default for Limits {
@@ -63,6 +69,7 @@ impl Default for Limits {
             faults: 200,
             service_ticks_per_run: 20_000_000,
             services: 10_000,
+            call_ticks_per_run: 100_000_000,
         }
     }
 }
@@ -78,6 +85,7 @@ impl Limits {
             faults: r.faults.unwrap_or(d.faults),
             service_ticks_per_run: r.service_ticks_per_run.unwrap_or(d.service_ticks_per_run),
             services: r.services.unwrap_or(d.services),
+            call_ticks_per_run: r.call_ticks_per_run.unwrap_or(d.call_ticks_per_run),
         }
     }
 }
@@ -126,6 +134,20 @@ pub fn check(s: &Scenario, limits: &Limits) -> Vec<Problem> {
                      shorter duration keeps runs fast; {}",
                     limits.service_ticks_per_run,
                     raise("service_ticks_per_run", work)
+                ),
+            });
+        }
+        let calls: u64 = system.services.iter().map(|s| s.calls.len() as u64).sum();
+        let work = calls.saturating_mul(ticks);
+        if work > limits.call_ticks_per_run {
+            problems.push(Problem {
+                path: path(&[Key("services")]),
+                message: format!(
+                    "{calls} calls x {ticks} scrape ticks is {work} call-ticks per run, over the \
+                     limit of {}; fewer calls, a longer scrape_interval or a shorter duration \
+                     keeps runs fast; {}",
+                    limits.call_ticks_per_run,
+                    raise("call_ticks_per_run", work)
                 ),
             });
         }

@@ -146,3 +146,23 @@ fn a_system_has_a_bounded_number_of_services() {
     );
     rollsim().arg("validate").arg(at_limit).assert().code(0);
 }
+
+/// Calls are bounded per run (calls x scrape ticks): one service with 100,000 calls passed
+/// every limit and a single run took half a minute.
+#[test]
+fn a_system_has_a_bounded_number_of_call_ticks() {
+    refused(
+        &system_with(&[], "\n[limits]\ncall_ticks_per_run = 11519\n"),
+        "53:1: 2 calls x 5760 scrape ticks is 11520 call-ticks per run, over the limit of \
+         11519; fewer calls, a longer scrape_interval or a shorter duration keeps runs fast; if \
+         you mean it, raise it with [limits] call_ticks_per_run = 11520 (see README, Limits and \
+         safety)",
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let at_limit = write(
+        dir.path(),
+        "ok.toml",
+        &system_with(&[], "\n[limits]\ncall_ticks_per_run = 11520\n"),
+    );
+    rollsim().arg("validate").arg(at_limit).assert().code(0);
+}
