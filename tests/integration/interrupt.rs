@@ -391,6 +391,10 @@ fn ctrl_c_during_merge_writes_nothing() {
     let mut child = spawn(t.path(), &["merge", &a, &b, "--out", &o]);
     wait_for_handler(&mut child);
     sigint(&child);
+    // The handler sets the stop flag from a thread of its own: on a loaded machine the
+    // merge could read the manifest and finish before that thread ran, so the pipe is
+    // filled only once it has had time to (it failed once at load 8 to 10 without this).
+    std::thread::sleep(Duration::from_millis(1000));
     feed(&manifest, text);
     let code = stopped(&mut child);
     let stderr = read(&t.path().join("stderr"));
