@@ -267,6 +267,15 @@ pub fn bad_service_name(name: &str) -> Option<String> {
     bad_policy_name(name)
 }
 
+/// Why `zone` cannot name a service's zone; `None` when it can. An empty zone groups
+/// nothing a fault could name, and shows as nothing in the service graph.
+pub fn bad_zone(zone: &str) -> Option<String> {
+    if zone.trim().is_empty() {
+        return Some("is empty; expected a zone's name, or no `zone` key".to_string());
+    }
+    bad_name(zone)
+}
+
 fn at_sign(name: &str) -> Option<String> {
     name.contains('@').then(|| {
         format!(

@@ -279,7 +279,7 @@ pub(super) fn attach(
             c.fail(at(&entry, "name"), format!("a service's name {why}"));
         }
         // A zone is shown as a service's name is (the service graph chart).
-        if let Some(why) = n.raw.zone.as_deref().and_then(super::limits::bad_name) {
+        if let Some(why) = n.raw.zone.as_deref().and_then(super::limits::bad_zone) {
             c.fail(at(&entry, "zone"), format!("a service's zone {why}"));
         }
     }

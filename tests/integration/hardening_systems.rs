@@ -67,6 +67,15 @@ fn a_service_may_not_be_named_system() {
     );
 }
 
+/// An empty zone was accepted: it groups nothing a fault could name.
+#[test]
+fn a_zone_may_not_be_empty() {
+    refused(
+        &system_with(&[("zone = \"db-east\"", "zone = \"  \"")], ""),
+        "64:8: a service's zone is empty; expected a zone's name, or no `zone` key",
+    );
+}
+
 /// `@` separates a policy from its service in the summaries' rows (`POLICY@SERVICE`) and a
 /// metric from its policy in objectives: a policy named `no@ne` made a single service's
 /// report rank "services", and a service `pay@ments` made `none@pay@ments` ambiguous.
