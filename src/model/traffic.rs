@@ -50,6 +50,18 @@ struct Keyed {
     w: f64,
 }
 
+impl Keyed {
+    /// Block `block`'s sub-streams in use, nothing pooled.
+    fn at(block: u64) -> Self {
+        Keyed {
+            block,
+            pooling: false,
+            m: 0.0,
+            w: 0.0,
+        }
+    }
+}
+
 /// What is left to draw of the current block.
 #[derive(Clone)]
 struct BlockState {
@@ -144,12 +156,7 @@ impl<'a> Traffic<'a> {
     /// (see [`Self::pool`]). Its callers change its load at every interval, so its means
     /// are not known ahead, and its blocks are not [`Blocks`].
     pub fn keyed_by_block(mut self) -> Self {
-        self.keyed = Some(Box::new(Keyed {
-            block: u64::MAX,
-            pooling: false,
-            m: 0.0,
-            w: 0.0,
-        }));
+        self.keyed = Some(Box::new(Keyed::at(u64::MAX)));
         self
     }
 
@@ -164,12 +171,14 @@ impl<'a> Traffic<'a> {
         if k.block == b {
             return;
         }
-        *k.as_mut() = Keyed {
-            block: b,
-            pooling: false,
-            m: 0.0,
-            w: 0.0,
-        };
+        *k.as_mut() = Keyed::at(b);
+        self.enter_streams(b);
+    }
+
+    /// Block `b`'s sub-streams of requests, their split and each version's errors take
+    /// over: a single service's block and a system service's keyed block start alike.
+    #[inline]
+    fn enter_streams(&mut self, b: u64) {
         let seed = self.seed;
         self.traffic = stream_at(seed, b, Stream::Traffic);
         self.split = stream_at(seed, b, Stream::Split);
@@ -276,10 +285,7 @@ impl<'a> Traffic<'a> {
         } else {
             blocks.total(b)
         };
-        self.traffic = stream_at(seed, b, Stream::Traffic);
-        self.split = stream_at(seed, b, Stream::Split);
-        self.errors_old = stream_at(seed, b, Stream::ErrorsOld);
-        self.errors_new = stream_at(seed, b, Stream::ErrorsNew);
+        self.enter_streams(b);
         let n = requests(&mut self.traffic, m, 1.0);
         let block = &mut *self.block;
         block.bridge = stream_at(seed, b, Stream::Bridge);
