@@ -123,6 +123,16 @@ fn a_drifting_day_with_bad_releases_has_the_same_distribution_on_both_paths() {
         assert_eq!((x.release_bad, x.faults), (y.release_bad, y.faults));
         assert_eq!(x.downtime_s, y.downtime_s, "run {}", x.run);
     }
+    assert_independent_poisson_pairs(&a, &b, "");
+}
+
+/// Runs `a` and `b` of the same worlds (run by run) whose requests and failed requests
+/// are, given the world, Poisson counts of the same mean drawn independently: each
+/// count's paired difference has mean 0 and mean square twice the mean. `label` starts
+/// the failure messages (a service's name, or nothing).
+pub fn assert_independent_poisson_pairs(a: &[RunRecord], b: &[RunRecord], label: &str) {
+    assert_eq!(a.len(), b.len(), "{label}runs on both paths");
+    let r = a.len() as f64;
     type Field = fn(&RunRecord) -> u64;
     let fields: [(&str, Field); 2] = [
         ("requests", |x| x.total_requests),
@@ -131,20 +141,20 @@ fn a_drifting_day_with_bad_releases_has_the_same_distribution_on_both_paths() {
     for (what, f) in fields {
         let d: Vec<f64> = a
             .iter()
-            .zip(&b)
+            .zip(b)
             .map(|(x, y)| f(x) as f64 - f(y) as f64)
             .collect();
-        let mean_d = d.iter().sum::<f64>() / r as f64;
-        let square = d.iter().map(|x| x * x).sum::<f64>() / r as f64;
-        let both = a.iter().chain(&b).map(|x| f(x) as f64).sum::<f64>() / r as f64;
+        let mean_d = d.iter().sum::<f64>() / r;
+        let square = d.iter().map(|x| x * x).sum::<f64>() / r;
+        let both = a.iter().chain(b).map(|x| f(x) as f64).sum::<f64>() / r;
         assert!(
-            mean_d.abs() < 4.0 * (square / r as f64).sqrt(),
-            "{what}: paired difference {mean_d:.2}"
+            mean_d.abs() < 4.0 * (square / r).sqrt(),
+            "{label}{what}: paired difference {mean_d:.2}"
         );
         let ratio = square / both;
         assert!(
             (ratio - 1.0).abs() < 0.15,
-            "{what}: mean square difference / (2 x mean) {ratio:.3}"
+            "{label}{what}: mean square difference / (2 x mean) {ratio:.3}"
         );
     }
 }

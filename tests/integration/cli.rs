@@ -476,29 +476,31 @@ fn outputs_are_readable_by_others() {
     }
 }
 
+/// Every subcommand of `rollsim`, for the tests that hold each one's help to a rule.
+const SUBCOMMANDS: [&str; 16] = [
+    "run",
+    "compare",
+    "sweep",
+    "tune",
+    "export",
+    "trace",
+    "train",
+    "gameday",
+    "merge",
+    "replay",
+    "calibrate",
+    "validate",
+    "report",
+    "import",
+    "completions",
+    "man",
+];
+
 #[test]
 fn every_subcommand_help_ends_with_an_example() {
     let top = stdout_of(&["--help"]);
     assert!(top.contains("Examples:\n  rollsim run "), "{top}");
-    let names = [
-        "run",
-        "compare",
-        "sweep",
-        "tune",
-        "export",
-        "trace",
-        "train",
-        "gameday",
-        "merge",
-        "replay",
-        "calibrate",
-        "validate",
-        "report",
-        "import",
-        "completions",
-        "man",
-    ];
-    for name in names {
+    for name in SUBCOMMANDS {
         let help = stdout_of(&[name, "--help"]);
         assert!(
             help.contains("\nExamples:\n  rollsim "),
@@ -511,26 +513,8 @@ fn every_subcommand_help_ends_with_an_example() {
 fn every_help_fits_100_columns_whatever_the_terminal() {
     // Help is wrapped at the width of every other printout: a wide or narrow COLUMNS (or
     // none, as under a pipe) changes nothing.
-    let names = [
-        "run",
-        "compare",
-        "sweep",
-        "tune",
-        "export",
-        "trace",
-        "gameday",
-        "train",
-        "merge",
-        "replay",
-        "calibrate",
-        "validate",
-        "report",
-        "import",
-        "completions",
-        "man",
-    ];
     let mut commands: Vec<Vec<&str>> = vec![vec!["--help"], vec!["-h"]];
-    for name in names {
+    for name in SUBCOMMANDS {
         commands.push(vec![name, "--help"]);
         commands.push(vec![name, "-h"]);
     }

@@ -130,30 +130,7 @@ fn a_drifting_system_with_bad_releases_pools_to_the_interval_by_interval_distrib
             assert_eq!(x.release_bad, y.release_bad);
             assert_eq!(x.downtime_s, y.downtime_s, "{service} run {}", x.run);
         }
-        type Field = fn(&RunRecord) -> u64;
-        let fields: [(&str, Field); 2] = [
-            ("requests", |x| x.total_requests),
-            ("failed", |x| x.failed_requests),
-        ];
-        for (what, f) in fields {
-            let d: Vec<f64> = a
-                .iter()
-                .zip(&b)
-                .map(|(x, y)| f(x) as f64 - f(y) as f64)
-                .collect();
-            let mean_d = d.iter().sum::<f64>() / r as f64;
-            let square = d.iter().map(|x| x * x).sum::<f64>() / r as f64;
-            let both = a.iter().chain(&b).map(|x| f(x) as f64).sum::<f64>() / r as f64;
-            assert!(
-                mean_d.abs() < 4.0 * (square / r as f64).sqrt(),
-                "{service} {what}: paired difference {mean_d:.2}"
-            );
-            let ratio = square / both;
-            assert!(
-                (ratio - 1.0).abs() < 0.15,
-                "{service} {what}: mean square difference / (2 x mean) {ratio:.3}"
-            );
-        }
+        super::blocks::assert_independent_poisson_pairs(&a, &b, &format!("{service} "));
     }
 }
 
